@@ -1,0 +1,281 @@
+"""The canonical in-memory form of a set of forecast series.
+
+All rows of all series live in flat arrays sorted by (series, time); series ``i``
+occupies rows ``offsets[i]:offsets[i+1]``. Every check is a vectorised pass over
+these arrays (``np.add.reduceat``/``np.bincount`` by ``series_index``), never a
+Python loop over series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+TimeKind = Literal["date", "datetime", "epoch", "index"]
+TimeUnit = Literal["day", "second", "step"]
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Sorted forecast paths with per-series offsets.
+
+    Attributes
+    ----------
+    ids : (S,) object array of str
+        Series identifiers, in panel order (sorted).
+    offsets : (S+1,) int64
+        Row range of each series: ``offsets[i]:offsets[i+1]``.
+    time : (N,) float64
+        Time of each forecast in ``time_unit`` (days since 1970-01-01 for dates and
+        datetimes, seconds for epoch input, the step index otherwise). Strictly
+        increasing within a series.
+    p : (N,) float64
+        Probabilities in [0, 1].
+    outcome : (S,) float64
+        0.0/1.0 for resolved series, NaN for unresolved ones.
+    resolved_at : (S,) float64 or None
+        Resolution time in the same unit as ``time`` (NaN where unknown).
+    cluster : (S,) object array or None
+        Declared clusters (``--cluster-col``), e.g. election or model run.
+    underlying : (N,) float64 or None
+        An underlying quantity (vote share, margin) for Taleb's model (WN306).
+    source_row : (N,) int64 or None
+        1-based data row in the input file of each panel row (for messages).
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    time: np.ndarray
+    p: np.ndarray
+    outcome: np.ndarray
+    time_kind: TimeKind = "index"
+    time_unit: TimeUnit = "step"
+    resolved_at: np.ndarray | None = None
+    cluster: np.ndarray | None = None
+    underlying: np.ndarray | None = None
+    source_row: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s = len(self.ids)
+        if self.offsets.shape != (s + 1,) or self.offsets[0] != 0 or self.offsets[-1] != len(self.p):
+            raise ValueError("offsets must have length n_series + 1 and span all rows")
+        if np.any(np.diff(self.offsets) < 1):
+            raise ValueError("every series must have at least one row")
+        if self.time.shape != self.p.shape:
+            raise ValueError("time and p must have the same length")
+        if self.outcome.shape != (s,):
+            raise ValueError("outcome must have one value per series")
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_series(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.p)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        """(S,) number of forecasts per series."""
+        return np.diff(self.offsets)
+
+    @cached_property
+    def series_index(self) -> np.ndarray:
+        """(N,) series number of each row."""
+        return np.repeat(np.arange(self.n_series), self.lengths)
+
+    @cached_property
+    def first_row(self) -> np.ndarray:
+        return self.offsets[:-1]
+
+    @cached_property
+    def last_row(self) -> np.ndarray:
+        return self.offsets[1:] - 1
+
+    @cached_property
+    def is_first(self) -> np.ndarray:
+        """(N,) True on the first row of each series."""
+        m = np.zeros(self.n_obs, dtype=bool)
+        m[self.first_row] = True
+        return m
+
+    @cached_property
+    def step_in_series(self) -> np.ndarray:
+        """(N,) 0-based position of each row within its series."""
+        return np.arange(self.n_obs) - np.repeat(self.first_row, self.lengths)
+
+    @property
+    def p0(self) -> np.ndarray:
+        return self.p[self.first_row]
+
+    @property
+    def p_last(self) -> np.ndarray:
+        return self.p[self.last_row]
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """(S,) True where the outcome is known."""
+        return ~np.isnan(self.outcome)
+
+    # ------------------------------------------------------------ increments
+    @cached_property
+    def increment_rows(self) -> np.ndarray:
+        """Row numbers t (not first in series) for which Δp_t = p_t − p_{t−1} exists."""
+        return np.flatnonzero(~self.is_first)
+
+    @cached_property
+    def dp(self) -> np.ndarray:
+        """In-flight increments Δp_t at ``increment_rows`` (length N − S)."""
+        r = self.increment_rows
+        return self.p[r] - self.p[r - 1]
+
+    @cached_property
+    def dp_prev_p(self) -> np.ndarray:
+        """p_{t−1} for each in-flight increment."""
+        return self.p[self.increment_rows - 1]
+
+    @cached_property
+    def dp_series(self) -> np.ndarray:
+        """Series number of each in-flight increment."""
+        return self.series_index[self.increment_rows]
+
+    @cached_property
+    def dt(self) -> np.ndarray:
+        """Time elapsed over each in-flight increment."""
+        r = self.increment_rows
+        return self.time[r] - self.time[r - 1]
+
+    def segment_sum(self, values: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+        """Sum ``values`` per series. ``index`` gives the series of each value
+        (default: ``series_index``, i.e. one value per row)."""
+        idx = self.series_index if index is None else index
+        return np.bincount(idx, weights=values, minlength=self.n_series)
+
+    def segment_count(self, index: np.ndarray) -> np.ndarray:
+        return np.bincount(index, minlength=self.n_series)
+
+    # -------------------------------------------------------------- time
+    @cached_property
+    def typical_step(self) -> np.ndarray:
+        """(S,) median time between consecutive forecasts (1.0 for single-row series)."""
+        out = np.ones(self.n_series)
+        if len(self.dt):
+            df = pd.DataFrame({"s": self.dp_series, "dt": self.dt})
+            med = df.groupby("s")["dt"].median()
+            out[med.index.to_numpy()] = med.to_numpy()
+        return out
+
+    @cached_property
+    def resolution_time(self) -> np.ndarray:
+        """(S,) time of resolution: ``resolved_at`` where known, otherwise one typical
+        step after the last forecast (the resolution step the budget counts)."""
+        fallback = self.time[self.last_row] + self.typical_step
+        if self.resolved_at is None:
+            return fallback
+        return np.where(np.isnan(self.resolved_at), fallback, self.resolved_at)
+
+    @cached_property
+    def time_to_resolution(self) -> np.ndarray:
+        """(N,) τ: time left until resolution at each forecast (> 0)."""
+        return self.resolution_time[self.series_index] - self.time
+
+    def format_time(self, t: float | np.ndarray) -> str | list[str]:
+        """Human form of a time value (ISO date for dates, plain number otherwise)."""
+        arr = np.atleast_1d(np.asarray(t, dtype=float))
+        if self.time_kind == "date":
+            out = [str(np.datetime64(int(round(x)), "D")) if np.isfinite(x) else "" for x in arr]
+        elif self.time_kind == "datetime":
+            out = [str(np.datetime64(int(round(x * 86400)), "s")).replace("T", " ") if np.isfinite(x) else ""
+                   for x in arr]
+        else:
+            out = [f"{x:g}" if np.isfinite(x) else "" for x in arr]
+        return out[0] if np.ndim(t) == 0 else out
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_arrays(
+        cls,
+        series: np.ndarray,
+        time: np.ndarray,
+        p: np.ndarray,
+        outcome_by_series: dict | None = None,
+        *,
+        outcome: np.ndarray | None = None,
+        time_kind: TimeKind = "index",
+        time_unit: TimeUnit = "step",
+        **extra: np.ndarray | None,
+    ) -> "Panel":
+        """Build a panel from long-layout arrays (any order; sorted here).
+
+        ``outcome`` (N,) gives a per-row outcome (must be constant within a series,
+        NaN = unresolved); ``outcome_by_series`` maps id -> outcome instead. Extra
+        per-row arrays ``underlying``/``source_row`` and per-row ``resolved_at`` /
+        ``cluster`` (taken from each series' first row) may be passed as keywords.
+        Duplicate (series, time) pairs are not resolved here: the validator does that.
+        """
+        series = np.asarray(series).astype(str).astype(object)
+        time = np.asarray(time, dtype=float)
+        p = np.asarray(p, dtype=float)
+        order = np.lexsort((time, series))
+        s_sorted = series[order]
+        ids, first = np.unique(s_sorted, return_index=True)
+        offsets = np.append(first, len(s_sorted)).astype(np.int64)
+        if outcome is not None:
+            out_rows = np.asarray(outcome, dtype=float)[order]
+            out = out_rows[first]
+        elif outcome_by_series is not None:
+            out = np.array([float(outcome_by_series.get(i, np.nan)) for i in ids], dtype=float)
+        else:
+            out = np.full(len(ids), np.nan)
+        kw: dict = {}
+        for name in ("underlying", "source_row"):
+            v = extra.get(name)
+            kw[name] = None if v is None else np.asarray(v)[order]
+        for name in ("resolved_at", "cluster"):
+            v = extra.get(name)
+            kw[name] = None if v is None else np.asarray(v)[order][first]
+        if kw["resolved_at"] is not None:
+            kw["resolved_at"] = kw["resolved_at"].astype(float)
+        return cls(ids=ids.astype(object), offsets=offsets, time=time[order], p=p[order], outcome=out,
+                   time_kind=time_kind, time_unit=time_unit, **kw)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, *, series: str = "series", time: str = "time", p: str = "p",
+                   outcome: str | None = "outcome", **kw) -> "Panel":
+        """Build a panel from a long frame with numeric time (e.g. simulator output)."""
+        out = df[outcome].to_numpy(dtype=float) if outcome and outcome in df else None
+        return cls.from_arrays(df[series].to_numpy(), df[time].to_numpy(dtype=float),
+                               df[p].to_numpy(dtype=float), outcome=out, **kw)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long frame (series, time, p, outcome) in panel order."""
+        return pd.DataFrame({
+            "series": self.ids[self.series_index],
+            "time": self.time,
+            "p": self.p,
+            "outcome": self.outcome[self.series_index],
+        })
+
+    def select_series(self, mask: np.ndarray) -> "Panel":
+        """A new panel with only the series where ``mask`` (S,) is True."""
+        mask = np.asarray(mask, dtype=bool)
+        keep_rows = mask[self.series_index]
+        lengths = self.lengths[mask]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+        def rows(a):
+            return None if a is None else a[keep_rows]
+
+        def per(a):
+            return None if a is None else a[mask]
+
+        return Panel(ids=self.ids[mask], offsets=offsets, time=self.time[keep_rows], p=self.p[keep_rows],
+                     outcome=self.outcome[mask], time_kind=self.time_kind, time_unit=self.time_unit,
+                     resolved_at=per(self.resolved_at), cluster=per(self.cluster),
+                     underlying=rows(self.underlying), source_row=rows(self.source_row), meta=dict(self.meta))

@@ -1,0 +1,120 @@
+"""The report: what was read, every check's record, and the per-series table.
+
+``Report.to_dict()`` *is* the JSON contract (schema_version 1, docs/json-schema.md):
+later versions add fields, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecheck import __version__
+from forecheck.config import AnalysisConfig
+from forecheck.panel import Panel
+from forecheck.results import CheckResult, ExitCode, _clean
+from forecheck.stats.budget import series_budget
+
+SCHEMA_VERSION = 1
+
+
+def series_table(panel: Panel, extra_columns: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per series: length, time range, first/last belief, outcome and the
+    variance-budget accounting (A-R 2021), plus columns contributed by checks."""
+    b = series_budget(panel)
+    df = pd.DataFrame({
+        "id": panel.ids.astype(str),
+        "n": panel.lengths,
+        "first_time": panel.format_time(panel.time[panel.first_row]) if panel.n_series else [],
+        "last_time": panel.format_time(panel.time[panel.last_row]) if panel.n_series else [],
+        "p0": panel.p0,
+        "p_last": panel.p_last,
+        "outcome": panel.outcome,
+        "movement": b.movement,
+        "movement_inflight": b.movement_inflight,
+        "movement_resolution": b.movement_resolution,
+        "uncertainty_reduction": b.uncertainty_reduction,
+        "excess": b.excess,
+        "ratio": b.ratio,
+    })
+    if panel.n_series == 1:
+        # format_time returns a bare string for a single value
+        df["first_time"] = [panel.format_time(panel.time[panel.first_row][0])]
+        df["last_time"] = [panel.format_time(panel.time[panel.last_row][0])]
+    if panel.cluster is not None:
+        df["cluster"] = panel.cluster.astype(str)
+    for name, values in (extra_columns or {}).items():
+        df[name] = values
+    return df
+
+
+@dataclass(frozen=True)
+class Report:
+    """Result of :func:`forecheck.analyze`; the CLI renders it."""
+
+    input: dict[str, Any]
+    config: AnalysisConfig
+    results: tuple[CheckResult, ...]
+    series: pd.DataFrame
+    panel: Panel | None = field(default=None, repr=False, compare=False)
+    extras: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------- verdict
+    def gating_failures(self) -> list[CheckResult]:
+        from forecheck.checks import gating
+
+        return [r for r in self.results if r.status == "fail" and gating(r, self.config)]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.gating_failures() else ExitCode.PASSED
+
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "fail": 0, "skip": 0}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def result(self, code: str) -> CheckResult | None:
+        """The first record with this code (None if the check did not run)."""
+        return next((r for r in self.results if r.code == code), None)
+
+    def by_family(self, family: str) -> list[CheckResult]:
+        return [r for r in self.results if r.family == family]
+
+    # ------------------------------------------------------------ exports
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema_version 1)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "forecheck", "version": __version__},
+            "input": _clean(self.input),
+            "config": self.config.to_dict(),
+            "summary": {
+                "exit_code": int(self.exit_code),
+                "counts": self.counts(),
+                "gating_failures": [r.code for r in self.gating_failures()],
+            },
+            "results": [r.to_dict() for r in self.results],
+            "series": [_clean(rec) for rec in self.series.to_dict(orient="records")],
+            **{k: _clean(v) for k, v in self.extras.items()},
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per check record (the JSON ``results`` as a DataFrame)."""
+        return pd.DataFrame([r.to_dict() for r in self.results])
+
+    def summary(self) -> str:
+        c = self.counts()
+        lines = [f"forecheck {__version__}: {self.input.get('series', '?')} series, "
+                 f"{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped (exit {int(self.exit_code)})"]
+        lines += [f"  {r.summary()}" for r in self.results]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()[["code", "name", "status", "estimate", "pvalue", "pvalue_adjusted", "message"]].to_html()

@@ -1,0 +1,1 @@
+"""Statistical building blocks shared by the checks (no I/O, no rendering)."""
