@@ -25,6 +25,7 @@ class ReadOptions:
     scale: Scale = "auto"
     input_format: Literal["auto", "csv", "tsv", "parquet"] = "auto"
     min_length: int = 3  # series shorter than this are kept for calibration only
+    stdin_name: str | None = None  # what to call "-" in messages (--stdin-filename)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -1,0 +1,38 @@
+"""``--format github``: GitHub Actions workflow commands, one per failed record.
+
+Format as ruff's github renderer: ``::error title=forecheck (CODE),file=…,line=…::msg``;
+newlines escaped as %0A. Severity error -> ::error, warning -> ::warning,
+info -> ::notice. Passing records produce no annotation.
+"""
+
+from __future__ import annotations
+
+from forecheck.report.model import Report
+
+LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: Report) -> str:
+    paths = report.input.get("paths") or ["-"]
+    file = paths[0]
+    lines = []
+    for r in report.results:
+        if r.status != "fail":
+            continue
+        props = [f"title={_escape_prop(f'forecheck ({r.code})')}", f"file={_escape_prop(str(file))}"]
+        line = r.details.get("first_line") if isinstance(r.details, dict) else None
+        if isinstance(line, int):
+            props.append(f"line={line}")
+        lines.append(f"::{LEVEL.get(r.severity, 'notice')} {','.join(props)}::{_escape_data(f'{r.name}: {r.message}')}")
+    c = report.counts()
+    lines.append(f"::notice title=forecheck::{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped; "
+                 f"exit code {int(report.exit_code)}")
+    return "\n".join(lines)
