@@ -129,7 +129,7 @@ def test_select_ignore_and_fail_on():
 def test_report_dict_is_valid_against_shipped_schema():
     panel = random_panel()
     cfg = AnalysisConfig()
-    results, ctx = execute(panel, cfg, [_spec("MG901", "error", 0.5)])
+    results, ctx = execute(panel, cfg, [_spec("MG199", "error", 0.5)])
     info = {"paths": ["x.csv"], "layout": "long", "columns": {}, "scale": "unit", "rows_read": 10,
             "rows_used": 10, "rows_dropped": {}, "series": panel.n_series,
             "resolved_series": int(panel.resolved.sum())}
