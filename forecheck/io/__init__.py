@@ -1,0 +1,210 @@
+"""Input layer: read files or frames, infer columns, validate, build a Panel.
+
+Public entry points (used by the CLI and ``forecheck.api``):
+
+* :func:`load` — paths (``-`` = stdin) -> :class:`LoadedInput`
+* :func:`load_frame` — an in-memory ``pandas.DataFrame`` -> :class:`LoadedInput`
+* :func:`load_panel` — wrap an existing :class:`~forecheck.panel.Panel`
+
+See docs/input.md for formats, column inference, flags and the DQ codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecheck.errors import InputError
+from forecheck.io.infer import ColumnMap, infer_columns
+from forecheck.io.loaded import LoadedInput
+from forecheck.io.options import ReadOptions
+from forecheck.io.readers import RawTable, read_table
+from forecheck.io.validate import DQ_RULES, RawLong, panel_findings, validate
+from forecheck.panel import Panel
+
+__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "ReadOptions", "DQ_RULES", "read_table"]
+
+
+def load(paths: list[str], options: ReadOptions | None = None) -> LoadedInput:
+    """Read one or more files of the same layout (concatenated) and validate them."""
+    options = options or ReadOptions()
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths:
+        raise InputError("no input given: pass one or more files (or '-' for stdin).")
+    tables = [read_table(p, options.input_format) for p in paths]
+    return _load_tables(tables, options)
+
+
+def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str = "<dataframe>") -> LoadedInput:
+    """Same inference and validation as :func:`load`, on an in-memory frame."""
+    options = options or ReadOptions()
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}.")
+    frame = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise InputError(f"{name}: the DataFrame has no rows.", code="DQ058")
+    return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1)], options)
+
+
+def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
+    """Wrap an existing Panel: info block from the panel, no findings (it is trusted)."""
+    t = panel.time
+    info = {
+        "paths": [],
+        "format": "panel",
+        "encoding": None,
+        "delimiter": None,
+        "layout": "long",
+        "columns": {"series": [], "time": None, "p": None, "outcome": None, "published": None,
+                    "resolved_at": None, "cluster": None, "underlying": None},
+        "scale": "unit",
+        "scale_note": "Panel given directly: probabilities taken as on [0, 1]",
+        "rows_read": int(panel.n_obs),
+        "rows_used": int(panel.n_obs),
+        "rows_dropped": {},
+        "series": int(panel.n_series),
+        "resolved_series": int(panel.resolved.sum()),
+        "short_series": int((panel.lengths < min_length).sum()),
+        "time_kind": panel.time_kind,
+        "time_unit": panel.time_unit,
+        "time_range": [panel.format_time(float(np.min(t))), panel.format_time(float(np.max(t)))]
+        if panel.n_obs else ["", ""],
+        "notes": ["A Panel was passed in directly; it was not re-validated."],
+    }
+    return LoadedInput(panel=panel, info=info, findings=[])
+
+
+# ---------------------------------------------------------------- internals
+def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
+    first = tables[0]
+    cm = infer_columns(first.frame, options, first.path)
+    needed = cm.used()
+    for tab in tables[1:]:
+        missing = [c for c in needed if c not in tab.frame.columns]
+        if missing:
+            raise InputError(f"{tab.path}: lacks column(s) {', '.join(missing)} found in {first.path}; "
+                             f"several files must share one layout.", code="DQ057")
+    parts = [_to_long(tab, cm, i) for i, tab in enumerate(tables)]
+    raw = _concat(parts, [t.path for t in tables], cm)
+    formats = sorted({t.format for t in tables})
+    encodings = sorted({t.encoding for t in tables if t.encoding})
+    delims = sorted({t.delimiter for t in tables if t.delimiter})
+    meta_notes = []
+    for t in tables:
+        if t.format in ("csv", "tsv"):
+            dname = {",": "comma", ";": "semicolon", "|": "pipe", "\t": "tab"}[t.delimiter]
+            meta_notes.append(f"{t.path}: {t.format.upper()} text, {t.encoding}, {dname}-separated"
+                              + (", gzip-compressed" if t.compressed else "") + ".")
+        elif t.format == "parquet":
+            meta_notes.append(f"{t.path}: Parquet" + (", gzip-compressed" if t.compressed else "") + ".")
+    if cm.layout == "wide":
+        meta_notes.append("Wide layout: rows are counted as cells (time rows x series columns).")
+    meta = {"format": formats[0] if len(formats) == 1 else ",".join(formats),
+            "encoding": encodings[0] if len(encodings) == 1 else (",".join(encodings) or None),
+            "delimiter": delims[0] if len(delims) == 1 else (",".join(delims) or None),
+            "notes": meta_notes,
+            "frame_for_hint": first.frame if len(tables) == 1 and cm.layout == "long" else None}
+    return validate(raw, cm, options, meta)
+
+
+def _col(frame: pd.DataFrame, name: str | None) -> pd.Series | None:
+    return None if name is None else frame[name].reset_index(drop=True)
+
+
+def _series_id(frame: pd.DataFrame, cols: list[str], default: str) -> tuple[np.ndarray, np.ndarray]:
+    """Series codes (N,) and labels (K,): each key column is factorised on its own
+    and only the K distinct combinations are joined into "a|b|c" strings."""
+    n = len(frame)
+    if not cols:
+        return np.zeros(n, dtype=np.int64), np.array([default], dtype=object)
+    codes_list, uniq_list = [], []
+    for c in cols:
+        col = frame[c]
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            col = col.astype("string").fillna("").str.strip()
+        codes, uniq = pd.factorize(col, use_na_sentinel=False)
+        codes_list.append(codes.astype(np.int64))
+        uniq_list.append(np.array([_label(u) for u in np.asarray(uniq, dtype=object)], dtype=object))
+    if len(cols) == 1:
+        return codes_list[0], uniq_list[0]
+    # mixed-radix integer key of the code tuple, then a hash factorisation
+    sizes = [max(len(u), 1) for u in uniq_list]
+    if float(np.prod([float(x) for x in sizes])) < 2**62:
+        key = np.zeros(n, dtype=np.int64)
+        for codes, size in zip(codes_list, sizes):
+            key = key * size + codes
+        inv, first_key = pd.factorize(key)
+        rows = np.asarray(first_key)
+        combos = []
+        for size in reversed(sizes):
+            combos.append(rows % size)
+            rows = rows // size
+        combos = np.column_stack(combos[::-1])
+    else:  # pragma: no cover - astronomically many distinct keys
+        combos, inv = np.unique(np.column_stack(codes_list), axis=0, return_inverse=True)
+    labels = np.array(["|".join(uniq_list[j][combos[i, j]] for j in range(len(cols)))
+                       for i in range(len(combos))], dtype=object)
+    return np.asarray(inv).reshape(-1).astype(np.int64), labels
+
+
+def _label(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v)) if abs(v) < 1e15 else str(v)
+    return str(v)
+
+
+def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
+    f = tab.frame
+    n = len(f)
+    line = np.arange(n, dtype=np.int64) + tab.first_line
+    if cm.layout == "wide":
+        vc = cm.value_cols
+        k = len(vc)
+        vals = pd.concat([f[c].astype("string") if not pd.api.types.is_numeric_dtype(f[c].dtype)
+                          else f[c].astype(float) for c in vc], ignore_index=True)
+        # melt column by column: series j occupies cells j*n:(j+1)*n
+        sid = (np.repeat(np.arange(k, dtype=np.int64), n), np.asarray(vc, dtype=object))
+        tcol = pd.concat([f[cm.time]] * k, ignore_index=True) if cm.time else None
+        tkeys = [(pd.concat([f[c]] * k, ignore_index=True), d) for c, d in cm.time_keys]
+        rep = lambda name: None if name is None else pd.concat([f[name]] * k, ignore_index=True)  # noqa: E731
+        return {"sid": sid, "time": tcol, "time_keys": tkeys, "p": vals, "outcome": None,
+                "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
+                "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
+    return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
+            "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
+            "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
+            "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
+            "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
+
+
+def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
+    def cat(key):
+        vals = [p[key] for p in parts]
+        if vals[0] is None:
+            return None
+        if len(vals) == 1:
+            return vals[0]
+        return pd.concat([v.astype(object) if len({str(x.dtype) for x in vals}) > 1 else v for v in vals],
+                         ignore_index=True)
+
+    tkeys = []
+    for j in range(len(parts[0]["time_keys"])):
+        col = pd.concat([p["time_keys"][j][0] for p in parts], ignore_index=True) if len(parts) > 1 \
+            else parts[0]["time_keys"][j][0]
+        tkeys.append((col, parts[0]["time_keys"][j][1]))
+    if len(parts) == 1:
+        sid_codes, sid_labels = parts[0]["sid"]
+    else:
+        all_labels = np.concatenate([p["sid"][1] for p in parts]).astype(str)
+        uniq, inv = np.unique(all_labels, return_inverse=True)
+        shifts = np.cumsum([0] + [len(p["sid"][1]) for p in parts[:-1]])
+        sid_codes = np.concatenate([inv[p["sid"][0] + s] for p, s in zip(parts, shifts)])
+        sid_labels = uniq.astype(object)
+    return RawLong(sid_codes=sid_codes, sid_labels=sid_labels, time=cat("time"), time_keys=tkeys, p=cat("p"), outcome=cat("outcome"),
+                   published=cat("published"), resolved_at=cat("resolved_at"), cluster=cat("cluster"),
+                   underlying=cat("underlying"), line=np.concatenate([p["line"] for p in parts]),
+                   file=np.concatenate([p["file"] for p in parts]), paths=paths)

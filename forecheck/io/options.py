@@ -25,6 +25,8 @@ class ReadOptions:
     scale: Scale = "auto"
     input_format: Literal["auto", "csv", "tsv", "parquet"] = "auto"
     min_length: int = 3  # series shorter than this are kept for calibration only
+    # Drop rows published more than one day after their model date (DQ007 back-casts).
+    drop_backcast: bool = False
     stdin_name: str | None = None  # what to call "-" in messages (--stdin-filename)
 
     def to_dict(self) -> dict:

@@ -1,0 +1,88 @@
+"""Size and power of every registered MG and CA check on simulated panels.
+
+Runs ``forecheck.checks.run_checks`` on panels from ``forecheck.simulate`` and
+prints the rejection rate at α = 0.05 of the *raw* p-values (no Holm), one row per
+scenario, one column per check. A skipped check counts as "not rejected"; the
+share of skips is printed separately when non-zero.
+
+Reproduce the table in docs/validation.md with
+
+    nice python benchmarks/size_power.py --reps 400 --n-sim 199
+
+(fixed seeds: scenario k, replication r uses seed 1_000_000·k + r).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from forecheck.checks import all_specs, run_checks
+from forecheck.config import AnalysisConfig
+from forecheck.simulate import simulate_panel
+
+# (label, null?, model, n_series, n_steps, params)
+SCENARIOS = [
+    ("gaussian", True, "gaussian", 50, 100, {}),
+    ("jump", True, "jump", 50, 100, {}),
+    ("beta", True, "beta", 50, 100, {}),
+    ("stale", True, "stale", 50, 100, {}),
+    ("walk p0 .3-.7", True, "walk", 50, 100, {"p0": (0.3, 0.7)}),
+    ("walk p0 .01-.05", True, "walk", 50, 100, {"p0": (0.01, 0.05)}),
+    ("walk p0 .01-.05 S=30", True, "walk", 30, 100, {"p0": (0.01, 0.05)}),
+    ("ar beta=1.5 (over)", False, "ar", 50, 100, {"beta": 1.5}),
+    ("ar beta=0.7 (under)", False, "ar", 50, 100, {"beta": 0.7}),
+    ("smooth lam=0.3", False, "smooth", 50, 100, {}),
+    ("bidask 2c", False, "bidask", 50, 100, {}),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=400)
+    ap.add_argument("--n-sim", type=int, default=199, help="simulation/bootstrap draws per p-value")
+    ap.add_argument("--alpha", type=float, default=0.05)
+    ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match)")
+    ap.add_argument("--families", default="MG,CA")
+    args = ap.parse_args(argv)
+    fams = tuple(args.families.split(","))
+    specs = [s for s in all_specs() if s.family in fams]
+    codes = [s.code for s in specs if s.code not in ("MG106",)]
+    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=fams)
+    print(f"# command: python benchmarks/size_power.py --reps {args.reps} --n-sim {args.n_sim}"
+          + (f" --only '{args.only}'" if args.only else ""), flush=True)
+    print("| scenario | H0 | " + " | ".join(codes) + " | s/rep |")
+    print("|---|---|" + "---|" * (len(codes) + 1), flush=True)
+    for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
+        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+            continue
+        rej = {c: 0 for c in codes}
+        skip = {c: 0 for c in codes}
+        t0 = time.time()
+        for r in range(args.reps):
+            pan = simulate_panel(model, S, T, seed=1_000_000 * (k + 1) + r, **params)
+            for res in run_checks(pan, replace(cfg, seed=r), specs):
+                if res.code not in rej:
+                    continue
+                if res.status == "skip" or res.pvalue is None:
+                    skip[res.code] += 1
+                elif res.pvalue < args.alpha:
+                    rej[res.code] += 1
+        per = (time.time() - t0) / args.reps
+        cells = []
+        for c in codes:
+            cell = f"{rej[c] / args.reps:.3f}"
+            if skip[c]:
+                cell += f" ({skip[c] / args.reps:.0%} skip)"
+            cells.append(cell)
+        print(f"| {label} ({S}×{T}) | {'yes' if is_null else 'no'} | " + " | ".join(cells) + f" | {per:.2f} |",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

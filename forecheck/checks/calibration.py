@@ -1,0 +1,318 @@
+"""CA: calibration of resolved series (layer A), at the last forecast and at fixed
+horizons before resolution.
+
+Only resolved series enter. Each contributes one forecast per horizon: its last
+forecast made at least ``h`` before resolution (``panel.resolution_time``), picked
+for every series and horizon in one vectorised pass (:func:`horizon_rows`). "last"
+is the series' last forecast made no later than resolution. Tests over series
+assume the series are independent events; states of one election share a national
+swing (see MG106), in which case the p-values here are too small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecheck.checks import CheckContext, CheckSpec
+from forecheck.errors import InsufficientDataError
+from forecheck.panel import Panel
+from forecheck.results import CheckResult
+from forecheck.stats import calibration as cal
+
+FAMILY = "CA"
+#: fewest resolved series a calibration statistic is computed on (also the fewest
+#: series a default horizon must have a forecast for to be kept).
+MIN_SERIES = 10
+DEFAULT_DAY_HORIZONS = (1.0, 7.0, 30.0, 90.0)
+DEFAULT_SECOND_HORIZONS = (3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0)
+STEP_FRACTIONS = (0.1, 0.25, 0.5)
+
+INDEPENDENCE_NOTE = ("one forecast per series; the test treats series as independent events, "
+                     "which shared shocks (e.g. a national swing) violate")
+
+
+# ------------------------------------------------------------ horizon picking
+def horizon_rows(panel: Panel, horizons: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+    """Row of the forecast in force ``h`` before resolution, per series and horizon.
+
+    Returns an int array (len(series), H): the last row of series s with
+    ``time <= resolution_time[s] - h``, or -1 where the series has none. One
+    lexsort of rows and queries together (queries sort after rows at equal time,
+    so a forecast made exactly ``h`` before resolution counts); no loop over series.
+    """
+    horizons = np.asarray(horizons, dtype=float)
+    s_idx = np.arange(panel.n_series) if series is None else np.asarray(series)
+    h = horizons.size
+    q_series = np.repeat(s_idx, h)
+    q_time = (panel.resolution_time[s_idx][:, None] - horizons[None, :]).ravel()
+    n = panel.n_obs
+    ser = np.concatenate([panel.series_index, q_series])
+    tim = np.concatenate([panel.time, q_time])
+    kind = np.concatenate([np.zeros(n, dtype=np.int8), np.ones(q_series.size, dtype=np.int8)])
+    order = np.lexsort((kind, tim, ser))
+    is_row_sorted = kind[order] == 0
+    rows_before = np.cumsum(is_row_sorted)  # rows at or before each sorted position
+    pos = np.empty(order.size, dtype=np.int64)
+    pos[order] = np.arange(order.size)
+    last = rows_before[pos[n:]] - 1  # panel rows are sorted by (series, time): rank == row
+    valid = last >= panel.first_row[q_series]
+    return np.where(valid, last, -1).reshape(s_idx.size, h)
+
+
+def default_horizons(panel: Panel, resolved: np.ndarray) -> tuple[float, ...]:
+    """A few sensible horizons for the panel's time unit."""
+    if panel.time_unit == "day":
+        return DEFAULT_DAY_HORIZONS
+    if panel.time_unit == "second":
+        return DEFAULT_SECOND_HORIZONS
+    lengths = panel.lengths[resolved]
+    typical = float(np.median(lengths)) if lengths.size else 1.0
+    hs = {1.0} | {float(max(1, round(typical * f))) for f in STEP_FRACTIONS}
+    return tuple(sorted(hs))
+
+
+def horizon_label(panel: Panel, h: float | None) -> str:
+    if h is None:
+        return "last"
+    unit = {"day": "d", "second": "s"}.get(panel.time_unit, "")
+    return f"{h:g}{unit}"
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """Forecasts of the resolved series at the last forecast and at each kept horizon."""
+
+    series: np.ndarray  # (n,) panel index of each resolved series
+    outcome: np.ndarray  # (n,)
+    p_last: np.ndarray  # (n,), NaN where the series has no forecast before resolution
+    horizons: tuple[float, ...]  # kept horizons, ascending
+    p_h: np.ndarray  # (n, H), NaN where the series has no forecast that early
+    dropped: tuple[dict, ...]  # horizons dropped for lack of series
+    labels: tuple[str, ...]  # labels of horizons (ascending)
+
+
+def calibration_data(panel: Panel, config) -> CalibrationData:
+    resolved = panel.resolved
+    series = np.flatnonzero(resolved)
+    user = config.horizons is not None
+    hs = np.array(sorted({float(h) for h in (config.horizons if user else default_horizons(panel, resolved))}),
+                  dtype=float)
+    hs = hs[hs > 0]
+    rows = horizon_rows(panel, np.concatenate([[0.0], hs]), series)
+    p_all = np.where(rows >= 0, panel.p[np.maximum(rows, 0)], np.nan)
+    avail = np.sum(rows[:, 1:] >= 0, axis=0)
+    keep = avail >= MIN_SERIES
+    dropped = tuple({"horizon": float(h), "label": horizon_label(panel, float(h)), "n": int(a)}
+                    for h, a, k in zip(hs, avail, keep) if not k)
+    kept = tuple(float(h) for h in hs[keep])
+    return CalibrationData(series=series, outcome=panel.outcome[series], p_last=p_all[:, 0],
+                           horizons=kept, p_h=p_all[:, 1:][:, keep], dropped=dropped,
+                           labels=tuple(horizon_label(panel, h) for h in kept))
+
+
+def _data(ctx: CheckContext) -> CalibrationData:
+    return ctx.cached("calibration.data", lambda: calibration_data(ctx.panel, ctx.config))
+
+
+def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
+    d = _data(ctx)
+    ok = ~np.isnan(d.p_last)
+    if ok.sum() < MIN_SERIES:
+        raise InsufficientDataError(
+            f"{code} needs at least {MIN_SERIES} resolved series with a forecast before resolution; "
+            f"found {int(ok.sum())}")
+    return d.p_last[ok], d.outcome[ok]
+
+
+# ---------------------------------------------------------------------- CA201
+def _scores(p: np.ndarray, o: np.ndarray) -> dict:
+    m = cal.murphy_decomposition(p, o)
+    c = cal.corp_decomposition(p, o)
+    return {"n": int(p.size), "brier": m.brier, "murphy": m.to_dict(), "corp": c.to_dict()}
+
+
+def run_brier(ctx: CheckContext) -> CheckResult:
+    p, o = _last(ctx, "CA201")
+    d = _data(ctx)
+    last = _scores(p, o)
+    m = cal.murphy_decomposition(p, o)
+    last["bins"] = {"n": m.bin_n, "mean_p": m.bin_p, "mean_o": m.bin_o}
+    per_h = []
+    for label, h, col in zip(d.labels, d.horizons, d.p_h.T):
+        ok = ~np.isnan(col)
+        per_h.append({"label": label, "horizon": h, **_scores(col[ok], d.outcome[ok])})
+    sq = (p - o) ** 2
+    se = float(sq.std(ddof=1) / np.sqrt(sq.size))
+    bs = last["brier"]
+    parts = ", ".join(f"{r['label']} {r['brier']:.3f}" for r in per_h)
+    msg = (f"Brier {bs:.4f} at the last forecast (MCB {last['corp']['mcb']:.4f}, "
+           f"DSC {last['corp']['dsc']:.4f}, UNC {last['corp']['unc']:.4f})")
+    if parts:
+        msg += f"; by horizon: {parts}"
+    return CheckResult(
+        code="CA201", name="Brier score", family=FAMILY, severity="info", status="pass",
+        statistic=bs, estimate=bs, ci=(bs - 1.959964 * se, bs + 1.959964 * se), nobs=int(p.size),
+        message=msg, test_based=False,
+        details={
+            "last": last, "horizons": per_h, "dropped_horizons": list(d.dropped),
+            "time_unit": ctx.panel.time_unit,
+            "murphy_bins": f"{cal.DEFAULT_BINS} equal-width bins on [0, 1]; "
+                           "BS = REL - RES + UNC + WBV - 2 WBC exactly (Stephenson et al. 2008)",
+            "corp": "PAV recalibration (Dimitriadis, Gneiting & Jordan 2021): BS = MCB - DSC + UNC",
+            "ci": "normal interval for the mean Brier over series",
+        })
+
+
+# ---------------------------------------------------------------------- CA202
+def run_spiegelhalter(ctx: CheckContext) -> CheckResult:
+    p, o = _last(ctx, "CA202")
+    r = cal.spiegelhalter(p, o)
+    if not np.isfinite(r.z):
+        raise InsufficientDataError("CA202: every last forecast is 0, 0.5 or 1 (Z undefined)")
+    if r.z > 0:
+        reading = "outcomes fit worse than the forecasts' own confidence implies (over-confident)"
+    else:
+        reading = "outcomes fit better than the forecasts' own confidence implies (under-confident)"
+    return CheckResult(
+        code="CA202", name="Spiegelhalter Z", family=FAMILY, severity="error", status="pass",
+        statistic=r.z, pvalue=r.pvalue, estimate=r.z, nobs=r.n,
+        message=f"Z = {r.z:.2f}: observed Brier {r.observed_brier:.4f} vs expected "
+                f"{r.expected_brier:.4f}; {reading}",
+        null="the last forecasts are calibrated: E[(o - p)^2] = E[p(1 - p)]",
+        alternative="two-sided",
+        details={"observed_brier": r.observed_brier, "expected_brier": r.expected_brier,
+                 "note": INDEPENDENCE_NOTE},
+    )
+
+
+# ---------------------------------------------------------------------- CA203
+def run_recalibration(ctx: CheckContext) -> CheckResult:
+    p, o = _last(ctx, "CA203")
+    try:
+        r = cal.logistic_recalibration(p, o, alpha=ctx.config.alpha)
+    except cal.RecalibrationError as exc:
+        raise InsufficientDataError(f"CA203: {exc}") from exc
+    if r.slope < 1:
+        reading = "slope < 1: forecasts too extreme (over-confident)"
+    else:
+        reading = "slope > 1: forecasts too close to 50% (under-confident)"
+    return CheckResult(
+        code="CA203", name="logistic recalibration", family=FAMILY, severity="warning", status="pass",
+        statistic=r.lr_stat, pvalue=r.pvalue, estimate=r.slope, ci=r.slope_ci, nobs=r.n,
+        message=f"intercept {r.intercept:.2f}, slope {r.slope:.2f} "
+                f"[{r.slope_ci[0]:.2f}, {r.slope_ci[1]:.2f}]; {reading}",
+        null="a = 0 and b = 1 in logit P(o=1) = a + b logit(p) (LR chi2, 2 df)",
+        alternative="two-sided",
+        details={"intercept": r.intercept, "intercept_se": r.intercept_se, "intercept_ci": r.intercept_ci,
+                 "slope": r.slope, "slope_se": r.slope_se, "slope_ci": r.slope_ci,
+                 "loglik": r.llf, "loglik_null": r.llf_null, "lr_df": 2,
+                 "clip": cal.CLIP_EPS, "n_clipped": r.n_clipped,
+                 "note": f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; "
+                         + INDEPENDENCE_NOTE},
+    )
+
+
+# ---------------------------------------------------------------------- CA204
+def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) -> tuple[dict, cal.InequalityTest]:
+    """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
+
+    ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
+    Under a martingale, with j < k (k nearer resolution): E(o − p_k)² ≤ E(o − p_j)²
+    (mean Brier does not rise) and Var(p_k) ≥ Var(p_j) (dispersion does not fall),
+    because p_j = E[p_k | F_j] (P-T 2012, Cor. 1 and 4 with squared loss). Adjacent
+    contrasts d = (B_{k+1} − B_k, V_k − V_{k+1}) must all be ≤ 0.
+    """
+    n, K = P.shape
+    E = (o[:, None] - P) ** 2
+    P2 = P**2
+
+    def contrib(W: np.ndarray) -> np.ndarray:
+        b = W @ E  # (B, K) weighted mean Brier
+        m1 = W @ P
+        v = W @ P2 - m1**2  # weighted variance (ddof 0)
+        return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
+
+    test = cal.max_inequality_test(contrib, n, n_boot, seed)
+    summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
+    return summary, test
+
+
+def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
+    d = _data(ctx)
+    p_last, o = d.p_last, d.outcome
+    # farthest horizon first, "last" at the end; common set = series with a forecast
+    # at the farthest kept horizon (then at every nearer one too)
+    labels = list(d.labels[::-1]) + ["last"]
+    horizons = list(d.horizons[::-1]) + [None]
+    P = np.column_stack([d.p_h[:, ::-1], p_last]) if d.horizons else p_last[:, None]
+    while P.shape[1] >= 2:
+        common = ~np.isnan(P).any(axis=1)
+        if common.sum() >= MIN_SERIES:
+            break
+        P, labels, horizons = P[:, 1:], labels[1:], horizons[1:]
+    if P.shape[1] < 2:
+        raise InsufficientDataError(
+            f"CA204 needs at least {MIN_SERIES} resolved series with forecasts at two or more horizons")
+    common = ~np.isnan(P).any(axis=1)
+    Pc, oc = P[common], o[common]
+    # a horizon whose forecasts equal the next nearer one's for every series (e.g. one
+    # step before resolution == the last forecast) adds no contrast: merge it
+    same = np.all(Pc[:, :-1] == Pc[:, 1:], axis=0)
+    merged = [labels[k] for k in np.flatnonzero(same)]
+    keep = np.append(~same, True)
+    if keep.sum() < 2:
+        raise InsufficientDataError("CA204: the forecasts are identical at every horizon")
+    Pc, P = Pc[:, keep], P[:, keep]
+    labels = [lab for lab, k in zip(labels, keep) if k]
+    horizons = [h for h, k in zip(horizons, keep) if k]
+    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.config.seed)
+    K = Pc.shape[1]
+    contrasts = ([("brier rises", labels[k], labels[k + 1]) for k in range(K - 1)]
+                 + [("dispersion falls", labels[k], labels[k + 1]) for k in range(K - 1)])
+    from scipy.stats import norm
+
+    violations = [
+        {"kind": kind, "from": a, "to": b, "diff": float(test.diffs[j]), "t": float(test.t[j]),
+         "pvalue_pointwise": float(norm.sf(test.t[j]))}
+        for j, (kind, a, b) in enumerate(contrasts) if test.diffs[j] > 0 and np.isfinite(test.t[j])
+    ]
+    # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (P-T row of
+    # methods.md §5): a Spiegelhalter Z at each horizon on the series available there
+    per_h = []
+    for lab, h, col in zip(labels, horizons, P.T):
+        ok = ~np.isnan(col)
+        z, pv = cal.spiegelhalter_z(col[ok], o[ok])
+        per_h.append({"label": lab, "horizon": h, "n": int(ok.sum()), "z": float(z), "pvalue": float(pv),
+                      "observed_brier": float(np.mean((o[ok] - col[ok]) ** 2)),
+                      "expected_brier": float(np.mean(col[ok] * (1 - col[ok])))})
+    sequence = [{"label": lab, "horizon": h, "brier": float(b), "variance": float(v)}
+                for lab, h, b, v in zip(labels, horizons, summary["brier"], summary["variance"])]
+    if violations:
+        worst = max(violations, key=lambda v: v["t"])
+        msg = (f"{len(violations)} violation(s) as resolution approaches; largest: {worst['kind']} "
+               f"from {worst['from']} to {worst['to']} (t = {worst['t']:.2f})")
+    else:
+        msg = "mean Brier never rises and dispersion never falls as resolution approaches"
+    return CheckResult(
+        code="CA204", name="horizon consistency", family=FAMILY, severity="warning", status="pass",
+        statistic=test.stat, pvalue=test.pvalue, estimate=test.stat, nobs=int(common.sum()), message=msg,
+        null="mean Brier non-increasing and forecast variance non-decreasing toward resolution",
+        alternative="some adjacent horizon pair violates an inequality",
+        details={"sequence": sequence, "violations": violations, "merged_horizons": merged, "per_horizon_calibration": per_h,
+                 "method": "max-t over adjacent contrasts, bootstrap over series with Hansen (2005) "
+                           "recentring", "n_boot": ctx.config.n_sim, "note": INDEPENDENCE_NOTE},
+    )
+
+
+CHECKS = [
+    CheckSpec("CA201", "Brier score", FAMILY, "info", run_brier,
+              "Brier score with Murphy (binned) and CORP (isotonic) decompositions by horizon"),
+    CheckSpec("CA202", "Spiegelhalter Z", FAMILY, "error", run_spiegelhalter,
+              "observed vs expected Brier of the last forecasts (calibration test)"),
+    CheckSpec("CA203", "logistic recalibration", FAMILY, "warning", run_recalibration,
+              "Cox recalibration intercept and slope, joint LR test of (0, 1)"),
+    CheckSpec("CA204", "horizon consistency", FAMILY, "warning", run_horizon_consistency,
+              "mean Brier must not rise, dispersion must not fall toward resolution"),
+]

@@ -1,0 +1,445 @@
+"""Layer A martingale checks MG101–MG106: is this forecast a martingale, and does
+it move too much for its variance budget?
+
+References: Augenblick & Rabin (2021, *QJE* 136(2)) for the variance budget;
+Nordhaus (1987, *REStat* 69(4)) for revision autocorrelation; Bordalo, Gennaioli,
+Ma & Shleifer (2020, *AER*) / Coibion & Gorodnichenko (2015) for the
+revision–error regression; Lo & MacKinlay (1988, *RFS* 1) for variance ratios.
+Formulas and pitfalls: methods.md §2, §3, §5, §8, §9.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from forecheck.checks import CheckContext, CheckSpec
+from forecheck.errors import InsufficientDataError
+from forecheck.panel import Panel
+from forecheck.results import CheckResult
+from forecheck.stats.bootstrap import null_sums, simulate_excess
+from forecheck.stats.budget import series_budget, uncertainty
+from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
+from forecheck.stats.dependence import Dependence, design_effect
+from forecheck.stats.evalue import excess_pvalues, lower_bound
+from forecheck.stats.multitest import adjust_pvalues
+from forecheck.stats.variance_ratio import pooled_variance_ratio, sign_flip_pvalue
+
+FAMILY = "MG"
+MIN_NEFF = 10.0  # fewer effective independent series: no p-value (MG106)
+DEFF_GATE = 2.0  # ... when dependence at least halves the information
+SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
+P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
+VR_QS = (2, 5, 10)
+
+NULL_MG = "H0: the forecast is a martingale, E[p_t − p_{t−1} | past] = 0"
+
+
+# ----------------------------------------------------------------- helpers
+def _rng(ctx: CheckContext, code: int) -> np.random.Generator:
+    return np.random.default_rng([int(ctx.config.seed) % (2**32), code])
+
+
+def _dynamic(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
+    """Series with at least ``min_length`` forecasts (dynamic checks)."""
+    def make():
+        mask = ctx.panel.lengths >= ctx.config.min_length
+        return ctx.panel.select_series(mask), mask
+    return ctx.cached("mg_dynamic", make)
+
+
+def _position(panel: Panel) -> np.ndarray:
+    """0-based position of each in-flight increment within its series."""
+    return panel.step_in_series[panel.increment_rows] - 1
+
+
+def dependence(ctx: CheckContext) -> Dependence:
+    """MG106's same-time dependence of in-flight increments (cached for MG101/103/105)."""
+    def make():
+        pan, _ = _dynamic(ctx)
+        return design_effect(pan.dp, pan.dp_series, pan.time[pan.increment_rows], pan.n_series, pan.cluster)
+    return ctx.cached("mg_dependence", make)
+
+
+def _too_few(dep: Dependence, deff: float) -> bool:
+    return dep.n_eff < MIN_NEFF and deff >= DEFF_GATE
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _dependence_note(dep: Dependence, deff: float, n: int) -> str:
+    return (f"only about {dep.n_eff:.0f} effectively independent series of {n} "
+            f"(same-time increments correlate, average ρ = {dep.rho:.2f}; variance ×{deff:.1f})")
+
+
+# ------------------------------------------------------------------ MG101
+def _mg101_inputs(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
+    panel = ctx.panel
+    mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
+    return panel.select_series(mask), mask
+
+
+def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-step d = (1 − 2p_{t−1})Δp_t including resolution steps, with series,
+    time and p_{t−1} (A-R 2021 pathwise identity, p. 10 fn 21)."""
+    res = pan.resolved
+    d_in = (1 - 2 * pan.dp_prev_p) * pan.dp
+    o = pan.outcome[res]
+    pl = pan.p_last[res]
+    d = np.concatenate([d_in, (1 - 2 * pl) * (o - pl)])
+    s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
+    t = np.concatenate([pan.time[pan.increment_rows], pan.resolution_time[res]])
+    prev = np.concatenate([pan.dp_prev_p, pl])
+    return d, s, t, prev
+
+
+def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    if panel.time_unit == "day":
+        edges = np.array([0, 7, 30, 90, np.inf])
+        labels = ["≤ 7 days", "8–30 days", "31–90 days", "> 90 days"]
+    else:
+        qs = np.unique(np.quantile(tau, [0, 0.25, 0.5, 0.75, 1.0])) if len(tau) else np.array([0, 1])
+        edges = np.concatenate([[-np.inf], qs[1:-1], [np.inf]]) if len(qs) > 2 else np.array([-np.inf, np.inf])
+        labels = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            lo_s = "" if not np.isfinite(lo) else f"> {lo:g}"
+            hi_s = "" if not np.isfinite(hi) else f"≤ {hi:g}"
+            labels.append(" and ".join(x for x in (lo_s, hi_s) if x) or "all")
+    return edges, labels
+
+
+def run_mg101(ctx: CheckContext) -> CheckResult:
+    name = "excess movement"
+    pan, mask = _mg101_inputs(ctx)
+    if pan.n_series == 0:
+        raise InsufficientDataError("no resolved series and none with "
+                                    f"{ctx.config.min_length}+ forecasts")
+    b = series_budget(pan)
+    sm, sr, sx = float(b.movement.sum()), float(b.uncertainty_reduction.sum()), float(b.excess.sum())
+    if sr <= 0:
+        raise InsufficientDataError("no uncertainty to reduce (every series starts at 0 or 1)")
+    ratio = sm / sr
+    # cross-series dependence of the excess-movement terms (MG106 logic, same-time cells)
+    d, ds_, dt_, _ = _excess_terms(pan)
+    # centre in-flight and resolution terms separately so that a common non-zero
+    # mean (the effect under test) is not read as cross-series correlation
+    n_in = len(pan.dp)
+    dc = d.copy()
+    for part in (slice(0, n_in), slice(n_in, len(d))):
+        if len(dc[part]):
+            dc[part] -= dc[part].mean()
+    dep_x = design_effect(dc, ds_, dt_, pan.n_series, pan.cluster)
+    deff = dep_x.deff_used
+    # parametric martingale bootstrap (stats/bootstrap.py)
+    rng = _rng(ctx, 101)
+    n_rows = max(len(pan.dp), pan.n_series)
+    B = int(ctx.config.n_sim)
+    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
+    xd = simulate_excess(pan, K, rng)
+    sums = null_sums(xd, B, rng) * np.sqrt(deff)
+    p_up = (1 + np.sum(sums >= sx)) / (B + 1)
+    p_dn = (1 + np.sum(sums <= sx)) / (B + 1)
+    pval = float(min(1.0, 2 * min(p_up, p_dn)))
+    sd_null = float(np.std(sums))
+    stat = sx / sd_null if sd_null > 0 else np.nan
+    q_hi, q_lo = np.quantile(sums / sr, [0.975, 0.025])
+    ci = (max(0.0, ratio - q_hi), ratio - q_lo)
+    # in-flight vs resolution split; their separate budgets
+    res = b.resolved
+    m_in, m_res = float(b.movement_inflight.sum()), float(b.movement_resolution.sum())
+    u_last = uncertainty(pan.p_last)
+    budget_res = float(u_last[res].sum())  # E[(o − p_last)² | p_last] = u(p_last)
+    budget_in = float((uncertainty(pan.p0) - u_last).sum())  # E[m_in] = u0 − E[u(p_last)]
+    # strata of p0, with a stratified simulated p-value each
+    p0 = pan.p0
+    strata = []
+    k = np.clip(np.searchsorted(P0_EDGES, p0, side="right") - 1, 0, len(P0_EDGES) - 2)
+    for j in range(len(P0_EDGES) - 1):  # at most 7 strata
+        sel = k == j
+        if not sel.any():
+            continue
+        rj = float(b.uncertainty_reduction[sel].sum())
+        xj = float(b.excess[sel].sum())
+        nul = null_sums(xd[sel], min(B, 999), rng) * np.sqrt(deff)
+        pj = min(1.0, 2 * min((1 + np.sum(nul >= xj)) / (len(nul) + 1), (1 + np.sum(nul <= xj)) / (len(nul) + 1)))
+        strata.append({"p0_from": float(P0_EDGES[j]), "p0_to": float(P0_EDGES[j + 1]), "n_series": int(sel.sum()),
+                       "movement": float(b.movement[sel].sum()), "uncertainty_reduction": rj,
+                       "excess": xj, "ratio": float(b.movement[sel].sum() / rj) if rj > 0 else None,
+                       "pvalue": float(pj)})
+    # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
+    tau = pan.time_to_resolution[pan.increment_rows - 1]
+    edges, labels = _tau_bins(pan, tau)
+    kb = np.clip(np.searchsorted(edges, tau, side="left") - 1, 0, len(labels) - 1)
+    d_in = (1 - 2 * pan.dp_prev_p) * pan.dp
+    mv = pan.dp**2
+    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+    by_tau = []
+    for j, lab in enumerate(labels):
+        sel = kb == j
+        if not sel.any():
+            continue
+        rj = float(red[sel].sum())
+        by_tau.append({"time_to_resolution": lab, "n_steps": int(sel.sum()), "movement": float(mv[sel].sum()),
+                       "uncertainty_reduction": rj, "excess": float(d_in[sel].sum()),
+                       "ratio": float(mv[sel].sum() / rj) if rj > 0 else None})
+    if res.any():
+        by_tau.append({"time_to_resolution": "resolution step", "n_steps": int(res.sum()), "movement": m_res,
+                       "uncertainty_reduction": budget_res - 0.0,
+                       "excess": float(m_res - budget_res),
+                       "ratio": m_res / budget_res if budget_res > 0 else None})
+    dep = dependence(ctx)
+    direction = "moves too much" if ratio > 1 else "moves too little"
+    pct = abs(ratio - 1) * 100
+    details: dict[str, Any] = {
+        "ratio": ratio, "movement": sm, "uncertainty_reduction": sr, "excess": sx,
+        "n_series": pan.n_series, "n_resolved": int(res.sum()), "n_excluded": int((~mask).sum()),
+        "direction": direction,
+        "inflight": {"movement": m_in, "budget": budget_in, "ratio": m_in / budget_in if budget_in > 0 else None},
+        "resolution": {"movement": m_res, "budget": budget_res,
+                       "ratio": m_res / budget_res if budget_res > 0 else None},
+        "by_p0": strata, "by_time_to_resolution": by_tau,
+        "volatility_seller_profit": sx, "volatility_seller_profit_per_series": sx / pan.n_series,
+        "inference": {"method": "parametric martingale bootstrap (probit bridge, matched per series)",
+                      "n_sim": B, "draws_per_series": int(K), "design_effect": deff,
+                      "n_eff": float(pan.n_series / deff if pan.cluster is None
+                                     else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size)),
+                      "rho_excess_terms": dep_x.rho, "null_sd_of_excess": sd_null,
+                      "n_eff_increments": dep.n_eff},
+    }
+    null = "H0: E[movement] = E[uncertainty reduction] (ratio 1; A-R 2021 Prop. 1)"
+    head = (f"movement is {ratio:.2f}× the uncertainty reduction ({pct:.0f}% "
+            f"{'above' if ratio > 1 else 'below'}; {direction}); a volatility seller holding "
+            f"(1 − 2p) YES contracts made {sx:+.3f} per $1 notional over {pan.n_series} series")
+    # The resolution steps of one election share one date, so their dependence (a
+    # common polling miss) cannot be estimated from the excess terms themselves;
+    # the revisions' effective number of series (MG106) stands in for it.
+    n_eff_x = details["inference"]["n_eff"]
+    if dep.n_cells > 0:
+        n_eff_x = min(n_eff_x, dep.n_eff)
+    details["inference"]["n_eff_gate"] = n_eff_x
+    if n_eff_x < MIN_NEFF and pan.n_series / n_eff_x >= DEFF_GATE:
+        return CheckResult(code="MG101", name=name, family=FAMILY, severity="error", status="skip",
+                           statistic=None, pvalue=None, estimate=ratio, ci=ci, nobs=pan.n_series,
+                           message=(head + f"; no p-value: the series amount to only about {n_eff_x:.0f} "
+                                    "independent draws (cross-series dependence, MG106), too few for inference"),
+                           details=details, null=null, alternative="two-sided", test_based=False)
+    return CheckResult(code="MG101", name=name, family=FAMILY, severity="error", status="pass",
+                       statistic=float(stat), pvalue=pval, estimate=ratio, ci=(float(ci[0]), float(ci[1])),
+                       nobs=pan.n_series, message=head + f"; p = {_fmt_p(pval)}", details=details,
+                       null=null, alternative="two-sided")
+
+
+# ------------------------------------------------------------------ MG102
+def run_mg102(ctx: CheckContext) -> CheckResult:
+    name = "single-series excess movement"
+    pan, mask = _mg101_inputs(ctx)
+    if pan.n_series == 0:
+        raise InsufficientDataError("no series to screen")
+    d, s, _, prev = _excess_terms(pan)
+    pv = excess_pvalues(d, lower_bound(prev), s, pan.n_series)
+    x = np.bincount(s, weights=d, minlength=pan.n_series)
+    v = np.bincount(s, weights=d**2, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(v > 0, x / np.sqrt(v), 0.0)
+    q_bh = adjust_pvalues(pv, "bh")
+    holm = adjust_pvalues(pv, "holm")
+    alpha = ctx.config.alpha
+    flagged = np.flatnonzero(q_bh < alpha)
+    S = ctx.panel.n_series
+    for col, vals in (("mg102_z", z), ("mg102_p", pv), ("mg102_q", q_bh)):
+        full = np.full(S, np.nan)
+        full[mask] = vals
+        ctx.series_columns[col] = full
+    order = flagged[np.argsort(pv[flagged])]
+    ratio = series_budget(pan).ratio
+    listed = [{"id": str(pan.ids[i]), "excess": float(x[i]), "ratio": float(ratio[i]) if np.isfinite(ratio[i]) else None,
+               "z": float(z[i]), "pvalue": float(pv[i]), "qvalue": float(q_bh[i]), "n": int(pan.lengths[i])}
+              for i in order[:50]]
+    top = np.argsort(-z)[:5]
+    details = {"n_series": pan.n_series, "n_flagged": int(len(flagged)), "flagged": listed,
+               "largest_z": [{"id": str(pan.ids[i]), "z": float(z[i]), "pvalue": float(pv[i])} for i in top],
+               "method": "mixture empirical-Bernstein supermartingale bound (valid for any bounded "
+                         "martingale), Benjamini-Hochberg across series",
+               "z_note": "z = X/sqrt(Σ(1−2p)²Δp²) is descriptive: oversized for jumpy series"}
+    pmin = float(np.nanmin(holm)) if len(holm) else 1.0
+    msg = (f"{len(flagged)} of {pan.n_series} series move implausibly much for their budget"
+           + (": " + ", ".join(r["id"] for r in listed[:5]) + (" …" if len(listed) > 5 else "") if listed else ""))
+    return CheckResult(code="MG102", name=name, family=FAMILY, severity="warning", status="pass",
+                       statistic=float(np.max(z)) if len(z) else None, pvalue=pmin, estimate=float(len(flagged)),
+                       nobs=pan.n_series, message=msg, details=details,
+                       null="H0: each series is a martingale", alternative="greater (too much movement)")
+
+
+# ------------------------------------------------------------------ MG103 / MG104
+def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y: np.ndarray, x: np.ndarray,
+                      series: np.ndarray, time: np.ndarray, pan: Panel, null: str, key: int) -> dict[str, Any]:
+    if pan.cluster is not None:
+        groups = pan.cluster[series].astype(str)
+    else:
+        groups = series
+    G = np.unique(groups).size
+    if G < 3 or len(y) < 10:
+        raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
+    X = np.column_stack([np.ones_like(x), x])
+    fit = cluster_ols(y, X, groups)
+    if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
+        raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
+    u = y - X @ fit.params
+    score = (x - x.mean()) * u
+    if pan.cluster is None:
+        dep = design_effect(score, series, time, pan.n_series)
+        deff = dep.deff_used
+        n_eff = pan.n_series / deff
+    else:
+        deff, dep, n_eff = 1.0, None, float(G)
+    p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=_rng(ctx, key),
+                                         deff=deff)
+    se = fit.bse[1] * np.sqrt(deff)
+    tcrit = stats.t.ppf(0.975, G - 1)
+    return {"beta": float(fit.params[1]), "alpha": float(fit.params[0]), "se": float(se),
+            "t": float(fit.tvalues[1] / np.sqrt(deff)), "p_boot": p_boot,
+            "p_t": float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1)),
+            "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
+            "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
+            "se_cr1_unwidened": float(fit.bse[1])}
+
+
+def run_mg103(ctx: CheckContext) -> CheckResult:
+    name = "revision autocorrelation"
+    pan, _ = _dynamic(ctx)
+    pos = _position(pan)
+    cur = np.flatnonzero(pos >= 1)
+    if len(cur) == 0:
+        raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
+    y, x = pan.dp[cur], pan.dp[cur - 1]
+    r = _regression_check(ctx, "MG103", name, "error", y, x, pan.dp_series[cur], pan.time[pan.increment_rows][cur],
+                          pan, "", 103)
+    beta = r["beta"]
+    reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
+               else "over-reaction or bid-ask bounce (revisions reverse)")
+    details = {**r, "reading": reading, "method": "pooled OLS Δp_t = a + β Δp_{t−1}; CR1 cluster SE; "
+               "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
+    null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
+    msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
+    if r["n_eff"] < MIN_NEFF and r["deff"] >= DEFF_GATE:
+        return CheckResult(code="MG103", name=name, family=FAMILY, severity="error", status="skip",
+                           estimate=beta, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
+                           message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series "
+                                         "(cross-series dependence, MG106)", test_based=False)
+    return CheckResult(code="MG103", name=name, family=FAMILY, severity="error", status="pass",
+                       statistic=r["t"], pvalue=r["p_boot"], estimate=beta, ci=r["ci"], nobs=r["n_obs"],
+                       message=msg + f"; p = {_fmt_p(r['p_boot'])}", details=details, null=null,
+                       alternative="two-sided")
+
+
+def run_mg104(ctx: CheckContext) -> CheckResult:
+    name = "revision–error regression"
+    pan, _ = _dynamic(ctx)
+    pan = pan.select_series(pan.resolved)
+    if pan.n_series == 0 or len(pan.dp) == 0:
+        raise InsufficientDataError("no resolved series with in-flight revisions")
+    rows = pan.increment_rows
+    y = pan.outcome[pan.dp_series] - pan.p[rows]
+    x = pan.dp
+    r = _regression_check(ctx, "MG104", name, "warning", y, x, pan.dp_series, pan.time[rows], pan, "", 104)
+    b = r["beta"]
+    reading = ("under-reaction: errors continue the last revision" if b > 0
+               else "over-reaction: errors reverse the last revision")
+    details = {**r, "reading": reading, "method": "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
+               "wild cluster restricted bootstrap-t (Rademacher)"}
+    null = "H0: b = 0 (forecast errors unpredictable from revisions)"
+    msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
+    if r["n_eff"] < MIN_NEFF and r["deff"] >= DEFF_GATE:
+        return CheckResult(code="MG104", name=name, family=FAMILY, severity="warning", status="skip",
+                           estimate=b, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
+                           message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series",
+                           test_based=False)
+    return CheckResult(code="MG104", name=name, family=FAMILY, severity="warning", status="pass",
+                       statistic=r["t"], pvalue=r["p_boot"], estimate=b, ci=r["ci"], nobs=r["n_obs"],
+                       message=msg + f"; p = {_fmt_p(r['p_boot'])}", details=details, null=null,
+                       alternative="two-sided")
+
+
+# ------------------------------------------------------------------ MG105
+def run_mg105(ctx: CheckContext) -> CheckResult:
+    name = "variance ratio"
+    pan, _ = _dynamic(ctx)
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    qs = tuple(q for q in VR_QS if np.sum(n_inc[n_inc >= 2 * q]) >= 20)
+    if not qs:
+        raise InsufficientDataError("series too short for a variance ratio (need 4+ revisions)")
+    pos = _position(pan)
+    probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs)
+    t_inc = pan.time[pan.increment_rows]
+    deffs = [design_effect(probe.scores[:, j], pan.dp_series, t_inc, pan.n_series, pan.cluster).deff_used
+             for j in range(len(qs))]
+    deff = max(deffs)
+    vr = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs, deff=deff)
+    p_flip, n_flip = sign_flip_pvalue(pan.dp, pos, pan.dp_series, n_inc, qs, float(vr.wald),
+                                      n_boot=int(ctx.config.n_sim), rng=_rng(ctx, 105))
+    dep = dependence(ctx)
+    per_q = [{"q": q, "vr": float(vr.vr[j]), "z": float(vr.z[j]), "pvalue": float(vr.pvalues[j]),
+              "n_series": int(vr.n_series[j]), "n_steps": int(vr.n_steps[j])} for j, q in enumerate(qs)]
+    lead = vr.vr[0]
+    reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
+               else "momentum (smoothing / under-reaction)")
+    details = {"by_q": per_q, "wald": vr.wald, "wald_df": len(qs), "wald_chi2_p": vr.wald_p,
+               "bonferroni_p": vr.bonferroni_p, "sign_flip_draws": n_flip,
+               "design_effect": deff, "reading": reading,
+               "method": "pooled martingale-transform VR (no drift), self-normalised per q; joint Wald "
+                         "with a sign-flip randomisation p-value"}
+    null = "H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)"
+    msg = "VR " + ", ".join(f"q={d['q']}: {d['vr']:.2f}" for d in per_q) + f" ({reading})"
+    if _too_few(dep, deff):
+        return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="skip",
+                           estimate=float(lead), nobs=int(vr.n_steps[0]), details=details, null=null,
+                           message=msg + "; no p-value: " + _dependence_note(dep, deff, pan.n_series),
+                           test_based=False)
+    return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="pass",
+                       statistic=float(vr.wald), pvalue=float(p_flip), estimate=float(lead),
+                       nobs=int(vr.n_steps[0]), message=msg + f"; joint p = {_fmt_p(p_flip)}",
+                       details=details, null=null, alternative="two-sided")
+
+
+# ------------------------------------------------------------------ MG106
+def run_mg106(ctx: CheckContext) -> CheckResult:
+    name = "cross-series dependence"
+    pan, _ = _dynamic(ctx)
+    if pan.n_series < 2 or len(pan.dp) == 0:
+        raise InsufficientDataError("fewer than two series with revisions")
+    dep = dependence(ctx)
+    if dep.n_cells == 0:
+        msg = "series share no forecast times: dependence cannot be measured; treated as independent"
+    else:
+        msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
+               f"carry about {dep.n_eff:.0f} independent ones"
+               + (" — too few for confident pooled p-values" if dep.n_eff < MIN_NEFF else ""))
+    details = {"rho": dep.rho, "design_effect_increments": dep.deff, "n_eff": dep.n_eff,
+               "n_series": dep.n_series, "n_shared_times": dep.n_cells, "mean_series_per_time": dep.mean_sharing,
+               "clusters_declared": pan.cluster is not None,
+               "n_clusters": int(np.unique(pan.cluster.astype(str)).size) if pan.cluster is not None else None,
+               "method": "time-aligned (within declared clusters) design effect; N_eff = S/(1+(n̄−1)ρ̄)"}
+    ctx.cache.setdefault("report_extras", {})["effective_series"] = {"n_eff": dep.n_eff, "rho": dep.rho}
+    return CheckResult(code="MG106", name=name, family=FAMILY, severity="info", status="pass",
+                       statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
+                       test_based=False)
+
+
+CHECKS: list[CheckSpec] = [
+    CheckSpec("MG101", "excess movement", FAMILY, "error", run_mg101,
+              "Movement vs uncertainty reduction (Augenblick-Rabin), pooled ratio with simulated p-value"),
+    CheckSpec("MG102", "single-series excess movement", FAMILY, "warning", run_mg102,
+              "Series that move implausibly much for their variance budget (one-sided, BH)"),
+    CheckSpec("MG103", "revision autocorrelation", FAMILY, "error", run_mg103,
+              "Nordhaus regression of revision on previous revision, series-clustered"),
+    CheckSpec("MG104", "revision-error regression", FAMILY, "warning", run_mg104,
+              "Forecast error on latest revision, series-clustered (resolved series)"),
+    CheckSpec("MG105", "variance ratio", FAMILY, "error", run_mg105,
+              "Lo-MacKinlay robust variance ratios at q = 2, 5, 10, pooled, joint Wald"),
+    CheckSpec("MG106", "cross-series dependence", FAMILY, "info", run_mg106,
+              "Same-time correlation of revisions and effective number of independent series"),
+]

@@ -1,0 +1,354 @@
+"""Calibration primitives for binary outcomes (pure numpy/scipy/statsmodels).
+
+Every function takes forecasts ``p`` in [0, 1] and outcomes ``o`` in {0, 1} of the
+same shape (one forecast per event) and returns frozen dataclasses.
+
+References
+----------
+- Brier (1950); Murphy (1973), "A new vector partition of the probability score",
+  J. Appl. Meteor. 12, 595-600: BS = REL - RES + UNC with K bins.
+- Stephenson, Coelho & Jolliffe (2008), "Two extra components in the Brier score
+  decomposition", Weather and Forecasting 23, 752-757: the within-bin variance and
+  covariance terms that make the binned identity exact when forecasts vary in a bin.
+- Dimitriadis, Gneiting & Jordan (2021), "Stable reliability diagrams for
+  probabilistic classifiers", PNAS 118(8) e2016191118 (CORP): PAV recalibration,
+  S = MCB - DSC + UNC (their eq. 3).
+- Spiegelhalter (1986), Statistics in Medicine 5, 421-433: the Z test of
+  calibration; (o - p)^2 - p(1 - p) = (o - p)(1 - 2p) so Z compares observed and
+  expected Brier score.
+- Cox (1958), "Two further applications of a model for binary regression",
+  Biometrika 45, 562-565: logistic recalibration logit P(o=1) = a + b logit(p).
+- Hansen (2005), "A test for superior predictive ability", JBES 23(4), 365-380:
+  max-t bootstrap test of multiple inequalities with the consistent recentring used
+  by :func:`max_inequality_test`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import isotonic_regression
+from scipy.special import expit
+
+#: Forecasts are clipped to [CLIP_EPS, 1 - CLIP_EPS] before taking logits (CA203):
+#: logit(1e-4) = -9.21. A forecast of exactly 0 or 1 would otherwise have an
+#: infinite logit; the clip bounds the leverage of such extreme forecasts.
+CLIP_EPS = 1e-4
+
+DEFAULT_BINS = 10
+
+
+def _as_arrays(p, o) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(p, dtype=float)
+    o = np.asarray(o, dtype=float)
+    if p.shape != o.shape:
+        raise ValueError("p and o must have the same shape")
+    return p, o
+
+
+def brier(p, o) -> float:
+    """Mean Brier score (1/N) Σ (p − o)² (Brier 1950)."""
+    p, o = _as_arrays(p, o)
+    return float(np.mean((p - o) ** 2))
+
+
+# --------------------------------------------------------------------- Murphy
+@dataclass(frozen=True)
+class MurphyDecomposition:
+    """Binned decomposition BS = REL − RES + UNC + WBV − 2·WBC (exact).
+
+    rel : (1/N) Σ_k n_k (p̄_k − ō_k)²           (Murphy 1973)
+    res : (1/N) Σ_k n_k (ō_k − ō)²              (Murphy 1973)
+    unc : ō (1 − ō)                             (Murphy 1973)
+    wbv : (1/N) Σ_k Σ_{i∈k} (p_i − p̄_k)²          within-bin variance
+    wbc : (1/N) Σ_k Σ_{i∈k} (p_i − p̄_k)(o_i − ō_k) within-bin covariance
+          (Stephenson, Coelho & Jolliffe 2008, eq. 7). Both are 0 when forecasts
+          are constant within bins, where Murphy's three terms alone are exact.
+    """
+
+    brier: float
+    rel: float
+    res: float
+    unc: float
+    wbv: float
+    wbc: float
+    n_bins: int
+    bin_n: np.ndarray
+    bin_p: np.ndarray
+    bin_o: np.ndarray
+
+    @property
+    def identity_residual(self) -> float:
+        """BS − (REL − RES + UNC + WBV − 2 WBC): zero up to rounding."""
+        return self.brier - (self.rel - self.res + self.unc + self.wbv - 2.0 * self.wbc)
+
+    def to_dict(self) -> dict:
+        return {"rel": self.rel, "res": self.res, "unc": self.unc, "wbv": self.wbv, "wbc": self.wbc,
+                "n_bins": self.n_bins}
+
+
+def bin_index(p: np.ndarray, n_bins: int = DEFAULT_BINS) -> np.ndarray:
+    """Equal-width bins on [0, 1]: [0, 1/K), [1/K, 2/K), …, [(K−1)/K, 1]."""
+    return np.minimum(np.floor(np.asarray(p, dtype=float) * n_bins).astype(np.int64), n_bins - 1)
+
+
+def murphy_decomposition(p, o, n_bins: int = DEFAULT_BINS) -> MurphyDecomposition:
+    """Murphy (1973) decomposition with ``n_bins`` explicit equal-width bins plus the
+    two within-bin terms of Stephenson et al. (2008), so that the identity is exact."""
+    p, o = _as_arrays(p, o)
+    n = p.size
+    k = bin_index(p, n_bins)
+    nk = np.bincount(k, minlength=n_bins).astype(float)
+    occupied = nk > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pk = np.bincount(k, weights=p, minlength=n_bins) / nk
+        ok = np.bincount(k, weights=o, minlength=n_bins) / nk
+    obar = o.mean()
+    nk_o, pk_o, ok_o = nk[occupied], pk[occupied], ok[occupied]
+    rel = float(np.sum(nk_o * (pk_o - ok_o) ** 2) / n)
+    res = float(np.sum(nk_o * (ok_o - obar) ** 2) / n)
+    unc = float(obar * (1.0 - obar))
+    dp = p - pk[k]
+    wbv = float(np.sum(dp**2) / n)
+    wbc = float(np.sum(dp * (o - ok[k])) / n)
+    return MurphyDecomposition(brier=float(np.mean((p - o) ** 2)), rel=rel, res=res, unc=unc, wbv=wbv,
+                               wbc=wbc, n_bins=n_bins, bin_n=nk.astype(np.int64), bin_p=pk, bin_o=ok)
+
+
+# ----------------------------------------------------------------------- CORP
+@dataclass(frozen=True)
+class CorpDecomposition:
+    """CORP decomposition of the mean Brier score (Dimitriadis et al. 2021, eq. 3):
+    S̄(p) = MCB − DSC + UNC with MCB = S̄(p) − S̄(p̂), DSC = S̄(ō) − S̄(p̂),
+    UNC = S̄(ō), p̂ the PAV (isotonic) recalibration of p."""
+
+    brier: float
+    mcb: float
+    dsc: float
+    unc: float
+    recalibrated: np.ndarray  # p̂ in the input order
+
+    def to_dict(self) -> dict:
+        return {"mcb": self.mcb, "dsc": self.dsc, "unc": self.unc}
+
+
+def pav_recalibrate(p, o) -> np.ndarray:
+    """Isotonic (PAV) regression of o on p; equal forecasts get equal values
+    (CORP's "optimal binning": ties are pooled before PAV)."""
+    p, o = _as_arrays(p, o)
+    u, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
+    ybar = np.bincount(inv, weights=o, minlength=u.size) / cnt
+    fit = isotonic_regression(ybar, weights=cnt.astype(float), increasing=True)
+    return np.asarray(fit.x)[inv]
+
+
+def corp_decomposition(p, o) -> CorpDecomposition:
+    p, o = _as_arrays(p, o)
+    phat = pav_recalibrate(p, o)
+    obar = o.mean()
+    s_p = float(np.mean((p - o) ** 2))
+    s_hat = float(np.mean((phat - o) ** 2))
+    s_clim = float(np.mean((obar - o) ** 2))  # = ō(1 − ō)
+    return CorpDecomposition(brier=s_p, mcb=s_p - s_hat, dsc=s_clim - s_hat, unc=s_clim, recalibrated=phat)
+
+
+# --------------------------------------------------------------- Spiegelhalter
+@dataclass(frozen=True)
+class SpiegelhalterResult:
+    z: float
+    pvalue: float
+    observed_brier: float
+    expected_brier: float  # (1/N) Σ p(1 − p): the Brier a calibrated forecaster expects
+    n: int
+
+
+def spiegelhalter_z(p, o, axis: int = -1):
+    """Z = Σ (o − p)(1 − 2p) / √Σ (1 − 2p)² p(1 − p) (Spiegelhalter 1986) along
+    ``axis`` (vectorised over replications). Returns (z, two-sided N(0,1) p-value);
+    NaN where the variance is 0 (all p in {0, ½, 1})."""
+    p, o = _as_arrays(p, o)
+    num = np.sum((o - p) * (1.0 - 2.0 * p), axis=axis)
+    var = np.sum((1.0 - 2.0 * p) ** 2 * p * (1.0 - p), axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(var > 0, num / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+    pv = 2.0 * stats.norm.sf(np.abs(z))
+    return z, pv
+
+
+def spiegelhalter(p, o) -> SpiegelhalterResult:
+    p, o = _as_arrays(p, o)
+    z, pv = spiegelhalter_z(p, o)
+    return SpiegelhalterResult(z=float(z), pvalue=float(pv), observed_brier=float(np.mean((o - p) ** 2)),
+                               expected_brier=float(np.mean(p * (1.0 - p))), n=int(p.size))
+
+
+# --------------------------------------------------------- Cox recalibration
+class RecalibrationError(ValueError):
+    """The logistic recalibration cannot be estimated (one class, separation, …)."""
+
+
+@dataclass(frozen=True)
+class RecalibrationResult:
+    """Cox (1958) recalibration logit P(o = 1) = a + b·logit(p)."""
+
+    intercept: float
+    slope: float
+    intercept_se: float
+    slope_se: float
+    intercept_ci: tuple[float, float]
+    slope_ci: tuple[float, float]
+    llf: float  # maximised log-likelihood
+    llf_null: float  # log-likelihood at a = 0, b = 1 (the forecasts as stated)
+    lr_stat: float  # 2 (llf − llf_null) ~ χ²₂ under H0
+    pvalue: float
+    n: int
+    n_clipped: int
+
+
+def clipped_logit(p: np.ndarray, eps: float = CLIP_EPS) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), eps, 1.0 - eps)
+    return np.log(q) - np.log1p(-q)
+
+
+def bernoulli_loglik(q: np.ndarray, o: np.ndarray, axis=None):
+    return np.sum(o * np.log(q) + (1.0 - o) * np.log1p(-q), axis=axis)
+
+
+def separated(x: np.ndarray, o: np.ndarray) -> bool:
+    """Complete or quasi-complete separation of a one-regressor logit: the x of one
+    class all lie at or beyond those of the other (the MLE then does not exist)."""
+    x1, x0 = x[o == 1], x[o == 0]
+    if x1.size == 0 or x0.size == 0:
+        return True
+    return bool(x0.max() <= x1.min() or x1.max() <= x0.min())
+
+
+def logistic_recalibration(p, o, alpha: float = 0.05, eps: float = CLIP_EPS) -> RecalibrationResult:
+    """MLE of (a, b) with statsmodels ``Logit``; joint LR test of a = 0, b = 1.
+
+    Raises :class:`RecalibrationError` when both outcomes are not present, when the
+    data are (quasi-)separated or the fit does not converge.
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+
+    p, o = _as_arrays(p, o)
+    n = p.size
+    n_pos = int(np.sum(o == 1))
+    if n_pos == 0 or n_pos == n:
+        raise RecalibrationError("all resolved outcomes are equal")
+    x = clipped_logit(p, eps)
+    if separated(x, o):
+        raise RecalibrationError("the forecasts separate the outcomes perfectly (no finite MLE)")
+    exog = np.column_stack([np.ones(n), x])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = sm.Logit(o, exog).fit(disp=0, method="newton", maxiter=100)
+    except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError) as exc:
+        raise RecalibrationError(f"logistic fit failed: {exc}") from exc
+    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.bse)):
+        raise RecalibrationError("logistic fit did not converge")
+    q0 = np.clip(p, eps, 1.0 - eps)
+    ll0 = float(bernoulli_loglik(q0, o))
+    lr = max(2.0 * (float(fit.llf) - ll0), 0.0)
+    ci = np.asarray(fit.conf_int(alpha=alpha))
+    return RecalibrationResult(
+        intercept=float(fit.params[0]), slope=float(fit.params[1]),
+        intercept_se=float(fit.bse[0]), slope_se=float(fit.bse[1]),
+        intercept_ci=(float(ci[0, 0]), float(ci[0, 1])), slope_ci=(float(ci[1, 0]), float(ci[1, 1])),
+        llf=float(fit.llf), llf_null=ll0, lr_stat=lr, pvalue=float(stats.chi2.sf(lr, 2)), n=n,
+        n_clipped=int(np.sum((p < eps) | (p > 1.0 - eps))))
+
+
+def logistic_recalibration_batch(p, o, eps: float = CLIP_EPS, maxiter: int = 50, tol: float = 1e-10):
+    """Vectorised Newton-Raphson for the Cox recalibration over replications.
+
+    ``p``, ``o`` have shape (R, n); returns (a, b, lr_stat, pvalue), each (R,), NaN
+    where a replication is separated, has one class, or does not converge. Used by
+    simulations (size/power); single fits go through :func:`logistic_recalibration`.
+    """
+    p, o = _as_arrays(p, o)
+    p, o = np.atleast_2d(p), np.atleast_2d(o)
+    x = clipped_logit(p, eps)
+    beta = np.zeros((p.shape[0], 2))
+    beta[:, 1] = 1.0  # start at the null (a, b) = (0, 1)
+    converged = np.zeros(p.shape[0], dtype=bool)
+    for _ in range(maxiter):
+        eta = beta[:, :1] + beta[:, 1:] * x
+        mu = expit(eta)
+        w = mu * (1.0 - mu)
+        r = o - mu
+        g0, g1 = r.sum(1), (r * x).sum(1)
+        h00, h01, h11 = w.sum(1), (w * x).sum(1), (w * x * x).sum(1)
+        det = h00 * h11 - h01**2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d0 = (h11 * g0 - h01 * g1) / det
+            d1 = (h00 * g1 - h01 * g0) / det
+        step = np.column_stack([d0, d1])
+        step[~np.isfinite(step)] = 0.0
+        beta += step
+        converged = np.max(np.abs(step), axis=1) < tol
+        if np.all(converged | ~np.isfinite(beta).all(1)):
+            break
+    eta = beta[:, :1] + beta[:, 1:] * x
+    mu = np.clip(expit(eta), 1e-300, 1 - 1e-16)
+    llf = bernoulli_loglik(mu, o, axis=1)
+    ll0 = bernoulli_loglik(np.clip(p, eps, 1 - eps), o, axis=1)
+    lr = np.maximum(2.0 * (llf - ll0), 0.0)
+    # separation / single class: no finite MLE
+    x1max = np.where(o == 1, x, -np.inf).max(1)
+    x1min = np.where(o == 1, x, np.inf).min(1)
+    x0max = np.where(o == 0, x, -np.inf).max(1)
+    x0min = np.where(o == 0, x, np.inf).min(1)
+    bad = (x0max <= x1min) | (x1max <= x0min) | ~converged
+    a, b = beta[:, 0].copy(), beta[:, 1].copy()
+    for arr in (a, b, lr):
+        arr[bad] = np.nan
+    return a, b, lr, stats.chi2.sf(lr, 2)
+
+
+# ------------------------------------------------- multiple inequality test
+@dataclass(frozen=True)
+class InequalityTest:
+    """Test of H0: d_j ≤ 0 for all j (no violation), max-t with a bootstrap."""
+
+    diffs: np.ndarray  # d_j
+    se: np.ndarray  # bootstrap standard errors of d_j
+    t: np.ndarray  # d_j / se_j
+    stat: float  # max_j t_j
+    pvalue: float
+
+
+def max_inequality_test(contrib: "callable", n: int, n_boot: int, seed: int) -> InequalityTest:
+    """Bootstrap over units (series) for H0: d_j ≤ 0 ∀ j.
+
+    ``contrib(W)`` maps a (B, n) matrix of bootstrap weights (multinomial counts
+    divided by n; row of 1/n = the sample) to the (B, J) statistics d. The test
+    statistic is T = max_j d_j/se_j; the null distribution is that of
+    max_j (d*_j − d_j + μ̂_j)/se_j with Hansen's (2005, eq. 9) consistent recentring
+    μ̂_j = d_j 1{t_j < −√(2 log log n)} (clearly slack inequalities are not recentred
+    to the boundary, which keeps the test from being needlessly conservative).
+    """
+    rng = np.random.default_rng(seed)
+    w_hat = np.full((1, n), 1.0 / n)
+    d = np.asarray(contrib(w_hat))[0]
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float) / n
+    dstar = np.asarray(contrib(counts))
+    se = dstar.std(axis=0, ddof=1)
+    scale = np.max(np.abs(dstar), axis=0)
+    ok = se > 1e-10 * np.maximum(scale, 1e-300)  # contrasts that are 0 up to rounding carry no information
+    t = np.full_like(d, np.nan)
+    t[ok] = d[ok] / se[ok]
+    if not np.any(ok):
+        return InequalityTest(diffs=d, se=se, t=t, stat=float("nan"), pvalue=float("nan"))
+    thresh = -np.sqrt(2.0 * np.log(np.log(max(n, 3))))
+    mu = np.where(t < thresh, d, 0.0)
+    tstar = ((dstar[:, ok] - d[ok] + mu[ok]) / se[ok]).max(axis=1)
+    stat = float(np.nanmax(t[ok]))
+    pvalue = float((1 + np.sum(tstar >= stat)) / (n_boot + 1))
+    return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue)

@@ -1,0 +1,125 @@
+"""Volatility clustering: pooled ARCH-LM and autocorrelations, vectorised (WN304).
+
+ARCH-LM (Engle 1982, *Econometrica* 50(4) 987–1007): regress x_t² on 1, x²_{t−1},
+…, x²_{t−q}; LM = n·R² ~ χ²_q. Pooled over series by building the lag design within
+series only (rows whose q lags are in the same series). On a single series this is
+``statsmodels.stats.diagnostic.het_arch(x, nlags=q, ddof=0)`` (pinned in tests).
+
+Autocorrelations are pooled within-series: ρ_k = Σ d_t d_{t−k} / Σ d_t², with d the
+deviations from each series' mean, products only over pairs in one series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from forecheck.stats.segments import lag_pairs, seg_count, seg_sum
+
+
+def arch_lm(x: np.ndarray, seg: np.ndarray, nlags: int) -> dict:
+    """Pooled ARCH-LM test with a within-series lag design."""
+    y = x**2
+    i, _ = lag_pairs(seg, nlags)
+    if len(i) <= nlags + 2:
+        raise ValueError("too few observations for the ARCH-LM regression")
+    X = np.column_stack([np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)])
+    yy = y[i]
+    beta, *_ = np.linalg.lstsq(X, yy, rcond=None)
+    resid = yy - X @ beta
+    tss = np.sum((yy - yy.mean()) ** 2)
+    r2 = 1 - np.sum(resid**2) / tss if tss > 0 else 0.0
+    lm = len(yy) * r2
+    return {"lm": float(lm), "pvalue": float(stats.chi2.sf(lm, nlags)), "df": nlags, "nobs": int(len(yy)),
+            "r2": float(r2), "coef": beta[1:].tolist()}
+
+
+def pooled_acf(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int) -> np.ndarray:
+    """Within-series pooled autocorrelation at lags 1..``lags``."""
+    n = seg_count(seg, n_seg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = seg_sum(x, seg, n_seg) / n
+    d = x - mean[seg]
+    den = np.sum(d * d)
+    out = np.full(lags, np.nan)
+    if den <= 0:
+        return out
+    for k in range(1, lags + 1):
+        i, j = lag_pairs(seg, k)
+        out[k - 1] = np.sum(d[i] * d[j]) / den
+    return out
+
+
+def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
+    """Lag-1 autocorrelation of each segment (series-demeaned), NaN if constant."""
+    n = seg_count(seg, n_seg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = seg_sum(x, seg, n_seg) / n
+        d = x - mean[seg]
+        den = seg_sum(d * d, seg, n_seg)
+        i, j = lag_pairs(seg, 1)
+        num = seg_sum(d[i] * d[j], seg[i], n_seg)
+        return np.where(den > 0, num / den, np.nan)
+
+
+def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> dict:
+    """ARCH-LM of every segment at once: the regression of x_t² on 1, x²_{t−1..t−q}
+    within each series, solved for all series together from segment sums of the
+    cross-products. Identical to ``het_arch(x_s, nlags=q, ddof=0)`` per series and,
+    unlike a pooled regression, free of any per-series scaling (R² is scale-free)."""
+    y = x**2
+    i, _ = lag_pairs(seg, nlags)
+    k = nlags + 1
+    cols = [np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)]
+    s = seg[i]
+    xtx = np.empty((n_seg, k, k))
+    xty = np.empty((n_seg, k))
+    for a in range(k):
+        xty[:, a] = np.bincount(s, weights=cols[a] * y[i], minlength=n_seg)
+        for b in range(a, k):
+            v = np.bincount(s, weights=cols[a] * cols[b], minlength=n_seg)
+            xtx[:, a, b] = v
+            xtx[:, b, a] = v
+    n = xtx[:, 0, 0]
+    sy = xty[:, 0]
+    syy = np.bincount(s, weights=y[i] ** 2, minlength=n_seg)
+    ok = n > k + 1
+    lm = np.full(n_seg, np.nan)
+    if ok.any():
+        A, B = xtx[ok], xty[ok]
+        # tiny ridge only against exactly singular designs (constant squared series)
+        det_ok = np.linalg.matrix_rank(A) == k
+        beta = np.zeros_like(B)
+        beta[det_ok] = np.linalg.solve(A[det_ok], B[det_ok][..., None])[..., 0]
+        ssr = syy[ok] - np.einsum("ij,ij->i", beta, B)
+        tss = syy[ok] - sy[ok] ** 2 / n[ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where((tss > 0) & det_ok, 1 - ssr / tss, np.nan)
+        lm[ok] = n[ok] * r2
+    return {"lm": lm, "pvalue": stats.chi2.sf(lm, nlags), "nobs": n.astype(int), "df": nlags}
+
+
+def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled within-series ACF and its expectation under within-series exchangeability.
+
+    Demeaning each series biases every autocovariance downwards: for a fixed set of
+    n values in random order, E[d_i d_j] = −Σd²/(n(n − 1)) for i ≠ j, so the lag-k sum
+    has expectation −(n − k)Σd²/(n(n − 1)). Returns ``(acf, null_mean)``; the
+    difference is the bias-corrected autocorrelation."""
+    n = seg_count(seg, n_seg).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = seg_sum(x, seg, n_seg) / n
+    d = x - mean[seg]
+    den_s = seg_sum(d * d, seg, n_seg)
+    den = den_s.sum()
+    acf = np.full(lags, np.nan)
+    null = np.full(lags, np.nan)
+    if den <= 0:
+        return acf, null
+    for k in range(1, lags + 1):
+        i, j = lag_pairs(seg, k)
+        acf[k - 1] = np.sum(d[i] * d[j]) / den
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = np.where(n > k, -(n - k) * den_s / (n * (n - 1)), 0.0)
+        null[k - 1] = np.nansum(e) / den
+    return acf, null

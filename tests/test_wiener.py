@@ -1,0 +1,143 @@
+"""WN301–WN307 end to end on small exact Bayesian forecasters, the assumptions
+table, and the report section. Fast guards of benchmarks/wiener_validation.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from rich.console import Console
+from wn_generators import gaussian_panel, jump_panel
+
+from forecheck.checks import execute
+from forecheck.checks.wiener import CHECKS
+from forecheck.config import AnalysisConfig
+from forecheck.panel import Panel
+from forecheck.report.model import Report, series_table
+from forecheck.report.sections import wiener as section
+from forecheck.results import CheckResult
+from forecheck.stats import taleb
+from forecheck.stats.budget import series_budget
+
+CFG = AnalysisConfig(n_sim=199)
+
+
+def _run(panel, extra=None):
+    res, ctx = execute(panel, CFG, CHECKS, extra=extra)
+    rep = Report(input={}, config=CFG, results=tuple(res), series=series_table(panel, ctx.series_columns),
+                 panel=panel, extras=dict(ctx.cache.get("report_extras", {})))
+    return {r.code: r for r in res}, rep
+
+
+@pytest.fixture(scope="module")
+def gauss():
+    return _run(gaussian_panel(300, 100, seed=101))
+
+
+@pytest.fixture(scope="module")
+def jumpy():
+    return _run(jump_panel(300, 100, seed=202))
+
+
+def test_gaussian_bayesian_passes_on_standardised_but_raw_rejects(gauss):
+    res, _ = gauss
+    d = res["WN302"].details
+    # methods §8 item 5: latent ≈ nominal, raw Δp far above it
+    assert d["standardised"]["ad_per_series"]["share_reject"] < 0.10
+    assert d["raw"]["ad_per_series"]["share_reject"] > 0.40
+    assert res["WN302"].status == "pass" and res["WN305"].status == "pass"
+    assert res["WN304"].status == "pass"
+    # WN301: the exact probit-clock forecaster has γ near 1.6 and α near 1 (methods §7)
+    assert 1.3 < res["WN301"].details["gamma"] < 1.9 and 0.8 < res["WN301"].details["alpha"] < 1.2
+    assert "latent" in res["WN301"].details["homoskedastic_coordinates"]
+
+
+def test_jumpy_bayesian_fails_wn302_wn305_but_passes_the_budget(jumpy):
+    res, rep = jumpy
+    assert res["WN302"].status == "fail" and res["WN305"].status == "fail"
+    assert res["WN302"].details["standardised"]["ad_per_series"]["share_reject"] > 0.8
+    b = series_budget(rep.panel)
+    t = b.excess.mean() / b.excess.std(ddof=1) * np.sqrt(len(b.excess))
+    assert abs(t) < 2.6  # A-R budget: exact Bayesian, no excess movement
+    days = res["WN305"].details["news_days"]
+    assert 1 <= len(days) <= 10 and abs(days[0]["L"]) >= abs(days[-1]["L"])
+
+
+def test_every_record_is_descriptive_info(gauss):
+    res, _ = gauss
+    assert set(res) == {f"WN30{i}" for i in range(1, 8)}
+    for r in res.values():
+        assert r.severity == "info" and r.test_based is False and r.family == "WN"
+        assert r.status in ("pass", "fail") and r.pvalue is not None
+
+
+def test_assumptions_table_in_json(jumpy):
+    res, rep = jumpy
+    doc = json.loads(json.dumps(rep.to_dict()))
+    rows = doc["assumptions"]
+    assert len(rows) == 7
+    assert {tuple(r["codes"]) for r in rows} == {(f"WN30{i}",) for i in range(1, 8)}
+    by = {r["codes"][0]: r for r in rows}
+    for code, r in by.items():
+        assert r["holds"] == (res[code].status == "pass")
+        assert set(r) == {"assumption", "critique_inference", "measured", "holds", "meaning", "codes"}
+    assert "kurtosis" in by["WN302"]["measured"]
+
+
+def test_short_series_skip_and_table_says_not_measured():
+    panel = Panel.from_arrays(np.array(["a", "a", "b", "b"]), np.array([0.0, 1, 0, 1]), np.array([.5, .6, .4, .3]))
+    res, rep = _run(panel)
+    assert all(r.status == "skip" for r in res.values())
+    assert all(r["holds"] is None for r in rep.extras["assumptions"])
+
+
+def test_report_section_and_verdict_fit_80_columns(jumpy):
+    _, rep = jumpy
+    con = Console(width=80, record=True, no_color=True)
+    for x in section.render(rep):
+        con.print(x)
+    con.print(section.verdict(rep))
+    text = con.export_text()
+    from rich.cells import cell_len  # display width (ξ̂ has a combining accent)
+
+    assert max(cell_len(line) for line in text.splitlines()) <= 80
+    assert "Gaussian" in text and "Holds?" in text and "Model-free verdict" in text and "MG101" in text
+
+
+def test_verdict_reads_mg101():
+    panel = jump_panel(60, 60, seed=5)
+    mg = CheckResult(code="MG101", name="variance budget", family="MG", severity="error", status="pass",
+                     statistic=0.3, pvalue=0.7, estimate=0.97, ci=(0.85, 1.1), test_based=False,
+                     details={"volatility_seller_profit": -0.12})
+    _, rep = _run(panel, extra=[mg])
+    con = Console(width=80, record=True, no_color=True)
+    con.print(section.verdict(rep))
+    text = con.export_text()
+    assert "0.97 [0.85, 1.10]" in text and "-0.120" in text
+
+
+def test_taleb_path_with_underlying_recovers_sigma():
+    # Underlying vote share Y = ½ + ½ erf(X), X an exact OU path of Taleb's SDE; the
+    # forecast is Taleb's own B(Y_t, σ, τ_t): the fitted σ̂ and the B path must match.
+    rng = np.random.default_rng(7)
+    S, T, sigma = 40, 80, 0.8
+    dt = 1.0 / T
+    x = np.empty((S, T))
+    x[:, 0] = rng.normal(0, 0.1, S)
+    a = np.exp(sigma**2 * dt)
+    sd = np.sqrt((np.exp(2 * sigma**2 * dt) - 1) / 2)  # exact OU transition
+    for t in range(1, T):
+        x[:, t] = x[:, t - 1] * a + sd * rng.standard_normal(S)
+    y = 0.5 + 0.5 * np.vectorize(__import__("math").erf)(x)
+    tau = 1 - np.arange(T) / T
+    p = taleb.binary_price(y, sigma, tau[None, :])
+    series = np.repeat([f"s{i}" for i in range(S)], T)
+    panel = Panel.from_arrays(series, np.tile(np.arange(T, dtype=float), S), p.ravel(),
+                              underlying=100 * y.ravel(), outcome=np.repeat((x[:, -1] > 0).astype(float), T))
+    res, _ = _run(panel)
+    claim2 = res["WN306"].details["claims"][1]
+    assert claim2["verdict"] in ("holds", "fails")
+    u = claim2["underlying"]
+    assert u["sigma_median"] == pytest.approx(sigma, rel=0.1)
+    assert u["rmse_forecast_vs_B"] < 0.03

@@ -1,0 +1,270 @@
+"""Unit pins of the layer-B statistics (forecheck.stats.*) against references or
+independent re-derivations. Provenance of every expected value is in the comments."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import integrate, special, stats
+from statsmodels.stats.diagnostic import het_arch, normal_ad
+
+from forecheck.panel import Panel
+from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
+from forecheck.stats.standardize import Increments
+from forecheck.stats.volshape import fit_vol_shape, poisson_glm
+
+
+def _segmented(rng, lengths, dist="t"):
+    x = rng.standard_t(4, size=sum(lengths)) if dist == "t" else rng.standard_normal(sum(lengths))
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    return x, seg
+
+
+# ----------------------------------------------------------------- normality
+def test_jarque_bera_matches_scipy_per_segment():
+    rng = np.random.default_rng(1)
+    x, seg = _segmented(rng, [30, 57, 100])
+    got = normality.jarque_bera(x, seg, 3)
+    for s in range(3):
+        ref = stats.jarque_bera(x[seg == s])  # scipy reference
+        assert got["statistic"][s] == pytest.approx(ref.statistic, rel=1e-10)
+        assert got["pvalue"][s] == pytest.approx(ref.pvalue, rel=1e-8)
+        assert got["excess_kurtosis"][s] == pytest.approx(stats.kurtosis(x[seg == s]), rel=1e-10)
+
+
+def test_anderson_darling_matches_statsmodels_and_scipy():
+    rng = np.random.default_rng(2)
+    x, seg = _segmented(rng, [12, 40, 150, 7])
+    got = normality.anderson_darling(x, seg, 4)
+    for s in range(3):
+        ad2, pv = normal_ad(x[seg == s])  # statsmodels: Stephens (1986) p-value
+        assert got["statistic"][s] == pytest.approx(ad2, rel=1e-10)
+        assert got["pvalue"][s] == pytest.approx(pv, rel=1e-8)
+        assert got["statistic"][s] == pytest.approx(stats.anderson(x[seg == s], method="interpolate").statistic, rel=1e-10)
+    assert np.isnan(got["pvalue"][3])  # below min_n = 8
+
+
+def test_k_sigma_expectation_is_two_sided_gaussian_tail():
+    x = np.r_[np.zeros(999), 6.0]
+    out = normality.k_sigma_counts(x)
+    assert out[1]["observed"] == 1
+    # n·2Φ(−5) = 1000·2·2.866516e-7 (standard normal table)
+    assert out[1]["expected_gaussian"] == pytest.approx(1000 * 2 * 2.866515718791939e-07, rel=1e-9)
+
+
+# ----------------------------------------------------------------- tails
+def test_hill_hand_example():
+    # |x| = 1..10, k = 3: ξ = mean(log 10, log 9, log 8) − log 7 (Hill 1975, by hand)
+    h = tails.hill(np.arange(1, 11, dtype=float), k=3)
+    assert h.xi == pytest.approx((math.log(10) + math.log(9) + math.log(8)) / 3 - math.log(7), rel=1e-12)
+    assert h.se == pytest.approx(h.xi / math.sqrt(3))
+    assert h.alpha == pytest.approx(1 / h.xi)
+
+
+def test_hill_recovers_pareto_index_and_gaussian_reference():
+    rng = np.random.default_rng(3)
+    x = rng.pareto(3.0, 40_000) + 1.0  # exact Pareto(α = 3): ξ = 1/3
+    h = tails.hill(x, k=400)
+    assert h.ci[0] < 1 / 3 < h.ci[1]
+    # Gaussian reference vs the mean Hill estimate over simulated |Z| samples
+    sims = [tails.hill(rng.standard_normal(2000)).xi for _ in range(200)]
+    ref = tails.gaussian_reference_xi(2000, int(math.sqrt(2000)))
+    assert ref == pytest.approx(np.mean(sims), abs=0.01)
+
+
+# ----------------------------------------------------------------- jumps
+def test_bns_constants():
+    # μ_{4/3} = E|Z|^{4/3} by quadrature (independent of the Gamma-function form)
+    mu = 2 * integrate.quad(lambda z: z ** (4 / 3) * stats.norm.pdf(z), 0, np.inf)[0]
+    assert jumps.MU_43 == pytest.approx(mu, rel=1e-9)
+    # π²/4 + π − 5 = 2.4674011 + 3.1415927 − 5 = 0.6089938
+    assert jumps.BNS_THETA == pytest.approx(0.6089938, abs=1e-7)
+
+
+def _bns_loop(r):
+    n = len(r)
+    a = np.abs(r)
+    rv = sum(v * v for v in r)
+    bv = math.pi / 2 * sum(a[i] * a[i - 1] for i in range(1, n))
+    tq = n * jumps.MU_43 ** -3 * sum((a[i] * a[i - 1] * a[i - 2]) ** (4 / 3) for i in range(2, n))
+    z = (rv - bv) / rv / math.sqrt((math.pi**2 / 4 + math.pi - 5) / n * max(1, tq / bv**2))
+    return rv, bv, tq, z
+
+
+def test_bns_matches_loop_rederivation():
+    rng = np.random.default_rng(4)
+    x, seg = _segmented(rng, [20, 50, 33])
+    x[25] += 25  # a jump in segment 1
+    got = jumps.bns(x, seg, 3)
+    for s in range(3):
+        rv, bv, tq, z = _bns_loop(x[seg == s])
+        assert (got.rv[s], got.bv[s], got.tq[s], got.z[s]) == pytest.approx((rv, bv, tq, z), rel=1e-10)
+    assert got.pvalue[1] < 0.05 and got.rj[1] > got.rj[0]
+
+
+def test_lee_mykland_constants_and_thresholds():
+    # Lee & Mykland (2008): 5% and 1% critical values 2.9702 and 4.6001
+    assert jumps.gumbel_threshold(0.05) == pytest.approx(2.9702, abs=1e-4)
+    assert jumps.gumbel_threshold(0.01) == pytest.approx(4.6001, abs=1e-4)
+    n = 252.0
+    c = math.sqrt(2 / math.pi)
+    cn = math.sqrt(2 * math.log(n)) / c - (math.log(math.pi) + math.log(math.log(n))) / (2 * c * math.sqrt(2 * math.log(n)))
+    cn2, sn2 = jumps.lm_constants(n)
+    assert cn2 == pytest.approx(cn) and sn2 == pytest.approx(1 / (c * math.sqrt(2 * math.log(n))))
+
+
+def test_lee_mykland_matches_loop_rederivation():
+    rng = np.random.default_rng(5)
+    x, seg = _segmented(rng, [40, 25], dist="n")
+    x[30] = 9.0
+    K = 10
+    res = jumps.lee_mykland(x, seg, 2, K)
+    for s in range(2):
+        r = x[seg == s]
+        off = np.flatnonzero(seg == s)[0]
+        for i in range(len(r)):
+            if i < K - 1:
+                assert np.isnan(res.L[off + i])
+                continue
+            sig2 = sum(abs(r[j]) * abs(r[j - 1]) for j in range(i - K + 2, i)) / (K - 2)
+            assert res.L[off + i] == pytest.approx(r[i] / math.sqrt(sig2), rel=1e-10)
+    assert res.jump[30] and res.jump.sum() >= 1
+
+
+def test_monte_carlo_null_has_nominal_size():
+    rng = np.random.default_rng(6)
+    x, seg = _segmented(rng, [80] * 400, dist="n")
+    null, gi = jumps.simulate_gaussian_null(np.full(400, 80), 16, 499, 7)
+    p = jumps.mc_pvalue(jumps.bns(x, seg, 400).z, null.bns_z[gi])
+    assert 0.02 < np.mean(p < 0.05) < 0.09  # 400 Gaussian series: size ≈ 5%
+
+
+# ----------------------------------------------------------------- clustering
+def test_arch_lm_segments_match_het_arch():
+    rng = np.random.default_rng(8)
+    x, seg = _segmented(rng, [60, 90, 45])
+    got = clustering.arch_lm_segments(x, seg, 3, 4)
+    for s in range(3):
+        ref = het_arch(x[seg == s], nlags=4, ddof=0, result_object=True)  # statsmodels reference
+        assert got["lm"][s] == pytest.approx(ref.lm, rel=1e-8)
+        assert got["pvalue"][s] == pytest.approx(ref.lmpval, rel=1e-8)
+
+
+def test_pooled_arch_lm_single_series_matches_het_arch():
+    rng = np.random.default_rng(9)
+    x = rng.standard_t(5, 200)
+    got = clustering.arch_lm(x, np.zeros(200, dtype=int), 3)
+    ref = het_arch(x, nlags=3, ddof=0, result_object=True)
+    assert got["lm"] == pytest.approx(ref.lm, rel=1e-8)
+
+
+def test_exchangeable_acf_null_mean_is_exact():
+    x = np.array([0.3, -1.2, 2.0, 0.1, -0.4])
+    seg = np.zeros(5, dtype=int)
+    # average of the lag-1 and lag-2 ACF over all 120 orderings (exact permutation mean)
+    perms = [clustering.pooled_acf_exchangeable(x[list(p)], seg, 1, 2)[0] for p in itertools.permutations(range(5))]
+    _, null = clustering.pooled_acf_exchangeable(x, seg, 1, 2)
+    assert np.mean(perms, axis=0) == pytest.approx(null, rel=1e-12)
+
+
+# ----------------------------------------------------------------- vol shape
+def test_poisson_glm_matches_statsmodels_cluster():
+    rng = np.random.default_rng(10)
+    n = 3000
+    u = rng.uniform(0.02, 0.25, n)
+    tau = rng.uniform(0.05, 1, n)
+    y = u**1.6 / tau * rng.chisquare(1, n) * 1e-3
+    y[rng.random(n) < 0.3] = 0
+    X = np.column_stack([np.ones(n), np.log(u), -np.log(tau)])
+    g = rng.integers(0, 50, n)
+    beta, cov, conv = poisson_glm(y, X, g)
+    ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert conv
+    assert beta == pytest.approx(ref.params, rel=1e-7)
+    assert np.sqrt(np.diag(cov)) == pytest.approx(ref.bse, rel=1e-6)
+
+
+def test_vol_shape_recovers_exponents():
+    rng = np.random.default_rng(11)
+    n = 20000
+    p = rng.uniform(0.05, 0.95, n)
+    tau = rng.uniform(1, 50, n)
+    dp = np.sqrt((p * (1 - p)) ** 2 / tau**0.5 * 1e-2) * rng.standard_normal(n)
+    fit = fit_vol_shape(p, dp, np.ones(n), tau, rng.integers(0, 200, n))
+    # simulated truth γ = 2, α = 0.5; SEs are ≈ 0.04 and 0.016 (5 seeds checked)
+    assert fit.gamma == pytest.approx(2.0, abs=0.15) and fit.alpha == pytest.approx(0.5, abs=0.06)
+    assert fit.se_gamma < 0.1
+
+
+# ----------------------------------------------------------------- standardise
+def test_latent_increments_recover_the_gaussian_signal():
+    # Gaussian-signal Bayesian: p_t = Φ(S_t/√(T − t)); then Φ⁻¹(p_t)·√τ_t = S_t exactly,
+    # so the latent coordinate (τ as a fraction of the horizon T) is ε_t/√T.
+    rng = np.random.default_rng(12)
+    T = 30
+    eps = rng.standard_normal((2, T))
+    S = np.cumsum(eps, axis=1)
+    p = stats.norm.cdf(S / np.sqrt(T - np.arange(T)))
+    panel = Panel.from_arrays(np.repeat(["a", "b"], T), np.tile(np.arange(T, dtype=float), 2), p.ravel())
+    inc = Increments.from_panel(panel, 3)
+    v, ok = inc.values("latent")
+    assert ok.all()
+    inner = np.abs(stats.norm.ppf(p[:, 1:].ravel())) < 5  # away from float saturation of Φ
+    assert (v * np.sqrt(T))[inner] == pytest.approx(eps[:, 1:].ravel()[inner], rel=1e-6, abs=1e-8)
+    # the probit-clock z (methods §7) is its first-order approximation
+    z, okz = inc.values("probit_clock")
+    assert np.corrcoef(z[okz], v[okz])[0, 1] > 0.9
+
+
+# ----------------------------------------------------------------- Taleb
+# Taleb (2018), QF 18(1), values quoted in methods.md §4 (τ = 1).
+PAPER = {0.52: [0.76, 0.64, 0.57, 0.53, 0.52], 0.55: [0.96, 0.81, 0.67, 0.58, 0.55]}
+SIGMAS = [0.05, 0.1, 0.2, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("y0", [0.52, 0.55])
+def test_taleb_eq1_paper_values(y0):
+    got = taleb.binary_price(y0, np.array(SIGMAS), 1.0)
+    assert np.round(got, 2) == pytest.approx(PAPER[y0], abs=1e-12)
+
+
+def test_taleb_eq1_equals_ou_gaussian_law_and_monte_carlo():
+    # X_T | X_0 ~ N(X_0 e^{σ²τ}, (e^{2σ²τ} − 1)/2) for dX = σ²X dt + σ dW (OU, θ = −σ²)
+    y0, s, tau = 0.55, 0.5, 1.3
+    x0 = special.erfinv(2 * y0 - 1)
+    m, sd = x0 * math.exp(s * s * tau), math.sqrt((math.exp(2 * s * s * tau) - 1) / 2)
+    assert taleb.binary_price(y0, s, tau) == pytest.approx(stats.norm.sf(0, loc=m, scale=sd), rel=1e-12)
+    # Euler–Maruyama Monte Carlo of the SDE
+    rng = np.random.default_rng(13)
+    n, steps = 40_000, 200
+    dt = tau / steps
+    x = np.full(n, x0)
+    for _ in range(steps):
+        x = x + s * s * x * dt + s * math.sqrt(dt) * rng.standard_normal(n)
+    assert np.mean(x > 0) == pytest.approx(float(taleb.binary_price(y0, s, tau)), abs=0.01)
+
+
+def test_taleb_eq2_inverts_the_delta_method():
+    # s² = (dY/dX)²·Var(X_T) = (e^{−2X₀²}/π)·(e^{2σ²τ} − 1)/2  ⇒ Eq. 2 returns σ
+    y0, s_true, tau = 0.6, 0.3, 2.0
+    x0 = special.erfinv(2 * y0 - 1)
+    svote = math.sqrt(math.exp(-2 * x0**2) / math.pi * (math.exp(2 * s_true**2 * tau) - 1) / 2)
+    assert taleb.sigma_from_vote_volatility(svote, y0, tau) == pytest.approx(s_true, rel=1e-10)
+
+
+# ----------------------------------------------------------------- microstructure
+def test_microstructure_pieces():
+    assert microstructure.detect_grid(np.array([0.01, 0.5, 0.99, 0.37])) == 0.01
+    assert microstructure.detect_grid(np.array([0.123456789])) is None
+    dp = np.array([0.02, -0.02, 0.02, -0.02, 0.01, 0.0])
+    r = microstructure.roll(dp, np.zeros(6, dtype=int))
+    g1 = np.mean(dp[1:] * dp[:-1])  # Roll (1984): γ₁ = mean of lagged products
+    assert r["gamma1"] == pytest.approx(g1) and r["bounce_share"] == pytest.approx(-2 * g1 / np.mean(dp**2))
+    # signature ratio on a zig-zag path of 11 points: fine RV = 10·0.01², coarse = two 5-step moves
+    p = np.array([0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5])
+    sig = microstructure.signature_ratio(p, np.zeros(11, dtype=int), 1, q=5)
+    assert sig["rv_fine"] == pytest.approx(10 * 1e-4) and sig["rv_coarse"] == pytest.approx(2 * 1e-4)
