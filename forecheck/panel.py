@@ -219,13 +219,16 @@ class Panel:
         ``cluster`` (taken from each series' first row) may be passed as keywords.
         Duplicate (series, time) pairs are not resolved here: the validator does that.
         """
-        series = np.asarray(series).astype(str).astype(object)
+        # Hash-factorise the ids (sorted uniques) and sort integer codes: sorting
+        # the strings themselves is ~10x slower on large inputs.
+        codes, uniques = pd.factorize(np.asarray(series).astype(str), sort=True)
+        ids = np.asarray(uniques, dtype=object)
         time = np.asarray(time, dtype=float)
         p = np.asarray(p, dtype=float)
-        order = np.lexsort((time, series))
-        s_sorted = series[order]
-        ids, first = np.unique(s_sorted, return_index=True)
-        offsets = np.append(first, len(s_sorted)).astype(np.int64)
+        order = np.lexsort((time, codes))
+        counts = np.bincount(codes, minlength=len(ids))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        first = offsets[:-1]
         if outcome is not None:
             out_rows = np.asarray(outcome, dtype=float)[order]
             out = out_rows[first]

@@ -146,9 +146,9 @@ def test_recalibration_matches_statsmodels_glm_and_lr_from_logliks():
     assert r.llf_null == pytest.approx(ll0, rel=1e-12)
     assert r.lr_stat == pytest.approx(lr, rel=1e-7)
     assert r.pvalue == pytest.approx(stats.chi2.sf(lr, 2), rel=1e-6)
-    assert r.n_clipped == 1
+    assert r.n_clipped == 2  # 0 and 1 - 1e-6 both lie outside [1e-4, 1 - 1e-4]
     lo, hi = r.slope_ci
-    assert lo == pytest.approx(glm.params[1] - stats.norm.ppf(0.975) * glm.bse[1], rel=1e-6)
+    assert lo == pytest.approx(glm.params[1] - stats.norm.ppf(0.975) * glm.bse[1], rel=1e-5)
 
 
 def test_batch_recalibration_matches_single_fits():
@@ -329,3 +329,67 @@ def test_ca204_bootstrap_statistic_by_hand():
     np.testing.assert_allclose(test.diffs, d, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(test.t, d / test.se, rtol=1e-12)
     assert 0 < test.pvalue <= 1
+
+
+# --------------------------------------------------------------------- report
+def test_render_section_fits_80_columns_and_shows_the_numbers():
+    import forecheck
+    from rich.console import Console
+
+    from forecheck.report.sections.calibration import render
+
+    p, o = _martingale_panel(13, s=40, t=40)
+    rep = forecheck.analyze(_daily_panel(p, o), select=("CA",), n_sim=99)
+    console = Console(width=80, record=True, no_color=True, force_terminal=False)
+    for item in render(rep):
+        console.print(item)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    r201 = rep.result("CA201")
+    last_line = next(line for line in text.splitlines() if line.startswith("last"))
+    assert f"{r201.estimate:.4f}" in last_line  # Brier at the last forecast
+    assert f"Z = {rep.result('CA202').statistic:+.2f}" in text
+    assert "CA203" in text and "CA204" in text
+    # no CA record -> nothing to render
+    assert render(forecheck.analyze(_daily_panel(p, o), select=("XX",))) == []
+
+
+def test_spiegelhalter_mc_pvalue_matches_exact_enumeration():
+    import itertools
+
+    p = np.array([0.1, 0.4, 0.7, 0.9])
+    o = np.array([0.0, 1.0, 1.0, 0.0])
+    z_obs = 0.64 / np.sqrt(0.1584)  # hand-worked above
+    # exact: enumerate the 16 outcome vectors with their Bernoulli(p) probabilities
+    exact = 0.0
+    for bits in itertools.product([0.0, 1.0], repeat=4):
+        ob = np.array(bits)
+        z = np.sum((ob - p) * (1 - 2 * p)) / np.sqrt(0.1584)
+        if abs(z) >= z_obs - 1e-12:
+            exact += np.prod(np.where(ob == 1, p, 1 - p))
+    mc = cal.spiegelhalter_mc_pvalue(p, o, n_sim=20000, seed=1)
+    assert mc == pytest.approx(exact, abs=0.01)  # Monte Carlo s.e. ≈ 0.003
+
+
+def test_unresolved_series_ignored_labels_and_bad_horizons():
+    from forecheck.errors import UsageError
+
+    rng = np.random.default_rng(14)
+    s, t = 30, 20
+    p = rng.uniform(0.05, 0.95, (s, t))
+    o = (rng.uniform(size=s) < p[:, -1]).astype(float)
+    o[::3] = np.nan  # 10 unresolved series
+    pan = Panel.from_arrays(np.repeat(np.arange(s), t), np.tile(np.arange(t) * 3600.0, s), p.ravel(),
+                            outcome=np.repeat(o, t), time_kind="epoch", time_unit="second")
+    (res,) = run_checks(pan, AnalysisConfig(select=("CA201",), horizons=(7200.0, 3600.0 * 5)),
+                        specs=C.CHECKS)
+    keep = ~np.isnan(o)
+    assert res.nobs == 20
+    assert res.estimate == pytest.approx(np.mean((p[keep, -1] - o[keep]) ** 2), rel=1e-13)
+    # resolution one step (1 h) after the last forecast at 19 h: 2 h -> 18 h (col 18), 5 h -> col 15
+    assert [h["label"] for h in res.details["horizons"]] == ["2h", "5h"]
+    assert res.details["horizons"][1]["brier"] == pytest.approx(np.mean((p[keep, 15] - o[keep]) ** 2))
+    assert C.horizon_label(pan, 86400.0 * 7) == "7d" and C.horizon_label(pan, 90.0) == "90s"
+    assert C.horizon_label(pan, 120.0) == "2min"
+    with pytest.raises(UsageError, match="positive"):
+        run_checks(pan, AnalysisConfig(select=("CA201",), horizons=(0.0,)), specs=C.CHECKS)

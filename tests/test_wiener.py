@@ -141,3 +141,41 @@ def test_taleb_path_with_underlying_recovers_sigma():
     u = claim2["underlying"]
     assert u["sigma_median"] == pytest.approx(sigma, rel=0.1)
     assert u["rmse_forecast_vs_B"] < 0.03
+
+
+def test_edge_cases_single_series_constant_and_absorbed():
+    rng = np.random.default_rng(0)
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.02, 150)), 0.01, 0.99)
+    res, _ = _run(Panel.from_arrays(np.repeat("a", 150), np.arange(150.0), p))
+    lo, hi = res["WN301"].ci
+    assert hi - lo > 0.1  # one series: robust SEs per increment, not a degenerate cluster SE
+    assert res["WN301"].details["se"].startswith("heteroskedasticity")
+    const = Panel.from_arrays(np.repeat(["a", "b"], 50), np.tile(np.arange(50.0), 2), np.full(100, 0.3),
+                              outcome=np.repeat([1.0, 0.0], 50))
+    res, rep = _run(const)
+    assert res["WN302"].status == "skip" and res["WN307"].details["zero_share"] == 1.0
+    q = np.r_[np.linspace(0.5, 1, 30), np.ones(20)]  # absorbed at 1 for the last 20 steps
+    res, _ = _run(Panel.from_arrays(np.repeat(["a", "b"], 50), np.tile(np.arange(50.0), 2), np.r_[q, 1 - q],
+                                    outcome=np.repeat([1.0, 0.0], 50)))
+    # linspace ends at 1.0, then 20 more 1.0s: 20 zero increments of 49 per series
+    assert res["WN307"].details["zero_share"] == pytest.approx(20 / 49)
+
+
+def test_claim1_hug_fifty_is_judged_by_the_brier_score_of_pulled_in_forecasts():
+    # 200 two-step series starting at 0.95 (favourite = YES). If only half of them resolve
+    # YES, the forecast pulled halfway to 50% (0.725) scores better: the claim "holds";
+    # if 95% resolve YES, the extreme forecast scores better: the claim "fails".
+    rng = np.random.default_rng(3)
+    n = 200
+    for share, expect in ((0.5, "holds"), (0.95, "fails")):
+        o = (rng.random(n) < share).astype(float)
+        o[: int(share * n)], o[int(share * n):] = 1.0, 0.0
+        ids = np.repeat([f"s{i:03d}" for i in range(n)], 4)
+        p = np.tile([0.95, 0.9, 0.93, 0.94], n)
+        panel = Panel.from_arrays(ids, np.tile(np.arange(4.0), n), p, outcome=np.repeat(o, 4))
+        res, _ = _run(panel)
+        c1 = res["WN306"].details["claims"][0]
+        # the paired Brier difference written out: (o − 0.95)² − (o − 0.725)²
+        d = (o - 0.95) ** 2 - (o - 0.725) ** 2
+        assert c1["z"] == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(n)))
+        assert c1["verdict"] == expect

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecheck.checks import CheckContext, CheckSpec
-from forecheck.errors import InsufficientDataError
+from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
 from forecheck.stats import calibration as cal
@@ -76,8 +76,12 @@ def default_horizons(panel: Panel, resolved: np.ndarray) -> tuple[float, ...]:
 def horizon_label(panel: Panel, h: float | None) -> str:
     if h is None:
         return "last"
-    unit = {"day": "d", "second": "s"}.get(panel.time_unit, "")
-    return f"{h:g}{unit}"
+    if panel.time_unit == "second":
+        for size, unit in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+            if h >= size and h % size == 0:
+                return f"{h / size:g}{unit}"
+        return f"{h:g}s"
+    return f"{h:g}{'d' if panel.time_unit == 'day' else ''}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def calibration_data(panel: Panel, config) -> CalibrationData:
     user = config.horizons is not None
     hs = np.array(sorted({float(h) for h in (config.horizons if user else default_horizons(panel, resolved))}),
                   dtype=float)
-    hs = hs[hs > 0]
+    if user and (hs.size == 0 or not np.all(np.isfinite(hs)) or np.any(hs <= 0)):
+        raise UsageError(f"`horizons` must be positive numbers in the panel's time unit "
+                         f"({panel.time_unit}s); got {list(config.horizons)}")
     rows = horizon_rows(panel, np.concatenate([[0.0], hs]), series)
     p_all = np.where(rows >= 0, panel.p[np.maximum(rows, 0)], np.nan)
     avail = np.sum(rows[:, 1:] >= 0, axis=0)
@@ -183,6 +189,8 @@ def run_spiegelhalter(ctx: CheckContext) -> CheckResult:
         null="the last forecasts are calibrated: E[(o - p)^2] = E[p(1 - p)]",
         alternative="two-sided",
         details={"observed_brier": r.observed_brier, "expected_brier": r.expected_brier,
+                 "pvalue_mc": cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.config.seed),
+                 "pvalue_mc_note": "conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
                  "note": INDEPENDENCE_NOTE},
     )
 
@@ -242,6 +250,18 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) ->
 def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
     d = _data(ctx)
     p_last, o = d.p_last, d.outcome
+    # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (P-T row of
+    # methods.md §5): a Spiegelhalter Z at every kept horizon, on the series available there
+    per_h = []
+    for lab, h, col in zip(list(d.labels[::-1]) + ["last"], list(d.horizons[::-1]) + [None],
+                           np.column_stack([d.p_h[:, ::-1], p_last]).T):
+        ok = ~np.isnan(col)
+        if ok.sum() < MIN_SERIES:
+            continue
+        z, pv = cal.spiegelhalter_z(col[ok], o[ok])
+        per_h.append({"label": lab, "horizon": h, "n": int(ok.sum()), "z": float(z), "pvalue": float(pv),
+                      "observed_brier": float(np.mean((o[ok] - col[ok]) ** 2)),
+                      "expected_brier": float(np.mean(col[ok] * (1 - col[ok])))})
     # farthest horizon first, "last" at the end; common set = series with a forecast
     # at the farthest kept horizon (then at every nearer one too)
     labels = list(d.labels[::-1]) + ["last"]
@@ -278,15 +298,6 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
          "pvalue_pointwise": float(norm.sf(test.t[j]))}
         for j, (kind, a, b) in enumerate(contrasts) if test.diffs[j] > 0 and np.isfinite(test.t[j])
     ]
-    # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (P-T row of
-    # methods.md §5): a Spiegelhalter Z at each horizon on the series available there
-    per_h = []
-    for lab, h, col in zip(labels, horizons, P.T):
-        ok = ~np.isnan(col)
-        z, pv = cal.spiegelhalter_z(col[ok], o[ok])
-        per_h.append({"label": lab, "horizon": h, "n": int(ok.sum()), "z": float(z), "pvalue": float(pv),
-                      "observed_brier": float(np.mean((o[ok] - col[ok]) ** 2)),
-                      "expected_brier": float(np.mean(col[ok] * (1 - col[ok])))})
     sequence = [{"label": lab, "horizon": h, "brier": float(b), "variance": float(v)}
                 for lab, h, b, v in zip(labels, horizons, summary["brier"], summary["variance"])]
     if violations:
@@ -300,7 +311,8 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
         statistic=test.stat, pvalue=test.pvalue, estimate=test.stat, nobs=int(common.sum()), message=msg,
         null="mean Brier non-increasing and forecast variance non-decreasing toward resolution",
         alternative="some adjacent horizon pair violates an inequality",
-        details={"sequence": sequence, "violations": violations, "merged_horizons": merged, "per_horizon_calibration": per_h,
+        details={"sequence": sequence, "violations": violations, "merged_horizons": merged,
+                 "per_horizon_calibration": per_h,
                  "method": "max-t over adjacent contrasts, bootstrap over series with Hansen (2005) "
                            "recentring", "n_boot": ctx.config.n_sim, "note": INDEPENDENCE_NOTE},
     )

@@ -25,7 +25,7 @@ from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import Dependence, design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
-from forecheck.stats.variance_ratio import pooled_variance_ratio, sign_flip_pvalue
+from forecheck.stats.variance_ratio import pooled_variance_ratio
 
 FAMILY = "MG"
 MIN_NEFF = 10.0  # fewer effective independent series: no p-value (MG106)
@@ -63,8 +63,10 @@ def dependence(ctx: CheckContext) -> Dependence:
     return ctx.cached("mg_dependence", make)
 
 
-def _too_few(dep: Dependence, deff: float) -> bool:
-    return dep.n_eff < MIN_NEFF and deff >= DEFF_GATE
+def _too_few(dep: Dependence) -> bool:
+    """Fewer than MIN_NEFF effectively independent series, and dependence at
+    least halves the information (so few independent series alone do not gate)."""
+    return dep.n_eff < MIN_NEFF and dep.n_series / dep.n_eff >= DEFF_GATE
 
 
 def _fmt_p(p: float) -> str:
@@ -296,6 +298,9 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
         n_eff = pan.n_series / deff
     else:
         deff, dep, n_eff = 1.0, None, float(G)
+    dep106 = dependence(ctx)
+    if dep106.n_cells > 0:  # MG106's revisions-based count also bounds the information
+        n_eff = min(n_eff, dep106.n_eff)
     p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=_rng(ctx, key),
                                          deff=deff)
     se = fit.bse[1] * np.sqrt(deff)
@@ -325,7 +330,7 @@ def run_mg103(ctx: CheckContext) -> CheckResult:
                "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
     null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
     msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
-    if r["n_eff"] < MIN_NEFF and r["deff"] >= DEFF_GATE:
+    if r["n_eff"] < MIN_NEFF and r["n_clusters"] / r["n_eff"] >= DEFF_GATE:
         return CheckResult(code="MG103", name=name, family=FAMILY, severity="error", status="skip",
                            estimate=beta, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
                            message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series "
@@ -353,7 +358,7 @@ def run_mg104(ctx: CheckContext) -> CheckResult:
                "wild cluster restricted bootstrap-t (Rademacher)"}
     null = "H0: b = 0 (forecast errors unpredictable from revisions)"
     msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
-    if r["n_eff"] < MIN_NEFF and r["deff"] >= DEFF_GATE:
+    if r["n_eff"] < MIN_NEFF and r["n_clusters"] / r["n_eff"] >= DEFF_GATE:
         return CheckResult(code="MG104", name=name, family=FAMILY, severity="warning", status="skip",
                            estimate=b, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
                            message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series",
@@ -379,8 +384,6 @@ def run_mg105(ctx: CheckContext) -> CheckResult:
              for j in range(len(qs))]
     deff = max(deffs)
     vr = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs, deff=deff)
-    p_flip, n_flip = sign_flip_pvalue(pan.dp, pos, pan.dp_series, n_inc, qs, float(vr.wald),
-                                      n_boot=int(ctx.config.n_sim), rng=_rng(ctx, 105))
     dep = dependence(ctx)
     per_q = [{"q": q, "vr": float(vr.vr[j]), "z": float(vr.z[j]), "pvalue": float(vr.pvalues[j]),
               "n_series": int(vr.n_series[j]), "n_steps": int(vr.n_steps[j])} for j, q in enumerate(qs)]
@@ -388,20 +391,19 @@ def run_mg105(ctx: CheckContext) -> CheckResult:
     reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
                else "momentum (smoothing / under-reaction)")
     details = {"by_q": per_q, "wald": vr.wald, "wald_df": len(qs), "wald_chi2_p": vr.wald_p,
-               "bonferroni_p": vr.bonferroni_p, "sign_flip_draws": n_flip,
+               "bonferroni_p": vr.bonferroni_p,
                "design_effect": deff, "reading": reading,
-               "method": "pooled martingale-transform VR (no drift), self-normalised per q; joint Wald "
-                         "with a sign-flip randomisation p-value"}
+               "method": "pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²"}
     null = "H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)"
     msg = "VR " + ", ".join(f"q={d['q']}: {d['vr']:.2f}" for d in per_q) + f" ({reading})"
-    if _too_few(dep, deff):
+    if _too_few(dep):
         return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="skip",
                            estimate=float(lead), nobs=int(vr.n_steps[0]), details=details, null=null,
                            message=msg + "; no p-value: " + _dependence_note(dep, deff, pan.n_series),
                            test_based=False)
     return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="pass",
-                       statistic=float(vr.wald), pvalue=float(p_flip), estimate=float(lead),
-                       nobs=int(vr.n_steps[0]), message=msg + f"; joint p = {_fmt_p(p_flip)}",
+                       statistic=float(vr.wald), pvalue=float(vr.wald_p), estimate=float(lead),
+                       nobs=int(vr.n_steps[0]), message=msg + f"; joint p = {_fmt_p(vr.wald_p)}",
                        details=details, null=null, alternative="two-sided")
 
 

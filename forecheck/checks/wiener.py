@@ -139,6 +139,8 @@ def wn301(ctx: CheckContext) -> CheckResult:
         details={"model": "E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
                  "gamma": fit.gamma, "gamma_ci": ci["gamma"], "alpha": fit.alpha, "alpha_ci": ci["alpha"],
                  "log_c": fit.log_c, "tau_unit": panel.time_unit, "n_series": fit.n_clusters,
+                 "se": "clustered by series" if fit.se_kind == "cluster" else
+                       "heteroskedasticity-robust (fewer than 10 series)",
                  "wald_constant": wald, "converged": fit.converged,
                  "reference": {"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
                                "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
@@ -413,22 +415,29 @@ def wn306(ctx: CheckContext) -> CheckResult:
     resolved = elig & panel.resolved
     claims = []
 
-    # (1) "with high uncertainty the forecast should stay near 50%": if so, forecasts
-    # far from 50% made early (largest τ: each series' first forecast) are over-confident.
+    # (1) "with high uncertainty the forecast should stay near 50%". Take each resolved
+    # series' first forecast (the most time, hence uncertainty, left); among those beyond
+    # 20/80, would a forecast pulled halfway to 50% have scored better (Brier)? Paired
+    # difference d = (o − p_fav)² − (o − p_half)², p_half = ½ + (p_fav − ½)/2.
     p0 = panel.p0
     extreme = resolved & (np.abs(p0 - 0.5) >= 0.3)
     n_ext = int(extreme.sum())
     early_share = float(np.mean(np.abs(p0[elig] - 0.5) >= 0.3)) if elig.any() else None
+    z1 = p1 = None
     if n_ext >= 5:
         pf = np.maximum(p0[extreme], 1 - p0[extreme])
         won = np.where(p0[extreme] > 0.5, panel.outcome[extreme], 1 - panel.outcome[extreme])
-        z1 = float(np.sum(won - pf) / np.sqrt(np.sum(pf * (1 - pf))))
-        p1 = float(stats.norm.cdf(z1))
-        verdict = "holds" if p1 < a else "fails"
+        half = 0.5 + (pf - 0.5) / 2
+        d = (won - pf) ** 2 - (won - half) ** 2
+        sd = d.std(ddof=1)
+        z1 = float(d.mean() / (sd / np.sqrt(n_ext))) if sd > 0 else 0.0
+        p1 = float(2 * stats.norm.sf(abs(z1)))
+        verdict = ("holds" if z1 > 0 else "fails") if p1 < a else "not established"
         ev = (f"{n_ext} series started beyond 20/80; the favourite won {100 * won.mean():.0f}% vs "
-              f"{100 * pf.mean():.0f}% forecast (z = {z1:+.2f}, one-sided p = {p1:.2g})")
+              f"{100 * pf.mean():.0f}% forecast; pulled halfway to 50% they would have scored "
+              f"{abs(d.mean()):.3f} {'better' if d.mean() > 0 else 'worse'} in Brier score "
+              f"(z = {z1:+.2f}, p = {p1:.2g})")
     else:
-        z1 = p1 = None
         verdict = "not testable"
         ev = f"only {n_ext} resolved series started beyond 20/80 (need 5)"
     claims.append({"claim": "with high uncertainty the forecast should stay near 50%", "verdict": verdict,

@@ -113,6 +113,9 @@ def analyze_command(
         rich_help_panel=READ)] = None,
     scale: Annotated[ScaleOpt, typer.Option(help="Probability scale: unit (0-1), percent (0-100) or auto.",
                                             rich_help_panel=READ)] = ScaleOpt.auto,
+    drop_backcast: Annotated[bool, typer.Option(
+        help="Drop back-cast rows (published more than a day after their model date): real-time beliefs only.",
+        rich_help_panel=READ)] = False,
     input_format: Annotated[InputFormatOpt, typer.Option(help="Force the input format (default: by suffix/content).",
                                                          rich_help_panel=READ)] = InputFormatOpt.auto,
     stdin_filename: Annotated[Optional[str], typer.Option(help="Name to show for - (stdin) in messages.",
@@ -165,7 +168,7 @@ def analyze_command(
             outcome_col=outcome_col, published_col=published_col, resolved_at_col=resolved_at_col,
             cluster_col=cluster_col, underlying_col=underlying_col, outcomes_file=outcomes,
             na_values=_split(na_values), scale=scale.value, input_format=input_format.value,
-            min_length=min_length, stdin_name=stdin_filename)
+            min_length=min_length, stdin_name=stdin_filename, drop_backcast=drop_backcast)
         config = AnalysisConfig(alpha=alpha, p_adjust=p_adjust.value, fail_on=fail_on.value,
                                 select=_split(select) or ("ALL",), ignore=_split(ignore),
                                 horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim)

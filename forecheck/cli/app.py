@@ -44,15 +44,12 @@ def _root(
 def _register() -> None:
     from forecheck.cli.analyze import analyze_command
     from forecheck.cli.rules import rule_command, rules_command
+    from forecheck.cli.simulate import simulate_command
+    from forecheck.cli.walk import walk_command
 
     app.command("analyze")(analyze_command)
     app.command("rules")(rules_command)
     app.command("rule")(rule_command)
-    try:
-        from forecheck.cli.walk import walk_command
-        from forecheck.cli.simulate import simulate_command
-    except ImportError:  # pragma: no cover - simulators are part of the package
-        return
     app.command("walk")(walk_command)
     app.command("simulate")(simulate_command)
 

@@ -81,14 +81,9 @@ def _render_text(r) -> None:
         console.print(f"Simulated: {r.simulated_runs:,} runs{cens}.")
     else:
         console.print("Simulated: skipped (too many expected updates per run for the time budget).")
-    skew = r.median_steps < r.expected_steps / 2
-    reading = []
-    if skew:
-        reading.append(f"The mean of {r.expected_steps:,.0f} is carried by rare long paths: half of all "
-                       f"paths end within {r.median_steps:,} update{'s' if r.median_steps != 1 else ''}.")
-    else:
-        reading.append(f"The spread is wide: a typical path takes {r.median_steps:,} updates, one in ten "
-                       f"more than {r.quantiles['0.9']:,}.")
+    half = f"{r.median_steps:,} update{'s' if r.median_steps != 1 else ''}"
+    reading = [f"The mean of {r.expected_steps:,.0f} is carried by rare long paths: half of all paths end "
+               f"within {half}, yet one in a hundred needs more than {r.quantiles['0.99']:,}."]
     reading.append("The number of updates is not a clock: a belief that moves only at some updates "
                    "needs proportionally more of them (E[T] = p0(1 − p0)/(Q·H²)).")
     reading.append(f"The budget is: whatever the path, the expected sum of squared moves is "

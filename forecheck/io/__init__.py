@@ -19,7 +19,7 @@ from forecheck.io.infer import ColumnMap, infer_columns
 from forecheck.io.loaded import LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.readers import RawTable, read_table
-from forecheck.io.validate import DQ_RULES, RawLong, panel_findings, validate
+from forecheck.io.validate import DQ_RULES, RawLong, validate
 from forecheck.panel import Panel
 
 __all__ = ["load", "load_frame", "load_panel", "LoadedInput", "ReadOptions", "DQ_RULES", "read_table"]
@@ -79,7 +79,12 @@ def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
 # ---------------------------------------------------------------- internals
 def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
     first = tables[0]
-    cm = infer_columns(first.frame, options, first.path)
+    try:
+        cm = infer_columns(first.frame, options, first.path)
+    except InputError as exc:
+        if exc.code is None:
+            exc.code = "DQ057"
+        raise
     needed = cm.used()
     for tab in tables[1:]:
         missing = [c for c in needed if c not in tab.frame.columns]

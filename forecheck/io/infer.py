@@ -221,7 +221,10 @@ def infer_columns(frame: pd.DataFrame, options: ReadOptions, path: str) -> Colum
     used.update(cm.series)
 
     # --- outcome
-    if options.outcome_col:
+    if options.outcome_col and options.outcomes_file and options.outcome_col.lower() not in \
+            {c.lower() for c in columns}:
+        cm.outcome = None  # --outcome-col names a column of the --outcomes file
+    elif options.outcome_col:
         cm.outcome = _lookup(columns, options.outcome_col, path, "outcome", "--outcome-col")
         notes.append(f"Outcome column {cm.outcome!r} (--outcome-col).")
     else:

@@ -132,7 +132,18 @@ def _suffix(path: str) -> tuple[str, bool]:
 
 
 def read_table(path: str, input_format: str = "auto") -> RawTable:
-    """Read one input file (or ``-`` for stdin) into a :class:`RawTable`."""
+    """Read one input file (or ``-`` for stdin) into a :class:`RawTable`.
+
+    Raises ``InputError`` (code DQ058) for anything that is not a readable table."""
+    try:
+        return _read_table(path, input_format)
+    except InputError as exc:
+        if exc.code is None:
+            exc.code = "DQ058"
+        raise
+
+
+def _read_table(path: str, input_format: str) -> RawTable:
     data = _read_bytes(path)
     suffix, gz_suffix = _suffix(path)
     compressed = False

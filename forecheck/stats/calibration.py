@@ -185,6 +185,22 @@ def spiegelhalter(p, o) -> SpiegelhalterResult:
                                expected_brier=float(np.mean(p * (1.0 - p))), n=int(p.size))
 
 
+def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int) -> float:
+    """Two-sided p-value of Z conditional on the forecasts: under H0 the outcomes are
+    independent Bernoulli(p_i), so Z's null law is simulated exactly (up to Monte Carlo
+    error) by drawing o* ~ Bernoulli(p). Useful when forecasts sit near 0/1, where the
+    N(0, 1) approximation is coarse. p = (1 + #{|Z*| ≥ |Z|}) / (n_sim + 1)."""
+    p, o = _as_arrays(p, o)
+    z, _ = spiegelhalter_z(p, o)
+    if not np.isfinite(z):
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    o_star = (rng.uniform(size=(n_sim, p.size)) < p).astype(float)
+    z_star, _ = spiegelhalter_z(np.broadcast_to(p, o_star.shape), o_star, axis=1)
+    hits = np.sum(np.abs(z_star) >= abs(z) * (1 - 1e-12))
+    return float((1 + hits) / (n_sim + 1))
+
+
 # --------------------------------------------------------- Cox recalibration
 class RecalibrationError(ValueError):
     """The logistic recalibration cannot be estimated (one class, separation, …)."""

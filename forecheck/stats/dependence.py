@@ -17,7 +17,8 @@ the ratio of the time-clustered to the independence variance (a Driscoll–Kraay
 clusters the sums run over (cluster, time) cells: series of different clusters
 are taken as independent. The average pairwise correlation ρ̄ uses the same cells
 on increments standardised per series, and N_eff = S / (1 + (n̄ − 1) ρ̄) with n̄ the
-mean number of series sharing a time, capped to [1, S].
+mean number of series sharing a time, capped to [1, S]; N_eff = S when the
+same-time dependence is not significant (z ≤ 2, see ``Dependence.z``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_se
     used = np.unique(series[values != 0]).size or n_series
     nbar = float(np.sum(cnt**2) / np.sum(cnt)) if np.sum(cnt) > 0 else 1.0  # series sharing a time
     n_eff = used / max(1.0 + (nbar - 1.0) * rho, 1.0)
+    if z <= 2.0:  # no significant same-time dependence: do not shrink on noise
+        n_eff = float(used)
     if cluster is not None:
         n_eff = min(n_eff, float(np.unique(np.asarray(cluster).astype(str)).size))
     return Dependence(deff=deff, rho=rho, n_eff=float(min(max(n_eff, 1.0), used)), n_series=int(used),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+MIN_CLUSTERS = 10  # below this many series, robust SEs per increment instead of per series
 
 @dataclass(frozen=True)
 class VolShapeFit:
@@ -28,6 +29,7 @@ class VolShapeFit:
     nobs: int
     n_clusters: int
     converged: bool
+    se_kind: str = "cluster"
 
     def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
         q = stats.norm.ppf(0.5 + level / 2)
@@ -95,7 +97,14 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     if not np.any(y > 0):
         raise ValueError("every increment is zero")
     X = np.column_stack([np.ones(ok.sum()), np.log(u[ok]), -np.log(tau[ok])])
-    beta, cov, conv = poisson_glm(y, X, groups[ok])
+    g = groups[ok]
+    n_groups = len(np.unique(g))
+    if n_groups < MIN_CLUSTERS:
+        # too few series for cluster-robust SEs (with one cluster the score sums to 0):
+        # fall back to heteroskedasticity-robust (HC0-type) SEs, each increment its own cluster
+        g = np.arange(len(y))
+    beta, cov, conv = poisson_glm(y, X, g)
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
                        se_gamma=float(np.sqrt(cov[1, 1])), se_alpha=float(np.sqrt(cov[2, 2])), cov=cov,
-                       nobs=int(ok.sum()), n_clusters=len(np.unique(groups[ok])), converged=conv)
+                       nobs=int(ok.sum()), n_clusters=n_groups, converged=conv,
+                       se_kind="cluster" if n_groups >= MIN_CLUSTERS else "hc")

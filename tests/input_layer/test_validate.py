@@ -6,9 +6,7 @@ groupby/duplicated/diff), not from the validator.
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 
 import numpy as np
 import pandas as pd
@@ -206,7 +204,7 @@ def test_bad_missing_probability_column(tmp_path):
 
 def test_bad_ambiguous_probability_columns(tmp_path):
     df = frame().drop(columns="p").assign(winstate_chal=frame()["p"], winstate_inc=1 - frame()["p"])
-    with pytest.raises(InputError, match=r"winstate_inc, winstate_chal.*--prob-col") as e:
+    with pytest.raises(InputError, match=r"winstate_chal, winstate_inc.*--prob-col") as e:
         load([write(tmp_path, df)])
     assert e.value.code == "DQ057"
     li = load([write(tmp_path, df)], ReadOptions(prob_col="winstate_chal"))

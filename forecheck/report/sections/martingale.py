@@ -89,9 +89,9 @@ def revisions_table(report) -> Table | None:
     if not recs:
         return None
     t = Table(title="Revisions", width=WIDTH, title_justify="left", pad_edge=False, expand=True)
-    t.add_column("Check", ratio=3)
+    t.add_column("Check", ratio=4)
     t.add_column("Estimate", ratio=2)
-    t.add_column("p", ratio=1)
+    t.add_column("p", width=7, no_wrap=True)
     t.add_column("Reading", ratio=6, overflow="fold")
     labels = {"MG103": "β(Δp, prev Δp)", "MG104": "b(error, Δp)", "MG105": "VR(2)", "MG106": "N_eff"}
     for r in recs:
