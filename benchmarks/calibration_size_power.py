@@ -42,12 +42,12 @@ def static_table(reps: int, seed: int) -> list[tuple]:
     return rows
 
 
-def gaussian_panel(rng, s: int, t: int, shrink_last: int = 0) -> Panel:
+def gaussian_panel(rng, s: int, t: int, shrink_last: int = 0, factor: float = 0.5) -> Panel:
     w = np.cumsum(rng.normal(size=(s, t + 1)), axis=1)
     o = (w[:, -1] > 0).astype(float)
     p = stats.norm.cdf(w[:, :t] / np.sqrt(t - np.arange(t)))
     if shrink_last:
-        p[:, -shrink_last:] = 0.5 + 0.5 * (p[:, -shrink_last:] - 0.5)
+        p[:, -shrink_last:] = 0.5 + factor * (p[:, -shrink_last:] - 0.5)
     return Panel.from_arrays(np.repeat(np.arange(s), t), np.tile(np.arange(t, dtype=float), s), p.ravel(),
                              outcome=np.repeat(o, t))
 
@@ -56,10 +56,13 @@ def ca204_table(reps: int, seed: int) -> list[tuple]:
     rng = np.random.default_rng(seed)
     cfg = AnalysisConfig(select=("CA202", "CA204"), n_sim=199)
     rows = []
-    for name, shrink in [("Gaussian-signal martingale", 0), ("shrunk ½ toward 50% last 10 steps", 10)]:
+    for name, shrink, factor in [("Gaussian-signal martingale", 0, 1.0),
+                                 ("last 10 steps shrunk ×0.9 to 50%", 10, 0.9),
+                                 ("last 10 steps shrunk ×0.8 to 50%", 10, 0.8),
+                                 ("last 10 steps shrunk ×0.5 to 50%", 10, 0.5)]:
         rej204, rej202, skips = 0, 0, 0
         for _ in range(reps):
-            out = {r.code: r for r in run_checks(gaussian_panel(rng, 50, 100, shrink), cfg, specs=C.CHECKS)}
+            out = {r.code: r for r in run_checks(gaussian_panel(rng, 50, 100, shrink, factor), cfg, specs=C.CHECKS)}
             skips += out["CA204"].status == "skip"
             rej204 += out["CA204"].status != "skip" and out["CA204"].pvalue < 0.05
             rej202 += out["CA202"].pvalue is not None and out["CA202"].pvalue < 0.05
