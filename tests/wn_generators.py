@@ -30,7 +30,7 @@ def gaussian_panel(n_series: int, n_steps: int, seed: int, prior_sd: float = 5.0
     T = n_steps
     s0 = rng.normal(0, prior_sd, n_series)
     eps = rng.normal(size=(n_series, T))
-    S = s0[:, None] + np.cumsum(eps, axis=1) - eps[:, :1]  # S at t = 0..T−1 (t = 0 before any signal)
+    # S at t = 0..T−1: S_0 = s0, then one signal per step; eps[:, 0] is kept for the resolution step
     S = np.concatenate([s0[:, None], s0[:, None] + np.cumsum(eps[:, 1:], axis=1)], axis=1)
     final = S[:, -1] + eps[:, 0]  # one more signal at the resolution step
     rem = T - np.arange(T)  # remaining signals: T − t

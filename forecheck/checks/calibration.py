@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
 from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError, UsageError
@@ -133,18 +134,19 @@ def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- CA201
-def _scores(p: np.ndarray, o: np.ndarray) -> dict:
+def _scores(p: np.ndarray, o: np.ndarray, bins: bool = False) -> dict:
     m = cal.murphy_decomposition(p, o)
     c = cal.corp_decomposition(p, o)
-    return {"n": int(p.size), "brier": m.brier, "murphy": m.to_dict(), "corp": c.to_dict()}
+    out = {"n": int(p.size), "brier": m.brier, "murphy": m.to_dict(), "corp": c.to_dict()}
+    if bins:  # a reliability diagram: per bin count, mean forecast, observed frequency
+        out["bins"] = {"n": m.bin_n, "mean_p": m.bin_p, "mean_o": m.bin_o}
+    return out
 
 
 def run_brier(ctx: CheckContext) -> CheckResult:
     p, o = _last(ctx, "CA201")
     d = _data(ctx)
-    last = _scores(p, o)
-    m = cal.murphy_decomposition(p, o)
-    last["bins"] = {"n": m.bin_n, "mean_p": m.bin_p, "mean_o": m.bin_o}
+    last = _scores(p, o, bins=True)
     per_h = []
     for label, h, col in zip(d.labels, d.horizons, d.p_h.T):
         ok = ~np.isnan(col)
@@ -288,11 +290,11 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
     labels = [lab for lab, k in zip(labels, keep) if k]
     horizons = [h for h, k in zip(horizons, keep) if k]
     summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.config.seed)
+    if not np.isfinite(test.stat):
+        raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]
     contrasts = ([("brier rises", labels[k], labels[k + 1]) for k in range(K - 1)]
                  + [("dispersion falls", labels[k], labels[k + 1]) for k in range(K - 1)])
-    from scipy.stats import norm
-
     violations = [
         {"kind": kind, "from": a, "to": b, "diff": float(test.diffs[j]), "t": float(test.t[j]),
          "pvalue_pointwise": float(norm.sf(test.t[j]))}

@@ -88,6 +88,14 @@ def _update_table(ctx: CheckContext) -> None:
     ctx.cache.setdefault("report_extras", {})["assumptions"] = assumption_rows(ctx.cache["wn_records"])
 
 
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _expected_share(d: dict) -> float | None:
+    return d["ad_per_series"].get("expected_share") or d["jb_per_series"].get("expected_share")
+
+
 def _f(x: Any, spec: str = ".3g") -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "n/a"
@@ -180,8 +188,8 @@ def wn302(ctx: CheckContext) -> CheckResult:
     k5 = std["k_sigma"][1]
     msg = (f"standardised: excess kurtosis {std['pooled_excess_kurtosis']:.2g}, "
            f"{k5['observed']} moves beyond 5σ (Gaussian: {k5['expected_gaussian']:.2g}); "
-           f"AD rejects in {100 * (std['ad_per_series']['share_reject'] or 0):.0f}% of series, "
-           f"raw Δp in {100 * (raw['ad_per_series']['share_reject'] or 0):.0f}% (expected {100 * a:.0f}%)")
+           f"AD rejects in {_pct(std['ad_per_series']['share_reject'])} of series, "
+           f"raw Δp in {_pct(raw['ad_per_series']['share_reject'])} (expected {_pct(a)})")
     return _record("WN302", "Gaussian increments", status="fail" if fails else "pass",
                    statistic=std["pooled_jb"], pvalue=p, estimate=std["pooled_excess_kurtosis"],
                    nobs=std["n"], message=msg,
@@ -266,8 +274,8 @@ def wn304(ctx: CheckContext) -> CheckResult:
     std.pop("_lm"), raw.pop("_lm")
     p = std["arch_lm"]["pvalue"]
     fails = p is not None and p < a
-    msg = (f"ARCH-LM({nlags}) rejects in {100 * (std['arch_lm']['share_reject'] or 0):.0f}% of series "
-           f"(raw Δp {100 * (raw['arch_lm']['share_reject'] or 0):.0f}%); standardised ACF lag 1 signed "
+    msg = (f"ARCH-LM({nlags}) rejects in {_pct(std['arch_lm']['share_reject'])} of series "
+           f"(raw Δp {_pct(raw['arch_lm']['share_reject'])}); standardised ACF lag 1 signed "
            f"{std['acf_signed'][0]:+.3f}, squared {std['acf_squared'][0]:+.3f}: {std['reading']}")
     return _record("WN304", "volatility clustering", status="fail" if fails else "pass",
                    statistic=std["arch_lm"]["median_lm"], pvalue=p, estimate=std["acf_squared"][0],
@@ -337,8 +345,8 @@ def wn305(ctx: CheckContext) -> CheckResult:
     fails = p is not None and p < a
     js = std["bns"]["pooled_jump_share"]
     lmd = std["lee_mykland"]
-    msg = (f"BNS rejects in {100 * (std['bns']['per_series']['share_reject'] or 0):.0f}% of series "
-           f"(raw Δp {100 * (raw['bns']['per_series']['share_reject'] or 0):.0f}%), jump share of variance "
+    msg = (f"BNS rejects in {_pct(std['bns']['per_series']['share_reject'])} of series "
+           f"(raw Δp {_pct(raw['bns']['per_series']['share_reject'])}), jump share of variance "
            f"{_f(100 * js if js is not None else None, '.0f')}%; Lee–Mykland (K = {lmd['window']}) flags "
            f"{lmd['n_jumps']} jumps in {lmd['series_with_jumps']} series")
     return _record("WN305", "jumps", status="fail" if fails else "pass",
@@ -606,9 +614,9 @@ def assumption_rows(records: dict[str, CheckResult]) -> list[dict]:
         measured = (f"excess kurtosis {s['pooled_excess_kurtosis']:.2g} (raw {w['pooled_excess_kurtosis']:.2g}); "
                     f"{k4['observed']} moves beyond 4σ (Gaussian {k4['expected_gaussian']:.2g}), "
                     f"{k5['observed']} beyond 5σ ({k5['expected_gaussian']:.2g}); AD rejects in "
-                    f"{100 * s['ad_per_series']['share_reject']:.0f}% of series (raw "
-                    f"{100 * w['ad_per_series']['share_reject']:.0f}%, expected "
-                    f"{100 * s['ad_per_series']['expected_share']:.0f}%)")
+                    f"{_pct(s['ad_per_series']['share_reject'])} of series (raw "
+                    f"{_pct(w['ad_per_series']['share_reject'])}, expected "
+                    f"{_pct(_expected_share(s))})")
     else:
         measured = skipped_text(r)
     h = holds(records.get("WN302"))
@@ -643,7 +651,7 @@ def assumption_rows(records: dict[str, CheckResult]) -> list[dict]:
     if r is not None and r.status != "skip":
         s = r.details["standardised"]
         measured = (f"ARCH-LM({r.details['nlags']}) rejects in "
-                    f"{100 * (s['arch_lm']['share_reject'] or 0):.0f}% of series; ACF lag 1 "
+                    f"{_pct(s['arch_lm']['share_reject'])} of series; ACF lag 1 "
                     f"signed {s['acf_signed'][0]:+.3f}, squared {s['acf_squared'][0]:+.3f} "
                     f"(SE {s['acf_se']:.3f}): {s['reading']}")
     else:
@@ -662,7 +670,7 @@ def assumption_rows(records: dict[str, CheckResult]) -> list[dict]:
         d = r.details
         s = d["standardised"]
         js = s["bns"]["pooled_jump_share"]
-        measured = (f"BNS rejects in {100 * (s['bns']['per_series']['share_reject'] or 0):.0f}% of "
+        measured = (f"BNS rejects in {_pct(s['bns']['per_series']['share_reject'])} of "
                     f"series; jumps carry {_f(100 * js if js is not None else None, '.0f')}% of variance; "
                     f"Lee–Mykland flags {s['lee_mykland']['n_jumps']} jumps in "
                     f"{s['lee_mykland']['series_with_jumps']} series")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -340,7 +341,8 @@ class InequalityTest:
     pvalue: float
 
 
-def max_inequality_test(contrib: "callable", n: int, n_boot: int, seed: int) -> InequalityTest:
+def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
+                        seed: int) -> InequalityTest:
     """Bootstrap over units (series) for H0: d_j ≤ 0 ∀ j.
 
     ``contrib(W)`` maps a (B, n) matrix of bootstrap weights (multinomial counts
