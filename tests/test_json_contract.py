@@ -1,0 +1,94 @@
+"""The JSON contract (schema_version 1, docs/json-schema.md) on the bundled sample data.
+
+Pins: the shipped JSON Schema validates real output; the documented keys exist; the
+set of check codes is stable (codes are public identifiers: never renamed or reused);
+the Python API returns exactly the records of ``--format json``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+import forecheck
+from forecheck.cli.app import app
+from tests.conftest import SAMPLE_DATA
+
+SAMPLE = str(SAMPLE_DATA / "pres2020_states.csv")
+
+# Public identifiers. Adding a code is fine (extend this list); renaming or removing one
+# breaks users' --select/--ignore lists and CI parsers.
+STABLE_CODES = {
+    "DQ001", "DQ002", "DQ003", "DQ004", "DQ005", "DQ006", "DQ007", "DQ008", "DQ009",
+    "DQ050", "DQ051", "DQ052", "DQ053", "DQ054", "DQ055", "DQ056", "DQ057", "DQ058", "DQ059",
+    "MG101", "MG102", "MG103", "MG104", "MG105", "MG106",
+    "CA201", "CA202", "CA203", "CA204",
+    "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307",
+}
+
+
+@pytest.fixture(scope="module")
+def report():
+    return forecheck.analyze(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def doc(report):
+    return json.loads(json.dumps(report.to_dict(), allow_nan=False))
+
+
+def test_schema_validates_sample_output(doc):
+    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v1.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert doc["schema_version"] == 1
+    assert doc["tool"] == {"name": "forecheck", "version": forecheck.__version__}
+
+
+def test_documented_input_keys_and_row_accounting(doc):
+    inp = doc["input"]
+    for key in ("paths", "layout", "columns", "scale", "rows_read", "rows_used", "rows_dropped", "series",
+                "resolved_series"):
+        assert key in inp
+    assert inp["rows_read"] == inp["rows_used"] + sum(inp["rows_dropped"].values())
+    assert inp["series"] == len(doc["series"]) == 56
+    assert inp["resolved_series"] == 56
+
+
+def test_every_check_code_is_reported_once_with_all_fields(doc):
+    codes = [r["code"] for r in doc["results"]]
+    assert set(codes) == STABLE_CODES
+    assert len(codes) == len(set(codes))
+    for r in doc["results"]:
+        for key in ("code", "name", "family", "severity", "status", "statistic", "pvalue", "estimate", "ci",
+                    "nobs", "message", "details", "pvalue_adjusted"):
+            assert key in r, (r["code"], key)
+        assert r["code"].startswith(r["family"])
+        if r["status"] != "skip" and r["pvalue"] is not None and r["severity"] == "error":
+            assert r["pvalue_adjusted"] >= r["pvalue"]
+
+
+def test_series_records(doc):
+    for rec in doc["series"]:
+        assert {"id", "n", "p0", "p_last", "outcome", "movement", "uncertainty_reduction"} <= rec.keys()
+        # resolved: uncertainty reduction is the whole budget p0(1 - p0) (A-R 2021 Cor. 1)
+        assert rec["uncertainty_reduction"] == pytest.approx(rec["p0"] * (1 - rec["p0"]))
+
+
+def test_api_and_cli_json_agree(doc):
+    res = CliRunner().invoke(app, ["analyze", SAMPLE, "--format", "json"], env={"NO_COLOR": "1"})
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    cli = json.loads(res.stdout)
+    assert cli["results"] == doc["results"]
+    assert cli["series"] == doc["series"]
+    assert cli["summary"] == doc["summary"]
+    assert res.exit_code == doc["summary"]["exit_code"]
+
+
+def test_rules_command_lists_exactly_the_stable_codes():
+    res = CliRunner().invoke(app, ["rules"], env={"NO_COLOR": "1"})
+    listed = {ln.split()[0] for ln in res.stdout.splitlines() if ln.strip()}
+    assert listed == STABLE_CODES
