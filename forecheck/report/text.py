@@ -15,7 +15,8 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console, Group
+from rich import box
+from rich.console import Console
 from rich.panel import Panel as RichPanel
 from rich.table import Table
 from rich.text import Text
@@ -110,20 +111,19 @@ def dq_table(report: Report) -> Table | None:
 
 
 def checks_table(report: Report) -> Table:
-    t = Table(title="All checks", title_justify="left", width=WIDTH)
-    t.add_column("code", no_wrap=True)
-    t.add_column("check")
-    t.add_column("sev", no_wrap=True)
-    t.add_column("status", no_wrap=True)
-    t.add_column("estimate", justify="right", no_wrap=True)
-    t.add_column("p (adj)", justify="right", no_wrap=True)
+    t = Table(title="All checks (MG, CA: layer A, must pass; WN: layer B, describes the process)",
+              title_justify="left", width=WIDTH, box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("code", no_wrap=True, width=5)
+    t.add_column("check", ratio=1)
+    t.add_column("severity", no_wrap=True, width=8)
+    t.add_column("status", no_wrap=True, width=6)
+    t.add_column("estimate", justify="right", no_wrap=True, width=9)
+    t.add_column("p (adj.)", justify="right", no_wrap=True, width=8)
     for r in report.results:
         if r.family == "DQ":
             continue
-        p = fmt_p(r.pvalue)
-        if r.pvalue_adjusted is not None and r.pvalue is not None and r.pvalue_adjusted != r.pvalue:
-            p += f" ({fmt_p(r.pvalue_adjusted)})"
-        t.add_row(r.code, r.name, r.severity[:4], Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+        p = fmt_p(r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue)
+        t.add_row(r.code, r.name, r.severity, Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                   fmt_num(r.estimate), p)
     return t
 
@@ -131,12 +131,12 @@ def checks_table(report: Report) -> Table:
 def series_table(report: Report, verbose: int) -> Table:
     df = report.series
     limit = None if verbose else 15
-    t = Table(title="Series" + ("" if verbose or len(df) <= 15 else
-                                f" (15 of {len(df)} with the largest excess movement; -v for all)"),
-              title_justify="left", width=WIDTH)
-    for col, just in (("id", "left"), ("n", "right"), ("p0", "right"), ("p_last", "right"), ("outcome", "right"),
-                      ("movement", "right"), ("unc.red.", "right"), ("ratio", "right")):
-        t.add_column(col, justify=just, no_wrap=(col != "id"), overflow="fold")
+    title = "Series" if verbose or len(df) <= 15 else \
+        f"Series: the 15 of {len(df)} with the largest excess movement (-v for all)"
+    t = Table(title=title, title_justify="left", width=WIDTH)
+    t.add_column("id", ratio=1, overflow="ellipsis", no_wrap=True)
+    for col in ("n", "p0", "p_last", "out", "movement", "budget", "ratio"):
+        t.add_column(col, justify="right", no_wrap=True)
     view = df if limit is None else df.sort_values("excess", ascending=False, na_position="last").head(limit)
     for rec in view.itertuples(index=False):
         t.add_row(str(rec.id), str(rec.n), fmt_num(rec.p0), fmt_num(rec.p_last),
