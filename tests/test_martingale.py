@@ -106,6 +106,18 @@ def test_simulated_excess_is_centred_and_matches_inflight_movement():
     assert abs(sums.mean()) < 4 * sums.std() / np.sqrt(999)
 
 
+def test_simulated_variance_matches_martingale_identity():
+    # For a martingale transform X = Σ d_t, Var(X) = E[Σ d_t²]: the simulated V*
+    # (used to studentise MG101) must average to the simulated E[X*²] per series.
+    rng = np.random.default_rng(21)
+    pan = walk_panel(rng, 6, 25, np.array([0.05, 0.2, 0.5, 0.5, 0.8, 0.97]), step=0.03)
+    x, v = simulate_excess(pan, 20000, np.random.default_rng(22), with_variance=True)
+    np.testing.assert_allclose(v.mean(1), (x**2).mean(1), rtol=0.08)
+    # null_sums with a second array uses the same draw indices for both
+    xs, vs = null_sums(x[:, :50], 300, np.random.default_rng(23), x[:, :50] * 2.0)
+    np.testing.assert_allclose(vs, 2 * xs)
+
+
 # ------------------------------------------------------------ clustered regression
 def test_cluster_ols_matches_statsmodels():
     sm = pytest.importorskip("statsmodels.api")
@@ -210,6 +222,7 @@ def test_design_effect_identical_series_and_independent():
     assert same.n_eff == pytest.approx(1)
     ind = design_effect(rng.normal(size=20 * T), series, time, 20)
     assert abs(ind.deff - 1) < 0.3 and ind.n_eff > 12
+    assert abs(ind.z) < 3 and same.z > 10  # z-test of no same-time dependence
     # declared clusters of 5 identical series each: 4 independent draws
     cl = np.repeat(np.arange(4), 5)
     vals = np.concatenate([np.tile(rng.normal(size=T), 5) for _ in range(4)])

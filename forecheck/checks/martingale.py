@@ -125,31 +125,41 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     if sr <= 0:
         raise InsufficientDataError("no uncertainty to reduce (every series starts at 0 or 1)")
     ratio = sm / sr
-    # cross-series dependence of the excess-movement terms (MG106 logic, same-time cells)
+    # cross-series dependence of the in-flight excess terms (MG106 logic, same-time
+    # cells), centred so that a common non-zero mean (the effect under test) is not
+    # read as correlation. The resolution steps usually share one date, where
+    # dependence cannot be estimated; MG106's count stands in for them (below).
     d, ds_, dt_, _ = _excess_terms(pan)
-    # centre in-flight and resolution terms separately so that a common non-zero
-    # mean (the effect under test) is not read as cross-series correlation
     n_in = len(pan.dp)
-    dc = d.copy()
-    for part in (slice(0, n_in), slice(n_in, len(d))):
-        if len(dc[part]):
-            dc[part] -= dc[part].mean()
-    dep_x = design_effect(dc, ds_, dt_, pan.n_series, pan.cluster)
+    dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
+    dep_x = design_effect(dc, ds_[:n_in], dt_[:n_in], pan.n_series, pan.cluster)
     deff = dep_x.deff_used
-    # parametric martingale bootstrap (stats/bootstrap.py)
+    sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
+    # parametric martingale bootstrap-t (stats/bootstrap.py)
     rng = _rng(ctx, 101)
     n_rows = max(len(pan.dp), pan.n_series)
     B = int(ctx.config.n_sim)
     K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
-    xd = simulate_excess(pan, K, rng)
-    sums = null_sums(xd, B, rng) * np.sqrt(deff)
-    p_up = (1 + np.sum(sums >= sx)) / (B + 1)
-    p_dn = (1 + np.sum(sums <= sx)) / (B + 1)
-    pval = float(min(1.0, 2 * min(p_up, p_dn)))
-    sd_null = float(np.std(sums))
-    stat = sx / sd_null if sd_null > 0 else np.nan
-    q_hi, q_lo = np.quantile(sums / sr, [0.975, 0.025])
-    ci = (max(0.0, ratio - q_hi), ratio - q_lo)
+    xd, vd = simulate_excess(pan, K, rng, with_variance=True)
+
+    def boot_t(sel: np.ndarray | slice, n: int) -> np.ndarray:
+        xs, vs = null_sums(xd[sel], n, rng, vd[sel])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(vs > 0, xs / np.sqrt(vs), 0.0)
+
+    def two_sided(t: float, null: np.ndarray) -> float:
+        up = (1 + np.sum(null >= t)) / (len(null) + 1)
+        dn = (1 + np.sum(null <= t)) / (len(null) + 1)
+        return float(min(1.0, 2 * min(up, dn)))
+
+    se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
+    stat = sx / se_sum if sv > 0 else 0.0
+    t_null = boot_t(slice(None), B)
+    pval = two_sided(stat, t_null)
+    q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
+    se_ratio = se_sum / sr if sv > 0 else 0.0
+    ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
+    sd_null = float(se_sum)
     # in-flight vs resolution split; their separate budgets
     res = b.resolved
     m_in, m_res = float(b.movement_inflight.sum()), float(b.movement_resolution.sum())
@@ -159,6 +169,7 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     # strata of p0, with a stratified simulated p-value each
     p0 = pan.p0
     strata = []
+    b_v = np.bincount(ds_, weights=d**2, minlength=pan.n_series)
     k = np.clip(np.searchsorted(P0_EDGES, p0, side="right") - 1, 0, len(P0_EDGES) - 2)
     for j in range(len(P0_EDGES) - 1):  # at most 7 strata
         sel = k == j
@@ -166,8 +177,8 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
             continue
         rj = float(b.uncertainty_reduction[sel].sum())
         xj = float(b.excess[sel].sum())
-        nul = null_sums(xd[sel], min(B, 999), rng) * np.sqrt(deff)
-        pj = min(1.0, 2 * min((1 + np.sum(nul >= xj)) / (len(nul) + 1), (1 + np.sum(nul <= xj)) / (len(nul) + 1)))
+        vj = float(np.sum(b_v[sel]))
+        pj = two_sided(xj / np.sqrt(deff * vj), boot_t(sel, min(B, 999))) if vj > 0 else 1.0
         strata.append({"p0_from": float(P0_EDGES[j]), "p0_to": float(P0_EDGES[j + 1]), "n_series": int(sel.sum()),
                        "movement": float(b.movement[sel].sum()), "uncertainty_reduction": rj,
                        "excess": xj, "ratio": float(b.movement[sel].sum() / rj) if rj > 0 else None,
@@ -205,11 +216,12 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
                        "ratio": m_res / budget_res if budget_res > 0 else None},
         "by_p0": strata, "by_time_to_resolution": by_tau,
         "volatility_seller_profit": sx, "volatility_seller_profit_per_series": sx / pan.n_series,
-        "inference": {"method": "parametric martingale bootstrap (probit bridge, matched per series)",
+        "inference": {"method": "parametric martingale bootstrap-t (probit bridge matched per series; "
+                                "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
                       "n_sim": B, "draws_per_series": int(K), "design_effect": deff,
                       "n_eff": float(pan.n_series / deff if pan.cluster is None
                                      else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size)),
-                      "rho_excess_terms": dep_x.rho, "null_sd_of_excess": sd_null,
+                      "rho_excess_terms": dep_x.rho, "se_of_excess": sd_null,
                       "n_eff_increments": dep.n_eff},
     }
     null = "H0: E[movement] = E[uncertainty reduction] (ratio 1; A-R 2021 Prop. 1)"
@@ -326,7 +338,7 @@ def run_mg103(ctx: CheckContext) -> CheckResult:
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
-    details = {**r, "reading": reading, "method": "pooled OLS Δp_t = a + β Δp_{t−1}; CR1 cluster SE; "
+    details = {**r, "reading": reading, "method": "pooled OLS Δp_t = a + β Δp_{t−1} (in-flight revisions); CR1 cluster SE; "
                "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
     null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
     msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"

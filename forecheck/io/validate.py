@@ -172,11 +172,14 @@ def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col:
     if lo >= -tol and hi <= 1 + tol:
         return np.clip(p, 0, 1), "unit", f"auto: all values within [0, 1] (max {hi:g}), read as probabilities"
     if lo >= -tol and hi <= 100 + tol:
-        frac = float(np.mean((v > 0) & (v < 1)))
-        if frac > 0.5:
-            big = rows_all[v > 1]
-            raise _error("DQ056", f"{path}: column {col!r}: scale unclear: {frac:.0%} of values lie strictly "
-                                  f"between 0 and 1 but {len(big)} exceed 1 (e.g. {_examples(raw, big, p[big])}). "
+        # Percent only when it is unambiguous: values above 1 are the majority and
+        # not a handful (a single 1.5 among probabilities is an error, not a percent).
+        n_big = int(np.sum(v > 1 + tol))
+        frac_big = n_big / v.size
+        if frac_big < 0.5 or n_big < 3:
+            big = rows_all[v > 1 + tol]
+            raise _error("DQ056", f"{path}: column {col!r}: scale unclear: {n_big} of {v.size} values exceed 1 "
+                                  f"(e.g. {_examples(raw, big, p[big])}), too few to read the column as percent. "
                                   f"Pass --scale unit (then values above 1 are errors) or --scale percent.",
                          _row_details(raw, big, p[big]))
         return (np.clip(p / 100.0, 0, 1), "percent",

@@ -69,11 +69,13 @@ def information_fraction(p0: np.ndarray, m_inflight: np.ndarray, iters: int = 60
 
 
 def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
-                    max_cells: int = 4_000_000) -> np.ndarray:
+                    max_cells: int = 4_000_000, with_variance: bool = False):
     """(S, n_draws) excess movement X* of martingale paths matched to each series.
 
     Resolved series are closed with o* ~ Bernoulli(p*_last) (r* = u(p_0));
     unresolved ones keep in-flight movement only (r* = u(p_0) − u(p*_last)).
+    With ``with_variance`` also returns V* = Σ_t d*_t², d*_t = (1 − 2p*_{t−1})Δp*_t
+    (the sum of squared martingale-transform terms, for a studentised statistic).
     """
     S = panel.n_series
     p0 = panel.p0
@@ -104,6 +106,7 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     sd = np.sqrt(ds)
     resolved = panel.resolved
     out = np.empty((S, n_draws))
+    var = np.empty((S, n_draws)) if with_variance else None
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
@@ -118,28 +121,41 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
             pprev[:, first_pos] = p0[has_inc]
             sq = np.concatenate([np.zeros((b, 1)), np.cumsum((ps - pprev) ** 2, axis=1)], axis=1)
             m_sim = sq[:, start[1:]] - sq[:, start[:-1]]
+            if with_variance:
+                dd = np.concatenate([np.zeros((b, 1)), np.cumsum(((1 - 2 * pprev) * (ps - pprev)) ** 2, axis=1)],
+                                    axis=1)
+                v_sim = dd[:, start[1:]] - dd[:, start[:-1]]
             plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         else:
             m_sim = np.zeros((b, S))
+            v_sim = np.zeros((b, S))
             plast = np.broadcast_to(p0, (b, S)).copy()
         o = (rng.random((b, S)) < plast).astype(float)
         x_res = m_sim + (o - plast) ** 2 - u0[None, :]
         x_unres = m_sim - (u0[None, :] - uncertainty(plast))
         out[:, k0:k0 + b] = np.where(resolved[None, :], x_res, x_unres).T
-    return out
+        if with_variance:
+            v_res = v_sim + ((1 - 2 * plast) * (o - plast)) ** 2
+            var[:, k0:k0 + b] = np.where(resolved[None, :], v_res, v_sim).T
+    return (out, var) if with_variance else out
 
 
-def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator) -> np.ndarray:
+def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
+              *others: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
     """B draws of Σ_i X*_i from per-series draws (S, K): the column sums when
-    K ≥ n_sums, else sums of independently chosen draws per series."""
+    K ≥ n_sums, else sums of independently chosen draws per series. Further (S, K)
+    arrays in ``others`` are summed with the same draw indices (returned as a tuple)."""
+    arrays = (x_draws,) + others
     S, K = x_draws.shape
     if K >= n_sums:
-        return x_draws[:, :n_sums].sum(0)
-    out = np.empty(n_sums)
+        res = tuple(a[:, :n_sums].sum(0) for a in arrays)
+        return res if others else res[0]
+    outs = [np.empty(n_sums) for _ in arrays]
     step = max(1, int(4e6 // max(S, 1)))
     rows = np.arange(S)[None, :]
     for b0 in range(0, n_sums, step):
         b = min(step, n_sums - b0)
         idx = rng.integers(K, size=(b, S))
-        out[b0:b0 + b] = x_draws[rows, idx].sum(1)
-    return out
+        for o, a in zip(outs, arrays):
+            o[b0:b0 + b] = a[rows, idx].sum(1)
+    return tuple(outs) if others else outs[0]

@@ -81,7 +81,7 @@ def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_se
         np.bincount(series, minlength=n_series), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         e = np.where(ms[series] > 0, values / np.sqrt(ms[series]), 0.0)
-    cnt = np.bincount(cell, weights=(e != 0).astype(float), minlength=nc)
+    cnt = np.bincount(cell, minlength=nc).astype(float)  # series present in each cell
     te = np.bincount(cell, weights=e, minlength=nc)
     te2 = np.bincount(cell, weights=e**2, minlength=nc)
     pairs = np.sum(cnt * (cnt - 1))

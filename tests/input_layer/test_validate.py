@@ -281,3 +281,13 @@ def test_bad_zip_and_mismatched_files(tmp_path):
     b = write(tmp_path, frame().drop(columns="outcome"), "b.csv")
     with pytest.raises(InputError, match="lacks column"):
         load([a, b])
+
+
+@pytest.mark.parametrize("values", [[1.5], [0.5, 1.5], [0.2, 0.4, 0.6, 1.5, 2.0]])
+def test_auto_scale_refuses_a_handful_of_values_above_one(tmp_path, values):
+    # A few values above 1 among probabilities are errors, not a percent column:
+    # --scale auto must stop (DQ056) rather than divide everything by 100.
+    df = pd.DataFrame({"series": "a", "time": range(len(values)), "p": values})
+    with pytest.raises(InputError, match="scale unclear") as e:
+        load([write(tmp_path, df)])
+    assert e.value.code == "DQ056"

@@ -44,15 +44,16 @@ def headline(report) -> RichPanel | None:
     pct = abs(ratio - 1) * 100
     words = "more" if ratio > 1 else "less"
     inf = d.get("inference", {})
-    n_eff = inf.get("n_eff")
+    n_eff = inf.get("n_eff_gate", inf.get("n_eff"))
     dep = report.result("MG106")
     n_eff_inc = dep.estimate if dep is not None and dep.status != "skip" else None
     lines = Text()
     lines.append("Is this forecast a martingale? ", style="bold")
     lines.append(verdict + ".\n", style=f"bold {style}")
     ci = f" (95% CI {r.ci[0]:.2f}–{r.ci[1]:.2f})" if r.ci else ""
+    ptxt = f"p = {_p(r.pvalue)}" if r.pvalue is not None else "no p-value"
     lines.append(f"It moved {ratio:.2f}× as much as its uncertainty fell{ci}: {pct:.0f}% {words} "
-                 f"than a calibrated forecaster's budget allows; p = {_p(r.pvalue)}")
+                 f"than a calibrated forecaster's budget allows; {ptxt}")
     if r.pvalue_adjusted is not None and r.pvalue_adjusted != r.pvalue:
         lines.append(f" (adjusted {_p(r.pvalue_adjusted)})")
     lines.append(".\n")
@@ -69,11 +70,12 @@ def headline(report) -> RichPanel | None:
                      f"${abs(profit):.3f} per $1 notional over {d.get('n_series')} series.\n")
     if n_eff is not None:
         lines.append(f"Effectively independent series: about {n_eff:.0f} of {d.get('n_series')}")
-        if n_eff_inc is not None:
-            lines.append(f" (revisions: {n_eff_inc:.0f})")
+        if n_eff_inc is not None and round(n_eff_inc) != round(n_eff):
+            lines.append(f" (revisions alone: {n_eff_inc:.0f})")
         lines.append(".\n")
     if r.status == "skip":
-        lines.append(r.message.split("; no p-value: ")[-1] + ".\n", style="yellow")
+        why = r.message.split("; no p-value: ")[-1]
+        lines.append("No p-value: " + why + ".\n", style="yellow")
     strata = [s for s in d.get("by_p0", []) if s.get("ratio") is not None]
     if len(strata) > 1:
         lines.append("By starting probability: ", style="dim")
