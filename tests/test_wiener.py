@@ -114,7 +114,7 @@ def test_verdict_reads_mg101():
     con = Console(width=80, record=True, no_color=True)
     con.print(section.verdict(rep))
     text = con.export_text()
-    assert "0.97 [0.85, 1.10]" in text and "-0.120" in text
+    assert "0.97 [0.85, 1.10]" in text and "lost $0.120" in text
 
 
 def test_taleb_path_with_underlying_recovers_sigma():

@@ -58,12 +58,13 @@ def render(report) -> list:
 def _mg101(report) -> dict[str, Any]:
     """MG101's ratio Σm/Σr, or the same quantity from the budget when MG101 is absent."""
     r = report.result("MG101")
-    if r is not None and r.status != "skip" and r.estimate is not None:
+    if r is not None and r.estimate is not None:
         d = r.details or {}
         profit = next((d[k] for k in ("volatility_seller_profit", "seller_profit", "profit", "excess_total")
                        if k in d and isinstance(d[k], (int, float))), None)
+        reason = r.message.split("no p-value: ", 1)[-1] if r.status == "skip" else ""
         return {"source": "MG101", "ratio": r.estimate, "ci": r.ci, "pvalue": r.pvalue, "status": r.status,
-                "profit": profit}
+                "profit": profit, "reason": reason}
     out: dict[str, Any] = {"source": "budget", "ratio": None, "ci": None, "pvalue": None,
                            "status": None if r is None else r.status, "profit": None,
                            "reason": "MG101 did not run" if r is None else f"MG101 skipped: {r.message}"}
@@ -145,13 +146,15 @@ def verdict(report):
             v.append(f", p = {mg['pvalue']:.2g}")
         if mg["source"] == "MG101":
             word = {"pass": "consistent with a calibrated forecaster",
-                    "fail": "the forecast moves more (or less) than its own probabilities allow"}
+                    "fail": "the forecast moves more (or less) than its own probabilities allow",
+                    "skip": f"no p-value, {mg.get('reason', '')}"}
             v.append(f" — MG101 {mg['status']}: {word.get(mg['status'], mg['status'])}.")
         else:
             v.append(f" ({mg.get('reason', '')}; computed from the budget, no test).")
         if mg.get("profit") is not None:
-            v.append(f" A volatility seller holding 1 − 2p contracts would have made {mg['profit']:+.3f} "
-                     "per $1 (positive = the forecast over-moves).")
+            verb = "made" if mg["profit"] >= 0 else "lost"
+            v.append(f" A volatility seller holding (1 − 2p) YES contracts would have {verb} "
+                     f"${abs(mg['profit']):.3f} per $1 notional (a profit means the forecast over-moves).")
     else:
         v.append("not available.")
     parts.append(v)
