@@ -342,13 +342,20 @@ def run_mg103(ctx: CheckContext) -> CheckResult:
                "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
     null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
     msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
+    return _regression_result("MG103", name, "error", beta, r, details, null, msg)
+
+
+def _regression_result(code: str, name: str, severity, coef: float, r: dict, details: dict, null: str,
+                       msg: str) -> CheckResult:
+    """The record of a clustered revision regression (MG103, MG104): no p-value when the
+    series amount to too few independent draws (MG106), else the wild-bootstrap p."""
     if r["n_eff"] < MIN_NEFF and r["n_clusters"] / r["n_eff"] >= DEFF_GATE:
-        return CheckResult(code="MG103", name=name, family=FAMILY, severity="error", status="skip",
-                           estimate=beta, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
+        return CheckResult(code=code, name=name, family=FAMILY, severity=severity, status="skip",
+                           estimate=coef, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
                            message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series "
                                          "(cross-series dependence, MG106)", test_based=False)
-    return CheckResult(code="MG103", name=name, family=FAMILY, severity="error", status="pass",
-                       statistic=r["t"], pvalue=r["p_boot"], estimate=beta, ci=r["ci"], nobs=r["n_obs"],
+    return CheckResult(code=code, name=name, family=FAMILY, severity=severity, status="pass",
+                       statistic=r["t"], pvalue=r["p_boot"], estimate=coef, ci=r["ci"], nobs=r["n_obs"],
                        message=msg + f"; p = {_fmt_p(r['p_boot'])}", details=details, null=null,
                        alternative="two-sided")
 
@@ -370,15 +377,7 @@ def run_mg104(ctx: CheckContext) -> CheckResult:
                "wild cluster restricted bootstrap-t (Rademacher)"}
     null = "H0: b = 0 (forecast errors unpredictable from revisions)"
     msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
-    if r["n_eff"] < MIN_NEFF and r["n_clusters"] / r["n_eff"] >= DEFF_GATE:
-        return CheckResult(code="MG104", name=name, family=FAMILY, severity="warning", status="skip",
-                           estimate=b, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
-                           message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series",
-                           test_based=False)
-    return CheckResult(code="MG104", name=name, family=FAMILY, severity="warning", status="pass",
-                       statistic=r["t"], pvalue=r["p_boot"], estimate=b, ci=r["ci"], nobs=r["n_obs"],
-                       message=msg + f"; p = {_fmt_p(r['p_boot'])}", details=details, null=null,
-                       alternative="two-sided")
+    return _regression_result("MG104", name, "warning", b, r, details, null, msg)
 
 
 # ------------------------------------------------------------------ MG105
