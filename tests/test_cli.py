@@ -175,3 +175,16 @@ def test_subprocess_bad_input_exit_2_without_traceback(tmp_path):
 def test_subprocess_version():
     proc = run("--version")
     assert proc.returncode == 0 and proc.stdout.decode().startswith("forecheck ")
+
+
+def test_github_annotation_points_at_first_offending_line(tmp_path):
+    # a belief at exactly 1 that later moves (DQ006) on file line 4 (header = line 1)
+    path = tmp_path / "certain.csv"
+    rows = ["series,time,p,outcome", "a,0,0.5,1", "a,1,0.9,1", "a,2,1.0,1", "a,3,0.95,1"]
+    rows += [f"b,{t},{0.5 + 0.01 * t},0" for t in range(6)]
+    path.write_text("\n".join(rows) + "\n")
+    res = invoke("analyze", str(path), "--format", "github", "--select", "DQ")
+    assert_exit(res, 0)
+    dq006 = [ln for ln in res.stdout.splitlines() if "(DQ006)" in ln]
+    assert dq006 and dq006[0].startswith("::warning ") and f"file={path}" in dq006[0]
+    assert ",line=5::" in dq006[0]  # the row that moves away from 1.0 is file line 5

@@ -27,10 +27,13 @@ def render_github(report: Report) -> str:
     for r in report.results:
         if r.status != "fail":
             continue
-        props = [f"title={_escape_prop(f'forecheck ({r.code})')}", f"file={_escape_prop(str(file))}"]
-        line = r.details.get("first_line") if isinstance(r.details, dict) else None
-        if isinstance(line, int):
-            props.append(f"line={line}")
+        # data-quality findings carry their first offending rows (1-based file lines)
+        rows = r.details.get("rows") if isinstance(r.details, dict) else None
+        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+        props = [f"title={_escape_prop(f'forecheck ({r.code})')}",
+                 f"file={_escape_prop(str(first.get('file', file)))}"]
+        if isinstance(first.get("line"), int):
+            props.append(f"line={first['line']}")
         lines.append(f"::{LEVEL.get(r.severity, 'notice')} {','.join(props)}::{_escape_data(f'{r.name}: {r.message}')}")
     c = report.counts()
     lines.append(f"::notice title=forecheck::{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped; "
