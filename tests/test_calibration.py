@@ -393,3 +393,32 @@ def test_unresolved_series_ignored_labels_and_bad_horizons():
     assert C.horizon_label(pan, 120.0) == "2min"
     with pytest.raises(UsageError, match="positive"):
         run_checks(pan, AnalysisConfig(select=("CA201",), horizons=(0.0,)), specs=C.CHECKS)
+
+
+def test_calibration_tests_give_no_pvalue_when_series_share_one_shock():
+    # 40 "states" driven by one national latent walk (plus a little own noise), one
+    # election: the outcomes are not 40 independent events, so CA202/CA203/CA204 must
+    # not print confident p-values (MG106 finds only a handful of independent series).
+    from scipy.stats import norm
+
+    import forecheck
+    from forecheck.panel import Panel
+
+    rng = np.random.default_rng(11)
+    S, T = 40, 60
+    common = np.cumsum(rng.normal(0, 0.15, T))
+    offsets = rng.normal(0, 1.0, S)
+    latent = offsets[:, None] + common[None, :] + np.cumsum(rng.normal(0, 0.01, (S, T)), axis=1)
+    p = norm.cdf(latent)
+    outcome = (latent[:, -1] + rng.normal(0, 0.3) > 0).astype(float)  # one shared final shock
+    panel = Panel.from_arrays(np.repeat([f"s{i:02d}" for i in range(S)], T), 
+                              np.tile(np.arange(T), S), p.ravel(), outcome=np.repeat(outcome, T))
+    report = forecheck.analyze(panel)
+    assert report.result("MG106").estimate < 10
+    for code in ("CA202", "CA203", "CA204"):
+        r = report.result(code)
+        if r.status == "skip" and "independent draws" in r.message:
+            assert r.pvalue is None and "pvalue_if_independent" in r.details
+        else:  # CA203/CA204 may skip for their own reasons (e.g. separation)
+            assert r.status == "skip", (code, r.status, r.message)
+    assert "independent draws" in report.result("CA202").message

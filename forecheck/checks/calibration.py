@@ -320,13 +320,35 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _unless_too_dependent(run):
+    """Wrap a test-based CA check: its p-value treats series as independent events,
+    so when MG106 finds the series amount to too few independent draws (e.g. the
+    states of one election sharing one national polling error), report the estimate
+    without a p-value, as MG101/MG103 do, instead of a confident-looking test."""
+    from forecheck.checks import martingale as mg
+
+    def wrapped(ctx: CheckContext) -> CheckResult:
+        result = run(ctx)
+        dep = mg.dependence(ctx)
+        # no same-time revisions (e.g. single-forecast series): nothing to estimate it from
+        if result.pvalue is None or dep.n_cells == 0 or dep.n_eff <= 0 or not mg._too_few(dep):
+            return result
+        details = {**result.details, "pvalue_if_independent": result.pvalue, "n_eff": dep.n_eff}
+        return result.with_(status="skip", pvalue=None, test_based=False, details=details,
+                            message=result.message + f"; no p-value: the {dep.n_series} series amount to "
+                                    f"only about {dep.n_eff:.0f} independent draws (cross-series "
+                                    "dependence, MG106), too few for a calibration test")
+    wrapped.__doc__ = run.__doc__
+    return wrapped
+
+
 CHECKS = [
     CheckSpec("CA201", "Brier score", FAMILY, "info", run_brier,
               "Brier score with Murphy (binned) and CORP (isotonic) decompositions by horizon"),
-    CheckSpec("CA202", "Spiegelhalter Z", FAMILY, "error", run_spiegelhalter,
+    CheckSpec("CA202", "Spiegelhalter Z", FAMILY, "error", _unless_too_dependent(run_spiegelhalter),
               "observed vs expected Brier of the last forecasts (calibration test)"),
-    CheckSpec("CA203", "logistic recalibration", FAMILY, "warning", run_recalibration,
+    CheckSpec("CA203", "logistic recalibration", FAMILY, "warning", _unless_too_dependent(run_recalibration),
               "Cox recalibration intercept and slope, joint LR test of (0, 1)"),
-    CheckSpec("CA204", "horizon consistency", FAMILY, "warning", run_horizon_consistency,
+    CheckSpec("CA204", "horizon consistency", FAMILY, "warning", _unless_too_dependent(run_horizon_consistency),
               "mean Brier must not rise, dispersion must not fall toward resolution"),
 ]
