@@ -411,7 +411,7 @@ def test_calibration_tests_give_no_pvalue_when_series_share_one_shock():
     latent = offsets[:, None] + common[None, :] + np.cumsum(rng.normal(0, 0.01, (S, T)), axis=1)
     p = norm.cdf(latent)
     outcome = (latent[:, -1] + rng.normal(0, 0.3) > 0).astype(float)  # one shared final shock
-    panel = Panel.from_arrays(np.repeat([f"s{i:02d}" for i in range(S)], T), 
+    panel = Panel.from_arrays(np.repeat([f"s{i:02d}" for i in range(S)], T),
                               np.tile(np.arange(T), S), p.ravel(), outcome=np.repeat(outcome, T))
     report = forecheck.analyze(panel)
     assert report.result("MG106").estimate < 10
