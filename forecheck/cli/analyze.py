@@ -90,7 +90,9 @@ def analyze_command(
     series_col: Annotated[Optional[list[str]], typer.Option(
         "--series-col", help="Series id column; repeat (or comma-separate) to join several into one id.",
         rich_help_panel=READ)] = None,
-    time_col: Annotated[Optional[str], typer.Option(help="Time column.", rich_help_panel=READ)] = None,
+    time_col: Annotated[Optional[str], typer.Option(
+        help="Time column; \"period,-secs\" orders by several columns (leading - = descending) and uses the "
+             "step index.", rich_help_panel=READ)] = None,
     prob_col: Annotated[Optional[str], typer.Option(help="Probability column.", rich_help_panel=READ)] = None,
     outcome_col: Annotated[Optional[str], typer.Option(help="0/1 outcome column (blank = unresolved).",
                                                        rich_help_panel=READ)] = None,
