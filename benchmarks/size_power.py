@@ -9,7 +9,7 @@ Reproduce the table in docs/validation.md with
 
     nice python benchmarks/size_power.py --reps 400 --n-sim 199
 
-(fixed seeds: scenario k, replication r uses seed 1_000_000·k + r).
+(fixed seeds: scenario k (0-based), replication r uses seed 1_000_000·(k + 1) + r).
 """
 
 from __future__ import annotations

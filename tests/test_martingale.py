@@ -13,9 +13,10 @@ from forecheck.checks import CheckContext, run_checks
 from forecheck.checks import martingale as mg
 from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
-from forecheck.stats.bootstrap import information_fraction, null_sums, phi2_equal, simulate_excess
+from forecheck.stats.bootstrap import (information_fraction, null_sums, phi2_equal, simulate_error_sums,
+                                      simulate_excess)
 from forecheck.stats.budget import excess_by_orthogonality, series_budget
-from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
+from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.variance_ratio import pooled_variance_ratio, variance_ratio
@@ -293,13 +294,92 @@ def test_mg101_detects_overreaction_and_mg103_matches_statsmodels():
     res = {r.code: r for r in run_checks(pan, _cfg(select=("MG",)))}
     # 2 / (n_sim + 1) is the smallest two-sided simulated p-value
     assert res["MG101"].estimate > 1.2 and res["MG101"].pvalue <= 2 / 200
-    # MG103 point estimate and CR1 SE vs statsmodels on the same rows
-    pos = mg._position(pan)
-    cur = np.flatnonzero(pos >= 1)
-    X = sm.add_constant(pan.dp[cur - 1])
-    ref = sm.OLS(pan.dp[cur], X).fit(cov_type="cluster", cov_kwds={"groups": pan.dp_series[cur]})
+    # MG103 point estimate and CR1 SE vs statsmodels WLS on rows rebuilt series by
+    # series (independent re-derivation of mg103_rows: in-flight pairs weight 1, the
+    # resolution step o − p_last as final revision with weight 1 near 0/1, else
+    # min(1, mean Δp² / (p_last(1 − p_last))))
+    ys, xs, gs, ws = [], [], [], []
+    for i in range(pan.n_series):
+        p = pan.p[pan.offsets[i]:pan.offsets[i + 1]]
+        d = np.diff(p)
+        for k in range(1, len(d)):
+            ys.append(d[k]); xs.append(d[k - 1]); gs.append(i); ws.append(1.0)
+        v = float(np.mean(d**2)) if len(d) else 0.0
+        if np.isfinite(pan.outcome[i]) and v > 0:
+            pl = p[-1]
+            near = min(pl, 1 - pl) <= 1.5 * np.sqrt(v) + 1e-12
+            ys.append(pan.outcome[i] - pl); xs.append(d[-1]); gs.append(i)
+            ws.append(1.0 if near else min(1.0, v / (pl * (1 - pl))))
+    ref = sm.WLS(np.array(ys), sm.add_constant(np.array(xs)), weights=np.array(ws)).fit(
+        cov_type="cluster", cov_kwds={"groups": np.array(gs)})
     assert res["MG103"].estimate == pytest.approx(ref.params[1], rel=1e-9)
     assert res["MG103"].details["se_cr1_unwidened"] == pytest.approx(ref.bse[1], rel=1e-9)
+    assert res["MG103"].details["n_obs"] == len(ys)
+
+
+def test_mg103_rows_remove_absorption_bias_of_extreme_walks():
+    # ±1% walks from 1–5% absorbed at 0/1 (forecheck.simulate "walk"): with in-flight
+    # pairs only, the kept pairs condition on "not absorbed now" and the CR1 t of β is
+    # biased negative (measured mean −0.77 over these 40 panels); with the absorbing
+    # step as final revision it is centred (measured +0.15; sd of a mean of 40 ≈ 0.15).
+    simulate = pytest.importorskip("forecheck.simulate")
+    t_old, t_new = [], []
+    for r in range(40):
+        pan = simulate.simulate_panel("walk", 50, 100, seed=500 + r, p0=(0.01, 0.05))
+        cur = np.flatnonzero(mg._position(pan) >= 1)
+        x = pan.dp[cur - 1]
+        t_old.append(cluster_ols(pan.dp[cur], np.column_stack([np.ones_like(x), x]), pan.dp_series[cur]).tvalues[1])
+        y, x, s, _, w = mg.mg103_rows(pan)
+        sw = np.sqrt(w)
+        t_new.append(cluster_ols(sw * y, np.column_stack([sw, sw * x]), s).tvalues[1])
+    assert np.mean(t_old) < -0.5
+    assert abs(np.mean(t_new)) < 0.5
+
+
+def test_slope_t_from_sums_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(21)
+    out = []
+    for b in range(3):  # three regressions, 25 clusters of unequal size
+        g = rng.integers(0, 25, 400)
+        x = rng.standard_normal(400) * (1 + g / 10)
+        y = 0.1 * x + rng.standard_normal(400) * (1 + (g % 3))
+        ref = sm.OLS(y, sm.add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": g})
+        out.append((ref.tvalues[1], [np.bincount(g, weights=v, minlength=25) for v in (np.ones(400), x, x * x, y, x * y)]))
+    sums = [np.stack([o[1][j] for o in out]) for j in range(5)]
+    t = slope_t_from_sums(*sums)
+    np.testing.assert_allclose(t, [o[0] for o in out], rtol=1e-9)
+
+
+def test_simulated_error_sums_are_centred_martingale_rows():
+    # Under the simulated martingale E[Σ_t Δp*_t (o* − p*_t)] = 0 and E[Σ_t (o* − p*_t)] = 0
+    # (E[o* − p*_t | F_t] = 0); a constant series has Δp* ≡ 0 and o* ~ Bernoulli(p0).
+    rng = np.random.default_rng(22)
+    pan = walk_panel(rng, 5, 20, np.array([0.03, 0.2, 0.5, 0.8, 0.97]), step=0.02)
+    flat = Panel.from_arrays(np.zeros(10, int), np.arange(10.0), np.full(10, 0.3), outcome=np.ones(10))
+    K = 20000
+    sims = simulate_error_sums(pan, K, np.random.default_rng(1))
+    for key in ("sy", "sxy"):
+        m, se = sims[key].mean(1), sims[key].std(1) / np.sqrt(K)
+        assert np.all(np.abs(m) < 4.5 * se + 1e-12), (key, m, se)
+    fl = simulate_error_sums(flat, 4000, np.random.default_rng(2))
+    assert np.all(np.abs(fl["sx"]) < 1e-12) and np.all(np.abs(fl["sxy"]) < 1e-12)
+    n = 9  # in-flight rows of the flat series
+    assert set(np.round(fl["sy"][0] / n + 0.3, 9)) <= {0.0, 1.0}
+    assert abs(np.mean(fl["sy"][0] / n + 0.3) - 0.3) < 0.03
+
+
+def test_mg104_score_is_an_excess_movement_statistic():
+    # pathwise (summation by parts): Σ_t Δp_t (o − p_t) over in-flight steps
+    # = ((o − p_0)² − Σ_s Δp_s²)/2 with the resolution step o − p_last included in Σ_s
+    rng = np.random.default_rng(23)
+    pan = walk_panel(rng, 30, 25, rng.uniform(0.02, 0.98, 30), step=0.05)
+    for i in range(pan.n_series):
+        p = pan.p[pan.offsets[i]:pan.offsets[i + 1]]
+        o = pan.outcome[i]
+        lhs = sum((p[t] - p[t - 1]) * (o - p[t]) for t in range(1, len(p)))
+        steps = np.r_[np.diff(p), o - p[-1]]
+        assert lhs == pytest.approx(((o - p[0]) ** 2 - np.sum(steps**2)) / 2, abs=1e-12)
 
 
 def test_mg_series_columns_and_mg102_flags():

@@ -19,9 +19,9 @@ from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
-from forecheck.stats.bootstrap import null_sums, simulate_excess
+from forecheck.stats.bootstrap import null_sums, simulate_error_sums, simulate_excess
 from forecheck.stats.budget import series_budget, uncertainty
-from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
+from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import Dependence, design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
@@ -290,7 +290,14 @@ def run_mg102(ctx: CheckContext) -> CheckResult:
 
 # ------------------------------------------------------------------ MG103 / MG104
 def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y: np.ndarray, x: np.ndarray,
-                      series: np.ndarray, time: np.ndarray, pan: Panel, null: str, key: int) -> dict[str, Any]:
+                      series: np.ndarray, time: np.ndarray, pan: Panel, null: str, key: int,
+                      weights: np.ndarray | None = None) -> dict[str, Any]:
+    if weights is not None:  # WLS: rows scaled by √w (the constant column becomes √w)
+        keep = weights > 0
+        sw = np.sqrt(weights[keep])
+        y, x, series, time = y[keep], x[keep], series[keep], time[keep]
+    else:
+        sw = np.ones_like(y)
     if pan.cluster is not None:
         groups = pan.cluster[series].astype(str)
     else:
@@ -298,12 +305,13 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
     G = np.unique(groups).size
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
-    X = np.column_stack([np.ones_like(x), x])
+    X = np.column_stack([sw, sw * x])
+    y = sw * y
     fit = cluster_ols(y, X, groups)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     u = y - X @ fit.params
-    score = (x - x.mean()) * u
+    score = (X[:, 1] - X[:, 1].mean()) * u
     if pan.cluster is None:
         dep = design_effect(score, series, time, pan.n_series)
         deff = dep.deff_used
@@ -325,20 +333,64 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
             "se_cr1_unwidened": float(fit.bse[1])}
 
 
+RES_NEAR_EDGE = 1.5  # resolution from within this many rms revisions of 0/1 counts as an ordinary revision
+
+
+def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (y = Δp_t, x = Δp_{t−1}, series, time, WLS weight) of MG103's regression.
+
+    In-flight pairs have weight 1. The resolution step o − p_last of a resolved series
+    is its final revision (x = its last in-flight revision): a series that stops when
+    it is absorbed at 0/1 ends at a random time, and dropping the absorbing step
+    conditions the kept pairs on "not absorbed now" (from 1% only the up-move is
+    kept), which biases β < 0. With the resolution step included, every pair obeys
+    E[Δp_t | F_{t−1}, series still running] = 0 (optional stopping), so any weight
+    known at t−1 keeps the moment E[w_t Δp_{t−1} Δp_t] = 0. Weights are 1/Var̂ of the
+    step relative to the series' in-flight mean square v_i = mean Δp²:
+    Var(o − p_last | F_T) = p_last(1 − p_last) for a scheduled resolution (weight
+    v_i / (p_last(1 − p_last)), so one outcome jump per series does not drown the
+    revisions), but when p_last lies within RES_NEAR_EDGE·√v_i of 0 or 1 the
+    resolving step is indistinguishable from an absorbing revision of ordinary size
+    and gets weight 1, like the in-flight step it could have been.
+    """
+    pos = _position(pan)
+    cur = np.flatnonzero(pos >= 1)
+    y, x = pan.dp[cur], pan.dp[cur - 1]
+    s, t = pan.dp_series[cur], pan.time[pan.increment_rows][cur]
+    w = np.ones(len(cur))
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
+    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    if len(res):
+        last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
+        pl = pan.p_last[res]
+        u = pl * (1 - pl)
+        near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_res = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
+        y = np.concatenate([y, pan.outcome[res] - pl])
+        x = np.concatenate([x, pan.dp[last_inc]])
+        s = np.concatenate([s, res])
+        t = np.concatenate([t, pan.resolution_time[res]])
+        w = np.concatenate([w, w_res])
+    return y, x, s, t, w
+
+
 def run_mg103(ctx: CheckContext) -> CheckResult:
     name = "revision autocorrelation"
     pan, _ = _dynamic(ctx)
     pos = _position(pan)
-    cur = np.flatnonzero(pos >= 1)
-    if len(cur) == 0:
+    if not np.any(pos >= 1):
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
-    y, x = pan.dp[cur], pan.dp[cur - 1]
-    r = _regression_check(ctx, "MG103", name, "error", y, x, pan.dp_series[cur], pan.time[pan.increment_rows][cur],
-                          pan, "", 103)
+    y, x, s, t, w = mg103_rows(pan)
+    r = _regression_check(ctx, "MG103", name, "error", y, x, s, t, pan, "", 103, weights=w)
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
-    details = {**r, "reading": reading, "method": "pooled OLS Δp_t = a + β Δp_{t−1} (in-flight revisions); CR1 cluster SE; "
+    details = {**r, "reading": reading, "method": "pooled WLS Δp_t = a + β Δp_{t−1} (in-flight revisions plus the "
+               "resolution step as final revision, mg103_rows); CR1 cluster SE; "
                "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
     null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
     msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
@@ -360,6 +412,33 @@ def _regression_result(code: str, name: str, severity, coef: float, r: dict, det
                        alternative="two-sided")
 
 
+def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> float:
+    """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
+    same regression on simulated martingale panels (``simulate_error_sums``)."""
+    rng = _rng(ctx, 104)
+    B = int(ctx.config.n_sim)
+    n_rows = max(len(pan.dp), pan.n_series)
+    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
+    sims = simulate_error_sums(pan, K, rng)
+    ns = np.bincount(pan.dp_series, minlength=pan.n_series).astype(float)
+    S = pan.n_series
+    if K >= B:
+        arr = {k: v[:, :B].T for k, v in sims.items()}
+    else:
+        idx = rng.integers(K, size=(B, S))
+        arr = {k: v[np.arange(S)[None, :], idx] for k, v in sims.items()}
+    if pan.cluster is not None:  # sum the series' rows within declared clusters
+        codes = np.unique(pan.cluster.astype(str), return_inverse=True)[1].ravel()
+        G = int(codes.max()) + 1
+        agg = lambda v: np.stack([np.bincount(codes, weights=row, minlength=G) for row in v])  # noqa: E731
+        arr = {k: agg(v) for k, v in arr.items()}
+        ns = np.bincount(codes, weights=ns, minlength=G)
+    t_star = slope_t_from_sums(ns, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
+    up = (1 + np.sum(t_star >= t_obs)) / (B + 1)
+    dn = (1 + np.sum(t_star <= t_obs)) / (B + 1)
+    return float(min(1.0, 2 * min(up, dn)))
+
+
 def run_mg104(ctx: CheckContext) -> CheckResult:
     name = "revision–error regression"
     pan, _ = _dynamic(ctx)
@@ -370,11 +449,15 @@ def run_mg104(ctx: CheckContext) -> CheckResult:
     y = pan.outcome[pan.dp_series] - pan.p[rows]
     x = pan.dp
     r = _regression_check(ctx, "MG104", name, "warning", y, x, pan.dp_series, pan.time[rows], pan, "", 104)
+    # p-value: the regression's t on matched martingale paths (MG101's parametric
+    # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
+    p_sim = _mg104_simulated_p(ctx, pan, r["t"])
+    r = {**r, "p_wcr_symmetric": r["p_boot"], "p_boot": p_sim}
     b = r["beta"]
     reading = ("under-reaction: errors continue the last revision" if b > 0
                else "over-reaction: errors reverse the last revision")
     details = {**r, "reading": reading, "method": "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
-               "wild cluster restricted bootstrap-t (Rademacher)"}
+               "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)"}
     null = "H0: b = 0 (forecast errors unpredictable from revisions)"
     msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
     return _regression_result("MG104", name, "warning", b, r, details, null, msg)

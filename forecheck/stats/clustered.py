@@ -107,3 +107,29 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
         t_star[start:start + b] = beta[:, col] / np.sqrt(var)
     p = (1 + np.sum(np.abs(t_star) >= abs(t_obs))) / (n_boot + 1)
     return float(p), t_star
+
+
+
+
+def slope_t_from_sums(n: np.ndarray, sx: np.ndarray, sxx: np.ndarray, sy: np.ndarray,
+                      sxy: np.ndarray) -> np.ndarray:
+    """CR1 t-statistics of the slope in y = a + b x, clusters g, from per-cluster sums
+    n_g, Σx, Σx², Σy, Σxy given as (B, G) arrays (B regressions at once; n may be (G,)).
+
+    Same estimator as :func:`cluster_ols` with X = [1, x]: β = (X'X)⁻¹X'y, cluster
+    scores s_g = (Σy − a n − b Σx, Σxy − a Σx − b Σx²), V = c (X'X)⁻¹ Σ s_g s_g' (X'X)⁻¹.
+    """
+    n = np.broadcast_to(np.asarray(n, float), np.shape(sx))
+    N, Sx, Sxx, Sy, Sxy = (np.sum(v, axis=-1) for v in (n, sx, sxx, sy, sxy))
+    det = N * Sxx - Sx**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = (N * Sxy - Sx * Sy) / det
+        a = (Sy - b * Sx) / N
+        s0 = sy - a[..., None] * n - b[..., None] * sx
+        s1 = sxy - a[..., None] * sx - b[..., None] * sxx
+        # row 2 of (X'X)⁻¹ = (−Σx, N)/det
+        r0, r1 = -Sx / det, N / det
+        G = sx.shape[-1]
+        c = G / (G - 1) * (N - 1) / (N - 2)
+        var = c * np.sum((r0[..., None] * s0 + r1[..., None] * s1) ** 2, axis=-1)
+        return np.where(var > 0, b / np.sqrt(var), 0.0)
