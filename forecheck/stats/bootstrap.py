@@ -68,6 +68,37 @@ def information_fraction(p0: np.ndarray, m_inflight: np.ndarray, iters: int = 60
     return np.minimum(f, 1.0 - 1e-9)
 
 
+def _matched_clock(panel: Panel):
+    """The probit-bridge set-up shared by :func:`simulate_excess` and
+    :func:`simulate_error_sums`: per series the start a = Φ⁻¹(p_0) and the total
+    information f matched to the observed in-flight movement; per in-flight step its
+    share of f, proportional to the observed squared probit-scale move (with a small
+    floor so that no step gets zero information), the information clock s reached
+    after the step and the increment sd √Δs. Increment offsets per series in ``start``.
+    """
+    S = panel.n_series
+    p0 = panel.p0
+    a = special.ndtri(np.clip(p0, _EPS, 1 - _EPS))
+    srs = panel.dp_series
+    dp = panel.dp
+    n_inc = np.bincount(srs, minlength=S)
+    m_in = np.bincount(srs, weights=dp**2, minlength=S)
+    f = information_fraction(p0, m_in)
+    dens = np.exp(-0.5 * special.ndtri(np.clip(panel.dp_prev_p, 1e-3, 1 - 1e-3)) ** 2) / np.sqrt(2 * np.pi)
+    w = dp**2 / dens**2
+    wsum = np.bincount(srs, weights=w, minlength=S)
+    floor = 1e-3 * np.where(n_inc > 0, wsum / np.maximum(n_inc, 1), 0.0)
+    w = w + floor[srs] + 1e-300
+    wsum = np.bincount(srs, weights=w, minlength=S)
+    ds = f[srs] * w / wsum[srs]
+    start = np.concatenate([[0], np.cumsum(n_inc)])  # increment offsets per series
+    has_inc = n_inc > 0
+    cs_ds = np.cumsum(ds)
+    s_clock = cs_ds - np.repeat(np.concatenate([[0.0], cs_ds])[start[:-1]], n_inc)
+    denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
+    return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], denom, np.sqrt(ds))
+
+
 def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
                     max_cells: int = 4_000_000, with_variance: bool = False):
     """(S, n_draws) excess movement X* of martingale paths matched to each series.
@@ -77,33 +108,9 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     With ``with_variance`` also returns V* = Σ_t d*_t², d*_t = (1 − 2p*_{t−1})Δp*_t
     (the sum of squared martingale-transform terms, for a studentised statistic).
     """
-    S = panel.n_series
-    p0 = panel.p0
-    u0 = uncertainty(p0)
-    a = special.ndtri(np.clip(p0, _EPS, 1 - _EPS))
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
     srs = panel.dp_series
-    dp = panel.dp
-    prev = panel.dp_prev_p
-    n_inc = np.bincount(srs, minlength=S)
-    m_in = np.bincount(srs, weights=dp**2, minlength=S)
-    f = information_fraction(p0, m_in)
-    # information clock from the observed squared probit-scale moves
-    dens = np.exp(-0.5 * special.ndtri(np.clip(prev, 1e-3, 1 - 1e-3)) ** 2) / np.sqrt(2 * np.pi)
-    w = dp**2 / dens**2
-    wsum = np.bincount(srs, weights=w, minlength=S)
-    floor = 1e-3 * np.where(n_inc > 0, wsum / np.maximum(n_inc, 1), 0.0)
-    w = w + floor[srs] + 1e-300
-    wsum = np.bincount(srs, weights=w, minlength=S)
-    ds = f[srs] * w / wsum[srs]
-    n = len(dp)
-    start = np.concatenate([[0], np.cumsum(n_inc)])  # increment offsets per series
-    last_inc = start[1:] - 1
-    has_inc = n_inc > 0
-    first_pos = start[:-1][has_inc]
-    cs_ds = np.cumsum(ds)
-    s_clock = cs_ds - np.repeat(np.concatenate([[0.0], cs_ds])[start[:-1]], n_inc)
-    denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
-    sd = np.sqrt(ds)
+    u0 = uncertainty(p0)
     resolved = panel.resolved
     out = np.empty((S, n_draws))
     var = np.empty((S, n_draws)) if with_variance else None
@@ -175,31 +182,8 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     inherits MG101's skew (the rare path to the unlikely outcome carries the mean)
     and needs the same simulated null rather than a symmetric wild bootstrap.
     """
-    S = panel.n_series
-    p0 = panel.p0
-    a = special.ndtri(np.clip(p0, _EPS, 1 - _EPS))
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
     srs = panel.dp_series
-    dp = panel.dp
-    prev = panel.dp_prev_p
-    n_inc = np.bincount(srs, minlength=S)
-    m_in = np.bincount(srs, weights=dp**2, minlength=S)
-    f = information_fraction(p0, m_in)
-    dens = np.exp(-0.5 * special.ndtri(np.clip(prev, 1e-3, 1 - 1e-3)) ** 2) / np.sqrt(2 * np.pi)
-    w = dp**2 / dens**2
-    wsum = np.bincount(srs, weights=w, minlength=S)
-    floor = 1e-3 * np.where(n_inc > 0, wsum / np.maximum(n_inc, 1), 0.0)
-    w = w + floor[srs] + 1e-300
-    wsum = np.bincount(srs, weights=w, minlength=S)
-    ds = f[srs] * w / wsum[srs]
-    n = len(dp)
-    start = np.concatenate([[0], np.cumsum(n_inc)])
-    last_inc = start[1:] - 1
-    has_inc = n_inc > 0
-    first_pos = start[:-1][has_inc]
-    cs_ds = np.cumsum(ds)
-    s_clock = cs_ds - np.repeat(np.concatenate([[0.0], cs_ds])[start[:-1]], n_inc)
-    denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
-    sd = np.sqrt(ds)
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
     if n == 0:
         return out
