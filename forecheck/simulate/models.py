@@ -147,6 +147,13 @@ def _gaussian_core(rng, n_series, n_steps, p0, horizon):
     (methods.md §4) and the efficient price of Archak & Ipeirotis (2009).
     S_0 = Φ⁻¹(p0)·√H so that the first forecast is p0.
     """
+    x, outcome = _latent_probit_argument(rng, n_series, n_steps, p0, horizon)
+    return ndtr(x), outcome
+
+
+def _latent_probit_argument(rng, n_series, n_steps, p0, horizon):
+    """x_t = S_t / √(H − t) of the latent Brownian motion (p_t = Φ(x_t)) and the
+    outcome 1{S_H > 0}; shared by the probability and log-odds forms."""
     H = n_steps if horizon is None else int(horizon)
     if H < n_steps:
         raise UsageError(f"`horizon` must be at least the number of steps ({n_steps}), got {H}.")
@@ -156,10 +163,9 @@ def _gaussian_core(rng, n_series, n_steps, p0, horizon):
     z[:, 0] = 0.0
     s = s0[:, None] + np.cumsum(z, axis=1)
     tau = H - np.arange(n_steps, dtype=float)
-    p = ndtr(s / np.sqrt(tau))
     # remaining variance from the last forecast (t = n_steps − 1) to H
     s_end = s[:, -1] + rng.standard_normal(n_series) * np.sqrt(tau[-1])
-    return p, (s_end > 0).astype(np.int64)
+    return s / np.sqrt(tau), (s_end > 0).astype(np.int64)
 
 
 def _signal_llr(rng, theta, n_series, n_steps, strength, news_prob):
@@ -310,18 +316,8 @@ def gen_stale(rng, n_series, n_steps, *, p0=None, publish_prob=0.3, base="gaussi
 def _latent_core_logodds(rng, n_series, n_steps, p0, horizon):
     """Log-odds of the Gaussian-signal Bayesian (probit of a latent BM), computed
     stably as log Φ(x) − log Φ(−x) (no overflow at p ≈ 0 or 1), and its outcome."""
-    H = n_steps if horizon is None else int(horizon)
-    if H < n_steps:
-        raise UsageError(f"`horizon` must be at least the number of steps ({n_steps}), got {H}.")
-    start = _start(rng, n_series, p0)
-    s0 = ndtri(start) * np.sqrt(H)
-    z = rng.standard_normal((n_series, n_steps))
-    z[:, 0] = 0.0
-    s = s0[:, None] + np.cumsum(z, axis=1)
-    tau = H - np.arange(n_steps, dtype=float)
-    x = s / np.sqrt(tau)
-    s_end = s[:, -1] + rng.standard_normal(n_series) * np.sqrt(tau[-1])
-    return log_ndtr(x) - log_ndtr(-x), (s_end > 0).astype(np.int64)
+    x, outcome = _latent_probit_argument(rng, n_series, n_steps, p0, horizon)
+    return log_ndtr(x) - log_ndtr(-x), outcome
 
 
 def gen_ar(rng, n_series, n_steps, *, p0=None, alpha=1.0, beta=1.0, signal="gaussian", strength=None,
