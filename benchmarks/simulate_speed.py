@@ -21,7 +21,7 @@ from forecheck.stats.budget import series_budget
 
 
 def speed(n_series: int = 100_000, n_steps: int = 100) -> None:
-    print(f"| model | simulate() frame, s | simulate_panel(), s | rows |")
+    print("| model | simulate() frame, s | simulate_panel(), s | rows |")
     print("|---|---|---|---|")
     for name in MODELS:
         t = time.perf_counter()

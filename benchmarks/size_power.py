@@ -19,7 +19,6 @@ import sys
 import time
 from dataclasses import replace
 
-import numpy as np
 
 from forecheck.checks import all_specs, run_checks
 from forecheck.config import AnalysisConfig

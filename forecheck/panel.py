@@ -157,9 +157,6 @@ class Panel:
         idx = self.series_index if index is None else index
         return np.bincount(idx, weights=values, minlength=self.n_series)
 
-    def segment_count(self, index: np.ndarray) -> np.ndarray:
-        return np.bincount(index, minlength=self.n_series)
-
     # -------------------------------------------------------------- time
     @cached_property
     def typical_step(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from enum import Enum, IntEnum
+from enum import IntEnum
 from typing import Any, Iterator, Literal
 
 Status = Literal["pass", "fail", "skip"]
@@ -27,13 +27,8 @@ class ExitCode(IntEnum):
     ERROR = 2
 
 
-class Family(str, Enum):
-    DQ = "DQ"  # data quality
-    MG = "MG"  # martingale / variance budget (layer A)
-    CA = "CA"  # calibration (layer A)
-    WN = "WN"  # Wiener-process assumptions (layer B)
-
-
+# DQ data quality; MG martingale / variance budget and CA calibration (layer A);
+# WN Wiener-process assumptions (layer B).
 FAMILY_LAYER = {"DQ": "data", "MG": "A", "CA": "A", "WN": "B"}
 
 DOCS_URL = "https://github.com/forecheck/forecheck/blob/main/docs/checks.md#{code}"

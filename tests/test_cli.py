@@ -188,3 +188,14 @@ def test_github_annotation_points_at_first_offending_line(tmp_path):
     dq006 = [ln for ln in res.stdout.splitlines() if "(DQ006)" in ln]
     assert dq006 and dq006[0].startswith("::warning ") and f"file={path}" in dq006[0]
     assert ",line=5::" in dq006[0]  # the row that moves away from 1.0 is file line 5
+
+
+def test_subprocess_stdin_filename_names_the_input(forecast_csv):
+    with open(forecast_csv, "rb") as fh:
+        data = fh.read()
+    proc = run("analyze", "-", "--stdin-filename", "walks.csv", "--format", "json", stdin=data)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["input"]["paths"] == ["walks.csv"]
+    bad = b"series,time,p\na,1,0.5\na,2,banana\n"
+    proc = run("analyze", "-", "--stdin-filename", "upload.csv", stdin=bad)
+    assert proc.returncode == 2 and b"upload.csv" in proc.stderr

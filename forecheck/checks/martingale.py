@@ -34,7 +34,6 @@ SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
 VR_QS = (2, 5, 10)
 
-NULL_MG = "H0: the forecast is a martingale, E[p_t − p_{t−1} | past] = 0"
 
 
 # ----------------------------------------------------------------- helpers

@@ -26,7 +26,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.results import CheckResult
 from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
 from forecheck.stats.budget import series_budget, uncertainty
-from forecheck.stats.segments import binomial_combination, seg_count, seg_sum
+from forecheck.stats.segments import binomial_combination, seg_count
 from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, dispersion_by_bucket
 from forecheck.stats.volshape import fit_vol_shape
 

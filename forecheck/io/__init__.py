@@ -32,7 +32,7 @@ def load(paths: list[str], options: ReadOptions | None = None) -> LoadedInput:
         paths = [paths]
     if not paths:
         raise InputError("no input given: pass one or more files (or '-' for stdin).")
-    tables = [read_table(p, options.input_format) for p in paths]
+    tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None) for p in paths]
     return _load_tables(tables, options)
 
 

@@ -131,20 +131,24 @@ def _suffix(path: str) -> tuple[str, bool]:
     return os.path.splitext(p)[1], gz
 
 
-def read_table(path: str, input_format: str = "auto") -> RawTable:
+def read_table(path: str, input_format: str = "auto", name: str | None = None) -> RawTable:
     """Read one input file (or ``-`` for stdin) into a :class:`RawTable`.
 
-    Raises ``InputError`` (code DQ058) for anything that is not a readable table."""
+    ``name`` (``--stdin-filename``) is what messages, the report and annotations
+    call the input, and its suffix guides format detection; the bytes still come
+    from ``path``. Raises ``InputError`` (code DQ058) for anything that is not a
+    readable table."""
     try:
-        return _read_table(path, input_format)
+        return _read_table(path, input_format, name)
     except InputError as exc:
         if exc.code is None:
             exc.code = "DQ058"
         raise
 
 
-def _read_table(path: str, input_format: str) -> RawTable:
+def _read_table(path: str, input_format: str, name: str | None = None) -> RawTable:
     data = _read_bytes(path)
+    path = name or path  # from here on: the name shown to the user
     suffix, gz_suffix = _suffix(path)
     compressed = False
     if data.startswith(GZIP_MAGIC):
