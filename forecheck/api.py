@@ -54,6 +54,5 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
         config = replace(config, **{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
     loaded = load(data, read_options)
     results, ctx = execute(loaded.panel, config, extra=loaded.findings)
-    table = series_table(loaded.panel, ctx.series_columns)
-    return Report(input=loaded.info, config=config, results=tuple(results), series=table,
-                  panel=loaded.panel, extras=dict(ctx.cache.get("report_extras", {})))
+    table = series_table(loaded.panel, ctx.budget(), ctx.series_columns)
+    return Report(input=loaded.info, config=config, results=tuple(results), series=table, panel=loaded.panel)

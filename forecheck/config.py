@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+import math
+from dataclasses import asdict, dataclass
 from typing import Literal
+
+from forecheck.errors import SettingsError
+from forecheck.results import SEVERITY_RANK
 
 PAdjust = Literal["holm", "bh", "none"]
 FailOn = Literal["error", "warning", "info", "never"]
@@ -36,14 +40,38 @@ class AnalysisConfig:
     n_sim: int = 999
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ValueError("`alpha` must be strictly between 0 and 1.")
+        # Validated once, here; messages name the CLI flag (and the field, for the API).
+        def bad(flag: str, field: str, allowed: str, value: object) -> SettingsError:
+            return SettingsError(f"{flag} ({field}) must be {allowed}; got {value!r}")
+
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < 1:
+            raise bad("--alpha", "alpha", "a number strictly between 0 and 1", self.alpha)
         if self.p_adjust not in ("holm", "bh", "none"):
-            raise ValueError("`p_adjust` must be one of holm, bh, none.")
+            raise bad("--p-adjust", "p_adjust", "one of holm, bh, none", self.p_adjust)
         if self.fail_on not in ("error", "warning", "info", "never"):
-            raise ValueError("`fail_on` must be one of error, warning, info, never.")
-        if self.min_length < 2:
-            raise ValueError("`min_length` must be at least 2.")
+            raise bad("--fail-on", "fail_on", "one of error, warning, info, never", self.fail_on)
+        if not _is_int(self.min_length) or self.min_length < 2:
+            raise bad("--min-length", "min_length", "an integer of at least 2", self.min_length)
+        if not _is_int(self.n_sim) or self.n_sim < 1:
+            raise bad("--n-sim", "n_sim", "an integer of at least 1", self.n_sim)
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise bad("--seed", "seed", "an integer from 0 to 2^63 - 1", self.seed)
+        if self.horizons is not None:
+            hs = tuple(self.horizons)
+            if not hs or any(isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h)
+                             or h <= 0 for h in hs):
+                raise bad("--horizons", "horizons", "positive finite numbers (time units before resolution)",
+                          self.horizons)
+            object.__setattr__(self, "horizons", tuple(float(h) for h in hs))
+        for name in ("select", "ignore"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = tuple(v.strip() for v in value.split(",") if v.strip())
+            object.__setattr__(self, name, tuple(value))
+
+    def gates(self, severity: str) -> bool:
+        """Does a failure at this severity fail the run (exit code 1)?"""
+        return self.fail_on != "never" and SEVERITY_RANK[severity] >= SEVERITY_RANK[self.fail_on]
 
     def is_selected(self, code: str) -> bool:
         def match(patterns: tuple[str, ...]) -> bool:
@@ -57,3 +85,7 @@ class AnalysisConfig:
         d["ignore"] = list(self.ignore)
         d["horizons"] = list(self.horizons) if self.horizons is not None else None
         return d
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)

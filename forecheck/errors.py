@@ -31,6 +31,11 @@ class UsageError(InputError):
     """Invalid option values or combinations (exit code 2)."""
 
 
+class SettingsError(UsageError):
+    """An analysis or read setting out of its allowed range, raised when the
+    settings object is constructed; the message names the CLI flag."""
+
+
 class InsufficientDataError(ForecheckError):
     """Too little data for one check; the runner turns it into ``status="skip"``."""
 

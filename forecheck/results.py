@@ -9,11 +9,15 @@ convention, statsmodels/stats/base.py) so that unpacking never changes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import IntEnum
 from typing import Any, Iterator, Literal
 
-Status = Literal["pass", "fail", "skip"]
+#: ``pass``/``fail``: the check ran and decided; ``skip``: it could not run (too
+#: little data, a missing column); ``inconclusive``: it ran and reports an estimate
+#: (and CI) but no valid p-value, e.g. too few effectively independent series.
+Status = Literal["pass", "fail", "skip", "inconclusive"]
+STATUSES: tuple[str, ...] = ("pass", "fail", "skip", "inconclusive")
 SeverityName = Literal["error", "warning", "info"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -32,6 +36,66 @@ class ExitCode(IntEnum):
 FAMILY_LAYER = {"DQ": "data", "MG": "A", "CA": "A", "WN": "B"}
 
 DOCS_URL = "https://github.com/forecheck/forecheck/blob/main/docs/checks.md#{code}"
+
+
+def _plain(value: Any) -> Any:
+    """Typed details -> plain containers (dataclass fields in declaration order;
+    fields whose name starts with ``_`` are internal and never exported)."""
+    if isinstance(value, Details):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if not f.name.startswith("_")}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Details:
+    """Base class of every check's typed details (frozen dataclasses).
+
+    Renderers read the fields; ``to_dict()`` is the JSON ``details`` object (the
+    fields in declaration order, JSON-safe: NaN/inf as null)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({f.name: _plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
+                       if not f.name.startswith("_")})
+
+
+@dataclass(frozen=True)
+class NoDetails(Details):
+    """Details of a record that carries none (e.g. a skip)."""
+
+
+@dataclass(frozen=True)
+class DependenceGate(Details):
+    """Why a test-based record is ``inconclusive``: its data hold too few
+    effectively independent units for an honest p-value.
+
+    n_eff : effective number of independent units (the smallest of the check's own
+        count and MG106's, see ``forecheck.checks.gate``).
+    n_units : series (or clusters) the statistic pools.
+    pvalue_if_independent : the p-value the check would report if the units were
+        independent (kept for reference; not a valid p-value here).
+    """
+
+    n_eff: float
+    n_units: int
+    min_n_eff: float
+    max_design_effect: float
+    pvalue_if_independent: float | None
+    statistic_if_independent: float | None
+
+
+@dataclass(frozen=True)
+class SimulationCap(Details):
+    """A simulation that used fewer draws than ``--n-sim`` asked for, and why."""
+
+    what: str
+    requested: int
+    used: int
+    reason: str
 
 
 def _clean(value: Any) -> Any:
@@ -80,13 +144,17 @@ class CheckResult:
     ci: tuple[float, float] | None = None
     nobs: int | None = None
     message: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=NoDetails)
     null: str | None = None
     alternative: str | None = None
     pvalue_adjusted: float | None = None
     # True when the status follows from pvalue (adjusted) < alpha; the runner then
     # puts it in the multiple-testing family. False for rule-based findings.
     test_based: bool = True
+    #: set when the record is ``inconclusive`` because of cross-series dependence
+    gate: DependenceGate | None = None
+    #: simulations that used fewer draws than requested (never silent)
+    caps: tuple[SimulationCap, ...] = ()
 
     def __iter__(self) -> Iterator[float | None]:
         yield self.statistic
@@ -121,8 +189,20 @@ class CheckResult:
             "alternative": self.alternative,
             "message": self.message,
             "url": self.url,
-            "details": _clean(self.details),
+            "details": self.details_dict(),
+            "gate": self.gate.to_dict() if self.gate is not None else None,
+            "caps": [c.to_dict() for c in self.caps],
         }
+
+    def details_dict(self) -> dict[str, Any]:
+        """The JSON ``details`` object. An inconclusive record also carries the
+        p-value it would have had under independence and its effective count
+        (schema v1 keys ``pvalue_if_independent`` and ``n_eff``)."""
+        d = self.details.to_dict() if isinstance(self.details, Details) else _clean(dict(self.details))
+        if self.gate is not None:
+            d.setdefault("pvalue_if_independent", _clean(self.gate.pvalue_if_independent))
+            d.setdefault("n_eff", _clean(self.gate.n_eff))
+        return d
 
     def summary(self) -> str:
         parts = [f"{self.code} {self.name}: {self.status}"]
@@ -135,6 +215,36 @@ class CheckResult:
         return " | ".join(parts)
 
     __str__ = summary
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a check function returns: the statistical part of a record.
+
+    The runner stamps identity (code, name, family, severity, layer) from the
+    check's :class:`~forecheck.checks.CheckSpec`, applies the dependence gate and
+    the multiple-testing adjustment, and decides the status of test-based records.
+
+    status : for rule-based findings (``test_based=False``) the check decides
+        ``pass``/``fail``; for test-based ones leave it None.
+    n_eff, n_units : the check's own effective number of independent units and the
+        units it pools (for the dependence gate; None when it has no own estimate).
+    """
+
+    statistic: float | None = None
+    pvalue: float | None = None
+    estimate: float | None = None
+    ci: tuple[float, float] | None = None
+    nobs: int | None = None
+    message: str = ""
+    details: Details = field(default_factory=NoDetails)
+    null: str | None = None
+    alternative: str | None = None
+    test_based: bool = True
+    status: Status | None = None
+    n_eff: float | None = None
+    n_units: int | None = None
+    caps: tuple[SimulationCap, ...] = ()
 
 
 def skipped(code: str, name: str, family: str, severity: SeverityName, reason: str, **kw: Any) -> CheckResult:

@@ -55,7 +55,7 @@ def test_json_output_is_plain_parseable_and_valid(forecast_csv):
     assert res.exit_code in (0, 1), res.stderr
     assert_exit(res, res.exit_code)
     doc = json.loads(res.stdout)  # nothing but the payload on stdout
-    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v1.json").read_text())
+    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v2.json").read_text())
     jsonschema.validate(doc, schema)
     inp = doc["input"]
     assert inp["rows_read"] == inp["rows_used"] + sum(inp["rows_dropped"].values())
@@ -92,7 +92,7 @@ def test_output_file(forecast_csv, tmp_path):
     res = invoke("analyze", forecast_csv, "-f", "json", "-o", str(out))
     assert_exit(res, res.exit_code)
     assert res.stdout == ""
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
 
 
 @pytest.mark.parametrize("args, message", [

@@ -12,6 +12,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from forecheck.checks import CheckSpec, execute, run_checks
+from forecheck.stats.budget import series_budget
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
@@ -118,12 +119,12 @@ def test_select_ignore_and_fail_on():
     for fail_on, expected in [("error", ExitCode.FAILED), ("never", ExitCode.PASSED)]:
         cfg = AnalysisConfig(fail_on=fail_on)
         results, ctx = execute(panel, cfg, specs)
-        report = Report(input={}, config=cfg, results=tuple(results), series=series_table(panel))
+        report = Report(input={}, config=cfg, results=tuple(results), series=series_table(panel, series_budget(panel)))
         assert report.exit_code == expected
     # a warning-severity failure gates only with --fail-on warning
     cfg = AnalysisConfig(fail_on="warning", select=("CA",))
     results, _ = execute(panel, cfg, specs)
-    assert Report(input={}, config=cfg, results=tuple(results), series=series_table(panel)).exit_code == 1
+    assert Report(input={}, config=cfg, results=tuple(results), series=series_table(panel, series_budget(panel))).exit_code == 1
 
 
 def test_report_dict_is_valid_against_shipped_schema():
@@ -133,8 +134,8 @@ def test_report_dict_is_valid_against_shipped_schema():
     info = {"paths": ["x.csv"], "layout": "long", "columns": {}, "scale": "unit", "rows_read": 10,
             "rows_used": 10, "rows_dropped": {}, "series": panel.n_series,
             "resolved_series": int(panel.resolved.sum())}
-    report = Report(input=info, config=cfg, results=tuple(results), series=series_table(panel))
-    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v1.json").read_text())
+    report = Report(input=info, config=cfg, results=tuple(results), series=series_table(panel, series_budget(panel)))
+    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v2.json").read_text())
     doc = json.loads(json.dumps(report.to_dict(), allow_nan=False))
     jsonschema.validate(doc, schema)
     assert doc["series"][0].keys() >= {"id", "n", "p0", "p_last", "outcome", "movement", "uncertainty_reduction"}

@@ -1,4 +1,4 @@
-"""The JSON contract (schema_version 1, docs/json-schema.md) on the bundled sample data.
+"""The JSON contract (schema_version 2, docs/json-schema.md) on the bundled sample data.
 
 Pins: the shipped JSON Schema validates real output; the documented keys exist; the
 set of check codes is stable (codes are public identifiers: never renamed or reused);
@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 import forecheck
 from forecheck.cli.app import app
 from tests.conftest import SAMPLE_DATA
+
+GOLDEN = SAMPLE_DATA.parent / "tests" / "golden"
 
 SAMPLE = str(SAMPLE_DATA / "pres2020_states.csv")
 
@@ -42,9 +44,9 @@ def doc(report):
 
 
 def test_schema_validates_sample_output(doc):
-    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v1.json").read_text())
+    schema = json.loads(resources.files("forecheck.report").joinpath("schema_v2.json").read_text())
     jsonschema.validate(doc, schema)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["tool"] == {"name": "forecheck", "version": forecheck.__version__}
 
 
@@ -92,3 +94,59 @@ def test_rules_command_lists_exactly_the_stable_codes():
     res = CliRunner().invoke(app, ["rules"], env={"NO_COLOR": "1"})
     listed = {ln.split()[0] for ln in res.stdout.splitlines() if ln.strip()}
     assert listed == STABLE_CODES
+
+
+def _missing_keys(v1, v2, path=""):
+    """Keys of the v1 skeleton ``v1`` absent from the document ``v2``."""
+    if isinstance(v1, dict):
+        if not isinstance(v2, dict):
+            return [path]
+        out = []
+        for k, sub in v1.items():
+            if k not in v2:
+                out.append(f"{path}/{k}")
+            else:
+                out += _missing_keys(sub, v2[k], f"{path}/{k}")
+        return out
+    if isinstance(v1, list) and v1 and isinstance(v2, list) and v2:
+        return _missing_keys(v1[0], v2[0], path + "[0]")
+    return []
+
+
+def test_every_schema_v1_key_is_kept(doc):
+    # tests/golden/json_v1_keys.json: the keys of the sample's v1 document (provenance inside)
+    v1 = json.loads((GOLDEN / "json_v1_keys.json").read_text())
+    assert set(v1["top"]) <= set(doc)
+    assert set(v1["input"]) <= set(doc["input"])
+    assert set(v1["series"]) <= set(doc["series"][0])
+    assert _missing_keys(v1["summary"], doc["summary"]) == []
+    by_code = {r["code"]: r for r in doc["results"]}
+    missing = {c: _missing_keys(k, by_code[c]) for c, k in v1["results"].items()}
+    assert {c: m for c, m in missing.items() if m} == {}
+
+
+def test_inconclusive_is_its_own_status_on_the_sample(doc):
+    # the 56 states share one national swing: the pooled tests ran (estimate and CI)
+    # but have no honest p-value -> inconclusive, not skip (issue: skip meant two things)
+    by_code = {r["code"]: r for r in doc["results"]}
+    for code in ("MG101", "MG103", "MG104", "MG105", "CA202", "CA203", "CA204"):
+        r = by_code[code]
+        assert r["status"] == "inconclusive", code
+        assert r["pvalue"] is None and r["estimate"] is not None
+        assert r["gate"]["n_eff"] < r["gate"]["min_n_eff"]
+    assert doc["summary"]["counts"]["inconclusive"] == 7
+    assert doc["summary"]["counts"]["skip"] == 0
+
+
+def test_effective_series_is_one_number(report, doc):
+    # the headline's effective number of series is MG106's estimate, the checks table's number
+    from forecheck.report.prose import effective_series
+
+    eff = effective_series(report.results)
+    assert eff.n_eff == by_code(doc)["MG106"]["estimate"] == doc["effective_series"]["n_eff"]
+    text = forecheck.report.render(report, "text")
+    assert f"about {eff.n_eff:.0f} of {eff.n_series}" in text
+
+
+def by_code(doc):
+    return {r["code"]: r for r in doc["results"]}

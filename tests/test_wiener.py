@@ -3,6 +3,8 @@ table, and the report section. Fast guards of benchmarks/wiener_validation.py.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import numpy as np
@@ -25,8 +27,8 @@ CFG = AnalysisConfig(n_sim=199)
 
 def _run(panel, extra=None):
     res, ctx = execute(panel, CFG, CHECKS, extra=extra)
-    rep = Report(input={}, config=CFG, results=tuple(res), series=series_table(panel, ctx.series_columns),
-                 panel=panel, extras=dict(ctx.cache.get("report_extras", {})))
+    rep = Report(input={}, config=CFG, results=tuple(res), series=series_table(panel, ctx.budget(),
+                                                                                 ctx.series_columns), panel=panel)
     return {r.code: r for r in res}, rep
 
 
@@ -43,25 +45,25 @@ def jumpy():
 def test_gaussian_bayesian_passes_on_standardised_but_raw_rejects(gauss):
     res, _ = gauss
     d = res["WN302"].details
-    # methods §8 item 5: latent ≈ nominal, raw Δp far above it
-    assert d["standardised"]["ad_per_series"]["share_reject"] < 0.10
-    assert d["raw"]["ad_per_series"]["share_reject"] > 0.40
+    # docs/validation.md (layer B): latent ≈ nominal, raw Δp far above it
+    assert d.standardised.ad_per_series.share_reject < 0.10
+    assert d.raw.ad_per_series.share_reject > 0.40
     assert res["WN302"].status == "pass" and res["WN305"].status == "pass"
     assert res["WN304"].status == "pass"
     # WN301: the exact probit-clock forecaster has γ near 1.6 and α near 1 (methods §7)
-    assert 1.3 < res["WN301"].details["gamma"] < 1.9 and 0.8 < res["WN301"].details["alpha"] < 1.2
-    assert "latent" in res["WN301"].details["homoskedastic_coordinates"]
+    assert 1.3 < res["WN301"].details.gamma < 1.9 and 0.8 < res["WN301"].details.alpha < 1.2
+    assert "latent" in res["WN301"].details.homoskedastic_coordinates
 
 
 def test_jumpy_bayesian_fails_wn302_wn305_but_passes_the_budget(jumpy):
     res, rep = jumpy
     assert res["WN302"].status == "fail" and res["WN305"].status == "fail"
-    assert res["WN302"].details["standardised"]["ad_per_series"]["share_reject"] > 0.8
+    assert res["WN302"].details.standardised.ad_per_series.share_reject > 0.8
     b = series_budget(rep.panel)
     t = b.excess.mean() / b.excess.std(ddof=1) * np.sqrt(len(b.excess))
     assert abs(t) < 2.6  # A-R budget: exact Bayesian, no excess movement
-    days = res["WN305"].details["news_days"]
-    assert 1 <= len(days) <= 10 and abs(days[0]["L"]) >= abs(days[-1]["L"])
+    days = res["WN305"].details.news_days
+    assert 1 <= len(days) <= 10 and abs(days[0].L) >= abs(days[-1].L)
 
 
 def test_every_record_is_descriptive_info(gauss):
@@ -89,7 +91,7 @@ def test_short_series_skip_and_table_says_not_measured():
     panel = Panel.from_arrays(np.array(["a", "a", "b", "b"]), np.array([0.0, 1, 0, 1]), np.array([.5, .6, .4, .3]))
     res, rep = _run(panel)
     assert all(r.status == "skip" for r in res.values())
-    assert all(r["holds"] is None for r in rep.extras["assumptions"])
+    assert all(r["holds"] is None for r in rep.to_dict()["assumptions"])
 
 
 def test_report_section_and_verdict_fit_80_columns(jumpy):
@@ -107,9 +109,11 @@ def test_report_section_and_verdict_fit_80_columns(jumpy):
 
 def test_verdict_reads_mg101():
     panel = jump_panel(60, 60, seed=5)
-    mg = CheckResult(code="MG101", name="variance budget", family="MG", severity="error", status="pass",
-                     statistic=0.3, pvalue=0.7, estimate=0.97, ci=(0.85, 1.1), test_based=False,
-                     details={"volatility_seller_profit": -0.12})
+    import forecheck
+
+    real = forecheck.analyze(panel, n_sim=99, select=("MG101",)).result("MG101")
+    mg = dataclasses.replace(real, status="pass", estimate=0.97, ci=(0.85, 1.1), details=dataclasses.replace(
+        real.details, volatility_seller_profit=-0.12))
     _, rep = _run(panel, extra=[mg])
     con = Console(width=80, record=True, no_color=True)
     con.print(section.verdict(rep))
@@ -136,9 +140,9 @@ def test_taleb_path_with_underlying_recovers_sigma():
     panel = Panel.from_arrays(series, np.tile(np.arange(T, dtype=float), S), p.ravel(),
                               underlying=100 * y.ravel(), outcome=np.repeat((x[:, -1] > 0).astype(float), T))
     res, _ = _run(panel)
-    claim2 = res["WN306"].details["claims"][1]
-    assert claim2["verdict"] in ("holds", "fails")
-    u = claim2["underlying"]
+    claim2 = res["WN306"].details.claims[1]
+    assert claim2.verdict in ("holds", "fails")
+    u = claim2.extra["underlying"]
     assert u["sigma_median"] == pytest.approx(sigma, rel=0.1)
     assert u["rmse_forecast_vs_B"] < 0.03
 
@@ -149,16 +153,16 @@ def test_edge_cases_single_series_constant_and_absorbed():
     res, _ = _run(Panel.from_arrays(np.repeat("a", 150), np.arange(150.0), p))
     lo, hi = res["WN301"].ci
     assert hi - lo > 0.1  # one series: robust SEs per increment, not a degenerate cluster SE
-    assert res["WN301"].details["se"].startswith("heteroskedasticity")
+    assert res["WN301"].details.se.startswith("heteroskedasticity")
     const = Panel.from_arrays(np.repeat(["a", "b"], 50), np.tile(np.arange(50.0), 2), np.full(100, 0.3),
                               outcome=np.repeat([1.0, 0.0], 50))
     res, rep = _run(const)
-    assert res["WN302"].status == "skip" and res["WN307"].details["zero_share"] == 1.0
+    assert res["WN302"].status == "skip" and res["WN307"].details.zero_share == 1.0
     q = np.r_[np.linspace(0.5, 1, 30), np.ones(20)]  # absorbed at 1 for the last 20 steps
     res, _ = _run(Panel.from_arrays(np.repeat(["a", "b"], 50), np.tile(np.arange(50.0), 2), np.r_[q, 1 - q],
                                     outcome=np.repeat([1.0, 0.0], 50)))
     # linspace ends at 1.0, then 20 more 1.0s: 20 zero increments of 49 per series
-    assert res["WN307"].details["zero_share"] == pytest.approx(20 / 49)
+    assert res["WN307"].details.zero_share == pytest.approx(20 / 49)
 
 
 def test_claim1_hug_fifty_is_judged_by_the_brier_score_of_pulled_in_forecasts():
@@ -174,8 +178,8 @@ def test_claim1_hug_fifty_is_judged_by_the_brier_score_of_pulled_in_forecasts():
         p = np.tile([0.95, 0.9, 0.93, 0.94], n)
         panel = Panel.from_arrays(ids, np.tile(np.arange(4.0), n), p, outcome=np.repeat(o, 4))
         res, _ = _run(panel)
-        c1 = res["WN306"].details["claims"][0]
+        c1 = res["WN306"].details.claims[0]
         # the paired Brier difference written out: (o − 0.95)² − (o − 0.725)²
         d = (o - 0.95) ** 2 - (o - 0.725) ** 2
-        assert c1["z"] == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(n)))
-        assert c1["verdict"] == expect
+        assert c1.extra["z"] == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(n)))
+        assert c1.verdict == expect

@@ -1,84 +1,122 @@
 """Check registry and runner.
 
-Each family module (``data_quality``, ``martingale``, ``calibration``, ``wiener``)
-declares ``CHECKS: list[CheckSpec]``. A check is a pure function
-``(ctx: CheckContext) -> CheckResult | list[CheckResult]``; it may raise
-:class:`~forecheck.errors.InsufficientDataError`, which the runner turns into a
-``skip`` record with the reason. ``ctx.cache`` lets checks of one run share work
-(e.g. MG106's effective number of independent series widens MG101/MG103).
+Each family module (``martingale``, ``calibration``, ``wiener``) declares
+``CHECKS: list[CheckSpec]``: a check's identity (code, name, family, severity,
+layer) and whether the dependence gate applies are declared there, once. A check
+is a function ``check_<code>(ctx: CheckContext) -> Measurement`` returning only
+the statistical part; it may raise :class:`~forecheck.errors.InsufficientDataError`,
+which the runner turns into a ``skip`` record with the reason.
 
-After all checks ran, the runner adjusts the p-values of the gating family once
-(``config.p_adjust``) and sets each test-based record's status from the adjusted
-p-value: fail iff ``pvalue_adjusted < alpha``.
+The runner stamps identity from the spec, applies the dependence gate (a
+test-based record whose data hold too few effectively independent units becomes
+``inconclusive``: estimate and CI, no p-value), adjusts the p-values of the
+gating family once (``config.p_adjust``) and sets each test-based status from the
+adjusted p-value: fail iff ``pvalue_adjusted < alpha``.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from forecheck.checks.context import CheckContext, check_rng
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
-from forecheck.results import SEVERITY_RANK, CheckResult, SeverityName, skipped
+from forecheck.results import (FAMILY_LAYER, CheckResult, DependenceGate, Measurement,
+                               SeverityName, skipped)
 from forecheck.stats.multitest import adjust_pvalues
 
-FAMILY_MODULES = ("martingale", "calibration", "wiener")
+__all__ = ["CheckContext", "CheckSpec", "all_specs", "check_rng", "execute", "finalize", "gating",
+           "run_checks", "MIN_NEFF", "DEFF_GATE"]
 
-
-@dataclass
-class CheckContext:
-    panel: Panel
-    config: AnalysisConfig
-    cache: dict[str, Any] = field(default_factory=dict)
-    # Per-series columns a check contributes to the report's series table and the
-    # JSON ``series`` records (name -> (S,) array), e.g. MG102's one-sided z.
-    series_columns: dict[str, Any] = field(default_factory=dict)
-
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+#: fewer effectively independent units than this, with dependence at least
+#: halving the information (design effect ≥ DEFF_GATE), and a test-based check
+#: reports no p-value: ``inconclusive`` (docs/checks.md, "Dependence gate").
+MIN_NEFF = 10.0
+DEFF_GATE = 2.0
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A check's identity, declared once; the runner stamps it on every record.
+
+    dependence_gated : the check's p-value pools series as independent draws, so
+        the runner's dependence gate applies (MG101, MG103–MG105, CA202–CA204).
+    """
+
     code: str
     name: str
     family: str
     severity: SeverityName
-    run: Callable[[CheckContext], CheckResult | list[CheckResult]]
+    run: Callable[[CheckContext], Measurement]
     summary: str = ""  # one line for `forecheck rules`
+    dependence_gated: bool = False
+
+    @property
+    def layer(self) -> str:
+        return FAMILY_LAYER[self.family]
 
 
 def all_specs() -> list[CheckSpec]:
     """Every registered check, in report order."""
-    specs: list[CheckSpec] = []
-    for mod in FAMILY_MODULES:
-        try:
-            module = importlib.import_module(f"forecheck.checks.{mod}")
-        except ModuleNotFoundError as exc:  # a family not built yet
-            if exc.name == f"forecheck.checks.{mod}":
-                continue
-            raise
-        specs.extend(getattr(module, "CHECKS", []))
-    return specs
+    from forecheck.checks import calibration, martingale, wiener
+
+    return [*martingale.CHECKS, *calibration.CHECKS, *wiener.CHECKS]
+
+
+def spec_of(code: str) -> CheckSpec | None:
+    return next((s for s in all_specs() if s.code == code), None)
 
 
 def gating(result: CheckResult, config: AnalysisConfig) -> bool:
     """Does a failure of this record fail the run (exit code 1)?"""
-    if config.fail_on == "never":
-        return False
-    return SEVERITY_RANK[result.severity] >= SEVERITY_RANK[config.fail_on]
+    return config.gates(result.severity)
 
 
 def run_checks(panel: Panel, config: AnalysisConfig | None = None,
                specs: list[CheckSpec] | None = None) -> list[CheckResult]:
     """Run the selected checks and apply the multiple-testing adjustment."""
     return execute(panel, config, specs)[0]
+
+
+def dependence_gate(ctx: CheckContext, m: Measurement) -> DependenceGate | None:
+    """The gate, one rule for every pooled test: the effective number of independent
+    units is the smallest of the check's own estimate (``m.n_eff``, measured on its
+    own contributions) and MG106's count on the increments (when the series share
+    forecast times); too few (< MIN_NEFF) with a design effect ≥ DEFF_GATE gives no
+    p-value. Few independent series alone do not gate: small honest panels still get
+    a (valid, low-powered) test."""
+    if m.pvalue is None:
+        return None
+    dep = ctx.dependence()
+    counts = [m.n_eff] if m.n_eff is not None else []
+    if dep.n_cells > 0 and dep.n_eff > 0:
+        counts.append(dep.n_eff)
+    if not counts:
+        return None
+    n_eff = float(min(counts))
+    units = int(m.n_units if m.n_units is not None else dep.n_series)
+    if n_eff <= 0 or n_eff >= MIN_NEFF or units / n_eff < DEFF_GATE:
+        return None
+    return DependenceGate(n_eff=n_eff, n_units=units, min_n_eff=MIN_NEFF, max_design_effect=DEFF_GATE,
+                          pvalue_if_independent=m.pvalue, statistic_if_independent=m.statistic)
+
+
+def stamp(spec: CheckSpec, m: Measurement, gate: DependenceGate | None = None) -> CheckResult:
+    """The record of one check: identity from the spec, the statistics from ``m``."""
+    if gate is not None:
+        return CheckResult(code=spec.code, name=spec.name, family=spec.family, severity=spec.severity,
+                           status="inconclusive", statistic=None, pvalue=None, estimate=m.estimate, ci=m.ci,
+                           nobs=m.nobs, message=m.message, details=m.details, null=m.null,
+                           alternative=m.alternative, test_based=False, gate=gate, caps=m.caps)
+    status = m.status if m.status is not None else "pass"
+    return CheckResult(code=spec.code, name=spec.name, family=spec.family, severity=spec.severity, status=status,
+                       statistic=m.statistic, pvalue=m.pvalue, estimate=m.estimate, ci=m.ci, nobs=m.nobs,
+                       message=m.message, details=m.details, null=m.null, alternative=m.alternative,
+                       test_based=m.test_based, caps=m.caps)
 
 
 def execute(panel: Panel, config: AnalysisConfig | None = None,
@@ -94,10 +132,12 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
         if not config.is_selected(spec.code):
             continue
         try:
-            out = spec.run(ctx)
+            m = spec.run(ctx)
         except InsufficientDataError as exc:
-            out = skipped(spec.code, spec.name, spec.family, spec.severity, str(exc))
-        results.extend(out if isinstance(out, list) else [out])
+            results.append(skipped(spec.code, spec.name, spec.family, spec.severity, str(exc)))
+            continue
+        gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based else None
+        results.append(stamp(spec, m, gate))
     return finalize(results, config), ctx
 
 

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from forecheck.checks import CheckContext, CheckSpec
+from forecheck.checks import CheckSpec
+from forecheck.checks.context import CheckContext
+from forecheck.details import (BrierDetails, HorizonCalibration, HorizonConsistencyDetails, HorizonPoint,
+                               HorizonScores, RecalibrationDetails, Scores, SpiegelhalterDetails, Violation)
 from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
-from forecheck.results import CheckResult
+from forecheck.results import Measurement
 from forecheck.stats import calibration as cal
 
 FAMILY = "CA"
@@ -134,47 +137,44 @@ def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- CA201
-def _scores(p: np.ndarray, o: np.ndarray, bins: bool = False) -> dict:
+def _scores(p: np.ndarray, o: np.ndarray, bins: bool = False) -> Scores:
     m = cal.murphy_decomposition(p, o)
     c = cal.corp_decomposition(p, o)
-    out = {"n": int(p.size), "brier": m.brier, "murphy": m.to_dict(), "corp": c.to_dict()}
-    if bins:  # a reliability diagram: per bin count, mean forecast, observed frequency
-        out["bins"] = {"n": m.bin_n, "mean_p": m.bin_p, "mean_o": m.bin_o}
-    return out
+    # a reliability diagram: per bin count, mean forecast, observed frequency
+    return Scores(n=int(p.size), brier=m.brier, murphy=m.to_dict(), corp=c.to_dict(),
+                  bins={"n": m.bin_n, "mean_p": m.bin_p, "mean_o": m.bin_o} if bins else None)
 
 
-def run_brier(ctx: CheckContext) -> CheckResult:
+def check_ca201(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA201")
     d = _data(ctx)
     last = _scores(p, o, bins=True)
     per_h = []
     for label, h, col in zip(d.labels, d.horizons, d.p_h.T):
         ok = ~np.isnan(col)
-        per_h.append({"label": label, "horizon": h, **_scores(col[ok], d.outcome[ok])})
+        sc = _scores(col[ok], d.outcome[ok])
+        per_h.append(HorizonScores(label=label, horizon=h, n=sc.n, brier=sc.brier, murphy=sc.murphy, corp=sc.corp))
     sq = (p - o) ** 2
     se = float(sq.std(ddof=1) / np.sqrt(sq.size))
-    bs = last["brier"]
-    parts = ", ".join(f"{r['label']} {r['brier']:.3f}" for r in per_h)
-    msg = (f"Brier {bs:.4f} at the last forecast (MCB {last['corp']['mcb']:.4f}, "
-           f"DSC {last['corp']['dsc']:.4f}, UNC {last['corp']['unc']:.4f})")
+    bs = last.brier
+    parts = ", ".join(f"{r.label} {r.brier:.3f}" for r in per_h)
+    msg = (f"Brier {bs:.4f} at the last forecast (MCB {last.corp['mcb']:.4f}, "
+           f"DSC {last.corp['dsc']:.4f}, UNC {last.corp['unc']:.4f})")
     if parts:
         msg += f"; by horizon: {parts}"
-    return CheckResult(
-        code="CA201", name="Brier score", family=FAMILY, severity="info", status="pass",
+    return Measurement(
         statistic=bs, estimate=bs, ci=(bs - 1.959964 * se, bs + 1.959964 * se), nobs=int(p.size),
-        message=msg, test_based=False,
-        details={
-            "last": last, "horizons": per_h, "dropped_horizons": list(d.dropped),
-            "time_unit": ctx.panel.time_unit,
-            "murphy_bins": f"{cal.DEFAULT_BINS} equal-width bins on [0, 1]; "
-                           "BS = REL - RES + UNC + WBV - 2 WBC exactly (Stephenson et al. 2008)",
-            "corp": "PAV recalibration (Dimitriadis, Gneiting & Jordan 2021): BS = MCB - DSC + UNC",
-            "ci": "normal interval for the mean Brier over series",
-        })
+        message=msg, test_based=False, status="pass",
+        details=BrierDetails(
+            last=last, horizons=tuple(per_h), dropped_horizons=tuple(d.dropped), time_unit=ctx.panel.time_unit,
+            murphy_bins=f"{cal.DEFAULT_BINS} equal-width bins on [0, 1]; "
+                        "BS = REL - RES + UNC + WBV - 2 WBC exactly (Stephenson et al. 2008)",
+            corp="PAV recalibration (Dimitriadis, Gneiting & Jordan 2021): BS = MCB - DSC + UNC",
+            ci="normal interval for the mean Brier over series"))
 
 
 # ---------------------------------------------------------------------- CA202
-def run_spiegelhalter(ctx: CheckContext) -> CheckResult:
+def check_ca202(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA202")
     r = cal.spiegelhalter(p, o)
     if not np.isfinite(r.z):
@@ -183,22 +183,22 @@ def run_spiegelhalter(ctx: CheckContext) -> CheckResult:
         reading = "outcomes fit worse than the forecasts' own confidence implies (over-confident)"
     else:
         reading = "outcomes fit better than the forecasts' own confidence implies (under-confident)"
-    return CheckResult(
-        code="CA202", name="Spiegelhalter Z", family=FAMILY, severity="error", status="pass",
+    return Measurement(
         statistic=r.z, pvalue=r.pvalue, estimate=r.z, nobs=r.n,
         message=f"Z = {r.z:.2f}: observed Brier {r.observed_brier:.4f} vs expected "
                 f"{r.expected_brier:.4f}; {reading}",
         null="the last forecasts are calibrated: E[(o - p)^2] = E[p(1 - p)]",
         alternative="two-sided",
-        details={"observed_brier": r.observed_brier, "expected_brier": r.expected_brier,
-                 "pvalue_mc": cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.config.seed),
-                 "pvalue_mc_note": "conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
-                 "note": INDEPENDENCE_NOTE},
+        details=SpiegelhalterDetails(
+            observed_brier=r.observed_brier, expected_brier=r.expected_brier,
+            pvalue_mc=cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.rng("CA202")),
+            pvalue_mc_note="conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
+            note=INDEPENDENCE_NOTE),
     )
 
 
 # ---------------------------------------------------------------------- CA203
-def run_recalibration(ctx: CheckContext) -> CheckResult:
+def check_ca203(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA203")
     try:
         r = cal.logistic_recalibration(p, o, alpha=ctx.config.alpha)
@@ -208,24 +208,23 @@ def run_recalibration(ctx: CheckContext) -> CheckResult:
         reading = "slope < 1: forecasts too extreme (over-confident)"
     else:
         reading = "slope > 1: forecasts too close to 50% (under-confident)"
-    return CheckResult(
-        code="CA203", name="logistic recalibration", family=FAMILY, severity="warning", status="pass",
+    return Measurement(
         statistic=r.lr_stat, pvalue=r.pvalue, estimate=r.slope, ci=r.slope_ci, nobs=r.n,
         message=f"intercept {r.intercept:.2f}, slope {r.slope:.2f} "
                 f"[{r.slope_ci[0]:.2f}, {r.slope_ci[1]:.2f}]; {reading}",
         null="a = 0 and b = 1 in logit P(o=1) = a + b logit(p) (LR chi2, 2 df)",
         alternative="two-sided",
-        details={"intercept": r.intercept, "intercept_se": r.intercept_se, "intercept_ci": r.intercept_ci,
-                 "slope": r.slope, "slope_se": r.slope_se, "slope_ci": r.slope_ci,
-                 "loglik": r.llf, "loglik_null": r.llf_null, "lr_df": 2,
-                 "clip": cal.CLIP_EPS, "n_clipped": r.n_clipped,
-                 "note": f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; "
-                         + INDEPENDENCE_NOTE},
+        details=RecalibrationDetails(
+            intercept=r.intercept, intercept_se=r.intercept_se, intercept_ci=r.intercept_ci,
+            slope=r.slope, slope_se=r.slope_se, slope_ci=r.slope_ci, loglik=r.llf, loglik_null=r.llf_null,
+            lr_df=2, clip=cal.CLIP_EPS, n_clipped=r.n_clipped,
+            note=f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; " + INDEPENDENCE_NOTE),
     )
 
 
 # ---------------------------------------------------------------------- CA204
-def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) -> tuple[dict, cal.InequalityTest]:
+def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int,
+                        rng: np.random.Generator) -> tuple[dict, cal.InequalityTest]:
     """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
 
     ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
@@ -244,16 +243,16 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) ->
         v = W @ P2 - m1**2  # weighted variance (ddof 0)
         return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
 
-    test = cal.max_inequality_test(contrib, n, n_boot, seed)
+    test = cal.max_inequality_test(contrib, n, n_boot, rng)
     summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
     return summary, test
 
 
-def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
+def check_ca204(ctx: CheckContext) -> Measurement:
     d = _data(ctx)
     p_last, o = d.p_last, d.outcome
-    # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (P-T row of
-    # methods.md §5): a Spiegelhalter Z at every kept horizon, on the series available there
+    # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (Patton &
+    # Timmermann 2012): a Spiegelhalter Z at every kept horizon, on the series available there
     per_h = []
     for lab, h, col in zip(list(d.labels[::-1]) + ["last"], list(d.horizons[::-1]) + [None],
                            np.column_stack([d.p_h[:, ::-1], p_last]).T):
@@ -261,9 +260,9 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
         if ok.sum() < MIN_SERIES:
             continue
         z, pv = cal.spiegelhalter_z(col[ok], o[ok])
-        per_h.append({"label": lab, "horizon": h, "n": int(ok.sum()), "z": float(z), "pvalue": float(pv),
-                      "observed_brier": float(np.mean((o[ok] - col[ok]) ** 2)),
-                      "expected_brier": float(np.mean(col[ok] * (1 - col[ok])))})
+        per_h.append(HorizonCalibration(label=lab, horizon=h, n=int(ok.sum()), z=float(z), pvalue=float(pv),
+                                        observed_brier=float(np.mean((o[ok] - col[ok]) ** 2)),
+                                        expected_brier=float(np.mean(col[ok] * (1 - col[ok])))))
     # farthest horizon first, "last" at the end; common set = series with a forecast
     # at the farthest kept horizon (then at every nearer one too)
     labels = list(d.labels[::-1]) + ["last"]
@@ -289,66 +288,44 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
     Pc, P = Pc[:, keep], P[:, keep]
     labels = [lab for lab, k in zip(labels, keep) if k]
     horizons = [h for h, k in zip(horizons, keep) if k]
-    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.config.seed)
+    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.rng("CA204"))
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]
     contrasts = ([("brier rises", labels[k], labels[k + 1]) for k in range(K - 1)]
                  + [("dispersion falls", labels[k], labels[k + 1]) for k in range(K - 1)])
     violations = [
-        {"kind": kind, "from": a, "to": b, "diff": float(test.diffs[j]), "t": float(test.t[j]),
-         "pvalue_pointwise": float(norm.sf(test.t[j]))}
+        Violation(kind=kind, from_=a, to=b, diff=float(test.diffs[j]), t=float(test.t[j]),
+                  pvalue_pointwise=float(norm.sf(test.t[j])))
         for j, (kind, a, b) in enumerate(contrasts) if test.diffs[j] > 0 and np.isfinite(test.t[j])
     ]
-    sequence = [{"label": lab, "horizon": h, "brier": float(b), "variance": float(v)}
-                for lab, h, b, v in zip(labels, horizons, summary["brier"], summary["variance"])]
+    sequence = tuple(HorizonPoint(label=lab, horizon=h, brier=float(b), variance=float(v))
+                     for lab, h, b, v in zip(labels, horizons, summary["brier"], summary["variance"]))
     if violations:
-        worst = max(violations, key=lambda v: v["t"])
-        msg = (f"{len(violations)} violation(s) as resolution approaches; largest: {worst['kind']} "
-               f"from {worst['from']} to {worst['to']} (t = {worst['t']:.2f})")
+        worst = max(violations, key=lambda v: v.t)
+        msg = (f"{len(violations)} violation(s) as resolution approaches; largest: {worst.kind} "
+               f"from {worst.from_} to {worst.to} (t = {worst.t:.2f})")
     else:
         msg = "mean Brier never rises and dispersion never falls as resolution approaches"
-    return CheckResult(
-        code="CA204", name="horizon consistency", family=FAMILY, severity="warning", status="pass",
+    return Measurement(
         statistic=test.stat, pvalue=test.pvalue, estimate=test.stat, nobs=int(common.sum()), message=msg,
         null="mean Brier non-increasing and forecast variance non-decreasing toward resolution",
         alternative="some adjacent horizon pair violates an inequality",
-        details={"sequence": sequence, "violations": violations, "merged_horizons": merged,
-                 "per_horizon_calibration": per_h,
-                 "method": "max-t over adjacent contrasts, bootstrap over series with Hansen (2005) "
-                           "recentring", "n_boot": ctx.config.n_sim, "note": INDEPENDENCE_NOTE},
+        details=HorizonConsistencyDetails(
+            sequence=sequence, violations=tuple(violations), merged_horizons=tuple(merged),
+            per_horizon_calibration=tuple(per_h),
+            method="max-t over adjacent contrasts, bootstrap over series with Hansen (2005) recentring",
+            n_boot=ctx.config.n_sim, note=INDEPENDENCE_NOTE),
     )
 
 
-def _unless_too_dependent(run):
-    """Wrap a test-based CA check: its p-value treats series as independent events,
-    so when MG106 finds the series amount to too few independent draws (e.g. the
-    states of one election sharing one national polling error), report the estimate
-    without a p-value, as MG101/MG103 do, instead of a confident-looking test."""
-    from forecheck.checks import martingale as mg
-
-    def wrapped(ctx: CheckContext) -> CheckResult:
-        result = run(ctx)
-        dep = mg.dependence(ctx)
-        # no same-time revisions (e.g. single-forecast series): nothing to estimate it from
-        if result.pvalue is None or dep.n_cells == 0 or dep.n_eff <= 0 or not mg._too_few(dep):
-            return result
-        details = {**result.details, "pvalue_if_independent": result.pvalue, "n_eff": dep.n_eff}
-        return result.with_(status="skip", pvalue=None, test_based=False, details=details,
-                            message=result.message + f"; no p-value: the {dep.n_series} series amount to "
-                                    f"only about {dep.n_eff:.0f} independent draws (cross-series "
-                                    "dependence, MG106), too few for a calibration test")
-    wrapped.__doc__ = run.__doc__
-    return wrapped
-
-
 CHECKS = [
-    CheckSpec("CA201", "Brier score", FAMILY, "info", run_brier,
+    CheckSpec("CA201", "Brier score", FAMILY, "info", check_ca201,
               "Brier score with Murphy (binned) and CORP (isotonic) decompositions by horizon"),
-    CheckSpec("CA202", "Spiegelhalter Z", FAMILY, "error", _unless_too_dependent(run_spiegelhalter),
-              "observed vs expected Brier of the last forecasts (calibration test)"),
-    CheckSpec("CA203", "logistic recalibration", FAMILY, "warning", _unless_too_dependent(run_recalibration),
-              "Cox recalibration intercept and slope, joint LR test of (0, 1)"),
-    CheckSpec("CA204", "horizon consistency", FAMILY, "warning", _unless_too_dependent(run_horizon_consistency),
-              "mean Brier must not rise, dispersion must not fall toward resolution"),
+    CheckSpec("CA202", "Spiegelhalter Z", FAMILY, "error", check_ca202,
+              "observed vs expected Brier of the last forecasts (calibration test)", dependence_gated=True),
+    CheckSpec("CA203", "logistic recalibration", FAMILY, "warning", check_ca203,
+              "Cox recalibration intercept and slope, joint LR test of (0, 1)", dependence_gated=True),
+    CheckSpec("CA204", "horizon consistency", FAMILY, "warning", check_ca204,
+              "mean Brier must not rise, dispersion must not fall toward resolution", dependence_gated=True),
 ]

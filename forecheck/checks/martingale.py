@@ -5,31 +5,34 @@ References: Augenblick & Rabin (2021, *QJE* 136(2)) for the variance budget;
 Nordhaus (1987, *REStat* 69(4)) for revision autocorrelation; Bordalo, Gennaioli,
 Ma & Shleifer (2020, *AER*) / Coibion & Gorodnichenko (2015) for the
 revision–error regression; Lo & MacKinlay (1988, *RFS* 1) for variance ratios.
-Formulas and pitfalls: methods.md §2, §3, §5, §8, §9.
+Formulas, pitfalls and measured size/power: docs/checks.md, docs/validation.md.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from scipy import stats
 
-from forecheck.checks import CheckContext, CheckSpec
+from forecheck.checks import CheckSpec
+from forecheck.checks.context import CheckContext
+from forecheck.details import (BudgetPart, DependenceDetails, ExcessInference, ExcessMovementDetails,
+                               FlaggedSeries, P0Stratum, RegressionDetails, RevisionAutocorrelationDetails,
+                               RevisionErrorDetails, SeriesScreenDetails, SeriesZ,
+                               TauBin, VarianceRatioAt, VarianceRatioDetails)
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
-from forecheck.results import CheckResult
+from forecheck.results import Measurement, SimulationCap
 from forecheck.stats.bootstrap import null_sums, simulate_error_sums, simulate_excess
-from forecheck.stats.budget import series_budget, uncertainty
+from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import Dependence, design_effect
+from forecheck.stats.dependence import design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.variance_ratio import pooled_variance_ratio
 
 FAMILY = "MG"
-MIN_NEFF = 10.0  # fewer effective independent series: no p-value (MG106)
-DEFF_GATE = 2.0  # ... when dependence at least halves the information
 SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
 VR_QS = (2, 5, 10)
@@ -37,44 +40,21 @@ VR_QS = (2, 5, 10)
 
 
 # ----------------------------------------------------------------- helpers
-def _rng(ctx: CheckContext, code: int) -> np.random.Generator:
-    return np.random.default_rng([int(ctx.config.seed) % (2**32), code])
-
-
-def _dynamic(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
-    """Series with at least ``min_length`` forecasts (dynamic checks)."""
-    def make():
-        mask = ctx.panel.lengths >= ctx.config.min_length
-        return ctx.panel.select_series(mask), mask
-    return ctx.cached("mg_dynamic", make)
-
-
 def _position(panel: Panel) -> np.ndarray:
     """0-based position of each in-flight increment within its series."""
     return panel.step_in_series[panel.increment_rows] - 1
 
 
-def dependence(ctx: CheckContext) -> Dependence:
-    """MG106's same-time dependence of in-flight increments (cached for MG101/103/105)."""
-    def make():
-        pan, _ = _dynamic(ctx)
-        return design_effect(pan.dp, pan.dp_series, pan.time[pan.increment_rows], pan.n_series, pan.cluster)
-    return ctx.cached("mg_dependence", make)
-
-
-def _too_few(dep: Dependence) -> bool:
-    """Fewer than MIN_NEFF effectively independent series, and dependence at
-    least halves the information (so few independent series alone do not gate)."""
-    return dep.n_eff < MIN_NEFF and dep.n_series / dep.n_eff >= DEFF_GATE
-
-
-def _fmt_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _dependence_note(dep: Dependence, deff: float, n: int) -> str:
-    return (f"only about {dep.n_eff:.0f} effectively independent series of {n} "
-            f"(same-time increments correlate, average ρ = {dep.rho:.2f}; variance ×{deff:.1f})")
+def _sim_draws(ctx: CheckContext, code: str, n_rows: int) -> tuple[int, int, tuple[SimulationCap, ...]]:
+    """Draws B (= --n-sim) and draws simulated per series K: K·rows is capped at
+    SIM_CELLS to bound memory (the B draws then resample the K per series); the cap
+    is reported, never silent."""
+    B = int(ctx.config.n_sim)
+    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
+    caps = () if K >= B else (SimulationCap(what=f"{code} simulated martingale paths per series", requested=B,
+                                            used=int(K), reason=f"rows × draws capped at {SIM_CELLS:,} "
+                                            "(memory); the B draws resample these paths"),)
+    return B, K, caps
 
 
 # ------------------------------------------------------------------ MG101
@@ -113,13 +93,12 @@ def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return edges, labels
 
 
-def run_mg101(ctx: CheckContext) -> CheckResult:
-    name = "excess movement"
+def check_mg101(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no resolved series and none with "
                                     f"{ctx.config.min_length}+ forecasts")
-    b = series_budget(pan)
+    b = ctx.budget().select(mask)
     sm, sr, sx = float(b.movement.sum()), float(b.uncertainty_reduction.sum()), float(b.excess.sum())
     if sr <= 0:
         raise InsufficientDataError("no uncertainty to reduce (every series starts at 0 or 1)")
@@ -135,10 +114,8 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     deff = dep_x.deff_used
     sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
     # parametric martingale bootstrap-t (stats/bootstrap.py)
-    rng = _rng(ctx, 101)
-    n_rows = max(len(pan.dp), pan.n_series)
-    B = int(ctx.config.n_sim)
-    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
+    rng = ctx.rng("MG101")
+    B, K, caps = _sim_draws(ctx, "MG101", max(len(pan.dp), pan.n_series))
     xd, vd = simulate_excess(pan, K, rng, with_variance=True)
 
     def boot_t(sel: np.ndarray | slice, n: int) -> np.ndarray:
@@ -177,11 +154,11 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
         rj = float(b.uncertainty_reduction[sel].sum())
         xj = float(b.excess[sel].sum())
         vj = float(np.sum(b_v[sel]))
+        # the stratum p-values are a descriptive breakdown: at most 999 draws each
         pj = two_sided(xj / np.sqrt(deff * vj), boot_t(sel, min(B, 999))) if vj > 0 else 1.0
-        strata.append({"p0_from": float(P0_EDGES[j]), "p0_to": float(P0_EDGES[j + 1]), "n_series": int(sel.sum()),
-                       "movement": float(b.movement[sel].sum()), "uncertainty_reduction": rj,
-                       "excess": xj, "ratio": float(b.movement[sel].sum() / rj) if rj > 0 else None,
-                       "pvalue": float(pj)})
+        strata.append(P0Stratum(p0_from=float(P0_EDGES[j]), p0_to=float(P0_EDGES[j + 1]), n_series=int(sel.sum()),
+                                movement=float(b.movement[sel].sum()), uncertainty_reduction=rj, excess=xj,
+                                ratio=float(b.movement[sel].sum() / rj) if rj > 0 else None, pvalue=float(pj)))
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     edges, labels = _tau_bins(pan, tau)
@@ -195,60 +172,44 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
         if not sel.any():
             continue
         rj = float(red[sel].sum())
-        by_tau.append({"time_to_resolution": lab, "n_steps": int(sel.sum()), "movement": float(mv[sel].sum()),
-                       "uncertainty_reduction": rj, "excess": float(d_in[sel].sum()),
-                       "ratio": float(mv[sel].sum() / rj) if rj > 0 else None})
+        by_tau.append(TauBin(time_to_resolution=lab, n_steps=int(sel.sum()), movement=float(mv[sel].sum()),
+                             uncertainty_reduction=rj, excess=float(d_in[sel].sum()),
+                             ratio=float(mv[sel].sum() / rj) if rj > 0 else None))
     if res.any():
-        by_tau.append({"time_to_resolution": "resolution step", "n_steps": int(res.sum()), "movement": m_res,
-                       "uncertainty_reduction": budget_res - 0.0,
-                       "excess": float(m_res - budget_res),
-                       "ratio": m_res / budget_res if budget_res > 0 else None})
-    dep = dependence(ctx)
+        by_tau.append(TauBin(time_to_resolution="resolution step", n_steps=int(res.sum()), movement=m_res,
+                             uncertainty_reduction=budget_res, excess=float(m_res - budget_res),
+                             ratio=m_res / budget_res if budget_res > 0 else None))
+    dep = ctx.dependence()
     direction = "moves too much" if ratio > 1 else "moves too little"
-    pct = abs(ratio - 1) * 100
-    details: dict[str, Any] = {
-        "ratio": ratio, "movement": sm, "uncertainty_reduction": sr, "excess": sx,
-        "n_series": pan.n_series, "n_resolved": int(res.sum()), "n_excluded": int((~mask).sum()),
-        "direction": direction,
-        "inflight": {"movement": m_in, "budget": budget_in, "ratio": m_in / budget_in if budget_in > 0 else None},
-        "resolution": {"movement": m_res, "budget": budget_res,
-                       "ratio": m_res / budget_res if budget_res > 0 else None},
-        "by_p0": strata, "by_time_to_resolution": by_tau,
-        "volatility_seller_profit": sx, "volatility_seller_profit_per_series": sx / pan.n_series,
-        "inference": {"method": "parametric martingale bootstrap-t (probit bridge matched per series; "
-                                "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
-                      "n_sim": B, "draws_per_series": int(K), "design_effect": deff,
-                      "n_eff": float(pan.n_series / deff if pan.cluster is None
-                                     else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size)),
-                      "rho_excess_terms": dep_x.rho, "se_of_excess": sd_null,
-                      "n_eff_increments": dep.n_eff},
-    }
-    null = "H0: E[movement] = E[uncertainty reduction] (ratio 1; A-R 2021 Prop. 1)"
-    head = (f"movement is {ratio:.2f}× the uncertainty reduction ({pct:.0f}% "
-            f"{'above' if ratio > 1 else 'below'}; {direction}); a volatility seller holding "
-            f"(1 − 2p) YES contracts made {sx:+.3f} per $1 notional over {pan.n_series} series")
+    n_eff_own = float(pan.n_series / deff if pan.cluster is None
+                      else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size))
     # The resolution steps of one election share one date, so their dependence (a
     # common polling miss) cannot be estimated from the excess terms themselves;
-    # the revisions' effective number of series (MG106) stands in for it.
-    n_eff_x = details["inference"]["n_eff"]
-    if dep.n_cells > 0:
-        n_eff_x = min(n_eff_x, dep.n_eff)
-    details["inference"]["n_eff_gate"] = n_eff_x
-    if n_eff_x < MIN_NEFF and pan.n_series / n_eff_x >= DEFF_GATE:
-        return CheckResult(code="MG101", name=name, family=FAMILY, severity="error", status="skip",
-                           statistic=None, pvalue=None, estimate=ratio, ci=ci, nobs=pan.n_series,
-                           message=(head + f"; no p-value: the series amount to only about {n_eff_x:.0f} "
-                                    "independent draws (cross-series dependence, MG106), too few for inference"),
-                           details=details, null=null, alternative="two-sided", test_based=False)
-    return CheckResult(code="MG101", name=name, family=FAMILY, severity="error", status="pass",
-                       statistic=float(stat), pvalue=pval, estimate=ratio, ci=(float(ci[0]), float(ci[1])),
-                       nobs=pan.n_series, message=head + f"; p = {_fmt_p(pval)}", details=details,
-                       null=null, alternative="two-sided")
+    # the revisions' effective number of series (MG106) stands in for it: the
+    # runner's dependence gate takes the smaller count.
+    n_eff_gate = min(n_eff_own, dep.n_eff) if dep.n_cells > 0 else n_eff_own
+    details = ExcessMovementDetails(
+        ratio=ratio, movement=sm, uncertainty_reduction=sr, excess=sx,
+        n_series=pan.n_series, n_resolved=int(res.sum()), n_excluded=int((~mask).sum()), direction=direction,
+        inflight=BudgetPart(m_in, budget_in, m_in / budget_in if budget_in > 0 else None),
+        resolution=BudgetPart(m_res, budget_res, m_res / budget_res if budget_res > 0 else None),
+        by_p0=tuple(strata), by_time_to_resolution=tuple(by_tau),
+        volatility_seller_profit=sx, volatility_seller_profit_per_series=sx / pan.n_series,
+        inference=ExcessInference(
+            method="parametric martingale bootstrap-t (probit bridge matched per series; "
+                   "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
+            n_sim=B, draws_per_series=int(K), design_effect=deff, n_eff=n_eff_own,
+            rho_excess_terms=dep_x.rho, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate))
+    msg = (f"movement is {ratio:.2f}× the uncertainty reduction ({direction}); a volatility seller holding "
+           f"(1 − 2p) YES contracts made {sx:+.3f} per $1 notional over {pan.n_series} series")
+    return Measurement(statistic=float(stat), pvalue=pval, estimate=ratio, ci=(float(ci[0]), float(ci[1])),
+                       nobs=pan.n_series, message=msg, details=details,
+                       null="H0: E[movement] = E[uncertainty reduction] (ratio 1; A-R 2021 Prop. 1)",
+                       alternative="two-sided", n_eff=n_eff_own, n_units=pan.n_series, caps=caps)
 
 
 # ------------------------------------------------------------------ MG102
-def run_mg102(ctx: CheckContext) -> CheckResult:
-    name = "single-series excess movement"
+def check_mg102(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no series to screen")
@@ -268,29 +229,31 @@ def run_mg102(ctx: CheckContext) -> CheckResult:
         full[mask] = vals
         ctx.series_columns[col] = full
     order = flagged[np.argsort(pv[flagged])]
-    ratio = series_budget(pan).ratio
-    listed = [{"id": str(pan.ids[i]), "excess": float(x[i]), "ratio": float(ratio[i]) if np.isfinite(ratio[i]) else None,
-               "z": float(z[i]), "pvalue": float(pv[i]), "qvalue": float(q_bh[i]), "n": int(pan.lengths[i])}
-              for i in order[:50]]
+    ratio = ctx.budget().select(mask).ratio
+    listed = tuple(FlaggedSeries(id=str(pan.ids[i]), excess=float(x[i]),
+                                 ratio=float(ratio[i]) if np.isfinite(ratio[i]) else None, z=float(z[i]),
+                                 pvalue=float(pv[i]), qvalue=float(q_bh[i]), n=int(pan.lengths[i]))
+                   for i in order[:50])
     top = np.argsort(-z)[:5]
-    details = {"n_series": pan.n_series, "n_flagged": int(len(flagged)), "flagged": listed,
-               "largest_z": [{"id": str(pan.ids[i]), "z": float(z[i]), "pvalue": float(pv[i])} for i in top],
-               "method": "mixture empirical-Bernstein supermartingale bound (valid for any bounded "
-                         "martingale), Benjamini-Hochberg across series",
-               "z_note": "z = X/sqrt(Σ(1−2p)²Δp²) is descriptive: oversized for jumpy series"}
+    details = SeriesScreenDetails(
+        n_series=pan.n_series, n_flagged=int(len(flagged)), flagged=listed,
+        largest_z=tuple(SeriesZ(id=str(pan.ids[i]), z=float(z[i]), pvalue=float(pv[i])) for i in top),
+        method="mixture empirical-Bernstein supermartingale bound (valid for any bounded "
+               "martingale), Benjamini-Hochberg across series",
+        z_note="z = X/sqrt(Σ(1−2p)²Δp²) is descriptive: oversized for jumpy series")
     pmin = float(np.nanmin(holm)) if len(holm) else 1.0
     msg = (f"{len(flagged)} of {pan.n_series} series move implausibly much for their budget"
-           + (": " + ", ".join(r["id"] for r in listed[:5]) + (" …" if len(listed) > 5 else "") if listed else ""))
-    return CheckResult(code="MG102", name=name, family=FAMILY, severity="warning", status="pass",
-                       statistic=float(np.max(z)) if len(z) else None, pvalue=pmin, estimate=float(len(flagged)),
+           + (": " + ", ".join(f.id for f in listed[:5]) + (" …" if len(listed) > 5 else "") if listed else ""))
+    return Measurement(statistic=float(np.max(z)) if len(z) else None, pvalue=pmin, estimate=float(len(flagged)),
                        nobs=pan.n_series, message=msg, details=details,
                        null="H0: each series is a martingale", alternative="greater (too much movement)")
 
 
 # ------------------------------------------------------------------ MG103 / MG104
-def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y: np.ndarray, x: np.ndarray,
-                      series: np.ndarray, time: np.ndarray, pan: Panel, null: str, key: int,
-                      weights: np.ndarray | None = None) -> dict[str, Any]:
+def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, series: np.ndarray,
+                time: np.ndarray, pan: Panel, weights: np.ndarray | None = None) -> dict:
+    """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
+    design effect of its own scores, and a wild cluster restricted bootstrap p."""
     if weights is not None:  # WLS: rows scaled by √w (the constant column becomes √w)
         keep = weights > 0
         sw = np.sqrt(weights[keep])
@@ -316,11 +279,8 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
         deff = dep.deff_used
         n_eff = pan.n_series / deff
     else:
-        deff, dep, n_eff = 1.0, None, float(G)
-    dep106 = dependence(ctx)
-    if dep106.n_cells > 0:  # MG106's revisions-based count also bounds the information
-        n_eff = min(n_eff, dep106.n_eff)
-    p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=_rng(ctx, key),
+        deff, n_eff = 1.0, float(G)
+    p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
                                          deff=deff)
     se = fit.bse[1] * np.sqrt(deff)
     tcrit = stats.t.ppf(0.975, G - 1)
@@ -330,6 +290,22 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
             "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
             "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
             "se_cr1_unwidened": float(fit.bse[1])}
+
+
+def _regression_details(ctx: CheckContext, cls: type[RegressionDetails], r: dict, reading: str, method: str,
+                        **extra) -> RegressionDetails:
+    # n_eff reported = the count the dependence gate uses (own scores and MG106's)
+    dep = ctx.dependence()
+    n_eff = min(r["n_eff"], dep.n_eff) if dep.n_cells > 0 else r["n_eff"]
+    return cls(**{**r, "n_eff": n_eff}, reading=reading, method=method, **extra)
+
+
+def _regression_measurement(r: dict, details: RegressionDetails, null: str, msg: str) -> Measurement:
+    """MG103/MG104's record; the runner's dependence gate decides whether its
+    p-value stands (own count from the regression scores, units = clusters)."""
+    return Measurement(statistic=r["t"], pvalue=r["p_boot"], estimate=r["beta"], ci=r["ci"], nobs=r["n_obs"],
+                       message=msg, details=details, null=null, alternative="two-sided",
+                       n_eff=r["n_eff"], n_units=r["n_clusters"])
 
 
 RES_NEAR_EDGE = 1.5  # resolution from within this many rms revisions of 0/1 counts as an ordinary revision
@@ -377,47 +353,29 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return y, x, s, t, w
 
 
-def run_mg103(ctx: CheckContext) -> CheckResult:
-    name = "revision autocorrelation"
-    pan, _ = _dynamic(ctx)
+def check_mg103(ctx: CheckContext) -> Measurement:
+    pan, _ = ctx.dynamic()
     pos = _position(pan)
     if not np.any(pos >= 1):
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
     y, x, s, t, w = mg103_rows(pan)
-    r = _regression_check(ctx, "MG103", name, "error", y, x, s, t, pan, "", 103, weights=w)
+    r = _regression(ctx, "MG103", y, x, s, t, pan, weights=w)
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
-    details = {**r, "reading": reading, "method": "pooled WLS Δp_t = a + β Δp_{t−1} (in-flight revisions plus the "
-               "resolution step as final revision, mg103_rows); CR1 cluster SE; "
-               "wild cluster restricted bootstrap-t (Rademacher)", "p_value_t_G_minus_1": r["p_t"]}
-    null = "H0: β = 0 (revisions unpredictable from the previous revision; Nordhaus 1987)"
-    msg = f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
-    return _regression_result("MG103", name, "error", beta, r, details, null, msg)
+    details = _regression_details(
+        ctx, RevisionAutocorrelationDetails, r, reading, "pooled WLS Δp_t = a + β Δp_{t−1} (in-flight revisions plus the "
+        "resolution step as final revision, mg103_rows); CR1 cluster SE; "
+        "wild cluster restricted bootstrap-t (Rademacher)", p_value_t_G_minus_1=r["p_t"])
+    return _regression_measurement(r, details, "H0: β = 0 (revisions unpredictable from the previous revision; "
+                                   "Nordhaus 1987)", f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
 
 
-def _regression_result(code: str, name: str, severity, coef: float, r: dict, details: dict, null: str,
-                       msg: str) -> CheckResult:
-    """The record of a clustered revision regression (MG103, MG104): no p-value when the
-    series amount to too few independent draws (MG106), else the wild-bootstrap p."""
-    if r["n_eff"] < MIN_NEFF and r["n_clusters"] / r["n_eff"] >= DEFF_GATE:
-        return CheckResult(code=code, name=name, family=FAMILY, severity=severity, status="skip",
-                           estimate=coef, ci=r["ci"], nobs=r["n_obs"], details=details, null=null,
-                           message=msg + f"; no p-value: only about {r['n_eff']:.0f} independent series "
-                                         "(cross-series dependence, MG106)", test_based=False)
-    return CheckResult(code=code, name=name, family=FAMILY, severity=severity, status="pass",
-                       statistic=r["t"], pvalue=r["p_boot"], estimate=coef, ci=r["ci"], nobs=r["n_obs"],
-                       message=msg + f"; p = {_fmt_p(r['p_boot'])}", details=details, null=null,
-                       alternative="two-sided")
-
-
-def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> float:
+def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> tuple[float, tuple[SimulationCap, ...]]:
     """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
     same regression on simulated martingale panels (``simulate_error_sums``)."""
-    rng = _rng(ctx, 104)
-    B = int(ctx.config.n_sim)
-    n_rows = max(len(pan.dp), pan.n_series)
-    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
+    rng = ctx.rng("MG104")
+    B, K, caps = _sim_draws(ctx, "MG104", max(len(pan.dp), pan.n_series))
     sims = simulate_error_sums(pan, K, rng)
     ns = np.bincount(pan.dp_series, minlength=pan.n_series).astype(float)
     S = pan.n_series
@@ -435,37 +393,38 @@ def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> float:
     t_star = slope_t_from_sums(ns, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
     up = (1 + np.sum(t_star >= t_obs)) / (B + 1)
     dn = (1 + np.sum(t_star <= t_obs)) / (B + 1)
-    return float(min(1.0, 2 * min(up, dn)))
+    return float(min(1.0, 2 * min(up, dn))), caps
 
 
-def run_mg104(ctx: CheckContext) -> CheckResult:
-    name = "revision–error regression"
-    pan, _ = _dynamic(ctx)
+def check_mg104(ctx: CheckContext) -> Measurement:
+    pan, _ = ctx.dynamic()
     pan = pan.select_series(pan.resolved)
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
     rows = pan.increment_rows
     y = pan.outcome[pan.dp_series] - pan.p[rows]
     x = pan.dp
-    r = _regression_check(ctx, "MG104", name, "warning", y, x, pan.dp_series, pan.time[rows], pan, "", 104)
+    r = _regression(ctx, "MG104", y, x, pan.dp_series, pan.time[rows], pan)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
-    p_sim = _mg104_simulated_p(ctx, pan, r["t"])
-    r = {**r, "p_wcr_symmetric": r["p_boot"], "p_boot": p_sim}
+    p_sim, caps = _mg104_simulated_p(ctx, pan, r["t"])
+    p_wcr = r["p_boot"]
+    r = {**r, "p_boot": p_sim}
     b = r["beta"]
     reading = ("under-reaction: errors continue the last revision" if b > 0
                else "over-reaction: errors reverse the last revision")
-    details = {**r, "reading": reading, "method": "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
-               "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)"}
-    null = "H0: b = 0 (forecast errors unpredictable from revisions)"
-    msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
-    return _regression_result("MG104", name, "warning", b, r, details, null, msg)
+    details = _regression_details(
+        ctx, RevisionErrorDetails, r, reading, "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
+        "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)",
+        p_wcr_symmetric=p_wcr)
+    m = _regression_measurement(r, details, "H0: b = 0 (forecast errors unpredictable from revisions)",
+                                f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
+    return replace(m, caps=caps)
 
 
 # ------------------------------------------------------------------ MG105
-def run_mg105(ctx: CheckContext) -> CheckResult:
-    name = "variance ratio"
-    pan, _ = _dynamic(ctx)
+def check_mg105(ctx: CheckContext) -> Measurement:
+    pan, _ = ctx.dynamic()
     n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
     qs = tuple(q for q in VR_QS if np.sum(n_inc[n_inc >= 2 * q]) >= 20)
     if not qs:
@@ -477,64 +436,56 @@ def run_mg105(ctx: CheckContext) -> CheckResult:
              for j in range(len(qs))]
     deff = max(deffs)
     vr = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs, deff=deff)
-    dep = dependence(ctx)
-    per_q = [{"q": q, "vr": float(vr.vr[j]), "z": float(vr.z[j]), "pvalue": float(vr.pvalues[j]),
-              "n_series": int(vr.n_series[j]), "n_steps": int(vr.n_steps[j])} for j, q in enumerate(qs)]
+    per_q = tuple(VarianceRatioAt(q=q, vr=float(vr.vr[j]), z=float(vr.z[j]), pvalue=float(vr.pvalues[j]),
+                                  n_series=int(vr.n_series[j]), n_steps=int(vr.n_steps[j]))
+                  for j, q in enumerate(qs))
     lead = vr.vr[0]
     reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
                else "momentum (smoothing / under-reaction)")
-    details = {"by_q": per_q, "wald": vr.wald, "wald_df": len(qs), "wald_chi2_p": vr.wald_p,
-               "bonferroni_p": vr.bonferroni_p,
-               "design_effect": deff, "reading": reading,
-               "method": "pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²"}
-    null = "H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)"
-    msg = "VR " + ", ".join(f"q={d['q']}: {d['vr']:.2f}" for d in per_q) + f" ({reading})"
-    if _too_few(dep):
-        return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="skip",
-                           estimate=float(lead), nobs=int(vr.n_steps[0]), details=details, null=null,
-                           message=msg + "; no p-value: " + _dependence_note(dep, deff, pan.n_series),
-                           test_based=False)
-    return CheckResult(code="MG105", name=name, family=FAMILY, severity="error", status="pass",
-                       statistic=float(vr.wald), pvalue=float(vr.wald_p), estimate=float(lead),
-                       nobs=int(vr.n_steps[0]), message=msg + f"; joint p = {_fmt_p(vr.wald_p)}",
-                       details=details, null=null, alternative="two-sided")
+    details = VarianceRatioDetails(
+        by_q=per_q, wald=vr.wald, wald_df=len(qs), wald_chi2_p=vr.wald_p, bonferroni_p=vr.bonferroni_p,
+        design_effect=deff, reading=reading,
+        method="pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²")
+    msg = "VR " + ", ".join(f"q={d.q}: {d.vr:.2f}" for d in per_q) + f" ({reading})"
+    return Measurement(statistic=float(vr.wald), pvalue=float(vr.wald_p), estimate=float(lead),
+                       nobs=int(vr.n_steps[0]), message=msg, details=details,
+                       null="H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)",
+                       alternative="two-sided")
 
 
 # ------------------------------------------------------------------ MG106
-def run_mg106(ctx: CheckContext) -> CheckResult:
-    name = "cross-series dependence"
-    pan, _ = _dynamic(ctx)
+def check_mg106(ctx: CheckContext) -> Measurement:
+    pan, _ = ctx.dynamic()
     if pan.n_series < 2 or len(pan.dp) == 0:
         raise InsufficientDataError("fewer than two series with revisions")
-    dep = dependence(ctx)
+    dep = ctx.dependence()
     if dep.n_cells == 0:
         msg = "series share no forecast times: dependence cannot be measured; treated as independent"
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
-               f"carry about {dep.n_eff:.0f} independent ones"
-               + (" — too few for confident pooled p-values" if dep.n_eff < MIN_NEFF else ""))
-    details = {"rho": dep.rho, "design_effect_increments": dep.deff, "n_eff": dep.n_eff,
-               "n_series": dep.n_series, "n_shared_times": dep.n_cells, "mean_series_per_time": dep.mean_sharing,
-               "clusters_declared": pan.cluster is not None,
-               "n_clusters": int(np.unique(pan.cluster.astype(str)).size) if pan.cluster is not None else None,
-               "method": "time-aligned (within declared clusters) design effect; N_eff = S/(1+(n̄−1)ρ̄)"}
-    ctx.cache.setdefault("report_extras", {})["effective_series"] = {"n_eff": dep.n_eff, "rho": dep.rho}
-    return CheckResult(code="MG106", name=name, family=FAMILY, severity="info", status="pass",
-                       statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
-                       test_based=False)
+               f"carry about {dep.n_eff:.0f} independent ones")
+    details = DependenceDetails(
+        rho=dep.rho, design_effect_increments=dep.deff, n_eff=dep.n_eff, n_series=dep.n_series,
+        n_shared_times=dep.n_cells, mean_series_per_time=dep.mean_sharing,
+        clusters_declared=pan.cluster is not None,
+        n_clusters=int(np.unique(pan.cluster.astype(str)).size) if pan.cluster is not None else None,
+        method="time-aligned (within declared clusters) design effect; N_eff = S/(1+(n̄−1)ρ̄)")
+    return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
+                       test_based=False, status="pass")
 
 
 CHECKS: list[CheckSpec] = [
-    CheckSpec("MG101", "excess movement", FAMILY, "error", run_mg101,
-              "Movement vs uncertainty reduction (Augenblick-Rabin), pooled ratio with simulated p-value"),
-    CheckSpec("MG102", "single-series excess movement", FAMILY, "warning", run_mg102,
+    CheckSpec("MG101", "excess movement", FAMILY, "error", check_mg101,
+              "Movement vs uncertainty reduction (Augenblick-Rabin), pooled ratio with simulated p-value",
+              dependence_gated=True),
+    CheckSpec("MG102", "single-series excess movement", FAMILY, "warning", check_mg102,
               "Series that move implausibly much for their variance budget (one-sided, BH)"),
-    CheckSpec("MG103", "revision autocorrelation", FAMILY, "error", run_mg103,
-              "Nordhaus regression of revision on previous revision, series-clustered"),
-    CheckSpec("MG104", "revision-error regression", FAMILY, "warning", run_mg104,
-              "Forecast error on latest revision, series-clustered (resolved series)"),
-    CheckSpec("MG105", "variance ratio", FAMILY, "error", run_mg105,
-              "Lo-MacKinlay robust variance ratios at q = 2, 5, 10, pooled, joint Wald"),
-    CheckSpec("MG106", "cross-series dependence", FAMILY, "info", run_mg106,
+    CheckSpec("MG103", "revision autocorrelation", FAMILY, "error", check_mg103,
+              "Nordhaus regression of revision on previous revision, series-clustered", dependence_gated=True),
+    CheckSpec("MG104", "revision–error regression", FAMILY, "warning", check_mg104,
+              "Forecast error on latest revision, series-clustered (resolved series)", dependence_gated=True),
+    CheckSpec("MG105", "variance ratio", FAMILY, "error", check_mg105,
+              "Lo-MacKinlay robust variance ratios at q = 2, 5, 10, pooled, joint Wald", dependence_gated=True),
+    CheckSpec("MG106", "cross-series dependence", FAMILY, "info", check_mg106,
               "Same-time correlation of revisions and effective number of independent series"),
 ]

@@ -3,29 +3,33 @@
 A Wiener-process critique of a forecast (Taleb 2018; Madeka 2017) assumes that in
 some coordinates the forecast moves with Gaussian, continuous, constant-volatility
 increments. A calibrated Bayesian forecaster need satisfy none of this (Clayton
-2019; methods.md §4, §8), so these checks are descriptive: severity "info",
+2019; docs/checks.md), so these checks are descriptive: severity "info",
 ``test_based=False``, status "fail" meaning "the assumption fails on this data".
 Each test is run on standardised increments (probit-clock latent increments,
 :mod:`forecheck.stats.standardize`) and on raw Δp, and says which in ``details``.
 Only series with at least ``config.min_length`` forecasts are used.
 
-The assumptions table (one row per assumption, for the report and the JSON key
-``assumptions``) is rebuilt from the WN records of the run after every WN check.
+The assumptions table (one row per assumption, the JSON key ``assumptions``) is
+report prose: ``forecheck.report.prose.assumption_rows`` builds it from these records.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from forecheck.checks import CheckContext, CheckSpec
+from forecheck.checks import CheckSpec
+from forecheck.checks.context import CheckContext
+from forecheck.details import (ArchLM, BNSPart, Claim, ClusteringPart, Combination, CoordinateDispersion,
+                               GaussianIncrementsDetails, HillPart, JumpPart, JumpsDetails, KSigma, LeeMyklandPart,
+                               MicrostructureDetails, NewsDay, NormalityPart, TailIndexDetails, TalebDetails,
+                               VolatilityClusteringDetails, VolatilitySeller, VolatilityShapeDetails)
 from forecheck.errors import InsufficientDataError
-from forecheck.results import CheckResult
+from forecheck.results import Measurement, SimulationCap
 from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
-from forecheck.stats.budget import series_budget, uncertainty
+from forecheck.stats.budget import uncertainty
 from forecheck.stats.segments import binomial_combination, seg_count
 from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, dispersion_by_bucket
 from forecheck.stats.volshape import fit_vol_shape
@@ -57,43 +61,13 @@ def _coord(ctx: CheckContext, name: str, min_values: int = 10):
     return c
 
 
-def _record(code: str, name: str, **kw: Any) -> CheckResult:
-    return CheckResult(code=code, name=name, family=FAMILY, severity=SEVERITY, test_based=False, **kw)
-
-
-def _recorded(code: str, name: str) -> Callable:
-    """Store each WN record (or skip reason) in ``ctx.cache`` and rebuild the
-    assumptions table from the records of this run."""
-
-    def deco(fn: Callable[[CheckContext], CheckResult]) -> Callable[[CheckContext], CheckResult]:
-        @functools.wraps(fn)
-        def run(ctx: CheckContext) -> CheckResult:
-            store = ctx.cache.setdefault("wn_records", {})
-            try:
-                res = fn(ctx)
-            except InsufficientDataError as exc:
-                store[code] = _record(code, name, status="skip", message=str(exc))
-                _update_table(ctx)
-                raise
-            store[code] = res
-            _update_table(ctx)
-            return res
-
-        return run
-
-    return deco
-
-
-def _update_table(ctx: CheckContext) -> None:
-    ctx.cache.setdefault("report_extras", {})["assumptions"] = assumption_rows(ctx.cache["wn_records"])
+def _measured(fails: bool, **kw: Any) -> Measurement:
+    """A layer-B record: descriptive, so the check decides pass/fail itself."""
+    return Measurement(status="fail" if fails else "pass", test_based=False, **kw)
 
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
-
-
-def _expected_share(d: dict) -> float | None:
-    return d["ad_per_series"].get("expected_share") or d["jb_per_series"].get("expected_share")
 
 
 def _f(x: Any, spec: str = ".3g") -> str:
@@ -103,8 +77,7 @@ def _f(x: Any, spec: str = ".3g") -> str:
 
 
 # --------------------------------------------------------------------------- WN301
-@_recorded("WN301", "volatility shape")
-def wn301(ctx: CheckContext) -> CheckResult:
+def check_wn301(ctx: CheckContext) -> Measurement:
     inc = _increments(ctx)
     panel = ctx.panel
     try:
@@ -115,7 +88,7 @@ def wn301(ctx: CheckContext) -> CheckResult:
     wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
-    coords: dict[str, Any] = {}
+    coords: dict[str, CoordinateDispersion | None] = {}
     for name in COORDINATES:
         try:
             c = _coord(ctx, name)
@@ -129,110 +102,107 @@ def wn301(ctx: CheckContext) -> CheckResult:
         byt = dispersion_by_bucket(c.x, tau_frac, TAU_EDGES)
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
-        coords[name] = {"n": int(len(c.x)), "by_p": byp, "by_tau": byt, "spread": spread,
-                        "homoskedastic": spread is not None and spread < HOMOSKEDASTIC_RATIO}
-    ranked = sorted((v["spread"], k) for k, v in coords.items() if v and v["spread"] is not None)
-    homo = [k for k, v in coords.items() if v and v["homoskedastic"]]
+        coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
+                                            homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+    ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
+    homo = [k for k, v in coords.items() if v and v.homoskedastic]
     best = ranked[0][1] if ranked else None
     fails = bool(np.isfinite(p_wald) and p_wald < ctx.config.alpha)
     msg = (f"E[Δp²/Δt] ∝ [p(1−p)]^γ/τ^α: γ = {fit.gamma:.2f} [{ci['gamma'][0]:.2f}, {ci['gamma'][1]:.2f}], "
            f"α = {fit.alpha:.2f} [{ci['alpha'][0]:.2f}, {ci['alpha'][1]:.2f}]; "
            + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
               else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
-    return _record(
-        "WN301", "volatility shape", status="fail" if fails else "pass", statistic=wald, pvalue=p_wald,
+    return _measured(
+        fails, statistic=wald, pvalue=p_wald,
         estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
         null="volatility is constant in probability units (γ = α = 0)",
         alternative="volatility depends on the level p and/or the time to resolution τ",
-        details={"model": "E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
-                 "gamma": fit.gamma, "gamma_ci": ci["gamma"], "alpha": fit.alpha, "alpha_ci": ci["alpha"],
-                 "log_c": fit.log_c, "tau_unit": panel.time_unit, "n_series": fit.n_clusters,
-                 "se": "clustered by series" if fit.se_kind == "cluster" else
-                       "heteroskedasticity-robust (fewer than 10 series)",
-                 "wald_constant": wald, "converged": fit.converged,
-                 "reference": {"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
-                               "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
-                 "coordinates": coords, "homoskedastic_coordinates": homo, "best_coordinate": best,
-                 "homoskedastic_ratio_threshold": HOMOSKEDASTIC_RATIO,
-                 "standardised_coordinate": STANDARDISED})
+        details=VolatilityShapeDetails(
+            model="E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
+            gamma=fit.gamma, gamma_ci=ci["gamma"], alpha=fit.alpha, alpha_ci=ci["alpha"],
+            log_c=fit.log_c, tau_unit=panel.time_unit, n_series=fit.n_clusters,
+            se="clustered by series" if fit.se_kind == "cluster" else
+               "heteroskedasticity-robust (fewer than 10 series)",
+            wald_constant=wald, converged=fit.converged,
+            reference={"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
+                       "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
+            coordinates=coords, homoskedastic_coordinates=tuple(homo), best_coordinate=best,
+            homoskedastic_ratio_threshold=HOMOSKEDASTIC_RATIO, standardised_coordinate=STANDARDISED))
 
 
 # --------------------------------------------------------------------------- WN302
-def _normality(c, alpha: float) -> dict:
+def _normality(c, alpha: float) -> tuple[NormalityPart, np.ndarray]:
+    """Normality of one coordinate, and the per-series JB p-values (series table)."""
     jb = normality.jarque_bera(c.x, c.seg, c.n_seg)
     ad = normality.anderson_darling(c.x, c.seg, c.n_seg)
     pooled = normality.jarque_bera(c.x)
-    return {"n": int(len(c.x)), "n_series": int(c.n_seg),
-            "pooled_jb": float(pooled["statistic"][0]), "pooled_jb_pvalue": float(pooled["pvalue"][0]),
-            "pooled_skew": float(pooled["skew"][0]), "pooled_excess_kurtosis": float(pooled["excess_kurtosis"][0]),
-            "median_series_excess_kurtosis": float(np.nanmedian(jb["excess_kurtosis"])),
-            "jb_per_series": binomial_combination(jb["pvalue"], alpha),
-            "ad_per_series": binomial_combination(ad["pvalue"], alpha),
-            "k_sigma": normality.k_sigma_counts(c.x),
-            "_jb_p": jb["pvalue"], "_ad_p": ad["pvalue"]}
+    part = NormalityPart(
+        n=int(len(c.x)), n_series=int(c.n_seg),
+        pooled_jb=float(pooled["statistic"][0]), pooled_jb_pvalue=float(pooled["pvalue"][0]),
+        pooled_skew=float(pooled["skew"][0]), pooled_excess_kurtosis=float(pooled["excess_kurtosis"][0]),
+        median_series_excess_kurtosis=float(np.nanmedian(jb["excess_kurtosis"])),
+        jb_per_series=Combination.of(binomial_combination(jb["pvalue"], alpha)),
+        ad_per_series=Combination.of(binomial_combination(ad["pvalue"], alpha)),
+        k_sigma=tuple(KSigma(**k) for k in normality.k_sigma_counts(c.x)))
+    return part, jb["pvalue"]
 
 
-@_recorded("WN302", "Gaussian increments")
-def wn302(ctx: CheckContext) -> CheckResult:
+def check_wn302(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
-    std = _normality(_coord(ctx, STANDARDISED), a)
-    raw = _normality(_coord(ctx, "raw"), a)
+    std, jb_p = _normality(_coord(ctx, STANDARDISED), a)
+    raw, _ = _normality(_coord(ctx, "raw"), a)
     c = _coord(ctx, STANDARDISED)
     col = np.full(ctx.panel.n_series, np.nan)
-    col[c.series] = std["_jb_p"]
+    col[c.series] = jb_p
     ctx.series_columns["wn_jb_pvalue_std"] = col
-    for d in (std, raw):
-        d.pop("_jb_p"), d.pop("_ad_p")
-    p = std["ad_per_series"]["pvalue"]
+    p = std.ad_per_series.pvalue
     fails = p is not None and p < a
-    k5 = std["k_sigma"][1]
-    msg = (f"standardised: excess kurtosis {std['pooled_excess_kurtosis']:.2g}, "
-           f"{k5['observed']} moves beyond 5σ (Gaussian: {k5['expected_gaussian']:.2g}); "
-           f"AD rejects in {_pct(std['ad_per_series']['share_reject'])} of series, "
-           f"raw Δp in {_pct(raw['ad_per_series']['share_reject'])} (expected {_pct(a)})")
-    return _record("WN302", "Gaussian increments", status="fail" if fails else "pass",
-                   statistic=std["pooled_jb"], pvalue=p, estimate=std["pooled_excess_kurtosis"],
-                   nobs=std["n"], message=msg,
-                   null="standardised increments are Gaussian (per series, Anderson–Darling)",
-                   alternative="non-Gaussian increments in more series than chance allows",
-                   details={"coordinates": STD_NOTE, "standardised": std, "raw": raw,
-                            "pvalue_rule": "2·min(binomial tail of #series rejecting, Bonferroni min p), "
-                                           "Anderson–Darling on standardised increments"})
+    k5 = std.k_sigma[1]
+    msg = (f"standardised: excess kurtosis {std.pooled_excess_kurtosis:.2g}, "
+           f"{k5.observed} moves beyond 5σ (Gaussian: {k5.expected_gaussian:.2g}); "
+           f"AD rejects in {_pct(std.ad_per_series.share_reject)} of series, "
+           f"raw Δp in {_pct(raw.ad_per_series.share_reject)} (expected {_pct(a)})")
+    return _measured(fails, statistic=std.pooled_jb, pvalue=p, estimate=std.pooled_excess_kurtosis,
+                     nobs=std.n, message=msg,
+                     null="standardised increments are Gaussian (per series, Anderson–Darling)",
+                     alternative="non-Gaussian increments in more series than chance allows",
+                     details=GaussianIncrementsDetails(
+                         coordinates=STD_NOTE, standardised=std, raw=raw,
+                         pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p), "
+                                     "Anderson–Darling on standardised increments"))
 
 
 # --------------------------------------------------------------------------- WN303
-def _hill(x: np.ndarray) -> dict:
+def _hill(x: np.ndarray) -> HillPart:
     h = tails.hill(x)
     ref = tails.gaussian_reference_xi(h.n, h.k)
     z = (h.xi - ref) / h.se if h.se > 0 else float("nan")
-    return {"xi": h.xi, "xi_ci": h.ci, "tail_index": h.alpha, "tail_index_ci": h.alpha_ci, "k": h.k, "n": h.n,
-            "threshold": h.threshold, "gaussian_reference_xi": ref, "z": z,
-            "pvalue": float(stats.norm.sf(z)) if np.isfinite(z) else None}
+    return HillPart(xi=h.xi, xi_ci=h.ci, tail_index=h.alpha, tail_index_ci=h.alpha_ci, k=h.k, n=h.n,
+                    threshold=h.threshold, gaussian_reference_xi=ref, z=z,
+                    pvalue=float(stats.norm.sf(z)) if np.isfinite(z) else None)
 
 
-@_recorded("WN303", "tail index")
-def wn303(ctx: CheckContext) -> CheckResult:
+def check_wn303(ctx: CheckContext) -> Measurement:
     c = _coord(ctx, STANDARDISED, min_values=30)
     try:
         std = _hill(c.x)
         raw = _hill(_coord(ctx, "raw").x)
     except ValueError as exc:
         raise InsufficientDataError(str(exc)) from None
-    fails = std["pvalue"] is not None and std["pvalue"] < ctx.config.alpha
-    msg = (f"Hill tail index of |standardised increments| α̂ = {_f(std['tail_index'], '.2f')} "
-           f"[{_f(std['tail_index_ci'][0], '.2f')}, {_f(std['tail_index_ci'][1], '.2f')}] (k = {std['k']}); "
-           f"ξ̂ = {std['xi']:.3f} vs {std['gaussian_reference_xi']:.3f} for Gaussian data")
-    return _record("WN303", "tail index", status="fail" if fails else "pass", statistic=std["z"],
-                   pvalue=std["pvalue"], estimate=std["tail_index"], ci=std["tail_index_ci"], nobs=std["n"],
-                   message=msg, null="tails as thin as a Gaussian's (Hill ξ at the Gaussian reference)",
-                   alternative="heavier (power-law) tails",
-                   details={"coordinates": STD_NOTE + "; pooled absolute values",
-                            "standardised": std, "raw": raw,
-                            "interval": "sqrt(k)(xi_hat - xi) -> N(0, xi^2) (Hill 1975)"})
+    fails = std.pvalue is not None and std.pvalue < ctx.config.alpha
+    msg = (f"Hill tail index of |standardised increments| α̂ = {_f(std.tail_index, '.2f')} "
+           f"[{_f(std.tail_index_ci[0], '.2f')}, {_f(std.tail_index_ci[1], '.2f')}] (k = {std.k}); "
+           f"ξ̂ = {std.xi:.3f} vs {std.gaussian_reference_xi:.3f} for Gaussian data")
+    return _measured(fails, statistic=std.z, pvalue=std.pvalue, estimate=std.tail_index, ci=std.tail_index_ci,
+                     nobs=std.n, message=msg, null="tails as thin as a Gaussian's (Hill ξ at the Gaussian reference)",
+                     alternative="heavier (power-law) tails",
+                     details=TailIndexDetails(coordinates=STD_NOTE + "; pooled absolute values",
+                                              standardised=std, raw=raw,
+                                              interval="sqrt(k)(xi_hat - xi) -> N(0, xi^2) (Hill 1975)"))
 
 
 # --------------------------------------------------------------------------- WN304
-def _cluster(c, nlags: int, alpha: float) -> dict:
+def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
     lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags)
     comb = binomial_combination(lm["pvalue"], alpha)
     signed, s0 = clustering.pooled_acf_exchangeable(c.x, c.seg, c.n_seg, 5)
@@ -255,47 +225,48 @@ def _cluster(c, nlags: int, alpha: float) -> dict:
         reading = "momentum / smoothing (positive signed lag-1)"
     else:
         reading = "no clustering or bounce detected"
-    return {"arch_lm": {**comb, "median_lm": float(np.nanmedian(lm["lm"])) if np.isfinite(lm["lm"]).any()
-                        else None, "df": nlags},
-            "acf_signed": signed.tolist(), "acf_squared": squared.tolist(), "acf_se": se,
-            "acf_note": "pooled within-series ACF minus its expectation under within-series exchangeability",
-            "share_series_negative_lag1": float(np.nanmean(acf1 < 0)) if np.isfinite(acf1).any() else None,
-            "reading": reading, "n": n, "_lm": lm["lm"]}
+    arch = ArchLM(**Combination.of(comb).__dict__,
+                  median_lm=float(np.nanmedian(lm["lm"])) if np.isfinite(lm["lm"]).any() else None, df=nlags)
+    return ClusteringPart(
+        arch_lm=arch, acf_signed=tuple(signed.tolist()), acf_squared=tuple(squared.tolist()), acf_se=se,
+        acf_note="pooled within-series ACF minus its expectation under within-series exchangeability",
+        share_series_negative_lag1=float(np.nanmean(acf1 < 0)) if np.isfinite(acf1).any() else None,
+        reading=reading, n=n)
 
 
-@_recorded("WN304", "volatility clustering")
-def wn304(ctx: CheckContext) -> CheckResult:
+def check_wn304(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     c = _coord(ctx, STANDARDISED, min_values=20)
     med = float(np.median(c.counts))
     nlags = int(np.clip(med // 10, 1, 5))
     std = _cluster(c, nlags, a)
     raw = _cluster(_coord(ctx, "raw"), nlags, a)
-    std.pop("_lm"), raw.pop("_lm")
-    p = std["arch_lm"]["pvalue"]
+    p = std.arch_lm.pvalue
     fails = p is not None and p < a
-    msg = (f"ARCH-LM({nlags}) rejects in {_pct(std['arch_lm']['share_reject'])} of series "
-           f"(raw Δp {_pct(raw['arch_lm']['share_reject'])}); standardised ACF lag 1 signed "
-           f"{std['acf_signed'][0]:+.3f}, squared {std['acf_squared'][0]:+.3f}: {std['reading']}")
-    return _record("WN304", "volatility clustering", status="fail" if fails else "pass",
-                   statistic=std["arch_lm"]["median_lm"], pvalue=p, estimate=std["acf_squared"][0],
-                   nobs=std["n"], message=msg,
-                   null="no ARCH effects in standardised increments (constant volatility)",
-                   alternative="volatility clusters (squared increments are autocorrelated)",
-                   details={"coordinates": STD_NOTE, "nlags": nlags, "standardised": std, "raw": raw,
-                            "design": "per-series regression of x_t^2 on 1, x_{t-1..q}^2 (Engle 1982; "
-                                      "= statsmodels het_arch per series), combined over series",
-                            "pvalue_rule": "2·min(binomial tail of #series rejecting, Bonferroni min p)"})
+    msg = (f"ARCH-LM({nlags}) rejects in {_pct(std.arch_lm.share_reject)} of series "
+           f"(raw Δp {_pct(raw.arch_lm.share_reject)}); standardised ACF lag 1 signed "
+           f"{std.acf_signed[0]:+.3f}, squared {std.acf_squared[0]:+.3f}: {std.reading}")
+    return _measured(fails, statistic=std.arch_lm.median_lm, pvalue=p, estimate=std.acf_squared[0],
+                     nobs=std.n, message=msg,
+                     null="no ARCH effects in standardised increments (constant volatility)",
+                     alternative="volatility clusters (squared increments are autocorrelated)",
+                     details=VolatilityClusteringDetails(
+                         coordinates=STD_NOTE, nlags=nlags, standardised=std, raw=raw,
+                         design="per-series regression of x_t^2 on 1, x_{t-1..q}^2 (Engle 1982; "
+                                "= statsmodels het_arch per series), combined over series",
+                         pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p)"))
 
 
 # --------------------------------------------------------------------------- WN305
-def _jump_tests(ctx: CheckContext, c, name: str) -> dict:
+def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, np.ndarray, np.ndarray]:
     """BNS and Lee–Mykland per series with Monte-Carlo p-values under i.i.d. Gaussian
-    increments of the same length (fixed seed)."""
+    increments of the same length (the check's own random stream). Returns the part
+    and the per-increment jump flags, L statistics and per-series BNS p-values."""
     a = ctx.config.alpha
     K = jumps.default_window(float(np.median(c.counts)))
+    n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
-        c.counts, K, min(ctx.config.n_sim, 999), ctx.config.seed))
+        c.counts, K, n_null, ctx.rng("WN305")))
     b = jumps.bns(c.x, c.seg, c.n_seg)
     p_bns = jumps.mc_pvalue(b.z, null.bns_z[gi])
     lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a)
@@ -306,56 +277,62 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> dict:
     flag[tested] = lm.xi[tested] > crit[gi][c.seg[tested]]
     ok = np.isfinite(b.z)
     rv, bv = float(b.rv[ok].sum()), float(b.bv[ok].sum())
-    return {"bns": {"per_series": binomial_combination(p_bns, a),
-                    "per_series_asymptotic": binomial_combination(b.pvalue, a),
-                    "median_rj": float(np.median(b.rj[ok])) if ok.any() else None,
-                    "pooled_jump_share": 1 - bv / rv if rv > 0 else None},
-            "lee_mykland": {"window": K, "per_series": binomial_combination(p_lm, a),
-                            "per_series_gumbel": binomial_combination(lm.pvalue, a),
-                            "gumbel_threshold": jumps.gumbel_threshold(a), "n_jumps": int(flag.sum()),
-                            "series_with_jumps": int(np.sum(seg_count(c.seg[flag], c.n_seg) > 0))},
-            "null": {"n_sim": null.n_sim, "seed": null.seed, "lengths": null.grid.tolist()},
-            "_flag": flag, "_L": lm.L, "_p_bns": p_bns}
+    part = JumpPart(
+        bns=BNSPart(per_series=Combination.of(binomial_combination(p_bns, a)),
+                    per_series_asymptotic=Combination.of(binomial_combination(b.pvalue, a)),
+                    median_rj=float(np.median(b.rj[ok])) if ok.any() else None,
+                    pooled_jump_share=1 - bv / rv if rv > 0 else None),
+        lee_mykland=LeeMyklandPart(window=K, per_series=Combination.of(binomial_combination(p_lm, a)),
+                                   per_series_gumbel=Combination.of(binomial_combination(lm.pvalue, a)),
+                                   gumbel_threshold=jumps.gumbel_threshold(a), n_jumps=int(flag.sum()),
+                                   series_with_jumps=int(np.sum(seg_count(c.seg[flag], c.n_seg) > 0))),
+        null={"n_sim": null.n_sim, "seed": ctx.config.seed, "lengths": null.grid.tolist()})
+    return part, flag, lm.L, p_bns
 
 
-@_recorded("WN305", "jumps")
-def wn305(ctx: CheckContext) -> CheckResult:
+MAX_NULL_DRAWS = 999  # WN305's Gaussian null: at most this many draws per length (reported as a cap)
+
+
+def _step(panel, row: int, L: float | None) -> NewsDay:
+    return NewsDay(series=str(panel.ids[panel.series_index[row]]), time=panel.format_time(panel.time[row]),
+                   p_before=float(panel.p[row - 1]), p_after=float(panel.p[row]),
+                   dp=float(panel.p[row] - panel.p[row - 1]), L=float("nan") if L is None else float(L))
+
+
+def check_wn305(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     panel = ctx.panel
     c = _coord(ctx, STANDARDISED, min_values=20)
-    std = _jump_tests(ctx, c, STANDARDISED)
-    raw = _jump_tests(ctx, _coord(ctx, "raw"), "raw")
-    flag, L = std.pop("_flag"), std.pop("_L")
+    std, flag, L, p_bns = _jump_tests(ctx, c, STANDARDISED)
+    raw, _, _, _ = _jump_tests(ctx, _coord(ctx, "raw"), "raw")
     col = np.full(panel.n_series, np.nan)
-    col[c.series] = std.pop("_p_bns")
+    col[c.series] = p_bns
     ctx.series_columns["wn_bns_pvalue_std"] = col
-    for k in ("_flag", "_L", "_p_bns"):
-        raw.pop(k)
     idx = np.flatnonzero(flag)
     idx = idx[np.argsort(-np.abs(L[idx]))][:10]
-    top = []
-    for i in idx:
-        row = c.row[i]
-        top.append({"series": str(panel.ids[panel.series_index[row]]), "time": panel.format_time(panel.time[row]),
-                    "p_before": float(panel.p[row - 1]), "p_after": float(panel.p[row]),
-                    "dp": float(panel.p[row] - panel.p[row - 1]), "L": float(L[i])})
-    ps = [x for x in (std["bns"]["per_series"]["pvalue"], std["lee_mykland"]["per_series"]["pvalue"])
-          if x is not None]
+    top = tuple(_step(panel, c.row[i], L[i]) for i in idx)
+    inc = _increments(ctx)
+    big = np.argsort(-np.abs(inc.dp), kind="stable")[:5]
+    largest = tuple(_step(panel, inc.row[i], None) for i in big)
+    ps = [x for x in (std.bns.per_series.pvalue, std.lee_mykland.per_series.pvalue) if x is not None]
     p = float(min(1.0, 2 * min(ps))) if ps else None
     fails = p is not None and p < a
-    js = std["bns"]["pooled_jump_share"]
-    lmd = std["lee_mykland"]
-    msg = (f"BNS rejects in {_pct(std['bns']['per_series']['share_reject'])} of series "
-           f"(raw Δp {_pct(raw['bns']['per_series']['share_reject'])}), jump share of variance "
-           f"{_f(100 * js if js is not None else None, '.0f')}%; Lee–Mykland (K = {lmd['window']}) flags "
-           f"{lmd['n_jumps']} jumps in {lmd['series_with_jumps']} series")
-    return _record("WN305", "jumps", status="fail" if fails else "pass",
-                   statistic=std["bns"]["median_rj"], pvalue=p, estimate=js, nobs=int(len(c.x)), message=msg,
-                   null="continuous paths (no jumps) in standardised increments",
-                   alternative="jumps", details={
-                       "coordinates": STD_NOTE, "standardised": std, "raw": raw, "news_days": top,
-                       "pvalue_rule": "per-series Monte-Carlo p-values (Gaussian null, same length); "
-                                      "2·min(BNS, Lee–Mykland) of 2·min(binomial, Bonferroni) combinations"})
+    js = std.bns.pooled_jump_share
+    lmd = std.lee_mykland
+    msg = (f"BNS rejects in {_pct(std.bns.per_series.share_reject)} of series "
+           f"(raw Δp {_pct(raw.bns.per_series.share_reject)}), jump share of variance "
+           f"{_f(100 * js if js is not None else None, '.0f')}%; Lee–Mykland (K = {lmd.window}) flags "
+           f"{lmd.n_jumps} jumps in {lmd.series_with_jumps} series")
+    caps = () if ctx.config.n_sim <= MAX_NULL_DRAWS else (SimulationCap(
+        what="WN305 Gaussian null draws per series length", requested=int(ctx.config.n_sim),
+        used=MAX_NULL_DRAWS, reason="descriptive layer-B p-values; more draws add run time, not information"),)
+    return _measured(fails, statistic=std.bns.median_rj, pvalue=p, estimate=js, nobs=int(len(c.x)), message=msg,
+                     null="continuous paths (no jumps) in standardised increments", alternative="jumps",
+                     details=JumpsDetails(
+                         coordinates=STD_NOTE, standardised=std, raw=raw, news_days=top,
+                         pvalue_rule="per-series Monte-Carlo p-values (Gaussian null, same length); "
+                                     "2·min(BNS, Lee–Mykland) of 2·min(binomial, Bonferroni) combinations",
+                         largest_moves=largest), caps=caps)
 
 
 # --------------------------------------------------------------------------- WN306
@@ -410,15 +387,14 @@ def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
             "rmse_forecast_vs_B": rmse,
             "share_steps_forecast_moves_more": float(np.mean(adp > ady)) if len(adp) else None,
             "abs_movement_ratio": float(adp.sum() / ady.sum()) if ady.sum() > 0 else None,
-            "_sigma": sigma, "_fit_ok": fit_ok}
+            "sigma_per_series": sigma, "fit_ok_per_series": fit_ok}
 
 
-@_recorded("WN306", "Taleb binary-option model")
-def wn306(ctx: CheckContext) -> CheckResult:
+def check_wn306(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     panel = ctx.panel
     inc = _increments(ctx)
-    b = series_budget(panel)
+    b = ctx.budget()
     elig = inc.eligible
     resolved = elig & panel.resolved
     claims = []
@@ -448,15 +424,15 @@ def wn306(ctx: CheckContext) -> CheckResult:
     else:
         verdict = "not testable"
         ev = f"only {n_ext} resolved series started beyond 20/80 (need 5)"
-    claims.append({"claim": "with high uncertainty the forecast should stay near 50%", "verdict": verdict,
-                   "evidence": ev, "z": z1, "pvalue": p1, "share_series_starting_beyond_20_80": early_share,
-                   "n": n_ext})
+    claims.append(Claim(claim="with high uncertainty the forecast should stay near 50%", verdict=verdict,
+                        evidence=ev, extra={"z": z1, "pvalue": p1,
+                                            "share_series_starting_beyond_20_80": early_share, "n": n_ext}))
 
     # (2) "it should not move more than its underlying" (Taleb 2018 fn 1)
     path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False,
                                                                         "reason": "no underlying column"}
-    sigma = path.pop("_sigma", None)
-    fit_ok = path.pop("_fit_ok", None)
+    sigma = path.pop("sigma_per_series", None)
+    fit_ok = path.pop("fit_ok_per_series", None)
     if path.get("testable"):
         ratio = path["abs_movement_ratio"]
         verdict = "not testable" if ratio is None else ("fails" if ratio > 1 else "holds")
@@ -465,8 +441,8 @@ def wn306(ctx: CheckContext) -> CheckResult:
               f"(median {_f(path['sigma_median'], '.2f')}) has RMSE {_f(path['rmse_forecast_vs_B'], '.3f')}")
     else:
         verdict, ev = "not testable", f"no usable underlying ({path.get('reason', '')}); pass --underlying-col"
-    claims.append({"claim": "the forecast should not move more than its underlying", "verdict": verdict,
-                   "evidence": ev, "underlying": path})
+    claims.append(Claim(claim="the forecast should not move more than its underlying", verdict=verdict,
+                        evidence=ev, extra={"underlying": path}))
 
     # (3) "more volatility should mean less movement of the forecast". The budget says
     # the opposite: E[movement] = p0(1 − p0) (A-R 2021 Cor. 1), so more uncertain
@@ -496,33 +472,33 @@ def wn306(ctx: CheckContext) -> CheckResult:
             ev += f"; ρ(σ̂ of underlying, forecast movement) = {rs.statistic:+.2f}"
     else:
         verdict, ev, extra = "not testable", "fewer than 8 resolved series with varying p0", {}
-    claims.append({"claim": "more volatility (uncertainty) should mean less movement of the forecast",
-                   "verdict": verdict, "evidence": ev, "spearman_rho": rho, "pvalue": p3, **extra})
+    claims.append(Claim(claim="more volatility (uncertainty) should mean less movement of the forecast",
+                        verdict=verdict, evidence=ev, extra={"spearman_rho": rho, "pvalue": p3, **extra}))
 
-    # model-free replacement: the volatility seller's P&L (methods.md §3)
-    Xs = b.excess[panel.resolved | ~panel.resolved]
-    seller = {"profit_total": float(np.sum(Xs)), "profit_mean": float(np.mean(Xs)) if len(Xs) else None,
-              "n_series": int(len(Xs)),
-              "movement_over_reduction": float(b.movement.sum() / b.uncertainty_reduction.sum())
-              if b.uncertainty_reduction.sum() > 0 else None,
-              "strategy": "hold (1 − 2p) YES contracts each step; P&L = Σ(1 − 2p_{t−1})Δp_t = m − r"}
-    fails = any(c["verdict"] == "fails" for c in claims)
-    verdicts = ", ".join(f"({i + 1}) {c['verdict']}" for i, c in enumerate(claims))
+    # model-free replacement: the volatility seller's P&L (A-R 2021, Prop. 2)
+    Xs = b.excess
+    seller = VolatilitySeller(
+        profit_total=float(np.sum(Xs)), profit_mean=float(np.mean(Xs)) if len(Xs) else None, n_series=int(len(Xs)),
+        movement_over_reduction=float(b.movement.sum() / b.uncertainty_reduction.sum())
+        if b.uncertainty_reduction.sum() > 0 else None,
+        strategy="hold (1 − 2p) YES contracts each step; P&L = Σ(1 − 2p_{t−1})Δp_t = m − r")
+    fails = any(c.verdict == "fails" for c in claims)
+    verdicts = ", ".join(f"({i + 1}) {c.verdict}" for i, c in enumerate(claims))
     msg = (f"critique's claims: {verdicts}; volatility seller's profit Σ(m − r) = "
-           f"{seller['profit_total']:+.3f} per $1 over {seller['n_series']} series")
-    return _record("WN306", "Taleb binary-option model", status="fail" if fails else "pass",
-                   statistic=rho, pvalue=p3, estimate=path.get("sigma_median") if path.get("testable") else rho,
-                   nobs=int(resolved.sum()), message=msg,
-                   null="the forecast behaves as Taleb's binary option on a Brownian shadow",
-                   alternative="at least one of the model's qualitative claims is contradicted by the data",
-                   details={"claims": claims, "volatility_seller": seller,
-                            "formula": "B(Y0, sigma, tau) = 1/2 erfc((l - erfinv(2Y0-1) e^{sigma^2 tau}) / "
-                                       "sqrt(e^{2 sigma^2 tau} - 1)), l = 0 (Taleb 2018 Eq. 1)"})
+           f"{seller.profit_total:+.3f} per $1 over {seller.n_series} series")
+    return _measured(fails, statistic=rho, pvalue=p3,
+                     estimate=path.get("sigma_median") if path.get("testable") else rho,
+                     nobs=int(resolved.sum()), message=msg,
+                     null="the forecast behaves as Taleb's binary option on a Brownian shadow",
+                     alternative="at least one of the model's qualitative claims is contradicted by the data",
+                     details=TalebDetails(
+                         claims=tuple(claims), volatility_seller=seller,
+                         formula="B(Y0, sigma, tau) = 1/2 erfc((l - erfinv(2Y0-1) e^{sigma^2 tau}) / "
+                                 "sqrt(e^{2 sigma^2 tau} - 1)), l = 0 (Taleb 2018 Eq. 1)"))
 
 
 # --------------------------------------------------------------------------- WN307
-@_recorded("WN307", "microstructure")
-def wn307(ctx: CheckContext) -> CheckResult:
+def check_wn307(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     panel = ctx.panel
     inc = _increments(ctx)
@@ -544,181 +520,29 @@ def wn307(ctx: CheckContext) -> CheckResult:
     msg = (f"{100 * zero_share:.0f}% zero updates; tick {_f(tick, '.3g')}"
            + (f" (grid {grid:g})" if grid else "") + f"; Roll bounce share {_f(bounce, '.2f')}"
            + (f"; signature ratio RV(1)/RV(5) = {sig['ratio']:.2f}" if sig_ok else ""))
-    return _record("WN307", "microstructure", status="fail" if fails else "pass", statistic=bounce,
-                   pvalue=rl["pvalue"], estimate=zero_share, nobs=inc.n, message=msg,
-                   null="continuous frictionless updating: few zero updates, no bid-ask bounce",
-                   alternative="stale updates (≥ 10% zeros) or significant bounce (share > 5%)",
-                   details={"coordinates": "raw Δp", "zero_share": zero_share, "smallest_nonzero_move": tick,
-                            "grid": grid, "roll": rl, "signature": sig if sig_ok else None,
-                            "share_regular_steps": regular})
+    return _measured(fails, statistic=bounce, pvalue=rl["pvalue"], estimate=zero_share, nobs=inc.n, message=msg,
+                     null="continuous frictionless updating: few zero updates, no bid-ask bounce",
+                     alternative="stale updates (≥ 10% zeros) or significant bounce (share > 5%)",
+                     details=MicrostructureDetails(coordinates="raw Δp", zero_share=zero_share,
+                                                   smallest_nonzero_move=tick, grid=grid, roll=rl,
+                                                   signature=sig if sig_ok else None, share_regular_steps=regular))
 
 
 CHECKS = [
-    CheckSpec("WN301", "volatility shape", FAMILY, SEVERITY, wn301,
+    CheckSpec("WN301", "volatility shape", FAMILY, SEVERITY, check_wn301,
               "Fit E[Δp²/Δt] = c[p(1−p)]^γ/τ^α; which coordinates make increments homoskedastic."),
-    CheckSpec("WN302", "Gaussian increments", FAMILY, SEVERITY, wn302,
+    CheckSpec("WN302", "Gaussian increments", FAMILY, SEVERITY, check_wn302,
               "Jarque–Bera and Anderson–Darling on standardised and raw increments; k-sigma moves."),
-    CheckSpec("WN303", "tail index", FAMILY, SEVERITY, wn303,
+    CheckSpec("WN303", "tail index", FAMILY, SEVERITY, check_wn303,
               "Hill tail index of standardised increments against a Gaussian reference."),
-    CheckSpec("WN304", "volatility clustering", FAMILY, SEVERITY, wn304,
+    CheckSpec("WN304", "volatility clustering", FAMILY, SEVERITY, check_wn304,
               "ARCH-LM and signed/squared autocorrelation: bounce vs stochastic volatility."),
-    CheckSpec("WN305", "jumps", FAMILY, SEVERITY, wn305,
+    CheckSpec("WN305", "jumps", FAMILY, SEVERITY, check_wn305,
               "BNS ratio test and Lee–Mykland jump detection; the biggest news days."),
-    CheckSpec("WN306", "Taleb binary-option model", FAMILY, SEVERITY, wn306,
+    CheckSpec("WN306", "Taleb binary-option model", FAMILY, SEVERITY, check_wn306,
               "Taleb's B(Y0, σ, τ) and the critique's claims vs the volatility seller's P&L."),
-    CheckSpec("WN307", "microstructure", FAMILY, SEVERITY, wn307,
+    CheckSpec("WN307", "microstructure", FAMILY, SEVERITY, check_wn307,
               "Zero updates, tick, Roll bounce share and the RV signature ratio."),
 ]
 
 
-# --------------------------------------------------------------------------- table
-def assumption_rows(records: dict[str, CheckResult]) -> list[dict]:
-    """One row per Wiener-process assumption, built from this run's WN records."""
-    rows = []
-
-    def holds(r: CheckResult | None) -> bool | None:
-        if r is None or r.status == "skip":
-            return None
-        return r.status == "pass"
-
-    def skipped_text(r: CheckResult | None) -> str:
-        return "not run" if r is None else f"not measured: {r.message}"
-
-    r = records.get("WN301")
-    if r is not None and r.status != "skip":
-        d = r.details
-        co = d["coordinates"]
-        spreads = ", ".join(f"{COORD_LABEL[k].split(' ')[0]} {v['spread']:.1f}" for k, v in co.items()
-                            if v and v["spread"] is not None)
-        measured = (f"γ = {d['gamma']:.2f} [{d['gamma_ci'][0]:.2f}, {d['gamma_ci'][1]:.2f}], α = "
-                    f"{d['alpha']:.2f} [{d['alpha_ci'][0]:.2f}, {d['alpha_ci'][1]:.2f}]; max/min variance "
-                    f"across p and τ buckets: {spreads}")
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "constant volatility in probability units",
-        "critique_inference": "σ per day is one number (Madeka: variance linear in time), so a forecast "
-                              "that moves more near 50% or near the end is 'too volatile'",
-        "measured": measured, "holds": h, "codes": ["WN301"],
-        "meaning": ("volatility is set by the level p and the clock τ, as for any probability; judge "
-                    "movement against the variance budget (MG101), not against a constant σ; later tests "
-                    "use the probit-clock latent increments" if h is False else
-                    "no level/clock dependence detected; a constant-σ reading is not contradicted"
-                    if h else "not measured")})
-
-    r = records.get("WN302")
-    if r is not None and r.status != "skip":
-        s, w = r.details["standardised"], r.details["raw"]
-        k4, k5 = s["k_sigma"]
-        measured = (f"excess kurtosis {s['pooled_excess_kurtosis']:.2g} (raw {w['pooled_excess_kurtosis']:.2g}); "
-                    f"{k4['observed']} moves beyond 4σ (Gaussian {k4['expected_gaussian']:.2g}), "
-                    f"{k5['observed']} beyond 5σ ({k5['expected_gaussian']:.2g}); AD rejects in "
-                    f"{_pct(s['ad_per_series']['share_reject'])} of series (raw "
-                    f"{_pct(w['ad_per_series']['share_reject'])}, expected "
-                    f"{_pct(_expected_share(s))})")
-    else:
-        measured = skipped_text(r)
-    h = holds(records.get("WN302"))
-    rows.append({
-        "assumption": "Gaussian increments",
-        "critique_inference": "a large move is an n-sigma event, so the model that produced it is broken",
-        "measured": measured, "holds": h, "codes": ["WN302"],
-        "meaning": ("'this jump was a six-sigma event, the model is broken' does not apply: news arrives "
-                    "in lumps and a Bayesian passes it on; calibration is decided by the variance budget "
-                    "(MG101)" if h is False else
-                    "standardised increments look Gaussian; sigma-counting arguments are at least "
-                    "internally consistent here" if h else "not measured")})
-
-    r = records.get("WN303")
-    if r is not None and r.status != "skip":
-        s = r.details["standardised"]
-        measured = (f"Hill tail index {_f(s['tail_index'], '.2f')} [{_f(s['tail_index_ci'][0], '.2f')}, "
-                    f"{_f(s['tail_index_ci'][1], '.2f')}], ξ̂ = {s['xi']:.3f} vs Gaussian reference "
-                    f"{s['gaussian_reference_xi']:.3f}")
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "thin (Gaussian) tails",
-        "critique_inference": "extreme revisions are practically impossible under a sound forecast",
-        "measured": measured, "holds": h, "codes": ["WN303"],
-        "meaning": ("a few large moves carry much of the variance; that is allowed: the budget bounds "
-                    "expected total movement, not the size of single moves" if h is False else
-                    "tails are no heavier than Gaussian" if h else "not measured")})
-
-    r = records.get("WN304")
-    if r is not None and r.status != "skip":
-        s = r.details["standardised"]
-        measured = (f"ARCH-LM({r.details['nlags']}) rejects in "
-                    f"{_pct(s['arch_lm']['share_reject'])} of series; ACF lag 1 "
-                    f"signed {s['acf_signed'][0]:+.3f}, squared {s['acf_squared'][0]:+.3f} "
-                    f"(SE {s['acf_se']:.3f}): {s['reading']}")
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "volatility constant over time (no clustering)",
-        "critique_inference": "σ can be estimated from any window and plugged into B(Y0, σ, τ)",
-        "measured": measured, "holds": h, "codes": ["WN304"],
-        "meaning": ("information arrives in bursts (campaign events, game phases); a single σ misstates "
-                    "both quiet and busy periods, but bursts are not excess movement" if h is False else
-                    "no volatility clustering after standardising" if h else "not measured")})
-
-    r = records.get("WN305")
-    if r is not None and r.status != "skip":
-        d = r.details
-        s = d["standardised"]
-        js = s["bns"]["pooled_jump_share"]
-        measured = (f"BNS rejects in {_pct(s['bns']['per_series']['share_reject'])} of "
-                    f"series; jumps carry {_f(100 * js if js is not None else None, '.0f')}% of variance; "
-                    f"Lee–Mykland flags {s['lee_mykland']['n_jumps']} jumps in "
-                    f"{s['lee_mykland']['series_with_jumps']} series")
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "continuous paths (no jumps)",
-        "critique_inference": "a revision from 48% to 15% is not what a tradable price does; the "
-                              "forecaster over-reacted",
-        "measured": measured, "holds": h, "codes": ["WN305"],
-        "meaning": ("the forecast jumps on news; a jumpy Bayesian still satisfies the martingale budget, "
-                    "so whether the jumps over-react is MG101's question, not WN305's" if h is False else
-                    "no jumps beyond what a diffusion produces" if h else "not measured")})
-
-    r = records.get("WN306")
-    if r is not None and r.status != "skip":
-        cl = r.details["claims"]
-        measured = "; ".join(f"({i + 1}) {c['verdict']}: {c['evidence']}" for i, c in enumerate(cl))
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "forecast = Taleb's binary option B(Y0, σ, τ) on a Brownian shadow",
-        "critique_inference": "high uncertainty ⇒ stay near 50%; never move more than the underlying; "
-                              "more volatility ⇒ less movement",
-        "measured": measured, "holds": h, "codes": ["WN306"],
-        "meaning": ("at least one of the model's claims is contradicted; they are properties of one model, "
-                    "not of calibrated forecasts (Clayton 2019); the model-free test is the volatility "
-                    "seller's P&L (MG101)" if h is False else
-                    "no claim of the model is contradicted by this data" if h else "not measured")})
-
-    r = records.get("WN307")
-    if r is not None and r.status != "skip":
-        d = r.details
-        sig = d["signature"]
-        measured = (f"{100 * d['zero_share']:.0f}% zero updates; smallest move {_f(d['smallest_nonzero_move'])}"
-                    + (f" (grid {d['grid']:g})" if d["grid"] else "")
-                    + f"; Roll bounce share {_f(d['roll']['bounce_share'], '.2f')}"
-                    + (f"; RV(1)/RV(5) = {sig['ratio']:.2f}" if sig else ""))
-    else:
-        measured = skipped_text(r)
-    h = holds(r)
-    rows.append({
-        "assumption": "frictionless continuous updating",
-        "critique_inference": "every tick is information, so realised variance measures belief volatility",
-        "measured": measured, "holds": h, "codes": ["WN307"],
-        "meaning": ("stale updates or bounce distort realised variance and per-step statistics; "
-                    "prefer coarser sampling or the budget over the whole path" if h is False else
-                    "updates are frequent and free of bounce" if h else "not measured")})
-    return rows

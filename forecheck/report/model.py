@@ -1,6 +1,6 @@
 """The report: what was read, every check's record, and the per-series table.
 
-``Report.to_dict()`` *is* the JSON contract (schema_version 1, docs/json-schema.md):
+``Report.to_dict()`` *is* the JSON contract (schema_version 2, docs/json-schema.md):
 later versions add fields, never rename or remove them.
 """
 
@@ -15,16 +15,17 @@ import pandas as pd
 from forecheck import __version__
 from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
-from forecheck.results import CheckResult, ExitCode, _clean
-from forecheck.stats.budget import series_budget
+from forecheck.report import prose
+from forecheck.results import STATUSES, CheckResult, ExitCode, _clean
+from forecheck.stats.budget import Budget
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
-def series_table(panel: Panel, extra_columns: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def series_table(panel: Panel, b: Budget, extra_columns: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per series: length, time range, first/last belief, outcome and the
-    variance-budget accounting (A-R 2021), plus columns contributed by checks."""
-    b = series_budget(panel)
+    variance-budget accounting ``b`` (A-R 2021, computed once by the checks), plus
+    columns contributed by checks."""
     df = pd.DataFrame({
         "id": panel.ids.astype(str),
         "n": panel.lengths,
@@ -60,20 +61,17 @@ class Report:
     results: tuple[CheckResult, ...]
     series: pd.DataFrame
     panel: Panel | None = field(default=None, repr=False, compare=False)
-    extras: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------- verdict
     def gating_failures(self) -> list[CheckResult]:
-        from forecheck.checks import gating
-
-        return [r for r in self.results if r.status == "fail" and gating(r, self.config)]
+        return [r for r in self.results if r.status == "fail" and self.config.gates(r.severity)]
 
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.FAILED if self.gating_failures() else ExitCode.PASSED
 
     def counts(self) -> dict[str, int]:
-        out = {"pass": 0, "fail": 0, "skip": 0}
+        out = {s: 0 for s in STATUSES}
         for r in self.results:
             out[r.status] = out.get(r.status, 0) + 1
         return out
@@ -87,7 +85,7 @@ class Report:
 
     # ------------------------------------------------------------ exports
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document (schema_version 1)."""
+        """The JSON document (schema_version 2)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "forecheck", "version": __version__},
@@ -100,7 +98,7 @@ class Report:
             },
             "results": [r.to_dict() for r in self.results],
             "series": [_clean(rec) for rec in self.series.to_dict(orient="records")],
-            **{k: _clean(v) for k, v in self.extras.items()},
+            **{k: _clean(v) for k, v in prose.extras(self.results).items()},
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -110,7 +108,8 @@ class Report:
     def summary(self) -> str:
         c = self.counts()
         lines = [f"forecheck {__version__}: {self.input.get('series', '?')} series, "
-                 f"{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped (exit {int(self.exit_code)})"]
+                 f"{c['pass']} passed, {c['fail']} failed, {c['inconclusive']} inconclusive, "
+                 f"{c['skip']} skipped (exit {int(self.exit_code)})"]
         lines += [f"  {r.summary()}" for r in self.results]
         return "\n".join(lines)
 

@@ -8,12 +8,9 @@ Colour follows the terminal (NO_COLOR / FORCE_COLOR respected by Rich).
 
 from __future__ import annotations
 
-import importlib
 import io
-import math
 import os
 import sys
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -22,43 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from forecheck import __version__
+from forecheck.report.format import WIDTH, fmt_num, fmt_p
 from forecheck.report.model import Report
+from forecheck.report.sections import calibration, martingale, wiener
 
-WIDTH = 80
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "skip": "dim"}
-SECTIONS = ("martingale", "calibration", "wiener")
-
-
-def fmt_num(x: Any, digits: int = 3) -> str:
-    """Compact number formatting for tables ('' for missing)."""
-    if x is None:
-        return ""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return ""
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e4 or abs(v) < 1e-3:
-        return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}g}" if abs(v) >= 1 else f"{v:.{digits}f}".rstrip("0").rstrip(".")
-
-
-def fmt_p(p: Any) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return ""
-    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
-
-
-def _section(name: str):
-    try:
-        return importlib.import_module(f"forecheck.report.sections.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"forecheck.report.sections.{name}":
-            return None
-        raise
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "skip": "dim", "inconclusive": "yellow"}
+SECTIONS = (martingale, calibration, wiener)
 
 
 def header(report: Report) -> RichPanel:
@@ -123,8 +89,10 @@ def checks_table(report: Report) -> Table:
         if r.family == "DQ":
             continue
         p = fmt_p(r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue)
-        t.add_row(r.code, r.name, r.severity, Text(r.status, style=STATUS_STYLE.get(r.status, "")),
-                  fmt_num(r.estimate), p)
+        # a layer-B "fail" describes the process; it is never styled as a gating failure
+        style = "yellow" if r.status == "fail" and r.layer == "B" else STATUS_STYLE.get(r.status, "")
+        t.add_row(r.code, r.name, r.severity, Text(r.status, style=style), fmt_num(r.estimate),
+                  "" if p == "–" else p)
     return t
 
 
@@ -150,7 +118,8 @@ def summary_line(report: Report) -> Text:
     code = int(report.exit_code)
     style = "bold green" if code == 0 else "bold red"
     failing = ", ".join(r.code for r in report.gating_failures())
-    msg = f"{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped; exit code {code}"
+    msg = (f"{c['pass']} passed, {c['fail']} failed, {c['inconclusive']} inconclusive, {c['skip']} skipped; "
+           f"exit code {code}")
     if failing:
         msg += f" (gating failures: {failing}; fail-on {report.config.fail_on})"
     return Text(msg, style=style)
@@ -160,15 +129,11 @@ def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> lis
     out: list = []
     if not quiet:
         out.append(header(report))
-    wiener = _section("wiener")
-    if wiener is not None and hasattr(wiener, "verdict"):
-        v = wiener.verdict(report)
-        if v is not None:
-            out.append(v)
-    for name in SECTIONS:
-        mod = _section(name)
-        if mod is not None and hasattr(mod, "render"):
-            out.extend(mod.render(report))
+    v = wiener.verdict(report)
+    if v is not None:
+        out.append(v)
+    for mod in SECTIONS:
+        out.extend(mod.render(report))
     dq = dq_table(report)
     if dq is not None:
         out.append(dq)

@@ -34,6 +34,13 @@ class Budget:
     ratio: np.ndarray  # m / r (NaN where r == 0)
     resolved: np.ndarray
 
+    def select(self, mask: np.ndarray) -> "Budget":
+        """The budget of a subset of series (per-series values are independent of
+        the others, so this equals ``series_budget(panel.select_series(mask))``)."""
+        return Budget(*(getattr(self, f)[mask] for f in (
+            "movement_inflight", "movement_resolution", "movement", "uncertainty_reduction", "excess", "ratio",
+            "resolved")))
+
 
 def series_budget(panel: Panel) -> Budget:
     """Movement, uncertainty reduction and excess movement of every series."""

@@ -186,7 +186,7 @@ def spiegelhalter(p, o) -> SpiegelhalterResult:
                                expected_brier=float(np.mean(p * (1.0 - p))), n=int(p.size))
 
 
-def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int) -> float:
+def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: "int | np.random.Generator") -> float:
     """Two-sided p-value of Z conditional on the forecasts: under H0 the outcomes are
     independent Bernoulli(p_i), so Z's null law is simulated exactly (up to Monte Carlo
     error) by drawing o* ~ Bernoulli(p). Useful when forecasts sit near 0/1, where the
@@ -342,7 +342,7 @@ class InequalityTest:
 
 
 def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
-                        seed: int) -> InequalityTest:
+                        seed: "int | np.random.Generator") -> InequalityTest:
     """Bootstrap over units (series) for H0: d_j ≤ 0 ∀ j.
 
     ``contrib(W)`` maps a (B, n) matrix of bootstrap weights (multinomial counts

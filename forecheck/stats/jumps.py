@@ -155,7 +155,7 @@ class GaussianNull:
     seed: int
 
 
-def simulate_gaussian_null(lengths: np.ndarray, window: int, n_sim: int, seed: int) -> tuple[GaussianNull, np.ndarray]:
+def simulate_gaussian_null(lengths: np.ndarray, window: int, n_sim: int, seed: "int | np.random.Generator") -> tuple[GaussianNull, np.ndarray]:
     grid, idx = length_grid(np.asarray(lengths, dtype=int))
     rng = np.random.default_rng(seed)
     bz = np.empty((len(grid), n_sim))

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-STATUS_STYLE = {"pass": "green", "fail": "red", "skip": "yellow"}
+from forecheck.report.format import fmt_fixed as _f, fmt_p as _p
+from forecheck.report.prose import no_pvalue_reason
 
-
-def _f(x: Any, fmt: str = ".4f") -> str:
-    return "–" if x is None else format(x, fmt)
-
-
-def _p(x: Any) -> str:
-    if x is None:
-        return "–"
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+STATUS_STYLE = {"pass": "green", "fail": "red", "skip": "yellow", "inconclusive": "yellow"}
 
 
 def _status(r) -> Text:
@@ -28,7 +19,7 @@ def _status(r) -> Text:
 def _brier_table(r201, r204) -> Table:
     z_of = {}
     if r204 is not None and r204.status != "skip":
-        z_of = {h["label"]: h.get("z") for h in r204.details.get("per_horizon_calibration", [])}
+        z_of = {h.label: h.z for h in r204.details.per_horizon_calibration}
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), show_edge=False,
               title="Brier score by horizon (CA201)", title_justify="left")
     t.add_column("horizon", justify="left", no_wrap=True)
@@ -36,11 +27,12 @@ def _brier_table(r201, r204) -> Table:
     for name in ("Brier", "REL", "RES", "UNC", "MCB", "DSC"):
         t.add_column(name, justify="right")
     t.add_column("Z", justify="right")
-    rows = list(reversed(r201.details.get("horizons", []))) + [{"label": "last", **r201.details["last"]}]
-    for h in rows:
-        m, c = h["murphy"], h["corp"]
-        t.add_row(h["label"], str(h["n"]), _f(h["brier"]), _f(m["rel"]), _f(m["res"]), _f(m["unc"]),
-                  _f(c["mcb"]), _f(c["dsc"]), _f(z_of.get(h["label"]), "+.2f"))
+    d = r201.details
+    rows = [(h.label, h) for h in reversed(d.horizons)] + [("last", d.last)]
+    for label, h in rows:
+        m, c = h.murphy, h.corp
+        t.add_row(label, str(h.n), _f(h.brier, ".4f"), _f(m["rel"], ".4f"), _f(m["res"], ".4f"),
+                  _f(m["unc"], ".4f"), _f(c["mcb"], ".4f"), _f(c["dsc"], ".4f"), _f(z_of.get(label), "+.2f"))
     return t
 
 
@@ -60,29 +52,27 @@ def render(report) -> list:
         if r202.status == "skip":
             lines.append(Text.assemble("CA202 Spiegelhalter Z: ", _status(r202), f"  {r202.message}"))
         else:
-            lines.append(Text.assemble(
-                f"CA202 Spiegelhalter Z = {r202.statistic:+.2f}, p = {_p(r202.pvalue)} "
-                f"(adj {_p(r202.pvalue_adjusted)}, MC {_p(r202.details.get('pvalue_mc'))}) ",
-                _status(r202)))
+            z = r202.estimate
+            p = (f"p = {_p(r202.pvalue)} (adj {_p(r202.pvalue_adjusted)}, MC {_p(r202.details.pvalue_mc)})"
+                 if r202.status != "inconclusive" else f"no p-value: {no_pvalue_reason(r202)}")
+            lines.append(Text.assemble(f"CA202 Spiegelhalter Z = {z:+.2f}, {p} ", _status(r202)))
     if r203 is not None:
         if r203.status == "skip":
             lines.append(Text.assemble("CA203 recalibration: ", _status(r203), f"  {r203.message}"))
         else:
             d = r203.details
             lines.append(Text.assemble(
-                f"CA203 Cox a = {d['intercept']:+.2f} [{d['intercept_ci'][0]:+.2f}, "
-                f"{d['intercept_ci'][1]:+.2f}], b = {d['slope']:.2f} [{d['slope_ci'][0]:.2f}, "
-                f"{d['slope_ci'][1]:.2f}], p = {_p(r203.pvalue)} ", _status(r203)))
+                f"CA203 Cox a = {d.intercept:+.2f} [{d.intercept_ci[0]:+.2f}, "
+                f"{d.intercept_ci[1]:+.2f}], b = {d.slope:.2f} [{d.slope_ci[0]:.2f}, "
+                f"{d.slope_ci[1]:.2f}], p = {_p(r203.pvalue)} ", _status(r203)))
     if r204 is not None:
         if r204.status == "skip":
             lines.append(Text.assemble("CA204 horizon consistency: ", _status(r204), f"  {r204.message}"))
         else:
-            seq = r204.details.get("sequence", [])
-            path = " → ".join(f"{s['label']} {s['brier']:.3f}" for s in seq)
+            path = " → ".join(f"{s.label} {s.brier:.3f}" for s in r204.details.sequence)
             lines.append(Text.assemble(f"CA204 horizon consistency p = {_p(r204.pvalue)} ", _status(r204)))
             lines.append(Text(f"  mean Brier: {path}"))
-            for v in r204.details.get("violations", [])[:4]:
-                lines.append(Text(f"  {v['kind']} from {v['from']} to {v['to']} (t = {v['t']:.2f})",
-                                  style="yellow"))
+            for v in r204.details.violations[:4]:
+                lines.append(Text(f"  {v.kind} from {v.from_} to {v.to} (t = {v.t:.2f})", style="yellow"))
     out.extend(lines)
     return out

@@ -8,23 +8,16 @@ checks MG103–MG105, and the series that stand out (MG102). 80 columns.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.panel import Panel as RichPanel
 from rich.table import Table
 from rich.text import Text
 
-WIDTH = 80
-
-
-def _p(p: Any) -> str:
-    if p is None:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+from forecheck.report.format import WIDTH, fmt_p as _p
+from forecheck.report.prose import effective_series, no_pvalue_reason
 
 
 def _verdict(r) -> tuple[str, str]:
-    if r.status == "skip":
+    if r.status in ("skip", "inconclusive"):
         return "cannot tell", "yellow"
     if r.status == "fail":
         return "no", "red"
@@ -43,10 +36,7 @@ def headline(report) -> RichPanel | None:
     ratio = r.estimate
     pct = abs(ratio - 1) * 100
     words = "more" if ratio > 1 else "less"
-    inf = d.get("inference", {})
-    n_eff = inf.get("n_eff_gate", inf.get("n_eff"))
-    dep = report.result("MG106")
-    n_eff_inc = dep.estimate if dep is not None and dep.status != "skip" else None
+    eff = effective_series(report.results)
     lines = Text()
     lines.append("Is this forecast a martingale? ", style="bold")
     lines.append(verdict + ".\n", style=f"bold {style}")
@@ -57,29 +47,27 @@ def headline(report) -> RichPanel | None:
     if r.pvalue_adjusted is not None and r.pvalue_adjusted != r.pvalue:
         lines.append(f" (adjusted {_p(r.pvalue_adjusted)})")
     lines.append(".\n")
-    ins, res = d.get("inflight", {}), d.get("resolution", {})
-    if ins.get("ratio") is not None:
-        lines.append(f"In flight: {ins['ratio']:.2f}× its budget")
-        if res.get("ratio") is not None:
-            lines.append(f"; final step to the outcome: {res['ratio']:.2f}× its budget")
+    ins, res = d.inflight, d.resolution
+    if ins.ratio is not None:
+        lines.append(f"In flight: {ins.ratio:.2f}× its budget")
+        if res.ratio is not None:
+            lines.append(f"; final step to the outcome: {res.ratio:.2f}× its budget")
         lines.append(".\n")
-    profit = d.get("volatility_seller_profit")
-    if profit is not None:
-        who = "made" if profit >= 0 else "lost"
-        lines.append(f"A volatility seller holding (1 − 2p) YES contracts would have {who} "
-                     f"${abs(profit):.3f} per $1 notional over {d.get('n_series')} series.\n")
-    if n_eff is not None:
-        lines.append(f"Effectively independent series: about {n_eff:.0f} of {d.get('n_series')}")
-        if n_eff_inc is not None and round(n_eff_inc) != round(n_eff):
-            lines.append(f" (revisions alone: {n_eff_inc:.0f})")
+    profit = d.volatility_seller_profit
+    who = "made" if profit >= 0 else "lost"
+    lines.append(f"A volatility seller holding (1 − 2p) YES contracts would have {who} "
+                 f"${abs(profit):.3f} per $1 notional over {d.n_series} series.\n")
+    if eff is not None and eff.n_eff is not None:
+        lines.append(f"Effectively independent series (MG106): about {eff.n_eff:.0f} of {eff.n_series}")
+        if eff.n_eff_excess is not None:
+            lines.append(f"; MG101's own excess terms: about {eff.n_eff_excess:.0f}")
         lines.append(".\n")
-    if r.status == "skip":
-        why = r.message.split("; no p-value: ")[-1]
-        lines.append("No p-value: " + why + ".\n", style="yellow")
-    strata = [s for s in d.get("by_p0", []) if s.get("ratio") is not None]
+    if r.status == "inconclusive":
+        lines.append("No p-value: " + no_pvalue_reason(r) + ".\n", style="yellow")
+    strata = [s for s in d.by_p0 if s.ratio is not None]
     if len(strata) > 1:
         lines.append("By starting probability: ", style="dim")
-        lines.append(", ".join(f"{s['p0_from']:.2f}–{s['p0_to']:.2f}: {s['ratio']:.2f} (n={s['n_series']})"
+        lines.append(", ".join(f"{s.p0_from:.2f}–{s.p0_to:.2f}: {s.ratio:.2f} (n={s.n_series})"
                                for s in strata), style="dim")
     return RichPanel(lines, title="Variance budget (MG101, Augenblick & Rabin 2021)", width=WIDTH,
                      title_align="left")
@@ -99,10 +87,12 @@ def revisions_table(report) -> Table | None:
     for r in recs:
         est = "" if r.estimate is None else (f"{r.estimate:.0f}" if r.code == "MG106" else f"{r.estimate:+.3f}"
                                              if r.code != "MG105" else f"{r.estimate:.2f}")
-        reading = r.details.get("reading") or r.message
+        reading = getattr(r.details, "reading", None) or r.message
         if r.status == "skip":
             reading = r.message
-        style = {"fail": "red", "skip": "yellow"}.get(r.status, "")
+        elif r.status == "inconclusive":
+            reading = f"{reading}; no p-value: {no_pvalue_reason(r)}"
+        style = {"fail": "red", "skip": "yellow", "inconclusive": "yellow"}.get(r.status, "")
         t.add_row(f"{r.code} {labels.get(r.code, r.name)}", est, _p(r.pvalue), Text(reading, style=style))
     return t
 
@@ -111,7 +101,7 @@ def standouts(report, limit: int = 10) -> list:
     r = report.result("MG102")
     if r is None or r.status == "skip":
         return []
-    flagged = r.details.get("flagged", [])
+    flagged = r.details.flagged
     if not flagged:
         return [Text(f"Series that stand out (MG102): none — {r.message}.", style="dim")]
     t = Table(title=f"Series that stand out (MG102): {len(flagged)} move too much", width=WIDTH,
@@ -119,8 +109,8 @@ def standouts(report, limit: int = 10) -> list:
     for col in ("Series", "n", "Excess X", "m/r", "p (one-sided)", "q (BH)"):
         t.add_column(col)
     for f in flagged[:limit]:
-        t.add_row(f["id"], str(f["n"]), f"{f['excess']:+.3f}",
-                  "" if f["ratio"] is None else f"{f['ratio']:.2f}", _p(f["pvalue"]), _p(f["qvalue"]))
+        t.add_row(f.id, str(f.n), f"{f.excess:+.3f}",
+                  "" if f.ratio is None else f"{f.ratio:.2f}", _p(f.pvalue), _p(f.qvalue))
     return [t]
 
 

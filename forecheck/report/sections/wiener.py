@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from rich.console import Group
 from rich.panel import Panel as RichPanel
 from rich.table import Table
 from rich.text import Text
 
-WIDTH = 80
+from forecheck.report.format import WIDTH
+from forecheck.report.prose import assumption_rows, no_pvalue_reason
 
 
 def _rows(report) -> list[dict]:
-    rows = (report.extras or {}).get("assumptions")
-    if rows:
-        return rows
-    from forecheck.checks.wiener import assumption_rows
-
     recs = {r.code: r for r in report.results if r.family == "WN"}
     return assumption_rows(recs) if recs else []
 
@@ -56,26 +51,14 @@ def render(report) -> list:
 
 
 def _mg101(report) -> dict[str, Any]:
-    """MG101's ratio Σm/Σr, or the same quantity from the budget when MG101 is absent."""
+    """MG101's ratio Σm/Σr and the volatility seller's profit (from its record)."""
     r = report.result("MG101")
-    if r is not None and r.estimate is not None:
-        d = r.details or {}
-        profit = next((d[k] for k in ("volatility_seller_profit", "seller_profit", "profit", "excess_total")
-                       if k in d and isinstance(d[k], (int, float))), None)
-        reason = r.message.split("no p-value: ", 1)[-1] if r.status == "skip" else ""
+    if r is not None and r.status != "skip":
         return {"source": "MG101", "ratio": r.estimate, "ci": r.ci, "pvalue": r.pvalue, "status": r.status,
-                "profit": profit, "reason": reason}
-    out: dict[str, Any] = {"source": "budget", "ratio": None, "ci": None, "pvalue": None,
-                           "status": None if r is None else r.status, "profit": None,
-                           "reason": "MG101 did not run" if r is None else f"MG101 skipped: {r.message}"}
-    if report.panel is not None and report.panel.n_series:
-        from forecheck.stats.budget import series_budget
-
-        b = series_budget(report.panel)
-        if b.uncertainty_reduction.sum() > 0:
-            out["ratio"] = float(b.movement.sum() / b.uncertainty_reduction.sum())
-        out["profit"] = float(np.sum(b.excess))
-    return out
+                "profit": r.details.volatility_seller_profit,
+                "reason": no_pvalue_reason(r) if r.status == "inconclusive" else ""}
+    return {"source": "none", "ratio": None, "ci": None, "pvalue": None, "status": None, "profit": None,
+            "reason": "MG101 did not run" if r is None else f"MG101 skipped: {r.message}"}
 
 
 def _claims(report) -> list[tuple[str, str, str]]:
@@ -86,34 +69,34 @@ def _claims(report) -> list[tuple[str, str, str]]:
     if r2 or r5:
         f, a = [], []
         if r2:
-            s = r2.details["standardised"]
-            k5 = s["k_sigma"][1]
-            f.append(f"{k5['observed']} moves beyond 5σ where a Gaussian process gives "
-                     f"{k5['expected_gaussian']:.2g}; excess kurtosis {s['pooled_excess_kurtosis']:.2g}")
+            s = r2.details.standardised
+            k5 = s.k_sigma[1]
+            f.append(f"{k5.observed} moves beyond 5σ where a Gaussian process gives "
+                     f"{k5.expected_gaussian:.2g}; excess kurtosis {s.pooled_excess_kurtosis:.2g}")
         if r5:
-            lm = r5.details["standardised"]["lee_mykland"]
-            f.append(f"{lm['n_jumps']} jump days (Lee–Mykland)")
-            days = r5.details.get("news_days") or []
+            lm = r5.details.standardised.lee_mykland
+            f.append(f"{lm.n_jumps} jumps (Lee–Mykland)")
+            days = r5.details.largest_moves or r5.details.news_days
             if days:
                 d0 = days[0]
-                f.append(f"largest: {d0['series']} {d0['time']} {d0['p_before']:.2f} → {d0['p_after']:.2f}")
+                f.append(f"largest move: {d0.series} {d0.time} {d0.p_before:.2f} → {d0.p_after:.2f}")
         a.append("jumps and fat tails are what a Bayesian fed lumpy news produces; they are not excess "
-                 "movement (methods §8: a jumpy Bayesian fails Jarque–Bera yet passes the budget)")
+                 "movement (a jumpy Bayesian fails Jarque–Bera yet passes the budget; docs/validation.md)")
         out.append(("'Its big moves are n-sigma events, so the model is broken.'", "; ".join(f), "; ".join(a)))
     r6 = res.get("WN306")
     if r6:
-        for c in r6.details["claims"]:
-            if c["verdict"] == "not testable":
+        for c in r6.details.claims:
+            if c.verdict == "not testable":
                 continue
-            supports = c["verdict"] == "holds"
-            out.append((f"'{c['claim'][0].upper() + c['claim'][1:]}.'",
-                        c["evidence"] if supports else "—",
-                        "—" if supports else c["evidence"]))
+            supports = c.verdict == "holds"
+            out.append((f"'{c.claim[0].upper() + c.claim[1:]}.'",
+                        c.evidence if supports else "—",
+                        "—" if supports else c.evidence))
     r1 = res.get("WN301")
     if r1 and r1.status == "fail":
         d = r1.details
         out.append(("'It is too volatile for a constant-σ process.'",
-                    f"volatility depends on level and clock (γ = {d['gamma']:.2f}, α = {d['alpha']:.2f})",
+                    f"volatility depends on level and clock (γ = {d.gamma:.2f}, α = {d.alpha:.2f})",
                     "a probability's volatility must depend on p and τ; a constant σ is not a "
                     "requirement of calibration"))
     return out
@@ -146,11 +129,12 @@ def verdict(report):
             v.append(f", p = {mg['pvalue']:.2g}")
         if mg["source"] == "MG101":
             word = {"pass": "consistent with a calibrated forecaster",
-                    "fail": "the forecast moves more (or less) than its own probabilities allow",
-                    "skip": f"no p-value, {mg.get('reason', '')}"}
+                    "fail": ("the forecast moves more than its own probabilities allow" if mg["ratio"] > 1
+                             else "the forecast moves less than its own probabilities allow"),
+                    "inconclusive": f"no p-value, {mg.get('reason', '')}"}
             v.append(f" — MG101 {mg['status']}: {word.get(mg['status'], mg['status'])}.")
         else:
-            v.append(f" ({mg.get('reason', '')}; computed from the budget, no test).")
+            v.append(f" ({mg.get('reason', '')}).")
         if mg.get("profit") is not None:
             verb = "made" if mg["profit"] >= 0 else "lost"
             v.append(f" A volatility seller holding (1 − 2p) YES contracts would have {verb} "

@@ -1,0 +1,65 @@
+"""What a check may read: the panel, the settings, and work shared within one run.
+
+A check function is ``(ctx: CheckContext) -> Measurement``. Work that several
+checks need is computed once here (``ctx.budget()``, ``ctx.dynamic()``,
+``ctx.dependence()``), so no module recomputes it and the runner's dependence
+gate and MG106 read one quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from forecheck.config import AnalysisConfig
+from forecheck.panel import Panel
+from forecheck.stats.budget import Budget, series_budget
+from forecheck.stats.dependence import Dependence, design_effect
+
+
+def check_rng(seed: int, code: str) -> np.random.Generator:
+    """The random stream of one check: a function of ``--seed`` and the check code
+    only (``[seed, number of the code]``), so a p-value is the same whether its check
+    runs alone or with others. Check numbers are unique across families
+    (MG1xx, CA2xx, WN3xx)."""
+    return np.random.default_rng([int(seed), int(code[2:])])
+
+
+@dataclass
+class CheckContext:
+    panel: Panel
+    config: AnalysisConfig
+    cache: dict[str, Any] = field(default_factory=dict)
+    # Per-series columns a check contributes to the report's series table and the
+    # JSON ``series`` records (name -> (S,) array), e.g. MG102's one-sided z.
+    series_columns: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def rng(self, code: str) -> np.random.Generator:
+        """A fresh generator for check ``code`` (see :func:`check_rng`)."""
+        return check_rng(self.config.seed, code)
+
+    def budget(self) -> Budget:
+        """The variance budget of every series of the panel (A-R 2021), computed once."""
+        return self.cached("budget", lambda: series_budget(self.panel))
+
+    def dynamic(self) -> tuple[Panel, np.ndarray]:
+        """Series with at least ``min_length`` forecasts (dynamic checks) and their mask."""
+        def make():
+            mask = self.panel.lengths >= self.config.min_length
+            return self.panel.select_series(mask), mask
+        return self.cached("dynamic", make)
+
+    def dependence(self) -> Dependence:
+        """MG106's same-time dependence of the in-flight increments of the dynamic
+        series (Kish design effect, ``stats/dependence.py``)."""
+        def make():
+            pan, _ = self.dynamic()
+            return design_effect(pan.dp, pan.dp_series, pan.time[pan.increment_rows], pan.n_series, pan.cluster)
+        return self.cached("dependence", make)
