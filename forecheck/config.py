@@ -42,7 +42,7 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).
         def bad(flag: str, field: str, allowed: str, value: object) -> SettingsError:
-            return SettingsError(f"{flag} ({field}) must be {allowed}; got {value!r}")
+            return SettingsError(f"{flag} must be {allowed} ({field} = {value!r})")
 
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < 1:
             raise bad("--alpha", "alpha", "a number strictly between 0 and 1", self.alpha)

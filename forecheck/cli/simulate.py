@@ -12,14 +12,15 @@ from forecheck.errors import UsageError
 
 _MODEL_OPTS = "Model options (each applies only to some models)"
 
-CHECK_NAMES = {
-    "MG101": "excess movement",
-    "MG103": "revision autocorrelation",
-    "MG105": "variance ratio",
-    "CA202": "calibration",
-    "WN302": "Gaussian increments",
-    "WN305": "jumps",
-}
+#: the checks the models' pass/fail lists name; their names come from the registry
+MODEL_CHECKS = ("MG101", "MG103", "MG105", "CA202", "WN302", "WN305")
+
+
+def _check_names() -> dict[str, str]:
+    from forecheck.checks import all_specs
+
+    names = {s.code: s.name for s in all_specs()}
+    return {c: names[c] for c in MODEL_CHECKS}
 
 
 def _parse_p0(text: str | None) -> Any:
@@ -135,7 +136,7 @@ def _help_text() -> str:
         "last forecast. Same --seed, same output.",
         "",
         "Models (pass = should pass, fail = should fail; "
-        + ", ".join(f"{c} {n}" for c, n in CHECK_NAMES.items()) + "):",
+        + ", ".join(f"{c} {n}" for c, n in _check_names().items()) + "):",
     ]
     for name, spec in MODELS.items():
         opts = " ".join(p.flag for p in spec.params)

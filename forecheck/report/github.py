@@ -25,10 +25,16 @@ def render_github(report: Report) -> str:
     file = paths[0]
     lines = []
     for r in report.results:
+        if r.status == "inconclusive" and report.config.gates(r.severity):
+            lines.append(f"::warning title={_escape_prop(f'forecheck ({r.code}) inconclusive')},"
+                         f"file={_escape_prop(str(file))}::"
+                         + _escape_data(f"{r.name}: no valid p-value (too few effectively independent series); "
+                                        f"{r.message}"))
+            continue
         if r.status != "fail":
             continue
         # data-quality findings carry their first offending rows (1-based file lines)
-        rows = r.details.get("rows") if isinstance(r.details, dict) else None
+        rows = r.details_dict().get("rows")
         first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
         props = [f"title={_escape_prop(f'forecheck ({r.code})')}",
                  f"file={_escape_prop(str(first.get('file', file)))}"]
@@ -36,6 +42,6 @@ def render_github(report: Report) -> str:
             props.append(f"line={first['line']}")
         lines.append(f"::{LEVEL.get(r.severity, 'notice')} {','.join(props)}::{_escape_data(f'{r.name}: {r.message}')}")
     c = report.counts()
-    lines.append(f"::notice title=forecheck::{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped; "
-                 f"exit code {int(report.exit_code)}")
+    lines.append(f"::notice title=forecheck::{c['pass']} passed, {c['fail']} failed, "
+                 f"{c['inconclusive']} inconclusive, {c['skip']} skipped; exit code {int(report.exit_code)}")
     return "\n".join(lines)

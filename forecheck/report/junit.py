@@ -11,7 +11,7 @@ from forecheck.report.model import Report
 
 def _suite(root: ET.Element, name: str, cases: list[tuple[str, str, str, str]]) -> None:
     failures = sum(1 for c in cases if c[2] == "fail")
-    skipped = sum(1 for c in cases if c[2] == "skip")
+    skipped = sum(1 for c in cases if c[2] in ("skip", "inconclusive"))
     errors = sum(1 for c in cases if c[2] == "error")
     suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(cases)), failures=str(failures),
                           errors=str(errors), skipped=str(skipped))
@@ -21,6 +21,8 @@ def _suite(root: ET.Element, name: str, cases: list[tuple[str, str, str, str]]) 
             ET.SubElement(case, "failure", message=message[:500]).text = message
         elif status == "skip":
             ET.SubElement(case, "skipped", message=message[:500])
+        elif status == "inconclusive":  # ran, no valid p-value: distinct from a plain skip
+            ET.SubElement(case, "skipped", type="inconclusive", message=("inconclusive: " + message)[:500])
         elif status == "error":
             ET.SubElement(case, "error", message=message[:500]).text = message
 
