@@ -529,6 +529,15 @@ class Claim(Details):
     evidence: str
     extra: dict[str, Any]
 
+    @property
+    def pvalue(self) -> float | None:
+        """The across-series test's p-value (claims 1 and 3; treats series as independent)."""
+        return self.extra.get("pvalue")
+
+    @property
+    def z(self) -> float | None:
+        return self.extra.get("z")
+
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         return {"claim": d["claim"], "verdict": d["verdict"], "evidence": d["evidence"], **d["extra"]}

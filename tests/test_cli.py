@@ -66,7 +66,7 @@ def test_json_output_is_plain_parseable_and_valid(forecast_csv):
 def test_text_report_has_header_and_summary(forecast_csv):
     res = invoke("analyze", forecast_csv)
     assert_exit(res, res.exit_code)
-    assert "what was read" in res.stdout
+    assert "What was read" in res.stdout and "forecheck verdict" in res.stdout
     assert "exit code" in res.stdout
 
 

@@ -83,7 +83,7 @@ def test_assumptions_table_in_json(jumpy):
     by = {r["codes"][0]: r for r in rows}
     for code, r in by.items():
         assert r["holds"] == (res[code].status == "pass")
-        assert set(r) == {"assumption", "critique_inference", "measured", "holds", "meaning", "codes"}
+        assert set(r) == {"assumption", "critique_inference", "measured", "holds", "meaning", "codes", "summary"}
     assert "kurtosis" in by["WN302"]["measured"]
 
 

@@ -419,8 +419,7 @@ def check_wn306(ctx: CheckContext) -> Measurement:
         verdict = ("holds" if z1 > 0 else "fails") if p1 < a else "not established"
         ev = (f"{n_ext} series started beyond 20/80; the favourite won {100 * won.mean():.0f}% vs "
               f"{100 * pf.mean():.0f}% forecast; pulled halfway to 50% they would have scored "
-              f"{abs(d.mean()):.3f} {'better' if d.mean() > 0 else 'worse'} in Brier score "
-              f"(z = {z1:+.2f}, p = {p1:.2g})")
+              f"{abs(d.mean()):.3f} {'better' if d.mean() > 0 else 'worse'} in Brier score")
     else:
         verdict = "not testable"
         ev = f"only {n_ext} resolved series started beyond 20/80 (need 5)"
@@ -462,8 +461,7 @@ def check_wn306(ctx: CheckContext) -> Measurement:
         else:
             verdict = "not established"
         ev = (f"across {int(resolved.sum())} resolved series, Spearman ρ(initial uncertainty p0(1−p0), "
-              f"total movement) = {rho:+.2f} (one-sided p = {p_pos:.2g} for ρ > 0, as the variance budget "
-              f"E[Σ Δp²] = p0(1−p0) requires)")
+              f"total movement) = {rho:+.2f} (the variance budget E[Σ Δp²] = p0(1−p0) requires ρ > 0)")
         extra = {}
         if sigma is not None and fit_ok is not None and np.sum(fit_ok & resolved) >= 8:
             sel = fit_ok & resolved

@@ -174,7 +174,43 @@ def assumption_rows(records: dict[str, CheckResult]) -> list[dict]:
         "meaning": ("stale updates or bounce distort realised variance and per-step statistics; "
                     "prefer coarser sampling or the budget over the whole path" if h is False else
                     "updates are frequent and free of bounce" if h else "not measured")})
+    for row in rows:
+        row["summary"] = short_measure(records.get(row["codes"][0]))
     return rows
+
+
+def short_measure(r: CheckResult | None) -> str:
+    """One short line of what a WN check measured (the default report's layer-B row)."""
+    if r is None:
+        return "not run"
+    if r.status == "skip":
+        return f"not measured: {r.message}"
+    d = r.details
+    if r.code == "WN301":
+        return f"γ = {d.gamma:.2f}, α = {d.alpha:.2f} in σ² ∝ [p(1−p)]^γ/τ^α (constant: γ = α = 0)"
+    if r.code == "WN302":
+        s = d.standardised
+        return (f"excess kurtosis {s.pooled_excess_kurtosis:.2g}; {s.k_sigma[1].observed} moves > 5σ "
+                f"(Gaussian {s.k_sigma[1].expected_gaussian:.2g})")
+    if r.code == "WN303":
+        return (f"tail index {_f(d.standardised.tail_index, '.2f')} (shape ξ̂ {d.standardised.xi:.2f}; Gaussian "
+                f"{d.standardised.gaussian_reference_xi:.2f})")
+    if r.code == "WN304":
+        return f"ARCH-LM rejects in {_pct(d.standardised.arch_lm.share_reject)} of series"
+    if r.code == "WN305":
+        lm = d.standardised.lee_mykland
+        js = d.standardised.bns.pooled_jump_share
+        return (f"{lm.n_jumps} jumps in {lm.series_with_jumps} series, "
+                f"{_f(100 * js if js is not None else None, '.0f')}% of the variance")
+    if r.code == "WN306":
+        verdicts = [c.verdict for c in d.claims]
+        parts = [f"{verdicts.count(v)} {v}" for v in ("fails", "holds", "not established", "not testable")
+                 if verdicts.count(v)]
+        return f"the model's {len(verdicts)} claims: " + ", ".join(parts)
+    if r.code == "WN307":
+        return (f"{100 * d.zero_share:.0f}% zero updates; bid-ask bounce share "
+                f"{_f(d.roll.get('bounce_share'), '.2f')}")
+    return r.message
 
 
 # ------------------------------------------------------------------ layer A facts

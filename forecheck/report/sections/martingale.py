@@ -104,12 +104,12 @@ def standouts(report, limit: int = 10) -> list:
     flagged = r.details.flagged
     if not flagged:
         return [Text(f"Series that stand out (MG102): none — {r.message}.", style="dim")]
-    t = Table(title=f"Series that stand out (MG102): {len(flagged)} move too much", width=WIDTH,
-              title_justify="left", pad_edge=False, expand=True)
-    for col in ("Series", "n", "Excess X", "m/r", "p (one-sided)", "q (BH)"):
-        t.add_column(col)
+    t = Table(title=f"Series that stand out (MG102): {len(flagged)} move too much", title_justify="left",
+              pad_edge=False, expand=True)
+    for col in ("Series", "n", "excess X", "movement / budget", "p (one-sided)", "q (BH)"):
+        t.add_column(col, overflow="fold")
     for f in flagged[:limit]:
-        t.add_row(f.id, str(f.n), f"{f.excess:+.3f}",
+        t.add_row(Text(f.id), str(f.n), f"{f.excess:+.3f}",
                   "" if f.ratio is None else f"{f.ratio:.2f}", _p(f.pvalue), _p(f.qvalue))
     return [t]
 
