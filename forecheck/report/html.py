@@ -219,7 +219,9 @@ def verdict_card(report: Report) -> str:
     else:
         top = f'<p class="exit exit-ok">Exit code {code}: no gating check failed.</p>'
     rows = [
-        ("Variance budget <span class='code'>MG101</span>", _budget_line(report.result("MG101"), gating)),
+        ("Variance budget <span class='code'>MG101</span>",
+         (badge(report.result("MG101"), gating) + " " if report.result("MG101") is not None else "")
+         + _budget_line(report.result("MG101"), gating)),
         ("Predictable revisions <span class='code'>MG103–MG105</span>", _checks_list(report, REVISION_LABELS, gating)),
         ("Calibration <span class='code'>CA201–CA204</span>", _checks_list(report, CALIBRATION_LABELS, gating)),
         ("Independence <span class='code'>MG106</span>", _independence_line(report)),
@@ -243,16 +245,16 @@ def _row(r: Any, gating: set[str]) -> str:
     est = num(_field(r, "estimate"))
     ci = ci_text(_field(r, "ci"))
     cells = [
-        ("Code", f'<a href="{esc(_field(r, "url", "#"))}" class="code">{esc(_field(r, "code"))}</a>'),
-        ("Check", esc(_field(r, "name", ""))),
-        ("Severity", esc(_field(r, "severity", ""))),
-        ("Status", badge(r, gating)),
-        ("Estimate [95% CI]", f"{est} <span class='ci'>{ci}</span>" if ci else est),
+        ("code", f'<a href="{esc(_field(r, "url", "#"))}" class="code">{esc(_field(r, "code"))}</a>'),
+        ("name", esc(_field(r, "name", ""))),
+        ("sev", esc(_field(r, "severity", ""))),
+        ("status", badge(r, gating)),
+        ("est", f"{est} <span class='ci'>{ci}</span>" if ci else est),
         ("p", pval(_field(r, "pvalue"))),
-        ("p adj.", pval(_field(r, "pvalue_adjusted"))),
-        ("Note", f"<span class='note'>{esc(_field(r, 'message', ''))}</span>"),
+        ("padj", pval(_field(r, "pvalue_adjusted"))),
+        ("note", f"<span class='note'>{esc(_field(r, 'message', ''))}</span>"),
     ]
-    tds = "".join(f'<td data-label="{esc(k)}">{v}</td>' for k, v in cells)
+    tds = "".join(f'<td class="c-{k}">{v}</td>' for k, v in cells)
     return f'<tr class="{cls}-row">{tds}</tr>'
 
 
@@ -421,9 +423,10 @@ line-height:1.6;white-space:nowrap;border:1px solid currentColor}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
-th{background:var(--card);font-weight:600}
+th{background:var(--card);font-weight:600;white-space:nowrap}
 td .note{color:var(--muted);font-size:.92em;overflow-wrap:anywhere}
 td .ci{color:var(--muted);white-space:nowrap}
+td.c-p,td.c-padj,td.c-code{white-space:nowrap}
 tr.st-fail-row td:first-child{box-shadow:inset 4px 0 var(--fail)}
 tr.st-inc-row td:first-child{box-shadow:inset 4px 0 var(--inc)}
 .plots{display:grid;grid-template-columns:1fr;gap:20px}
@@ -439,10 +442,19 @@ footer{color:var(--muted);font-size:.9em;margin:2em 0 1em;border-top:1px solid v
 main{padding:10px}
 .vrow{grid-template-columns:1fr}
 table.checks-table thead{display:none}
-table.checks-table,table.checks-table tbody,table.checks-table tr,table.checks-table td{display:block;width:100%}
-table.checks-table tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;padding:4px 8px}
-table.checks-table td{border:0;padding:2px 0;display:grid;grid-template-columns:8.5em 1fr;gap:8px}
-table.checks-table td::before{content:attr(data-label);font-weight:600;color:var(--muted)}
+table.checks-table,table.checks-table tbody{display:block;width:100%}
+table.checks-table tr{display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 10px;border:1px solid var(--line);
+border-radius:8px;margin:0 0 8px;padding:6px 10px}
+table.checks-table td{display:block;border:0;padding:0;width:auto;box-shadow:none!important}
+table.checks-table td.c-name{font-weight:600}
+table.checks-table td.c-note{flex-basis:100%}
+table.checks-table td.c-sev::before{content:"severity "}
+table.checks-table td.c-est::before{content:"estimate "}
+table.checks-table td.c-p::before{content:"p "}
+table.checks-table td.c-padj::before{content:"p adj. "}
+table.checks-table td::before{color:var(--muted);font-size:.9em}
+tr.st-fail-row{border-left:4px solid var(--fail)!important}
+tr.st-inc-row{border-left:4px solid var(--inc)!important}
 }
 @media print{.plots{grid-template-columns:1fr 1fr}figure.plot{break-inside:avoid}}
 """

@@ -33,7 +33,7 @@ INTERVAL = "#6e6e6e"
 JUMP = "#E69F00"
 BAND = "#c9c9c9"
 
-FIGSIZE = (6.4, 4.2)
+FIGSIZE = (5.4, 4.0)
 RC = {
     "font.size": 12,
     "axes.titlesize": 13,
@@ -93,15 +93,18 @@ def _resolution_x(tau: np.ndarray, div: float) -> tuple[np.ndarray, float]:
     (τ = 0) moved right of the last forecast by a gap so the resolution step shows."""
     x = np.asarray(tau, dtype=float) / div
     top = float(np.max(x)) if len(x) else 1.0
-    gap = 0.06 * top if top > 0 else 1.0
+    gap = 0.07 * top if top > 0 else 1.0
     return np.where(tau == 0, -gap, x), gap
 
 
 def _resolution_marks(ax, gap: float, top: float) -> None:
-    ax.set_xlim(top * 1.02, -1.5 * gap)
+    """x limits with room for the resolution point, and a "resolved" tick there."""
+    ax.set_xlim(top * 1.02, -1.6 * gap)
     ax.axvline(-gap, color="#999999", lw=0.8, ls=":")
-    ax.annotate("resolution", xy=(-gap, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
-                textcoords="offset points", ha="center", va="bottom", fontsize=9.5, color="#555555")
+    ticks = [float(t) for t in ax.get_xticks() if 0.1 * top <= t <= top]
+    ax.set_xticks(ticks + [-gap])
+    ax.set_xticklabels([f"{t:g}" for t in ticks] + ["resolved"])
+    ax.get_xticklabels()[-1].set_color("#555555")
 
 
 def _figure(key: str, figsize: tuple[float, float] = FIGSIZE, ncols: int = 1, **kw):
@@ -157,7 +160,9 @@ def _round1(m: re.Match) -> str:
     return v[:-2] if v.endswith(".0") else v
 
 
-def _outcome_legend(ax, outcomes: np.ndarray, loc: str = "best", extra: Sequence = ()) -> None:
+def _outcome_legend(ax, outcomes: np.ndarray, loc: str = "best", extra: Sequence = (), outside: bool = False) -> None:
+    """Legend of the outcome colours (only those present), plus ``extra`` handles;
+    ``outside`` puts it under the axes, clear of the data."""
     from matplotlib.lines import Line2D
 
     handles = list(extra)
@@ -168,7 +173,11 @@ def _outcome_legend(ax, outcomes: np.ndarray, loc: str = "best", extra: Sequence
         handles.append(Line2D([], [], color=OUTCOME_0, lw=2, label="outcome 0 (did not)"))
     if np.any(np.isnan(o)):
         handles.append(Line2D([], [], color=UNRESOLVED, lw=2, label="unresolved"))
-    if handles:
+    if not handles:
+        return
+    if outside:
+        ax.figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2), frameon=False)
+    else:
         ax.legend(handles=handles, loc=loc, frameon=True, framealpha=0.9)
 
 
@@ -212,7 +221,7 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("forecast probability")
-    ax.set_title("Probability paths, coloured by outcome")
+    ax.set_title("Probability paths by outcome")
     if len(hl):
         last = d.offsets[hl + 1] - 1
         ys = _spread_labels(d.p[last], 0.075, 0.02, 0.98)
@@ -220,7 +229,7 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
             ax.annotate(str(d.ids[i]), xy=(xp, yp), xytext=(1.01, yl), textcoords=("axes fraction", "data"),
                         color=cols[i], fontsize=10, va="center", fontweight="bold",
                         arrowprops={"arrowstyle": "-", "color": cols[i], "lw": 0.6})
-    _outcome_legend(ax, d.outcome, loc="upper left")
+    _outcome_legend(ax, d.outcome, outside=True)
     names = ", ".join(str(d.ids[i]) for i in hl)
     alt = (f"Line chart of {len(d.offsets) - 1} forecast paths (probability 0 to 1 against {xlabel}), blue for "
            f"outcome 1, vermillion for outcome 0; the {len(hl)} series with the largest excess movement are "
@@ -240,7 +249,7 @@ def plot_cumulative(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
     _resolution_marks(ax, gap, float(t.max()) if len(t) else 1.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cumulative sum over series (prob.²)")
-    ax.set_title("Cumulative movement against the variance budget")
+    ax.set_title("Movement vs. the variance budget")
     m, r = float(d.pooled_movement[-1]), float(d.pooled_reduction[-1])
     ratio = m / r if r > 0 else float("nan")
     ax.annotate(f"at resolution: Σm/Σr = {ratio:.2f}", xy=(0.98, 0.04), xycoords="axes fraction", ha="right",
@@ -268,7 +277,7 @@ def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rende
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("excess movement m − r (prob.²)")
-    ax.set_title("Excess movement of each series over time")
+    ax.set_title("Excess movement of each series")
     _outcome_legend(ax, d.outcome, loc="lower left")
     fm, fr = d.final()
     alt = (f"One line per series of cumulative movement minus uncertainty resolved, against {xlabel}; "
@@ -308,7 +317,7 @@ def plot_ratio_by_p0(d: pdata.Binned, overall: tuple[float | None, tuple[float, 
     _cat_axis(ax, d.labels, d.n, "series per bin:")
     ax.set_xlabel("starting probability p₀")
     ax.set_ylabel("movement / budget  Σm/Σr")
-    ax.set_title("Movement ratio by starting probability", pad=30)
+    ax.set_title("Movement ratio by starting p₀", pad=30)
     ax.legend(loc="upper right", frameon=True, framealpha=0.9)
     parts = [f"{lab}: {r:.2f}" for lab, r in zip(d.labels, d.ratio) if np.isfinite(r)]
     alt = ("Dot chart of the movement-to-budget ratio with approximate 95% intervals for each starting-probability "
@@ -328,7 +337,7 @@ def plot_excess_by_tau(d: pdata.Binned, fmt: Fmt = "svg") -> Rendered:
     _cat_axis(ax, d.labels, d.n, "steps per bin:")
     ax.set_xlabel("time to resolution at the earlier forecast of each step")
     ax.set_ylabel("excess movement Σm − Σr (prob.²)")
-    ax.set_title("Excess movement by time to resolution", pad=30)
+    ax.set_title("Excess movement by time left", pad=30)
     ax.legend(loc="best", frameon=True, framealpha=0.9)
     parts = [f"{lab}: {v:+.3f}" for lab, v in zip(d.labels, d.excess)]
     alt = "Bar chart of excess movement (movement minus uncertainty resolved) per time-to-resolution bin: " + \
@@ -339,7 +348,7 @@ def plot_excess_by_tau(d: pdata.Binned, fmt: Fmt = "svg") -> Rendered:
 # ------------------------------------------------------------------- QQ
 def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
     key = "qq"
-    ctx, fig, axes = _figure(key, figsize=(6.4, 4.0), ncols=2, sharey=True)
+    ctx, fig, axes = _figure(key, figsize=(5.6, 4.0), ncols=2, sharey=True)
     xlim, ylim = 1.0, 1.0
     for q in (std, raw):
         if q.n:
@@ -359,7 +368,7 @@ def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
         ax.set_xlabel("Gaussian quantile (SD)")
     axes[0].set_ylabel("increment quantile (SD units)")
     axes[0].legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=9.5)
-    fig.suptitle("QQ plots of increments against the Gaussian", fontweight="bold", fontsize=13, x=0.02,
+    fig.suptitle("Increments against the Gaussian (QQ)", fontweight="bold", fontsize=13, x=0.02,
                  ha="left")
     alt = (f"Two QQ plots against Gaussian quantiles with a grey 95% band: standardised increments "
            f"({std.beyond_4sd} beyond 4 SD) and raw Δp ({raw.beyond_4sd} beyond 4 SD), where a Gaussian "
@@ -370,7 +379,7 @@ def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
 # ------------------------------------------------------------ reliability
 def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     key = "reliability"
-    ctx, fig, ax = _figure(key, figsize=(6.0, 5.0))
+    ctx, fig, ax = _figure(key, figsize=(5.2, 5.0))
     ax.plot([0, 1], [0, 1], color=BUDGET, ls="--", lw=1.4, label="calibrated (diagonal)")
     if d.n:
         ax.fill_between(d.p, d.band_low, d.band_high, step="post", color=BAND, alpha=0.9, lw=0,
@@ -427,7 +436,7 @@ def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = 
     ax.set_title(f"Detected jumps: {len(j.row)} in {len(with_j)} series")
     from matplotlib.lines import Line2D
 
-    _outcome_legend(ax, paths.outcome[with_j] if len(with_j) else np.zeros(0), loc="upper left",
+    _outcome_legend(ax, paths.outcome[with_j] if len(with_j) else np.zeros(0), outside=True,
                     extra=[Line2D([], [], color=JUMP, lw=3, marker="o", mfc=JUMP, mec="black",
                                   label=f"jump (Lee–Mykland, K = {j.window})")])
     alt = (f"Forecast paths in grey with {len(j.row)} detected jumps marked in orange across {len(with_j)} "
@@ -451,7 +460,7 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     ax.set_xlim(0, 1)
     ax.set_xlabel("starting probability p₀")
     ax.set_ylabel(f"number of ±{h:g} updates (log scale)")
-    ax.set_title("The ±1% belief walk and this data's movement")
+    ax.set_title("±1% belief walk vs. this data")
     extra = [Line2D([], [], color=BUDGET, lw=2.2, label=ax.lines[0].get_label()),
              Line2D([], [], color=BUDGET, lw=1.6, ls=":", label="median updates")]
     _outcome_legend(ax, w.outcome, loc="lower center", extra=extra)
