@@ -179,6 +179,8 @@ def analyze_command(
                                 horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim)
     except (ValueError, TypeError) as exc:
         fail(str(exc))
+    if html and not os.path.isdir(os.path.dirname(os.path.abspath(html))):
+        fail(f"{html}: cannot write the HTML report (no such folder)", "create the folder or choose another path")
     for path in paths:
         if path != "-" and os.path.isdir(path):
             fail(f"{path}: is a directory, not a forecast file",
