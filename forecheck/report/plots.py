@@ -160,23 +160,25 @@ def _round1(m: re.Match) -> str:
     return v[:-2] if v.endswith(".0") else v
 
 
-def _outcome_legend(ax, outcomes: np.ndarray, loc: str = "best", extra: Sequence = (), outside: bool = False) -> None:
+def _outcome_legend(ax, outcomes: np.ndarray, loc: str = "best", extra: Sequence = (), outside: bool = False,
+                    dots: bool = False, suffix: str = "", ncols: int = 2) -> None:
     """Legend of the outcome colours (only those present), plus ``extra`` handles;
     ``outside`` puts it under the axes, clear of the data."""
     from matplotlib.lines import Line2D
 
     handles = list(extra)
     o = np.asarray(outcomes, dtype=float)
+    style = {"ls": "none", "marker": "o", "ms": 6} if dots else {"lw": 2}
     if np.any(o == 1):
-        handles.append(Line2D([], [], color=OUTCOME_1, lw=2, label="outcome 1 (happened)"))
+        handles.append(Line2D([], [], color=OUTCOME_1, label="outcome 1 (happened)" + suffix, **style))
     if np.any(o == 0):
-        handles.append(Line2D([], [], color=OUTCOME_0, lw=2, label="outcome 0 (did not)"))
+        handles.append(Line2D([], [], color=OUTCOME_0, label="outcome 0 (did not)" + suffix, **style))
     if np.any(np.isnan(o)):
-        handles.append(Line2D([], [], color=UNRESOLVED, lw=2, label="unresolved"))
+        handles.append(Line2D([], [], color=UNRESOLVED, label="unresolved" + suffix, **style))
     if not handles:
         return
     if outside:
-        ax.figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2), frameon=False)
+        ax.figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), ncols), frameon=False)
     else:
         ax.legend(handles=handles, loc=loc, frameon=True, framealpha=0.9)
 
@@ -426,8 +428,10 @@ def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = 
         ax.plot(tau[r], paths.p[r], "o", ms=5, mfc=JUMP, mec="black", mew=0.7, zorder=5, ls="none")
         top = np.argsort(-np.abs(j.L))[:n_label]
         for k, i in zip(r[top], j.series[top]):
+            left = tau[k] < 0.5 * float(tau.max())  # right half of the axis: label to the left
             ax.annotate(f"{paths.ids[i]} ({paths.p[k - 1]:.2f}→{paths.p[k]:.2f})", xy=(tau[k], paths.p[k]),
-                        xytext=(6, 8 if paths.p[k] < 0.85 else -14), textcoords="offset points", fontsize=9.5,
+                        xytext=(-6 if left else 6, 8 if paths.p[k] < 0.85 else -14), textcoords="offset points",
+                        ha="right" if left else "left", fontsize=9.5,
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.set_xlim(float(tau.max()) * 1.02 if len(tau) else 1, 0)
     ax.set_ylim(-0.02, 1.02)
@@ -451,7 +455,7 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     key = "walk"
     ctx, fig, ax = _figure(key)
     h = w.step
-    ax.plot(w.grid_p, w.expected_steps, color=BUDGET, lw=2.2, label=f"expected updates p₀(1 − p₀)/h², h = {h:g}")
+    ax.plot(w.grid_p, w.expected_steps, color=BUDGET, lw=2.2, label="expected updates p₀(1 − p₀)/h²")
     ax.plot(w.grid_p, w.median_steps, color=BUDGET, lw=1.6, ls=":", label="median updates")
     if len(w.p0):
         ax.scatter(w.p0, np.maximum(w.equivalent_steps, 0.5), s=26, c=outcome_colours(w.outcome), alpha=0.85,
@@ -459,15 +463,12 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("starting probability p₀")
-    ax.set_ylabel(f"number of ±{h:g} updates (log scale)")
+    ax.set_ylabel(f"±{h:g} updates (log scale)")
     ax.set_title("±1% belief walk vs. this data")
     extra = [Line2D([], [], color=BUDGET, lw=2.2, label=ax.lines[0].get_label()),
              Line2D([], [], color=BUDGET, lw=1.6, ls=":", label="median updates")]
-    _outcome_legend(ax, w.outcome, loc="lower center", extra=extra)
-    leg = ax.get_legend()
-    if leg is not None:
-        for t in leg.get_texts()[2:]:
-            t.set_text(t.get_text() + ": series m/h²")
+    _outcome_legend(ax, w.outcome, extra=extra, outside=True, dots=True, suffix=": m/h²",
+                    ncols=1)
     mid = int(np.argmin(np.abs(w.grid_p - 0.5)))
     alt = (f"Curve of the expected number of ±{h:g} updates until certainty by starting probability "
            f"({w.expected_steps[mid]:.0f} from 50%), a dotted median curve, and one dot per series at its "
