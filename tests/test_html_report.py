@@ -123,3 +123,14 @@ def test_number_formatting():
     assert H.num(-0.08066) == "−0.0807"
     assert H.pval(0.0004) == "< 0.001" and H.pval(0.0123) == "0.012"
     assert re.fullmatch(r"\[0\.09, 1\.33\]", H.ci_text((0.08997, 1.3277)))
+
+
+def test_plot_style_is_restored_even_when_drawing_fails():
+    import matplotlib
+
+    from forecheck.report import plots
+
+    before = dict(matplotlib.rcParams)
+    with pytest.raises(AttributeError):
+        plots.plot_paths(None)  # fails after the style is applied
+    assert dict(matplotlib.rcParams) == before

@@ -13,10 +13,11 @@ moves on average) is a black dashed line; intervals are grey.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -107,34 +108,44 @@ def _resolution_marks(ax, gap: float, top: float) -> None:
     ax.get_xticklabels()[-1].set_color("#555555")
 
 
+def _plot(fn: Callable[..., Rendered]) -> Callable[..., Rendered]:
+    """Draw under the report's matplotlib style; the caller's rcParams are restored
+    even when drawing fails."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs) -> Rendered:
+        import matplotlib
+
+        with matplotlib.rc_context(RC):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _figure(key: str, figsize: tuple[float, float] = FIGSIZE, ncols: int = 1, **kw):
     import matplotlib
     from matplotlib.figure import Figure
 
-    ctx = matplotlib.rc_context({**RC, "svg.hashsalt": f"forecheck-{key}"})
-    ctx.__enter__()
+    matplotlib.rcParams["svg.hashsalt"] = f"forecheck-{key}"  # ids unique across inline SVGs
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, ncols, **kw)
-    return ctx, fig, axes
+    return fig, axes
 
 
-def _finish(ctx, fig, key: str, fmt: Fmt, alt: str) -> Rendered:
-    try:
-        buf = io.BytesIO()
-        if fmt == "png":
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
+def _finish(fig, key: str, fmt: Fmt, alt: str) -> Rendered:
+    buf = io.BytesIO()
+    if fmt == "png":
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-            FigureCanvasAgg(fig)
-            fig.savefig(buf, format="png", dpi=144)
-            data = base64.b64encode(buf.getvalue()).decode("ascii")
-        else:
-            from matplotlib.backends.backend_svg import FigureCanvasSVG
+        FigureCanvasAgg(fig)
+        fig.savefig(buf, format="png", dpi=144)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+    else:
+        from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-            FigureCanvasSVG(fig)
-            fig.savefig(buf, format="svg", dpi=150, metadata={"Date": None, "Creator": None})
-            data = _inline_svg(buf.getvalue().decode("utf-8"))
-    finally:
-        ctx.__exit__(None, None, None)
+        FigureCanvasSVG(fig)
+        fig.savefig(buf, format="svg", dpi=150, metadata={"Date": None, "Creator": None})
+        data = _inline_svg(buf.getvalue().decode("utf-8"))
     return Rendered(key=key, data=data, fmt=fmt, alt=alt)
 
 
@@ -206,11 +217,12 @@ def _spread_labels(y: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarra
 
 
 # ------------------------------------------------------------------ paths
+@_plot
 def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     from matplotlib.collections import LineCollection
 
     key = "paths"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     div, xlabel = time_axis(d.tau, d.unit)
     tau = d.tau / div
     cols = outcome_colours(d.outcome)
@@ -236,13 +248,14 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Line chart of {len(d.offsets) - 1} forecast paths (probability 0 to 1 against {xlabel}), blue for "
            f"outcome 1, vermillion for outcome 0; the {len(hl)} series with the largest excess movement are "
            f"drawn thick and labelled: {names}.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------- cumulative budget
+@_plot
 def plot_cumulative(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
     key = "cumulative"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     div, xlabel = time_axis(d.pooled_tau, d.unit)
     t, gap = _resolution_x(d.pooled_tau, div)
     ax.step(t, d.pooled_movement, where="post", color=MOVEMENT, lw=2.4, label="movement Σ(Δp)²")
@@ -259,14 +272,15 @@ def plot_cumulative(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
     ax.legend(loc="upper left", frameon=True, framealpha=0.9)
     alt = (f"Step chart against {xlabel}: cumulative movement (solid) ends at {m:.3g} and the cumulative "
            f"uncertainty resolved (dashed, the budget) ends at {r:.3g}, a ratio of {ratio:.2f}.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
+@_plot
 def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
     from matplotlib.collections import LineCollection
 
     key = "cumulative-excess"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     div, xlabel = time_axis(d.tau, d.unit)
     tau, gap = _resolution_x(d.tau, div)
     x = d.excess
@@ -284,7 +298,7 @@ def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rende
     fm, fr = d.final()
     alt = (f"One line per series of cumulative movement minus uncertainty resolved, against {xlabel}; "
            f"{int(np.sum(fm > fr))} of {len(fm)} series end above zero (moved more than their budget).")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------------ binned
@@ -300,10 +314,11 @@ def _cat_axis(ax, labels: Sequence[str], n: np.ndarray, what: str) -> None:
                 fontsize=9.5, color="#555555", ha="left", va="bottom")
 
 
+@_plot
 def plot_ratio_by_p0(d: pdata.Binned, overall: tuple[float | None, tuple[float, float] | None] | None = None,
                      fmt: Fmt = "svg") -> Rendered:
     key = "ratio-by-p0"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     x = np.arange(len(d.labels))
     ok = np.isfinite(d.ratio)
     ax.axhline(1.0, color=BUDGET, lw=1.6, ls="--", label="budget (ratio 1)")
@@ -324,12 +339,13 @@ def plot_ratio_by_p0(d: pdata.Binned, overall: tuple[float | None, tuple[float, 
     parts = [f"{lab}: {r:.2f}" for lab, r in zip(d.labels, d.ratio) if np.isfinite(r)]
     alt = ("Dot chart of the movement-to-budget ratio with approximate 95% intervals for each starting-probability "
            "bin, against a dashed line at 1: " + "; ".join(parts) + ".")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
+@_plot
 def plot_excess_by_tau(d: pdata.Binned, fmt: Fmt = "svg") -> Rendered:
     key = "excess-by-tau"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     x = np.arange(len(d.labels))
     cols = [MOVEMENT if v >= 0 else "#5e9ed6" for v in d.excess]
     ax.bar(x, d.excess, color=cols, alpha=0.8, width=0.6)
@@ -344,13 +360,14 @@ def plot_excess_by_tau(d: pdata.Binned, fmt: Fmt = "svg") -> Rendered:
     parts = [f"{lab}: {v:+.3f}" for lab, v in zip(d.labels, d.excess)]
     alt = "Bar chart of excess movement (movement minus uncertainty resolved) per time-to-resolution bin: " + \
         "; ".join(parts) + "."
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------------------- QQ
+@_plot
 def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
     key = "qq"
-    ctx, fig, axes = _figure(key, figsize=(5.6, 4.0), ncols=2, sharey=True)
+    fig, axes = _figure(key, figsize=(5.6, 4.0), ncols=2, sharey=True)
     xlim, ylim = 1.0, 1.0
     for q in (std, raw):
         if q.n:
@@ -375,13 +392,14 @@ def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Two QQ plots against Gaussian quantiles with a grey 95% band: standardised increments "
            f"({std.beyond_4sd} beyond 4 SD) and raw Δp ({raw.beyond_4sd} beyond 4 SD), where a Gaussian "
            f"sample of that size would have about {std.expected_beyond_4sd:.1f}.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------------ reliability
+@_plot
 def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     key = "reliability"
-    ctx, fig, ax = _figure(key, figsize=(5.2, 5.0))
+    fig, ax = _figure(key, figsize=(5.2, 5.0))
     ax.plot([0, 1], [0, 1], color=BUDGET, ls="--", lw=1.4, label="calibrated (diagonal)")
     if d.n:
         ax.fill_between(d.p, d.band_low, d.band_high, step="post", color=BAND, alpha=0.9, lw=0,
@@ -404,15 +422,16 @@ def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Reliability diagram of {d.n} last forecasts: the PAV-recalibrated curve against the diagonal with a grey "
            f"consistency band; Brier {d.brier:.4f} = miscalibration {d.mcb:.4f} − discrimination {d.dsc:.4f} "
            f"+ uncertainty {d.unc:.4f}.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------------------ jumps
+@_plot
 def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = "svg") -> Rendered:
     from matplotlib.collections import LineCollection
 
     key = "jumps"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     div, xlabel = time_axis(paths.tau, paths.unit)
     tau = paths.tau / div
     ax.add_collection(LineCollection(_segments(paths.offsets, tau, paths.p), colors="#b5b5b5", linewidths=0.6,
@@ -445,15 +464,16 @@ def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = 
                                   label=f"jump (Lee–Mykland, K = {j.window})")])
     alt = (f"Forecast paths in grey with {len(j.row)} detected jumps marked in orange across {len(with_j)} "
            f"series, against {xlabel}.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
 
 
 # ------------------------------------------------------------------- walk
+@_plot
 def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     from matplotlib.lines import Line2D
 
     key = "walk"
-    ctx, fig, ax = _figure(key)
+    fig, ax = _figure(key)
     h = w.step
     ax.plot(w.grid_p, w.expected_steps, color=BUDGET, lw=2.2, label="expected updates p₀(1 − p₀)/h²")
     ax.plot(w.grid_p, w.median_steps, color=BUDGET, lw=1.6, ls=":", label="median updates")
@@ -473,4 +493,4 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Curve of the expected number of ±{h:g} updates until certainty by starting probability "
            f"({w.expected_steps[mid]:.0f} from 50%), a dotted median curve, and one dot per series at its "
            f"starting probability with its movement expressed as equivalent updates.")
-    return _finish(ctx, fig, key, fmt, alt)
+    return _finish(fig, key, fmt, alt)
