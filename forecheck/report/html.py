@@ -118,7 +118,7 @@ def badge(result: Any, gating_codes: set[str]) -> str:
 
 
 # ------------------------------------------------------------------ verdict
-def _budget_line(r: Any, gating: set[str]) -> str:
+def _budget_line(r: Any) -> str:
     if r is None:
         return "not run"
     est, ci = _field(r, "estimate"), _field(r, "ci")
@@ -218,11 +218,12 @@ def verdict_card(report: Report) -> str:
                + ", ".join(f'<span class="code">{esc(c)}</span>' for c in sorted(gating)) + "</p>")
     else:
         top = f'<p class="exit exit-ok">Exit code {code}: no gating check failed.</p>'
+    r101 = report.result("MG101")
     rows = [
         ("Variance budget <span class='code'>MG101</span>",
-         (badge(report.result("MG101"), gating) + " " if report.result("MG101") is not None else "")
-         + _budget_line(report.result("MG101"), gating)),
-        ("Predictable revisions <span class='code'>MG103–MG105</span>", _checks_list(report, REVISION_LABELS, gating)),
+         (badge(r101, gating) + " " if r101 is not None else "") + _budget_line(r101)),
+        ("Predictable revisions <span class='code'>MG103–MG105</span>",
+         _checks_list(report, REVISION_LABELS, gating)),
         ("Calibration <span class='code'>CA201–CA204</span>", _checks_list(report, CALIBRATION_LABELS, gating)),
         ("Independence <span class='code'>MG106</span>", _independence_line(report)),
         ("Layer B <span class='code'>WN301–WN307</span>", _layer_b_line(report)),
@@ -317,9 +318,9 @@ def _figures(report: Report) -> list[FigureSpec]:
                             "movement differs most from their budget.",
                    lambda: plots.plot_paths(paths())),
         FigureSpec("cumulative", "Summed over series, the solid line is the squared movement so far and the "
-                                 "dashed line the uncertainty resolved so far; a calibrated forecaster's two "
-                                 "lines end together at resolution — solid above dashed means it moved too much, "
-                                 "below means too little.",
+                                 "dashed line the uncertainty resolved so far; on average a calibrated "
+                                 "forecaster's two lines end together at resolution — solid above dashed means "
+                                 "it moved too much, below means too little.",
                    lambda: plots.plot_cumulative(cum())),
         FigureSpec("cumulative-excess", "Each line is one series' movement minus the uncertainty it has resolved "
                                         "so far; for a calibrated forecaster these wander around zero with no "
@@ -350,7 +351,7 @@ def _figures(report: Report) -> list[FigureSpec]:
                             "a calibrated forecaster — they mark news, not errors.",
                    lambda: plots.plot_jumps(paths(), pdata.detect_jumps(
                        panel, ml, float(getattr(cfg, "alpha", 0.05)), int(getattr(cfg, "n_sim", 999)), seed))),
-        FigureSpec("walk", "The black curve is how many ±1-point updates a calibrated forecaster needs on average "
+        FigureSpec("walk", "The black curve is how many ±1% updates a calibrated forecaster needs on average "
                            "to reach certainty from each starting probability (dotted: the median); each dot is "
                            "one series' actual squared movement in those units, so dots above the curve moved "
                            "more than the budget and dots below moved less.",
