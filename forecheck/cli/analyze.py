@@ -143,6 +143,9 @@ def analyze_command(
                                                   rich_help_panel=OUT)] = None,
     junit_xml: Annotated[Optional[str], typer.Option(help="Also write a JUnit XML report to this path.",
                                                      rich_help_panel=OUT)] = None,
+    html: Annotated[Optional[str], typer.Option(
+        "--html", help="Also write a self-contained HTML report with plots to this path.",
+        rich_help_panel=OUT, show_default=False)] = None,
     exit_zero: Annotated[bool, typer.Option(help="Exit 0 even when a gating check fails (never hides exit 2).",
                                             rich_help_panel=OUT)] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail (-v every series).",
@@ -176,6 +179,8 @@ def analyze_command(
                                 horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim)
     except (ValueError, TypeError) as exc:
         fail(str(exc))
+    if html and not os.path.isdir(os.path.dirname(os.path.abspath(html))):
+        fail(f"{html}: cannot write the HTML report (no such folder)", "create the folder or choose another path")
     for path in paths:
         if path != "-" and os.path.isdir(path):
             fail(f"{path}: is a directory, not a forecast file",
@@ -185,6 +190,7 @@ def analyze_command(
     try:
         report = analyze(paths, config=config, read_options=read_options)
         payload = render(report, format.value, verbose=verbose, quiet=quiet)
+        html_text = report.to_html() if html else None
     except InputError as exc:
         _write_error_junit(junit_xml, str(exc))
         _print_input_error(exc)
@@ -203,10 +209,36 @@ def analyze_command(
         from forecheck.report.junit import render_junit
 
         write_payload(render_junit(report), junit_xml)
+    if html and html_text is not None:
+        _write_atomic(html, html_text)
     code = report.exit_code
     if exit_zero and code == ExitCode.FAILED:
         code = ExitCode.PASSED
     raise typer.Exit(int(code))
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and
+    os.replace, so a reader never sees a half-written report."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".forecheck-", suffix=".html.tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a report is an ordinary file
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        fail(f"{path}: cannot write the HTML report ({exc.strerror or exc})",
+             "check that the folder exists and is writable")
 
 
 def _print_input_error(exc: InputError) -> None:

@@ -115,5 +115,11 @@ class Report:
 
     __str__ = summary
 
+    def to_html(self) -> str:
+        """The self-contained HTML report (== ``--html PATH``)."""
+        from forecheck.report.html import render_html
+
+        return render_html(self)
+
     def _repr_html_(self) -> str:
         return self.to_frame()[["code", "name", "status", "estimate", "pvalue", "pvalue_adjusted", "message"]].to_html()
