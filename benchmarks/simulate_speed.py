@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from forecheck.simulate import MODELS, simulate, simulate_panel
-from forecheck.simulate.walk import analyze_walk
+from forecheck.stats.walk import analyze_walk
 from forecheck.stats.budget import series_budget
 
 

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from forecheck.errors import UsageError
-from forecheck.simulate.walk import (
+from forecheck.stats.walk import (
     analyze_walk,
     duration_moments,
     duration_quantile,
@@ -128,7 +128,7 @@ def test_monte_carlo_agrees_with_exact():
 
 
 def test_monte_carlo_budget_reduces_runs(monkeypatch):
-    import forecheck.simulate.walk as walk
+    import forecheck.stats.walk as walk
 
     monkeypatch.setattr(walk, "MC_MOVE_BUDGET", 1.0e6)
     r = analyze_walk(0.5, 0.01, runs=100_000, seed=0)  # 2500 expected moves per run

@@ -45,7 +45,7 @@ def walk_command(
 
     Example: forecheck walk --start 0.01 --step 0.01 --format json
     """
-    from forecheck.simulate.walk import analyze_walk
+    from forecheck.stats.walk import analyze_walk
 
     try:
         result = analyze_walk(start, step, move_prob, runs=runs, seed=seed)

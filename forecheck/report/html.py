@@ -23,7 +23,9 @@ from typing import Any, Callable
 import numpy as np
 
 from forecheck import __version__
+from forecheck.report.format import fmt_p
 from forecheck.report.model import Report
+from forecheck.report.verdict import layer_a_answers, next_steps
 
 # ------------------------------------------------------------------ adapter
 
@@ -72,12 +74,8 @@ def num(x: Any, digits: int = 3) -> str:
 
 
 def pval(p: Any) -> str:
-    if p is None:
-        return "–"
-    p = float(p)
-    if not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """A p-value, as every renderer writes it (report/format.py)."""
+    return fmt_p(p)
 
 
 def ci_text(ci: Any) -> str:
@@ -218,16 +216,25 @@ def verdict_card(report: Report) -> str:
                + ", ".join(f'<span class="code">{esc(c)}</span>' for c in sorted(gating)) + "</p>")
     else:
         top = f'<p class="exit exit-ok">Exit code {code}: no gating check failed.</p>'
+    # the same answers as the terminal and markdown reports (report/verdict.py)
+    answers = layer_a_answers(report.results)
+    ans_cls = {"pass": "st-pass", "fail": "st-fail", "inconclusive": "st-inc", "skip": "st-skip"}
+    titles = ("Moves as a calibrated forecaster's would? <span class='code'>MG101</span>",
+              "Predictable revisions? <span class='code'>MG103–MG105</span>",
+              "Calibrated? <span class='code'>CA201–CA204</span>")
+    rows = []
+    for title, a in zip(titles, answers):
+        rows.append((title, f'<span class="badge {ans_cls.get(a.status, "st-skip")}">{esc(a.status)}</span> '
+                            f"<b>{esc(a.answer)}</b><div class='sub'>{esc(a.evidence)}</div>"))
     r101 = report.result("MG101")
-    rows = [
-        ("Variance budget <span class='code'>MG101</span>",
-         (badge(r101, gating) + " " if r101 is not None else "") + _budget_line(r101)),
-        ("Predictable revisions <span class='code'>MG103–MG105</span>",
-         _checks_list(report, REVISION_LABELS, gating)),
-        ("Calibration <span class='code'>CA201–CA204</span>", _checks_list(report, CALIBRATION_LABELS, gating)),
-        ("Independence <span class='code'>MG106</span>", _independence_line(report)),
-        ("Layer B <span class='code'>WN301–WN307</span>", _layer_b_line(report)),
-    ]
+    profit = _detail(r101, "volatility_seller_profit")
+    if isinstance(profit, (int, float)) and np.isfinite(profit):
+        verb = "made" if profit >= 0 else "lost"
+        rows[0] = (rows[0][0], rows[0][1] + f"<div class='sub'>A volatility seller holding (1 − 2p) YES contracts "
+                   f"would have {verb} ${num(abs(profit))} per $1 notional (a profit means over-movement).</div>")
+    rows.append(("Independence <span class='code'>MG106</span>", _independence_line(report)))
+    rows.append(("Layer B <span class='code'>WN301–WN307</span>", _layer_b_line(report)))
+    rows.append(("Next", "<br>".join(esc(x) for x in next_steps(report.results, code))))
     body = "".join(f"<div class='vrow'><dt>{k}</dt><dd>{v}</dd></div>" for k, v in rows)
     return (f'<section class="card verdict" aria-labelledby="verdict-h"><h2 id="verdict-h">Verdict</h2>{top}'
             f"<p class='lede'>Does this forecast move the way a calibrated forecaster's would? Layer A checks "

@@ -14,7 +14,7 @@ from forecheck.simulate.models import (
     simulate_panel,
     simulate_paths,
 )
-from forecheck.simulate.walk import WalkResult, analyze_walk
+from forecheck.stats.walk import WalkResult, analyze_walk
 
 __all__ = ["MODELS", "ModelSpec", "ParamSpec", "SimPaths", "simulate", "simulate_panel", "simulate_paths",
            "WalkResult", "analyze_walk"]

@@ -20,7 +20,7 @@ a plot never depends on the layout of a check's ``details``:
   under calibration);
 - jumps: Lee & Mykland (2008) statistics on standardised increments with the
   Monte-Carlo critical value of WN305 (:mod:`forecheck.stats.jumps`);
-- the ±h belief walk (:mod:`forecheck.simulate.walk`): expected and median number
+- the ±h belief walk (:mod:`forecheck.stats.walk`): expected and median number
   of updates until certainty, E[T] = p0(1 − p0)/h².
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 
 from forecheck.panel import Panel
-from forecheck.simulate.walk import duration_moments, duration_quantile, walk_grid
+from forecheck.stats.walk import duration_moments, duration_quantile, walk_grid
 from forecheck.stats import jumps as jumps_mod
 from forecheck.stats.budget import series_budget, uncertainty
 from forecheck.stats.calibration import corp_decomposition, pav_recalibrate
@@ -441,7 +441,7 @@ class WalkCurve:
 
 def walk_curve(p0: np.ndarray, movement: np.ndarray, outcome: np.ndarray, step: float = 0.01) -> WalkCurve:
     """Belief-walk curve on the grid h, 2h, …, 1 − h (exact chain results from
-    :mod:`forecheck.simulate.walk`), and the data's series placed on it."""
+    :mod:`forecheck.stats.walk`), and the data's series placed on it."""
     n = int(round(1 / step))
     ks = np.arange(1, n)
     exp = np.empty(len(ks))
