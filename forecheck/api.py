@@ -55,5 +55,5 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     loaded = load(data, read_options)
     results, ctx = execute(loaded.panel, config, extra=loaded.findings)
     table = series_table(loaded.panel, ctx.series_columns)
-    return Report(input=loaded.info, config=config, results=tuple(results), series=table,
+    return Report(input=loaded.info.to_dict(), config=config, results=tuple(results), series=table,
                   panel=loaded.panel, extras=dict(ctx.cache.get("report_extras", {})))

@@ -16,13 +16,15 @@ import pandas as pd
 
 from forecheck.errors import InputError
 from forecheck.io.infer import ColumnMap, infer_columns
-from forecheck.io.loaded import LoadedInput
+from forecheck.io.dq_rules import DQ_RULES, RULES_TABLE
+from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.readers import RawTable, read_table
-from forecheck.io.validate import DQ_RULES, RawLong, validate
+from forecheck.io.validate import RawLong, validate
 from forecheck.panel import Panel
 
-__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "ReadOptions", "DQ_RULES", "read_table"]
+__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "InputInfo", "ReadOptions", "DQ_RULES", "RULES_TABLE",
+           "read_table"]
 
 
 def load(paths: list[str], options: ReadOptions | None = None) -> LoadedInput:
@@ -32,7 +34,8 @@ def load(paths: list[str], options: ReadOptions | None = None) -> LoadedInput:
         paths = [paths]
     if not paths:
         raise InputError("no input given: pass one or more files (or '-' for stdin).")
-    tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None) for p in paths]
+    tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None, limits=options)
+              for p in paths]
     return _load_tables(tables, options)
 
 
@@ -51,28 +54,28 @@ def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str =
 def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
     """Wrap an existing Panel: info block from the panel, no findings (it is trusted)."""
     t = panel.time
-    info = {
-        "paths": [],
-        "format": "panel",
-        "encoding": None,
-        "delimiter": None,
-        "layout": "long",
-        "columns": {"series": [], "time": None, "p": None, "outcome": None, "published": None,
-                    "resolved_at": None, "cluster": None, "underlying": None},
-        "scale": "unit",
-        "scale_note": "Panel given directly: probabilities taken as on [0, 1]",
-        "rows_read": int(panel.n_obs),
-        "rows_used": int(panel.n_obs),
-        "rows_dropped": {},
-        "series": int(panel.n_series),
-        "resolved_series": int(panel.resolved.sum()),
-        "short_series": int((panel.lengths < min_length).sum()),
-        "time_kind": panel.time_kind,
-        "time_unit": panel.time_unit,
-        "time_range": [panel.format_time(float(np.min(t))), panel.format_time(float(np.max(t)))]
-        if panel.n_obs else ["", ""],
-        "notes": ["A Panel was passed in directly; it was not re-validated."],
-    }
+    info = InputInfo(
+        paths=(),
+        format="panel",
+        encoding=None,
+        delimiter=None,
+        layout="long",
+        columns={"series": [], "time": None, "p": None, "outcome": None, "published": None,
+                 "resolved_at": None, "cluster": None, "underlying": None},
+        scale="unit",
+        scale_note="Panel given directly: probabilities taken as on [0, 1]",
+        rows_read=int(panel.n_obs),
+        rows_used=int(panel.n_obs),
+        rows_dropped={},
+        series=int(panel.n_series),
+        resolved_series=int(panel.resolved.sum()),
+        short_series=int((panel.lengths < min_length).sum()),
+        time_kind=panel.time_kind,
+        time_unit=panel.time_unit,
+        time_range=(panel.format_time(float(np.min(t))), panel.format_time(float(np.max(t))))
+        if panel.n_obs else ("", ""),
+        notes=("A Panel was passed in directly; it was not re-validated.",),
+    )
     return LoadedInput(panel=panel, info=info, findings=[])
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecheck.errors import InputError
+from forecheck.io.options import ReadOptions
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -131,7 +132,8 @@ def _suffix(path: str) -> tuple[str, bool]:
     return os.path.splitext(p)[1], gz
 
 
-def read_table(path: str, input_format: str = "auto", name: str | None = None) -> RawTable:
+def read_table(path: str, input_format: str = "auto", name: str | None = None, *,
+               limits: "ReadOptions | None" = None) -> RawTable:
     """Read one input file (or ``-`` for stdin) into a :class:`RawTable`.
 
     ``name`` (``--stdin-filename``) is what messages, the report and annotations
