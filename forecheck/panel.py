@@ -241,7 +241,11 @@ class Panel:
         rank[present[o]] = np.arange(len(present))
         r = rank[codes]
         time = np.asarray(time, dtype=float)
-        order = np.lexsort((time, r))
+        dr, dtime = np.diff(r), np.diff(time)
+        if np.all(dr >= 0) and np.all((dtime >= 0) | (dr > 0)):
+            order = np.arange(len(r))  # already in (series, time) order: what the stable sort returns
+        else:
+            order = np.lexsort((time, r))
         rs = r[order]
         first = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1]]) if len(rs) else np.zeros(0, np.int64)
         offsets = np.append(first, len(rs)).astype(np.int64)
