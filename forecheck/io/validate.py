@@ -168,7 +168,8 @@ def _parse_time_keys(raw: RawLong, keep: np.ndarray, sid_codes: np.ndarray, path
         if len(bad):
             raise _error("DQ055", f"{path}: time column {col.name!r}: {len(bad)} values are not times or "
                                   f"numbers: {_examples(raw, bad, _cells(col, bad))}.")
-        keys.append(-pt.values if desc else pt.values)
+        kv = pt.values if pt.exact is None else pt.exact  # integers compared exactly (int64)
+        keys.append(-kv if desc else kv)
     idx = np.flatnonzero(keep)
     k = [kv[idx] for kv in keys]
     order = np.lexsort(tuple(k[::-1]) + (sid_codes[idx],))
@@ -209,6 +210,7 @@ class Work:
     scale: str = "unit"
     scale_note: str = ""
     t: np.ndarray | None = None  # float time per row
+    t_key: np.ndarray | None = None  # time per row for order and equality: exact int64 for integer times
     time_kind: str = "index"
     time_unit: str = "step"
     s_out: np.ndarray | None = None  # (K,) outcome per series label
@@ -282,7 +284,7 @@ def step_time(w: Work) -> StepResult:
     """DQ055: every kept row has a time (or an order from --time-col a,-b)."""
     raw = w.raw
     if raw.time_keys:
-        w.t = _parse_time_keys(raw, w.keep, raw.sid_codes, w.path)
+        w.t = w.t_key = _parse_time_keys(raw, w.keep, raw.sid_codes, w.path)
         w.time_kind, w.time_unit, time_desc = "index", "step", "step index from ordered columns"
     else:
         pt = parse_time(raw.time)
@@ -294,7 +296,12 @@ def step_time(w: Work) -> StepResult:
                                   f"{_examples(raw, bad, vals)}. Fix them or choose another --time-col.",
                          _row_details(raw, bad, vals))
         w.t = pt.values
+        w.t_key = pt.values if pt.exact is None else pt.exact
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
+        if pt.exact is not None and np.any(np.abs(pt.exact[w.keep]) > 2**53):
+            w.notes.append(f"Integer times above 2^53 (e.g. nanosecond epochs) are ordered and compared exactly; "
+                           f"the analysis holds them as float64 (about {np.spacing(float(np.abs(pt.exact).max())):g} "
+                           f"apart at most), so times closer than that count as simultaneous.")
     w.notes.append(f"Times read as {time_desc} (time kind {w.time_kind!r}, unit {w.time_unit!r}).")
     return StepResult((_pass("DQ055", f"all times parsed ({time_desc})"),))
 
@@ -406,7 +413,7 @@ def step_backcast(w: Work) -> StepResult:
 
 def step_time_order(w: Work) -> StepResult:
     """DQ004: rows not in time order within a series (sorted, not dropped)."""
-    raw, t, sid_codes = w.raw, w.t, w.raw.sid_codes
+    raw, t, sid_codes = w.raw, w.t_key, w.raw.sid_codes
     kidx = np.flatnonzero(w.keep)
     order_file = kidx[np.lexsort((raw.line[kidx], raw.file[kidx], sid_codes[kidx]))]
     s_o = sid_codes[order_file]
@@ -420,7 +427,7 @@ def step_time_order(w: Work) -> StepResult:
         "DQ004", n_back > 0,
         f"{unsorted_series} series were not in time order in the file ({n_back} rows earlier than the row before "
         f"them); rows were sorted by series and time.", n_back, int(w.keep.sum()),
-        {"count": n_back, "series": unsorted_series, "rows": _row_details(raw, br, raw_time_strings(raw, t, br))})
+        {"count": n_back, "series": unsorted_series, "rows": _row_details(raw, br, raw_time_strings(raw, w.t, br))})
     if n_back:
         w.notes.append(f"Input was not in time order within {unsorted_series} series; sorted.")
     return StepResult((rec,))
@@ -428,7 +435,7 @@ def step_time_order(w: Work) -> StepResult:
 
 def step_duplicates(w: Work) -> StepResult:
     """DQ052 (same series and time, different probability: stop), DQ003 (exact copies: dropped)."""
-    raw, t, p, sid_codes, keep = w.raw, w.t, w.p, w.raw.sid_codes, w.keep
+    raw, t, p, sid_codes, keep = w.raw, w.t_key, w.p, w.raw.sid_codes, w.keep
     kidx = np.flatnonzero(keep)
     order = kidx[np.lexsort((raw.line[kidx], raw.file[kidx], t[kidx], sid_codes[kidx]))]
     s_s, t_s, p_s = sid_codes[order], t[order], p[order]
@@ -535,6 +542,10 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict) -> L
 def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     raw = w.raw
     kidx = np.flatnonzero(w.keep)
+    if w.t_key is not None and w.t_key.dtype.kind == "i" and kidx.size and np.abs(w.t_key[kidx]).max() > 2**53:
+        # integer times float64 cannot tell apart: order rows by the exact times first, so
+        # that the panel's (stable) sort on float time keeps them in their true order
+        kidx = kidx[np.lexsort((w.t_key[kidx], raw.sid_codes[kidx]))]
     if kidx.size == 0:
         raise _error("DQ001", f"{w.path}: no usable rows: all {w.n_read} rows were dropped "
                               f"({', '.join(f'{k}: {v}' for k, v in dropped.items())}).")
