@@ -19,7 +19,7 @@ from forecheck.io.infer import ColumnMap, infer_columns
 from forecheck.io.dq_rules import DQ_RULES, RULES_TABLE
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
-from forecheck.io.readers import RawTable, read_table
+from forecheck.io.readers import RawTable, check_columns, check_rows, out_of_memory, read_table
 from forecheck.io.validate import RawLong, validate
 from forecheck.panel import Panel
 
@@ -48,6 +48,8 @@ def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str =
     frame.columns = [str(c) for c in frame.columns]
     if frame.shape[0] == 0:
         raise InputError(f"{name}: the DataFrame has no rows.", code="DQ058")
+    check_columns(frame.shape[1], name, options.max_columns)
+    check_rows(frame.shape[0], name, options.max_rows)
     return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1)], options)
 
 
@@ -81,6 +83,14 @@ def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
 
 # ---------------------------------------------------------------- internals
 def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
+    try:
+        return _load_tables_inner(tables, options)
+    except MemoryError:
+        names = ", ".join(t.path for t in tables[:3]) + (" ..." if len(tables) > 3 else "")
+        raise out_of_memory(names, "validating") from None
+
+
+def _load_tables_inner(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
     first = tables[0]
     try:
         cm = infer_columns(first.frame, options, first.path)
@@ -94,6 +104,10 @@ def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
         if missing:
             raise InputError(f"{tab.path}: lacks column(s) {', '.join(missing)} found in {first.path}; "
                              f"several files must share one layout.", code="DQ057")
+    # rows of the long frame (wide layout: cells), all inputs together
+    n_long = sum(len(t.frame) for t in tables) * (len(cm.value_cols) if cm.layout == "wide" else 1)
+    check_rows(n_long, first.path if len(tables) == 1 else f"{first.path} (+{len(tables) - 1} files)",
+               options.max_rows)
     parts = [_to_long(tab, cm, i) for i, tab in enumerate(tables)]
     raw = _concat(parts, [t.path for t in tables], cm)
     formats = sorted({t.format for t in tables})
