@@ -14,7 +14,7 @@ Layout = Literal["auto", "long", "wide"]
 # of strings; a gzip bomb or a runaway export stops early with a clear message.
 MAX_ROWS = 200_000_000
 MAX_BYTES = 20_000_000_000  # 20 GB uncompressed
-MAX_COLUMNS = 100_000
+MAX_COLUMNS = 200_000  # a wide file of 100,000 series (+ time) reads in seconds
 Scale = Literal["auto", "unit", "percent"]
 
 
