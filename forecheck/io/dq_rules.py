@@ -58,6 +58,11 @@ RULES_TABLE: tuple[DQRule, ...] = (
            "Forecast rows dated after their series' resolution time.",
            "Check --resolved-at-col and the time column use the same clock and time zone; drop rows "
            "published after the event resolved."),
+    DQRule("DQ010", "certain-start", "warning",
+           "Series whose first forecast is exactly 0 or 1: their variance budget p0(1-p0) is zero, so the "
+           "martingale checks have nothing to test on them (if every series starts there, nothing is tested).",
+           "Check the probability column: an outcome or indicator column picked as --prob-col looks like "
+           "this. Drop placeholder first rows (e.g. a 0 before trading opened) with --na-values."),
     DQRule("DQ050", "probability-out-of-range", "error",
            "Probabilities outside [0, 1] (or [0, 100] with --scale percent); stops the run.",
            "Fix the rows listed, pass --scale percent for a 0-100 column, or --na-values for placeholders."),
@@ -83,7 +88,8 @@ RULES_TABLE: tuple[DQRule, ...] = (
            "A needed column is missing or several columns could play the same role; stops the run.",
            "Name the column with the flag the message gives (--prob-col, --time-col, --series-col, ...)."),
     DQRule("DQ058", "unreadable-input", "error",
-           "The file cannot be read as a table (missing, empty, binary, JSON, ...); stops the run.",
+           "The file cannot be read as a table (missing, empty, binary, JSON, ...), or it exceeds a reading "
+           "limit (--max-rows, --max-bytes, --max-columns); stops the run.",
            "Convert the file to CSV/TSV/Parquet; for a limit, raise it (0 = no limit) or split the file."),
     DQRule("DQ059", "missing-series-id", "error",
            "Rows with a blank series id; stops the run.",

@@ -671,6 +671,23 @@ def panel_after_resolution(panel: Panel, min_length: int) -> CheckResult:
                           for k in late[:MAX_SHOWN]]})
 
 
+def panel_certain_start(panel: Panel, min_length: int) -> CheckResult:
+    """DQ010: series whose first forecast is exactly 0 or 1 (zero variance budget).
+    When every series starts there no martingale check has anything to test; the
+    runner decides what that means for the run, this record says it happened."""
+    p0 = panel.p0
+    hit = np.flatnonzero((p0 == 0) | (p0 == 1))
+    every = bool(hit.size) and hit.size == panel.n_series
+    msg = (f"{hit.size} of {panel.n_series} series start at a probability of exactly 0 or 1: their variance "
+           f"budget p0(1-p0) is zero, so the martingale checks have nothing to test on them"
+           + ("; that is every series, so no variance-budget check can test this input (check the "
+              "probability column and --scale)." if every else "."))
+    return _record(
+        "DQ010", bool(hit.size), msg, hit.size, panel.n_series,
+        {"count": int(hit.size), "all": every,
+         "series": [{"series": str(panel.ids[i]), "p0": float(p0[i])} for i in hit[:MAX_SHOWN]]})
+
+
 def _source_rows(panel: Panel) -> np.ndarray:
     return panel.source_row if panel.source_row is not None else np.arange(1, panel.n_obs + 1)
 
@@ -680,6 +697,7 @@ PANEL_STEPS: tuple[PanelStep, ...] = (
     panel_certainty_then_move,  # DQ006
     panel_unresolved,  # DQ008
     panel_after_resolution,  # DQ009
+    panel_certain_start,  # DQ010
 )
 
 
