@@ -234,7 +234,7 @@ class Panel:
             labels = np.asarray(uniq, dtype=object)
         else:
             codes = np.asarray(series)
-        present = np.unique(codes)
+        present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))  # sorted codes in use, O(N)
         lab = np.asarray(labels, dtype=object)[present].astype(str)
         o = np.argsort(lab, kind="stable")
         rank = np.full(len(labels), -1, dtype=np.int64)

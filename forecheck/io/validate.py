@@ -298,7 +298,8 @@ def step_time(w: Work) -> StepResult:
         w.t = pt.values
         w.t_key = pt.values if pt.exact is None else pt.exact
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
-        if pt.exact is not None and np.any(np.abs(pt.exact[w.keep]) > 2**53):
+        big = pt.exact is not None and np.abs(pt.exact).max(initial=0) > 2**53  # cheap test first
+        if big and np.any(np.abs(pt.exact[w.keep]) > 2**53):
             w.notes.append(f"Integer times above 2^53 (e.g. nanosecond epochs) are ordered and compared exactly; "
                            f"the analysis holds them as float64 (about {np.spacing(float(np.abs(pt.exact).max())):g} "
                            f"apart at most), so times closer than that count as simultaneous.")
@@ -415,7 +416,9 @@ def step_time_order(w: Work) -> StepResult:
     """DQ004: rows not in time order within a series (sorted, not dropped)."""
     raw, t, sid_codes = w.raw, w.t_key, w.raw.sid_codes
     kidx = np.flatnonzero(w.keep)
-    order_file = kidx[np.lexsort((raw.line[kidx], raw.file[kidx], sid_codes[kidx]))]
+    # within a series, row order is (file, line) order (long and wide layouts alike), so a
+    # stable sort by series alone is the file order: no need to sort on (file, line) too
+    order_file = kidx[np.argsort(sid_codes[kidx], kind="stable")]
     s_o = sid_codes[order_file]
     t_o = t[order_file]
     same = s_o[1:] == s_o[:-1]
@@ -437,7 +440,7 @@ def step_duplicates(w: Work) -> StepResult:
     """DQ052 (same series and time, different probability: stop), DQ003 (exact copies: dropped)."""
     raw, t, p, sid_codes, keep = w.raw, w.t_key, w.p, w.raw.sid_codes, w.keep
     kidx = np.flatnonzero(keep)
-    order = kidx[np.lexsort((raw.line[kidx], raw.file[kidx], t[kidx], sid_codes[kidx]))]
+    order = kidx[np.lexsort((t[kidx], sid_codes[kidx]))]  # stable: ties in file order (see step_time_order)
     s_s, t_s, p_s = sid_codes[order], t[order], p[order]
     dup = np.zeros(len(order), bool)
     dup[1:] = (s_s[1:] == s_s[:-1]) & (t_s[1:] == t_s[:-1])
