@@ -298,3 +298,10 @@ def test_one_panel_constructor_codes_and_ids_agree():
         np.testing.assert_array_equal(getattr(by_ids, name), getattr(by_codes, name))
     assert list(by_ids.ids) == ["a", "b", "c10", "c9"]  # sorted as strings
     np.testing.assert_array_equal(p[by_codes.meta["src"]], by_codes.p)
+
+
+def test_rule_command_reads_the_dq_table():
+    r = subprocess.run([sys.executable, "-m", "forecheck", "rule", "DQ010"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and "certain-start" in r.stdout
+    assert "What to do: " + BY_CODE["DQ010"].action in r.stdout
