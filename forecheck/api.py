@@ -14,20 +14,23 @@ from forecheck.io.options import ReadOptions
 from forecheck.panel import Panel
 
 
-def load(data: Any, read_options: ReadOptions | None = None) -> LoadedInput:
-    """Read paths (str/PathLike or a list of them), a long DataFrame or a Panel."""
+def load(data: Any, read_options: ReadOptions | None = None, min_length: int = 3) -> LoadedInput:
+    """Read paths (str/PathLike or a list of them), a long DataFrame or a Panel.
+
+    ``min_length`` is ``AnalysisConfig.min_length`` (its one home): DQ005 and the
+    header's short-series count use the same value as the dynamic checks."""
     from forecheck import io
 
     opts = read_options or ReadOptions()
     if isinstance(data, LoadedInput):
         return data
     if isinstance(data, Panel):
-        return io.load_panel(data)
+        return io.load_panel(data, min_length)
     if isinstance(data, pd.DataFrame):
-        return io.load_frame(data, opts)
+        return io.load_frame(data, opts, min_length=min_length)
     if isinstance(data, (str, os.PathLike)):
         data = [data]
-    return io.load([os.fspath(p) for p in data], opts)
+    return io.load([os.fspath(p) for p in data], opts, min_length)
 
 
 def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: ReadOptions | None = None,
@@ -52,7 +55,8 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     config = config or AnalysisConfig()
     if options:
         config = replace(config, **{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
-    loaded = load(data, read_options)
+    loaded = load(data, read_options, config.min_length)
     results, ctx = execute(loaded.panel, config, extra=loaded.findings)
     table = series_table(loaded.panel, ctx.budget(), ctx.series_columns)
-    return Report(input=loaded.info, config=config, results=tuple(results), series=table, panel=loaded.panel)
+    return Report(input=loaded.info.to_dict(), config=config, results=tuple(results), series=table,
+                  panel=loaded.panel)

@@ -584,13 +584,13 @@ class FindingDetails(Details):
     (file, line, ...), and rule-specific extras."""
 
     count: int
-    rows: tuple[dict[str, Any], ...] = ()
+    rows: tuple[dict[str, Any], ...] | None = None  # None: the rule reports no rows
     extra: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         out: dict[str, Any] = {"count": d["count"]}
-        if self.rows:
+        if self.rows is not None:
             out["rows"] = d["rows"]
         out.update(d["extra"] or {})
         return out

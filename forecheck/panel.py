@@ -204,46 +204,76 @@ class Panel:
         outcome_by_series: dict | None = None,
         *,
         outcome: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        outcome_by_code: np.ndarray | None = None,
         time_kind: TimeKind = "index",
         time_unit: TimeUnit = "step",
+        row_meta: dict[str, np.ndarray] | None = None,
         **extra: np.ndarray | None,
     ) -> "Panel":
-        """Build a panel from long-layout arrays (any order; sorted here).
+        """Build a panel from long-layout arrays (any order; sorted here). The one
+        constructor of a panel from rows: the loader and tests both use it.
 
-        ``outcome`` (N,) gives a per-row outcome (must be constant within a series,
-        NaN = unresolved); ``outcome_by_series`` maps id -> outcome instead. Extra
-        per-row arrays ``underlying``/``source_row`` and per-row ``resolved_at`` /
-        ``cluster`` (taken from each series' first row) may be passed as keywords.
+        ``series`` holds the id of each row, or, with ``labels``, an integer code
+        per row into ``labels`` (the loader's factorised ids: then only the K
+        distinct labels are sorted as strings, not the N rows). Ids are sorted as
+        strings and rows by (series, time), stably.
+
+        Outcomes: ``outcome`` (N,) per row (the value on each series' first row is
+        used; NaN = unresolved), ``outcome_by_code`` (K,) per label, or
+        ``outcome_by_series`` mapping id -> outcome. Extra per-row arrays
+        ``underlying``/``source_row`` and per-row ``resolved_at``/``cluster`` (taken
+        from each series' first row) may be passed as keywords; ``row_meta`` arrays
+        (one value per row) are reordered with the rows and stored in ``meta``.
         Duplicate (series, time) pairs are not resolved here: the validator does that.
         """
-        # Hash-factorise the ids (sorted uniques) and sort integer codes: sorting
-        # the strings themselves is ~10x slower on large inputs.
-        codes, uniques = pd.factorize(np.asarray(series).astype(str), sort=True)
-        ids = np.asarray(uniques, dtype=object)
+        if labels is None:
+            # Hash-factorise the ids (sorting 10^6 strings is ~10x slower than
+            # factorising them and sorting the K distinct ones).
+            codes, uniq = pd.factorize(np.asarray(series).astype(str))
+            labels = np.asarray(uniq, dtype=object)
+        else:
+            codes = np.asarray(series)
+        present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))  # sorted codes in use, O(N)
+        lab = np.asarray(labels, dtype=object)[present].astype(str)
+        o = np.argsort(lab, kind="stable")
+        rank = np.full(len(labels), -1, dtype=np.int64)
+        rank[present[o]] = np.arange(len(present))
+        r = rank[codes]
         time = np.asarray(time, dtype=float)
-        p = np.asarray(p, dtype=float)
-        order = np.lexsort((time, codes))
-        counts = np.bincount(codes, minlength=len(ids))
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        first = offsets[:-1]
+        dr, dtime = np.diff(r), np.diff(time)
+        if np.all(dr >= 0) and np.all((dtime >= 0) | (dr > 0)):
+            order = np.arange(len(r))  # already in (series, time) order: what the stable sort returns
+        else:
+            order = np.lexsort((time, r))
+        rs = r[order]
+        first = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1]]) if len(rs) else np.zeros(0, np.int64)
+        offsets = np.append(first, len(rs)).astype(np.int64)
+        ids = lab[o].astype(object)
         if outcome is not None:
-            out_rows = np.asarray(outcome, dtype=float)[order]
-            out = out_rows[first]
+            out = np.asarray(outcome, dtype=float)[order][first]
+        elif outcome_by_code is not None:
+            out = np.asarray(outcome_by_code, dtype=float)[present[o]]
         elif outcome_by_series is not None:
             out = np.array([float(outcome_by_series.get(i, np.nan)) for i in ids], dtype=float)
         else:
             out = np.full(len(ids), np.nan)
-        kw: dict = {}
-        for name in ("underlying", "source_row"):
-            v = extra.get(name)
-            kw[name] = None if v is None else np.asarray(v)[order]
-        for name in ("resolved_at", "cluster"):
-            v = extra.get(name)
-            kw[name] = None if v is None else np.asarray(v)[order][first]
-        if kw["resolved_at"] is not None:
-            kw["resolved_at"] = kw["resolved_at"].astype(float)
-        return cls(ids=ids.astype(object), offsets=offsets, time=time[order], p=p[order], outcome=out,
-                   time_kind=time_kind, time_unit=time_unit, **kw)
+
+        def rows(a, dtype=None):
+            return None if a is None else np.asarray(a, dtype=dtype)[order]
+
+        def per_series(a):
+            return None if a is None else np.asarray(a)[order][first]
+
+        ra = per_series(extra.get("resolved_at"))
+        panel = cls(ids=ids, offsets=offsets, time=time[order], p=rows(p, float), outcome=out,
+                    time_kind=time_kind, time_unit=time_unit,
+                    resolved_at=None if ra is None else ra.astype(float),
+                    cluster=per_series(extra.get("cluster")), underlying=rows(extra.get("underlying"), float),
+                    source_row=rows(extra.get("source_row")))
+        for key, values in (row_meta or {}).items():
+            panel.meta[key] = np.asarray(values)[order]
+        return panel
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, *, series: str = "series", time: str = "time", p: str = "p",

@@ -143,3 +143,16 @@ def test_simulation_caps_are_reported_not_silent():
     r = forecheck.analyze(df, select=("WN305",), n_sim=2000).result("WN305")
     assert r.caps and r.caps[0].requested == 2000 and r.caps[0].used == 999
     assert r.to_dict()["caps"][0]["used"] == 999
+
+
+def test_min_length_has_one_home():
+    # forecheck.analyze(df, min_length=5): DQ005 and the dynamic checks agree
+    df = simulate("gaussian", n_series=20, n_steps=4, seed=3)
+    rep = forecheck.analyze(df, min_length=5, n_sim=99)
+    dq5 = rep.result("DQ005")
+    assert dq5.status == "fail" and dq5.details_dict()["count"] == 20
+    assert rep.input["short_series"] == 20
+    assert rep.result("MG103").status == "skip"
+    from forecheck.io.options import ReadOptions
+
+    assert "min_length" not in {f.name for f in dataclasses.fields(ReadOptions)}

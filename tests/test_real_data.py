@@ -75,7 +75,7 @@ def test_538_2020_states_with_outcomes_file():
     assert round(brier, 4) == 0.0400
     # known number: the 70 back-filled dates (6/1-8/9) carry timestamp 10 Aug 2020
     dq7 = {r.code: r for r in li.findings}["DQ007"]
-    assert dq7.status == "fail" and dq7.details["model_dates"] == 70 and dq7.details["count"] == 70 * 56
+    assert dq7.status == "fail" and dq7.details.extra["model_dates"] == 70 and dq7.details.count == 70 * 56
     rt = load([str(f)], ReadOptions(prob_col="winstate_chal", outcomes_file=str(of), drop_backcast=True))
     assert set(rt.panel.lengths) == {86} and rt.info["rows_dropped"] == {"backcast": 3920}
 
@@ -104,7 +104,7 @@ def test_sample_data_matches_source():
     np.testing.assert_array_equal(sample.panel.p, orig.panel.p)
     np.testing.assert_array_equal(sample.panel.time, orig.panel.time)
     np.testing.assert_array_equal(sample.panel.outcome, orig.panel.outcome)
-    assert {r.code: r for r in sample.findings}["DQ007"].details["count"] == 3920
+    assert {r.code: r for r in sample.findings}["DQ007"].details_dict()["count"] == 3920
 
 
 # ------------------------------------------------------------------ 538 2018 Senate

@@ -12,7 +12,7 @@ import typer
 from forecheck.cli.common import err_console, fail, write_payload
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError
-from forecheck.io.options import ReadOptions
+from forecheck.io.options import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, ReadOptions
 from forecheck.results import ExitCode
 
 
@@ -124,6 +124,12 @@ def analyze_command(
                                                           rich_help_panel=READ)] = None,
     min_length: Annotated[int, typer.Option(help="Shortest series (forecasts) used by dynamic checks; shorter ones "
                                                  "are kept for calibration.", rich_help_panel=READ)] = 3,
+    max_rows: Annotated[int, typer.Option(help="Stop (exit 2) on inputs with more rows (wide: cells); 0 = no "
+                                               "limit.", rich_help_panel=READ)] = MAX_ROWS,
+    max_bytes: Annotated[int, typer.Option(help="Stop (exit 2) on an input larger than this after decompression; "
+                                                "0 = no limit.", rich_help_panel=READ)] = MAX_BYTES,
+    max_columns: Annotated[int, typer.Option(help="Stop (exit 2) on an input with more columns; 0 = no limit.",
+                                             rich_help_panel=READ)] = MAX_COLUMNS,
     alpha: Annotated[float, typer.Option(help="Significance level.", rich_help_panel=CHECK)] = 0.05,
     p_adjust: Annotated[PAdjustOpt, typer.Option(help="Multiple-testing adjustment over the gating checks.",
                                                  rich_help_panel=CHECK)] = PAdjustOpt.holm,
@@ -173,7 +179,8 @@ def analyze_command(
             outcome_col=outcome_col, published_col=published_col, resolved_at_col=resolved_at_col,
             cluster_col=cluster_col, underlying_col=underlying_col, outcomes_file=outcomes,
             na_values=_split(na_values), scale=scale.value, input_format=input_format.value,
-            min_length=min_length, stdin_name=stdin_filename, drop_backcast=drop_backcast)
+            stdin_name=stdin_filename, drop_backcast=drop_backcast,
+            max_rows=max_rows, max_bytes=max_bytes, max_columns=max_columns)
         config = AnalysisConfig(alpha=alpha, p_adjust=p_adjust.value, fail_on=fail_on.value,
                                 select=_split(select) or ("ALL",), ignore=_split(ignore),
                                 horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim)

@@ -34,6 +34,9 @@ def rule_command(code: Annotated[str, typer.Argument(help="A check code such as 
         if c.upper() == code.upper():
             layer = {"DQ": "data quality", "MG": "layer A (must pass)", "CA": "layer A (must pass)",
                      "WN": "layer B (Wiener-process assumption; may legitimately fail)"}.get(c[:2], "")
-            write_payload(f"{c}: {name}\nseverity: {sev}\nlayer: {layer}\n\n{summary}\n")
+            from forecheck.io.dq_rules import BY_CODE
+
+            todo = f"\nWhat to do: {BY_CODE[c].action}\n" if c in BY_CODE else ""
+            write_payload(f"{c}: {name}\nseverity: {sev}\nlayer: {layer}\n\n{summary}\n{todo}")
             return
     fail(f"unknown check code {code!r}", "run `forecheck rules` for the list")

@@ -16,27 +16,34 @@ import pandas as pd
 
 from forecheck.errors import InputError
 from forecheck.io.infer import ColumnMap, infer_columns
-from forecheck.io.loaded import LoadedInput
+from forecheck.io.dq_rules import DQ_RULES, RULES_TABLE
+from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
-from forecheck.io.readers import RawTable, read_table
-from forecheck.io.validate import DQ_RULES, RawLong, validate
+from forecheck.io.readers import RawTable, check_columns, check_rows, out_of_memory, read_table
+from forecheck.io.validate import RawLong, validate
 from forecheck.panel import Panel
 
-__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "ReadOptions", "DQ_RULES", "read_table"]
+__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "InputInfo", "ReadOptions", "DQ_RULES", "RULES_TABLE",
+           "read_table"]
 
 
-def load(paths: list[str], options: ReadOptions | None = None) -> LoadedInput:
-    """Read one or more files of the same layout (concatenated) and validate them."""
+def load(paths: list[str], options: ReadOptions | None = None, min_length: int = 3) -> LoadedInput:
+    """Read one or more files of the same layout (concatenated) and validate them.
+
+    ``min_length`` is the analysis setting (``AnalysisConfig.min_length``, its one
+    home) that DQ005 and ``short_series`` report against."""
     options = options or ReadOptions()
     if isinstance(paths, str):
         paths = [paths]
     if not paths:
         raise InputError("no input given: pass one or more files (or '-' for stdin).")
-    tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None) for p in paths]
-    return _load_tables(tables, options)
+    tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None, limits=options)
+              for p in paths]
+    return _load_tables(tables, options, min_length)
 
 
-def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str = "<dataframe>") -> LoadedInput:
+def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str = "<dataframe>",
+               min_length: int = 3) -> LoadedInput:
     """Same inference and validation as :func:`load`, on an in-memory frame."""
     options = options or ReadOptions()
     if not isinstance(df, pd.DataFrame):
@@ -45,39 +52,49 @@ def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str =
     frame.columns = [str(c) for c in frame.columns]
     if frame.shape[0] == 0:
         raise InputError(f"{name}: the DataFrame has no rows.", code="DQ058")
-    return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1)], options)
+    check_columns(frame.shape[1], name, options.max_columns)
+    check_rows(frame.shape[0], name, options.max_rows)
+    return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1)], options, min_length)
 
 
 def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
     """Wrap an existing Panel: info block from the panel, no findings (it is trusted)."""
     t = panel.time
-    info = {
-        "paths": [],
-        "format": "panel",
-        "encoding": None,
-        "delimiter": None,
-        "layout": "long",
-        "columns": {"series": [], "time": None, "p": None, "outcome": None, "published": None,
-                    "resolved_at": None, "cluster": None, "underlying": None},
-        "scale": "unit",
-        "scale_note": "Panel given directly: probabilities taken as on [0, 1]",
-        "rows_read": int(panel.n_obs),
-        "rows_used": int(panel.n_obs),
-        "rows_dropped": {},
-        "series": int(panel.n_series),
-        "resolved_series": int(panel.resolved.sum()),
-        "short_series": int((panel.lengths < min_length).sum()),
-        "time_kind": panel.time_kind,
-        "time_unit": panel.time_unit,
-        "time_range": [panel.format_time(float(np.min(t))), panel.format_time(float(np.max(t)))]
-        if panel.n_obs else ["", ""],
-        "notes": ["A Panel was passed in directly; it was not re-validated."],
-    }
+    info = InputInfo(
+        paths=(),
+        format="panel",
+        encoding=None,
+        delimiter=None,
+        layout="long",
+        columns={"series": [], "time": None, "p": None, "outcome": None, "published": None,
+                 "resolved_at": None, "cluster": None, "underlying": None},
+        scale="unit",
+        scale_note="Panel given directly: probabilities taken as on [0, 1]",
+        rows_read=int(panel.n_obs),
+        rows_used=int(panel.n_obs),
+        rows_dropped={},
+        series=int(panel.n_series),
+        resolved_series=int(panel.resolved.sum()),
+        short_series=int((panel.lengths < min_length).sum()),
+        time_kind=panel.time_kind,
+        time_unit=panel.time_unit,
+        time_range=(panel.format_time(float(np.min(t))), panel.format_time(float(np.max(t))))
+        if panel.n_obs else ("", ""),
+        notes=("A Panel was passed in directly; it was not re-validated.",),
+    )
     return LoadedInput(panel=panel, info=info, findings=[])
 
 
 # ---------------------------------------------------------------- internals
-def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
+def _load_tables(tables: list[RawTable], options: ReadOptions, min_length: int = 3) -> LoadedInput:
+    try:
+        return _load_tables_inner(tables, options, min_length)
+    except MemoryError:
+        names = ", ".join(t.path for t in tables[:3]) + (" ..." if len(tables) > 3 else "")
+        raise out_of_memory(names, "validating") from None
+
+
+def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length: int) -> LoadedInput:
     first = tables[0]
     try:
         cm = infer_columns(first.frame, options, first.path)
@@ -91,6 +108,10 @@ def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
         if missing:
             raise InputError(f"{tab.path}: lacks column(s) {', '.join(missing)} found in {first.path}; "
                              f"several files must share one layout.", code="DQ057")
+    # rows of the long frame (wide layout: cells), all inputs together
+    n_long = sum(len(t.frame) for t in tables) * (len(cm.value_cols) if cm.layout == "wide" else 1)
+    check_rows(n_long, first.path if len(tables) == 1 else f"{first.path} (+{len(tables) - 1} files)",
+               options.max_rows)
     parts = [_to_long(tab, cm, i) for i, tab in enumerate(tables)]
     raw = _concat(parts, [t.path for t in tables], cm)
     formats = sorted({t.format for t in tables})
@@ -111,7 +132,7 @@ def _load_tables(tables: list[RawTable], options: ReadOptions) -> LoadedInput:
             "delimiter": delims[0] if len(delims) == 1 else (",".join(delims) or None),
             "notes": meta_notes,
             "frame_for_hint": first.frame if len(tables) == 1 and cm.layout == "long" else None}
-    return validate(raw, cm, options, meta)
+    return validate(raw, cm, options, meta, min_length)
 
 
 def _col(frame: pd.DataFrame, name: str | None) -> pd.Series | None:
@@ -169,14 +190,17 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
     if cm.layout == "wide":
         vc = cm.value_cols
         k = len(vc)
-        vals = pd.concat([f[c].astype("string") if not pd.api.types.is_numeric_dtype(f[c].dtype)
-                          else f[c].astype(float) for c in vc], ignore_index=True)
-        # melt column by column: series j occupies cells j*n:(j+1)*n
+        # melt column by column: series j occupies cells j*n:(j+1)*n (one vectorised
+        # pass: a wide file may have 10^5 columns)
+        vals = _stack_columns(f, vc)
         sid = (np.repeat(np.arange(k, dtype=np.int64), n), np.asarray(vc, dtype=object))
-        tcol = pd.concat([f[cm.time]] * k, ignore_index=True) if cm.time else None
-        tkeys = [(pd.concat([f[c]] * k, ignore_index=True), d) for c, d in cm.time_keys]
-        rep = lambda name: None if name is None else pd.concat([f[name]] * k, ignore_index=True)  # noqa: E731
-        return {"sid": sid, "time": tcol, "time_keys": tkeys, "p": vals, "outcome": None,
+        tiled = np.tile(np.arange(n), k)
+
+        def rep(name):
+            return None if name is None else f[name].take(tiled).reset_index(drop=True)
+
+        tkeys = [(rep(c), d) for c, d in cm.time_keys]
+        return {"sid": sid, "time": rep(cm.time), "time_keys": tkeys, "p": vals, "outcome": None,
                 "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
                 "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
     return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
@@ -184,6 +208,25 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
             "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
             "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
+
+
+def _stack_columns(f: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """The cells of ``cols`` stacked column after column: text as "string", numbers
+    as float (each column as ``astype`` would give it)."""
+    dtypes = dict(zip(f.columns, f.dtypes))  # f[c] per column costs ~0.15 ms: too much for 10^5 columns
+    kind_numeric = {dt: pd.api.types.is_numeric_dtype(dt) for dt in set(dtypes.values())}
+    numeric = [kind_numeric[dtypes[c]] for c in cols]
+    if not any(numeric):
+        if len(cols) == f.shape[1] - 1 or len(cols) > 1000:  # one conversion of the frame, not one per column
+            position = {c: i for i, c in enumerate(f.columns)}
+            cells = f.to_numpy(dtype=object)[:, [position[c] for c in cols]]
+        else:
+            cells = f[cols].to_numpy(dtype=object)
+        return pd.Series(cells.ravel(order="F"), dtype="string")
+    if all(numeric):
+        return pd.Series(f[cols].to_numpy(dtype=float, na_value=np.nan).ravel(order="F"))
+    return pd.concat([f[c].astype(float) if num else f[c].astype("string") for c, num in zip(cols, numeric)],
+                     ignore_index=True)
 
 
 def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:

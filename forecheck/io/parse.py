@@ -42,22 +42,55 @@ class ParsedTime:
     unit: str  # day | second | step
     description: str
     bad: np.ndarray  # bool mask of unparseable cells (blank included)
+    # Integer times as read (int64), for exact comparisons: float64 holds integers
+    # exactly only up to 2**53, and nanosecond epochs (~1.6e18) are far above it.
+    # None for dates, datetimes and non-integer numbers.
+    exact: np.ndarray | None = None
 
 
 def _as_str(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip()
 
 
+def to_float(s: pd.Series) -> np.ndarray:
+    """Numbers from stripped strings, NaN where a cell is not a number.
+
+    Fast path: pyarrow's cast of an Arrow-backed column (7x faster than
+    ``pd.to_numeric``; same accepted forms and the same correctly rounded values),
+    blank cells as missing. Any cell it rejects sends the whole column to
+    ``pd.to_numeric(errors="coerce")``, which decides cell by cell."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = s.array.__arrow_array__()
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        return np.array(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    except Exception:  # not Arrow-backed, or a cell that is not a number: decide cell by cell
+        return np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+
+
 def _datetime_to_days(dt: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, bool]:
-    """Float days since 1970-01-01 and whether any value has a time of day."""
+    """Float days since 1970-01-01 and whether any value has a time of day.
+
+    Works in the values' own resolution (s/ms/us/ns), never converting to
+    nanoseconds: that range ends in 2262, and Parquet dates of year 1 or a typo'd
+    2999-01-02 are valid dates."""
     idx = pd.DatetimeIndex(dt)
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
-    ns = idx.as_unit("ns").asi8.astype(np.float64)
     ok = ~idx.isna()
-    days = np.where(ok, ns / DAY_NS, np.nan)
-    has_tod = bool(np.any(np.mod(ns[ok], DAY_NS) != 0))
-    return days, has_tod
+    try:
+        ticks, per_day = idx.as_unit("ns").asi8, DAY_NS
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime: outside 1677-2262, keep the own unit
+        unit = np.datetime_data(idx.dtype)[0]
+        ticks = idx.asi8
+        per_day = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6}[unit]
+        whole, frac = np.divmod(ticks, per_day)  # exact in int64: whole days and ticks into the day
+        days = np.where(ok, whole.astype(np.float64) + frac / per_day, np.nan)
+        return days, bool(np.any(frac[ok] != 0))
+    days = np.where(ok, ticks.astype(np.float64) / per_day, np.nan)
+    return days, bool(np.any(np.mod(ticks[ok], per_day) != 0))
 
 
 def _numeric_time(num: np.ndarray) -> tuple[np.ndarray, str, str, str]:
@@ -71,6 +104,20 @@ def _numeric_time(num: np.ndarray) -> tuple[np.ndarray, str, str, str]:
     return num, "index", "step", "step index (numbers)"
 
 
+def _exact_integers(u: pd.Series, blank: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """int64 of distinct number strings ``u`` when every non-blank one is an integer
+    that int64 holds (else None), mapped to rows by ``codes``; blanks are 0."""
+    try:
+        iu = pd.to_numeric(u[~blank])
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not pd.api.types.is_integer_dtype(iu.dtype) or (iu.dtype.kind == "u" and len(iu) and iu.max() >= 2**63):
+        return None
+    out = np.zeros(len(u), dtype=np.int64)
+    out[~blank] = iu.to_numpy(dtype=np.int64)
+    return out[codes]
+
+
 def parse_time(values: pd.Series) -> ParsedTime:
     """Parse a time column: datetimes, ISO/US dates, 538 run timestamps, epoch
     seconds or plain numbers (a step index)."""
@@ -81,7 +128,11 @@ def parse_time(values: pd.Series) -> ParsedTime:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         num = values.to_numpy(dtype=float, na_value=np.nan)
         t, kind, unit, desc = _numeric_time(num)
-        return ParsedTime(t, kind, unit, desc, ~np.isfinite(num))
+        exact = None
+        if pd.api.types.is_integer_dtype(values.dtype):
+            exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
+                len(values) == 0 or values.max() < 2**63 else None
+        return ParsedTime(t, kind, unit, desc, ~np.isfinite(num), exact)
     s = _as_str(values)
     codes, uniques = pd.factorize(s)
     u = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.split().str.join(" ")
@@ -90,7 +141,8 @@ def parse_time(values: pd.Series) -> ParsedTime:
     if np.all(np.isfinite(num) | blank) and not np.all(blank):
         t, kind, unit, desc = _numeric_time(np.where(blank, np.nan, num))
         tu = t
-        return ParsedTime(tu[codes], kind, unit, desc, (blank | ~np.isfinite(tu))[codes])
+        return ParsedTime(tu[codes], kind, unit, desc, (blank | ~np.isfinite(tu))[codes],
+                          _exact_integers(u, blank, codes))
     best = None
     for fmt, desc in TIME_FORMATS:
         kw = {"utc": True} if fmt == "ISO8601" else {}
@@ -138,7 +190,7 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
         nonnumeric = np.zeros(n, bool)
     else:
         s = _as_str(values)
-        num = np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+        num = to_float(s)
         is_na = s.isin(na_set).to_numpy().copy() if na_set else np.zeros(n, bool)
         if na_num:
             is_na |= np.isin(num, list(na_num))

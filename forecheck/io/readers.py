@@ -16,16 +16,17 @@ goes through pyarrow.
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import os
 import re
 import sys
+import zlib
 from dataclasses import dataclass
 
 import pandas as pd
 
 from forecheck.errors import InputError
+from forecheck.io.options import ReadOptions
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -50,19 +51,75 @@ class RawTable:
     first_line: int = 2
 
 
-def _read_bytes(path: str) -> bytes:
+def limit_error(path: str, what: str, flag: str) -> InputError:
+    """A reading limit was exceeded: say which, and how to lift it."""
+    return InputError(f"{path}: {what} (the {flag} limit). Pass {flag} N to raise it ({flag} 0 = no limit), "
+                      f"or split the input.", code="DQ058")
+
+
+def _read_bytes(path: str, max_bytes: int = 0) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(max_bytes + 1) if max_bytes else sys.stdin.buffer.read()
+        if max_bytes and len(data) > max_bytes:
+            raise limit_error("<stdin>", f"standard input holds more than {max_bytes:,} bytes", "--max-bytes")
+        return data
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a file. Pass a CSV, TSV or Parquet file "
                          f"({SUPPORTED}).")
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file. Check the path (supported: {SUPPORTED}).")
     try:
+        if max_bytes and os.path.getsize(path) > max_bytes:
+            raise limit_error(path, f"the file has {os.path.getsize(path):,} bytes, more than {max_bytes:,}",
+                              "--max-bytes")
         with open(path, "rb") as fh:
             return fh.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
+def _gunzip(data: bytes, path: str, max_bytes: int, max_rows: int = 0) -> bytes:
+    """Inflate gzip data (all members) in 16 MB steps, stopping as soon as the output
+    passes ``max_bytes`` or holds more than ``max_rows`` data lines (0 = no limit):
+    a small .gz can inflate to gigabytes."""
+    parts: list[bytes] = []
+    total = lines = 0
+    src = data
+    d = zlib.decompressobj(wbits=31)
+    try:
+        while True:
+            piece = d.decompress(src, 1 << 24)
+            total += len(piece)
+            if max_bytes and total > max_bytes:
+                raise limit_error(path, f"gzip data inflates to more than {max_bytes:,} bytes", "--max-bytes")
+            if max_rows:
+                lines += piece.count(b"\n")
+                if lines - 1 > max_rows:  # the header is a line
+                    raise limit_error(path, f"gzip data inflates to more than {max_rows:,} data lines",
+                                      "--max-rows")
+            parts.append(piece)
+            src = d.unconsumed_tail
+            if d.eof:
+                rest = d.unused_data
+                if not rest.strip(b"\x00"):
+                    break
+                d, src = zlib.decompressobj(wbits=31), rest  # another gzip member follows
+            elif not src:
+                raise InputError(f"{path}: gzip data is corrupt (Compressed file ended before the end-of-stream "
+                                 f"marker was reached).")
+    except zlib.error as exc:
+        raise InputError(f"{path}: gzip data is corrupt ({exc}).") from None
+    return b"".join(parts)
+
+
+def check_rows(n_rows: int, path: str, max_rows: int) -> None:
+    if max_rows and n_rows > max_rows:
+        raise limit_error(path, f"has {n_rows:,} rows, more than {max_rows:,}", "--max-rows")
+
+
+def check_columns(n_cols: int, path: str, max_columns: int) -> None:
+    if max_columns and n_cols > max_columns:
+        raise limit_error(path, f"has {n_cols:,} columns, more than {max_columns:,}", "--max-columns")
 
 
 def _decode(data: bytes, path: str) -> tuple[bytes, str]:
@@ -131,37 +188,43 @@ def _suffix(path: str) -> tuple[str, bool]:
     return os.path.splitext(p)[1], gz
 
 
-def read_table(path: str, input_format: str = "auto", name: str | None = None) -> RawTable:
+def read_table(path: str, input_format: str = "auto", name: str | None = None, *,
+               limits: "ReadOptions | None" = None) -> RawTable:
     """Read one input file (or ``-`` for stdin) into a :class:`RawTable`.
 
     ``name`` (``--stdin-filename``) is what messages, the report and annotations
     call the input, and its suffix guides format detection; the bytes still come
     from ``path``. Raises ``InputError`` (code DQ058) for anything that is not a
     readable table."""
+    limits = limits or ReadOptions()
     try:
-        return _read_table(path, input_format, name)
+        return _read_table(path, input_format, name, limits)
     except InputError as exc:
         if exc.code is None:
             exc.code = "DQ058"
         raise
+    except MemoryError:
+        raise out_of_memory(name or path, "reading") from None
 
 
-def _read_table(path: str, input_format: str, name: str | None = None) -> RawTable:
-    data = _read_bytes(path)
+def out_of_memory(path: str, doing: str) -> InputError:
+    return InputError(f"out of memory while {doing} {path}; try --max-rows to stop earlier, a Parquet file, "
+                      f"or fewer rows per file.", code="DQ058")
+
+
+def _read_table(path: str, input_format: str, name: str | None, limits: ReadOptions) -> RawTable:
+    data = _read_bytes(path, limits.max_bytes)
     path = name or path  # from here on: the name shown to the user
     suffix, gz_suffix = _suffix(path)
     compressed = False
     if data.startswith(GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: gzip data is corrupt ({exc}).") from None
+        data = _gunzip(data, path, limits.max_bytes, limits.max_rows)
         compressed = True
     elif gz_suffix:
         raise InputError(f"{path}: named .gz but is not gzip-compressed.")
     if input_format == "parquet" or (input_format == "auto" and (data.startswith(PARQUET_MAGIC)
                                                                   or suffix in (".parquet", ".pq"))):
-        return _read_parquet(data, path)
+        return _read_parquet(data, path, limits)
     if data.startswith(ZIP_MAGIC):
         raise InputError(f"{path}: is a ZIP archive. Unzip it and pass the CSV inside.")
     if not data.strip():
@@ -177,7 +240,16 @@ def _read_table(path: str, input_format: str, name: str | None = None) -> RawTab
         hint = None
     delim = "\t" if input_format == "tsv" else sniff_delimiter(head, path, hint)
     fmt = "tsv" if delim == "\t" else "csv"
+    if limits.max_columns:
+        first = head.split("\n", 1)[0] if "\n" in head else text_bytes.split(b"\n", 1)[0].decode("utf-8", "replace")
+        check_columns(_QUOTED.sub("", first).count(delim) + 1, path, limits.max_columns)
+    if limits.max_rows:  # line count: an upper bound of the data rows (+ header), read at memchr speed
+        n_lines = text_bytes.count(b"\n") + (not text_bytes.endswith(b"\n"))
+        if n_lines - 1 > limits.max_rows:
+            raise limit_error(path, f"has {n_lines - 1:,} data lines, more than {limits.max_rows:,} rows",
+                              "--max-rows")
     frame = _parse_text(text_bytes, delim, path)
+    check_rows(frame.shape[0], path, limits.max_rows)
     if frame.shape[0] == 0:
         raise InputError(f"{path}: has a header ({', '.join(map(str, frame.columns[:8]))}) but no data rows.")
     if frame.shape[1] < 2:
@@ -192,6 +264,8 @@ def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.BytesIO(text_bytes), engine="pyarrow", dtype=str, sep=delim,
                             keep_default_na=False)
+    except MemoryError:
+        raise
     except Exception:  # pyarrow is strict (ragged rows, odd quoting): fall back to the C engine
         try:
             frame = pd.read_csv(io.BytesIO(text_bytes), engine="c", **kw)
@@ -208,9 +282,25 @@ def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(data: bytes, path: str) -> RawTable:
+def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
+    try:
+        import pyarrow.parquet as pq
+
+        md = pq.ParquetFile(io.BytesIO(data)).metadata
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
+    check_columns(md.num_columns, path, limits.max_columns)
+    check_rows(md.num_rows, path, limits.max_rows)
+    size = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    if limits.max_bytes and size > limits.max_bytes:
+        raise limit_error(path, f"Parquet data inflates to {size:,} bytes, more than {limits.max_bytes:,}",
+                          "--max-bytes")
     try:
         frame = pd.read_parquet(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
     frame = frame.reset_index(drop=isinstance(frame.index, pd.RangeIndex))

@@ -177,7 +177,7 @@ def test_unsorted_input_is_sorted(tmp_path):
     # independent count: rows whose time is earlier than the previous row of the same series, file order
     t = pd.to_datetime(shuffled["date"])
     n_back = int((t.groupby(shuffled["series"]).diff().dt.days < 0).sum())
-    assert rec.details["count"] == n_back > 0
+    assert rec.details_dict()["count"] == n_back > 0
 
 
 def test_us_dates_and_yes_no_outcomes(tmp_path):
@@ -208,7 +208,7 @@ def test_unresolved_series_blank_outcome(tmp_path):
     assert_panel_matches(li, expected(df), {"a": 1.0, "b": np.nan})
     assert li.info["resolved_series"] == 1
     rec = {r.code: r for r in li.findings}["DQ008"]
-    assert rec.status == "fail" and rec.details["count"] == 1 and rec.details["series"] == ["b"]
+    assert rec.status == "fail" and rec.details_dict()["count"] == 1 and rec.details_dict()["series"] == ["b"]
 
 
 def test_wide_layout_with_outcomes_file(tmp_path):
@@ -246,7 +246,7 @@ def test_outcomes_file_with_resolution_time(tmp_path):
     days = (pd.to_datetime(["2020-01-04", "2020-01-10"]) - pd.Timestamp("1970-01-01")).days
     np.testing.assert_allclose(li.panel.resolved_at, days.to_numpy(dtype=float))
     rec = {r.code: r for r in li.findings}["DQ009"]  # a's 2020-01-05 row is after 01-04
-    assert rec.status == "fail" and rec.details["count"] == 1
+    assert rec.status == "fail" and rec.details_dict()["count"] == 1
 
 
 def test_epoch_seconds_integers_datetimes(tmp_path):

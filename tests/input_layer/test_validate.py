@@ -65,8 +65,8 @@ def test_dq001_missing_and_inf_dropped(tmp_path):
     li = load([write(tmp_path, df)])
     r = by_code(li)["DQ001"]
     assert r.status == "fail" and r.severity == "warning"
-    assert r.details["count"] == 3 and r.details["missing"] == 2 and r.details["nonfinite"] == 1
-    assert [d["line"] for d in r.details["rows"]] == [3, 8, 9]  # 0-based rows 1, 6, 7 + header + 1
+    assert r.details_dict()["count"] == 3 and r.details_dict()["missing"] == 2 and r.details_dict()["nonfinite"] == 1
+    assert [d["line"] for d in r.details_dict()["rows"]] == [3, 8, 9]  # 0-based rows 1, 6, 7 + header + 1
     assert li.info["rows_dropped"] == {"missing_p": 3}
     accounted(li)
 
@@ -77,7 +77,7 @@ def test_dq002_na_values_own_reason(tmp_path):
     path = write(tmp_path, df)
     li = load([path], ReadOptions(na_values=("0",)))
     r = by_code(li)["DQ002"]
-    assert r.status == "fail" and r.details["count"] == 2
+    assert r.status == "fail" and r.details_dict()["count"] == 2
     assert li.info["rows_dropped"] == {"na_value": 2} and li.info["scale"] == "percent"
     accounted(li)
 
@@ -88,8 +88,8 @@ def test_dq003_duplicates_same_value_dropped(tmp_path):
     li = load([write(tmp_path, dup)])
     r = by_code(li)["DQ003"]
     n_dup = int(dup.duplicated(["series", "date"]).sum())  # independent count
-    assert r.status == "fail" and r.details["count"] == n_dup == 2
-    assert [d["line"] for d in r.details["rows"]] == [12, 13]  # the later copies are dropped
+    assert r.status == "fail" and r.details_dict()["count"] == n_dup == 2
+    assert [d["line"] for d in r.details_dict()["rows"]] == [12, 13]  # the later copies are dropped
     assert li.info["rows_dropped"] == {"duplicate": 2} and li.panel.n_obs == 10
     accounted(li)
 
@@ -97,9 +97,9 @@ def test_dq003_duplicates_same_value_dropped(tmp_path):
 def test_dq005_short_series_kept():
     df = pd.concat([frame(), pd.DataFrame({"series": ["c", "c"], "date": ["2020-01-01", "2020-01-02"],
                                            "p": [0.5, 0.6], "outcome": [1, 1]})], ignore_index=True)
-    li = load_frame(df, ReadOptions(min_length=3))
+    li = load_frame(df, ReadOptions(), min_length=3)
     r = by_code(li)["DQ005"]
-    assert r.status == "fail" and r.details["count"] == 1 and r.details["series"] == [{"series": "c", "n": 2}]
+    assert r.status == "fail" and r.details_dict()["count"] == 1 and r.details_dict()["series"] == [{"series": "c", "n": 2}]
     assert "c" in list(li.panel.ids) and li.info["short_series"] == 1
 
 
@@ -110,8 +110,8 @@ def test_dq006_certainty_then_move():
     df.loc[9, "p"] = 0.0  # b: 0 -> 0 stays: not a finding
     li = load_frame(df)
     r = by_code(li)["DQ006"]
-    assert r.status == "fail" and r.details["count"] == 1 and r.details["rows"][0]["from"] == 1.0
-    assert r.details["rows"][0]["value"] == 0.7  # the row after the 1.0 (frame row 3)
+    assert r.status == "fail" and r.details_dict()["count"] == 1 and r.details_dict()["rows"][0]["from"] == 1.0
+    assert r.details_dict()["rows"][0]["value"] == 0.7  # the row after the 1.0 (frame row 3)
 
 
 def test_dq007_backcast_detected_and_optionally_dropped(tmp_path):
@@ -122,8 +122,8 @@ def test_dq007_backcast_detected_and_optionally_dropped(tmp_path):
     li = load([path])
     r = by_code(li)["DQ007"]
     lag = (pd.to_datetime(df["published"]) - pd.to_datetime(df["date"])).dt.total_seconds() / 86400
-    assert r.status == "fail" and r.details["count"] == int((lag > 1).sum()) == 6
-    assert r.details["model_dates"] == 3
+    assert r.status == "fail" and r.details_dict()["count"] == int((lag > 1).sum()) == 6
+    assert r.details_dict()["model_dates"] == 3
     assert li.info["columns"]["published"] == "published"
     li2 = load([path], ReadOptions(drop_backcast=True))
     assert li2.info["rows_dropped"] == {"backcast": 6} and li2.panel.n_obs == 4
@@ -134,7 +134,7 @@ def test_dq007_538_timestamp_format(tmp_path):
     df = frame().assign(date=pd.to_datetime(frame()["date"]).dt.strftime("%-m/%-d/%Y"))
     df["timestamp"] = "00:00:48  10 Jan 2020"  # 538's run-time format, double space
     li = load([write(tmp_path, df)])
-    assert by_code(li)["DQ007"].details["count"] == 10
+    assert by_code(li)["DQ007"].details_dict()["count"] == 10
 
 
 def test_dq008_and_dq009(tmp_path):
@@ -143,8 +143,8 @@ def test_dq008_and_dq009(tmp_path):
     df["resolved_at"] = "2020-01-04"
     li = load([write(tmp_path, df)])
     rec = by_code(li)
-    assert rec["DQ008"].status == "fail" and rec["DQ008"].details["count"] == 1
-    assert rec["DQ009"].status == "fail" and rec["DQ009"].details["count"] == 2  # 01-05 in a and b
+    assert rec["DQ008"].status == "fail" and rec["DQ008"].details_dict()["count"] == 1
+    assert rec["DQ009"].status == "fail" and rec["DQ009"].details_dict()["count"] == 2  # 01-05 in a and b
 
 
 def test_row_accounting_everything_at_once(tmp_path):
