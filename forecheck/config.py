@@ -34,6 +34,14 @@ class AnalysisConfig:
     min_length: int = 3
     seed: int = 20240601
     n_sim: int = 999
+    # CI gate policy (forecheck/report/gate.py): status `inconclusive` of a gating check
+    # fails / warns / passes; effect-size thresholds judged on the CI; --exit-zero.
+    inconclusive: Literal["fail", "warn", "pass"] = "warn"
+    max_movement_ratio: float | None = None
+    min_movement_ratio: float | None = None
+    max_brier: float | None = None
+    baseline_tolerance: float = 0.1
+    exit_zero: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -42,6 +50,16 @@ class AnalysisConfig:
             raise ValueError("`p_adjust` must be one of holm, bh, none.")
         if self.fail_on not in ("error", "warning", "info", "never"):
             raise ValueError("`fail_on` must be one of error, warning, info, never.")
+        if self.inconclusive not in ("fail", "warn", "pass"):
+            raise ValueError("--inconclusive must be one of fail, warn, pass.")
+        for flag, v in (("--max-movement-ratio", self.max_movement_ratio),
+                        ("--min-movement-ratio", self.min_movement_ratio)):
+            if v is not None and not v > 0:
+                raise ValueError(f"{flag} must be a positive number.")
+        if self.max_brier is not None and not 0 <= self.max_brier <= 1:
+            raise ValueError("--max-brier must be between 0 and 1.")
+        if not self.baseline_tolerance >= 0:
+            raise ValueError("--baseline-tolerance must be non-negative.")
         if self.min_length < 2:
             raise ValueError("`min_length` must be at least 2.")
 

@@ -146,14 +146,12 @@ def series_table(report: Report, verbose: int) -> Table:
 
 
 def summary_line(report: Report) -> Text:
-    c = report.counts()
-    code = int(report.exit_code)
-    style = "bold green" if code == 0 else "bold red"
-    failing = ", ".join(r.code for r in report.gating_failures())
-    msg = f"{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped; exit code {code}"
-    if failing:
-        msg += f" (gating failures: {failing}; fail-on {report.config.fail_on})"
-    return Text(msg, style=style)
+    # the verdict, reasons and counts come from the gate (forecheck/report/gate.py)
+    d = report.decision()
+    style = "bold green" if d.would_exit == 0 else "bold red"
+    lines = [f"{'FAIL' if r.effect == 'fail' else 'WARN'}: {r.message}" for r in d.reasons
+             if r.effect in ("fail", "warn")]
+    return Text("\n".join([*lines, d.sentence()]), style=style)
 
 
 def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> list:
