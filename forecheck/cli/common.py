@@ -112,10 +112,18 @@ def check_output_path(path: str | None, flag: str, inputs: tuple[str, ...] = ())
              "create it first (mkdir -p) or choose another path")
     if not os.path.isdir(parent):
         fail(f"{flag} {path}: {os.path.dirname(path)} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        fail(f"{flag} {path}: no permission to write in {os.path.dirname(path) or '.'}")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        fail(f"{flag} {path}: no permission to overwrite this file")
+    # probe by doing it (os.access is wrong for root and read-only mounts)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".forecheck-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        fail(f"{flag} {path}: cannot write in {os.path.dirname(path) or '.'}: {exc.strerror or exc}")
+    if os.path.exists(path):
+        try:
+            open(path, "ab").close()  # opens for writing without changing the content
+        except OSError as exc:
+            fail(f"{flag} {path}: cannot overwrite this file: {exc.strerror or exc}")
     for inp in inputs:
         if inp != "-" and os.path.exists(inp) and os.path.exists(path) and os.path.samefile(inp, path):
             fail(f"{flag} {path}: is an input file; writing the report there would destroy it")
