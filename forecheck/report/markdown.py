@@ -59,7 +59,8 @@ def render_markdown(report: Report, decision: Decision | None = None) -> str:
     out.append(f"{paths}: {inp.get('series', '?')} series ({inp.get('resolved_series', '?')} resolved), "
                f"{inp.get('rows_used', '?')} of {inp.get('rows_read', '?')} rows used")
     out.append("")
-    decisive = [x for x in d.reasons if x.effect in ("fail", "warn")]
+    # what decided the verdict, and every threshold / baseline rule that was evaluated
+    decisive = [x for x in d.reasons if x.effect in ("fail", "warn") or x.kind in ("threshold", "baseline")]
     if decisive:
         out += [f"- {ICON[x.effect]} {_cell(x.message)}" for x in decisive]
         out.append("")
