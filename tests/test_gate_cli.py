@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -95,8 +94,8 @@ def test_hole_typo_in_select_exits_2(files):
     err = proc.stderr.decode()
     assert "MG1O1" in err and "did you mean `MG101`" in err and "Traceback" not in err
     assert proc.stdout == b""
-    proc = run("analyze", files["biased"], "--select", "WN")  # nothing left that can fail the run
-    assert proc.returncode == 2 and b"--allow-empty" in proc.stderr
+    res = invoke("analyze", files["biased"], "--select", "WN")  # nothing left that can fail the run
+    assert res.exit_code == 2 and "--allow-empty" in res.stderr
 
 
 def test_hole_inconclusive_sample_can_fail_and_is_annotated(tmp_path):
@@ -117,15 +116,25 @@ def test_hole_inconclusive_sample_can_fail_and_is_annotated(tmp_path):
     assert fails and all(c.find("failure").get("type") == "inconclusive" for c in fails)
 
 
+@pytest.mark.parametrize(("flag", "target"), [("-o", "nodir/x.txt"), ("--junit-xml", "nodir/x.xml")])
+def test_hole_missing_output_directory_exits_2_before_analysis(files, tmp_path, flag, target):
+    proc = run("analyze", files["biased"], flag, target, cwd=tmp_path)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and target in err and "does not exist" in err and "Traceback" not in err, err
+    assert proc.stdout == b"" and not (tmp_path / "nodir").exists()
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args), env={"NO_COLOR": "1", "COLUMNS": "120"})
+
+
 @pytest.mark.parametrize("flag", ["-o", "--junit-xml", "--markdown"])
-def test_hole_bad_output_paths_exit_2_before_analysis(files, tmp_path, flag):
-    for target, needle in ((tmp_path / "nodir" / "x.out", "does not exist"), (tmp_path, "is a directory")):
-        t0 = time.monotonic()
-        proc = run("analyze", files["biased"], flag, str(target))
-        err = proc.stderr.decode()
-        assert proc.returncode == 2 and str(target) in err and needle in err and "Traceback" not in err, err
-        assert proc.stdout == b"" and not (tmp_path / "nodir").exists()
-        assert time.monotonic() - t0 < 60
+def test_output_path_that_is_a_directory_exits_2(files, tmp_path, flag):
+    res = invoke("analyze", files["biased"], flag, str(tmp_path))
+    assert res.exit_code == 2 and str(tmp_path) in res.stderr and "is a directory" in res.stderr
+    assert res.stdout == "" and list(tmp_path.iterdir()) == []
+    res = invoke("analyze", files["biased"], flag, files["biased"])  # would overwrite the input
+    assert res.exit_code == 2 and "is an input file" in res.stderr
 
 
 def _unwritable_dir(tmp_path: Path) -> Path | None:
@@ -155,8 +164,8 @@ def test_hole_unwritable_path_exits_2(files, tmp_path):
 def test_io_error_while_writing_exits_2(files):
     if not os.path.exists("/dev/full"):
         pytest.skip("/dev/full not available")
-    proc = run("analyze", files["honest"], "--n-sim", "49", "--select", "MG101", "-o", "/dev/full")
-    assert proc.returncode == 2 and b"cannot write" in proc.stderr and b"Traceback" not in proc.stderr
+    res = invoke("analyze", files["honest"], "--n-sim", "49", "--select", "MG101", "-o", "/dev/full")
+    assert res.exit_code == 2 and "cannot write" in res.stderr and isinstance(res.exception, SystemExit)
 
 
 def test_hole_cp1252_never_crashes(files):
@@ -189,8 +198,8 @@ def test_hole_counts_junit_and_exit_zero_tell_the_truth(files, tmp_path):
     assert m, text[-600:]
     n, *parts = map(int, m.groups()[:5])
     assert n == len(table_rows) == sum(parts) and rows
-    assert int(m.group(7)) == len(re.findall(r"\bDQ\d{3}\b", json.dumps(
-        [r for r in json.loads(run("rules", "--format", "json").stdout) if r["code"].startswith("DQ")])))
+    rules = json.loads(invoke("rules", "--format", "json").stdout)
+    assert int(m.group(7)) == len([r for r in rules if r["code"].startswith("DQ")])
     proc = run("analyze", files["biased"], "--n-sim", "99", "--select", "MG101", "--max-movement-ratio", "1.5",
                "--exit-zero")
     assert proc.returncode == 0, proc.stderr
@@ -212,15 +221,20 @@ def test_hole_configuration_is_read(files, tmp_path):
     assert [r["code"] for r in doc["results"]] == ["MG101"] and doc["config"]["n_sim"] == 49
     assert (tmp_path / "out" / "r.xml").exists()
     # the command line beats the file, FORECHECK_* sits between
-    proc = run("analyze", files["biased"], "--format", "text", "-q", cwd=tmp_path, env={"FORECHECK_FAIL_ON": "never"})
-    assert proc.returncode == 0 and proc.stdout.decode().startswith("forecheck: passed")
+    os.chdir(tmp_path)
+    try:
+        res = CliRunner().invoke(app, ["analyze", files["biased"], "--format", "text", "-q"],
+                                 env={"NO_COLOR": "1", "FORECHECK_FAIL_ON": "never"})
+    finally:
+        os.chdir(ROOT)
+    assert res.exit_code == 0 and res.stdout.startswith("forecheck: passed"), res.stderr
 
 
 def test_exit_2_is_annotated_and_reported(files, tmp_path):
     md, junit = tmp_path / "s.md", tmp_path / "e.xml"
-    proc = run("analyze", files["broken"], "--format", "github", "--markdown", str(md), "--junit-xml", str(junit))
-    assert proc.returncode == 2
-    out = proc.stdout.decode()
+    res = invoke("analyze", files["broken"], "--format", "github", "--markdown", str(md), "--junit-xml", str(junit))
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
+    out = res.stdout
     assert out.startswith(f"::error title=forecheck (could not run),file={files['broken']}")
     assert "could not run" in md.read_text()
     assert ET.parse(junit).getroot().get("errors") == "1"

@@ -227,7 +227,7 @@ def analyze_command(
                                                       show_default=_d("color"), rich_help_panel=OUT)] = None,
     config: Annotated[Optional[str], typer.Option(
         "--config", help="Configuration file (default: the closest forecheck.toml or pyproject.toml with "
-                         "[tool.forecheck] up from the working directory).", rich_help_panel=CONF)] = None,
+                         "\\[tool.forecheck] up from the working directory).", rich_help_panel=CONF)] = None,
     isolated: Annotated[bool, typer.Option(help="Ignore configuration files and FORECHECK_* variables.",
                                            rich_help_panel=CONF)] = False,
     debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.", rich_help_panel=OUT)] = False,
@@ -237,7 +237,7 @@ def analyze_command(
     Layer A (martingale and calibration checks) must pass for a calibrated
     forecaster; layer B (Wiener-process assumptions) may legitimately fail.
 
-    Every option can also be set in [tool.forecheck] (pyproject.toml) or forecheck.toml,
+    Every option can also be set in \\[tool.forecheck] (pyproject.toml) or forecheck.toml,
     or as FORECHECK_<OPTION> (e.g. FORECHECK_FAIL_ON=warning); the command line wins,
     then the environment, then the file. `forecheck config` shows the effective settings.
 
