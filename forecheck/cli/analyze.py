@@ -257,7 +257,10 @@ def analyze_command(
         elif S.BY_ATTR[name].kind == "list":
             value = _split(value)
         given[name] = value
-    run(list(paths), given, config_path=config, isolated=isolated, debug=debug)
+    # options that are not settings (yet) pass through to ReadOptions / AnalysisConfig by field name
+    extra = {k: (v.value if isinstance(v, Enum) else v) for k, v in ctx.params.items()
+             if k not in S.BY_ATTR and k not in ("paths", "config", "isolated", "debug")}
+    run(list(paths), given, config_path=config, isolated=isolated, debug=debug, extra=extra)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -322,7 +325,10 @@ def _rank(severity: str) -> int:
     return {"info": 0, "warning": 1, "error": 2, "never": 3}[severity]
 
 
-def _build(eff: S.Effective, codes: tuple[str, ...]) -> tuple[ReadOptions, AnalysisConfig]:
+def _build(eff: S.Effective, codes: tuple[str, ...],
+           extra: dict[str, Any] | None = None) -> tuple[ReadOptions, AnalysisConfig]:
+    from dataclasses import fields
+
     v = eff.values
     read_options = ReadOptions(
         layout=v["layout"], series_cols=tuple(v["series_col"]), time_col=v["time_col"], prob_col=v["prob_col"],
@@ -336,6 +342,13 @@ def _build(eff: S.Effective, codes: tuple[str, ...]) -> tuple[ReadOptions, Analy
         seed=v["seed"], n_sim=v["n_sim"], inconclusive=v["inconclusive"],
         max_movement_ratio=v["max_movement_ratio"], min_movement_ratio=v["min_movement_ratio"],
         max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"])
+    for name, value in (extra or {}).items():
+        if value is None:
+            continue
+        if name in {f.name for f in fields(ReadOptions)}:
+            read_options = replace(read_options, **{name: value})
+        elif name in {f.name for f in fields(AnalysisConfig)}:
+            config = replace(config, **{name: value})
     return read_options, config
 
 
@@ -370,7 +383,8 @@ def _analyze(paths: list[str], read_options: ReadOptions, config: AnalysisConfig
     return replace(main, results=tuple(results), extras={**main.extras, "overrides": notes})
 
 
-def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, isolated: bool, debug: bool) -> None:
+def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, isolated: bool, debug: bool,
+        extra: dict[str, Any] | None = None) -> None:
     out = _Outputs()
     out.fmt = given.get("format", "text")
     out.file = paths[0] if paths else None
@@ -400,7 +414,7 @@ def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, iso
             if path != "-" and not os.path.exists(path):
                 raise InputError(f"{path}: no such file")
         codes = _selection(eff)
-        read_options, config = _build(eff, codes)
+        read_options, config = _build(eff, codes, extra)
         baseline_doc = None
         if eff["baseline"]:
             from forecheck.report.baseline import load_baseline
