@@ -153,3 +153,9 @@ def test_config_command_prints_values_and_sources(tmp_path, monkeypatch):
     write(tmp_path / "pyproject.toml", '[tool.forecheck]\nfail-on = "sometimes"\n')
     res = CliRunner().invoke(app, ["config"], env=ENV)
     assert res.exit_code == 2 and "fail-on" in res.stderr and "one of error, warning, info, never" in res.stderr
+
+
+def test_docs_list_every_key_with_its_variable():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for s in S.SETTINGS:
+        assert f"| `{s.key}` | {s.allowed()} |" in text and f"`{s.env}`" in text, s.key
