@@ -1,7 +1,7 @@
 """README "Use in CI": run exactly the GitHub Actions job's shell steps, with the README's
 configuration, on a passing, a failing and an erroring forecast file.
 
-The job and the configuration are parsed out of the README (the blocks after
+The job (its ``run:`` commands with the step's ``env:``) and the configuration are parsed out of the README (the blocks after
 ``<!-- ci-job -->`` and ``<!-- ci-config -->``), so the documented recipe is what runs.
 Differences from a runner, on purpose: the "Install forecheck" step is not run (this test
 environment has forecheck already; a ``forecheck`` script on PATH runs ``python -m forecheck``
@@ -68,8 +68,9 @@ def _run_job(proj: Path, env: dict) -> dict[str, subprocess.CompletedProcess]:
             continue
         if failed and step.get("if") != "always()":
             continue
+        step_env = {**env, **{k: str(v) for k, v in (step.get("env") or {}).items()}}
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=proj,
-                              env=env, capture_output=True, timeout=300)
+                              env=step_env, capture_output=True, timeout=300)
         results[step["name"]] = proc
         failed = failed or proc.returncode != 0
     return results
@@ -94,7 +95,7 @@ def test_readme_github_actions_job(tmp_path, kind, make_input, code):
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     junit = ET.parse(_uploaded(proj)).getroot()
     lines = [ln for ln in out.splitlines() if ln]
-    assert lines and all(ln.startswith("::") for ln in lines)  # format = "github" from the config
+    assert lines and all(ln.startswith("::") for ln in lines)  # FORECHECK_FORMAT=github from the job
     if code == 0:
         assert summary.startswith("## ✅ forecheck: passed")
         assert junit.get("failures") == "0" and junit.get("errors") == "0"
