@@ -89,3 +89,28 @@ def test_baseline_end_to_end(walks, tmp_path):
     (tmp_path / "bad.json").write_text("{")
     res = invoke(*base, "--baseline", str(tmp_path / "bad.json"))
     assert res.exit_code == 2 and "bad.json" in res.stderr and "not valid JSON" in res.stderr
+
+
+def test_atomic_write_leaves_old_file_or_new_never_half(tmp_path, monkeypatch):
+    from forecheck.cli import common
+
+    target = tmp_path / "report.json"
+    target.write_text("old\n")
+    common.atomic_write(str(target), "new\n")
+    assert target.read_text() == "new\n"
+
+    def boom(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(common.os, "replace", boom)
+    with pytest.raises(OSError):
+        common.atomic_write(str(target), "half")
+    assert target.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_ascii_safe_text_keeps_meaning():
+    from forecheck.cli.common import ascii_safe
+
+    s = ascii_safe("Σm/Σr = 1.21 [0.85–1.73] × p0(1 − p0) ┃ ok ┡━┩")
+    assert s == "sum m/sum r = 1.21 [0.85-1.73] x p0(1 - p0) | ok +-+"
+    s.encode("ascii")
