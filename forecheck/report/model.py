@@ -66,9 +66,8 @@ class Report:
 
     # ------------------------------------------------------------- verdict
     def gating_failures(self) -> list[CheckResult]:
-        from forecheck.checks import gating
-
-        return [r for r in self.results if r.status == "fail" and gating(r, self.config)]
+        failed = set(self.decision().gating_failed)
+        return [r for r in self.results if r.code in failed and r.status == "fail"]
 
     def decision(self):
         """The gate's verdict (forecheck.report.gate.decide): exit code, reasons, counts."""
