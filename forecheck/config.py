@@ -38,6 +38,14 @@ class AnalysisConfig:
     min_length: int = 3
     seed: int = 20240601
     n_sim: int = 999
+    # CI gate policy (forecheck/report/gate.py): status `inconclusive` of a gating check
+    # fails / warns / passes; effect-size thresholds judged on the CI; --exit-zero.
+    inconclusive: Literal["fail", "warn", "pass"] = "warn"
+    max_movement_ratio: float | None = None
+    min_movement_ratio: float | None = None
+    max_brier: float | None = None
+    baseline_tolerance: float = 0.1
+    exit_zero: bool = False
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).
@@ -68,6 +76,16 @@ class AnalysisConfig:
             if isinstance(value, str):
                 value = tuple(v.strip() for v in value.split(",") if v.strip())
             object.__setattr__(self, name, tuple(value))
+        if self.inconclusive not in ("fail", "warn", "pass"):
+            raise bad("--inconclusive", "inconclusive", "one of fail, warn, pass", self.inconclusive)
+        for flag, fld in (("--max-movement-ratio", "max_movement_ratio"), ("--min-movement-ratio", "min_movement_ratio")):
+            v = getattr(self, fld)
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+                raise bad(flag, fld, "a positive number", v)
+        if self.max_brier is not None and not 0 <= self.max_brier <= 1:
+            raise bad("--max-brier", "max_brier", "a number from 0 to 1", self.max_brier)
+        if not self.baseline_tolerance >= 0:
+            raise bad("--baseline-tolerance", "baseline_tolerance", "a non-negative number", self.baseline_tolerance)
 
     def gates(self, severity: str) -> bool:
         """Does a failure at this severity fail the run (exit code 1)?"""

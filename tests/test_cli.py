@@ -183,7 +183,7 @@ def test_github_annotation_points_at_first_offending_line(tmp_path):
     rows = ["series,time,p,outcome", "a,0,0.5,1", "a,1,0.9,1", "a,2,1.0,1", "a,3,0.95,1"]
     rows += [f"b,{t},{0.5 + 0.01 * t},0" for t in range(6)]
     path.write_text("\n".join(rows) + "\n")
-    res = invoke("analyze", str(path), "--format", "github", "--select", "DQ")
+    res = invoke("analyze", str(path), "--format", "github", "--select", "DQ", "--allow-empty")
     assert_exit(res, 0)
     dq006 = [ln for ln in res.stdout.splitlines() if "(DQ006)" in ln]
     assert dq006 and dq006[0].startswith("::warning ") and f"file={path}" in dq006[0]

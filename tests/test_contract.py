@@ -34,8 +34,9 @@ MAY_IMPORT = {
     "simulate": {"panel", "stats"},
     "checks": {"panel", "stats"},
     "report": {"panel", "stats"},
+    "settings": {"io"},  # configuration files and FORECHECK_* variables: read by the CLI only
     "api": {"panel", "io", "stats", "checks", "report"},
-    "cli": {"panel", "io", "stats", "simulate", "checks", "report", "api", "cli"},
+    "cli": {"panel", "io", "stats", "simulate", "checks", "report", "api", "cli", "settings"},
     "__main__": {"cli"},
 }
 LAYER = MAY_IMPORT

@@ -92,8 +92,13 @@ def test_api_and_cli_json_agree(doc):
 
 def test_rules_command_lists_exactly_the_stable_codes():
     res = CliRunner().invoke(app, ["rules"], env={"NO_COLOR": "1"})
-    listed = {ln.split()[0] for ln in res.stdout.splitlines() if ln.strip()}
+    # one line per code at column 0 (summaries are indented under it)
+    listed = {ln.split()[0] for ln in res.stdout.splitlines() if ln.strip() and not ln[0].isspace()
+              and not ln.startswith("`")}
     assert listed == STABLE_CODES
+    res = CliRunner().invoke(app, ["rules", "--format", "json"], env={"NO_COLOR": "1"})
+    assert {r["code"] for r in json.loads(res.stdout)} == STABLE_CODES
+
 
 
 def _missing_keys(v1, v2, path=""):

@@ -1,15 +1,21 @@
-"""``--format github``: GitHub Actions workflow commands, one per failed record.
+"""``--format github``: GitHub Actions workflow commands.
 
 Format as ruff's github renderer: ``::error title=forecheck (CODE),file=…,line=…::msg``;
-newlines escaped as %0A. Severity error -> ::error, warning -> ::warning,
-info -> ::notice. Passing records produce no annotation.
+newlines escaped as %0A. What fails the run (forecheck/report/gate.py) is an ``::error``;
+an inconclusive gating check is an ``::warning`` with ``--inconclusive warn`` (``::error``
+with ``fail``, ``::notice`` with ``pass``); other failed records are ``::warning``
+(severity error/warning) or ``::notice`` (info). A last ``::notice`` carries the summary.
+On exit 2, :func:`render_github_error` gives one ``::error`` naming the input.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from forecheck.report.gate import Decision, status_of
 from forecheck.report.model import Report
 
-LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+LEVEL = {"fail": "error", "warn": "warning", "pass": "notice"}
 
 
 def _escape_data(s: str) -> str:
@@ -20,28 +26,44 @@ def _escape_prop(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(report: Report) -> str:
+def _line(level: str, title: str, file: str, message: str, line: int | None = None) -> str:
+    props = [f"title={_escape_prop(title)}", f"file={_escape_prop(file)}"]
+    if isinstance(line, int):
+        props.append(f"line={line}")
+    return f"::{level} {','.join(props)}::{_escape_data(message)}"
+
+
+def _first_row(r: Any) -> dict:
+    details = r.details_dict() if hasattr(r, "details_dict") else r.details
+    rows = details.get("rows") if isinstance(details, dict) else None
+    return rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+
+
+def render_github(report: Report, decision: Decision | None = None) -> str:
+    d = decision or report.decision()
     paths = report.input.get("paths") or ["-"]
-    file = paths[0]
+    file = str(paths[0])
     lines = []
     for r in report.results:
-        if r.status == "inconclusive" and report.config.gates(r.severity):
-            lines.append(f"::warning title={_escape_prop(f'forecheck ({r.code}) inconclusive')},"
-                         f"file={_escape_prop(str(file))}::"
-                         + _escape_data(f"{r.name}: no valid p-value (too few effectively independent series); "
-                                        f"{r.message}"))
+        st = status_of(r)
+        if st == "fail":
+            level = "error" if d.fails(r.code, "check") else ("notice" if r.severity == "info" else "warning")
+            msg = f"{r.name}: {r.message}"
+        elif st == "inconclusive" and d.effect_of(r.code) is not None:
+            level = LEVEL[d.effect_of(r.code) or "pass"]
+            msg = (f"{r.name} is inconclusive (--inconclusive {d.policy.inconclusive}): it ran but gives no valid "
+                   f"p-value. {r.message}")
+        else:
             continue
-        if r.status != "fail":
-            continue
-        # data-quality findings carry their first offending rows (1-based file lines)
-        rows = r.details_dict().get("rows")
-        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
-        props = [f"title={_escape_prop(f'forecheck ({r.code})')}",
-                 f"file={_escape_prop(str(first.get('file', file)))}"]
-        if isinstance(first.get("line"), int):
-            props.append(f"line={first['line']}")
-        lines.append(f"::{LEVEL.get(r.severity, 'notice')} {','.join(props)}::{_escape_data(f'{r.name}: {r.message}')}")
-    c = report.counts()
-    lines.append(f"::notice title=forecheck::{c['pass']} passed, {c['fail']} failed, "
-                 f"{c['inconclusive']} inconclusive, {c['skip']} skipped; exit code {int(report.exit_code)}")
-    return "\n".join(lines)
+        first = _first_row(r)
+        lines.append(_line(level, f"forecheck ({r.code})", str(first.get("file", file)), msg, first.get("line")))
+    for x in d.reasons:
+        if x.kind in ("threshold", "baseline") and x.effect in ("fail", "warn"):
+            lines.append(_line(LEVEL[x.effect], f"forecheck ({x.code} {x.kind})", file, x.message))
+    lines.append(f"::notice title=forecheck::{_escape_data(d.sentence())}")
+    return "\n".join(lines) + "\n"
+
+
+def render_github_error(message: str, file: str | None) -> str:
+    """Exit 2: one ::error naming the input, so the run does not look like a check failure."""
+    return _line("error", "forecheck (could not run)", file or "-", f"forecheck could not run: {message}") + "\n"

@@ -61,20 +61,29 @@ class Report:
     results: tuple[CheckResult, ...]
     series: pd.DataFrame
     panel: Panel | None = field(default=None, repr=False, compare=False)
+    # --baseline comparison (forecheck.report.baseline.Comparison); joins the gate.
+    baseline: Any = field(default=None, repr=False, compare=False)
+    # per-series overrides applied ([[tool.forecheck.overrides]]): codes and the series excluded
+    overrides: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     # ------------------------------------------------------------- verdict
     def gating_failures(self) -> list[CheckResult]:
-        return [r for r in self.results if r.status == "fail" and self.config.gates(r.severity)]
+        failed = set(self.decision().gating_failed)
+        return [r for r in self.results if r.code in failed and r.status == "fail"]
+
+    def decision(self):
+        """The gate's verdict (forecheck.report.gate.decide): exit code, reasons, counts."""
+        from forecheck.report.gate import Policy, decide
+
+        return decide(self.results, Policy.from_config(self.config), baseline=self.baseline)
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FAILED if self.gating_failures() else ExitCode.PASSED
+        return ExitCode(self.decision().exit_code)
 
     def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in STATUSES}
-        for r in self.results:
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+        """Checks (not DQ rules) by status; DQ rules: ``decision().dq_counts``."""
+        return dict(self.decision().counts)
 
     def result(self, code: str) -> CheckResult | None:
         """The first record with this code (None if the check did not run)."""
@@ -91,14 +100,12 @@ class Report:
             "tool": {"name": "forecheck", "version": __version__},
             "input": _clean(self.input),
             "config": self.config.to_dict(),
-            "summary": {
-                "exit_code": int(self.exit_code),
-                "counts": self.counts(),
-                "gating_failures": [r.code for r in self.gating_failures()],
-            },
+            "summary": self.decision().summary_dict(),
             "results": [r.to_dict() for r in self.results],
             "series": [_clean(rec) for rec in self.series.to_dict(orient="records")],
             **{k: _clean(v) for k, v in prose.extras(self.results).items()},
+            **({"baseline": _clean(self.baseline.to_dict())} if self.baseline is not None else {}),
+            **({"overrides": _clean(list(self.overrides))} if self.overrides else {}),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -106,10 +113,7 @@ class Report:
         return pd.DataFrame([r.to_dict() for r in self.results])
 
     def summary(self) -> str:
-        c = self.counts()
-        lines = [f"forecheck {__version__}: {self.input.get('series', '?')} series, "
-                 f"{c['pass']} passed, {c['fail']} failed, {c['inconclusive']} inconclusive, "
-                 f"{c['skip']} skipped (exit {int(self.exit_code)})"]
+        lines = [f"forecheck {__version__}: {self.input.get('series', '?')} series; {self.decision().sentence()}"]
         lines += [f"  {r.summary()}" for r in self.results]
         return "\n".join(lines)
 

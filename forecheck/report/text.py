@@ -262,19 +262,16 @@ def series_table(report: Report, verbose: int) -> Table:
 
 
 def summary_line(report: Report) -> Text:
-    layer_a = [r for r in report.results if r.layer == "A"]
-    wn = [r for r in report.results if r.layer == "B"]
-    dq = [r for r in report.results if r.family == "DQ"]
-    count = {s: sum(r.status == s for r in layer_a) for s in ("pass", "fail", "inconclusive", "skip")}
-    code = int(report.exit_code)
-    failing = ", ".join(r.code for r in report.gating_failures())
-    msg = (f"Layer A: {count['pass']} passed, {count['fail']} failed, {count['inconclusive']} inconclusive, "
-           f"{count['skip']} skipped; layer B: {sum(r.status == 'pass' for r in wn)} of {len(wn)} assumptions hold; "
-           f"data quality: {plural(sum(r.status == 'fail' for r in dq), 'finding')} from {plural(len(dq), 'rule')}; "
-           f"exit code {code}")
-    if failing:
-        msg += f" (gating failures: {failing}; --fail-on {report.config.fail_on})"
-    return Text(msg, style="bold red" if code else "bold green")
+    # the verdict, reasons and counts come from the gate (forecheck/report/gate.py)
+    d = report.decision()
+    style = "bold green" if d.would_exit == 0 else "bold red"
+    lines = [f"FAIL: {r.message}" for r in d.reasons if r.effect == "fail"]
+    warn = [r.code for r in d.reasons if r.effect == "warn" and r.kind == "inconclusive"]
+    if warn:
+        lines.append(f"WARN: {', '.join(warn)} inconclusive: ran, but no valid p-value "
+                     f"(--inconclusive {report.config.inconclusive})")
+    lines += [f"WARN: {r.message}" for r in d.reasons if r.effect == "warn" and r.kind != "inconclusive"]
+    return Text("\n".join([*lines, d.sentence()]), style=style)
 
 
 def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> list:
@@ -289,7 +286,9 @@ def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> lis
     for item in (budget_panel(report, verbose), layer_a_table(report)):
         if item is not None:
             out.append(item)
-    out.extend(martingale.standouts(report, limit=10 if verbose else 5))
+    r102 = report.result("MG102")
+    if verbose or (r102 is not None and r102.status != "skip" and r102.details.flagged):
+        out.extend(martingale.standouts(report, limit=10 if verbose else 5))  # none flagged: the table says so
     if verbose:
         out.append(wiener.verdict(report) or Text(""))
         out.extend(calibration.render(report))
