@@ -138,8 +138,8 @@ def test_quadratic_bounds_match_brute_force():
 
 # --------------------------------------------------------------- CS
 def test_cs_monotone_and_consistent_with_the_test():
-    for model, kw, ind in [("gaussian", {}, False), ("gaussian", {}, True), ("smooth", {}, True)]:
-        pan = simulate_panel(model, 30, 60, seed=5, **kw)
+    for model, S, ind in [("gaussian", 30, False), ("gaussian", 30, True), ("smooth", 50, True)]:
+        pan = simulate_panel(model, S, 100, seed=5)
         st = sq.panel_steps(pan)
         e = sq.mg101_eprocess(st.series, st.time, st.p_prev, st.dp, resolution=st.resolution, independent=ind)
         ok = np.isfinite(e.cs_lower)

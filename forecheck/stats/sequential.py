@@ -104,7 +104,7 @@ PRODUCT: Construction = "per-series product"
 
 KAPPA = 0.95  # largest stake as a fraction of the one that could lose everything
 ETAS = np.geomspace(10**-1.5, 10**2.5, 32)  # mixture grid of η, fixed in advance
-RATIO_GRID = np.exp(np.linspace(np.log(0.1), np.log(10.0), 81))  # contains 1 exactly (midpoint)
+RATIO_GRID = 10.0 ** np.linspace(-1.0, 1.0, 81)  # 0.1 … 10, contains 1 exactly (midpoint)
 RES_NEAR_EDGE = 1.5  # as MG103 (forecheck.checks.martingale.RES_NEAR_EDGE)
 
 
