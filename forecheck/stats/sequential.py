@@ -46,13 +46,24 @@ is the average of the two directions: E_t = ½(E_t^+ + E_t^−) is the two-sided
 The grid spans four decades of η (32 points per direction); the mixture costs about
 log(grid / 3) ≈ 2.4 in log e against the best fixed η in hindsight.
 
+The stake is capped by the pooled worst case, all active series at their extreme at
+once (L_t is the sum of the series' bounds), and this cap is intrinsic: a factor f(Z)
+with E f(Z) ≤ 1 for *every* mean-zero law on [−L_t, U_t] must satisfy f(z) ≤ 1 + λz
+there for some λ ∈ [−1/U_t, 1/L_t] (the two-point laws are the extreme points). Since
+one step's bound is many times its typical size, robustness to arbitrary dependence
+costs much power (docs/validation.md measures it).
+
 Per-series product (valid when series are independent). If the series are
-independent (declared: one series per cluster), the factors of (1) may be taken per
-step with each step's own bound, exp(η z − [ψ(λ_i)/λ_i²] η_i² z²) with λ_i = min(η b_i, κ),
-and multiplied: the product of independent supermartingales' factors has conditional
-mean ≤ 1. Per-series bounds are much tighter than the pooled worst case (all series
-at their extreme at once), so the stakes can be larger: more power, no robustness to
-dependence. ``construction`` in each result records which one was used.
+independent given the past (declared: one series per cluster), the factors of (1) may
+be taken per step with each step's own bound b_i, exp(η_i z − [ψ(λ_i)/λ_i²] η_i² z²) with
+λ_i = min(η b_i, κ), and multiplied: for conditionally independent steps the product's
+conditional mean is the product of the factors' means, ≤ 1. Per-series bounds are far
+tighter than their sum, so the stakes can be much larger: more power, no robustness to
+dependence between series. Per-cluster product (declared clusters): the pooled
+construction within each cluster (any dependence inside it), multiplied across
+clusters (independent of each other); one series per cluster is the per-series
+product, one cluster the pooled construction. ``construction`` in each result records
+which one was used.
 
 Constructions per check
 -----------------------
@@ -98,9 +109,10 @@ import numpy as np
 
 from forecheck.panel import Panel
 
-Construction = Literal["calendar-time pooled", "per-series product"]
+Construction = Literal["calendar-time pooled", "per-series product", "per-cluster product"]
 POOLED: Construction = "calendar-time pooled"
 PRODUCT: Construction = "per-series product"
+CLUSTER: Construction = "per-cluster product"
 
 KAPPA = 0.95  # largest stake as a fraction of the one that could lose everything
 ETAS = np.geomspace(10**-1.5, 10**2.5, 32)  # mixture grid of η, fixed in advance
@@ -264,24 +276,55 @@ def _logmeanexp(a: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(m, axis) + np.log(np.mean(np.exp(a - m), axis=axis))
 
 
+def _cells(slot: np.ndarray, n_slots: int, group: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Cells (slot, group) of the steps: (cell of each step, slot of each cell)."""
+    if group is None:
+        return slot, np.arange(n_slots)
+    group = np.asarray(group, np.int64)
+    g = int(group.max()) + 1 if len(group) else 1
+    ucell, cell = np.unique(slot.astype(np.int64) * g + group, return_inverse=True)
+    return cell.ravel(), ucell // g
+
+
 def _one_sided_paths(z: np.ndarray, lo: np.ndarray, hi: np.ndarray, slot: np.ndarray, n_slots: int,
-                     independent: bool, etas: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
-    """log E⁺ and log E⁻ paths (n_slots,) from terms z with predictable bounds lo ≤ z ≤ hi."""
+                     group: np.ndarray | None, etas: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """log E⁺ and log E⁻ paths (n_slots,) from terms z with predictable bounds lo ≤ z ≤ hi.
+
+    Terms are summed within cells (slot, group) — the pooled sum of a group at a slot,
+    whose bounds are the sums of its terms' bounds — and the cells' factors (2) are
+    multiplied: ``group=None`` is one group (calendar-time pooled), group = series the
+    per-series product, group = cluster the per-cluster product."""
     etas = np.asarray(etas, float)
-    if not independent:
-        zt = np.bincount(slot, weights=z, minlength=n_slots)
-        low = -np.bincount(slot, weights=np.minimum(lo, 0.0), minlength=n_slots)
-        upp = np.bincount(slot, weights=np.maximum(hi, 0.0), minlength=n_slots)
-        f_up = _log_factor(zt[:, None], low[:, None], etas[None, :], kappa)
-        f_dn = _log_factor(-zt[:, None], upp[:, None], etas[None, :], kappa)
-    else:
-        f_up = np.empty((n_slots, len(etas)))
-        f_dn = np.empty((n_slots, len(etas)))
-        b_up, b_dn = -np.minimum(lo, 0.0), np.maximum(hi, 0.0)
-        for j, eta in enumerate(etas):  # loop over the η grid only
-            f_up[:, j] = np.bincount(slot, weights=_log_factor(z, b_up, eta, kappa), minlength=n_slots)
-            f_dn[:, j] = np.bincount(slot, weights=_log_factor(-z, b_dn, eta, kappa), minlength=n_slots)
+    cell, cell_slot = _cells(slot, n_slots, group)
+    n_cells = len(cell_slot)
+    zc = np.bincount(cell, weights=z, minlength=n_cells)
+    low = -np.bincount(cell, weights=np.minimum(lo, 0.0), minlength=n_cells)
+    upp = np.bincount(cell, weights=np.maximum(hi, 0.0), minlength=n_cells)
+    f_up = np.empty((n_slots, len(etas)))
+    f_dn = np.empty((n_slots, len(etas)))
+    for j, eta in enumerate(etas):  # loop over the η grid only
+        fu, fd = _log_factor(zc, low, eta, kappa), _log_factor(-zc, upp, eta, kappa)
+        if group is None:
+            f_up[:, j], f_dn[:, j] = fu, fd
+        else:
+            f_up[:, j] = np.bincount(cell_slot, weights=fu, minlength=n_slots)
+            f_dn[:, j] = np.bincount(cell_slot, weights=fd, minlength=n_slots)
     return (_logmeanexp(np.cumsum(f_up, axis=0), 1), _logmeanexp(np.cumsum(f_dn, axis=0), 1))
+
+
+def _grouping(series: np.ndarray, independent: bool, cluster: np.ndarray | None
+              ) -> tuple[np.ndarray | None, Construction]:
+    """Group code per step and the construction's name. ``cluster`` is one code per
+    series (indexed by series number); one series per cluster is the per-series product."""
+    series = np.asarray(series, np.int64)
+    if independent:
+        return series, PRODUCT
+    if cluster is None:
+        return None, POOLED
+    codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)[1].ravel()
+    if len(np.unique(codes[np.unique(series)])) == len(np.unique(series)):
+        return series, PRODUCT
+    return codes[series], CLUSTER
 
 
 def _finish(times, lup, ldn, alpha, construction, n_terms, n_series, null, cls=EProcess, **extra):
@@ -307,20 +350,25 @@ def _check_alpha(alpha: float) -> None:
 
 def eprocess(z: np.ndarray, lo: np.ndarray, hi: np.ndarray, time: np.ndarray, *,
              resolution: np.ndarray | None = None, series: np.ndarray | None = None,
-             independent: bool = False, alpha: float = 0.05, etas: np.ndarray = ETAS,
-             kappa: float = KAPPA, null: str = "E[z | past] = 0") -> EProcess:
+             independent: bool = False, cluster: np.ndarray | None = None, alpha: float = 0.05,
+             etas: np.ndarray = ETAS, kappa: float = KAPPA, null: str = "E[z | past] = 0") -> EProcess:
     """Two-sided e-process for terms z with conditional mean zero and predictable
     bounds lo ≤ z ≤ hi (lo ≤ 0 ≤ hi), construction (2) of the module docstring.
 
     ``independent=True`` is the per-series product (steps of different series
-    independent given the past); otherwise the calendar-time pooled construction.
+    independent given the past; needs ``series``); ``cluster`` (one code per series,
+    indexed by ``series``) the per-cluster product (pooled within clusters, clusters
+    independent); otherwise the calendar-time pooled construction.
     """
     _check_alpha(alpha)
     z, lo, hi = (np.asarray(a, float) for a in (z, lo, hi))
+    if (independent or cluster is not None) and series is None:
+        raise ValueError("the product constructions need `series`")
     times, slot = calendar_slots(time, resolution)
-    lup, ldn = _one_sided_paths(z, lo, hi, slot, len(times), independent, etas, kappa)
+    group, name = (None, POOLED) if series is None else _grouping(series, independent, cluster)
+    lup, ldn = _one_sided_paths(z, lo, hi, slot, len(times), group, etas, kappa)
     n_series = 0 if series is None else len(np.unique(series))
-    return _finish(times, lup, ldn, alpha, PRODUCT if independent else POOLED, len(z), n_series, null)
+    return _finish(times, lup, ldn, alpha, name, len(z), n_series, null)
 
 
 # ------------------------------------------------------------------ MG101
@@ -349,13 +397,16 @@ def _quadratic_bounds(a: float, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarra
 
 
 def mg101_eprocess(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp: np.ndarray, *,
-                   resolution: np.ndarray | None = None, independent: bool = False, alpha: float = 0.05,
+                   resolution: np.ndarray | None = None, independent: bool = False,
+                   cluster: np.ndarray | None = None, alpha: float = 0.05,
                    ratio_grid: np.ndarray | None = RATIO_GRID, etas: np.ndarray = ETAS,
                    kappa: float = KAPPA) -> MovementEProcess:
     """Anytime-valid two-sided MG101: too much *and* too little movement.
 
     Steps (series, time, p_prev, dp) as from :func:`panel_steps` (resolution steps
-    o − p_last flagged by ``resolution``). H0: E[(1 − 2p_prev)Δp | F_{t−}] = 0 at every
+    o − p_last flagged by ``resolution``). Construction: pooled by default;
+    ``independent=True`` per-series product; ``cluster`` (one code per series, indexed
+    by series number) per-cluster product. H0: E[(1 − 2p_prev)Δp | F_{t−}] = 0 at every
     step (implied by the martingale null). ``ratio_grid`` (None: no CS) gives the
     hypothesised ratios c of the confidence sequence for Σm/Σr (module docstring).
     Cost: O(n · |grid|) for the pooled CS, O(n · |grid| · |etas|) for the product CS.
@@ -367,7 +418,8 @@ def mg101_eprocess(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp:
     T = len(times)
     z = (1 - 2 * p_prev) * dp
     lo, hi = excess_bounds(p_prev)
-    lup, ldn = _one_sided_paths(z, lo, hi, slot, T, independent, etas, kappa)
+    group, name = _grouping(series, independent, cluster)
+    lup, ldn = _one_sided_paths(z, lo, hi, slot, T, group, etas, kappa)
     m_t = np.cumsum(np.bincount(slot, weights=dp**2, minlength=T))
     r_t = np.cumsum(np.bincount(slot, weights=dp**2 - z, minlength=T))  # r = Δp² − z (A-R p. 10)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -380,7 +432,7 @@ def mg101_eprocess(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp:
         for k, c in enumerate(grid):  # loop over the ratio grid only
             zc = (1 - c) * dp**2 + c * z  # m − c·r
             lc, hc = _quadratic_bounds(1 - c, c * (1 - 2 * p_prev), p_prev)
-            u, d = _one_sided_paths(zc, lc, hc, slot, T, independent, etas, kappa)
+            u, d = _one_sided_paths(zc, lc, hc, slot, T, group, etas, kappa)
             le = np.logaddexp(u, d) - np.log(2.0)
             excluded[:, k] = np.maximum.accumulate(le) >= thr - 1e-12
         keep = ~excluded
@@ -393,8 +445,7 @@ def mg101_eprocess(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp:
         extra.update(ratio_grid=grid, cs_lower=cs_lo, cs_upper=cs_hi, cs=(float(cs_lo[-1]), float(cs_hi[-1])))
     null = "E[(1 − 2p_prev)·Δp | past] = 0 at every step: movement = uncertainty reduction (A-R 2021 Prop. 1)"
     n_series = len(np.unique(series)) if len(series) else 0
-    return _finish(times, lup, ldn, alpha, PRODUCT if independent else POOLED, len(z), n_series, null,
-                   cls=MovementEProcess, **extra)
+    return _finish(times, lup, ldn, alpha, name, len(z), n_series, null, cls=MovementEProcess, **extra)
 
 
 # ------------------------------------------------------------------ MG103
@@ -443,39 +494,45 @@ def revision_terms(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp:
 
 
 def mg103_eprocess(series: np.ndarray, time: np.ndarray, p_prev: np.ndarray, dp: np.ndarray, *,
-                   resolution: np.ndarray | None = None, independent: bool = False, alpha: float = 0.05,
+                   resolution: np.ndarray | None = None, independent: bool = False,
+                   cluster: np.ndarray | None = None, alpha: float = 0.05,
                    etas: np.ndarray = ETAS, kappa: float = KAPPA) -> EProcess:
     """Anytime-valid two-sided MG103: H0 E[Δp_t · Δp_prev | F_{t−}] = 0 (Nordhaus 1987),
     pooled per calendar slot (any dependence) or per-series product. Up = positive
     autocorrelation (smoothing), down = negative (over-reaction, bid-ask bounce).
-    Steps as from :func:`panel_steps`; pairs by :func:`revision_terms`."""
+    Steps as from :func:`panel_steps`; pairs by :func:`revision_terms`; ``independent`` and
+    ``cluster`` as in :func:`mg101_eprocess`."""
     _check_alpha(alpha)
     rt = revision_terms(series, time, p_prev, dp, resolution)
     times, slot = calendar_slots(rt["time"], rt["resolution"])
-    lup, ldn = _one_sided_paths(rt["z"], rt["lo"], rt["hi"], slot, len(times), independent, etas, kappa)
+    group, name = _grouping(rt["series"], independent, cluster)
+    lup, ldn = _one_sided_paths(rt["z"], rt["lo"], rt["hi"], slot, len(times), group, etas, kappa)
     null = "E[Δp_t · Δp_prev | past] = 0: revisions unpredictable from the previous revision (Nordhaus 1987)"
     n_series = len(np.unique(rt["series"])) if len(rt["series"]) else 0
-    return _finish(times, lup, ldn, alpha, PRODUCT if independent else POOLED, len(rt["z"]), n_series, null)
+    return _finish(times, lup, ldn, alpha, name, len(rt["z"]), n_series, null)
 
 
 # ------------------------------------------------------------------ CA202
 def ca202_eprocess(time: np.ndarray, p: np.ndarray, outcome: np.ndarray, *, independent: bool = False,
-                   alpha: float = 0.05, etas: np.ndarray = ETAS, kappa: float = KAPPA) -> EProcess:
+                   cluster: np.ndarray | None = None, alpha: float = 0.05, etas: np.ndarray = ETAS,
+                   kappa: float = KAPPA) -> EProcess:
     """Anytime-valid two-sided CA202 (Spiegelhalter direction) on outcomes as they resolve.
 
     One entry per resolved series: its resolution time, its last forecast p and its
     outcome o. z = (o − p)(1 − 2p) = (o − p)² − p(1 − p), bounds as MG101's (it is the
     resolution step of the budget). Up = over-confident (observed Brier above the
-    forecasts' own), down = under-confident. H0: E[o | past] = p.
+    forecasts' own), down = under-confident. H0: E[o | past] = p. ``independent`` makes
+    it the per-series product; ``cluster`` (one code per entry) the per-cluster product.
     """
     _check_alpha(alpha)
     p, o = np.asarray(p, float), np.asarray(outcome, float)
     z = (o - p) * (1 - 2 * p)
     lo, hi = excess_bounds(p)
     times, slot = calendar_slots(time)
-    lup, ldn = _one_sided_paths(z, lo, hi, slot, len(times), independent, etas, kappa)
+    group, name = _grouping(np.arange(len(z)), independent, cluster)
+    lup, ldn = _one_sided_paths(z, lo, hi, slot, len(times), group, etas, kappa)
     null = "E[o | past] = p at the last forecast: observed Brier = expected Brier (Spiegelhalter 1986)"
-    return _finish(times, lup, ldn, alpha, PRODUCT if independent else POOLED, len(z), len(z), null)
+    return _finish(times, lup, ldn, alpha, name, len(z), len(z), null)
 
 
 # ------------------------------------------------------------------ family
