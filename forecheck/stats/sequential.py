@@ -264,10 +264,11 @@ def _log_factor(z: np.ndarray, bound: np.ndarray, eta: float | np.ndarray, kappa
     """log of the factor (2): η_s z − [ψ(λ)/λ²] η_s² z², λ = min(η·bound, κ), η_s = λ/bound
     (η_s = η where bound = 0; then z ≥ 0 and the factor is exp(ηz − η²z²/2) ≤ 1 + ηz)."""
     bound = np.maximum(bound, 0.0)
-    lam = np.minimum(eta * bound, kappa)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta_s = np.where(bound > 0, lam / np.where(bound > 0, bound, 1.0), eta)
-    return eta_s * z - _psi_over_sq(lam) * eta_s**2 * z**2
+    with np.errstate(divide="ignore"):
+        eta_s = np.minimum(eta, kappa / bound)  # bound = 0: κ/0 = inf, so η_s = η
+    lam = eta_s * bound  # = min(η·bound, κ)
+    y = eta_s * z
+    return y - _psi_over_sq(lam) * y * y
 
 
 def _logmeanexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -302,13 +303,17 @@ def _one_sided_paths(z: np.ndarray, lo: np.ndarray, hi: np.ndarray, slot: np.nda
     upp = np.bincount(cell, weights=np.maximum(hi, 0.0), minlength=n_cells)
     f_up = np.empty((n_slots, len(etas)))
     f_dn = np.empty((n_slots, len(etas)))
-    for j, eta in enumerate(etas):  # loop over the η grid only
-        fu, fd = _log_factor(zc, low, eta, kappa), _log_factor(-zc, upp, eta, kappa)
+    starts = np.flatnonzero(np.r_[True, cell_slot[1:] != cell_slot[:-1]]) if n_cells else np.zeros(0, int)
+    step = max(1, int(2_000_000 // max(n_cells, 1)))  # η values per block: bounded memory
+    for j0 in range(0, len(etas), step):  # loop over blocks of the η grid only
+        eb = etas[None, j0:j0 + step]
+        fu = _log_factor(zc[:, None], low[:, None], eb, kappa)
+        fd = _log_factor(-zc[:, None], upp[:, None], eb, kappa)
         if group is None:
-            f_up[:, j], f_dn[:, j] = fu, fd
-        else:
-            f_up[:, j] = np.bincount(cell_slot, weights=fu, minlength=n_slots)
-            f_dn[:, j] = np.bincount(cell_slot, weights=fd, minlength=n_slots)
+            f_up[:, j0:j0 + step], f_dn[:, j0:j0 + step] = fu, fd
+        else:  # cells are sorted by slot and every slot has one: sum the cells of each slot
+            f_up[:, j0:j0 + step] = np.add.reduceat(fu, starts, axis=0)
+            f_dn[:, j0:j0 + step] = np.add.reduceat(fd, starts, axis=0)
     return (_logmeanexp(np.cumsum(f_up, axis=0), 1), _logmeanexp(np.cumsum(f_dn, axis=0), 1))
 
 
