@@ -283,3 +283,12 @@ def test_cluster_construction_spans_pooled_and_product():
             lam = min(1.5 * L, 0.95)
             log_up += (lam * Z / L - _psi(lam) * (Z / L) ** 2) if L > 0 else 1.5 * Z - 0.5 * (1.5 * Z) ** 2
     assert two.log_e_up[-1] == pytest.approx(log_up, rel=1e-10)
+
+
+@pytest.mark.parametrize("ind", [False, True])
+def test_no_steps_gives_evalue_one(ind):
+    empty = np.zeros(0)
+    e = sq.mg101_eprocess(empty.astype(int), empty, empty, empty, independent=ind)
+    assert e.evalue == 1.0 and not e.crossed and e.first_crossing_time is None and e.evalue_at(3.0) == 1.0
+    e3 = sq.mg103_eprocess(np.array([0]), np.array([1.0]), np.array([0.4]), np.array([0.1]), independent=ind)
+    assert e3.n_terms == 0 and e3.evalue == 1.0

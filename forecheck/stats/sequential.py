@@ -296,6 +296,8 @@ def _one_sided_paths(z: np.ndarray, lo: np.ndarray, hi: np.ndarray, slot: np.nda
     multiplied: ``group=None`` is one group (calendar-time pooled), group = series the
     per-series product, group = cluster the per-cluster product."""
     etas = np.asarray(etas, float)
+    if n_slots == 0:
+        return np.zeros(0), np.zeros(0)
     cell, cell_slot = _cells(slot, n_slots, group)
     n_cells = len(cell_slot)
     zc = np.bincount(cell, weights=z, minlength=n_cells)
