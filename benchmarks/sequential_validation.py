@@ -246,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     with mp.get_context("fork").Pool(args.jobs) as pool:
         # the slow fixed-sample tasks first, so the two workers share them
         order = sorted(range(len(tasks)), key=lambda i: -tasks[i][7])
-        res = pool.map(null_task, [tasks[i] for i in order], chunksize=1)
+        res = []
+        for i, x in enumerate(pool.imap_unordered(null_task, [tasks[i] for i in order], chunksize=1)):
+            res.append(x)
+            if (i + 1) % 100 == 0:
+                print(f"  null panels {i + 1}/{len(tasks)}, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
         pres = pool.map(power_task, sorted(ptasks, key=lambda t: -int(t[7])), chunksize=1)
     print(f"\n## Ever-fail rate of a nightly gate on honest forecasters ({S} series × {T} steps, α = {a})\n")
     print("| scenario | fixed MG101, 1 look | fixed MG101, 5 looks | fixed MG101, 30 looks "
