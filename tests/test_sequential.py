@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from forecheck.panel import Panel
@@ -87,7 +86,6 @@ def test_two_series_one_slot_pooled_vs_product():
 def test_mixture_and_crossing_time():
     # three slots, z increasing: the e-value path is the mean over the grid of the
     # cumulative products, and the first crossing is the first slot with e ≥ 1/α
-    rng = np.random.default_rng(0)
     z = np.array([0.1, 0.1, 0.1, 0.1])
     lo, hi = np.full(4, -0.1), np.full(4, 1.0)
     t = np.array([1.0, 2.0, 3.0, 4.0])
@@ -104,7 +102,6 @@ def test_mixture_and_crossing_time():
     k = int(np.argmax(expect >= 4.0))
     assert e.crossed == bool((expect >= 4.0).any())
     assert e.first_crossing_time == (t[k] if e.crossed else None)
-    assert rng is not None
 
 
 # --------------------------------------------------------------- validity
