@@ -3,7 +3,8 @@ tests/data/expected.csv says (written by scripts/make_corpus.py; see docs/robust
 
 Each run must end with the expected exit code, show the expected text, never show an
 internal error or a traceback, and leave every machine output parseable. Rows owned by
-the input layer (``owner=io``) are xfail until that work lands.
+the input layer (``owner=io``) or the report renderers (``owner=report``) are xfail
+until that work lands.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def _params():
         marks = []
         if row["owner"] == "io":
             marks.append(pytest.mark.xfail(strict=False, reason="fixed by the io branch"))
+        elif row["owner"] == "report":
+            marks.append(pytest.mark.xfail(strict=False, reason="text renderer escaping: fixed by the report branch"))
         yield pytest.param(row, id=_id(row), marks=marks)
 
 

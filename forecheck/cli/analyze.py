@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from forecheck.cli.common import err_console, fail, write_payload
+from forecheck.cli.common import err_print, fail, write_payload
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError
 from forecheck.io.options import ReadOptions
@@ -194,7 +194,7 @@ def analyze_command(
     except Exception as exc:  # top-level catch: never a traceback without --debug
         _write_error_junit(junit_xml, f"internal error: {exc!r}")
         if debug:
-            err_console.print(traceback.format_exc(), markup=False)
+            err_print(traceback.format_exc())
         fail(f"internal error: {type(exc).__name__}: {exc}",
              "this is a bug in forecheck; rerun with --debug for the traceback and report it")
     if payload is not None:
@@ -210,9 +210,9 @@ def analyze_command(
 
 
 def _print_input_error(exc: InputError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc.message}", markup=True)
+    err_print(("error:", "bold red"), " ", str(exc.message))
     for row in exc.details[:10]:
-        err_console.print("  " + ", ".join(f"{k}={v}" for k, v in row.items()), markup=False)
+        err_print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
 
 
 def _write_error_junit(path: str | None, message: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from forecheck.results import ExitCode
 
@@ -16,21 +18,60 @@ from forecheck.results import ExitCode
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def err_print(*parts: str | tuple[str, str]) -> None:
+    """Print one line to stderr; user text is never read as Rich markup.
+
+    Each part is plain text or a ``(text, style)`` pair (styles come from our code
+    only). A closed stderr is ignored: the exit code still says what happened.
+    """
+    try:
+        err_console.print(Text.assemble(*parts), markup=False, highlight=False)
+    except BrokenPipeError:
+        _stdio_to_devnull(sys.stderr)
+    except ValueError:  # stderr closed (I/O operation on closed file)
+        pass
+
+
 def fail(message: str, hint: str | None = None) -> NoReturn:
     """Print a short error to stderr and exit with code 2 (could not run)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    err_print(("error:", "bold red"), " ", str(message))
     if hint:
-        err_console.print(f"  {hint}")
+        err_print("  ", str(hint))
     raise typer.Exit(int(ExitCode.ERROR))
 
 
-def write_payload(text: str, output: str | None = None) -> None:
-    """Write machine-readable output to ``output`` (a path) or stdout, plainly."""
+def _stdio_to_devnull(stream) -> None:
+    """After EPIPE, point the stream's descriptor at /dev/null so the interpreter's
+    final flush does not fail too (Python docs, signal module: "Note on SIGPIPE")."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. CliRunner)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def write_payload(text: str, output: str | None = None) -> bool:
+    """Write machine-readable output to ``output`` (a path) or stdout, plainly.
+
+    A closed stdout (``forecheck analyze f.csv | head -1``) is not an error of the
+    run: the rest of the payload is discarded quietly, later outputs (--junit-xml)
+    are still written and the exit code stays the run's. Returns False if the pipe
+    was closed.
+    """
     if not text.endswith("\n"):
         text += "\n"
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-    else:
+        return True
+    try:
         sys.stdout.write(text)
         sys.stdout.flush()
+    except BrokenPipeError:
+        _stdio_to_devnull(sys.stdout)
+        return False
+    return True

@@ -7,13 +7,20 @@ info -> ::notice. Passing records produce no annotation.
 
 from __future__ import annotations
 
+import re
+
 from forecheck.report.model import Report
 
 LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
+
+
 def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # as @actions/core's escapeData, plus other control characters shown as \xNN
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
 
 
 def _escape_prop(s: str) -> str:
