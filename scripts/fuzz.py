@@ -16,6 +16,7 @@ once under --out as ``NNN-<signature>/`` with the input, the flags and the outpu
 
     python scripts/fuzz.py --minutes 10 --out fuzz-findings
     python scripts/fuzz.py --minutes 1 --seed 3 --n-sim 19   # a quick smoke run
+    python scripts/fuzz.py --replay fuzz-findings             # which findings still fail
 
 Uses one core. Reproduce a finding with the ``cmd`` file saved next to it.
 """
@@ -154,6 +155,20 @@ def run_one(app, runner, path: str, flags: list[str], n_sim: int, run_timeout: i
     return None, "", ""
 
 
+def replay(app, runner, root: Path, run_timeout: int) -> int:
+    """Re-run every saved finding (its input and flags); 1 if any still fails."""
+    still = 0
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        inp = next(d.glob("input*"))
+        words = shlex.split((d / "cmd").read_text())
+        n_sim = words[words.index("--n-sim") + 1]
+        flags = words[words.index("--n-sim") + 2:]
+        kind, sig, _ = run_one(app, runner, str(inp), flags, int(n_sim), run_timeout)
+        still += kind is not None
+        print(f"{'OPEN ' if kind else 'fixed'} {d.name}" + (f" -> {kind}: {sig}" if kind else ""), flush=True)
+    return 1 if still else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Mutation fuzzer for forecheck analyze.")
     ap.add_argument("--minutes", type=float, default=5.0, help="wall-clock budget (default 5)")
@@ -161,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-sim", type=int, default=19, help="simulation draws per run (small = fast)")
     ap.add_argument("--run-timeout", type=int, default=120, help="seconds before a run counts as a hang")
+    ap.add_argument("--replay", metavar="DIR", help="re-run the findings saved in DIR against the current code "
+                                                    "and print which still fail")
     args = ap.parse_args(argv)
 
     from typer.testing import CliRunner
@@ -168,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     from forecheck.cli.app import app
 
     signal.signal(signal.SIGALRM, _alarm)
+    if args.replay:
+        return replay(app, CliRunner(), Path(args.replay), args.run_timeout)
     rng = random.Random(args.seed)
     seeds = sorted(p for p in DATA.iterdir() if p.is_file() and p.name != "expected.csv")
     corpus = {p.name: p.read_bytes() for p in seeds}
