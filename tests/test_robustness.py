@@ -179,3 +179,17 @@ def test_closed_stdout_keeps_exit_code_and_writes_files(flags, expected, tmp_pat
     ET.fromstring((tmp_path / "j.xml").read_bytes())
     code, err = _run_closed_stdout([*base, "-o", "out.txt"], tmp_path)
     assert code == ref.returncode and (tmp_path / "out.txt").stat().st_size > 0
+
+
+def test_memory_error_is_exit_2_with_a_message(monkeypatch, tmp_path):
+    import forecheck.api
+
+    def boom(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(forecheck.api, "analyze", boom)
+    junit = tmp_path / "j.xml"
+    res = CliRunner().invoke(app, ["analyze", str(DATA / "good.csv"), "--junit-xml", str(junit)], env=ENV)
+    assert res.exit_code == 2 and "out of memory while analysing" in res.stderr
+    assert "internal error" not in res.stderr
+    ET.fromstring(junit.read_bytes())

@@ -191,6 +191,11 @@ def analyze_command(
         raise typer.Exit(int(ExitCode.ERROR))
     except typer.Exit:
         raise
+    except MemoryError as exc:  # incl. pyarrow's ArrowMemoryError: a limit of the machine, not a bug
+        what = ", ".join(paths)
+        _write_error_junit(junit_xml, f"out of memory while analysing {what}")
+        fail(f"out of memory while analysing {what} ({type(exc).__name__})",
+             "split the input into smaller files (by series), lower --n-sim, or use a machine with more memory")
     except Exception as exc:  # top-level catch: never a traceback without --debug
         _write_error_junit(junit_xml, f"internal error: {exc!r}")
         if debug:
