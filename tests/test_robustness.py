@@ -193,3 +193,12 @@ def test_memory_error_is_exit_2_with_a_message(monkeypatch, tmp_path):
     assert res.exit_code == 2 and "out of memory while analysing" in res.stderr
     assert "internal error" not in res.stderr
     ET.fromstring(junit.read_bytes())
+
+
+def test_error_messages_escape_terminal_controls():
+    """ESC sequences, NUL and bidi overrides in user text are shown, not obeyed."""
+    res = CliRunner().invoke(app, ["analyze", "a\x1b]0;pwned\x07b\x01c\u202ed.csv"], env=ENV)
+    assert res.exit_code == 2 and "no such file" in res.stderr
+    assert "\x1b" not in res.stderr and "\x01" not in res.stderr and "\u202e" not in res.stderr
+    assert "a\\x1b]0;pwned\\x07b\\x01c\\u202ed.csv" in res.stderr
+    assert common.visible("tab\tand\nnewline é") == "tab\tand\nnewline é"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import NoReturn
 
@@ -18,14 +19,29 @@ from forecheck.results import ExitCode
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Characters of user text that would act on the terminal rather than be shown: C0/C1
+# controls but tab and newline (ESC sequences, NUL, bell), and the invisible
+# bidirectional / zero-width formatting characters (a "\u202e" reverses the line).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def visible(text: str) -> str:
+    """User text as it may be printed to a terminal: invisible and control
+    characters become ``\\xNN`` / ``\\uNNNN`` escapes."""
+    return _INVISIBLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                          else f"\\u{ord(m.group()):04x}", text)
+
+
 def err_print(*parts: str | tuple[str, str]) -> None:
-    """Print one line to stderr; user text is never read as Rich markup.
+    """Print one line to stderr; user text is never read as Rich markup, and control
+    characters in it are shown escaped (see :func:`visible`).
 
     Each part is plain text or a ``(text, style)`` pair (styles come from our code
     only). A closed stderr is ignored: the exit code still says what happened.
     """
+    clean = [visible(p) if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts]
     try:
-        err_console.print(Text.assemble(*parts), markup=False, highlight=False)
+        err_console.print(Text.assemble(*clean), markup=False, highlight=False)
     except BrokenPipeError:
         _stdio_to_devnull(sys.stderr)
     except ValueError:  # stderr closed (I/O operation on closed file)
