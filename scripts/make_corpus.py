@@ -169,6 +169,12 @@ def _gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
 
+def _flip(data: bytes, i: int) -> bytes:
+    b = bytearray(data)
+    b[i] ^= 0xFF
+    return bytes(b)
+
+
 GOOD = _good()
 LINE_OF_S01_T3 = 1 + 8 + 4  # header + 8 rows of s00 + 4th row of s01
 
@@ -272,6 +278,9 @@ CASES: list[tuple[str, bytes | None, list[tuple[str, str, str, str, str, str]]]]
         ("--junit-xml {tmp}/j.xml", "2", "error", "internal error", "", "JUnit of exit 2 parses"),
     ]),
     ("truncated.csv.gz", _gz(GOOD)[:40], [("", "2", "error", "internal error", "", "gzip cut short")]),
+    ("corrupt_deflate.csv.gz", _flip(_gz(GOOD), 12), [
+        ("", "2", "error", "internal error", "io", "corrupt deflate stream (zlib.error; found by the fuzzer)"),
+    ]),
     ("truncated.parquet", _parquet(_parquet_good)[:200], [
         ("", "2", "error", "internal error", "", "Parquet cut short"),
         ("--junit-xml {tmp}/j.xml", "2", "error", "internal error", "", "pyarrow message in JUnit"),
