@@ -202,3 +202,22 @@ def test_error_messages_escape_terminal_controls():
     assert "\x1b" not in res.stderr and "\x01" not in res.stderr and "\u202e" not in res.stderr
     assert "a\\x1b]0;pwned\\x07b\\x01c\\u202ed.csv" in res.stderr
     assert common.visible("tab\tand\nnewline é") == "tab\tand\nnewline é"
+
+
+def test_pooled_variance_ratio_of_constant_series_is_a_reason():
+    """MG105 used to *pass* constant series with VR = NaN and p = NaN."""
+    from forecheck.stats.variance_ratio import pooled_variance_ratio
+
+    n_inc = np.full(10, 6)
+    series = np.repeat(np.arange(10), 6)
+    pos = np.tile(np.arange(6), 10)
+    with pytest.raises(InsufficientDataError, match="all zero"):
+        pooled_variance_ratio(np.zeros(60), pos, series, n_inc, (2,))
+
+
+def test_constant_series_skip_mg105_in_the_report():
+    import forecheck
+
+    r = forecheck.analyze(str(DATA / "constant_030.csv"), n_sim=19)
+    assert r.result("MG105").status == "skip" and "all zero" in r.result("MG105").message
+    assert r.result("MG103").status == "skip" and r.result("MG104").status == "skip"
