@@ -9,6 +9,8 @@ and cells, truncation), picks a few random flags, and runs the CLI in-process
 * the exit code is not 0, 1 or 2,
 * stdout/stderr contain a traceback or "internal error" (the top-level catch), or
 * a RuntimeWarning / FutureWarning raised from forecheck's own code reaches the user,
+* a JSON / JUnit / GitHub payload does not parse, or a test-based record that ran
+  (pass or fail) has no p-value,
 * one run takes longer than --run-timeout seconds (a hang).
 
 Each distinct finding (by exception type and innermost forecheck frame) is saved
@@ -36,6 +38,7 @@ import tempfile
 import time
 import traceback
 import warnings
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +52,7 @@ TOKENS = [b"[/x]", b"[red]", b"[bold]oops[/]", b"]]>", b"%0A", b"::error::", b"\
           b"99999999999999999999", b"1/1/1", b"2020-02-30", b"12:00", b"\"", b"\"\"", b",", b";", b"\t", b"\n",
           b"\r\n", b"|", b"true", b"maybe", b"yes", b"won", b"pending", "\u00e9".encode("latin-1"),
           b"PAR1", b"\x1f\x8b"]
-FLAGS = [[], [], [], ["--format", "json"], ["--format", "junit"], ["--format", "github"], ["-v"], ["-q"],
+FLAGS = [[], [], [], ["--format", "json"], ["--format", "json"], ["--format", "json"], ["--format", "junit"], ["--format", "github"], ["-v"], ["-q"],
          ["--scale", "percent"], ["--scale", "unit"], ["--layout", "wide"], ["--layout", "long"],
          ["--min-length", "1"], ["--min-length", "2"], ["--na-values", "0"], ["--select", "MG"],
          ["--select", "WN"], ["--select", "CA"], ["--p-adjust", "none"], ["--fail-on", "info"],
@@ -126,6 +129,27 @@ def signature(exc: BaseException | None, text: str) -> str:
     return f"{kind.group(1) if kind else 'output'}@{where}"
 
 
+def check_payload(flags: list[str], stdout: str, code: int) -> str:
+    """Machine outputs parse, and no test-based record that ran lacks a p-value."""
+    fmt = flags[flags.index("--format") + 1] if "--format" in flags else "text"
+    if code not in (0, 1):
+        return ""
+    try:
+        if fmt == "json":
+            doc = json.loads(stdout)
+            for rec in doc["results"]:
+                if rec.get("test_based") and rec["status"] != "skip" and rec.get("pvalue") is None:
+                    return f"NaNPvalue@{rec['code']}"
+        elif fmt == "junit":
+            ET.fromstring(stdout.encode())
+        elif fmt == "github":
+            if any(not line.startswith("::") for line in stdout.splitlines()):
+                return "BadAnnotation"
+    except (ValueError, ET.ParseError, KeyError) as exc:
+        return f"Unparseable{fmt}:{type(exc).__name__}"
+    return ""
+
+
 def run_one(app, runner, path: str, flags: list[str], n_sim: int, run_timeout: int):
     args = ["analyze", path, "--n-sim", str(n_sim), "--debug", *flags]
     signal.alarm(run_timeout)
@@ -148,6 +172,9 @@ def run_one(app, runner, path: str, flags: list[str], n_sim: int, run_timeout: i
         return "exit", f"exit{res.exit_code}", out
     if "Traceback" in out or "internal error" in out:
         return "internal", signature(None, out), out
+    bad = check_payload(flags, res.stdout or "", res.exit_code)
+    if bad:
+        return "payload", bad, out
     if own:
         w = own[0]
         return "warning", f"{w.category.__name__}@{Path(w.filename).name}:{w.lineno}", \

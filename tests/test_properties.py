@@ -124,6 +124,10 @@ def test_analyze_never_raises_and_accounts_for_rows(df):
     n_dup = int(df[df["p"] != ""].duplicated().sum())
     assert inp["rows_dropped"].get("missing_p", 0) == n_blank
     assert inp["rows_dropped"].get("duplicate", 0) == n_dup
+    # a test-based record that ran has a p-value: never a pass on NaN
+    for r in report.results:
+        if r.test_based and r.status != "skip":
+            assert r.pvalue is not None and np.isfinite(r.pvalue), (r.code, r.status, r.pvalue, r.message)
     # machine outputs always parse
     doc = json.loads(render(report, "json"))
     assert doc["input"]["rows_used"] == inp["rows_used"]
