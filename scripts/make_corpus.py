@@ -347,6 +347,8 @@ CASES: list[tuple[str, bytes | None, list[tuple[str, str, str, str, str, str]]]]
         ("--outcomes [/x]nope.csv", "2", "[/x]nope.csv", "internal error", "", "outcomes path with markup"),
         ("--horizons [/x]", "2", "[/x]", "internal error", "", "horizons value with markup"),
         ("--select [red]ZZ", "0|1|2", "", "MarkupError", "", "selection with markup"),
+        ("--scale [red]oops", "2", "[red]oops", "MarkupError", "", "enum option value with markup (typer)"),
+        ("--bogus-[/x]", "2", "--bogus-[/x]", "MarkupError", "", "unknown option with markup (typer)"),
     ]),
     ("control_chars.csv", _replace_cell(GOOD, 5, 2, "0.\x01\x0f\x1f5"), [
         ("--junit-xml {tmp}/j.xml", "2", "not numbers", "internal error", "", "control characters in a cell"),
