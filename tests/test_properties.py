@@ -181,6 +181,13 @@ def test_renaming_ids_changes_nothing(df, rnd):
 
 
 @PAIRWISE
+@given(panels(), st.sampled_from(["x", "[red]", "%0A", "\u202e", "id "]))
+def test_prefixing_ids_changes_nothing(df, prefix):
+    """A common prefix keeps the ids' order, so even simulated p-values must agree."""
+    _same(_verdicts(_analyze(df)), _verdicts(_analyze(df.assign(series=prefix + df["series"]))))
+
+
+@PAIRWISE
 @given(panels(prefix="a"), panels(prefix="b"))
 def test_concatenating_files_adds_counts(df1, df2):
     r1, r2, both = _analyze(df1), _analyze(df2), _analyze(df1, df2)
