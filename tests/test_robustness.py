@@ -220,3 +220,15 @@ def test_constant_series_skip_mg105_in_the_report():
     r = forecheck.analyze(str(DATA / "constant_030.csv"), n_sim=19)
     assert r.result("MG105").status == "skip" and "all zero" in r.result("MG105").message
     assert r.result("MG103").status == "skip" and r.result("MG104").status == "skip"
+
+
+def test_closed_stderr_and_walk_pipe_keep_exit_codes(tmp_path):
+    """Rich's own broken-pipe handler would exit 1: an error run stays 2 when stderr is
+    closed, and `forecheck walk … | head` stays 0."""
+    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen([sys.executable, "-m", "forecheck", "analyze", str(DATA / "p_text.csv")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    p.stderr.close()
+    assert p.stdout.read() == b"" and p.wait(timeout=300) == 2
+    code, err = _run_closed_stdout(["walk", "--start", "0.2", "--step", "0.05"], tmp_path)
+    assert code == 0 and err == ""

@@ -16,7 +16,7 @@ from forecheck.results import ExitCode
 # Human-facing messages go to stderr; payloads (JSON, JUnit, annotations, CSV)
 # are written plainly to stdout or a file, never through a Rich console
 # (conventions.md: typer forces terminal mode under GITHUB_ACTIONS).
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # made pipe-safe below
 
 
 # Characters of user text that would act on the terminal rather than be shown: C0/C1
@@ -70,6 +70,17 @@ def _stdio_to_devnull(stream) -> None:
         os.close(devnull)
 
 
+def quiet_on_broken_pipe(console: Console, stderr: bool = False) -> Console:
+    """Make a Rich console drop its output when its pipe closes, instead of Rich's
+    default ``SystemExit(1)``: the command keeps its own exit code."""
+    def on_broken_pipe() -> None:
+        _stdio_to_devnull(sys.stderr if stderr else sys.stdout)
+        console.quiet = True
+
+    console.on_broken_pipe = on_broken_pipe  # type: ignore[method-assign]
+    return console
+
+
 def write_payload(text: str, output: str | None = None) -> bool:
     """Write machine-readable output to ``output`` (a path) or stdout, plainly.
 
@@ -91,3 +102,6 @@ def write_payload(text: str, output: str | None = None) -> bool:
         _stdio_to_devnull(sys.stdout)
         return False
     return True
+
+
+quiet_on_broken_pipe(err_console, stderr=True)
