@@ -131,7 +131,8 @@ def signature(exc: BaseException | None, text: str) -> str:
 
 def check_payload(flags: list[str], stdout: str, code: int) -> str:
     """Machine outputs parse, and no test-based record that ran lacks a p-value."""
-    fmt = flags[flags.index("--format") + 1] if "--format" in flags else "text"
+    given = [flags[i + 1] for i, f in enumerate(flags[:-1]) if f == "--format"]
+    fmt = given[-1] if given else "text"  # the last --format wins
     if code not in (0, 1):
         return ""
     try:
