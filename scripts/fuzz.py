@@ -52,7 +52,8 @@ TOKENS = [b"[/x]", b"[red]", b"[bold]oops[/]", b"]]>", b"%0A", b"::error::", b"\
           b"99999999999999999999", b"1/1/1", b"2020-02-30", b"12:00", b"\"", b"\"\"", b",", b";", b"\t", b"\n",
           b"\r\n", b"|", b"true", b"maybe", b"yes", b"won", b"pending", "\u00e9".encode("latin-1"),
           b"PAR1", b"\x1f\x8b"]
-FLAGS = [[], [], [], ["--format", "json"], ["--format", "json"], ["--format", "json"], ["--format", "junit"], ["--format", "github"], ["-v"], ["-q"],
+FLAGS = [[], [], [], ["--format", "json"], ["--format", "json"], ["--format", "json"], ["--format", "junit"],
+         ["--format", "github"], ["-v"], ["-q"],
          ["--scale", "percent"], ["--scale", "unit"], ["--layout", "wide"], ["--layout", "long"],
          ["--min-length", "1"], ["--min-length", "2"], ["--na-values", "0"], ["--select", "MG"],
          ["--select", "WN"], ["--select", "CA"], ["--p-adjust", "none"], ["--fail-on", "info"],

@@ -285,21 +285,24 @@ CASES: list[tuple[str, bytes | None, list[tuple[str, str, str, str, str, str]]]]
         ("", "2", "error", "internal error", "", "Parquet cut short"),
         ("--junit-xml {tmp}/j.xml", "2", "error", "internal error", "", "pyarrow message in JUnit"),
     ]),
-    ("p_out_of_range.csv", _replace_cell(GOOD, 5, 2, "1.5"), [("--scale unit", "2", "1.5", "internal error", "", "p = 1.5")]),
+    ("p_out_of_range.csv", _replace_cell(GOOD, 5, 2, "1.5"), [
+        ("--scale unit", "2", "1.5", "internal error", "", "p = 1.5")]),
     ("p_negative.csv", _replace_cell(GOOD, 5, 2, "-0.2"), [("", "2", "-0.2", "internal error", "", "p < 0")]),
     ("p_huge.csv", _replace_cell(GOOD, 5, 2, "1e400"), [("", "0|1|2", "", "internal error", "", "p overflows")]),
     ("p_text.csv", _replace_cell(GOOD, 5, 2, "abc"), [("", "2", "'abc'", "internal error", "", "text p")]),
     ("p_all_missing.csv", _csv([(s, t, "NA", o) for s, t, _, o in _walks(5, 4)]), [
         ("", "2", "error", "internal error", "", "every p missing"),
     ]),
-    ("outcome_bad.csv", _replace_cell(GOOD, 5, 3, "maybe"), [("", "2", "maybe", "internal error", "", "outcome maybe")]),
+    ("outcome_bad.csv", _replace_cell(GOOD, 5, 3, "maybe"), [
+        ("", "2", "maybe", "internal error", "", "outcome maybe")]),
     ("outcome_conflict.csv", _replace_cell(GOOD, 5, 3, "1" if GOOD.split(b"\n")[4].endswith(b"0") else "0"), [
         ("", "2", "s00", "internal error", "", "two outcomes for one series"),
     ]),
     ("dup_conflict.csv", _replace_cell(_replace_cell(GOOD, 5, 1, "2"), 5, 2, "0.0123"), [
         ("", "2", "0.0123", "internal error", "", "(series, time) repeats with another p"),
     ]),
-    ("time_bad.csv", _replace_cell(GOOD, 5, 1, "yesterday"), [("", "2", "yesterday", "internal error", "", "bad time")]),
+    ("time_bad.csv", _replace_cell(GOOD, 5, 1, "yesterday"), [
+        ("", "2", "yesterday", "internal error", "", "bad time")]),
     ("id_blank.csv", _replace_cell(GOOD, 5, 0, ""), [("", "2", "no series id", "internal error", "", "blank id")]),
     ("two_prob_cols.csv", _csv([(s, t, p, p, o) for s, t, p, o in _walks(5, 4)],
                                header="series,time,prob_a,prob_b,outcome\n"), [
