@@ -232,3 +232,42 @@ def test_closed_stderr_and_walk_pipe_keep_exit_codes(tmp_path):
     assert p.stdout.read() == b"" and p.wait(timeout=300) == 2
     code, err = _run_closed_stdout(["walk", "--start", "0.2", "--step", "0.05"], tmp_path)
     assert code == 0 and err == ""
+
+
+HOSTILE = ["[/x]", "[red]oops", "]]>", "%0A", "a::b,c", "\u202eevil", "z\u200bw", "<x&y>"] + \
+    [f"c{chr(i)}d" for i in range(0x20)] + ["\x7f", "\ufffe"]  # inside: ids are stripped of edge whitespace
+
+
+def test_hostile_ids_through_every_machine_format():
+    """Series ids with markup, XML and annotation syntax, every C0 control character,
+    RTL and zero-width characters: JSON, JUnit and GitHub outputs still parse, and each
+    annotation stays one line."""
+    import json
+
+    import pandas as pd
+
+    import forecheck
+    from forecheck.report import render
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for s, sid in enumerate(HOSTILE):
+        p = 0.5
+        for t in range(6):
+            rows.append((sid, t, p, s % 2))
+            p = float(np.clip(p + rng.choice([-0.1, 0.1]), 0.05, 0.95))
+    rows.append(("\x01last", 0, 1.0, 1))
+    rows.append(("\x01last", 1, 0.5, 1))  # certainty then a move: DQ006 fails and lists this id
+    df = pd.DataFrame(rows, columns=["series", "time", "p", "outcome"])
+    report = forecheck.analyze(df, n_sim=19)
+    assert report.result("DQ006").status == "fail"
+    doc = json.loads(render(report, "json"))
+    assert {r["id"] for r in doc["series"]} == set(HOSTILE) | {"\x01last"}
+    root = ET.fromstring(render(report, "junit").encode("utf-8"))
+    assert root.tag == "testsuites"
+    gh = render(report, "github")
+    lines = gh.split("\n")
+    assert all(line.startswith("::") for line in lines) and "\r" not in gh
+    assert any(line.startswith("::warning title=forecheck (DQ006)") for line in lines)
+    dq006 = next(r for r in doc["results"] if r["code"] == "DQ006")
+    assert dq006["details"]["rows"][0]["series"] == "\x01last"
