@@ -46,6 +46,7 @@ class AnalysisConfig:
     max_brier: float | None = None
     baseline_tolerance: float = 0.1
     exit_zero: bool = False
+    allow_empty: bool = False
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).

@@ -451,8 +451,8 @@ def check_wn306(ctx: CheckContext) -> Measurement:
     if resolved.sum() >= 8 and np.ptp(u0) > 0 and np.ptp(m) > 0:
         res = stats.spearmanr(u0, m)
         rho = float(res.statistic)
-        p_pos = float(stats.norm.sf(np.arctanh(min(rho, 0.999999)) * np.sqrt((len(m) - 3) / 1.06)))
-        p_neg = float(stats.norm.cdf(np.arctanh(max(rho, -0.999999)) * np.sqrt((len(m) - 3) / 1.06)))
+        z_rho = np.arctanh(np.clip(rho, -0.999999, 0.999999)) * np.sqrt((len(m) - 3) / 1.06)  # |ρ| = 1 finite
+        p_pos, p_neg = float(stats.norm.sf(z_rho)), float(stats.norm.cdf(z_rho))
         p3 = p_pos
         if p_pos < a:
             verdict = "fails"
@@ -463,8 +463,8 @@ def check_wn306(ctx: CheckContext) -> Measurement:
         ev = (f"across {int(resolved.sum())} resolved series, Spearman ρ(initial uncertainty p0(1−p0), "
               f"total movement) = {rho:+.2f} (the variance budget E[Σ Δp²] = p0(1−p0) requires ρ > 0)")
         extra = {}
-        if sigma is not None and fit_ok is not None and np.sum(fit_ok & resolved) >= 8:
-            sel = fit_ok & resolved
+        sel = fit_ok & resolved if sigma is not None and fit_ok is not None else None
+        if sel is not None and np.sum(sel) >= 8 and np.ptp(sigma[sel]) > 0 and np.ptp(b.movement_inflight[sel]) > 0:
             rs = stats.spearmanr(sigma[sel], b.movement_inflight[sel])
             extra = {"spearman_sigma_vs_inflight_movement": float(rs.statistic), "n_sigma": int(sel.sum())}
             ev += f"; ρ(σ̂ of underlying, forecast movement) = {rs.statistic:+.2f}"

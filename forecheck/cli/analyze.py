@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from forecheck.cli import common
-from forecheck.cli.common import check_output_path, fail, safe_streams, write_payload
+from forecheck.cli.common import check_output_path, err_print, fail, safe_streams, write_payload
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError
 from forecheck.io.options import ReadOptions
@@ -354,7 +354,8 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
         horizons=tuple(v["horizons"]) if v["horizons"] is not None else None, min_length=v["min_length"],
         seed=v["seed"], n_sim=v["n_sim"], inconclusive=v["inconclusive"],
         max_movement_ratio=v["max_movement_ratio"], min_movement_ratio=v["min_movement_ratio"],
-        max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"])
+        max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"],
+        allow_empty=v["allow_empty"])
     for name, value in (extra or {}).items():
         if value is None:
             continue
@@ -458,9 +459,14 @@ def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, iso
         _error_exit(out, msg, getattr(exc, "details", None))
     except typer.Exit:
         raise
+    except MemoryError as exc:  # incl. pyarrow's ArrowMemoryError: a limit of the machine, not a bug
+        what = ", ".join(paths)
+        _error_exit(out, f"out of memory while analysing {what} ({type(exc).__name__})",
+                    hint="split the input into smaller files (by series), lower --n-sim, or use a machine "
+                         "with more memory")
     except Exception as exc:  # top-level catch: never a traceback without --debug
         if debug:
-            common.err_console.print(traceback.format_exc(), markup=False)
+            err_print(traceback.format_exc())
         _error_exit(out, f"internal error: {type(exc).__name__}: {exc}",
                     hint="this is a bug in forecheck; rerun with --debug for the traceback and report it")
     if extra_junit is not None:
@@ -519,9 +525,9 @@ def _error_exit(out: _Outputs, message: str, details: list[dict] | None = None, 
             write_payload(render_github_error(message, out.file), out.output)
     except typer.Exit:
         pass
-    common.err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err_print(("error:", "bold red"), " ", str(message))
     for row in (details or [])[:10]:
-        common.err_console.print("  " + ", ".join(f"{k}={v}" for k, v in row.items()), markup=False)
+        err_print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
     if hint:
-        common.err_console.print(f"  {hint}", markup=False)
+        err_print(f"  {hint}")
     raise typer.Exit(int(ExitCode.ERROR))

@@ -60,5 +60,17 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A closed stdout or stderr pipe that escapes the commands' own handling ends the
+    run quietly (Python docs, signal module: "Note on SIGPIPE"); the commands keep
+    their exit code themselves (see ``cli.common.write_payload``).
+    """
+    try:
+        app()
+    except BrokenPipeError:
+        from forecheck.cli.common import _stdio_to_devnull
+
+        _stdio_to_devnull(sys.stdout)
+        _stdio_to_devnull(sys.stderr)
+        sys.exit(2)

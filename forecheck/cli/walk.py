@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forecheck.cli.common import fail, write_payload
+from forecheck.cli.common import fail, quiet_on_broken_pipe, write_payload
 from forecheck.errors import UsageError
 
 
@@ -58,7 +58,7 @@ def walk_command(
 
 
 def _render_text(r) -> None:
-    console = Console(highlight=False, width=min(Console().width, 80))
+    console = quiet_on_broken_pipe(Console(highlight=False, width=min(Console().width, 80)))
     q_note = f", moving with probability {r.move_prob:g}" if r.move_prob < 1 else ""
     console.print(f"[bold]±{r.step:g} belief walk from {r.start:g}{q_note}[/], absorbed at 0 and 1")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)

@@ -39,6 +39,7 @@ class Policy:
     min_movement_ratio: float | None = None
     max_brier: float | None = None
     exit_zero: bool = False
+    allow_empty: bool = False  # a run in which no gating check could run is exit 2 unless set
 
     @classmethod
     def from_config(cls, config: Any) -> "Policy":
@@ -102,6 +103,8 @@ class Decision:
 
     @property
     def verdict(self) -> str:
+        if self.would_exit == 2:
+            return "could not run"
         if self.would_exit:
             return "failed"
         return "passed with warnings" if self.warnings else "passed"
@@ -221,7 +224,16 @@ def decide(records: Iterable[Any], policy: Policy | None = None, baseline: Any =
         for row in getattr(baseline, "rows", ()) or ():
             if row.worse and is_gating(row.severity, policy.fail_on):
                 reasons.append(Reason("baseline", row.code, "fail", row.message))
-    would = 1 if any(x.effect == "fail" for x in reasons) else 0
+    # a gate in which no gating check could run (every one skipped: too little data, every
+    # series starting at 0 or 1, ...) decided nothing: exit 2 says so (--allow-empty lifts it)
+    gating_checks = [r for r in records if r.family != "DQ" and is_gating(r.severity, policy.fail_on)]
+    ran = [r for r in gating_checks if status_of(r) != "skip"]
+    empty = bool(gating_checks) and not ran and not policy.allow_empty
+    if empty:
+        why = "; ".join(f"{r.code}: {r.message}" for r in gating_checks[:3])
+        reasons.append(Reason("empty", "", "error", f"no gating check could run ({why}); pass --allow-empty "
+                                                   "to accept a run that decides nothing"))
+    would = 2 if empty else (1 if any(x.effect == "fail" for x in reasons) else 0)
     code = 0 if (policy.exit_zero and would == 1) else would
     return Decision(exit_code=code, would_exit=would, reasons=tuple(reasons), counts=counts, dq_counts=dq,
                     gating_failed=tuple(gating_failed), inconclusive_gating=tuple(inconclusive_gating),

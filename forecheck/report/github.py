@@ -10,6 +10,7 @@ On exit 2, :func:`render_github_error` gives one ``::error`` naming the input.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from forecheck.report.gate import Decision, status_of
@@ -18,8 +19,13 @@ from forecheck.report.model import Report
 LEVEL = {"fail": "error", "warn": "warning", "pass": "notice"}
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
+
+
 def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # as @actions/core's escapeData, plus other control characters shown as \xNN
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
 
 
 def _escape_prop(s: str) -> str:
@@ -60,6 +66,8 @@ def render_github(report: Report, decision: Decision | None = None) -> str:
     for x in d.reasons:
         if x.kind in ("threshold", "baseline") and x.effect in ("fail", "warn"):
             lines.append(_line(LEVEL[x.effect], f"forecheck ({x.code} {x.kind})", file, x.message))
+        elif x.kind == "empty":
+            lines.append(_line("error", "forecheck (no gating check could run)", file, x.message))
     lines.append(f"::notice title=forecheck::{_escape_data(d.sentence())}")
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ A ``<failure>`` appears exactly when the record (or a gate rule) fails the run
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -20,6 +21,17 @@ from forecheck.report.gate import Decision, status_of
 from forecheck.report.model import Report
 
 HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
+
+# Code points XML 1.0 does not allow (C0 controls but tab/LF/CR, surrogates,
+# U+FFFE/U+FFFF): ElementTree writes them raw and the file would not parse.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """User text made writable as XML 1.0: invalid code points become ``\\xNN``."""
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", text)
+
 
 
 def _num(x: Any) -> str:
@@ -33,11 +45,13 @@ def _num(x: Any) -> str:
 
 def _case(suite: ET.Element, name: str, classname: str, outcome: str, message: str,
           props: dict[str, str], kind: str = "") -> None:
+    # user text (ids, paths, cells, error messages) may hold code points XML forbids
+    name, classname, message = xml_safe(name), xml_safe(classname), xml_safe(message)
     case = ET.SubElement(suite, "testcase", name=name, classname=classname, time="0")
     if props:
         pe = ET.SubElement(case, "properties")
         for k, v in props.items():
-            ET.SubElement(pe, "property", name=k, value=v)
+            ET.SubElement(pe, "property", name=xml_safe(str(k)), value=xml_safe(str(v)))
     attrs = {"message": message[:500]}
     if kind:
         attrs["type"] = kind

@@ -265,7 +265,8 @@ def summary_line(report: Report) -> Text:
     # the verdict, reasons and counts come from the gate (forecheck/report/gate.py)
     d = report.decision()
     style = "bold green" if d.would_exit == 0 else "bold red"
-    lines = [f"FAIL: {r.message}" for r in d.reasons if r.effect == "fail"]
+    lines = [f"ERROR: {r.message}" for r in d.reasons if r.effect == "error"]
+    lines += [f"FAIL: {r.message}" for r in d.reasons if r.effect == "fail"]
     warn = [r.code for r in d.reasons if r.effect == "warn" and r.kind == "inconclusive"]
     if warn:
         lines.append(f"WARN: {', '.join(warn)} inconclusive: ran, but no valid p-value "

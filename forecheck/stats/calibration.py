@@ -34,6 +34,8 @@ from scipy import stats
 from scipy.optimize import isotonic_regression
 from scipy.special import expit
 
+from forecheck.errors import InsufficientDataError
+
 #: Forecasts are clipped to [CLIP_EPS, 1 - CLIP_EPS] before taking logits (CA203):
 #: logit(1e-4) = -9.21. A forecast of exactly 0 or 1 would otherwise have an
 #: infinite logit; the clip bounds the leverage of such extreme forecasts.
@@ -352,6 +354,8 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     μ̂_j = d_j 1{t_j < −√(2 log log n)} (clearly slack inequalities are not recentred
     to the boundary, which keeps the test from being needlessly conservative).
     """
+    if n_boot < 2:  # a standard error needs two draws
+        raise InsufficientDataError(f"{n_boot} bootstrap draw(s): at least 2 are needed (raise --n-sim)")
     rng = np.random.default_rng(seed)
     w_hat = np.full((1, n), 1.0 / n)
     d = np.asarray(contrib(w_hat))[0]

@@ -19,6 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from forecheck.errors import InsufficientDataError
+
+# A design whose column-scaled X'X has a reciprocal condition number below this is
+# treated as singular (a regressor without variation, e.g. constant series whose
+# revisions are all zero, or revisions of 1e-300 whose squares underflow).
+_RCOND = 1e-10
+
 
 @dataclass(frozen=True)
 class ClusterOLS:
@@ -44,25 +51,54 @@ def _codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.ravel(), int(codes.max()) + 1 if len(codes) else 0
 
 
+def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
+    """(X'X)⁻¹, or InsufficientDataError when the regression is not identified
+    (fewer than 2 clusters, no residual degrees of freedom, a regressor without
+    variation or collinear regressors, non-finite values)."""
+    n, k = X.shape
+    if n_groups < 2 or n <= k:
+        raise InsufficientDataError(f"too few clusters ({n_groups}) or observations ({n}) for a clustered "
+                                    f"regression on {k} regressors")
+    if not np.all(np.isfinite(X)):
+        raise InsufficientDataError("non-finite regressor values")
+    # scale columns to unit norm so the condition number measures collinearity, not units
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.sqrt(np.sum(X * X, axis=0))
+    if np.any(~np.isfinite(norms)) or np.any(norms == 0):
+        raise InsufficientDataError("a regressor is identically zero (no variation to estimate from)")
+    Xs = X / norms
+    a = Xs.T @ Xs
+    eig = np.linalg.eigvalsh(a)
+    if not np.all(np.isfinite(eig)) or eig[0] <= _RCOND * eig[-1]:
+        raise InsufficientDataError("the regressor does not vary (singular design: e.g. constant series or "
+                                    "identical revisions)")
+    return np.linalg.inv(a) / np.outer(norms, norms)
+
+
 def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float = 1.0) -> ClusterOLS:
     """OLS of y on X (include a constant column yourself) with CR1 cluster SEs.
 
     ``deff`` ≥ 1 multiplies the covariance (cross-cluster dependence, MG106).
+    Raises :class:`~forecheck.errors.InsufficientDataError` when the regression is
+    not identified (see :func:`_inverse_xtx`); a perfect fit gives zero standard
+    errors and NaN t-statistics and p-values.
     """
     y = np.asarray(y, float)
     X = np.asarray(X, float)
     g, G = _codes(groups)
     n, k = X.shape
-    xtx = X.T @ X
-    xtx_inv = np.linalg.inv(xtx)
+    xtx_inv = _inverse_xtx(X, G)
+    if not np.all(np.isfinite(y)):
+        raise InsufficientDataError("non-finite values of the dependent variable")
     beta = xtx_inv @ (X.T @ y)
     u = y - X @ beta
     s = _group_sums(X * u[:, None], g, G)  # (G, K) scores
     meat = s.T @ s
     c = G / (G - 1) * (n - 1) / (n - k)
     cov = c * xtx_inv @ meat @ xtx_inv * max(deff, 1.0)
-    bse = np.sqrt(np.diag(cov))
-    t = beta / bse
+    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(bse > 0, beta / np.where(bse > 0, bse, 1.0), np.nan)
     p = 2 * stats.t.sf(np.abs(t), G - 1)
     return ClusterOLS(params=beta, bse=bse, tvalues=t, pvalues_t=p, n_obs=n, n_clusters=G, cov=cov)
 
@@ -91,8 +127,10 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
     xx_g = _group_sums((X[:, :, None] * X[:, None, :]), g, G)  # (G, K, K)
     xf_g = _group_sums(X * fitted[:, None], g, G)  # (G, K)
     xe_g = _group_sums(X * e[:, None], g, G)  # (G, K)
-    xtx_inv = np.linalg.inv(X.T @ X)
+    xtx_inv = _inverse_xtx(X, G)
     c = G / (G - 1) * (n - 1) / (n - k)
+    if not np.isfinite(t_obs):  # a perfect fit: no sampling variation to compare with
+        raise InsufficientDataError("the regression fits exactly (zero residual variation)")
     t_star = np.empty(n_boot)
     chunk = max(1, int(2e6 // max(G * k, 1)))
     for start in range(0, n_boot, chunk):  # chunks of bootstrap draws, vectorised within
@@ -104,7 +142,9 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
         sc = xf_g[None] + w[:, :, None] * xe_g[None] - np.einsum("gij,bj->bgi", xx_g, beta)
         meat = np.einsum("bgi,bgj->bij", sc, sc)
         var = c * np.einsum("i,bij,j->b", xtx_inv[col], meat, xtx_inv[col])
-        t_star[start:start + b] = beta[:, col] / np.sqrt(var)
+        # a draw whose residuals vanish (var <= 0 up to rounding) has an infinite t*
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star[start:start + b] = np.where(var > 0, beta[:, col] / np.sqrt(np.clip(var, 0, None)), np.inf)
     p = (1 + np.sum(np.abs(t_star) >= abs(t_obs))) / (n_boot + 1)
     return float(p), t_star
 

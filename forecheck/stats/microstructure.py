@@ -38,7 +38,10 @@ def roll(dp: np.ndarray, seg: np.ndarray) -> dict:
     if len(i) < 3 or not m2 > 0:
         return {"gamma1": None, "rho1": None, "bounce_share": None, "pvalue": None, "pairs": int(len(i))}
     g1 = float(np.mean(dp[i] * dp[j]))
-    rho1 = float(np.sum(dp[i] * dp[j]) / np.sqrt(np.sum(dp[i] ** 2) * np.sum(dp[j] ** 2)))
+    denom = float(np.sqrt(np.sum(dp[i] ** 2) * np.sum(dp[j] ** 2)))
+    if not denom > 0:  # every move is the first or the last of its series: no lag-1 pair moves
+        return {"gamma1": g1, "rho1": None, "bounce_share": -2 * g1 / m2, "pvalue": None, "pairs": int(len(i))}
+    rho1 = float(np.sum(dp[i] * dp[j]) / denom)
     return {"gamma1": g1, "rho1": rho1, "bounce_share": -2 * g1 / m2,
             "pvalue": float(stats.norm.cdf(rho1 * np.sqrt(len(i)))), "pairs": int(len(i))}
 

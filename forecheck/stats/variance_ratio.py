@@ -24,6 +24,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
+from forecheck.errors import InsufficientDataError
+
 
 def variance_ratio(y: np.ndarray, q: int, *, trend: Literal["c", "n"] = "c", robust: bool = True,
                    debiased: bool = True) -> tuple[float, float]:
@@ -96,7 +98,9 @@ def pooled_variance_ratio(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     dx : flat in-flight increments sorted by series; pos : position within series;
     series : series number of each increment; n_inc : (S,) increments per series.
     A series enters VR(q) when it has at least 2q increments. ``deff`` ≥ 1 widens
-    the variance for cross-series dependence (MG106).
+    the variance for cross-series dependence (MG106). Raises
+    :class:`~forecheck.errors.InsufficientDataError` when no q has a non-zero score
+    variance (e.g. every revision zero).
     """
     scores = np.zeros((len(dx), len(qs)))
     vr, nser, nstep = [], [], []
@@ -115,6 +119,9 @@ def pooled_variance_ratio(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
         z = np.where(sd > 0, total / sd, np.nan)
     pv = 2 * stats.norm.sf(np.abs(z))
     ok = np.isfinite(z)
+    if not ok.any():  # constant series: no revision (or no lagged revision) ever moves
+        raise InsufficientDataError("no variance ratio can be estimated: the usable revisions or their lags "
+                                    "are all zero")
     if ok.any():
         om = omega[np.ix_(ok, ok)]
         wald = float(total[ok] @ np.linalg.pinv(om) @ total[ok])

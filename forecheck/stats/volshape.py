@@ -47,6 +47,17 @@ class VolShapeFit:
         return w, float(stats.chi2.sf(w, 2))
 
 
+def _full_rank(X: np.ndarray, rcond: float = 1e-10) -> bool:
+    """X has finite entries and, with columns scaled to unit norm, a well-conditioned X'X."""
+    if not np.all(np.isfinite(X)):
+        return False
+    norms = np.sqrt(np.sum(X * X, axis=0))
+    if np.any(norms == 0) or not np.all(np.isfinite(norms)):
+        return False
+    eig = np.linalg.eigvalsh((X / norms).T @ (X / norms))
+    return bool(eig[0] > rcond * eig[-1])
+
+
 def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int = 100,
                 tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, bool]:
     """Poisson-family GLM with log link by IRLS; cluster-robust (sandwich) covariance.
@@ -60,19 +71,30 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     beta = np.zeros(X.shape[1])
     beta[0] = np.log(max(yy.mean(), 1e-300))
     converged = False
-    for _ in range(max_iter):
-        eta = X @ beta
-        mu = np.exp(eta)
-        z = eta + (yy - mu) / mu
-        xtw = X.T * mu
-        new = np.linalg.solve(xtw @ X, xtw @ z)
-        if np.max(np.abs(new - beta)) < tol * (1 + np.max(np.abs(beta))):
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(max_iter):
+            eta = X @ beta
+            mu = np.exp(eta)
+            z = eta + (yy - mu) / mu
+            xtw = X.T * mu
+            if not (np.all(np.isfinite(z)) and np.all(np.isfinite(xtw)) and np.all(mu > 0)):
+                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
+            try:
+                new = np.linalg.solve(xtw @ X, xtw @ z)
+            except np.linalg.LinAlgError:
+                raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
+            if np.max(np.abs(new - beta)) < tol * (1 + np.max(np.abs(beta))):
+                beta = new
+                converged = True
+                break
             beta = new
-            converged = True
-            break
-        beta = new
-    mu = np.exp(X @ beta)
-    bread = np.linalg.inv((X.T * mu) @ X)
+        mu = np.exp(X @ beta)
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(mu)) and np.all(mu > 0)):
+        raise ValueError("the volatility-shape fit diverged (degenerate increments)")
+    try:
+        bread = np.linalg.inv((X.T * mu) @ X)
+    except np.linalg.LinAlgError:
+        raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
     score = X * (yy - mu)[:, None]
     g, gi = np.unique(groups, return_inverse=True)
     sc = np.column_stack([np.bincount(gi, weights=score[:, j], minlength=len(g)) for j in range(X.shape[1])])
@@ -97,6 +119,8 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     if not np.any(y > 0):
         raise ValueError("every increment is zero")
     X = np.column_stack([np.ones(ok.sum()), np.log(u[ok]), -np.log(tau[ok])])
+    if not _full_rank(X):
+        raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
     g = groups[ok]
     n_groups = len(np.unique(g))
     if n_groups < MIN_CLUSTERS:
@@ -104,7 +128,8 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
         # fall back to heteroskedasticity-robust (HC0-type) SEs, each increment its own cluster
         g = np.arange(len(y))
     beta, cov, conv = poisson_glm(y, X, g)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # a tiny negative variance is rounding
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
-                       se_gamma=float(np.sqrt(cov[1, 1])), se_alpha=float(np.sqrt(cov[2, 2])), cov=cov,
+                       se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov,
                        nobs=int(ok.sum()), n_clusters=n_groups, converged=conv,
                        se_kind="cluster" if n_groups >= MIN_CLUSTERS else "hc")
