@@ -58,5 +58,56 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     loaded = load(data, read_options, config.min_length)
     results, ctx = execute(loaded.panel, config, extra=loaded.findings)
     table = series_table(loaded.panel, ctx.budget(), ctx.series_columns)
-    return Report(input=loaded.info.to_dict(), config=config, results=tuple(results), series=table,
-                  panel=loaded.panel)
+    report = Report(input=loaded.info.to_dict(), config=config, results=tuple(results), series=table,
+                    panel=loaded.panel)
+    if loaded.panel.group is not None:
+        report = _with_groups(report, loaded.panel, config)
+    return report
+
+
+def _with_groups(report, panel: Panel, config: AnalysisConfig):
+    """``--group-by``: the same analysis on each group's series, and every pair of
+    groups compared on the questions both forecast (paired Brier, movement ratios)."""
+    from itertools import combinations
+
+    import numpy as np
+
+    from forecheck import io
+    from forecheck.checks import DEFF_GATE, MIN_NEFF
+    from forecheck.details import GroupComparison
+    from forecheck.stats.compare import paired_brier
+
+    groups = []
+    keyed: dict[str, dict[str, tuple[float, float]]] = {}
+    for g in sorted({str(x) for x in panel.group}):
+        mask = np.array([str(x) == g for x in panel.group])
+        sub = replace(panel.select_series(mask), group=None)
+        sub_report = analyze(io.load_panel(sub, config.min_length), config=config)
+        sub_report = replace(sub_report, input={**sub_report.input, "paths": report.input.get("paths", []),
+                                                "group": g})
+        groups.append((g, sub_report))
+        # a question's key: its id without the group's own component ("NV|...|deluxe" -> "NV|...")
+        ids = ["|".join(part for part in str(i).split("|") if part != g) for i in sub.ids]
+        keyed[g] = {k: (float(p), float(o)) for k, p, o, res in zip(ids, sub.p_last, sub.outcome, sub.resolved)
+                    if res}
+    comparisons = []
+    by_group = dict(groups)
+    for a, b in combinations([g for g, _ in groups], 2):
+        common = sorted(set(keyed[a]) & set(keyed[b]))
+        pa = np.array([keyed[a][k][0] for k in common])
+        pb = np.array([keyed[b][k][0] for k in common])
+        o = np.array([keyed[a][k][1] for k in common])
+        pb_res = paired_brier(pa, pb, o)
+        neffs = [r.result("MG106").estimate for r in (by_group[a], by_group[b])
+                 if r.result("MG106") is not None and r.result("MG106").status != "skip"]
+        n_eff = float(min(neffs)) if neffs else None
+        too_few = n_eff is not None and n_eff < MIN_NEFF and pb_res.n / n_eff >= DEFF_GATE
+        ratio = lambda r: r.result("MG101").estimate if r.result("MG101") is not None else None  # noqa: E731
+        comparisons.append(GroupComparison(
+            a=a, b=b, n_common=pb_res.n, brier_a=pb_res.brier_a, brier_b=pb_res.brier_b,
+            brier_difference=pb_res.mean_difference, se=pb_res.se,
+            statistic=None if too_few else pb_res.statistic, pvalue=None if too_few else pb_res.pvalue,
+            n_eff=n_eff, ratio_a=ratio(by_group[a]), ratio_b=ratio(by_group[b]),
+            method="paired last-forecast Brier difference, Diebold–Mariano t with a normal reference; no "
+                   "p-value when the questions amount to fewer than 10 effectively independent draws (MG106)"))
+    return replace(report, groups=tuple(groups), group_comparisons=tuple(comparisons))

@@ -594,3 +594,28 @@ class FindingDetails(Details):
             out["rows"] = d["rows"]
         out.update(d["extra"] or {})
         return out
+
+
+# ================================================================ --group-by
+
+
+@dataclass(frozen=True)
+class GroupComparison(Details):
+    """Two groups (e.g. model versions) compared on the questions both forecast:
+    the paired Brier difference (Diebold–Mariano 1995) and both movement ratios.
+    ``pvalue`` is None when the questions amount to too few effectively independent
+    draws (``n_eff`` below the dependence gate's minimum), as for every pooled test."""
+
+    a: str
+    b: str
+    n_common: int
+    brier_a: float | None
+    brier_b: float | None
+    brier_difference: float | None  # a − b; negative: a scored better
+    se: float | None
+    statistic: float | None
+    pvalue: float | None
+    n_eff: float | None
+    ratio_a: float | None
+    ratio_b: float | None
+    method: str

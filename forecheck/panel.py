@@ -59,6 +59,8 @@ class Panel:
     underlying: np.ndarray | None = None
     source_row: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    #: (S,) group of each series (``--group-by``: model version, forecaster, ...) or None
+    group: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         s = len(self.ids)
@@ -269,7 +271,8 @@ class Panel:
         panel = cls(ids=ids, offsets=offsets, time=time[order], p=rows(p, float), outcome=out,
                     time_kind=time_kind, time_unit=time_unit,
                     resolved_at=None if ra is None else ra.astype(float),
-                    cluster=per_series(extra.get("cluster")), underlying=rows(extra.get("underlying"), float),
+                    cluster=per_series(extra.get("cluster")), group=per_series(extra.get("group")),
+                    underlying=rows(extra.get("underlying"), float),
                     source_row=rows(extra.get("source_row")))
         for key, values in (row_meta or {}).items():
             panel.meta[key] = np.asarray(values)[order]
@@ -307,5 +310,5 @@ class Panel:
 
         return Panel(ids=self.ids[mask], offsets=offsets, time=self.time[keep_rows], p=self.p[keep_rows],
                      outcome=self.outcome[mask], time_kind=self.time_kind, time_unit=self.time_unit,
-                     resolved_at=per(self.resolved_at), cluster=per(self.cluster),
+                     resolved_at=per(self.resolved_at), cluster=per(self.cluster), group=per(self.group),
                      underlying=rows(self.underlying), source_row=rows(self.source_row), meta=dict(self.meta))

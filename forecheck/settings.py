@@ -99,6 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("resolved-at-col", "str"),
     S("published-col", "str"),
     S("cluster-col", "str"),
+    S("group-by", "str"),
     S("underlying-col", "str"),
     S("na-values", "list", ()),
     S("scale", "choice", "auto", ("auto", "unit", "percent")),

@@ -142,6 +142,10 @@ def analyze_command(
     cluster_col: Annotated[Optional[str], typer.Option(
         help="Cluster column (e.g. election, model run): series in one cluster are not independent.",
         rich_help_panel=READ)] = None,
+    group_by: Annotated[Optional[str], typer.Option(
+        "--group-by", help="Compare groups (model version, forecaster, year): per-group verdicts side by side and "
+                           "every pair tested on the questions both forecast. Keep the column in --series-col.",
+        rich_help_panel=READ)] = None,
     underlying_col: Annotated[Optional[str], typer.Option(
         help="Underlying quantity (vote share, margin) for Taleb's binary-option model (WN306).",
         rich_help_panel=READ)] = None,
@@ -345,7 +349,8 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
     read_options = ReadOptions(
         layout=v["layout"], series_cols=tuple(v["series_col"]), time_col=v["time_col"], prob_col=v["prob_col"],
         outcome_col=v["outcome_col"], published_col=v["published_col"], resolved_at_col=v["resolved_at_col"],
-        cluster_col=v["cluster_col"], underlying_col=v["underlying_col"], outcomes_file=v["outcomes"],
+        cluster_col=v["cluster_col"], group_col=v["group_by"], underlying_col=v["underlying_col"],
+        outcomes_file=v["outcomes"],
         na_values=tuple(v["na_values"]), scale=v["scale"], input_format=v["input_format"],
         stdin_name=v["stdin_filename"], drop_backcast=v["drop_backcast"],
         max_rows=v["max_rows"], max_bytes=v["max_bytes"], max_columns=v["max_columns"])

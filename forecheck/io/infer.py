@@ -48,13 +48,14 @@ class ColumnMap:
     resolved_at: str | None = None
     cluster: str | None = None
     underlying: str | None = None
+    group: str | None = None
     value_cols: list[str] = field(default_factory=list)  # wide layout: the series columns
     notes: list[str] = field(default_factory=list)
 
     def used(self) -> list[str]:
         cols = list(self.series) + [c for c, _ in self.time_keys]
         for c in (self.time, self.p, self.outcome, self.published, self.resolved_at, self.cluster,
-                  self.underlying):
+                  self.underlying, self.group):
             if c is not None and c not in cols:
                 cols.append(c)
         return cols + [c for c in self.value_cols if c not in cols]
@@ -64,7 +65,8 @@ class ColumnMap:
                 "time": self.time if not self.time_keys else
                 ",".join(("-" if d else "") + c for c, d in self.time_keys),
                 "p": self.p, "outcome": self.outcome, "published": self.published,
-                "resolved_at": self.resolved_at, "cluster": self.cluster, "underlying": self.underlying}
+                "resolved_at": self.resolved_at, "cluster": self.cluster, "underlying": self.underlying,
+                **({"group": self.group} if self.group else {})}
 
 
 def _lookup(columns: list[str], name: str, path: str, role: str, flag: str) -> str:
@@ -318,7 +320,8 @@ def _optional_roles(cm: ColumnMap, frame: pd.DataFrame, columns: list[str], opti
                                    ("resolved_at", options.resolved_at_col, RESOLVED_AT_NAMES,
                                     "--resolved-at-col"),
                                    ("cluster", options.cluster_col, CLUSTER_NAMES, "--cluster-col"),
-                                   ("underlying", options.underlying_col, UNDERLYING_NAMES, "--underlying-col")):
+                                   ("underlying", options.underlying_col, UNDERLYING_NAMES, "--underlying-col"),
+                                   ("group", options.group_col, (), "--group-by")):
         if opt:
             col = _lookup(columns, opt, path, attr, flag)
             cm.notes.append(f"{attr.replace('_', ' ').capitalize()} column {col!r} ({flag}).")

@@ -28,6 +28,7 @@ class ReadOptions:
     published_col: str | None = None
     resolved_at_col: str | None = None
     cluster_col: str | None = None
+    group_col: str | None = None  # --group-by: per-group verdicts side by side (model version, forecaster, ...)
     underlying_col: str | None = None
     outcomes_file: str | None = None  # table series -> outcome [, resolved_at]
     na_values: tuple[str, ...] = ()

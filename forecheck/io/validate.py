@@ -53,6 +53,7 @@ class RawLong:
     line: np.ndarray  # 1-based line (text) or row (parquet/frame) number in its file
     file: np.ndarray  # index into paths
     paths: list[str]
+    group: pd.Series | None = None  # --group-by column (per row; one value per series)
 
 
 # ---------------------------------------------------------------- helpers
@@ -566,6 +567,8 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
         extra["resolved_at"] = w.res_row[kidx]
     if raw.cluster is not None:
         extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[kidx]
+    if raw.group is not None:
+        extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[kidx]
     if raw.underlying is not None:
         extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[kidx]
     row_meta = {"source_file": raw.file[kidx]} if len(raw.paths) > 1 else None

@@ -495,6 +495,37 @@ def _footer(report: Report) -> str:
             f"2021); MCB/DSC/UNC miscalibration, discrimination, uncertainty; VR variance ratio.</footer>")
 
 
+def groups_section(report: Report) -> str:
+    """``--group-by``: per-group verdicts side by side and the pairwise comparisons."""
+    if not report.groups:
+        return ""
+    from forecheck.report.prose import group_summary
+
+    cls = {"pass": "st-pass", "fail": "st-fail", "inconclusive": "st-inc", "skip": "st-skip"}
+    rows = []
+    for g, sub in report.groups:
+        s = group_summary(g, sub)
+        a = s["answers"]
+        ci = s["movement_ratio_ci"]
+        ratio = num(s["movement_ratio"], 2) + (f" [{num(ci[0], 2)}, {num(ci[1], 2)}]" if ci else "")
+        badge_of = lambda k: f'<span class="badge {cls.get(a[k]["status"], "st-skip")}">{esc(a[k]["status"])}</span>'  # noqa: E731
+        rows.append(f"<tr><td>{esc(g)}</td><td>{s['n_series']}</td><td>{badge_of('movement')} {ratio}</td>"
+                    f"<td>{badge_of('revisions')}</td><td>{badge_of('calibration')} {num(s['brier'])}</td>"
+                    f"<td>{s['layer_b_holds']} of {s['layer_b_measured']}</td><td>{s['exit_code']}</td></tr>")
+    comp = []
+    for c in report.group_comparisons:
+        p = pval(c.pvalue) if c.pvalue is not None else "no p-value (too few independent questions)"
+        comp.append(f"<tr><td>{esc(c.a)} vs {esc(c.b)}</td><td>{c.n_common}</td><td>{num(c.brier_a)}</td>"
+                    f"<td>{num(c.brier_b)}</td><td>{num(c.brier_difference)}</td><td>{esc(p)}</td></tr>")
+    html_comp = ("<table><thead><tr><th>groups</th><th>questions</th><th>Brier a</th><th>Brier b</th>"
+                 "<th>a − b</th><th>p (paired, Diebold–Mariano)</th></tr></thead><tbody>" + "".join(comp)
+                 + "</tbody></table>") if comp else ""
+    return ('<section class="card" aria-labelledby="groups-h"><h2 id="groups-h">Groups</h2>'
+            "<table><thead><tr><th>group</th><th>series</th><th>moves as calibrated? Σm/Σr</th><th>revisions</th>"
+            "<th>calibrated? Brier</th><th>layer B holds</th><th>exit</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>" + html_comp + "</section>")
+
+
 def render_html(report: Report) -> str:
     """The whole report as one self-contained HTML document."""
     title = "forecheck report"
@@ -504,5 +535,6 @@ def render_html(report: Report) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
-            + _header(report) + verdict_card(report) + checks_tables(report) + plots_section(report)
+            + _header(report) + verdict_card(report) + groups_section(report) + checks_tables(report)
+            + plots_section(report)
             + _footer(report) + "</main></body></html>\n")

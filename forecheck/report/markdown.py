@@ -87,6 +87,30 @@ def render_markdown(report: Report, decision: Decision | None = None) -> str:
     else:
         out.append(f"All {d.dq_counts['rules']} data-quality rules passed.")
     out.append("")
+    if report.groups:
+        from forecheck.report.prose import group_summary
+
+        out += ["### Groups (`--group-by`)", "",
+                "| group | series | moves as calibrated? | Σm/Σr [CI] | revisions | calibrated? | Brier | layer B holds | exit |",
+                "|---|---:|---|---|---|---|---:|---|---:|"]
+        for g, sub in report.groups:
+            s = group_summary(g, sub)
+            a = s["answers"]
+            ci = s["movement_ratio_ci"]
+            ratio = "" if s["movement_ratio"] is None else f"{_num(s['movement_ratio'])}" + (
+                f" [{_num(ci[0])}, {_num(ci[1])}]" if ci else "")
+            out.append(f"| {_cell(g)} | {s['n_series']} | {a['movement']['status']} | {ratio} | "
+                       f"{a['revisions']['status']} | {a['calibration']['status']} | {_num(s['brier'])} | "
+                       f"{s['layer_b_holds']} of {s['layer_b_measured']} | {s['exit_code']} |")
+        out.append("")
+        if report.group_comparisons:
+            out += ["| groups | questions | Brier a | Brier b | a − b | p (paired, Diebold–Mariano) |",
+                    "|---|---:|---:|---:|---:|---:|"]
+            for c in report.group_comparisons:
+                p = _p(c.pvalue) if c.pvalue is not None else "no p-value (too few independent questions)"
+                out.append(f"| {_cell(c.a)} vs {_cell(c.b)} | {c.n_common} | {_num(c.brier_a)} | {_num(c.brier_b)} | "
+                           f"{_num(c.brier_difference)} | {p} |")
+            out.append("")
     if report.baseline is not None:
         b = report.baseline
         out += [f"### Baseline `{b.path}`", "",

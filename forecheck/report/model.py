@@ -65,6 +65,9 @@ class Report:
     baseline: Any = field(default=None, repr=False, compare=False)
     # per-series overrides applied ([[tool.forecheck.overrides]]): codes and the series excluded
     overrides: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
+    # --group-by: (group, its own Report) and the pairwise comparisons (details.GroupComparison)
+    groups: tuple[tuple[str, "Report"], ...] = field(default=(), repr=False, compare=False)
+    group_comparisons: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     # ------------------------------------------------------------- verdict
     def gating_failures(self) -> list[CheckResult]:
@@ -106,6 +109,8 @@ class Report:
             **{k: _clean(v) for k, v in prose.extras(self.results).items()},
             **({"baseline": _clean(self.baseline.to_dict())} if self.baseline is not None else {}),
             **({"overrides": _clean(list(self.overrides))} if self.overrides else {}),
+            **({"groups": [prose.group_summary(g, r) for g, r in self.groups],
+                "group_comparisons": [c.to_dict() for c in self.group_comparisons]} if self.groups else {}),
         }
 
     def to_frame(self) -> pd.DataFrame:

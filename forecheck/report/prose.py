@@ -262,3 +262,30 @@ def extras(results: list[CheckResult] | tuple[CheckResult, ...]) -> dict[str, An
     if wn:
         out["assumptions"] = assumption_rows(wn)
     return out
+
+
+def group_summary(group: str, report: Any) -> dict[str, Any]:
+    """One group's verdict (``--group-by``), from its own report's records: the JSON
+    ``groups`` entry and the row of the text/markdown/HTML comparison tables."""
+    from forecheck.report.verdict import layer_a_answers
+
+    by = {r.code: r for r in report.results}
+    answers = layer_a_answers(report.results)
+    mg, brier = by.get("MG101"), by.get("CA201")
+    wn = [r for r in report.results if r.family == "WN"]
+    eff = effective_series(report.results)
+    return {
+        "group": group,
+        "n_series": report.input.get("series"),
+        "n_resolved": report.input.get("resolved_series"),
+        "exit_code": int(report.exit_code),
+        "answers": {k: {"answer": a.answer, "status": a.status}
+                    for k, a in zip(("movement", "revisions", "calibration"), answers)},
+        "movement_ratio": mg.estimate if mg is not None and mg.status != "skip" else None,
+        "movement_ratio_ci": list(mg.ci) if mg is not None and mg.ci else None,
+        "brier": brier.estimate if brier is not None and brier.status != "skip" else None,
+        "layer_b_holds": sum(r.status == "pass" for r in wn),
+        "layer_b_measured": sum(r.status in ("pass", "fail") for r in wn),
+        "n_eff": eff.n_eff if eff is not None else None,
+        "statuses": {r.code: r.status for r in report.results if r.family != "DQ"},
+    }

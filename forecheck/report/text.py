@@ -275,8 +275,46 @@ def summary_line(report: Report) -> Text:
     return Text("\n".join([*lines, d.sentence()]), style=style)
 
 
+def groups_tables(report: Report) -> list:
+    """``--group-by``: per-group verdicts side by side, then every pair compared."""
+    if not report.groups:
+        return []
+    from forecheck.report.prose import group_summary
+
+    t = Table(title="Groups (--group-by): each analysed on its own series", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False, expand=True, show_edge=False)
+    for col in ("group", "series", "moves as calibrated? Σm/Σr [CI]", "revisions", "calibrated? Brier",
+                "layer B holds", "exit"):
+        t.add_column(col, overflow="fold")
+    for g, sub in report.groups:
+        s = group_summary(g, sub)
+        a = s["answers"]
+        ratio = "" if s["movement_ratio"] is None else f" {s['movement_ratio']:.2f}"
+        if s["movement_ratio_ci"]:
+            ratio += f" [{s['movement_ratio_ci'][0]:.2f}, {s['movement_ratio_ci'][1]:.2f}]"
+        st = lambda k: Text(a[k]["status"], style=ANSWER_STYLE.get(a[k]["status"], ""))  # noqa: E731
+        t.add_row(_t(g), str(s["n_series"]), Text.assemble(st("movement"), ratio), st("revisions"),
+                  Text.assemble(st("calibration"), "" if s["brier"] is None else f" {s['brier']:.4f}"),
+                  f"{s['layer_b_holds']} of {s['layer_b_measured']}", str(s["exit_code"]))
+    out: list = [t]
+    if report.group_comparisons:
+        c = Table(title="Groups compared on the questions both forecast (paired Brier, Diebold–Mariano)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, expand=True, show_edge=False)
+        for col in ("groups", "questions", "Brier a", "Brier b", "a − b", "p", "Σm/Σr a / b"):
+            c.add_column(col, overflow="fold")
+        for x in report.group_comparisons:
+            p = fmt_p(x.pvalue) if x.pvalue is not None else (
+                f"no p-value (about {x.n_eff:.0f} independent)" if x.n_eff is not None else "–")
+            c.add_row(_t(f"{x.a} vs {x.b}"), str(x.n_common), fmt_fixed(x.brier_a, ".4f"), fmt_fixed(x.brier_b, ".4f"),
+                      fmt_fixed(x.brier_difference, "+.4f"), p,
+                      f"{fmt_fixed(x.ratio_a)} / {fmt_fixed(x.ratio_b)}")
+        out.append(c)
+    return out
+
+
 def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> list:
     out: list = [verdict_card(report)]
+    out.extend(groups_tables(report))
     if quiet:
         failing = [r for r in report.results if r.status == "fail" and report.config.gates(r.severity)]
         for r in failing:
