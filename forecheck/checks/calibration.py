@@ -21,6 +21,7 @@ from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
 from forecheck.stats import calibration as cal
+from forecheck.stats.streams import series_keys, stream_order
 
 FAMILY = "CA"
 #: fewest resolved series a calibration statistic is computed on (also the fewest
@@ -225,7 +226,8 @@ def run_recalibration(ctx: CheckContext) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- CA204
-def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) -> tuple[dict, cal.InequalityTest]:
+def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
+                        order: np.ndarray | None = None) -> tuple[dict, cal.InequalityTest]:
     """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
 
     ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
@@ -244,7 +246,7 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int) ->
         v = W @ P2 - m1**2  # weighted variance (ddof 0)
         return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
 
-    test = cal.max_inequality_test(contrib, n, n_boot, seed)
+    test = cal.max_inequality_test(contrib, n, n_boot, seed, order=order)
     summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
     return summary, test
 
@@ -289,7 +291,9 @@ def run_horizon_consistency(ctx: CheckContext) -> CheckResult:
     Pc, P = Pc[:, keep], P[:, keep]
     labels = [lab for lab, k in zip(labels, keep) if k]
     horizons = [h for h, k in zip(horizons, keep) if k]
-    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.config.seed)
+    # bootstrap weights handed out in data-key order: the same under renamed series
+    order = stream_order(series_keys(ctx.panel)[d.series[common]])
+    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.config.seed, order=order)
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]

@@ -19,18 +19,19 @@ from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
-from forecheck.stats.bootstrap import null_sums, simulate_error_sums, simulate_excess
+from forecheck.stats.bootstrap import error_regression_pvalue, excess_inference
 from forecheck.stats.budget import series_budget, uncertainty
-from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
+from forecheck.stats.asymptotic import cluster_score_reference
+from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import Dependence, design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
+from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.variance_ratio import pooled_variance_ratio
 
 FAMILY = "MG"
 MIN_NEFF = 10.0  # fewer effective independent series: no p-value (MG106)
 DEFF_GATE = 2.0  # ... when dependence at least halves the information
-SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
 VR_QS = (2, 5, 10)
 
@@ -134,30 +135,9 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     dep_x = design_effect(dc, ds_[:n_in], dt_[:n_in], pan.n_series, pan.cluster)
     deff = dep_x.deff_used
     sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
-    # parametric martingale bootstrap-t (stats/bootstrap.py)
-    rng = _rng(ctx, 101)
-    n_rows = max(len(pan.dp), pan.n_series)
-    B = int(ctx.config.n_sim)
-    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
-    xd, vd = simulate_excess(pan, K, rng, with_variance=True)
-
-    def boot_t(sel: np.ndarray | slice, n: int) -> np.ndarray:
-        xs, vs = null_sums(xd[sel], n, rng, vd[sel])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(vs > 0, xs / np.sqrt(vs), 0.0)
-
-    def two_sided(t: float, null: np.ndarray) -> float:
-        up = (1 + np.sum(null >= t)) / (len(null) + 1)
-        dn = (1 + np.sum(null <= t)) / (len(null) + 1)
-        return float(min(1.0, 2 * min(up, dn)))
-
     se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
-    t_null = boot_t(slice(None), B)
-    pval = two_sided(stat, t_null)
-    q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
     se_ratio = se_sum / sr if sv > 0 else 0.0
-    ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
     sd_null = float(se_sum)
     # in-flight vs resolution split; their separate budgets
     res = b.resolved
@@ -170,14 +150,27 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     strata = []
     b_v = np.bincount(ds_, weights=d**2, minlength=pan.n_series)
     k = np.clip(np.searchsorted(P0_EDGES, p0, side="right") - 1, 0, len(P0_EDGES) - 2)
-    for j in range(len(P0_EDGES) - 1):  # at most 7 strata
+    n_st = len(P0_EDGES) - 1  # at most 7 strata
+    xj_, vj_ = (np.bincount(k, weights=w, minlength=n_st) for w in (b.excess, b_v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tj_ = np.where(vj_ > 0, xj_ / np.sqrt(deff * np.where(vj_ > 0, vj_, 1.0)), np.nan)
+    # p-values: parametric martingale bootstrap-t, or N(0, 1) when many independent
+    # series carry the variance (stats/bootstrap.excess_inference, stats/asymptotic.py)
+    dep = dependence(ctx)
+    n_eff_x = float(pan.n_series / deff if pan.cluster is None
+                    else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size))
+    n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
+    inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
+                           int(ctx.config.n_sim), _rng(ctx, 101))
+    pval, q_lo, q_hi, K = inf.pvalue, inf.q_lo, inf.q_hi, inf.draws_per_series
+    ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
+    for j in range(n_st):
         sel = k == j
         if not sel.any():
             continue
         rj = float(b.uncertainty_reduction[sel].sum())
         xj = float(b.excess[sel].sum())
-        vj = float(np.sum(b_v[sel]))
-        pj = two_sided(xj / np.sqrt(deff * vj), boot_t(sel, min(B, 999))) if vj > 0 else 1.0
+        pj = inf.strata_pvalues[j]
         strata.append({"p0_from": float(P0_EDGES[j]), "p0_to": float(P0_EDGES[j + 1]), "n_series": int(sel.sum()),
                        "movement": float(b.movement[sel].sum()), "uncertainty_reduction": rj,
                        "excess": xj, "ratio": float(b.movement[sel].sum() / rj) if rj > 0 else None,
@@ -203,7 +196,6 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
                        "uncertainty_reduction": budget_res - 0.0,
                        "excess": float(m_res - budget_res),
                        "ratio": m_res / budget_res if budget_res > 0 else None})
-    dep = dependence(ctx)
     direction = "moves too much" if ratio > 1 else "moves too little"
     pct = abs(ratio - 1) * 100
     details: dict[str, Any] = {
@@ -215,11 +207,11 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
                        "ratio": m_res / budget_res if budget_res > 0 else None},
         "by_p0": strata, "by_time_to_resolution": by_tau,
         "volatility_seller_profit": sx, "volatility_seller_profit_per_series": sx / pan.n_series,
-        "inference": {"method": "parametric martingale bootstrap-t (probit bridge matched per series; "
-                                "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
-                      "n_sim": B, "draws_per_series": int(K), "design_effect": deff,
-                      "n_eff": float(pan.n_series / deff if pan.cluster is None
-                                     else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size)),
+        "inference": {"method": ("N(0, 1) reference (many independent series carry the variance; "
+                                 if inf.reference.analytic else "parametric martingale bootstrap-t (")
+                                + "probit bridge matched per series; t = ΣX/√(deff·Σ(1−2p)²Δp²))",
+                      **inf.reference.as_dict(), "n_sim": int(ctx.config.n_sim), "draws_per_series": int(K), "design_effect": deff,
+                      "n_eff": n_eff_x,
                       "rho_excess_terms": dep_x.rho, "se_of_excess": sd_null,
                       "n_eff_increments": dep.n_eff},
     }
@@ -230,9 +222,7 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
     # The resolution steps of one election share one date, so their dependence (a
     # common polling miss) cannot be estimated from the excess terms themselves;
     # the revisions' effective number of series (MG106) stands in for it.
-    n_eff_x = details["inference"]["n_eff"]
-    if dep.n_cells > 0:
-        n_eff_x = min(n_eff_x, dep.n_eff)
+    n_eff_x = n_eff_gate
     details["inference"]["n_eff_gate"] = n_eff_x
     if n_eff_x < MIN_NEFF and pan.n_series / n_eff_x >= DEFF_GATE:
         return CheckResult(code="MG101", name=name, family=FAMILY, severity="error", status="skip",
@@ -320,13 +310,21 @@ def _regression_check(ctx: CheckContext, code: str, name: str, severity: str, y:
     dep106 = dependence(ctx)
     if dep106.n_cells > 0:  # MG106's revisions-based count also bounds the information
         n_eff = min(n_eff, dep106.n_eff)
-    p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=_rng(ctx, key),
-                                         deff=deff)
+    # many independent clusters carrying the score variance: the CR1 t's t(G − 1)
+    # reference (stats/asymptotic.py); else the wild bootstrap, weights in data-key order
+    ref = cluster_score_reference(score, groups, deff, n_eff)
+    p_t = float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1))
+    if ref.analytic:
+        p_boot = p_t
+    else:
+        order = stream_order(group_keys(series_keys(pan), series, groups))
+        p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=_rng(ctx, key),
+                                             deff=deff, order=order)
     se = fit.bse[1] * np.sqrt(deff)
     tcrit = stats.t.ppf(0.975, G - 1)
     return {"beta": float(fit.params[1]), "alpha": float(fit.params[0]), "se": float(se),
             "t": float(fit.tvalues[1] / np.sqrt(deff)), "p_boot": p_boot,
-            "p_t": float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1)),
+            "p_t": p_t, **ref.as_dict(),
             "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
             "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
             "se_cr1_unwidened": float(fit.bse[1])}
@@ -411,33 +409,6 @@ def _regression_result(code: str, name: str, severity, coef: float, r: dict, det
                        alternative="two-sided")
 
 
-def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> float:
-    """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
-    same regression on simulated martingale panels (``simulate_error_sums``)."""
-    rng = _rng(ctx, 104)
-    B = int(ctx.config.n_sim)
-    n_rows = max(len(pan.dp), pan.n_series)
-    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
-    sims = simulate_error_sums(pan, K, rng)
-    ns = np.bincount(pan.dp_series, minlength=pan.n_series).astype(float)
-    S = pan.n_series
-    if K >= B:
-        arr = {k: v[:, :B].T for k, v in sims.items()}
-    else:
-        idx = rng.integers(K, size=(B, S))
-        arr = {k: v[np.arange(S)[None, :], idx] for k, v in sims.items()}
-    if pan.cluster is not None:  # sum the series' rows within declared clusters
-        codes = np.unique(pan.cluster.astype(str), return_inverse=True)[1].ravel()
-        G = int(codes.max()) + 1
-        agg = lambda v: np.stack([np.bincount(codes, weights=row, minlength=G) for row in v])  # noqa: E731
-        arr = {k: agg(v) for k, v in arr.items()}
-        ns = np.bincount(codes, weights=ns, minlength=G)
-    t_star = slope_t_from_sums(ns, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
-    up = (1 + np.sum(t_star >= t_obs)) / (B + 1)
-    dn = (1 + np.sum(t_star <= t_obs)) / (B + 1)
-    return float(min(1.0, 2 * min(up, dn)))
-
-
 def run_mg104(ctx: CheckContext) -> CheckResult:
     name = "revision–error regression"
     pan, _ = _dynamic(ctx)
@@ -450,13 +421,15 @@ def run_mg104(ctx: CheckContext) -> CheckResult:
     r = _regression_check(ctx, "MG104", name, "warning", y, x, pan.dp_series, pan.time[rows], pan, "", 104)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
-    p_sim = _mg104_simulated_p(ctx, pan, r["t"])
+    p_sim = r["p_t"] if r["reference"] == "asymptotic" else error_regression_pvalue(
+        pan, r["t"], int(ctx.config.n_sim), _rng(ctx, 104), cluster=pan.cluster)[0]
     r = {**r, "p_wcr_symmetric": r["p_boot"], "p_boot": p_sim}
     b = r["beta"]
     reading = ("under-reaction: errors continue the last revision" if b > 0
                else "over-reaction: errors reverse the last revision")
     details = {**r, "reading": reading, "method": "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
-               "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)"}
+               + ("t(G − 1) reference (many independent series carry the score variance)" if r["reference"] == "asymptotic"
+                else "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)")}
     null = "H0: b = 0 (forecast errors unpredictable from revisions)"
     msg = f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}"
     return _regression_result("MG104", name, "warning", b, r, details, null, msg)

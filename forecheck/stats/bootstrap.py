@@ -34,11 +34,14 @@ product of per-series empirical laws), keeping memory and time linear in rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
 
 from forecheck.panel import Panel
 from forecheck.stats.budget import uncertainty
+from forecheck.stats.streams import canonical, series_keys, stream_order
 
 _EPS = 1e-12
 
@@ -99,6 +102,16 @@ def _matched_clock(panel: Panel):
     return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], denom, np.sqrt(ds))
 
 
+def _unpermute(perm: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows of arrays computed on the canonical panel back in the caller's order."""
+    outs = []
+    for a in arrays:
+        o = np.empty_like(a)
+        o[perm] = a
+        outs.append(o)
+    return tuple(outs)
+
+
 def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
                     max_cells: int = 4_000_000, with_variance: bool = False):
     """(S, n_draws) excess movement X* of martingale paths matched to each series.
@@ -107,7 +120,19 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     unresolved ones keep in-flight movement only (r* = u(p_0) − u(p*_last)).
     With ``with_variance`` also returns V* = Σ_t d*_t², d*_t = (1 − 2p*_{t−1})Δp*_t
     (the sum of squared martingale-transform terms, for a studentised statistic).
+
+    The draws are handed out in the order of the series' data keys
+    (``stats/streams.py``), so a series' simulated paths do not depend on its id.
     """
+    pc, perm = canonical(panel)
+    res = _simulate_excess(pc, n_draws, rng, max_cells=max_cells, with_variance=with_variance)
+    if with_variance:
+        return _unpermute(perm, *res)
+    return _unpermute(perm, res)[0]
+
+
+def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+                     max_cells: int, with_variance: bool):
     S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
     srs = panel.dp_series
     u0 = uncertainty(p0)
@@ -148,10 +173,12 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
 
 
 def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
-              *others: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+              *others: np.ndarray, order: np.ndarray | None = None) -> np.ndarray | tuple[np.ndarray, ...]:
     """B draws of Σ_i X*_i from per-series draws (S, K): the column sums when
     K ≥ n_sums, else sums of independently chosen draws per series. Further (S, K)
-    arrays in ``others`` are summed with the same draw indices (returned as a tuple)."""
+    arrays in ``others`` are summed with the same draw indices (returned as a tuple).
+    ``order`` (a permutation of the S rows, e.g. by data key) sets which row gets
+    which random index, so that the sums do not depend on the rows' order."""
     arrays = (x_draws,) + others
     S, K = x_draws.shape
     if K >= n_sums:
@@ -159,7 +186,7 @@ def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
         return res if others else res[0]
     outs = [np.empty(n_sums) for _ in arrays]
     step = max(1, int(4e6 // max(S, 1)))
-    rows = np.arange(S)[None, :]
+    rows = (np.arange(S) if order is None else np.asarray(order))[None, :]
     for b0 in range(0, n_sums, step):
         b = min(step, n_sums - b0)
         idx = rng.integers(K, size=(b, S))
@@ -182,6 +209,13 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     inherits MG101's skew (the rare path to the unlikely outcome carries the mean)
     and needs the same simulated null rather than a symmetric wild bootstrap.
     """
+    pc, perm = canonical(panel)
+    out = _simulate_error_sums(pc, n_draws, rng, max_cells=max_cells)
+    return dict(zip(out, _unpermute(perm, *out.values())))
+
+
+def _simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+                         max_cells: int) -> dict[str, np.ndarray]:
     S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
     srs = panel.dp_series
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
@@ -210,3 +244,142 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
         out["sy"][:, k0:k0 + b] = (n_inc[None, :] * o - sp).T
         out["sxy"][:, k0:k0 + b] = (o * sx - sxp).T
     return out
+
+
+# ------------------------------------------------- MG101 / MG104 inference
+SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
+Z975 = 1.959963984540054  # Φ⁻¹(0.975)
+
+
+def draws_per_series(panel: Panel, n_sim: int, sim_cells: int = SIM_CELLS) -> int:
+    """K: n_sim simulated paths per series when rows × n_sim fits ``sim_cells``, else
+    fewer (at least 64) — the n_sim null sums are then formed from them (``null_sums``),
+    keeping time and memory linear in rows."""
+    n_rows = max(len(panel.dp), panel.n_series)
+    return int(n_sim) if n_rows * n_sim <= sim_cells else int(max(64, sim_cells // n_rows))
+
+
+def two_sided_mc(t: float, null: np.ndarray) -> float:
+    """Two-sided Monte-Carlo p-value of t against the simulated ``null`` (B,)."""
+    up = (1 + np.sum(null >= t)) / (len(null) + 1)
+    dn = (1 + np.sum(null <= t)) / (len(null) + 1)
+    return float(min(1.0, 2 * min(up, dn)))
+
+
+def two_sided_normal(t: float) -> float:
+    """2 Φ(−|t|)."""
+    return float(2.0 * special.ndtr(-abs(float(t))))
+
+
+def _boot_t(xd: np.ndarray, vd: np.ndarray, n: int, rng: np.random.Generator, order: np.ndarray) -> np.ndarray:
+    xs, vs = null_sums(xd, n, rng, vd, order=order)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(vs > 0, xs / np.sqrt(np.where(vs > 0, vs, 1.0)), 0.0)
+
+
+@dataclass(frozen=True)
+class ExcessInference:
+    """MG101's p-value, the null quantiles for its interval and the strata p-values."""
+
+    pvalue: float
+    q_lo: float  # 2.5% quantile of the null of t
+    q_hi: float  # 97.5% quantile
+    strata_pvalues: np.ndarray  # (n_strata,), NaN for empty strata
+    draws_per_series: int  # simulated paths per series (0 on the asymptotic path)
+    reference: "object"  # stats.asymptotic.Reference
+
+
+def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: float, n_eff_dependence: float,
+                     strata: np.ndarray, strata_stat: np.ndarray, n_sim: int, rng: np.random.Generator, *,
+                     sim_cells: int = SIM_CELLS, strata_sims: int = 999) -> ExcessInference:
+    """P-value of MG101's t = ΣX/√(deff·ΣV) and of each p0 stratum's t.
+
+    With many effectively independent contributions (``stats.asymptotic``) the
+    reference is N(0, 1); a stratum too concentrated for it is simulated on its own
+    series only. Otherwise the parametric martingale bootstrap-t of this module
+    (draws handed out in data-key order). ``v_series`` (S,) = Σ_t d_t² per series;
+    ``strata`` (S,) stratum of each series; ``strata_stat`` the strata's t (NaN where
+    untestable: p = 1).
+    """
+    from forecheck.stats.asymptotic import choose_reference
+
+    S = panel.n_series
+    n_strata = len(strata_stat)
+    ref = choose_reference(v_series, deff, n_eff_dependence)
+    keys = series_keys(panel)
+    sp = np.full(n_strata, np.nan)
+    B = int(n_sim)
+    Bs = min(B, strata_sims)
+    if ref.analytic:
+        p = two_sided_normal(stat)
+        q_lo, q_hi, K = -Z975, Z975, 0
+        for j in range(n_strata):
+            sel = strata == j
+            if not sel.any():
+                continue
+            if not np.isfinite(strata_stat[j]):
+                sp[j] = 1.0
+                continue
+            rj = choose_reference(v_series[sel], deff, n_eff_dependence * sel.sum() / max(S, 1))
+            if rj.analytic:
+                sp[j] = two_sided_normal(strata_stat[j])
+                continue
+            sub = panel.select_series(sel)
+            xd, vd = simulate_excess(sub, draws_per_series(sub, Bs, sim_cells), rng, with_variance=True)
+            sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(keys[sel])))
+        return ExcessInference(p, q_lo, q_hi, sp, K, ref)
+    K = draws_per_series(panel, B, sim_cells)
+    xd, vd = simulate_excess(panel, K, rng, with_variance=True)
+    t_null = _boot_t(xd, vd, B, rng, stream_order(keys))
+    p = two_sided_mc(stat, t_null)
+    q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
+    for j in range(n_strata):
+        sel = strata == j
+        if not sel.any():
+            continue
+        if not np.isfinite(strata_stat[j]):
+            sp[j] = 1.0
+            continue
+        sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd[sel], vd[sel], Bs, rng, stream_order(keys[sel])))
+    return ExcessInference(p, float(q_lo), float(q_hi), sp, K, ref)
+
+
+def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.random.Generator, *,
+                            cluster: np.ndarray | None = None, sim_cells: int = SIM_CELLS,
+                            chunk_cells: int = 4_000_000) -> tuple[float, int]:
+    """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
+    same regression on simulated martingale panels (:func:`simulate_error_sums`),
+    summed within declared ``cluster`` (S,) labels when given. The n_sim
+    regressions are formed in chunks (memory bounded by ``chunk_cells``); series
+    get their random draw indices in data-key order. Returns (p, draws per series)."""
+    from forecheck.stats.clustered import slope_t_from_sums
+
+    B = int(n_sim)
+    S = panel.n_series
+    K = draws_per_series(panel, B, sim_cells)
+    sims = simulate_error_sums(panel, K, rng)
+    order = stream_order(series_keys(panel))
+    ns = np.bincount(panel.dp_series, minlength=S).astype(float)[order]
+    if cluster is not None:  # sum the series' rows within declared clusters
+        codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)[1].ravel()[order]
+        by = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, codes[by][1:] != codes[by][:-1]])
+
+        def agg(v: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(v[:, by], bounds, axis=1)
+    else:
+        def agg(v: np.ndarray) -> np.ndarray:
+            return v
+    ns_g = agg(ns[None, :])[0]
+    t_star = np.empty(B)
+    step = max(1, chunk_cells // max(4 * S, 1))
+    rows = order[None, :]
+    for b0 in range(0, B, step):
+        b = min(step, B - b0)
+        if K >= B:
+            arr = {k: agg(v[order, b0:b0 + b].T) for k, v in sims.items()}
+        else:
+            idx = rng.integers(K, size=(b, S))
+            arr = {k: agg(v[rows, idx]) for k, v in sims.items()}
+        t_star[b0:b0 + b] = slope_t_from_sums(ns_g, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
+    return two_sided_mc(t_obs, t_star), K

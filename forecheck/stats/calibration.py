@@ -186,19 +186,26 @@ def spiegelhalter(p, o) -> SpiegelhalterResult:
                                expected_brier=float(np.mean(p * (1.0 - p))), n=int(p.size))
 
 
-def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int) -> float:
+def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int, chunk_cells: int = 4_000_000) -> float:
     """Two-sided p-value of Z conditional on the forecasts: under H0 the outcomes are
     independent Bernoulli(p_i), so Z's null law is simulated exactly (up to Monte Carlo
     error) by drawing o* ~ Bernoulli(p). Useful when forecasts sit near 0/1, where the
-    N(0, 1) approximation is coarse. p = (1 + #{|Z*| ≥ |Z|}) / (n_sim + 1)."""
+    N(0, 1) approximation is coarse. p = (1 + #{|Z*| ≥ |Z|}) / (n_sim + 1).
+    The draws go to the forecasts in sorted order (the result does not depend on the
+    units' order or names) and are made in chunks of ``chunk_cells`` (bounded memory)."""
     p, o = _as_arrays(p, o)
     z, _ = spiegelhalter_z(p, o)
     if not np.isfinite(z):
         return float("nan")
     rng = np.random.default_rng(seed)
-    o_star = (rng.uniform(size=(n_sim, p.size)) < p).astype(float)
-    z_star, _ = spiegelhalter_z(np.broadcast_to(p, o_star.shape), o_star, axis=1)
-    hits = np.sum(np.abs(z_star) >= abs(z) * (1 - 1e-12))
+    ps = np.sort(p)
+    hits = 0
+    step = max(1, chunk_cells // max(p.size, 1))
+    for b0 in range(0, n_sim, step):
+        b = min(step, n_sim - b0)
+        o_star = (rng.uniform(size=(b, p.size)) < ps).astype(float)
+        z_star, _ = spiegelhalter_z(np.broadcast_to(ps, o_star.shape), o_star, axis=1)
+        hits += int(np.sum(np.abs(z_star) >= abs(z) * (1 - 1e-12)))
     return float((1 + hits) / (n_sim + 1))
 
 
@@ -342,7 +349,8 @@ class InequalityTest:
 
 
 def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
-                        seed: int) -> InequalityTest:
+                        seed: int, order: np.ndarray | None = None,
+                        chunk_cells: int = 4_000_000) -> InequalityTest:
     """Bootstrap over units (series) for H0: d_j ≤ 0 ∀ j.
 
     ``contrib(W)`` maps a (B, n) matrix of bootstrap weights (multinomial counts
@@ -351,12 +359,22 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     max_j (d*_j − d_j + μ̂_j)/se_j with Hansen's (2005, eq. 9) consistent recentring
     μ̂_j = d_j 1{t_j < −√(2 log log n)} (clearly slack inequalities are not recentred
     to the boundary, which keeps the test from being needlessly conservative).
+    ``order`` (a permutation of the n units, e.g. by data key) sets which unit gets
+    which column of the multinomial draws, so that the result does not depend on the
+    units' order; the bootstrap runs in chunks of ``chunk_cells`` weights.
     """
     rng = np.random.default_rng(seed)
     w_hat = np.full((1, n), 1.0 / n)
     d = np.asarray(contrib(w_hat))[0]
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float) / n
-    dstar = np.asarray(contrib(counts))
+    parts = []
+    step = max(1, chunk_cells // max(n, 1))
+    for b0 in range(0, n_boot, step):
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(step, n_boot - b0)).astype(float) / n
+        if order is not None:
+            c_can, counts = counts, np.empty_like(counts)
+            counts[:, order] = c_can
+        parts.append(np.asarray(contrib(counts)))
+    dstar = np.concatenate(parts, axis=0)
     se = dstar.std(axis=0, ddof=1)
     scale = np.max(np.abs(dstar), axis=0)
     ok = se > 1e-10 * np.maximum(scale, 1e-300)  # contrasts that are 0 up to rounding carry no information

@@ -68,7 +68,8 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
 
 
 def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, col: int, *, n_boot: int,
-                             rng: np.random.Generator, deff: float = 1.0) -> tuple[float, np.ndarray]:
+                             rng: np.random.Generator, deff: float = 1.0,
+                             order: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Two-sided WCR bootstrap-t p-value for H0: beta[col] = 0 (Rademacher weights).
 
     The restricted model drops column ``col``; bootstrap samples
@@ -98,6 +99,9 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
     for start in range(0, n_boot, chunk):  # chunks of bootstrap draws, vectorised within
         b = min(chunk, n_boot - start)
         w = rng.choice(np.array([-1.0, 1.0]), size=(b, G))
+        if order is not None:
+            w_c, w = w, np.empty_like(w)
+            w[:, order] = w_c
         xy = xf_g.sum(0)[None, :] + w @ xe_g  # (b, K): X'y*
         beta = xy @ xtx_inv.T  # (b, K)
         # cluster scores X_g'(y*_g − X_g β*) = xf_g + w_g xe_g − xx_g β*
