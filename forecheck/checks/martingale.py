@@ -174,7 +174,7 @@ def run_mg101(ctx: CheckContext) -> CheckResult:
         strata.append({"p0_from": float(P0_EDGES[j]), "p0_to": float(P0_EDGES[j + 1]), "n_series": int(sel.sum()),
                        "movement": float(b.movement[sel].sum()), "uncertainty_reduction": rj,
                        "excess": xj, "ratio": float(b.movement[sel].sum() / rj) if rj > 0 else None,
-                       "pvalue": float(pj)})
+                       "pvalue": float(pj), "reference": inf.strata_references[j]})
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     edges, labels = _tau_bins(pan, tau)

@@ -297,9 +297,9 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> dict:
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
         c.counts, K, min(ctx.config.n_sim, 999), ctx.config.seed))
     b = jumps.bns(c.x, c.seg, c.n_seg)
-    p_bns = jumps.mc_pvalue(b.z, null.bns_z[gi])
+    p_bns = jumps.mc_pvalue(b.z, null.bns_z, gi)
     lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a)
-    p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi[gi])
+    p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
     crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
     tested = np.isfinite(lm.xi)
     flag = np.zeros(len(c.x), dtype=bool)

@@ -287,11 +287,13 @@ class ExcessInference:
     strata_pvalues: np.ndarray  # (n_strata,), NaN for empty strata
     draws_per_series: int  # simulated paths per series (0 on the asymptotic path)
     reference: "object"  # stats.asymptotic.Reference
+    strata_references: tuple[str, ...] = ()  # "asymptotic" or "simulated" per stratum
 
 
 def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: float, n_eff_dependence: float,
                      strata: np.ndarray, strata_stat: np.ndarray, n_sim: int, rng: np.random.Generator, *,
-                     sim_cells: int = SIM_CELLS, strata_sims: int = 999) -> ExcessInference:
+                     sim_cells: int = SIM_CELLS, strata_sims: int = 999,
+                     strata_sim_cells: int = 4_000_000) -> ExcessInference:
     """P-value of MG101's t = ΣX/√(deff·ΣV) and of each p0 stratum's t.
 
     With many effectively independent contributions (``stats.asymptotic``) the
@@ -299,7 +301,9 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
     series only. Otherwise the parametric martingale bootstrap-t of this module
     (draws handed out in data-key order). ``v_series`` (S,) = Σ_t d_t² per series;
     ``strata`` (S,) stratum of each series; ``strata_stat`` the strata's t (NaN where
-    untestable: p = 1).
+    untestable: p = 1). On the asymptotic path a stratum is simulated on its own
+    series only when it is too concentrated for the normal reference and small
+    (rows × 64 ≤ ``strata_sim_cells``); its reference is in ``strata_references``.
     """
     from forecheck.stats.asymptotic import choose_reference
 
@@ -308,6 +312,7 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
     ref = choose_reference(v_series, deff, n_eff_dependence)
     keys = series_keys(panel)
     sp = np.full(n_strata, np.nan)
+    refs = ["simulated"] * n_strata
     B = int(n_sim)
     Bs = min(B, strata_sims)
     if ref.analytic:
@@ -321,13 +326,18 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
                 sp[j] = 1.0
                 continue
             rj = choose_reference(v_series[sel], deff, n_eff_dependence * sel.sum() / max(S, 1))
-            if rj.analytic:
+            sub_rows = int(np.sum(np.maximum(panel.lengths[sel] - 1, 1)))
+            if rj.analytic or sub_rows * 64 > strata_sim_cells:
+                # descriptive strata p-values: a concentrated stratum too large to
+                # simulate cheaply gets the normal reference too (strata_references)
                 sp[j] = two_sided_normal(strata_stat[j])
+                refs[j] = "asymptotic"
                 continue
+            refs[j] = "simulated"
             sub = panel.select_series(sel)
             xd, vd = simulate_excess(sub, draws_per_series(sub, Bs, sim_cells), rng, with_variance=True)
             sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(keys[sel])))
-        return ExcessInference(p, q_lo, q_hi, sp, K, ref)
+        return ExcessInference(p, q_lo, q_hi, sp, K, ref, tuple(refs))
     K = draws_per_series(panel, B, sim_cells)
     xd, vd = simulate_excess(panel, K, rng, with_variance=True)
     t_null = _boot_t(xd, vd, B, rng, stream_order(keys))
@@ -341,7 +351,7 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
             sp[j] = 1.0
             continue
         sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd[sel], vd[sel], Bs, rng, stream_order(keys[sel])))
-    return ExcessInference(p, float(q_lo), float(q_hi), sp, K, ref)
+    return ExcessInference(p, float(q_lo), float(q_hi), sp, K, ref, tuple(refs))
 
 
 def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.random.Generator, *,

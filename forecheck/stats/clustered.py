@@ -95,19 +95,24 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
     xtx_inv = np.linalg.inv(X.T @ X)
     c = G / (G - 1) * (n - 1) / (n - k)
     t_star = np.empty(n_boot)
-    chunk = max(1, int(2e6 // max(G * k, 1)))
+    # Only the (col, col) entry of V* is needed: with r = row ``col`` of (X'X)⁻¹,
+    # r'·s*_g = r'xf_g + w_g r'xe_g − (xx_g r)'β* (xx_g symmetric), so
+    # Var*(β_col) = c Σ_g (r'·s*_g)² is formed from three (G,)/(G, K) arrays
+    # instead of the (b, G, K, K) meat.
+    r = xtx_inv[col]
+    a_g, c_g, d_g = xf_g @ r, xe_g @ r, xx_g @ r  # (G,), (G,), (G, K)
+    xf_sum = xf_g.sum(0)
+    chunk = max(1, int(4e6 // max(G, 1)))
     for start in range(0, n_boot, chunk):  # chunks of bootstrap draws, vectorised within
         b = min(chunk, n_boot - start)
         w = rng.choice(np.array([-1.0, 1.0]), size=(b, G))
         if order is not None:
             w_c, w = w, np.empty_like(w)
             w[:, order] = w_c
-        xy = xf_g.sum(0)[None, :] + w @ xe_g  # (b, K): X'y*
+        xy = xf_sum[None, :] + w @ xe_g  # (b, K): X'y*
         beta = xy @ xtx_inv.T  # (b, K)
-        # cluster scores X_g'(y*_g − X_g β*) = xf_g + w_g xe_g − xx_g β*
-        sc = xf_g[None] + w[:, :, None] * xe_g[None] - np.einsum("gij,bj->bgi", xx_g, beta)
-        meat = np.einsum("bgi,bgj->bij", sc, sc)
-        var = c * np.einsum("i,bij,j->b", xtx_inv[col], meat, xtx_inv[col])
+        q = a_g[None, :] + w * c_g[None, :] - beta @ d_g.T  # (b, G): r'·(cluster score)
+        var = c * np.einsum("bg,bg->b", q, q)
         t_star[start:start + b] = beta[:, col] / np.sqrt(var)
     p = (1 + np.sum(np.abs(t_star) >= abs(t_obs))) / (n_boot + 1)
     return float(p), t_star
