@@ -150,6 +150,8 @@ def analyze_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the report payload, no commentary.",
                                         rich_help_panel=OUT)] = False,
     debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.", rich_help_panel=OUT)] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display on stderr (shown only "
+                                              "for the text format on a terminal).", rich_help_panel=OUT)] = False,
 ) -> None:
     """Check forecast paths: data quality, variance budget, calibration, Wiener assumptions.
 
@@ -159,6 +161,7 @@ def analyze_command(
     Exit codes: 0 all gating checks passed; 1 a check at or above --fail-on failed;
     2 the input or options prevented analysis.
     """
+    from forecheck import progress
     from forecheck.api import analyze
     from forecheck.report import render
 
@@ -183,7 +186,8 @@ def analyze_command(
         if path != "-" and not os.path.exists(path):
             fail(f"{path}: no such file")
     try:
-        report = analyze(paths, config=config, read_options=read_options)
+        with progress.display(progress.should_show(format.value, no_progress or quiet)):
+            report = analyze(paths, config=config, read_options=read_options)
         payload = render(report, format.value, verbose=verbose, quiet=quiet)
     except InputError as exc:
         _write_error_junit(junit_xml, str(exc))
