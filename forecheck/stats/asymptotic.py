@@ -60,13 +60,14 @@ class Reference:
 
 
 def choose_reference(v: np.ndarray, deff: float, n_eff_dependence: float,
-                     threshold: float = ANALYTIC_MIN_NEFF) -> Reference:
+                     threshold: float | None = None) -> Reference:
     """Decide between the normal reference and the simulated null (module docstring).
 
     v : per-series or per-cluster variance contributions (e.g. Σ_t d_t² per series, or
     squared cluster scores); deff ≥ 1 the design effect already applied to the
     statistic; n_eff_dependence the effective number of independent series (MG106).
     """
+    threshold = ANALYTIC_MIN_NEFF if threshold is None else threshold
     nv = variance_neff(v) / max(float(deff), 1.0)
     ne = float(n_eff_dependence)
     ok = bool(np.isfinite(nv) and nv >= threshold and ne >= threshold)
@@ -74,7 +75,7 @@ def choose_reference(v: np.ndarray, deff: float, n_eff_dependence: float,
 
 
 def cluster_score_reference(score: np.ndarray, groups: np.ndarray, deff: float, n_eff_dependence: float,
-                            threshold: float = ANALYTIC_MIN_NEFF) -> Reference:
+                            threshold: float | None = None) -> Reference:
     """:func:`choose_reference` for a clustered regression: the variance contributions
     are the squared cluster sums of the slope's score (x − x̄)·û (CR1's meat)."""
     _, g = np.unique(np.asarray(groups), return_inverse=True)
