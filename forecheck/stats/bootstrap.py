@@ -131,10 +131,43 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     return _unpermute(perm, res)[0]
 
 
+def _chunk_paths(rng: np.random.Generator, b: int, clk: tuple, a_over: np.ndarray,
+                 inv_denom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b, n) simulated p*_t and p*_{t−1} of the matched probit bridge at every
+    in-flight step (all series at once; in place where possible)."""
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
+    w = rng.standard_normal((b, n))
+    w *= sd
+    # within-series cumulative sums: each series' first step gives back the previous
+    # series' total, so one running sum over the flat array restarts at every series
+    if len(first_pos) > 1:
+        tot = np.add.reduceat(w, first_pos, axis=1)
+        w[:, first_pos[1:]] -= tot[:, :-1]
+    np.cumsum(w, axis=1, out=w)
+    w *= inv_denom
+    w += a_over
+    ps = special.ndtr(w, out=w)
+    pprev = np.empty_like(ps)
+    pprev[:, 1:] = ps[:, :-1]
+    pprev[:, first_pos] = p0[has_inc]
+    return ps, pprev
+
+
+def _seg_sums(v: np.ndarray, S: int, has_inc: np.ndarray, first_pos: np.ndarray) -> np.ndarray:
+    """(b, n) -> (b, S) per-series sums (0 for series without in-flight steps)."""
+    out = np.zeros((v.shape[0], S))
+    if len(first_pos):
+        out[:, has_inc] = np.add.reduceat(v, first_pos, axis=1)
+    return out
+
+
 def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
                      max_cells: int, with_variance: bool):
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
+    clk = _matched_clock(panel)
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
     srs = panel.dp_series
+    inv_denom = 1.0 / denom
+    a_over = a[srs] * inv_denom
     u0 = uncertainty(p0)
     resolved = panel.resolved
     out = np.empty((S, n_draws))
@@ -143,20 +176,15 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
         if n:
-            dw = rng.standard_normal((b, n)) * sd
-            cw = np.cumsum(dw, axis=1)
-            base = np.concatenate([np.zeros((b, 1)), cw], axis=1)[:, start[:-1]]
-            wpath = cw - np.repeat(base, n_inc, axis=1)
-            ps = special.ndtr((a[srs] + wpath) / denom)
-            pprev = np.empty_like(ps)
-            pprev[:, 1:] = ps[:, :-1]
-            pprev[:, first_pos] = p0[has_inc]
-            sq = np.concatenate([np.zeros((b, 1)), np.cumsum((ps - pprev) ** 2, axis=1)], axis=1)
-            m_sim = sq[:, start[1:]] - sq[:, start[:-1]]
+            ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+            x = ps - pprev
             if with_variance:
-                dd = np.concatenate([np.zeros((b, 1)), np.cumsum(((1 - 2 * pprev) * (ps - pprev)) ** 2, axis=1)],
-                                    axis=1)
-                v_sim = dd[:, start[1:]] - dd[:, start[:-1]]
+                dd = 1.0 - 2.0 * pprev
+                dd *= x
+                dd *= dd
+                v_sim = _seg_sums(dd, S, has_inc, first_pos)
+            x *= x
+            m_sim = _seg_sums(x, S, has_inc, first_pos)
             plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         else:
             m_sim = np.zeros((b, S))
@@ -216,29 +244,27 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
 
 def _simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
                          max_cells: int) -> dict[str, np.ndarray]:
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
+    clk = _matched_clock(panel)
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
     srs = panel.dp_series
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
     if n == 0:
         return out
-
-    def seg(v: np.ndarray) -> np.ndarray:  # (b, n) -> (b, S) per-series sums
-        c = np.concatenate([np.zeros((v.shape[0], 1)), np.cumsum(v, axis=1)], axis=1)
-        return c[:, start[1:]] - c[:, start[:-1]]
-
+    inv_denom = 1.0 / denom
+    a_over = a[srs] * inv_denom
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
-        cw = np.cumsum(rng.standard_normal((b, n)) * sd, axis=1)
-        base = np.concatenate([np.zeros((b, 1)), cw], axis=1)[:, start[:-1]]
-        ps = special.ndtr((a[srs] + cw - np.repeat(base, n_inc, axis=1)) / denom)
-        pprev = np.empty_like(ps)
-        pprev[:, 1:] = ps[:, :-1]
-        pprev[:, first_pos] = p0[has_inc]
-        x = ps - pprev
+        ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+        x = np.subtract(ps, pprev, out=pprev)
         plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         o = (rng.random((b, S)) < plast).astype(float)
-        sx, sxx, sp, sxp = seg(x), seg(x * x), seg(ps), seg(x * ps)
+        sx = _seg_sums(x, S, has_inc, first_pos)
+        sp = _seg_sums(ps, S, has_inc, first_pos)
+        ps *= x
+        sxp = _seg_sums(ps, S, has_inc, first_pos)
+        x *= x
+        sxx = _seg_sums(x, S, has_inc, first_pos)
         out["sx"][:, k0:k0 + b] = sx.T
         out["sxx"][:, k0:k0 + b] = sxx.T
         out["sy"][:, k0:k0 + b] = (n_inc[None, :] * o - sp).T

@@ -25,7 +25,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -250,15 +249,37 @@ def separated(x: np.ndarray, o: np.ndarray) -> bool:
     return bool(x0.max() <= x1.min() or x1.max() <= x0.min())
 
 
+def _logit_newton(X: np.ndarray, o: np.ndarray, maxiter: int = 100, tol: float = 1e-10):
+    """Newton-Raphson MLE of a logistic regression (the method statsmodels' ``Logit``
+    uses with ``method="newton"``). Returns (params, cov, llf, converged)."""
+    beta = np.zeros(X.shape[1])
+    converged = False
+    for _ in range(maxiter):
+        q = expit(X @ beta)
+        H = X.T @ (X * (q * (1.0 - q))[:, None])
+        step = np.linalg.solve(H, X.T @ (o - q))
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            break
+        if np.max(np.abs(step)) < tol * max(1.0, float(np.max(np.abs(beta)))):
+            converged = True
+            break
+    eta = X @ beta
+    q = expit(eta)
+    H = X.T @ (X * (q * (1.0 - q))[:, None])
+    cov = np.linalg.inv(H)
+    # log-likelihood in the stable form: log q = −log(1 + e^{−η}), log(1 − q) = −log(1 + e^{η})
+    llf = float(-np.sum(o * np.logaddexp(0.0, -eta) + (1.0 - o) * np.logaddexp(0.0, eta)))
+    return beta, cov, llf, converged
+
+
 def logistic_recalibration(p, o, alpha: float = 0.05, eps: float = CLIP_EPS) -> RecalibrationResult:
-    """MLE of (a, b) with statsmodels ``Logit``; joint LR test of a = 0, b = 1.
+    """MLE of (a, b) by Newton-Raphson (numpy; equal to statsmodels ``Logit`` with
+    ``method="newton"``, tests/test_calibration.py); joint LR test of a = 0, b = 1.
 
     Raises :class:`RecalibrationError` when both outcomes are not present, when the
     data are (quasi-)separated or the fit does not converge.
     """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
-
     p, o = _as_arrays(p, o)
     n = p.size
     n_pos = int(np.sum(o == 1))
@@ -269,23 +290,23 @@ def logistic_recalibration(p, o, alpha: float = 0.05, eps: float = CLIP_EPS) -> 
         raise RecalibrationError("the forecasts separate the outcomes perfectly (no finite MLE)")
     exog = np.column_stack([np.ones(n), x])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PerfectSeparationWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            fit = sm.Logit(o, exog).fit(disp=0, method="newton", maxiter=100)
-    except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError) as exc:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            params, cov, llf, converged = _logit_newton(exog, o)
+    except np.linalg.LinAlgError as exc:
         raise RecalibrationError(f"logistic fit failed: {exc}") from exc
-    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.bse)):
+    bse = np.sqrt(np.diag(cov))
+    if not converged or not np.all(np.isfinite(bse)) or not np.all(np.isfinite(params)):
         raise RecalibrationError("logistic fit did not converge")
     q0 = np.clip(p, eps, 1.0 - eps)
     ll0 = float(bernoulli_loglik(q0, o))
-    lr = max(2.0 * (float(fit.llf) - ll0), 0.0)
-    ci = np.asarray(fit.conf_int(alpha=alpha))
+    lr = max(2.0 * (llf - ll0), 0.0)
+    zc = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    ci = np.column_stack([params - zc * bse, params + zc * bse])
     return RecalibrationResult(
-        intercept=float(fit.params[0]), slope=float(fit.params[1]),
-        intercept_se=float(fit.bse[0]), slope_se=float(fit.bse[1]),
+        intercept=float(params[0]), slope=float(params[1]),
+        intercept_se=float(bse[0]), slope_se=float(bse[1]),
         intercept_ci=(float(ci[0, 0]), float(ci[0, 1])), slope_ci=(float(ci[1, 0]), float(ci[1, 1])),
-        llf=float(fit.llf), llf_null=ll0, lr_stat=lr, pvalue=float(stats.chi2.sf(lr, 2)), n=n,
+        llf=llf, llf_null=ll0, lr_stat=lr, pvalue=float(stats.chi2.sf(lr, 2)), n=n,
         n_clipped=int(np.sum((p < eps) | (p > 1.0 - eps))))
 
 
