@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from forecheck.stats import jumps
 
@@ -44,3 +45,30 @@ def test_mc_pvalue_indexed_equals_gathered():
     obs = rng.standard_normal(40)
     obs[5] = np.nan
     np.testing.assert_array_equal(jumps.mc_pvalue(obs, table, idx), jumps.mc_pvalue(obs, table[idx]))
+
+
+def test_dists_match_scipy_stats():
+    from scipy import stats as st
+
+    from forecheck.stats import dists
+
+    x = np.array([-40.0, -3.2, -1.0, 0.0, 0.4, 2.5, 9.0, 40.0, np.nan])
+    q = np.array([1e-12, 0.001, 0.025, 0.5, 0.975, 0.999])
+    for f in ("cdf", "sf", "pdf", "logcdf", "logsf"):
+        np.testing.assert_allclose(getattr(dists.norm, f)(x), getattr(st.norm, f)(x), rtol=1e-12, equal_nan=True)
+    for f in ("ppf", "isf"):
+        np.testing.assert_allclose(getattr(dists.norm, f)(q), getattr(st.norm, f)(q), rtol=1e-12)
+    for df in (1, 3.5, 30, 1e6):
+        np.testing.assert_allclose(dists.t.sf(x, df), st.t.sf(x, df), rtol=1e-10, equal_nan=True)
+        np.testing.assert_allclose(dists.t.ppf(q, df), st.t.ppf(q, df), rtol=1e-9)
+        np.testing.assert_allclose(dists.chi2.sf(x, df), st.chi2.sf(x, df), rtol=1e-10, equal_nan=True)
+    k = np.array([-3, -1, 0, 2, 7, 10, 12])
+    np.testing.assert_allclose(dists.binom.sf(k, 10, 0.3), st.binom.sf(k, 10, 0.3), rtol=1e-12)
+    assert isinstance(dists.norm.sf(1.0), float)  # scalars stay scalars
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 6, 40).astype(float), rng.standard_normal(40)  # with ties
+    ref = st.spearmanr(a, b)
+    got = dists.spearmanr(a, b)
+    assert got.statistic == pytest.approx(ref.statistic, rel=1e-12)
+    assert got.pvalue == pytest.approx(ref.pvalue, rel=1e-9)
+    assert dists.rankdata is st.rankdata  # anything else comes from scipy.stats

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from forecheck.stats.dists import norm
 
 from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError, UsageError

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError

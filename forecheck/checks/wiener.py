@@ -19,7 +19,7 @@ import functools
 from typing import Any, Callable
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.checks import CheckContext, CheckSpec
 from forecheck.errors import InsufficientDataError

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import isotonic_regression
+from forecheck.stats import dists as stats
 from scipy.special import expit
 
 #: Forecasts are clipped to [CLIP_EPS, 1 - CLIP_EPS] before taking logits (CA203):
@@ -141,6 +140,8 @@ def pav_recalibrate(p, o) -> np.ndarray:
     p, o = _as_arrays(p, o)
     u, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
     ybar = np.bincount(inv, weights=o, minlength=u.size) / cnt
+    from scipy.optimize import isotonic_regression  # lazy: scipy.optimize is slow to import
+
     fit = isotonic_regression(ybar, weights=cnt.astype(float), increasing=True)
     return np.asarray(fit.x)[inv]
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from forecheck.stats import dists as stats
 
 from forecheck.stats.segments import lag_product, position_in_segment, seg_count, seg_sum
 

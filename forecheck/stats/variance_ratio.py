@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 
 def variance_ratio(y: np.ndarray, q: int, *, trend: Literal["c", "n"] = "c", robust: bool = True,
