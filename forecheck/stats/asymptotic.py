@@ -78,6 +78,8 @@ def cluster_score_reference(score: np.ndarray, groups: np.ndarray, deff: float, 
                             threshold: float | None = None) -> Reference:
     """:func:`choose_reference` for a clustered regression: the variance contributions
     are the squared cluster sums of the slope's score (x − x̄)·û (CR1's meat)."""
-    _, g = np.unique(np.asarray(groups), return_inverse=True)
+    from forecheck.stats.clustered import _codes
+
+    g, _ = _codes(groups)
     s_g = np.bincount(g.ravel(), weights=np.asarray(score, dtype=float))
     return choose_reference(s_g**2, deff, n_eff_dependence, threshold)

@@ -40,8 +40,13 @@ def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nda
 
 
 def _codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
-    _, codes = np.unique(np.asarray(groups), return_inverse=True)
-    return codes.ravel(), int(codes.max()) + 1 if len(codes) else 0
+    """Codes 0..G−1 in the order of ``np.unique(groups)`` (hash factorisation, then
+    sorting only the G distinct values: linear in rows)."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(np.asarray(groups), sort=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes, int(codes.max()) + 1 if len(codes) else 0
 
 
 def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float = 1.0) -> ClusterOLS:

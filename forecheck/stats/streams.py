@@ -74,12 +74,16 @@ def group_keys(series_keys_: np.ndarray, row_series: np.ndarray, groups: np.ndar
     """(G,) key of each group in ``np.unique(groups)`` order: the wrapping sum of the
     keys of its distinct member series (a group's key depends on which data it
     holds, not on its name). ``row_series``/``groups`` are per-row arrays."""
-    _, g = np.unique(np.asarray(groups), return_inverse=True)
+    from forecheck.stats.clustered import _codes
+
+    g, _ = _codes(groups)
     g = g.ravel()
     G = int(g.max()) + 1 if len(g) else 0
     row_series = np.asarray(row_series, dtype=np.int64)
     n_s = int(row_series.max()) + 1 if len(row_series) else 1
-    pair = np.unique(g.astype(np.int64) * n_s + row_series)
+    import pandas as pd
+
+    pair = np.sort(pd.unique(g.astype(np.int64) * n_s + row_series))  # distinct (group, series)
     pg, ps = pair // n_s, pair % n_s
     out = np.zeros(G, dtype=np.uint64)
     if len(pair):
