@@ -391,7 +391,11 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     parts = []
     step = max(1, chunk_cells // max(n, 1))
     for b0 in range(0, n_boot, step):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(step, n_boot - b0)).astype(float) / n
+        b = min(step, n_boot - b0)
+        # multinomial(n, 1/n) counts = how often each unit is drawn in n uniform draws
+        # (the same law as rng.multinomial, one pass of integers + bincount per chunk)
+        draws = rng.integers(n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(float) / n
         if order is not None:
             c_can, counts = counts, np.empty_like(counts)
             counts[:, order] = c_can
