@@ -336,7 +336,6 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
     S = panel.n_series
     n_strata = len(strata_stat)
     ref = choose_reference(v_series, deff, n_eff_dependence)
-    keys = series_keys(panel)
     sp = np.full(n_strata, np.nan)
     refs = ["simulated"] * n_strata
     B = int(n_sim)
@@ -362,10 +361,11 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
             refs[j] = "simulated"
             sub = panel.select_series(sel)
             xd, vd = simulate_excess(sub, draws_per_series(sub, Bs, sim_cells), rng, with_variance=True)
-            sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(keys[sel])))
+            sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(series_keys(sub))))
         return ExcessInference(p, q_lo, q_hi, sp, K, ref, tuple(refs))
     K = draws_per_series(panel, B, sim_cells)
     xd, vd = simulate_excess(panel, K, rng, with_variance=True)
+    keys = series_keys(panel)
     t_null = _boot_t(xd, vd, B, rng, stream_order(keys))
     p = two_sided_mc(stat, t_null)
     q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])

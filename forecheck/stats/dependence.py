@@ -73,15 +73,16 @@ def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_se
     cl = None if cluster is None else np.asarray(cluster)[series]
     cell, nc = _cells(np.asarray(time, float), cl)
     tot = np.bincount(cell, weights=values, minlength=nc)
-    sq = np.sum(values**2)
+    v2 = values * values  # (not values**4 below: a float power is ~100x slower than products)
+    sq = np.sum(v2)
     deff = float(np.sum(tot**2) / sq) if sq > 0 else 1.0
     # under independence Var(Σ_{i≠j} v_i v_j) = 2 Σ_{i≠j} v_i² v_j² within each cell
-    sq_cell = np.bincount(cell, weights=values**2, minlength=nc)
-    q4_cell = np.bincount(cell, weights=values**4, minlength=nc)
+    sq_cell = np.bincount(cell, weights=v2, minlength=nc)
+    q4_cell = np.bincount(cell, weights=v2 * v2, minlength=nc)
     var0 = 2.0 * np.sum(sq_cell**2 - q4_cell)
     z = float(np.sum(tot**2 - sq_cell) / np.sqrt(var0)) if var0 > 0 else 0.0
     # standardised per series (unit mean square), for a correlation
-    ms = np.bincount(series, weights=values**2, minlength=n_series) / np.maximum(
+    ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(
         np.bincount(series, minlength=n_series), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         e = np.where(ms[series] > 0, values / np.sqrt(ms[series]), 0.0)

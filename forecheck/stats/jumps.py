@@ -50,7 +50,7 @@ def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5) -> BNSResult
     rv = seg_sum(r * r, seg, n_seg)
     i1, prod1 = lag_product(a, seg, 1)
     bv = np.pi / 2 * seg_sum(prod1, seg[i1], n_seg)
-    i2, prod2 = lag_product(a ** (4 / 3), seg, 2)
+    i2, prod2 = lag_product(a * np.cbrt(a), seg, 2)  # |r|^{4/3} (cbrt: much faster than a float power)
     tq = n * MU_43**-3 * seg_sum(prod2, seg[i2], n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         rj = (rv - bv) / rv
@@ -165,7 +165,7 @@ def _null_stats_equal_length(x: np.ndarray, window: int) -> tuple[np.ndarray, np
     a = np.abs(x)
     rv = np.einsum("ij,ij->i", x, x)
     bv = np.pi / 2 * np.einsum("ij,ij->i", a[:, 1:], a[:, :-1])
-    a43 = a ** (4 / 3)
+    a43 = a * np.cbrt(a)
     tq = m * MU_43**-3 * np.sum(a43[:, 2:] * a43[:, 1:-1] * a43[:, :-2], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (rv - bv) / rv / np.sqrt(BNS_THETA / m * np.maximum(1.0, tq / bv**2))
