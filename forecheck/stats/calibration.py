@@ -401,7 +401,8 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
             counts[:, order] = c_can
         parts.append(np.asarray(contrib(counts)))
     dstar = np.concatenate(parts, axis=0)
-    se = dstar.std(axis=0, ddof=1)
+    # one bootstrap draw (--n-sim 1) has no spread: se = NaN, no warning
+    se = dstar.std(axis=0, ddof=1) if dstar.shape[0] > 1 else np.full(dstar.shape[1], np.nan)
     scale = np.max(np.abs(dstar), axis=0)
     ok = se > 1e-10 * np.maximum(scale, 1e-300)  # contrasts that are 0 up to rounding carry no information
     t = np.full_like(d, np.nan)
