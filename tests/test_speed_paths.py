@@ -72,3 +72,17 @@ def test_dists_match_scipy_stats():
     assert got.statistic == pytest.approx(ref.statistic, rel=1e-12)
     assert got.pvalue == pytest.approx(ref.pvalue, rel=1e-9)
     assert dists.rankdata is st.rankdata  # anything else comes from scipy.stats
+
+
+def test_pav_matches_scipy_isotonic_regression():
+    from scipy.optimize import isotonic_regression
+
+    from forecheck.stats.calibration import _pav
+
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 7, 300, 1900):
+        y = rng.uniform(size=n)
+        y[: n // 3] = 0.5  # ties and long violating runs
+        w = rng.integers(1, 5, size=n).astype(float)
+        np.testing.assert_allclose(_pav(y, w), isotonic_regression(y, weights=w, increasing=True).x,
+                                   rtol=1e-12, atol=1e-15)
