@@ -1,63 +1,87 @@
-"""Speed benchmark: reading and every check family at scale.
+"""Where the time and memory of one `forecheck analyze` go, stage by stage.
 
-    python benchmarks/speed.py                 # 1,000 / 10,000 series x 100 steps
-    python benchmarks/speed.py --series 3000 --steps 200
+    python benchmarks/speed.py FILE.csv                 # an existing file
+    python benchmarks/speed.py --series 10000 --steps 100   # simulate, write CSV, read back
 
-Prints wall-clock seconds per stage (read CSV, build panel + validate, each check
-family, whole `analyze`). Numbers are reported in docs/performance.md.
+Prints, for reading + validation, every check and the JSON rendering: wall seconds,
+CPU seconds, resident memory after the stage and the process's peak so far (GB).
+Numbers are reported in docs/performance.md and benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
 
-from forecheck.checks import CheckContext, all_specs
-from forecheck.config import AnalysisConfig
-from forecheck.io import load
-from forecheck.io.options import ReadOptions
-from forecheck.simulate import simulate
+
+def _rss_gb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
 
 
-def bench(n_series: int, n_steps: int, seed: int = 1) -> list[tuple[str, float]]:
-    rows: list[tuple[str, float]] = []
-    t0 = time.perf_counter()
-    df = simulate("gaussian", n_series=n_series, n_steps=n_steps, seed=seed)
-    rows.append(("simulate gaussian", time.perf_counter() - t0))
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "panel.csv"
-        df.to_csv(path, index=False)
-        t0 = time.perf_counter()
-        loaded = load([str(path)], ReadOptions())
-        rows.append((f"read + validate CSV ({len(df):,} rows)", time.perf_counter() - t0))
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def run(path: str) -> list[tuple[str, float, float, float, float]]:
+    from forecheck.api import load
+    from forecheck.checks import CheckContext, all_specs, finalize
+    from forecheck.config import AnalysisConfig
+    from forecheck.errors import InsufficientDataError
+    from forecheck.report import render
+    from forecheck.report.model import Report, series_table
+
+    rows = []
+
+    def mark(label: str, t0: float, c0: float) -> None:
+        rows.append((label, time.perf_counter() - t0, time.process_time() - c0, _rss_gb(), _peak_gb()))
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    loaded = load(path)
+    mark(f"read + validate ({loaded.panel.n_obs:,} rows)", t0, c0)
     config = AnalysisConfig()
     ctx = CheckContext(panel=loaded.panel, config=config)
-    by_family: dict[str, float] = {}
+    results = list(loaded.findings)
     for spec in all_specs():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
-            spec.run(ctx)
-        except Exception as exc:  # report, keep timing the rest
-            print(f"  {spec.code} raised {type(exc).__name__}: {exc}")
-        dt = time.perf_counter() - t0
-        by_family[spec.family] = by_family.get(spec.family, 0.0) + dt
-        rows.append((f"  {spec.code} {spec.name}", dt))
-    for fam, dt in by_family.items():
-        rows.append((f"family {fam} total", dt))
+            out = spec.run(ctx)
+            results.extend(out if isinstance(out, list) else [out])
+        except InsufficientDataError:
+            pass
+        mark(f"  {spec.code} {spec.name}", t0, c0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    results = finalize(results, config)
+    report = Report(input=loaded.info, config=config, results=tuple(results),
+                    series=series_table(loaded.panel, ctx.series_columns), panel=loaded.panel,
+                    extras=dict(ctx.cache.get("report_extras", {})))
+    payload = render(report, "json")
+    mark(f"render JSON ({len(payload) / 1e6:.0f} MB)", t0, c0)
     return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--series", type=int, nargs="*", default=[1000, 10000])
+    ap.add_argument("file", nargs="?")
+    ap.add_argument("--series", type=int, default=10000)
     ap.add_argument("--steps", type=int, default=100)
     args = ap.parse_args()
-    for n in args.series:
-        print(f"\n== {n:,} series x {args.steps} steps ==")
-        for label, sec in bench(n, args.steps):
-            print(f"{label:<55s} {sec:8.3f} s")
+    with tempfile.TemporaryDirectory() as d:
+        path = args.file
+        if path is None:
+            from forecheck.simulate import simulate
+
+            path = str(Path(d) / "panel.csv")
+            simulate("gaussian", n_series=args.series, n_steps=args.steps, seed=1).to_csv(path, index=False)
+        rows = run(path)
+    print(f"{'stage':<48s} {'wall s':>8s} {'cpu s':>8s} {'RSS GB':>7s} {'peak GB':>7s}")
+    for label, w, c, r, p in rows:
+        print(f"{label:<48s} {w:8.2f} {c:8.2f} {r:7.2f} {p:7.2f}")
+    print(f"{'total':<48s} {sum(r[1] for r in rows):8.2f} {sum(r[2] for r in rows):8.2f}")
 
 
 if __name__ == "__main__":

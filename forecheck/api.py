@@ -49,14 +49,17 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     >>> report = forecheck.analyze("sample_data/pres2020_states.csv")  # doctest: +SKIP
     >>> report.exit_code, report.result("MG101").estimate              # doctest: +SKIP
     """
-    from forecheck.checks import execute
+    from forecheck import progress
+    from forecheck.checks import all_specs, execute
     from forecheck.report.model import Report, series_table
 
     config = config or AnalysisConfig()
     if options:
         config = replace(config, **{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
-    loaded = load(data, read_options, config.min_length)
-    results, ctx = execute(loaded.panel, config, extra=loaded.findings)
+    with progress.stage("reading input"):
+        loaded = load(data, read_options, config.min_length)
+    specs = [s for s in all_specs() if config.is_selected(s.code)]
+    results, ctx = execute(loaded.panel, config, specs=progress.wrap_specs(specs), extra=loaded.findings)
     table = series_table(loaded.panel, ctx.budget(), ctx.series_columns)
     report = Report(input=loaded.info.to_dict(), config=config, results=tuple(results), series=table,
                     panel=loaded.panel)

@@ -39,6 +39,7 @@ class P0Stratum(Details):
     excess: float
     ratio: float | None
     pvalue: float
+    reference: str | None = None  # "simulated" or "asymptotic" (stats/asymptotic.py)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ExcessInference(Details):
     se_of_excess: float
     n_eff_increments: float
     n_eff_gate: float
+    reference: dict[str, Any] | None = None  # which null: simulated or N(0, 1), and why (stats/asymptotic.py)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,10 @@ class RegressionDetails(Details):
     se_cr1_unwidened: float
     reading: str
     method: str
+    reference: str  # "asymptotic" (t(G − 1)) or "simulated" (bootstrap): stats/asymptotic.py
+    n_eff_variance: float
+    n_eff_dependence: float
+    analytic_min_neff: float
 
 
 @dataclass(frozen=True)

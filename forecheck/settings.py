@@ -138,6 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("quiet", "bool", False),
     S("verbose", "int", 0, minimum=0),
     S("color", "choice", "auto", ("auto", "always", "never")),
+    S("no-progress", "bool", False),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 BY_ATTR: dict[str, Setting] = {s.attr: s for s in SETTINGS}

@@ -26,7 +26,7 @@ SAMPLE = str(SAMPLE_DATA / "pres2020_states.csv")
 # Data flows io -> Panel -> stats -> checks -> report -> cli. What each layer may
 # import (besides itself and the shared contract modules errors, results, details,
 # config); nothing imports a layer downstream of it.
-BASE = {"errors", "results", "details", "config", "__version__"}
+BASE = {"errors", "results", "details", "config", "__version__", "progress"}
 MAY_IMPORT = {
     "panel": set(),
     "io": {"panel"},

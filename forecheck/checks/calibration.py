@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from forecheck.stats.dists import norm
 
 from forecheck.checks import CheckSpec
 from forecheck.checks.context import CheckContext
@@ -24,6 +24,7 @@ from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
 from forecheck.results import Measurement
 from forecheck.stats import calibration as cal
+from forecheck.stats.streams import series_keys, stream_order
 
 FAMILY = "CA"
 #: fewest resolved series a calibration statistic is computed on (also the fewest
@@ -191,7 +192,7 @@ def check_ca202(ctx: CheckContext) -> Measurement:
         alternative="two-sided",
         details=SpiegelhalterDetails(
             observed_brier=r.observed_brier, expected_brier=r.expected_brier,
-            pvalue_mc=cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.rng("CA202")),
+            pvalue_mc=cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.seed("CA202")),
             pvalue_mc_note="conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
             note=INDEPENDENCE_NOTE),
     )
@@ -223,8 +224,8 @@ def check_ca203(ctx: CheckContext) -> Measurement:
 
 
 # ---------------------------------------------------------------------- CA204
-def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int,
-                        rng: np.random.Generator) -> tuple[dict, cal.InequalityTest]:
+def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
+                        order: np.ndarray | None = None) -> tuple[dict, cal.InequalityTest]:
     """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
 
     ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
@@ -243,7 +244,7 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int,
         v = W @ P2 - m1**2  # weighted variance (ddof 0)
         return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
 
-    test = cal.max_inequality_test(contrib, n, n_boot, rng)
+    test = cal.max_inequality_test(contrib, n, n_boot, seed, order=order)
     summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
     return summary, test
 
@@ -288,7 +289,9 @@ def check_ca204(ctx: CheckContext) -> Measurement:
     Pc, P = Pc[:, keep], P[:, keep]
     labels = [lab for lab, k in zip(labels, keep) if k]
     horizons = [h for h, k in zip(horizons, keep) if k]
-    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.rng("CA204"))
+    # bootstrap weights handed out in data-key order: the same under renamed series
+    order = stream_order(series_keys(ctx.panel)[d.series[common]])
+    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order)
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]

@@ -45,6 +45,11 @@ class CheckContext:
         """A fresh generator for check ``code`` (see :func:`check_rng`)."""
         return check_rng(self.config.seed, code)
 
+    def seed(self, code: str) -> int:
+        """An integer seed for check ``code``, for ``stats/`` functions that derive
+        several streams from one seed (same convention as :func:`check_rng`)."""
+        return int(np.random.SeedSequence([int(self.config.seed), int(code[2:])]).generate_state(1)[0])
+
     def budget(self) -> Budget:
         """The variance budget of every series of the panel (A-R 2021), computed once."""
         return self.cached("budget", lambda: series_budget(self.panel))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.checks import CheckSpec
 from forecheck.checks.context import CheckContext
@@ -24,16 +24,17 @@ from forecheck.details import (BudgetPart, DependenceDetails, ExcessInference, E
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import Measurement, SimulationCap
-from forecheck.stats.bootstrap import null_sums, simulate_error_sums, simulate_excess
+from forecheck.stats.asymptotic import cluster_score_reference
+from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
 from forecheck.stats.budget import uncertainty
-from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
+from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
+from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.variance_ratio import pooled_variance_ratio
 
 FAMILY = "MG"
-SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
 VR_QS = (2, 5, 10)
 
@@ -43,18 +44,6 @@ VR_QS = (2, 5, 10)
 def _position(panel: Panel) -> np.ndarray:
     """0-based position of each in-flight increment within its series."""
     return panel.step_in_series[panel.increment_rows] - 1
-
-
-def _sim_draws(ctx: CheckContext, code: str, n_rows: int) -> tuple[int, int, tuple[SimulationCap, ...]]:
-    """Draws B (= --n-sim) and draws simulated per series K: K·rows is capped at
-    SIM_CELLS to bound memory (the B draws then resample the K per series); the cap
-    is reported, never silent."""
-    B = int(ctx.config.n_sim)
-    K = B if n_rows * B <= SIM_CELLS else max(64, SIM_CELLS // n_rows)
-    caps = () if K >= B else (SimulationCap(what=f"{code} simulated martingale paths per series", requested=B,
-                                            used=int(K), reason=f"rows × draws capped at {SIM_CELLS:,} "
-                                            "(memory); the B draws resample these paths"),)
-    return B, K, caps
 
 
 # ------------------------------------------------------------------ MG101
@@ -113,28 +102,9 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     dep_x = design_effect(dc, ds_[:n_in], dt_[:n_in], pan.n_series, pan.cluster)
     deff = dep_x.deff_used
     sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
-    # parametric martingale bootstrap-t (stats/bootstrap.py)
-    rng = ctx.rng("MG101")
-    B, K, caps = _sim_draws(ctx, "MG101", max(len(pan.dp), pan.n_series))
-    xd, vd = simulate_excess(pan, K, rng, with_variance=True)
-
-    def boot_t(sel: np.ndarray | slice, n: int) -> np.ndarray:
-        xs, vs = null_sums(xd[sel], n, rng, vd[sel])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(vs > 0, xs / np.sqrt(vs), 0.0)
-
-    def two_sided(t: float, null: np.ndarray) -> float:
-        up = (1 + np.sum(null >= t)) / (len(null) + 1)
-        dn = (1 + np.sum(null <= t)) / (len(null) + 1)
-        return float(min(1.0, 2 * min(up, dn)))
-
     se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
-    t_null = boot_t(slice(None), B)
-    pval = two_sided(stat, t_null)
-    q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
     se_ratio = se_sum / sr if sv > 0 else 0.0
-    ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
     sd_null = float(se_sum)
     # in-flight vs resolution split; their separate budgets
     res = b.resolved
@@ -147,18 +117,31 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     strata = []
     b_v = np.bincount(ds_, weights=d**2, minlength=pan.n_series)
     k = np.clip(np.searchsorted(P0_EDGES, p0, side="right") - 1, 0, len(P0_EDGES) - 2)
-    for j in range(len(P0_EDGES) - 1):  # at most 7 strata
+    n_st = len(P0_EDGES) - 1  # at most 7 strata
+    xj_, vj_ = (np.bincount(k, weights=w, minlength=n_st) for w in (b.excess, b_v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tj_ = np.where(vj_ > 0, xj_ / np.sqrt(deff * np.where(vj_ > 0, vj_, 1.0)), np.nan)
+    # p-values: parametric martingale bootstrap-t, or N(0, 1) when many independent
+    # series carry the variance (stats/bootstrap.excess_inference, stats/asymptotic.py)
+    dep = ctx.dependence()
+    n_eff_x = float(pan.n_series / deff if pan.cluster is None
+                    else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size))
+    n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
+    inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
+                           int(ctx.config.n_sim), ctx.rng("MG101"))
+    pval, q_lo, q_hi, K = inf.pvalue, inf.q_lo, inf.q_hi, inf.draws_per_series
+    ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
+    for j in range(n_st):
         sel = k == j
         if not sel.any():
             continue
         rj = float(b.uncertainty_reduction[sel].sum())
         xj = float(b.excess[sel].sum())
-        vj = float(np.sum(b_v[sel]))
-        # the stratum p-values are a descriptive breakdown: at most 999 draws each
-        pj = two_sided(xj / np.sqrt(deff * vj), boot_t(sel, min(B, 999))) if vj > 0 else 1.0
+        pj = inf.strata_pvalues[j]  # descriptive breakdown (at most 999 draws each when simulated)
         strata.append(P0Stratum(p0_from=float(P0_EDGES[j]), p0_to=float(P0_EDGES[j + 1]), n_series=int(sel.sum()),
                                 movement=float(b.movement[sel].sum()), uncertainty_reduction=rj, excess=xj,
-                                ratio=float(b.movement[sel].sum() / rj) if rj > 0 else None, pvalue=float(pj)))
+                                ratio=float(b.movement[sel].sum() / rj) if rj > 0 else None, pvalue=float(pj),
+                                reference=inf.strata_references[j]))
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     edges, labels = _tau_bins(pan, tau)
@@ -179,15 +162,16 @@ def check_mg101(ctx: CheckContext) -> Measurement:
         by_tau.append(TauBin(time_to_resolution="resolution step", n_steps=int(res.sum()), movement=m_res,
                              uncertainty_reduction=budget_res, excess=float(m_res - budget_res),
                              ratio=m_res / budget_res if budget_res > 0 else None))
-    dep = ctx.dependence()
     direction = "moves too much" if ratio > 1 else "moves too little"
-    n_eff_own = float(pan.n_series / deff if pan.cluster is None
-                      else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size))
     # The resolution steps of one election share one date, so their dependence (a
     # common polling miss) cannot be estimated from the excess terms themselves;
     # the revisions' effective number of series (MG106) stands in for it: the
-    # runner's dependence gate takes the smaller count.
-    n_eff_gate = min(n_eff_own, dep.n_eff) if dep.n_cells > 0 else n_eff_own
+    # runner's dependence gate takes the smaller count (n_eff_gate, above).
+    n_eff_own = n_eff_x
+    B = int(ctx.config.n_sim)
+    caps = () if inf.reference.analytic or K >= B else (SimulationCap(
+        what="MG101 simulated martingale paths per series", requested=B, used=int(K),
+        reason=f"rows × draws capped at {SIM_CELLS:,} (memory); the B draws resample these paths"),)
     details = ExcessMovementDetails(
         ratio=ratio, movement=sm, uncertainty_reduction=sr, excess=sx,
         n_series=pan.n_series, n_resolved=int(res.sum()), n_excluded=int((~mask).sum()), direction=direction,
@@ -196,10 +180,12 @@ def check_mg101(ctx: CheckContext) -> Measurement:
         by_p0=tuple(strata), by_time_to_resolution=tuple(by_tau),
         volatility_seller_profit=sx, volatility_seller_profit_per_series=sx / pan.n_series,
         inference=ExcessInference(
-            method="parametric martingale bootstrap-t (probit bridge matched per series; "
+            method=("N(0, 1) reference (many independent series carry the variance; " if inf.reference.analytic
+                    else "parametric martingale bootstrap-t (") + "probit bridge matched per series; "
                    "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
             n_sim=B, draws_per_series=int(K), design_effect=deff, n_eff=n_eff_own,
-            rho_excess_terms=dep_x.rho, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate))
+            rho_excess_terms=dep_x.rho, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate,
+            reference=inf.reference.as_dict()))
     msg = (f"movement is {ratio:.2f}× the uncertainty reduction ({direction}); a volatility seller holding "
            f"(1 − 2p) YES contracts made {sx:+.3f} per $1 notional over {pan.n_series} series")
     return Measurement(statistic=float(stat), pvalue=pval, estimate=ratio, ci=(float(ci[0]), float(ci[1])),
@@ -280,13 +266,23 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
         n_eff = pan.n_series / deff
     else:
         deff, n_eff = 1.0, float(G)
-    p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
-                                         deff=deff)
+    dep106 = ctx.dependence()
+    n_eff_ref = min(n_eff, dep106.n_eff) if dep106.n_cells > 0 else n_eff
+    # many independent clusters carrying the score variance: the CR1 t's t(G − 1)
+    # reference (stats/asymptotic.py); else the wild bootstrap, weights in data-key order
+    ref = cluster_score_reference(score, groups, deff, n_eff_ref)
+    p_t = float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1))
+    if ref.analytic:
+        p_boot = p_t
+    else:
+        order = stream_order(group_keys(series_keys(pan), series, groups))
+        p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
+                                             deff=deff, order=order)
     se = fit.bse[1] * np.sqrt(deff)
     tcrit = stats.t.ppf(0.975, G - 1)
     return {"beta": float(fit.params[1]), "alpha": float(fit.params[0]), "se": float(se),
             "t": float(fit.tvalues[1] / np.sqrt(deff)), "p_boot": p_boot,
-            "p_t": float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1)),
+            "p_t": p_t, **ref.as_dict(),
             "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
             "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
             "se_cr1_unwidened": float(fit.bse[1])}
@@ -371,31 +367,6 @@ def check_mg103(ctx: CheckContext) -> Measurement:
                                    "Nordhaus 1987)", f"β = {beta:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
 
 
-def _mg104_simulated_p(ctx: CheckContext, pan: Panel, t_obs: float) -> tuple[float, tuple[SimulationCap, ...]]:
-    """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
-    same regression on simulated martingale panels (``simulate_error_sums``)."""
-    rng = ctx.rng("MG104")
-    B, K, caps = _sim_draws(ctx, "MG104", max(len(pan.dp), pan.n_series))
-    sims = simulate_error_sums(pan, K, rng)
-    ns = np.bincount(pan.dp_series, minlength=pan.n_series).astype(float)
-    S = pan.n_series
-    if K >= B:
-        arr = {k: v[:, :B].T for k, v in sims.items()}
-    else:
-        idx = rng.integers(K, size=(B, S))
-        arr = {k: v[np.arange(S)[None, :], idx] for k, v in sims.items()}
-    if pan.cluster is not None:  # sum the series' rows within declared clusters
-        codes = np.unique(pan.cluster.astype(str), return_inverse=True)[1].ravel()
-        G = int(codes.max()) + 1
-        agg = lambda v: np.stack([np.bincount(codes, weights=row, minlength=G) for row in v])  # noqa: E731
-        arr = {k: agg(v) for k, v in arr.items()}
-        ns = np.bincount(codes, weights=ns, minlength=G)
-    t_star = slope_t_from_sums(ns, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
-    up = (1 + np.sum(t_star >= t_obs)) / (B + 1)
-    dn = (1 + np.sum(t_star <= t_obs)) / (B + 1)
-    return float(min(1.0, 2 * min(up, dn))), caps
-
-
 def check_mg104(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
     pan = pan.select_series(pan.resolved)
@@ -407,16 +378,22 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     r = _regression(ctx, "MG104", y, x, pan.dp_series, pan.time[rows], pan)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
-    p_sim, caps = _mg104_simulated_p(ctx, pan, r["t"])
+    if r["reference"] == "asymptotic":
+        p_sim, caps = r["p_t"], ()
+    else:
+        p_sim, K = error_regression_pvalue(pan, r["t"], int(ctx.config.n_sim), ctx.rng("MG104"), cluster=pan.cluster)
+        B = int(ctx.config.n_sim)
+        caps = () if K >= B else (SimulationCap(what="MG104 simulated martingale paths per series", requested=B,
+                                                used=int(K), reason=f"rows × draws capped at {SIM_CELLS:,} (memory)"),)
     p_wcr = r["p_boot"]
     r = {**r, "p_boot": p_sim}
     b = r["beta"]
     reading = ("under-reaction: errors continue the last revision" if b > 0
                else "over-reaction: errors reverse the last revision")
-    details = _regression_details(
-        ctx, RevisionErrorDetails, r, reading, "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; "
-        "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)",
-        p_wcr_symmetric=p_wcr)
+    method = ("t(G − 1) reference (many independent series carry the score variance)" if r["reference"] == "asymptotic"
+              else "parametric martingale bootstrap-t (probit bridge paths matched per series, as MG101)")
+    details = _regression_details(ctx, RevisionErrorDetails, r, reading,
+                                  "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; " + method, p_wcr_symmetric=p_wcr)
     m = _regression_measurement(r, details, "H0: b = 0 (forecast errors unpredictable from revisions)",
                                 f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
     return replace(m, caps=caps)

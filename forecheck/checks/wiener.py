@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.checks import CheckSpec
 from forecheck.checks.context import CheckContext
@@ -266,11 +266,11 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, 
     K = jumps.default_window(float(np.median(c.counts)))
     n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
-        c.counts, K, n_null, ctx.rng("WN305")))
+        c.counts, K, n_null, ctx.seed("WN305")))
     b = jumps.bns(c.x, c.seg, c.n_seg)
-    p_bns = jumps.mc_pvalue(b.z, null.bns_z[gi])
+    p_bns = jumps.mc_pvalue(b.z, null.bns_z, gi)
     lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a)
-    p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi[gi])
+    p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
     crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
     tested = np.isfinite(lm.xi)
     flag = np.zeros(len(c.x), dtype=bool)

@@ -247,6 +247,8 @@ def analyze_command(
     isolated: Annotated[bool, typer.Option(help="Ignore configuration files and FORECHECK_* variables.",
                                            rich_help_panel=CONF)] = False,
     debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.", rich_help_panel=OUT)] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress display on stderr (shown only "
+                                              "for the text format on a terminal).", rich_help_panel=OUT)] = False,
 ) -> None:
     """Check forecast paths: data quality, variance budget, calibration, Wiener assumptions.
 
@@ -439,7 +441,10 @@ def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, iso
             from forecheck.report.baseline import load_baseline
 
             baseline_doc = load_baseline(eff["baseline"])
-        report = _analyze(paths, read_options, config, eff)
+        from forecheck import progress
+
+        with progress.display(progress.should_show(eff["format"], eff["no_progress"] or eff["quiet"])):
+            report = _analyze(paths, read_options, config, eff)
         if baseline_doc is not None:
             from forecheck.report.baseline import compare
 

@@ -34,11 +34,14 @@ product of per-series empirical laws), keeping memory and time linear in rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
 
 from forecheck.panel import Panel
 from forecheck.stats.budget import uncertainty
+from forecheck.stats.streams import canonical, series_keys, stream_order
 
 _EPS = 1e-12
 
@@ -99,6 +102,16 @@ def _matched_clock(panel: Panel):
     return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], denom, np.sqrt(ds))
 
 
+def _unpermute(perm: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows of arrays computed on the canonical panel back in the caller's order."""
+    outs = []
+    for a in arrays:
+        o = np.empty_like(a)
+        o[perm] = a
+        outs.append(o)
+    return tuple(outs)
+
+
 def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
                     max_cells: int = 4_000_000, with_variance: bool = False):
     """(S, n_draws) excess movement X* of martingale paths matched to each series.
@@ -107,9 +120,54 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     unresolved ones keep in-flight movement only (r* = u(p_0) − u(p*_last)).
     With ``with_variance`` also returns V* = Σ_t d*_t², d*_t = (1 − 2p*_{t−1})Δp*_t
     (the sum of squared martingale-transform terms, for a studentised statistic).
+
+    The draws are handed out in the order of the series' data keys
+    (``stats/streams.py``), so a series' simulated paths do not depend on its id.
     """
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
+    pc, perm = canonical(panel)
+    res = _simulate_excess(pc, n_draws, rng, max_cells=max_cells, with_variance=with_variance)
+    if with_variance:
+        return _unpermute(perm, *res)
+    return _unpermute(perm, res)[0]
+
+
+def _chunk_paths(rng: np.random.Generator, b: int, clk: tuple, a_over: np.ndarray,
+                 inv_denom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b, n) simulated p*_t and p*_{t−1} of the matched probit bridge at every
+    in-flight step (all series at once; in place where possible)."""
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
+    w = rng.standard_normal((b, n))
+    w *= sd
+    # within-series cumulative sums: each series' first step gives back the previous
+    # series' total, so one running sum over the flat array restarts at every series
+    if len(first_pos) > 1:
+        tot = np.add.reduceat(w, first_pos, axis=1)
+        w[:, first_pos[1:]] -= tot[:, :-1]
+    np.cumsum(w, axis=1, out=w)
+    w *= inv_denom
+    w += a_over
+    ps = special.ndtr(w, out=w)
+    pprev = np.empty_like(ps)
+    pprev[:, 1:] = ps[:, :-1]
+    pprev[:, first_pos] = p0[has_inc]
+    return ps, pprev
+
+
+def _seg_sums(v: np.ndarray, S: int, has_inc: np.ndarray, first_pos: np.ndarray) -> np.ndarray:
+    """(b, n) -> (b, S) per-series sums (0 for series without in-flight steps)."""
+    out = np.zeros((v.shape[0], S))
+    if len(first_pos):
+        out[:, has_inc] = np.add.reduceat(v, first_pos, axis=1)
+    return out
+
+
+def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+                     max_cells: int, with_variance: bool):
+    clk = _matched_clock(panel)
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
     srs = panel.dp_series
+    inv_denom = 1.0 / denom
+    a_over = a[srs] * inv_denom
     u0 = uncertainty(p0)
     resolved = panel.resolved
     out = np.empty((S, n_draws))
@@ -118,20 +176,15 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
         if n:
-            dw = rng.standard_normal((b, n)) * sd
-            cw = np.cumsum(dw, axis=1)
-            base = np.concatenate([np.zeros((b, 1)), cw], axis=1)[:, start[:-1]]
-            wpath = cw - np.repeat(base, n_inc, axis=1)
-            ps = special.ndtr((a[srs] + wpath) / denom)
-            pprev = np.empty_like(ps)
-            pprev[:, 1:] = ps[:, :-1]
-            pprev[:, first_pos] = p0[has_inc]
-            sq = np.concatenate([np.zeros((b, 1)), np.cumsum((ps - pprev) ** 2, axis=1)], axis=1)
-            m_sim = sq[:, start[1:]] - sq[:, start[:-1]]
+            ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+            x = ps - pprev
             if with_variance:
-                dd = np.concatenate([np.zeros((b, 1)), np.cumsum(((1 - 2 * pprev) * (ps - pprev)) ** 2, axis=1)],
-                                    axis=1)
-                v_sim = dd[:, start[1:]] - dd[:, start[:-1]]
+                dd = 1.0 - 2.0 * pprev
+                dd *= x
+                dd *= dd
+                v_sim = _seg_sums(dd, S, has_inc, first_pos)
+            x *= x
+            m_sim = _seg_sums(x, S, has_inc, first_pos)
             plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         else:
             m_sim = np.zeros((b, S))
@@ -148,10 +201,12 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
 
 
 def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
-              *others: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+              *others: np.ndarray, order: np.ndarray | None = None) -> np.ndarray | tuple[np.ndarray, ...]:
     """B draws of Σ_i X*_i from per-series draws (S, K): the column sums when
     K ≥ n_sums, else sums of independently chosen draws per series. Further (S, K)
-    arrays in ``others`` are summed with the same draw indices (returned as a tuple)."""
+    arrays in ``others`` are summed with the same draw indices (returned as a tuple).
+    ``order`` (a permutation of the S rows, e.g. by data key) sets which row gets
+    which random index, so that the sums do not depend on the rows' order."""
     arrays = (x_draws,) + others
     S, K = x_draws.shape
     if K >= n_sums:
@@ -159,7 +214,7 @@ def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
         return res if others else res[0]
     outs = [np.empty(n_sums) for _ in arrays]
     step = max(1, int(4e6 // max(S, 1)))
-    rows = np.arange(S)[None, :]
+    rows = (np.arange(S) if order is None else np.asarray(order))[None, :]
     for b0 in range(0, n_sums, step):
         b = min(step, n_sums - b0)
         idx = rng.integers(K, size=(b, S))
@@ -182,31 +237,185 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     inherits MG101's skew (the rare path to the unlikely outcome carries the mean)
     and needs the same simulated null rather than a symmetric wild bootstrap.
     """
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = _matched_clock(panel)
+    pc, perm = canonical(panel)
+    out = _simulate_error_sums(pc, n_draws, rng, max_cells=max_cells)
+    return dict(zip(out, _unpermute(perm, *out.values())))
+
+
+def _simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+                         max_cells: int) -> dict[str, np.ndarray]:
+    clk = _matched_clock(panel)
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
     srs = panel.dp_series
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
     if n == 0:
         return out
-
-    def seg(v: np.ndarray) -> np.ndarray:  # (b, n) -> (b, S) per-series sums
-        c = np.concatenate([np.zeros((v.shape[0], 1)), np.cumsum(v, axis=1)], axis=1)
-        return c[:, start[1:]] - c[:, start[:-1]]
-
+    inv_denom = 1.0 / denom
+    a_over = a[srs] * inv_denom
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
-        cw = np.cumsum(rng.standard_normal((b, n)) * sd, axis=1)
-        base = np.concatenate([np.zeros((b, 1)), cw], axis=1)[:, start[:-1]]
-        ps = special.ndtr((a[srs] + cw - np.repeat(base, n_inc, axis=1)) / denom)
-        pprev = np.empty_like(ps)
-        pprev[:, 1:] = ps[:, :-1]
-        pprev[:, first_pos] = p0[has_inc]
-        x = ps - pprev
+        ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+        x = np.subtract(ps, pprev, out=pprev)
         plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         o = (rng.random((b, S)) < plast).astype(float)
-        sx, sxx, sp, sxp = seg(x), seg(x * x), seg(ps), seg(x * ps)
+        sx = _seg_sums(x, S, has_inc, first_pos)
+        sp = _seg_sums(ps, S, has_inc, first_pos)
+        ps *= x
+        sxp = _seg_sums(ps, S, has_inc, first_pos)
+        x *= x
+        sxx = _seg_sums(x, S, has_inc, first_pos)
         out["sx"][:, k0:k0 + b] = sx.T
         out["sxx"][:, k0:k0 + b] = sxx.T
         out["sy"][:, k0:k0 + b] = (n_inc[None, :] * o - sp).T
         out["sxy"][:, k0:k0 + b] = (o * sx - sxp).T
     return out
+
+
+# ------------------------------------------------- MG101 / MG104 inference
+SIM_CELLS = 20_000_000  # rows x draws budget of the parametric bootstrap
+Z975 = 1.959963984540054  # Φ⁻¹(0.975)
+
+
+def draws_per_series(panel: Panel, n_sim: int, sim_cells: int = SIM_CELLS) -> int:
+    """K: n_sim simulated paths per series when rows × n_sim fits ``sim_cells``, else
+    fewer (at least 64) — the n_sim null sums are then formed from them (``null_sums``),
+    keeping time and memory linear in rows."""
+    n_rows = max(len(panel.dp), panel.n_series)
+    return int(n_sim) if n_rows * n_sim <= sim_cells else int(max(64, sim_cells // n_rows))
+
+
+def two_sided_mc(t: float, null: np.ndarray) -> float:
+    """Two-sided Monte-Carlo p-value of t against the simulated ``null`` (B,)."""
+    up = (1 + np.sum(null >= t)) / (len(null) + 1)
+    dn = (1 + np.sum(null <= t)) / (len(null) + 1)
+    return float(min(1.0, 2 * min(up, dn)))
+
+
+def two_sided_normal(t: float) -> float:
+    """2 Φ(−|t|)."""
+    return float(2.0 * special.ndtr(-abs(float(t))))
+
+
+def _boot_t(xd: np.ndarray, vd: np.ndarray, n: int, rng: np.random.Generator, order: np.ndarray) -> np.ndarray:
+    xs, vs = null_sums(xd, n, rng, vd, order=order)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(vs > 0, xs / np.sqrt(np.where(vs > 0, vs, 1.0)), 0.0)
+
+
+@dataclass(frozen=True)
+class ExcessInference:
+    """MG101's p-value, the null quantiles for its interval and the strata p-values."""
+
+    pvalue: float
+    q_lo: float  # 2.5% quantile of the null of t
+    q_hi: float  # 97.5% quantile
+    strata_pvalues: np.ndarray  # (n_strata,), NaN for empty strata
+    draws_per_series: int  # simulated paths per series (0 on the asymptotic path)
+    reference: "object"  # stats.asymptotic.Reference
+    strata_references: tuple[str, ...] = ()  # "asymptotic" or "simulated" per stratum
+
+
+def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: float, n_eff_dependence: float,
+                     strata: np.ndarray, strata_stat: np.ndarray, n_sim: int, rng: np.random.Generator, *,
+                     sim_cells: int = SIM_CELLS, strata_sims: int = 999,
+                     strata_sim_cells: int = 4_000_000) -> ExcessInference:
+    """P-value of MG101's t = ΣX/√(deff·ΣV) and of each p0 stratum's t.
+
+    With many effectively independent contributions (``stats.asymptotic``) the
+    reference is N(0, 1); a stratum too concentrated for it is simulated on its own
+    series only. Otherwise the parametric martingale bootstrap-t of this module
+    (draws handed out in data-key order). ``v_series`` (S,) = Σ_t d_t² per series;
+    ``strata`` (S,) stratum of each series; ``strata_stat`` the strata's t (NaN where
+    untestable: p = 1). On the asymptotic path a stratum is simulated on its own
+    series only when it is too concentrated for the normal reference and small
+    (rows × 64 ≤ ``strata_sim_cells``); its reference is in ``strata_references``.
+    """
+    from forecheck.stats.asymptotic import choose_reference
+
+    S = panel.n_series
+    n_strata = len(strata_stat)
+    ref = choose_reference(v_series, deff, n_eff_dependence)
+    sp = np.full(n_strata, np.nan)
+    refs = ["simulated"] * n_strata
+    B = int(n_sim)
+    Bs = min(B, strata_sims)
+    if ref.analytic:
+        p = two_sided_normal(stat)
+        q_lo, q_hi, K = -Z975, Z975, 0
+        for j in range(n_strata):
+            sel = strata == j
+            if not sel.any():
+                continue
+            if not np.isfinite(strata_stat[j]):
+                sp[j] = 1.0
+                continue
+            rj = choose_reference(v_series[sel], deff, n_eff_dependence * sel.sum() / max(S, 1))
+            sub_rows = int(np.sum(np.maximum(panel.lengths[sel] - 1, 1)))
+            if rj.analytic or sub_rows * 64 > strata_sim_cells:
+                # descriptive strata p-values: a concentrated stratum too large to
+                # simulate cheaply gets the normal reference too (strata_references)
+                sp[j] = two_sided_normal(strata_stat[j])
+                refs[j] = "asymptotic"
+                continue
+            refs[j] = "simulated"
+            sub = panel.select_series(sel)
+            xd, vd = simulate_excess(sub, draws_per_series(sub, Bs, sim_cells), rng, with_variance=True)
+            sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(series_keys(sub))))
+        return ExcessInference(p, q_lo, q_hi, sp, K, ref, tuple(refs))
+    K = draws_per_series(panel, B, sim_cells)
+    xd, vd = simulate_excess(panel, K, rng, with_variance=True)
+    keys = series_keys(panel)
+    t_null = _boot_t(xd, vd, B, rng, stream_order(keys))
+    p = two_sided_mc(stat, t_null)
+    q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
+    for j in range(n_strata):
+        sel = strata == j
+        if not sel.any():
+            continue
+        if not np.isfinite(strata_stat[j]):
+            sp[j] = 1.0
+            continue
+        sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd[sel], vd[sel], Bs, rng, stream_order(keys[sel])))
+    return ExcessInference(p, float(q_lo), float(q_hi), sp, K, ref, tuple(refs))
+
+
+def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.random.Generator, *,
+                            cluster: np.ndarray | None = None, sim_cells: int = SIM_CELLS,
+                            chunk_cells: int = 4_000_000) -> tuple[float, int]:
+    """Two-sided p of MG104's CR1 t (already divided by √deff) against the t* of the
+    same regression on simulated martingale panels (:func:`simulate_error_sums`),
+    summed within declared ``cluster`` (S,) labels when given. The n_sim
+    regressions are formed in chunks (memory bounded by ``chunk_cells``); series
+    get their random draw indices in data-key order. Returns (p, draws per series)."""
+    from forecheck.stats.clustered import slope_t_from_sums
+
+    B = int(n_sim)
+    S = panel.n_series
+    K = draws_per_series(panel, B, sim_cells)
+    sims = simulate_error_sums(panel, K, rng)
+    order = stream_order(series_keys(panel))
+    ns = np.bincount(panel.dp_series, minlength=S).astype(float)[order]
+    if cluster is not None:  # sum the series' rows within declared clusters
+        codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)[1].ravel()[order]
+        by = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, codes[by][1:] != codes[by][:-1]])
+
+        def agg(v: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(v[:, by], bounds, axis=1)
+    else:
+        def agg(v: np.ndarray) -> np.ndarray:
+            return v
+    ns_g = agg(ns[None, :])[0]
+    t_star = np.empty(B)
+    step = max(1, chunk_cells // max(4 * S, 1))
+    rows = order[None, :]
+    for b0 in range(0, B, step):
+        b = min(step, B - b0)
+        if K >= B:
+            arr = {k: agg(v[order, b0:b0 + b].T) for k, v in sims.items()}
+        else:
+            idx = rng.integers(K, size=(b, S))
+            arr = {k: agg(v[rows, idx]) for k, v in sims.items()}
+        t_star[b0:b0 + b] = slope_t_from_sums(ns_g, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
+    return two_sided_mc(t_obs, t_star), K

@@ -25,13 +25,11 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import isotonic_regression
+from forecheck.stats import dists as stats
 from scipy.special import expit
 
 from forecheck.errors import InsufficientDataError
@@ -144,8 +142,34 @@ def pav_recalibrate(p, o) -> np.ndarray:
     p, o = _as_arrays(p, o)
     u, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
     ybar = np.bincount(inv, weights=o, minlength=u.size) / cnt
-    fit = isotonic_regression(ybar, weights=cnt.astype(float), increasing=True)
-    return np.asarray(fit.x)[inv]
+    return _pav(ybar, cnt.astype(float))[inv]
+
+
+def _pav(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted isotonic (non-decreasing) regression by pool-adjacent-violators.
+
+    Many distinct values: ``scipy.optimize.isotonic_regression`` (compiled). Few (small
+    files): a block-stack PAV in plain Python (Best & Chakravarti 1990), the same unique
+    solution (tests/test_speed_paths.py) without importing scipy.optimize (≈ 0.2 s)."""
+    n = len(y)
+    if n > 2000:
+        from scipy.optimize import isotonic_regression
+
+        return np.asarray(isotonic_regression(y, weights=w, increasing=True).x)
+    val: list[float] = []
+    wt: list[float] = []
+    size: list[int] = []
+    for yi, wi in zip(y.tolist(), w.tolist()):
+        val.append(yi)
+        wt.append(wi)
+        size.append(1)
+        while len(val) > 1 and val[-2] >= val[-1]:
+            tw = wt[-2] + wt[-1]
+            v = (wt[-2] * val[-2] + wt[-1] * val[-1]) / tw
+            sz = size[-2] + size[-1]
+            del val[-1], wt[-1], size[-1]
+            val[-1], wt[-1], size[-1] = v, tw, sz
+    return np.repeat(np.array(val), np.array(size, dtype=np.int64))
 
 
 def corp_decomposition(p, o) -> CorpDecomposition:
@@ -188,19 +212,26 @@ def spiegelhalter(p, o) -> SpiegelhalterResult:
                                expected_brier=float(np.mean(p * (1.0 - p))), n=int(p.size))
 
 
-def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: "int | np.random.Generator") -> float:
+def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int, chunk_cells: int = 4_000_000) -> float:
     """Two-sided p-value of Z conditional on the forecasts: under H0 the outcomes are
     independent Bernoulli(p_i), so Z's null law is simulated exactly (up to Monte Carlo
     error) by drawing o* ~ Bernoulli(p). Useful when forecasts sit near 0/1, where the
-    N(0, 1) approximation is coarse. p = (1 + #{|Z*| ≥ |Z|}) / (n_sim + 1)."""
+    N(0, 1) approximation is coarse. p = (1 + #{|Z*| ≥ |Z|}) / (n_sim + 1).
+    The draws go to the forecasts in sorted order (the result does not depend on the
+    units' order or names) and are made in chunks of ``chunk_cells`` (bounded memory)."""
     p, o = _as_arrays(p, o)
     z, _ = spiegelhalter_z(p, o)
     if not np.isfinite(z):
         return float("nan")
     rng = np.random.default_rng(seed)
-    o_star = (rng.uniform(size=(n_sim, p.size)) < p).astype(float)
-    z_star, _ = spiegelhalter_z(np.broadcast_to(p, o_star.shape), o_star, axis=1)
-    hits = np.sum(np.abs(z_star) >= abs(z) * (1 - 1e-12))
+    ps = np.sort(p)
+    hits = 0
+    step = max(1, chunk_cells // max(p.size, 1))
+    for b0 in range(0, n_sim, step):
+        b = min(step, n_sim - b0)
+        o_star = (rng.uniform(size=(b, p.size)) < ps).astype(float)
+        z_star, _ = spiegelhalter_z(np.broadcast_to(ps, o_star.shape), o_star, axis=1)
+        hits += int(np.sum(np.abs(z_star) >= abs(z) * (1 - 1e-12)))
     return float((1 + hits) / (n_sim + 1))
 
 
@@ -245,15 +276,37 @@ def separated(x: np.ndarray, o: np.ndarray) -> bool:
     return bool(x0.max() <= x1.min() or x1.max() <= x0.min())
 
 
+def _logit_newton(X: np.ndarray, o: np.ndarray, maxiter: int = 100, tol: float = 1e-10):
+    """Newton-Raphson MLE of a logistic regression (the method statsmodels' ``Logit``
+    uses with ``method="newton"``). Returns (params, cov, llf, converged)."""
+    beta = np.zeros(X.shape[1])
+    converged = False
+    for _ in range(maxiter):
+        q = expit(X @ beta)
+        H = X.T @ (X * (q * (1.0 - q))[:, None])
+        step = np.linalg.solve(H, X.T @ (o - q))
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            break
+        if np.max(np.abs(step)) < tol * max(1.0, float(np.max(np.abs(beta)))):
+            converged = True
+            break
+    eta = X @ beta
+    q = expit(eta)
+    H = X.T @ (X * (q * (1.0 - q))[:, None])
+    cov = np.linalg.inv(H)
+    # log-likelihood in the stable form: log q = −log(1 + e^{−η}), log(1 − q) = −log(1 + e^{η})
+    llf = float(-np.sum(o * np.logaddexp(0.0, -eta) + (1.0 - o) * np.logaddexp(0.0, eta)))
+    return beta, cov, llf, converged
+
+
 def logistic_recalibration(p, o, alpha: float = 0.05, eps: float = CLIP_EPS) -> RecalibrationResult:
-    """MLE of (a, b) with statsmodels ``Logit``; joint LR test of a = 0, b = 1.
+    """MLE of (a, b) by Newton-Raphson (numpy; equal to statsmodels ``Logit`` with
+    ``method="newton"``, tests/test_calibration.py); joint LR test of a = 0, b = 1.
 
     Raises :class:`RecalibrationError` when both outcomes are not present, when the
     data are (quasi-)separated or the fit does not converge.
     """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
-
     p, o = _as_arrays(p, o)
     n = p.size
     n_pos = int(np.sum(o == 1))
@@ -264,23 +317,23 @@ def logistic_recalibration(p, o, alpha: float = 0.05, eps: float = CLIP_EPS) -> 
         raise RecalibrationError("the forecasts separate the outcomes perfectly (no finite MLE)")
     exog = np.column_stack([np.ones(n), x])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PerfectSeparationWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            fit = sm.Logit(o, exog).fit(disp=0, method="newton", maxiter=100)
-    except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError) as exc:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            params, cov, llf, converged = _logit_newton(exog, o)
+    except np.linalg.LinAlgError as exc:
         raise RecalibrationError(f"logistic fit failed: {exc}") from exc
-    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(fit.bse)):
+    bse = np.sqrt(np.diag(cov))
+    if not converged or not np.all(np.isfinite(bse)) or not np.all(np.isfinite(params)):
         raise RecalibrationError("logistic fit did not converge")
     q0 = np.clip(p, eps, 1.0 - eps)
     ll0 = float(bernoulli_loglik(q0, o))
-    lr = max(2.0 * (float(fit.llf) - ll0), 0.0)
-    ci = np.asarray(fit.conf_int(alpha=alpha))
+    lr = max(2.0 * (llf - ll0), 0.0)
+    zc = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    ci = np.column_stack([params - zc * bse, params + zc * bse])
     return RecalibrationResult(
-        intercept=float(fit.params[0]), slope=float(fit.params[1]),
-        intercept_se=float(fit.bse[0]), slope_se=float(fit.bse[1]),
+        intercept=float(params[0]), slope=float(params[1]),
+        intercept_se=float(bse[0]), slope_se=float(bse[1]),
         intercept_ci=(float(ci[0, 0]), float(ci[0, 1])), slope_ci=(float(ci[1, 0]), float(ci[1, 1])),
-        llf=float(fit.llf), llf_null=ll0, lr_stat=lr, pvalue=float(stats.chi2.sf(lr, 2)), n=n,
+        llf=llf, llf_null=ll0, lr_stat=lr, pvalue=float(stats.chi2.sf(lr, 2)), n=n,
         n_clipped=int(np.sum((p < eps) | (p > 1.0 - eps))))
 
 
@@ -344,7 +397,8 @@ class InequalityTest:
 
 
 def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
-                        seed: "int | np.random.Generator") -> InequalityTest:
+                        seed: int, order: np.ndarray | None = None,
+                        chunk_cells: int = 4_000_000) -> InequalityTest:
     """Bootstrap over units (series) for H0: d_j ≤ 0 ∀ j.
 
     ``contrib(W)`` maps a (B, n) matrix of bootstrap weights (multinomial counts
@@ -353,15 +407,30 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     max_j (d*_j − d_j + μ̂_j)/se_j with Hansen's (2005, eq. 9) consistent recentring
     μ̂_j = d_j 1{t_j < −√(2 log log n)} (clearly slack inequalities are not recentred
     to the boundary, which keeps the test from being needlessly conservative).
+    ``order`` (a permutation of the n units, e.g. by data key) sets which unit gets
+    which column of the multinomial draws, so that the result does not depend on the
+    units' order; the bootstrap runs in chunks of ``chunk_cells`` weights.
     """
     if n_boot < 2:  # a standard error needs two draws
         raise InsufficientDataError(f"{n_boot} bootstrap draw(s): at least 2 are needed (raise --n-sim)")
     rng = np.random.default_rng(seed)
     w_hat = np.full((1, n), 1.0 / n)
     d = np.asarray(contrib(w_hat))[0]
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float) / n
-    dstar = np.asarray(contrib(counts))
-    se = dstar.std(axis=0, ddof=1)
+    parts = []
+    step = max(1, chunk_cells // max(n, 1))
+    for b0 in range(0, n_boot, step):
+        b = min(step, n_boot - b0)
+        # multinomial(n, 1/n) counts = how often each unit is drawn in n uniform draws
+        # (the same law as rng.multinomial, one pass of integers + bincount per chunk)
+        draws = rng.integers(n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(float) / n
+        if order is not None:
+            c_can, counts = counts, np.empty_like(counts)
+            counts[:, order] = c_can
+        parts.append(np.asarray(contrib(counts)))
+    dstar = np.concatenate(parts, axis=0)
+    # one bootstrap draw (--n-sim 1) has no spread: se = NaN, no warning
+    se = dstar.std(axis=0, ddof=1) if dstar.shape[0] > 1 else np.full(dstar.shape[1], np.nan)
     scale = np.max(np.abs(dstar), axis=0)
     ok = se > 1e-10 * np.maximum(scale, 1e-300)  # contrasts that are 0 up to rounding carry no information
     t = np.full_like(d, np.nan)

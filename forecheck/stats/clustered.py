@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.errors import InsufficientDataError
 
@@ -47,8 +47,13 @@ def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nda
 
 
 def _codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
-    _, codes = np.unique(np.asarray(groups), return_inverse=True)
-    return codes.ravel(), int(codes.max()) + 1 if len(codes) else 0
+    """Codes 0..G−1 in the order of ``np.unique(groups)`` (hash factorisation, then
+    sorting only the G distinct values: linear in rows)."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(np.asarray(groups), sort=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes, int(codes.max()) + 1 if len(codes) else 0
 
 
 def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
@@ -104,7 +109,8 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
 
 
 def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, col: int, *, n_boot: int,
-                             rng: np.random.Generator, deff: float = 1.0) -> tuple[float, np.ndarray]:
+                             rng: np.random.Generator, deff: float = 1.0,
+                             order: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Two-sided WCR bootstrap-t p-value for H0: beta[col] = 0 (Rademacher weights).
 
     The restricted model drops column ``col``; bootstrap samples
@@ -132,16 +138,24 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
     if not np.isfinite(t_obs):  # a perfect fit: no sampling variation to compare with
         raise InsufficientDataError("the regression fits exactly (zero residual variation)")
     t_star = np.empty(n_boot)
-    chunk = max(1, int(2e6 // max(G * k, 1)))
+    # Only the (col, col) entry of V* is needed: with r = row ``col`` of (X'X)⁻¹,
+    # r'·s*_g = r'xf_g + w_g r'xe_g − (xx_g r)'β* (xx_g symmetric), so
+    # Var*(β_col) = c Σ_g (r'·s*_g)² is formed from three (G,)/(G, K) arrays
+    # instead of the (b, G, K, K) meat.
+    r = xtx_inv[col]
+    a_g, c_g, d_g = xf_g @ r, xe_g @ r, xx_g @ r  # (G,), (G,), (G, K)
+    xf_sum = xf_g.sum(0)
+    chunk = max(1, int(4e6 // max(G, 1)))
     for start in range(0, n_boot, chunk):  # chunks of bootstrap draws, vectorised within
         b = min(chunk, n_boot - start)
         w = rng.choice(np.array([-1.0, 1.0]), size=(b, G))
-        xy = xf_g.sum(0)[None, :] + w @ xe_g  # (b, K): X'y*
+        if order is not None:
+            w_c, w = w, np.empty_like(w)
+            w[:, order] = w_c
+        xy = xf_sum[None, :] + w @ xe_g  # (b, K): X'y*
         beta = xy @ xtx_inv.T  # (b, K)
-        # cluster scores X_g'(y*_g − X_g β*) = xf_g + w_g xe_g − xx_g β*
-        sc = xf_g[None] + w[:, :, None] * xe_g[None] - np.einsum("gij,bj->bgi", xx_g, beta)
-        meat = np.einsum("bgi,bgj->bij", sc, sc)
-        var = c * np.einsum("i,bij,j->b", xtx_inv[col], meat, xtx_inv[col])
+        q = a_g[None, :] + w * c_g[None, :] - beta @ d_g.T  # (b, G): r'·(cluster score)
+        var = c * np.einsum("bg,bg->b", q, q)
         # a draw whose residuals vanish (var <= 0 up to rounding) has an infinite t*
         with np.errstate(divide="ignore", invalid="ignore"):
             t_star[start:start + b] = np.where(var > 0, beta[:, col] / np.sqrt(np.clip(var, 0, None)), np.inf)

@@ -12,7 +12,7 @@ deviations from each series' mean, products only over pairs in one series.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.stats.segments import lag_pairs, seg_count, seg_sum
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from forecheck.stats import dists as stats
 
 from forecheck.stats.segments import lag_product, position_in_segment, seg_count, seg_sum
 
@@ -48,7 +50,7 @@ def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5) -> BNSResult
     rv = seg_sum(r * r, seg, n_seg)
     i1, prod1 = lag_product(a, seg, 1)
     bv = np.pi / 2 * seg_sum(prod1, seg[i1], n_seg)
-    i2, prod2 = lag_product(a ** (4 / 3), seg, 2)
+    i2, prod2 = lag_product(a * np.cbrt(a), seg, 2)  # |r|^{4/3} (cbrt: much faster than a float power)
     tq = n * MU_43**-3 * seg_sum(prod2, seg[i2], n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         rj = (rv - bv) / rv
@@ -155,22 +157,98 @@ class GaussianNull:
     seed: int
 
 
-def simulate_gaussian_null(lengths: np.ndarray, window: int, n_sim: int, seed: "int | np.random.Generator") -> tuple[GaussianNull, np.ndarray]:
+def _null_stats_equal_length(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """BNS Z and Lee–Mykland ξ_max of each row of x (b, m): the same formulas as
+    :func:`bns` and :func:`lee_mykland` on b segments of equal length m, computed on
+    the matrix (no segment bookkeeping), for the simulated nulls."""
+    b, m = x.shape
+    a = np.abs(x)
+    rv = np.einsum("ij,ij->i", x, x)
+    bv = np.pi / 2 * np.einsum("ij,ij->i", a[:, 1:], a[:, :-1])
+    a43 = a * np.cbrt(a)
+    tq = m * MU_43**-3 * np.sum(a43[:, 2:] * a43[:, 1:-1] * a43[:, :-2], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (rv - bv) / rv / np.sqrt(BNS_THETA / m * np.maximum(1.0, tq / bv**2))
+    z = np.where((m < 5) | ~(rv > 0) | ~(bv > 0), np.nan, z)
+    K = int(window)
+    xi_max = np.full(b, np.nan)
+    if m >= K:
+        bb = np.zeros((b, m))
+        bb[:, 1:] = a[:, 1:] * a[:, :-1]
+        c = np.zeros((b, m + 1))
+        np.cumsum(bb, axis=1, out=c[:, 1:])
+        i = np.arange(K - 1, m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sig = np.sqrt((c[:, i] - c[:, i - K + 2]) / (K - 2))
+            L = np.where(sig > 0, np.abs(x[:, i]) / sig, np.nan)
+        n_t = np.sum(np.isfinite(L), axis=1).astype(float)
+        c_n, s_n = lm_constants(n_t)
+        with np.errstate(invalid="ignore"):
+            mx = np.nanmax(np.where(np.isfinite(L), L, -np.inf), axis=1)
+            xi_max = np.where(n_t >= 2, (mx - c_n) / s_n, np.nan)
+    return z, xi_max
+
+
+NULL_CELLS = 50_000_000  # simulated increments per grid length (long series get fewer paths)
+NULL_MIN_SIM = 49  # ... but never fewer than this many (p-value resolution 1/50)
+CHUNK_CELLS = 4_000_000  # increments simulated at once (bounds memory)
+_NULL_CACHE: dict[tuple, tuple[GaussianNull, np.ndarray]] = {}
+
+
+def simulate_gaussian_null(lengths: np.ndarray, window: int, n_sim: int, seed: int) -> tuple[GaussianNull, np.ndarray]:
+    """Null draws of BNS Z and Lee–Mykland ξ_max per grid length (``length_grid``).
+
+    Memory and time are bounded in the series length: the paths of one length are
+    simulated in chunks of at most ``CHUNK_CELLS`` increments, and a length m gets
+    min(n_sim, max(NULL_MIN_SIM, NULL_CELLS // m)) paths (the remaining columns of
+    its row are NaN, which :func:`mc_pvalue` skips). Each length has its own stream,
+    seeded by (seed, m), so a length's null does not depend on the other lengths in
+    the panel. Results are memoised per (grid, window, n_sim, seed).
+    """
     grid, idx = length_grid(np.asarray(lengths, dtype=int))
-    rng = np.random.default_rng(seed)
-    bz = np.empty((len(grid), n_sim))
-    lx = np.empty((len(grid), n_sim))
+    key = (tuple(int(m) for m in grid), int(window), int(n_sim), int(seed))
+    hit = _NULL_CACHE.get(key)
+    if hit is not None:
+        return hit[0], idx
+    bz = np.full((len(grid), n_sim), np.nan)
+    lx = np.full((len(grid), n_sim), np.nan)
     for g, m in enumerate(grid):  # loop over a handful of lengths, not over series
-        x = rng.standard_normal(n_sim * m)
-        seg = np.repeat(np.arange(n_sim), m)
-        bz[g] = bns(x, seg, n_sim).z
-        lx[g] = lee_mykland(x, seg, n_sim, window).xi_max if m >= window else np.nan
-    return GaussianNull(grid=grid, bns_z=bz, lm_xi=lx, n_sim=n_sim, seed=seed), idx
+        m = int(m)
+        rng = np.random.default_rng([int(seed) % (2**32), m])
+        n_m = int(min(n_sim, max(NULL_MIN_SIM, NULL_CELLS // max(m, 1))))
+        step = max(1, CHUNK_CELLS // max(m, 1))
+        for k0 in range(0, n_m, step):
+            b = min(step, n_m - k0)
+            z, xm = _null_stats_equal_length(rng.standard_normal((b, m)), window)
+            bz[g, k0:k0 + b] = z
+            if m >= window:
+                lx[g, k0:k0 + b] = xm
+    out = GaussianNull(grid=grid, bns_z=bz, lm_xi=lx, n_sim=n_sim, seed=seed)
+    if len(_NULL_CACHE) > 16:
+        _NULL_CACHE.clear()
+    _NULL_CACHE[key] = (out, idx)
+    return out, idx
 
 
-def mc_pvalue(obs: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """(1 + #{null ≥ obs})/(n_sim + 1) per row; ``null`` is (len(obs), n_sim)."""
-    ok = np.isfinite(obs)
-    nn = np.isfinite(null).sum(axis=1)
-    cnt = np.sum(null >= obs[:, None], axis=1)
-    return np.where(ok & (nn > 0), (1 + cnt) / (nn + 1), np.nan)
+def mc_pvalue(obs: np.ndarray, null: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+    """(1 + #{null ≥ obs})/(n_sim + 1) per observation, NaN draws skipped.
+
+    ``null`` is (len(obs), n_sim), or with ``index`` the (grid, n_sim) table and
+    ``index`` (len(obs),) the grid row of each observation (no per-series copy of the
+    null: memory stays at the table's size)."""
+    obs = np.asarray(obs, dtype=float)
+    if index is None:
+        ok = np.isfinite(obs)
+        nn = np.isfinite(null).sum(axis=1)
+        cnt = np.sum(null >= obs[:, None], axis=1)
+        return np.where(ok & (nn > 0), (1 + cnt) / (nn + 1), np.nan)
+    out = np.full(len(obs), np.nan)
+    index = np.asarray(index)
+    for g in range(null.shape[0]):  # a handful of grid lengths
+        sel = np.flatnonzero((index == g) & np.isfinite(obs))
+        row = np.sort(null[g][np.isfinite(null[g])])
+        if len(sel) == 0 or len(row) == 0:
+            continue
+        cnt = len(row) - np.searchsorted(row, obs[sel], side="left")  # #{null ≥ obs}
+        out[sel] = (1 + cnt) / (len(row) + 1)
+    return out

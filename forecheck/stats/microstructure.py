@@ -12,7 +12,7 @@ martingale, > 1 with bounce or noise, < 1 with smoothing.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 from forecheck.stats.segments import lag_pairs, position_in_segment, seg_count
 

@@ -70,7 +70,7 @@ def binomial_combination(pvalues: np.ndarray, alpha: float) -> dict:
     the number of series rejecting at ``alpha`` (sensitive to widespread failure) and
     the Bonferroni minimum p-value (sensitive to one extreme series).
     """
-    from scipy import stats
+    from forecheck.stats import dists as stats
 
     p = np.asarray(pvalues, dtype=float)
     p = p[np.isfinite(p)]

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from forecheck.stats import dists as stats
 
 from forecheck.panel import Panel
 from forecheck.stats.segments import seg_count, seg_sum

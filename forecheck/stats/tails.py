@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 
 @dataclass(frozen=True)

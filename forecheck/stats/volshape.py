@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from forecheck.stats import dists as stats
 
 MIN_CLUSTERS = 10  # below this many series, robust SEs per increment instead of per series
 

@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solve_banded
 
 from forecheck.errors import UsageError
 
@@ -84,6 +83,8 @@ def walk_grid(start: float, step: float, move_prob: float = 1.0) -> WalkGrid:
 # ------------------------------------------------------------ exact results
 def duration_moments(grid: WalkGrid) -> tuple[float, float]:
     """(E[T], Var(T)) from the absorbing chain: (I − Q)t = 1, (I − Q)s = 1 + 2Qt."""
+    from scipy.linalg import solve_banded  # lazy: keeps scipy.linalg out of `forecheck analyze`
+
     n = grid.N - 1  # transient states 1..N−1
     q = grid.q
     # I − Q = q (I − A), A the simple walk's transient block (½ off the diagonal)
