@@ -41,6 +41,8 @@ class Panel:
         Resolution time in the same unit as ``time`` (NaN where unknown).
     cluster : (S,) object array or None
         Declared clusters (``--cluster-col``), e.g. election or model run.
+    question : (S,) object array or None
+        Question of each series (``--question-col``): mutually exclusive outcomes of one question.
     underlying : (N,) float64 or None
         An underlying quantity (vote share, margin) for Taleb's model (WN306).
     source_row : (N,) int64 or None
@@ -58,6 +60,7 @@ class Panel:
     cluster: np.ndarray | None = None
     underlying: np.ndarray | None = None
     source_row: np.ndarray | None = None
+    question: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -237,7 +240,7 @@ class Panel:
         for name in ("underlying", "source_row"):
             v = extra.get(name)
             kw[name] = None if v is None else np.asarray(v)[order]
-        for name in ("resolved_at", "cluster"):
+        for name in ("resolved_at", "cluster", "question"):
             v = extra.get(name)
             kw[name] = None if v is None else np.asarray(v)[order][first]
         if kw["resolved_at"] is not None:
@@ -278,4 +281,5 @@ class Panel:
         return Panel(ids=self.ids[mask], offsets=offsets, time=self.time[keep_rows], p=self.p[keep_rows],
                      outcome=self.outcome[mask], time_kind=self.time_kind, time_unit=self.time_unit,
                      resolved_at=per(self.resolved_at), cluster=per(self.cluster),
-                     underlying=rows(self.underlying), source_row=rows(self.source_row), meta=dict(self.meta))
+                     underlying=rows(self.underlying), source_row=rows(self.source_row), question=per(self.question),
+                     meta=dict(self.meta))

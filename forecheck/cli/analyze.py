@@ -107,6 +107,13 @@ def analyze_command(
     cluster_col: Annotated[Optional[str], typer.Option(
         help="Cluster column (e.g. election, model run): series in one cluster are not independent.",
         rich_help_panel=READ)] = None,
+    question_col: Annotated[Optional[str], typer.Option(
+        help="Question column: series with one value are the mutually exclusive outcomes of one question "
+             "(YES/NO contracts, the candidates of one race).", rich_help_panel=READ)] = None,
+    question_detection: Annotated[bool, typer.Option(
+        "--question-detection/--no-question-detection",
+        help="Without --question-col, detect series whose probabilities sum to 1 at every shared time and "
+             "count each set as one question.", rich_help_panel=READ)] = True,
     underlying_col: Annotated[Optional[str], typer.Option(
         help="Underlying quantity (vote share, margin) for Taleb's binary-option model (WN306).",
         rich_help_panel=READ)] = None,
@@ -168,12 +175,13 @@ def analyze_command(
         read_options = ReadOptions(
             layout=layout.value, series_cols=_split(series_col), time_col=time_col, prob_col=prob_col,
             outcome_col=outcome_col, published_col=published_col, resolved_at_col=resolved_at_col,
-            cluster_col=cluster_col, underlying_col=underlying_col, outcomes_file=outcomes,
+            cluster_col=cluster_col, question_col=question_col, underlying_col=underlying_col, outcomes_file=outcomes,
             na_values=_split(na_values), scale=scale.value, input_format=input_format.value,
             min_length=min_length, stdin_name=stdin_filename, drop_backcast=drop_backcast)
         config = AnalysisConfig(alpha=alpha, p_adjust=p_adjust.value, fail_on=fail_on.value,
                                 select=_split(select) or ("ALL",), ignore=_split(ignore),
-                                horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim)
+                                horizons=_horizons(horizons), min_length=min_length, seed=seed, n_sim=n_sim,
+                                question_detection=question_detection)
     except (ValueError, TypeError) as exc:
         fail(str(exc))
     for path in paths:

@@ -58,7 +58,7 @@ def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
         "delimiter": None,
         "layout": "long",
         "columns": {"series": [], "time": None, "p": None, "outcome": None, "published": None,
-                    "resolved_at": None, "cluster": None, "underlying": None},
+                    "resolved_at": None, "cluster": None, "question": None, "underlying": None},
         "scale": "unit",
         "scale_note": "Panel given directly: probabilities taken as on [0, 1]",
         "rows_read": int(panel.n_obs),
@@ -177,12 +177,12 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
         tkeys = [(pd.concat([f[c]] * k, ignore_index=True), d) for c, d in cm.time_keys]
         rep = lambda name: None if name is None else pd.concat([f[name]] * k, ignore_index=True)  # noqa: E731
         return {"sid": sid, "time": tcol, "time_keys": tkeys, "p": vals, "outcome": None,
-                "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
+                "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster), "question": rep(cm.question),
                 "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
     return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
             "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
-            "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
+            "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster), "question": _col(f, cm.question),
             "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
 
 
@@ -211,5 +211,5 @@ def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
         sid_labels = uniq.astype(object)
     return RawLong(sid_codes=sid_codes, sid_labels=sid_labels, time=cat("time"), time_keys=tkeys, p=cat("p"), outcome=cat("outcome"),
                    published=cat("published"), resolved_at=cat("resolved_at"), cluster=cat("cluster"),
-                   underlying=cat("underlying"), line=np.concatenate([p["line"] for p in parts]),
+                   underlying=cat("underlying"), question=cat("question"), line=np.concatenate([p["line"] for p in parts]),
                    file=np.concatenate([p["file"] for p in parts]), paths=paths)

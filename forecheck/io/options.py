@@ -19,6 +19,7 @@ class ReadOptions:
     published_col: str | None = None
     resolved_at_col: str | None = None
     cluster_col: str | None = None
+    question_col: str | None = None  # mutually exclusive outcomes of one question
     underlying_col: str | None = None
     outcomes_file: str | None = None  # table series -> outcome [, resolved_at]
     na_values: tuple[str, ...] = ()

@@ -89,6 +89,7 @@ class RawLong:
     line: np.ndarray  # 1-based line (text) or row (parquet/frame) number in its file
     file: np.ndarray  # index into paths
     paths: list[str]
+    question: pd.Series | None = None
 
 
 # ---------------------------------------------------------------- helpers
@@ -527,6 +528,8 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict) -> L
         extra["resolved_at"] = res_row[kidx]
     if raw.cluster is not None:
         extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[kidx]
+    if raw.question is not None:
+        extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[kidx]
     if raw.underlying is not None:
         extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[kidx]
     panel, porder = build_panel(sid_codes[kidx], ids_unique, t[kidx], p[kidx], s_out, time_kind, time_unit,
@@ -570,7 +573,7 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict) -> L
 def build_panel(codes: np.ndarray, labels: np.ndarray, t: np.ndarray, p: np.ndarray, outcome_by_code: np.ndarray,
                 time_kind: str, time_unit: str, *, source_row: np.ndarray | None = None,
                 resolved_at: np.ndarray | None = None, cluster: np.ndarray | None = None,
-                underlying: np.ndarray | None = None) -> tuple[Panel, np.ndarray]:
+                underlying: np.ndarray | None = None, question: np.ndarray | None = None) -> tuple[Panel, np.ndarray]:
     """Panel from integer series codes (same result as ``Panel.from_arrays``: ids
     sorted as strings, rows sorted by (series, time), per-series values from each
     series' first row) without sorting 10^5 strings: only the K distinct ids are
@@ -596,7 +599,8 @@ def build_panel(codes: np.ndarray, labels: np.ndarray, t: np.ndarray, p: np.ndar
                   outcome=out, time_kind=time_kind, time_unit=time_unit,
                   resolved_at=None if ra is None else ra.astype(float), cluster=per_series(cluster),
                   underlying=None if underlying is None else np.asarray(underlying, float)[order],
-                  source_row=None if source_row is None else np.asarray(source_row)[order])
+                  source_row=None if source_row is None else np.asarray(source_row)[order],
+                  question=per_series(question))
     return panel, order
 
 

@@ -370,3 +370,55 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     stat = float(np.nanmax(t[ok]))
     pvalue = float((1 + np.sum(tstar >= stat)) / (n_boot + 1))
     return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue)
+
+
+def spiegelhalter_grouped(p, o, unit: np.ndarray) -> tuple[float, float]:
+    """Spiegelhalter's Z with the outcomes of one question (``unit``) drawn jointly:
+    within a question exactly one contract resolves YES, o ~ Categorical(p), so
+    Var(Σ_s a_s o_s) = Σ_s a_s² p_s − (Σ_s a_s p_s)² with a = 1 − 2p; a unit of one
+    series gives the Bernoulli variance a²p(1 − p). Returns (Z, two-sided N(0,1) p)."""
+    p, o = _as_arrays(p, o)
+    _, u = np.unique(np.asarray(unit), return_inverse=True)
+    u = u.ravel()
+    a = 1.0 - 2.0 * p
+    num = float(np.sum(a * (o - p)))
+    s2 = np.bincount(u, weights=a**2 * p)
+    s1 = np.bincount(u, weights=a * p)
+    var_q = s2 - s1**2
+    var = float(np.sum(var_q))  # a unit of one: a²p − (ap)² = a²p(1 − p)
+    if var <= 0:
+        return float("nan"), float("nan")
+    z = num / np.sqrt(var)
+    return float(z), float(2.0 * stats.norm.sf(abs(z)))
+
+
+def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.random.Generator) -> float:
+    """Two-sided p of :func:`spiegelhalter_grouped`'s Z against outcomes drawn under
+    H0: one uniform per question and draw picks the contract whose cumulative
+    probability bracket holds it (Categorical(p); Bernoulli(p) for a unit of one)."""
+    p, o = _as_arrays(p, o)
+    z, _ = spiegelhalter_grouped(p, o, unit)
+    if not np.isfinite(z):
+        return float("nan")
+    _, u = np.unique(np.asarray(unit), return_inverse=True)
+    u = u.ravel()
+    order = np.lexsort((np.arange(len(p)), u))
+    ps, us = p[order], u[order]
+    cum = np.cumsum(ps)
+    start = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1]
+    base = np.repeat(cum[start] - ps[start], np.diff(np.r_[start, len(ps)]))
+    hi = cum - base
+    lo = hi - ps
+    a = 1.0 - 2.0 * ps
+    s1 = np.bincount(us, weights=a * ps)
+    var = float(np.sum(np.bincount(us, weights=a**2 * ps) - s1**2))
+    n_u = int(us.max()) + 1
+    hits = 0
+    chunk = max(1, 2_000_000 // max(len(ps), 1))
+    for b0 in range(0, n_sim, chunk):  # chunks of draws, vectorised within
+        b = min(chunk, n_sim - b0)
+        draw = rng.uniform(size=(b, n_u))[:, us]
+        os_ = ((draw >= lo) & (draw < hi)).astype(float)
+        zs = ((os_ - ps) * a).sum(axis=1) / np.sqrt(var)
+        hits += int(np.sum(np.abs(zs) >= abs(z) * (1 - 1e-12)))
+    return float((1 + hits) / (n_sim + 1))
