@@ -28,9 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: |Σ_s p_s − 1| allowed at every shared time for detected questions, and at the
-#: median shared time for declared ones (else a DQ010 finding).
+#: |Σ_s p_s − 1| allowed at every shared time for a detected question, and for a
+#: declared question whose mirror contract the pooled tests drop.
 SUM_TOL = 0.01
+#: a declared question whose median |Σ_s p_s − 1| over shared times exceeds this gets
+#: a DQ010 finding (a market's overround of a few cents is ordinary).
+DQ_TOL = 0.05
 #: fewest forecasts a series needs to be a detection candidate.
 MIN_ROWS = 3
 #: detected sets: Σ_t (Δ Σ_s p_s)² at most this share of Σ_s Σ_t Δp_s².
@@ -50,7 +53,8 @@ class Questions:
     prob_dev_max / prob_dev_median : (Q,) max / median over shared times of
         |Σ_s p_s − 1| (NaN where the contracts share no time).
     outcome_sum : (Q,) Σ_s o_s over the contracts (NaN when any is unresolved).
-    complementary : (Q,) probabilities sum to 1 (median deviation ≤ tol).
+    complementary : (Q,) probabilities sum to 1 within tol at every shared time
+        (the contracts are exact complements).
     """
 
     label: np.ndarray
@@ -77,8 +81,9 @@ class Questions:
 
     @property
     def bad_prob(self) -> np.ndarray:
-        """Questions whose probabilities do not sum to 1."""
-        return np.flatnonzero(~self.complementary)
+        """Questions whose probabilities do not sum to 1 (median |Σp − 1| > DQ_TOL, or
+        contracts that never share a time)."""
+        return np.flatnonzero(~(np.isfinite(self.prob_dev_median) & (self.prob_dev_median <= DQ_TOL)))
 
     @property
     def bad_outcome(self) -> np.ndarray:
@@ -363,9 +368,7 @@ def summarise(label: np.ndarray, offsets: np.ndarray, time: np.ndarray, p: np.nd
         med = (fd[starts + (n - 1) // 2] + fd[starts + n // 2]) / 2
         dmed[fq[starts]] = med
     osum = np.bincount(label[label >= 0], weights=np.asarray(outcome, float)[label >= 0], minlength=Q)
-    comp = np.isfinite(dmed) & (dmed <= tol)
-    if source == "detected":
-        comp = np.isfinite(dmax) & (dmax <= tol)
+    comp = np.isfinite(dmax) & (dmax <= tol)
     if names is None:
         names = np.array([f"q{q + 1}" for q in range(Q)], dtype=object)
     return Questions(label=label, size=size, source=source, prob_dev_max=dmax, prob_dev_median=dmed,
