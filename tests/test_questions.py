@@ -93,7 +93,11 @@ def test_cli_header_and_declared_questions(tmp_path):
     assert "11 series form 5 questions" in res.output
     res = runner.invoke(app, ["analyze", str(p2), "--question-col", "market", "--n-sim", "99", "-f", "json"])
     import json
+    from importlib.resources import files
+
+    import jsonschema
     out = json.loads(res.stdout)
+    jsonschema.validate(out, json.loads(files("forecheck.report").joinpath("schema_v2.json").read_text()))
     assert out["input"]["questions"]["source"] == "declared"
     assert out["input"]["columns"]["question"] == "market"
     dq = next(r for r in out["results"] if r["code"] == "DQ010")
