@@ -196,3 +196,13 @@ def test_common_factor_gates_pooled_tests():
     assert by["MG106"].estimate < 10
     assert by["MG101"].status == "inconclusive" and by["MG101"].pvalue is None
     assert by["MG103"].status == "inconclusive"
+
+
+def test_spiegelhalter_grouped_non_exclusive_question_uses_the_bound():
+    """Two sides of one market that sum to 1.7 are no categorical draw: the variance
+    is the bound (Σ|a|σ)², here (2·0.7·√(0.85·0.15))² by hand."""
+    p = np.array([0.85, 0.85])
+    o = np.array([1.0, 0.0])
+    z, _ = cal.spiegelhalter_grouped(p, o, np.array([0, 0]))
+    num = np.sum((1 - 2 * p) * (o - p))
+    assert z == pytest.approx(num / (2 * 0.7 * np.sqrt(0.85 * 0.15)), rel=1e-12)

@@ -372,20 +372,38 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue)
 
 
+#: a question whose last forecasts sum to 1 within this is drawn as Categorical(p)
+EXCLUSIVE_TOL = 0.05
+
+
+def _grouped_variance(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit null variance of Σ_s a_s o_s (a = 1 − 2p) and whether the unit is
+    drawn as one categorical outcome. Exclusive units (Σp ≈ 1, 2+ contracts):
+    Σ a²p − (Σ ap)² (o ~ Categorical(p)); a unit of one: a²p(1 − p); other units
+    (contracts of one question that do not sum to 1): the bound (Σ_s |a_s|σ_s)²,
+    σ_s² = p_s(1 − p_s), valid for any joint law with these marginals."""
+    a = 1.0 - 2.0 * p
+    n = np.bincount(u)
+    tot = np.bincount(u, weights=p)
+    excl = (n >= 2) & (np.abs(tot - 1.0) <= EXCLUSIVE_TOL)
+    cat = np.bincount(u, weights=a**2 * p) - np.bincount(u, weights=a * p) ** 2
+    bound = np.bincount(u, weights=np.abs(a) * np.sqrt(p * (1.0 - p))) ** 2
+    var = np.where(excl, np.maximum(cat, 0.0), bound)  # n == 1: bound = a²p(1 − p)
+    return var, excl
+
+
 def spiegelhalter_grouped(p, o, unit: np.ndarray) -> tuple[float, float]:
     """Spiegelhalter's Z with the outcomes of one question (``unit``) drawn jointly:
     within a question exactly one contract resolves YES, o ~ Categorical(p), so
     Var(Σ_s a_s o_s) = Σ_s a_s² p_s − (Σ_s a_s p_s)² with a = 1 − 2p; a unit of one
-    series gives the Bernoulli variance a²p(1 − p). Returns (Z, two-sided N(0,1) p)."""
+    series gives the Bernoulli variance a²p(1 − p) (``_grouped_variance``). Returns
+    (Z, two-sided N(0,1) p)."""
     p, o = _as_arrays(p, o)
     _, u = np.unique(np.asarray(unit), return_inverse=True)
     u = u.ravel()
     a = 1.0 - 2.0 * p
     num = float(np.sum(a * (o - p)))
-    s2 = np.bincount(u, weights=a**2 * p)
-    s1 = np.bincount(u, weights=a * p)
-    var_q = s2 - s1**2
-    var = float(np.sum(var_q))  # a unit of one: a²p − (ap)² = a²p(1 − p)
+    var = float(np.sum(_grouped_variance(p, u)[0]))
     if var <= 0:
         return float("nan"), float("nan")
     z = num / np.sqrt(var)
@@ -395,7 +413,9 @@ def spiegelhalter_grouped(p, o, unit: np.ndarray) -> tuple[float, float]:
 def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.random.Generator) -> float:
     """Two-sided p of :func:`spiegelhalter_grouped`'s Z against outcomes drawn under
     H0: one uniform per question and draw picks the contract whose cumulative
-    probability bracket holds it (Categorical(p); Bernoulli(p) for a unit of one)."""
+    probability bracket holds it (Categorical(p); Bernoulli(p) for a unit of one).
+    Contracts of a non-exclusive question (Σp off 1) are drawn comonotone (one
+    uniform, o_s = 1{U < p_s}), the dependence that attains the variance bound."""
     p, o = _as_arrays(p, o)
     z, _ = spiegelhalter_grouped(p, o, unit)
     if not np.isfinite(z):
@@ -409,9 +429,11 @@ def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.
     base = np.repeat(cum[start] - ps[start], np.diff(np.r_[start, len(ps)]))
     hi = cum - base
     lo = hi - ps
+    var_u, excl = _grouped_variance(ps, us)
+    lo = np.where(excl[us], lo, 0.0)  # comonotone draws for non-exclusive units
+    hi = np.where(excl[us], hi, ps)
     a = 1.0 - 2.0 * ps
-    s1 = np.bincount(us, weights=a * ps)
-    var = float(np.sum(np.bincount(us, weights=a**2 * ps) - s1**2))
+    var = float(np.sum(var_u))
     n_u = int(us.max()) + 1
     hits = 0
     chunk = max(1, 2_000_000 // max(len(ps), 1))
