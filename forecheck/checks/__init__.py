@@ -105,12 +105,24 @@ def dependence_gate(ctx: CheckContext, m: Measurement) -> DependenceGate | None:
                           pvalue_if_independent=m.pvalue, statistic_if_independent=m.statistic)
 
 
+#: data-quality rules the runner reports (they need the questions, not the rows);
+#: the loader's rules are ``forecheck.io.validate.DQ_RULES``.
+RUNNER_DQ_RULES: list[tuple[str, str, str, str]] = [
+    ("DQ010", "question-sums", "warning",
+     "Questions whose probabilities do not sum to 1 at the median shared time (more than 0.05 off), or "
+     "whose outcomes do not sum to 1 (exactly one outcome of a question happens)."),
+]
+
+
 def question_findings(ctx: CheckContext) -> list[CheckResult]:
     """DQ010: questions whose probabilities do not sum to 1 (median shared time) or
-    whose outcomes do not sum to 1; none when the series form no questions."""
+    whose outcomes do not sum to 1 (a pass record when the series form no questions)."""
     q = ctx.questions()
+    code, name, severity, _ = RUNNER_DQ_RULES[0]
     if q.n_questions == 0:
-        return []
+        return [CheckResult(code=code, name=name, family="DQ", severity=severity, status="pass",
+                            message="no questions: every series is its own event (--question-col declares them)",
+                            details={"count": 0}, test_based=False)]
     ids = ctx.panel.ids
 
     def label(j: int) -> str:
@@ -134,7 +146,7 @@ def question_findings(ctx: CheckContext) -> list[CheckResult]:
     present = bool(parts)
     msg = ("; ".join(parts) + ": treated as one question each (contracts clustered), but check the data"
            if present else f"the {q.n_questions} questions' probabilities and outcomes sum to 1")
-    return [CheckResult(code="DQ010", name="question-sums", family="DQ", severity="warning",
+    return [CheckResult(code=code, name=name, family="DQ", severity=severity,
                         status="fail" if present else "pass", statistic=float(len(bp) + len(bo)),
                         nobs=q.n_questions, message=msg,
                         details={"count": int(len(bp) + len(bo)), "source": q.source, "questions": rows},

@@ -470,7 +470,13 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     pos = _position(pan)
     probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs)
     t_inc = pan.time[pan.increment_rows]
-    deps = [unit_design_effect(probe.scores[:, j], pan.dp_series, t_inc, pan.question, pan.cluster)
+    # centred, as MG101's excess terms: a common non-zero mean (the effect under test)
+    # is not dependence
+    def centred(v: np.ndarray) -> np.ndarray:
+        used = v != 0
+        return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
+
+    deps = [unit_design_effect(centred(probe.scores[:, j]), pan.dp_series, t_inc, pan.question, pan.cluster)
             for j in range(len(qs))]
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)

@@ -18,6 +18,9 @@ def _rules() -> list[tuple[str, str, str, str]]:
     except ImportError:
         DQ_RULES = []
     rows.extend((c, n, s, summ) for c, n, s, summ in DQ_RULES)
+    from forecheck.checks import RUNNER_DQ_RULES
+
+    rows.extend(RUNNER_DQ_RULES)
     rows.extend((s.code, s.name, s.severity, s.summary) for s in all_specs())
     return rows
 

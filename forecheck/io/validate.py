@@ -47,9 +47,6 @@ DQ_RULES: list[tuple[str, str, str, str]] = [
      "Series without an outcome; excluded from checks that need one."),
     ("DQ009", "after-resolution", "warning",
      "Forecast rows dated after their series' resolution time."),
-    ("DQ010", "question-sums", "warning",
-     "Questions (--question-col) whose probabilities do not sum to 1 at the median shared time, or whose "
-     "outcomes do not sum to 1 (exactly one outcome of a question happens)."),
     ("DQ050", "probability-out-of-range", "error",
      "Probabilities outside [0, 1] (or [0, 100] with --scale percent); stops the run."),
     ("DQ051", "non-numeric-probability", "error",
