@@ -176,7 +176,7 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
     config = config or AnalysisConfig()
     ctx = CheckContext(panel=panel, config=config)
     results: list[CheckResult] = [r for r in (extra or []) if config.is_selected(r.code)]
-    if config.is_selected("DQ010"):
+    if specs is None and config.is_selected("DQ010"):  # a full run (not a chosen list of checks)
         results.extend(question_findings(ctx))
     for spec in specs if specs is not None else all_specs():
         if not config.is_selected(spec.code):
