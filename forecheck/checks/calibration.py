@@ -4,9 +4,12 @@ horizons before resolution.
 Only resolved series enter. Each contributes one forecast per horizon: its last
 forecast made at least ``h`` before resolution (``panel.resolution_time``), picked
 for every series and horizon in one vectorised pass (:func:`horizon_rows`). "last"
-is the series' last forecast made no later than resolution. Tests over series
-assume the series are independent events; states of one election share a national
-swing (see MG106), in which case the p-values here are too small.
+is the series' last forecast made no later than resolution. The series are those of
+the pooled panel (``ctx.pooled()``): the mirror contract of a YES/NO question is not a
+second event, and CA202 draws the outcomes of a question of 3+ outcomes jointly.
+Tests over units (questions) assume they are independent events; states of one
+election share a national swing (see MG106), which the runner's dependence gate
+reads (docs/checks.md, "Dependence gate").
 """
 
 from __future__ import annotations
@@ -188,8 +191,8 @@ def check_ca201(ctx: CheckContext) -> Measurement:
 def check_ca202(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA202")
     r = cal.spiegelhalter(p, o)
-    units, n_units = _units(ctx)
-    q_units = ctx.pooled()[0].question[_data(ctx).series][~np.isnan(_data(ctx).p_last)]
+    d = _data(ctx)
+    q_units = ctx.pooled()[0].question[d.series][~np.isnan(d.p_last)]
     grouped = np.unique(q_units).size < len(q_units)  # questions of 3+ outcomes: outcomes drawn jointly
     if grouped:
         z, pz = cal.spiegelhalter_grouped(p, o, q_units)

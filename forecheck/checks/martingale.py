@@ -27,7 +27,7 @@ from forecheck.results import Measurement, SimulationCap
 from forecheck.stats.bootstrap import null_sums, simulate_error_sums, simulate_excess
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, slope_t_from_sums, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import design_effect, unit_design_effect
+from forecheck.stats.dependence import unit_design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.questions import question_budget
@@ -510,6 +510,9 @@ def check_mg106(ctx: CheckContext) -> Measurement:
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
                f"carry about {dep.n_eff:.0f} independent ones")
+    own = sorted((k[5:], v[1]) for k, v in ctx.cache.items() if k.startswith("neff."))
+    if own:  # each pooled test's count on its own contributions (the gate's)
+        msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, d in own)
     details = DependenceDetails(
         rho=dep.rho, design_effect_increments=dep.deff, n_eff=dep.n_eff, n_series=dep.n_series,
         n_shared_times=dep.n_cells, mean_series_per_time=dep.mean_sharing,
