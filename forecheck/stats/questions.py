@@ -186,6 +186,15 @@ def _unique_sets(sets: np.ndarray, k: int) -> np.ndarray:
     return sets[np.all(cnt[sets] == 1, axis=1)]
 
 
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(lo[i], hi[i]) for all i, without a loop."""
+    n = np.maximum(hi - lo, 0)
+    tot = int(n.sum())
+    if tot == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(lo, n) + (np.arange(tot) - np.repeat(np.cumsum(n) - n, n))
+
+
 def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     """Complementary sets among the rows of P (k series × L shared times)."""
     k, L = P.shape
@@ -199,11 +208,12 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     hi = np.searchsorted(a[order], 1 - a + tol, side="right")
     n_c = hi - lo
     ii = np.repeat(np.arange(k), n_c)
-    jj = order[np.concatenate([np.arange(s, e) for s, e in zip(lo, hi)])] if n_c.sum() else np.zeros(0, int)
+    jj = order[_ranges(lo, hi)]
     keep = ii < jj
     ii, jj = ii[keep], jj[keep]
-    ok = np.max(np.abs(Pp[ii] + Pp[jj] - 1.0), axis=1) <= tol if len(ii) else np.zeros(0, bool)
-    ii, jj = ii[ok], jj[ok]
+    for c in range(1, Pp.shape[1]):  # one probe at a time: the candidate list shrinks fast
+        ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
+        ii, jj = ii[ok], jj[ok]
     ok = _pair_devs(P, ii, jj) <= tol
     pairs = _unique_sets(np.stack([ii[ok], jj[ok]], axis=1), k)
     found.extend(pairs)
@@ -232,7 +242,7 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
         return found
     pi = np.repeat(iu, n_c)
     pj = np.repeat(ju, n_c)
-    pl = order[np.concatenate([np.arange(s, e) for s, e in zip(lo, hi)])]
+    pl = order[_ranges(lo, hi)]
     keep = pl > pj
     pi, pj, pl = pi[keep], pj[keep], pl[keep]
     ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
@@ -284,8 +294,8 @@ def detect(offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.nda
     sets = _moving_together(sets, offsets, lengths, p)
     if not sets:
         return none(S)
-    for q, s in enumerate(sets):  # one assignment per found set (cheap)
-        label[np.asarray(s)] = q
+    sizes = np.array([len(x) for x in sets])
+    label[np.concatenate([np.asarray(x) for x in sets])] = np.repeat(np.arange(len(sets)), sizes)
     return summarise(label, offsets, time, p, outcome, source="detected", tol=tol)
 
 
