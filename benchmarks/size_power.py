@@ -8,6 +8,7 @@ share of skips is printed separately when non-zero.
 Reproduce the table in docs/validation.md with
 
     nice python benchmarks/size_power.py --reps 400 --n-sim 199
+    nice python benchmarks/size_power.py --suite questions --reps 400 --n-sim 199
 
 (fixed seeds: scenario k (0-based), replication r uses seed 1_000_000·(k + 1) + r).
 """
@@ -18,6 +19,8 @@ import argparse
 import sys
 import time
 from dataclasses import replace
+
+import numpy as np
 
 
 from forecheck.checks import all_specs, run_checks
@@ -40,6 +43,76 @@ SCENARIOS = [
 ]
 
 
+# Multi-outcome questions and common factors (all martingales: rates are sizes).
+# (label, builder(seed) -> Panel, true number of independent units or None, its meaning)
+def _q_scenarios():
+    from forecheck.simulate.questions import candidates_panel, factor_panel, pairs_panel
+
+    kish = lambda S, r: S / (1 + (S - 1) * r)  # noqa: E731  equicorrelated increments
+    out = [
+        ("YES/NO pairs, detected (30 q × 2 × 60)", lambda sd: pairs_panel(30, 60, sd), 30.0),
+        ("YES/NO pairs, declared (30 q × 2 × 60)", lambda sd: pairs_panel(30, 60, sd, declare=True), 30.0),
+        ("races of 3, detected (30 q × 3 × 60)", lambda sd: candidates_panel(30, 3, 60, sd), 30.0),
+        ("races of 3, declared (30 q × 3 × 60)", lambda sd: candidates_panel(30, 3, 60, sd, declare=True), 30.0),
+    ]
+    for rho in (0.01, 0.03, 0.1, 0.3):
+        out.append((f"common factor rho={rho} (40 × 60)", lambda sd, r=rho: factor_panel(40, 60, sd, r), kish(40, rho)))
+    out.append(("mix: factor rho=0.1 as YES/NO pairs (40 q × 2 × 60)",
+                lambda sd: factor_panel(40, 60, sd, 0.1, pairs=True), kish(40, 0.1)))
+    return out
+
+
+Q_CODES = ("MG101", "MG103", "MG104", "MG105", "CA202")
+
+
+def questions_main(args) -> int:
+    """Size, inconclusive share and reported N_eff on the question / factor families."""
+    from forecheck.checks import execute
+
+    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=Q_CODES + ("MG106",))
+    specs = [s for s in all_specs() if s.code in Q_CODES + ("MG106",)]
+    print(f"# command: python benchmarks/size_power.py --suite questions --reps {args.reps} --n-sim {args.n_sim}"
+          + (f" --only '{args.only}'" if args.only else ""), flush=True)
+    print("| scenario (all H0) | " + " | ".join(Q_CODES) + " | N_eff true | MG106 N_eff | MG101 N_eff | "
+          "questions found | s/rep |")
+    print("|---|" + "---|" * (len(Q_CODES) + 5), flush=True)
+    for k, (label, build, truth) in enumerate(_q_scenarios()):
+        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+            continue
+        rej = {c: 0 for c in Q_CODES}
+        npv = {c: 0 for c in Q_CODES}
+        inc = {c: 0 for c in Q_CODES}
+        n106, n101, nq = [], [], []
+        t0 = time.time()
+        for r in range(args.reps):
+            pan = build(50_000_000 + 1_000_000 * k + r)
+            results, ctx = execute(pan, replace(cfg, seed=r), specs)
+            nq.append(ctx.questions().n_questions)
+            for res in results:
+                if res.code == "MG106" and res.estimate is not None:
+                    n106.append(res.estimate)
+                if res.code == "MG101" and res.status != "skip":
+                    n101.append(res.details.inference.n_eff_gate)
+                if res.code not in rej:
+                    continue
+                if res.status == "inconclusive":
+                    inc[res.code] += 1
+                elif res.status != "skip" and res.pvalue is not None:
+                    npv[res.code] += 1
+                    rej[res.code] += res.pvalue < args.alpha
+        per = (time.time() - t0) / args.reps
+        cells = []
+        for c in Q_CODES:
+            cell = f"{rej[c] / npv[c]:.3f}" if npv[c] else "–"
+            if inc[c]:
+                cell += f" ({inc[c] / args.reps:.0%} inconcl.)"
+            cells.append(cell)
+        med = lambda v: f"{np.median(v):.1f}" if v else "–"  # noqa: E731
+        print(f"| {label} | " + " | ".join(cells) + f" | {truth:.1f} | {med(n106)} | {med(n101)} | "
+              f"{np.median(nq):.0f} | {per:.2f} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=400)
@@ -47,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, default=0.05)
     ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match)")
     ap.add_argument("--families", default="MG,CA")
+    ap.add_argument("--suite", choices=("binary", "questions"), default="binary",
+                    help="binary: the single-contract generators; questions: multi-outcome questions and "
+                         "common-factor panels (size, inconclusive share, reported N_eff)")
     args = ap.parse_args(argv)
+    if args.suite == "questions":
+        return questions_main(args)
     fams = tuple(args.families.split(","))
     specs = [s for s in all_specs() if s.family in fams]
     codes = [s.code for s in specs if s.code not in ("MG106",)]

@@ -27,6 +27,9 @@ class AnalysisConfig:
     min_length : shortest series (number of forecasts) used by dynamic checks.
     seed : seed of every bootstrap / simulation-calibrated p-value (reproducible).
     n_sim : number of simulation or bootstrap draws for such p-values.
+    question_detection : without declared questions (``--question-col``), detect
+        complementary series (probabilities summing to 1 at every shared time) and
+        count them as one question (docs/checks.md, "Questions").
     """
 
     alpha: float = 0.05
@@ -47,6 +50,7 @@ class AnalysisConfig:
     baseline_tolerance: float = 0.1
     exit_zero: bool = False
     allow_empty: bool = False
+    question_detection: bool = True
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).

@@ -77,6 +77,43 @@ class ExcessInference(Details):
 
 
 @dataclass(frozen=True)
+class QuestionRow(Details):
+    """One question's budget (A-R 2021 Prop. 3): u = 1 − Σ_s π_{s,0}², movement
+    m = Σ_t Σ_s Δπ² with the resolution step to the outcome vector."""
+
+    question: str
+    n_outcomes: int
+    uncertainty: float
+    movement: float
+    ratio: float | None
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class QuestionsSummary(Details):
+    """The questions the pooled tests count (declared with --question-col or
+    detected as complementary series; docs/checks.md, "Questions").
+
+    n_mirrors_dropped : second contracts of complementary two-outcome questions,
+        not counted again by the pooled tests (their per-contract values stay in the
+        series table); largest : the questions with the largest excess movement.
+    """
+
+    source: str  # declared | detected
+    n_questions: int
+    n_series_in_questions: int
+    outcomes_per_question: dict[str, int]
+    n_mirrors_dropped: int
+    n_probabilities_not_summing: int
+    n_outcomes_not_summing: int
+    uncertainty: float
+    movement: float
+    ratio: float | None
+    largest: tuple[QuestionRow, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
 class ExcessMovementDetails(Details):
     """MG101: pooled movement Σm against uncertainty reduction Σr (A-R 2021 Prop. 1)."""
 
@@ -95,6 +132,7 @@ class ExcessMovementDetails(Details):
     volatility_seller_profit: float
     volatility_seller_profit_per_series: float
     inference: ExcessInference
+    questions: QuestionsSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +243,22 @@ class DependenceDetails(Details):
     clusters_declared: bool
     n_clusters: int | None
     method: str
+    n_questions: int | None = None  # questions (declared or detected) among the series
+    by_family: tuple["FamilyDependence", ...] = ()
+
+
+@dataclass(frozen=True)
+class FamilyDependence(Details):
+    """The effective number of independent units one pooled test measured on its own
+    contributions (``stats/dependence.py:unit_design_effect``), as the dependence gate
+    reads it."""
+
+    code: str
+    contributions: str
+    n_units: int
+    n_eff: float
+    design_effect: float
+    design_effect_within_units: float
 
 
 # ============================================================= CA: calibration

@@ -41,6 +41,8 @@ class Panel:
         Resolution time in the same unit as ``time`` (NaN where unknown).
     cluster : (S,) object array or None
         Declared clusters (``--cluster-col``), e.g. election or model run.
+    question : (S,) object array or None
+        Question of each series (``--question-col``): mutually exclusive outcomes of one question.
     underlying : (N,) float64 or None
         An underlying quantity (vote share, margin) for Taleb's model (WN306).
     source_row : (N,) int64 or None
@@ -58,6 +60,7 @@ class Panel:
     cluster: np.ndarray | None = None
     underlying: np.ndarray | None = None
     source_row: np.ndarray | None = None
+    question: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     #: (S,) group of each series (``--group-by``: model version, forecaster, ...) or None
     group: np.ndarray | None = None
@@ -272,6 +275,7 @@ class Panel:
                     time_kind=time_kind, time_unit=time_unit,
                     resolved_at=None if ra is None else ra.astype(float),
                     cluster=per_series(extra.get("cluster")), group=per_series(extra.get("group")),
+                    question=per_series(extra.get("question")),
                     underlying=rows(extra.get("underlying"), float),
                     source_row=rows(extra.get("source_row")))
         for key, values in (row_meta or {}).items():
@@ -311,4 +315,5 @@ class Panel:
         return Panel(ids=self.ids[mask], offsets=offsets, time=self.time[keep_rows], p=self.p[keep_rows],
                      outcome=self.outcome[mask], time_kind=self.time_kind, time_unit=self.time_unit,
                      resolved_at=per(self.resolved_at), cluster=per(self.cluster), group=per(self.group),
-                     underlying=rows(self.underlying), source_row=rows(self.source_row), meta=dict(self.meta))
+                     underlying=rows(self.underlying), source_row=rows(self.source_row), question=per(self.question),
+                     meta=dict(self.meta))

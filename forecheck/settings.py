@@ -100,6 +100,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("published-col", "str"),
     S("cluster-col", "str"),
     S("group-by", "str"),
+    S("question-col", "str"),
+    S("question-detection", "bool", True),
     S("underlying-col", "str"),
     S("na-values", "list", ()),
     S("scale", "choice", "auto", ("auto", "unit", "percent")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecheck.io import ReadOptions, load
 from forecheck.stats.budget import series_budget
@@ -194,3 +195,31 @@ def test_intrade_2008_cents_zero_missing(tmp_path):
     on = li.panel.time == day
     brier = np.mean((li.panel.p[on] - li.panel.outcome[li.panel.series_index[on]]) ** 2)
     assert round(float(brier), 3) == 0.028
+
+
+def test_predictit_2018_questions(tmp_path):
+    """--question-col MarketId: the 72 two-party markets are questions of 2 outcomes
+    (README section 4: "72 'Which party will win …?' markets ... and 46 single-contract"),
+    their budget the per-market sums of the contracts' budgets (pandas reference)."""
+    import forecheck
+
+    f = require_shared("predictit-2018", "DailyMarketData.csv")
+    oc = require_shared("predictit-2018", "outcomes_predictit_2018.csv")
+    o = pd.read_csv(oc, dtype=str, keep_default_na=False)[["MarketId", "ContractSymbol", "outcome"]]
+    o["ContractSymbol"] = o["ContractSymbol"].replace("", "n/a")
+    of = tmp_path / "predictit_outcomes.csv"  # temporary, never stored in the repository
+    o.to_csv(of, index=False)
+    opts = ReadOptions(series_cols=("MarketId", "ContractSymbol"), prob_col="ClosePrice", outcomes_file=str(of),
+                       question_col="MarketId")
+    rep = forecheck.analyze(str(f), read_options=opts, n_sim=99, select=("MG101", "MG106", "DQ"))
+    q = rep.input["questions"]
+    assert (q["source"], q["n_questions"], q["outcomes_per_question"]) == ("declared", 72, {"2": 72})
+    assert q["n_series_in_questions"] == 144 and q["n_mirrors_dropped"] == 0  # the two sides do not add up
+    raw = pd.read_csv(f, sep="|", encoding="utf-16", dtype={"MarketId": str}, keep_default_na=False)
+    outc = o.assign(_id=o["MarketId"] + "|" + o["ContractSymbol"]).set_index("_id")["outcome"].astype(float)
+    ref = reference_budget(raw, ["MarketId", "ContractSymbol"], ["Date"], [True], "ClosePrice", outc)
+    market = ref.index.str.split("|").str[0]
+    two = market.map(market.value_counts()) == 2
+    assert q["movement"] == pytest.approx(float(ref.loc[two, "movement"].sum()), rel=1e-9)
+    assert q["uncertainty"] == pytest.approx(float(ref.loc[two, "ur"].sum()), rel=1e-9)
+    assert rep.result("DQ011").status == "fail"  # some markets' sides sum far from 1 (README: 0.45-1.70)

@@ -23,6 +23,7 @@ import numpy as np
 
 from forecheck.checks.context import CheckContext, check_rng
 from forecheck.config import AnalysisConfig
+from forecheck.details import FindingDetails
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import (FAMILY_LAYER, CheckResult, DependenceGate, Measurement,
@@ -105,6 +106,59 @@ def dependence_gate(ctx: CheckContext, m: Measurement) -> DependenceGate | None:
                           pvalue_if_independent=m.pvalue, statistic_if_independent=m.statistic)
 
 
+#: data-quality rules the runner reports (they need the questions, not the rows);
+#: the loader's rules are ``forecheck.io.validate.DQ_RULES``.
+RUNNER_DQ_RULES: list[tuple[str, str, str, str]] = [
+    ("DQ011", "question-sums", "warning",
+     "Questions whose probabilities do not sum to 1 at the median shared time (more than 0.05 off), or "
+     "whose outcomes do not sum to 1 (exactly one outcome of a question happens)."),
+]
+
+
+def _finite_max(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")
+
+
+def question_findings(ctx: CheckContext) -> list[CheckResult]:
+    """DQ011: questions whose probabilities do not sum to 1 (median shared time) or
+    whose outcomes do not sum to 1 (a pass record when the series form no questions)."""
+    q = ctx.questions()
+    code, name, severity, _ = RUNNER_DQ_RULES[0]
+    if q.n_questions == 0:
+        return [CheckResult(code=code, name=name, family="DQ", severity=severity, status="pass",
+                            message="no questions: every series is its own event (--question-col declares them)",
+                            details=FindingDetails(count=0), test_based=False)]
+    ids = ctx.panel.ids
+
+    def label(j: int) -> str:
+        return str(q.names[j]) if q.source == "declared" else str(ids[np.flatnonzero(q.label == j)[0]])
+
+    bp, bo = q.bad_prob, q.bad_outcome
+    parts = []
+    rows = []
+    if len(bp):
+        worst = bp[np.argsort(-np.nan_to_num(q.prob_dev_median[bp], nan=np.inf))]
+        parts.append(f"{len(bp)} of {q.n_questions} questions have probabilities that do not sum to 1 "
+                     f"(median |Σp − 1| up to {_finite_max(q.prob_dev_median[bp]):.2f}; e.g. "
+                     + ", ".join(label(j) for j in worst[:3]) + ")")
+        rows += [{"question": label(j), "n_outcomes": int(q.size[j]),
+                  "median_abs_sum_minus_1": float(q.prob_dev_median[j])
+                  if np.isfinite(q.prob_dev_median[j]) else None} for j in worst[:20]]
+    if len(bo):
+        parts.append(f"{len(bo)} questions have outcomes summing to other than 1 (e.g. "
+                     + ", ".join(f"{label(j)}: {q.outcome_sum[j]:g}" for j in bo[:3]) + ")")
+        rows += [{"question": label(j), "outcome_sum": float(q.outcome_sum[j])} for j in bo[:20]]
+    present = bool(parts)
+    msg = ("; ".join(parts) + ": treated as one question each (contracts clustered), but check the data"
+           if present else f"the {q.n_questions} questions' probabilities and outcomes sum to 1")
+    return [CheckResult(code=code, name=name, family="DQ", severity=severity,
+                        status="fail" if present else "pass", statistic=float(len(bp) + len(bo)),
+                        nobs=q.n_questions, message=msg,
+                        details=FindingDetails(count=int(len(bp) + len(bo)), extra={"source": q.source, "questions": rows}),
+                        test_based=False)]
+
+
 def stamp(spec: CheckSpec, m: Measurement, gate: DependenceGate | None = None) -> CheckResult:
     """The record of one check: identity from the spec, the statistics from ``m``."""
     if gate is not None:
@@ -128,6 +182,9 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
     config = config or AnalysisConfig()
     ctx = CheckContext(panel=panel, config=config)
     results: list[CheckResult] = [r for r in (extra or []) if config.is_selected(r.code)]
+    # a run from input (findings given: forecheck.analyze) also reports DQ011 on its questions
+    if extra is not None and config.is_selected("DQ011"):
+        results.extend(question_findings(ctx))
     for spec in specs if specs is not None else all_specs():
         if not config.is_selected(spec.code):
             continue

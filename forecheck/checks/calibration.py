@@ -4,9 +4,12 @@ horizons before resolution.
 Only resolved series enter. Each contributes one forecast per horizon: its last
 forecast made at least ``h`` before resolution (``panel.resolution_time``), picked
 for every series and horizon in one vectorised pass (:func:`horizon_rows`). "last"
-is the series' last forecast made no later than resolution. Tests over series
-assume the series are independent events; states of one election share a national
-swing (see MG106), in which case the p-values here are too small.
+is the series' last forecast made no later than resolution. The series are those of
+the pooled panel (``ctx.pooled()``): the mirror contract of a YES/NO question is not a
+second event, and CA202 draws the outcomes of a question of 3+ outcomes jointly.
+Tests over units (questions) assume they are independent events; states of one
+election share a national swing (see MG106), which the runner's dependence gate
+reads (docs/checks.md, "Dependence gate").
 """
 
 from __future__ import annotations
@@ -124,7 +127,18 @@ def calibration_data(panel: Panel, config) -> CalibrationData:
 
 
 def _data(ctx: CheckContext) -> CalibrationData:
-    return ctx.cached("calibration.data", lambda: calibration_data(ctx.panel, ctx.config))
+    # the pooled panel: a question's mirror contract is not a second event
+    return ctx.cached("calibration.data", lambda: calibration_data(ctx.pooled()[0], ctx.config))
+
+
+def _units(ctx: CheckContext) -> tuple[np.ndarray, int]:
+    """(n,) unit (question, or declared cluster) of each resolved series with a last
+    forecast, and the number of units the calibration tests pool."""
+    d = _data(ctx)
+    pan = ctx.pooled()[0]
+    lab = pan.cluster.astype(str) if pan.cluster is not None else pan.question.astype(str)
+    u = lab[d.series][~np.isnan(d.p_last)]
+    return u, int(np.unique(u).size)
 
 
 def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +192,13 @@ def check_ca201(ctx: CheckContext) -> Measurement:
 def check_ca202(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA202")
     r = cal.spiegelhalter(p, o)
+    d = _data(ctx)
+    q_units = ctx.pooled()[0].question[d.series][~np.isnan(d.p_last)]
+    grouped = np.unique(q_units).size < len(q_units)  # questions of 3+ outcomes: outcomes drawn jointly
+    if grouped:
+        z, pz = cal.spiegelhalter_grouped(p, o, q_units)
+        r = cal.SpiegelhalterResult(z=z, pvalue=pz, observed_brier=r.observed_brier,
+                                    expected_brier=r.expected_brier, n=r.n)
     if not np.isfinite(r.z):
         raise InsufficientDataError("CA202: every last forecast is 0, 0.5 or 1 (Z undefined)")
     if r.z > 0:
@@ -185,6 +206,7 @@ def check_ca202(ctx: CheckContext) -> Measurement:
     else:
         reading = "outcomes fit better than the forecasts' own confidence implies (under-confident)"
     return Measurement(
+        n_units=_units(ctx)[1],  # questions (or clusters), not contracts: the dependence gate's units
         statistic=r.z, pvalue=r.pvalue, estimate=r.z, nobs=r.n,
         message=f"Z = {r.z:.2f}: observed Brier {r.observed_brier:.4f} vs expected "
                 f"{r.expected_brier:.4f}; {reading}",
@@ -192,7 +214,8 @@ def check_ca202(ctx: CheckContext) -> Measurement:
         alternative="two-sided",
         details=SpiegelhalterDetails(
             observed_brier=r.observed_brier, expected_brier=r.expected_brier,
-            pvalue_mc=cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.seed("CA202")),
+            pvalue_mc=(cal.spiegelhalter_grouped_mc_pvalue(p, o, q_units, ctx.config.n_sim, ctx.rng("CA202"))
+                       if grouped else cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.seed("CA202"))),
             pvalue_mc_note="conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
             note=INDEPENDENCE_NOTE),
     )
@@ -210,6 +233,7 @@ def check_ca203(ctx: CheckContext) -> Measurement:
     else:
         reading = "slope > 1: forecasts too close to 50% (under-confident)"
     return Measurement(
+        n_units=_units(ctx)[1],  # questions (or clusters), not contracts: the dependence gate's units
         statistic=r.lr_stat, pvalue=r.pvalue, estimate=r.slope, ci=r.slope_ci, nobs=r.n,
         message=f"intercept {r.intercept:.2f}, slope {r.slope:.2f} "
                 f"[{r.slope_ci[0]:.2f}, {r.slope_ci[1]:.2f}]; {reading}",
@@ -311,6 +335,7 @@ def check_ca204(ctx: CheckContext) -> Measurement:
     else:
         msg = "mean Brier never rises and dispersion never falls as resolution approaches"
     return Measurement(
+        n_units=_units(ctx)[1],  # questions (or clusters), not contracts: the dependence gate's units
         statistic=test.stat, pvalue=test.pvalue, estimate=test.stat, nobs=int(common.sum()), message=msg,
         null="mean Brier non-increasing and forecast variance non-decreasing toward resolution",
         alternative="some adjacent horizon pair violates an inequality",

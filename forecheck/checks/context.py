@@ -8,7 +8,7 @@ gate and MG106 read one quantity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
 from forecheck.stats.budget import Budget, series_budget
+from forecheck.stats import questions as qmod
 from forecheck.stats.dependence import Dependence, design_effect
 
 
@@ -54,17 +55,57 @@ class CheckContext:
         """The variance budget of every series of the panel (A-R 2021), computed once."""
         return self.cached("budget", lambda: series_budget(self.panel))
 
-    def dynamic(self) -> tuple[Panel, np.ndarray]:
-        """Series with at least ``min_length`` forecasts (dynamic checks) and their mask."""
+    def questions(self) -> qmod.Questions:
+        """Question membership of the panel's series: declared (``panel.question``,
+        ``--question-col``), else detected complementary sets unless
+        ``config.question_detection`` is off (``stats/questions.py``)."""
         def make():
-            mask = self.panel.lengths >= self.config.min_length
-            return self.panel.select_series(mask), mask
+            pan = self.panel
+            if pan.question is not None:
+                return qmod.from_declared(pan.question, pan.offsets, pan.time, pan.p, pan.outcome)
+            if self.config.question_detection:
+                return qmod.detect(pan.offsets, pan.time, pan.p, pan.outcome)
+            return qmod.none(pan.n_series)
+        return self.cached("questions", make)
+
+    def pooled(self) -> tuple[Panel, np.ndarray]:
+        """The panel the pooled tests read, and its (S,) mask on ``panel``: the mirror
+        contract of each complementary two-outcome question dropped (it would count
+        the question twice), ``question`` = the unit code of each series (its
+        question; a standalone series is its own unit). Declared clusters stay in
+        ``cluster``: contracts nest in questions, questions in clusters."""
+        def make():
+            q = self.questions()
+            keep = ~q.redundant()
+            pan = replace(self.panel, question=q.units()).select_series(keep)
+            return pan, keep
+        return self.cached("pooled", make)
+
+    def pooled_budget(self) -> Budget:
+        """The variance budget of the pooled panel's series."""
+        return self.budget().select(self.pooled()[1])
+
+    def dynamic(self) -> tuple[Panel, np.ndarray]:
+        """Pooled series (``pooled()``) with at least ``min_length`` forecasts
+        (dynamic checks) and their mask on the pooled panel."""
+        def make():
+            pan, _ = self.pooled()
+            mask = pan.lengths >= self.config.min_length
+            return pan.select_series(mask), mask
         return self.cached("dynamic", make)
 
     def dependence(self) -> Dependence:
         """MG106's same-time dependence of the in-flight increments of the dynamic
-        series (Kish design effect, ``stats/dependence.py``)."""
+        series, one representative contract per question (the contracts of one
+        question sum to a constant, so their increments cancel; Kish design effect,
+        ``stats/dependence.py``)."""
         def make():
             pan, _ = self.dynamic()
-            return design_effect(pan.dp, pan.dp_series, pan.time[pan.increment_rows], pan.n_series, pan.cluster)
+            u = pan.question
+            first = np.zeros(pan.n_series, bool)
+            if pan.n_series:  # first series of each unit (series are not sorted by unit)
+                order = np.lexsort((np.arange(pan.n_series), u))
+                first[order[np.r_[True, u[order][1:] != u[order][:-1]]]] = True
+            rep = pan.select_series(first)
+            return design_effect(rep.dp, rep.dp_series, rep.time[rep.increment_rows], rep.n_series, rep.cluster)
         return self.cached("dependence", make)

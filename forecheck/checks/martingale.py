@@ -18,7 +18,7 @@ from forecheck.stats import dists as stats
 from forecheck.checks import CheckSpec
 from forecheck.checks.context import CheckContext
 from forecheck.details import (BudgetPart, DependenceDetails, ExcessInference, ExcessMovementDetails,
-                               FlaggedSeries, P0Stratum, RegressionDetails, RevisionAutocorrelationDetails,
+                               FamilyDependence, FlaggedSeries, P0Stratum, QuestionRow, QuestionsSummary, RegressionDetails, RevisionAutocorrelationDetails,
                                RevisionErrorDetails, SeriesScreenDetails, SeriesZ,
                                TauBin, VarianceRatioAt, VarianceRatioDetails)
 from forecheck.errors import InsufficientDataError
@@ -28,10 +28,11 @@ from forecheck.stats.asymptotic import cluster_score_reference
 from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import design_effect
+from forecheck.stats.dependence import design_effect, unit_design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
+from forecheck.stats.questions import question_budget
 from forecheck.stats.variance_ratio import pooled_variance_ratio
 
 FAMILY = "MG"
@@ -48,7 +49,7 @@ def _position(panel: Panel) -> np.ndarray:
 
 # ------------------------------------------------------------------ MG101
 def _mg101_inputs(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
-    panel = ctx.panel
+    panel, _ = ctx.pooled()
     mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
     return panel.select_series(mask), mask
 
@@ -82,12 +83,38 @@ def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return edges, labels
 
 
+def questions_summary(ctx: CheckContext) -> QuestionsSummary | None:
+    """Per-question budgets (A-R 2021 Prop. 3) of the questions found, for MG101's
+    details and the input header; None when no series form questions."""
+    q = ctx.questions()
+    if q.n_questions == 0:
+        return None
+    b = ctx.budget()
+    qb = question_budget(q.label, q.n_questions, b.movement, b.uncertainty_reduction, b.resolved)
+    first = np.full(q.n_questions, ctx.panel.n_series, dtype=np.int64)
+    np.minimum.at(first, q.label[q.label >= 0], np.flatnonzero(q.label >= 0))
+    name = (q.names if q.source == "declared" else
+            np.array([f"{ctx.panel.ids[i]} (+{k - 1})" for i, k in zip(first, q.size)], dtype=object))
+    top = np.argsort(-qb.excess)[:10]
+    rows = tuple(QuestionRow(question=str(name[j]), n_outcomes=int(q.size[j]), uncertainty=float(qb.uncertainty[j]),
+                             movement=float(qb.movement[j]),
+                             ratio=float(qb.movement[j] / qb.uncertainty[j]) if qb.uncertainty[j] > 0 else None,
+                             resolved=bool(qb.resolved[j])) for j in top)
+    su, sm = float(qb.uncertainty.sum()), float(qb.movement.sum())
+    return QuestionsSummary(
+        source=q.source, n_questions=q.n_questions, n_series_in_questions=q.n_in_questions,
+        outcomes_per_question={str(k): v for k, v in q.size_counts().items()},
+        n_mirrors_dropped=int(q.redundant().sum()), n_probabilities_not_summing=int(len(q.bad_prob)),
+        n_outcomes_not_summing=int(len(q.bad_outcome)), uncertainty=su, movement=sm,
+        ratio=sm / su if su > 0 else None, largest=rows, summary=q.summary())
+
+
 def check_mg101(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no resolved series and none with "
                                     f"{ctx.config.min_length}+ forecasts")
-    b = ctx.budget().select(mask)
+    b = ctx.pooled_budget().select(mask)
     sm, sr, sx = float(b.movement.sum()), float(b.uncertainty_reduction.sum()), float(b.excess.sum())
     if sr <= 0:
         raise InsufficientDataError("no uncertainty to reduce (every series starts at 0 or 1)")
@@ -99,8 +126,9 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     d, ds_, dt_, _ = _excess_terms(pan)
     n_in = len(pan.dp)
     dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
-    dep_x = design_effect(dc, ds_[:n_in], dt_[:n_in], pan.n_series, pan.cluster)
-    deff = dep_x.deff_used
+    dep_x = unit_design_effect(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
+    deff = dep_x.deff
+    ctx.cache["neff.MG101"] = ("excess terms", dep_x)
     sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
     se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
@@ -124,8 +152,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # p-values: parametric martingale bootstrap-t, or N(0, 1) when many independent
     # series carry the variance (stats/bootstrap.excess_inference, stats/asymptotic.py)
     dep = ctx.dependence()
-    n_eff_x = float(pan.n_series / deff if pan.cluster is None
-                    else min(pan.n_series / deff, np.unique(pan.cluster.astype(str)).size))
+    n_eff_x = float(dep_x.n_eff)  # effective independent units of the excess terms (questions, clusters)
     n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
     inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
                            int(ctx.config.n_sim), ctx.rng("MG101"))
@@ -184,14 +211,15 @@ def check_mg101(ctx: CheckContext) -> Measurement:
                     else "parametric martingale bootstrap-t (") + "probit bridge matched per series; "
                    "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
             n_sim=B, draws_per_series=int(K), design_effect=deff, n_eff=n_eff_own,
-            rho_excess_terms=dep_x.rho, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate,
-            reference=inf.reference.as_dict()))
+            rho_excess_terms=dep_x.rho_units, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate,
+            reference=inf.reference.as_dict()),
+        questions=questions_summary(ctx))
     msg = (f"movement is {ratio:.2f}× the uncertainty reduction ({direction}); a volatility seller holding "
            f"(1 − 2p) YES contracts made {sx:+.3f} per $1 notional over {pan.n_series} series")
     return Measurement(statistic=float(stat), pvalue=pval, estimate=ratio, ci=(float(ci[0]), float(ci[1])),
                        nobs=pan.n_series, message=msg, details=details,
                        null="H0: E[movement] = E[uncertainty reduction] (ratio 1; A-R 2021 Prop. 1)",
-                       alternative="two-sided", n_eff=n_eff_own, n_units=pan.n_series, caps=caps)
+                       alternative="two-sided", n_eff=n_eff_own, n_units=dep_x.n_units or pan.n_series, caps=caps)
 
 
 # ------------------------------------------------------------------ MG102
@@ -210,12 +238,18 @@ def check_mg102(ctx: CheckContext) -> Measurement:
     alpha = ctx.config.alpha
     flagged = np.flatnonzero(q_bh < alpha)
     S = ctx.panel.n_series
+    keep = ctx.pooled()[1]
+    at = np.flatnonzero(keep)[mask]  # full-panel index of each screened series
+    # a mirror contract (dropped from the pooled panel) shows its question's values
+    units = ctx.questions().units()
+    src = np.full(int(units.max()) + 1 if S else 0, -1, dtype=np.int64)
+    src[units[at]] = np.arange(len(at))
     for col, vals in (("mg102_z", z), ("mg102_p", pv), ("mg102_q", q_bh)):
-        full = np.full(S, np.nan)
-        full[mask] = vals
+        k = src[units] if S else np.zeros(0, np.int64)
+        full = np.where(k >= 0, vals[np.maximum(k, 0)] if len(vals) else np.nan, np.nan)
         ctx.series_columns[col] = full
     order = flagged[np.argsort(pv[flagged])]
-    ratio = ctx.budget().select(mask).ratio
+    ratio = ctx.pooled_budget().select(mask).ratio
     listed = tuple(FlaggedSeries(id=str(pan.ids[i]), excess=float(x[i]),
                                  ratio=float(ratio[i]) if np.isfinite(ratio[i]) else None, z=float(z[i]),
                                  pvalue=float(pv[i]), qvalue=float(q_bh[i]), n=int(pan.lengths[i]))
@@ -246,10 +280,10 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
         y, x, series, time = y[keep], x[keep], series[keep], time[keep]
     else:
         sw = np.ones_like(y)
-    if pan.cluster is not None:
+    if pan.cluster is not None:  # contracts nest in questions, questions in declared clusters
         groups = pan.cluster[series].astype(str)
     else:
-        groups = series
+        groups = pan.question[series] if pan.question is not None else series
     G = np.unique(groups).size
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
@@ -260,10 +294,13 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     u = y - X @ fit.params
     score = (X[:, 1] - X[:, 1].mean()) * u
+    # dependence across units of the scores summed within units (unit_design_effect);
+    # the CR1/WCR clusters already absorb dependence within a unit
+    dep_u = unit_design_effect(score, series, time, pan.question, pan.cluster)
+    ctx.cache[f"neff.{code}"] = ("regression scores", dep_u)
     if pan.cluster is None:
-        dep = design_effect(score, series, time, pan.n_series)
-        deff = dep.deff_used
-        n_eff = pan.n_series / deff
+        deff = dep_u.deff_across_used
+        n_eff = dep_u.n_eff
     else:
         deff, n_eff = 1.0, float(G)
     dep106 = ctx.dependence()
@@ -381,7 +418,9 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     if r["reference"] == "asymptotic":
         p_sim, caps = r["p_t"], ()
     else:
-        p_sim, K = error_regression_pvalue(pan, r["t"], int(ctx.config.n_sim), ctx.rng("MG104"), cluster=pan.cluster)
+        p_sim, K = error_regression_pvalue(
+            pan, r["t"], int(ctx.config.n_sim), ctx.rng("MG104"),
+            cluster=pan.cluster if pan.cluster is not None else pan.question)  # rows summed within questions
         B = int(ctx.config.n_sim)
         caps = () if K >= B else (SimulationCap(what="MG104 simulated martingale paths per series", requested=B,
                                                 used=int(K), reason=f"rows × draws capped at {SIM_CELLS:,} (memory)"),)
@@ -409,9 +448,17 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     pos = _position(pan)
     probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs)
     t_inc = pan.time[pan.increment_rows]
-    deffs = [design_effect(probe.scores[:, j], pan.dp_series, t_inc, pan.n_series, pan.cluster).deff_used
-             for j in range(len(qs))]
-    deff = max(deffs)
+    # centred, as MG101's excess terms: a common non-zero mean (the effect under test)
+    # is not dependence
+    def centred(v: np.ndarray) -> np.ndarray:
+        used = v != 0
+        return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
+
+    deps = [unit_design_effect(centred(probe.scores[:, j]), pan.dp_series, t_inc, pan.question, pan.cluster)
+            for j in range(len(qs))]
+    deff = max(d.deff for d in deps)
+    dep_vr = min(deps, key=lambda d: d.n_eff)
+    ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)
     vr = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs, deff=deff)
     per_q = tuple(VarianceRatioAt(q=q, vr=float(vr.vr[j]), z=float(vr.z[j]), pvalue=float(vr.pvalues[j]),
                                   n_series=int(vr.n_series[j]), n_steps=int(vr.n_steps[j]))
@@ -427,7 +474,7 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     return Measurement(statistic=float(vr.wald), pvalue=float(vr.wald_p), estimate=float(lead),
                        nobs=int(vr.n_steps[0]), message=msg, details=details,
                        null="H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)",
-                       alternative="two-sided")
+                       alternative="two-sided", n_eff=dep_vr.n_eff, n_units=dep_vr.n_units)
 
 
 # ------------------------------------------------------------------ MG106
@@ -441,12 +488,21 @@ def check_mg106(ctx: CheckContext) -> Measurement:
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
                f"carry about {dep.n_eff:.0f} independent ones")
+    own = sorted((k[5:], v[1]) for k, v in ctx.cache.items() if k.startswith("neff."))
+    if own:  # each pooled test's count on its own contributions (the gate's)
+        msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, d in own)
     details = DependenceDetails(
         rho=dep.rho, design_effect_increments=dep.deff, n_eff=dep.n_eff, n_series=dep.n_series,
         n_shared_times=dep.n_cells, mean_series_per_time=dep.mean_sharing,
         clusters_declared=pan.cluster is not None,
         n_clusters=int(np.unique(pan.cluster.astype(str)).size) if pan.cluster is not None else None,
-        method="time-aligned (within declared clusters) design effect; N_eff = S/(1+(n̄−1)ρ̄)")
+        method="time-aligned (within declared clusters) design effect of one contract per question; "
+               "N_eff = S/(1+(n̄−1)ρ̄); by_family: each pooled test's own count (unit_design_effect)",
+        n_questions=ctx.questions().n_questions or None,
+        by_family=tuple(FamilyDependence(code=c, contributions=what, n_units=d.n_units, n_eff=d.n_eff,
+                                         design_effect=d.deff, design_effect_within_units=d.deff_within)
+                        for c, (what, d) in sorted((k[5:], v) for k, v in ctx.cache.items()
+                                                   if k.startswith("neff."))))
     return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
                        test_based=False, status="pass")
 

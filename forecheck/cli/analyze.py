@@ -146,6 +146,13 @@ def analyze_command(
         "--group-by", help="Compare groups (model version, forecaster, year): per-group verdicts side by side and "
                            "every pair tested on the questions both forecast. Keep the column in --series-col.",
         rich_help_panel=READ)] = None,
+    question_col: Annotated[Optional[str], typer.Option(
+        help="Question column: series with one value are the mutually exclusive outcomes of one question "
+             "(YES/NO contracts, the candidates of one race).", rich_help_panel=READ)] = None,
+    question_detection: Annotated[Optional[bool], typer.Option(
+        "--question-detection/--no-question-detection",
+        help="Without --question-col, detect series whose probabilities sum to 1 at every shared time and "
+             "count each set as one question.", show_default=_d("question-detection"), rich_help_panel=READ)] = None,
     underlying_col: Annotated[Optional[str], typer.Option(
         help="Underlying quantity (vote share, margin) for Taleb's binary-option model (WN306).",
         rich_help_panel=READ)] = None,
@@ -297,7 +304,9 @@ def _known_codes() -> tuple[list[str], dict[str, str]]:
     from forecheck.checks import all_specs
 
     sev: dict[str, str] = {}
-    for code, _name, severity, _summary in _dq_rules():
+    from forecheck.checks import RUNNER_DQ_RULES
+
+    for code, _name, severity, _summary in [*_dq_rules(), *RUNNER_DQ_RULES]:
         sev[code] = severity
     for spec in all_specs():
         sev[spec.code] = spec.severity
@@ -351,7 +360,8 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
     read_options = ReadOptions(
         layout=v["layout"], series_cols=tuple(v["series_col"]), time_col=v["time_col"], prob_col=v["prob_col"],
         outcome_col=v["outcome_col"], published_col=v["published_col"], resolved_at_col=v["resolved_at_col"],
-        cluster_col=v["cluster_col"], group_col=v["group_by"], underlying_col=v["underlying_col"],
+        cluster_col=v["cluster_col"], group_col=v["group_by"], question_col=v["question_col"],
+        underlying_col=v["underlying_col"],
         outcomes_file=v["outcomes"],
         na_values=tuple(v["na_values"]), scale=v["scale"], input_format=v["input_format"],
         stdin_name=v["stdin_filename"], drop_backcast=v["drop_backcast"],
@@ -362,7 +372,7 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
         seed=v["seed"], n_sim=v["n_sim"], inconclusive=v["inconclusive"],
         max_movement_ratio=v["max_movement_ratio"], min_movement_ratio=v["min_movement_ratio"],
         max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"],
-        allow_empty=v["allow_empty"])
+        allow_empty=v["allow_empty"], question_detection=v["question_detection"])
     for name, value in (extra or {}).items():
         if value is None:
             continue

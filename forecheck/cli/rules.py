@@ -37,6 +37,12 @@ def _rules() -> list[dict[str, str]]:
                             + ("warning or info." if sev == "warning" else "info."),
                      "action": DQ_ACTIONS.get(code) or (BY_CODE[code].action if code in BY_CODE else ""),
                      "url": DOCS_URL.format(code=code.lower())})
+    from forecheck.checks import RUNNER_DQ_RULES
+
+    for code, name, sev, summary in RUNNER_DQ_RULES:  # findings the runner makes (questions)
+        rows.append({"code": code, "name": name, "severity": sev, "layer": LAYER["DQ"], "summary": summary,
+                     "what": summary, "why": "A data-quality finding: reported, never stops the run.",
+                     "action": DQ_ACTIONS.get(code, ""), "url": DOCS_URL.format(code=code.lower())})
     for s in all_specs():
         doc = RULE_DOCS.get(s.code, {})
         rows.append({"code": s.code, "name": s.name, "severity": s.severity, "layer": LAYER.get(s.family, ""),

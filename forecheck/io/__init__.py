@@ -67,7 +67,7 @@ def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
         delimiter=None,
         layout="long",
         columns={"series": [], "time": None, "p": None, "outcome": None, "published": None,
-                 "resolved_at": None, "cluster": None, "underlying": None},
+                 "resolved_at": None, "cluster": None, "question": None, "underlying": None},
         scale="unit",
         scale_note="Panel given directly: probabilities taken as on [0, 1]",
         rows_read=int(panel.n_obs),
@@ -202,12 +202,12 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
         tkeys = [(rep(c), d) for c, d in cm.time_keys]
         return {"sid": sid, "time": rep(cm.time), "time_keys": tkeys, "p": vals, "outcome": None,
                 "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
-                "group": rep(cm.group), "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
+                "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
     return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
             "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
             "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
-            "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
+            "question": _col(f, cm.question), "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
 
 
 def _stack_columns(f: pd.DataFrame, cols: list[str]) -> pd.Series:
@@ -254,5 +254,6 @@ def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
         sid_labels = uniq.astype(object)
     return RawLong(sid_codes=sid_codes, sid_labels=sid_labels, time=cat("time"), time_keys=tkeys, p=cat("p"), outcome=cat("outcome"),
                    published=cat("published"), resolved_at=cat("resolved_at"), cluster=cat("cluster"),
-                   group=cat("group"), underlying=cat("underlying"), line=np.concatenate([p["line"] for p in parts]),
+                   group=cat("group"), question=cat("question"), underlying=cat("underlying"),
+                   line=np.concatenate([p["line"] for p in parts]),
                    file=np.concatenate([p["file"] for p in parts]), paths=paths)

@@ -33,6 +33,7 @@ PUBLISHED_NAMES = ("published", "published_at", "publication_time", "publish_tim
 RESOLVED_AT_NAMES = ("resolved_at", "resolution_time", "resolution_date", "resolved_date", "resolve_date",
                      "closed_at", "close_time")
 CLUSTER_NAMES = ("cluster",)
+QUESTION_NAMES = ("question_id",)
 UNDERLYING_NAMES = ("underlying",)
 
 
@@ -47,6 +48,7 @@ class ColumnMap:
     published: str | None = None
     resolved_at: str | None = None
     cluster: str | None = None
+    question: str | None = None
     underlying: str | None = None
     group: str | None = None
     value_cols: list[str] = field(default_factory=list)  # wide layout: the series columns
@@ -54,7 +56,7 @@ class ColumnMap:
 
     def used(self) -> list[str]:
         cols = list(self.series) + [c for c, _ in self.time_keys]
-        for c in (self.time, self.p, self.outcome, self.published, self.resolved_at, self.cluster,
+        for c in (self.time, self.p, self.outcome, self.published, self.resolved_at, self.cluster, self.question,
                   self.underlying, self.group):
             if c is not None and c not in cols:
                 cols.append(c)
@@ -65,8 +67,8 @@ class ColumnMap:
                 "time": self.time if not self.time_keys else
                 ",".join(("-" if d else "") + c for c, d in self.time_keys),
                 "p": self.p, "outcome": self.outcome, "published": self.published,
-                "resolved_at": self.resolved_at, "cluster": self.cluster, "underlying": self.underlying,
-                **({"group": self.group} if self.group else {})}
+                "resolved_at": self.resolved_at, "cluster": self.cluster, "question": self.question,
+                "underlying": self.underlying, **({"group": self.group} if self.group else {})}
 
 
 def _lookup(columns: list[str], name: str, path: str, role: str, flag: str) -> str:
@@ -320,6 +322,7 @@ def _optional_roles(cm: ColumnMap, frame: pd.DataFrame, columns: list[str], opti
                                    ("resolved_at", options.resolved_at_col, RESOLVED_AT_NAMES,
                                     "--resolved-at-col"),
                                    ("cluster", options.cluster_col, CLUSTER_NAMES, "--cluster-col"),
+                                   ("question", options.question_col, QUESTION_NAMES, "--question-col"),
                                    ("underlying", options.underlying_col, UNDERLYING_NAMES, "--underlying-col"),
                                    ("group", options.group_col, (), "--group-by")):
         if opt:

@@ -29,6 +29,7 @@ class ReadOptions:
     resolved_at_col: str | None = None
     cluster_col: str | None = None
     group_col: str | None = None  # --group-by: per-group verdicts side by side (model version, forecaster, ...)
+    question_col: str | None = None  # mutually exclusive outcomes of one question
     underlying_col: str | None = None
     outcomes_file: str | None = None  # table series -> outcome [, resolved_at]
     na_values: tuple[str, ...] = ()

@@ -54,6 +54,7 @@ class RawLong:
     file: np.ndarray  # index into paths
     paths: list[str]
     group: pd.Series | None = None  # --group-by column (per row; one value per series)
+    question: pd.Series | None = None  # --question-col (per row)
 
 
 # ---------------------------------------------------------------- helpers
@@ -569,6 +570,8 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
         extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[kidx]
     if raw.group is not None:
         extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[kidx]
+    if raw.question is not None:
+        extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[kidx]
     if raw.underlying is not None:
         extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[kidx]
     row_meta = {"source_file": raw.file[kidx]} if len(raw.paths) > 1 else None

@@ -108,6 +108,8 @@ def header(report: Report, verbose: int = 0) -> RichPanel:
     if inp.get("short_series"):
         series += f", {inp['short_series']} too short for dynamic checks"
     t.add_row("rows", f"{rows}; {series}")
+    if inp.get("questions"):
+        t.add_row("questions", _t(inp["questions"]["summary"]))
     tr = inp.get("time_range")
     if tr:
         unit = report.panel.time_unit if report.panel is not None else None

@@ -443,3 +443,77 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     stat = float(np.nanmax(t[ok]))
     pvalue = float((1 + np.sum(tstar >= stat)) / (n_boot + 1))
     return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue)
+
+
+#: a question whose last forecasts sum to 1 within this is drawn as Categorical(p)
+EXCLUSIVE_TOL = 0.05
+
+
+def _grouped_variance(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit null variance of Σ_s a_s o_s (a = 1 − 2p) and whether the unit is
+    drawn as one categorical outcome. Exclusive units (Σp ≈ 1, 2+ contracts):
+    Σ a²p − (Σ ap)² (o ~ Categorical(p)); a unit of one: a²p(1 − p); other units
+    (contracts of one question that do not sum to 1): the bound (Σ_s |a_s|σ_s)²,
+    σ_s² = p_s(1 − p_s), valid for any joint law with these marginals."""
+    a = 1.0 - 2.0 * p
+    n = np.bincount(u)
+    tot = np.bincount(u, weights=p)
+    excl = (n >= 2) & (np.abs(tot - 1.0) <= EXCLUSIVE_TOL)
+    cat = np.bincount(u, weights=a**2 * p) - np.bincount(u, weights=a * p) ** 2
+    bound = np.bincount(u, weights=np.abs(a) * np.sqrt(p * (1.0 - p))) ** 2
+    var = np.where(excl, np.maximum(cat, 0.0), bound)  # n == 1: bound = a²p(1 − p)
+    return var, excl
+
+
+def spiegelhalter_grouped(p, o, unit: np.ndarray) -> tuple[float, float]:
+    """Spiegelhalter's Z with the outcomes of one question (``unit``) drawn jointly:
+    within a question exactly one contract resolves YES, o ~ Categorical(p), so
+    Var(Σ_s a_s o_s) = Σ_s a_s² p_s − (Σ_s a_s p_s)² with a = 1 − 2p; a unit of one
+    series gives the Bernoulli variance a²p(1 − p) (``_grouped_variance``). Returns
+    (Z, two-sided N(0,1) p)."""
+    p, o = _as_arrays(p, o)
+    _, u = np.unique(np.asarray(unit), return_inverse=True)
+    u = u.ravel()
+    a = 1.0 - 2.0 * p
+    num = float(np.sum(a * (o - p)))
+    var = float(np.sum(_grouped_variance(p, u)[0]))
+    if var <= 0:
+        return float("nan"), float("nan")
+    z = num / np.sqrt(var)
+    return float(z), float(2.0 * stats.norm.sf(abs(z)))
+
+
+def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.random.Generator) -> float:
+    """Two-sided p of :func:`spiegelhalter_grouped`'s Z against outcomes drawn under
+    H0: one uniform per question and draw picks the contract whose cumulative
+    probability bracket holds it (Categorical(p); Bernoulli(p) for a unit of one).
+    Contracts of a non-exclusive question (Σp off 1) are drawn comonotone (one
+    uniform, o_s = 1{U < p_s}), the dependence that attains the variance bound."""
+    p, o = _as_arrays(p, o)
+    z, _ = spiegelhalter_grouped(p, o, unit)
+    if not np.isfinite(z):
+        return float("nan")
+    _, u = np.unique(np.asarray(unit), return_inverse=True)
+    u = u.ravel()
+    order = np.lexsort((np.arange(len(p)), u))
+    ps, us = p[order], u[order]
+    cum = np.cumsum(ps)
+    start = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1]
+    base = np.repeat(cum[start] - ps[start], np.diff(np.r_[start, len(ps)]))
+    hi = cum - base
+    lo = hi - ps
+    var_u, excl = _grouped_variance(ps, us)
+    lo = np.where(excl[us], lo, 0.0)  # comonotone draws for non-exclusive units
+    hi = np.where(excl[us], hi, ps)
+    a = 1.0 - 2.0 * ps
+    var = float(np.sum(var_u))
+    n_u = int(us.max()) + 1
+    hits = 0
+    chunk = max(1, 2_000_000 // max(len(ps), 1))
+    for b0 in range(0, n_sim, chunk):  # chunks of draws, vectorised within
+        b = min(chunk, n_sim - b0)
+        draw = rng.uniform(size=(b, n_u))[:, us]
+        os_ = ((draw >= lo) & (draw < hi)).astype(float)
+        zs = ((os_ - ps) * a).sum(axis=1) / np.sqrt(var)
+        hits += int(np.sum(np.abs(zs) >= abs(z) * (1 - 1e-12)))
+    return float((1 + hits) / (n_sim + 1))

@@ -100,3 +100,72 @@ def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_se
         n_eff = min(n_eff, float(np.unique(np.asarray(cluster).astype(str)).size))
     return Dependence(deff=deff, rho=rho, n_eff=float(min(max(n_eff, 1.0), used)), n_series=int(used),
                       n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z)
+
+
+@dataclass(frozen=True)
+class UnitDependence:
+    """Dependence of a pooled statistic's own contributions, units nested in time.
+
+    Contributions are first summed within (unit, time) cells — a unit is a question
+    (its contracts' same-time terms may be mirror images), or a declared cluster —
+    so a mirror-image pair counts once and the sign of a correlation inside a unit
+    cannot cancel. Across units the time-clustered design effect of the unit sums
+    (``design_effect``; cells within declared clusters) measures a common factor
+    of either sign as it enters the statistic.
+
+    deff : total design effect of the contract-level sum, max(1, within)·across_used
+    deff_within : Σ_{u,t} w² / Σ v² (≥ 2 for a mirror pair: its terms are equal)
+    deff_across : Σ_t (Σ_u w)² / Σ w², unclipped; z its test (used when z > 2)
+    n_eff : effective number of independent units, n_units / across_used (≤ clusters)
+    """
+
+    deff: float
+    deff_within: float
+    deff_across: float
+    z: float
+    rho_units: float
+    n_units: int
+    n_eff: float
+
+    @property
+    def deff_across_used(self) -> float:
+        return max(1.0, self.deff_across) if self.z > 2.0 else 1.0
+
+
+def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
+                       unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
+                       ) -> UnitDependence:
+    """:class:`UnitDependence` of flat ``values`` (one per contribution) with their
+    series and time; ``unit_of_series`` (S,) int unit codes (None: every series is its
+    own unit); ``cluster_of_series`` (S,) declared clusters or None."""
+    values = np.asarray(values, float)
+    series = np.asarray(series, np.int64)
+    n_s = int(series.max()) + 1 if len(series) else 0
+    unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
+    if len(values) == 0:
+        return UnitDependence(1.0, 1.0, 1.0, 0.0, 0.0, 0, 0.0)
+    u = unit_s[series]
+    _, ucode = np.unique(u, return_inverse=True)
+    ucode = ucode.ravel()
+    n_units = int(ucode.max()) + 1
+    cells, cell = np.unique(np.stack([ucode.astype(float), np.asarray(time, float)]), axis=1, return_inverse=True)
+    cell = cell.ravel()
+    w = np.bincount(cell, weights=values, minlength=cells.shape[1])
+    cu = cells[0].astype(np.int64)
+    ct = cells[1]
+    sq = float(np.sum(values**2))
+    within = float(np.sum(w**2) / sq) if sq > 0 else 1.0
+    cl = None
+    if cluster_of_series is not None:
+        # cluster of each unit (units nest in clusters: first series' cluster)
+        cl_u = np.empty(n_units, dtype=object)
+        cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
+        cl = cl_u
+    used_units = np.unique(cu[w != 0]).size or n_units
+    dep = design_effect(w, cu, ct, n_units, cl)
+    across_used = max(1.0, dep.deff) if dep.z > 2.0 else 1.0
+    n_eff = used_units / across_used
+    if cl is not None:
+        n_eff = min(n_eff, float(np.unique(cl.astype(str)).size))
+    return UnitDependence(deff=max(1.0, within) * across_used, deff_within=within, deff_across=dep.deff, z=dep.z,
+                          rho_units=dep.rho, n_units=int(used_units), n_eff=float(max(1.0, n_eff)))

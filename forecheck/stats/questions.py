@@ -1,0 +1,409 @@
+"""Questions: the mutually exclusive outcomes of one event, listed as several series.
+
+A market lists a YES and a NO contract, or one contract per candidate of a race;
+a model publishes one probability per candidate. Those series are one question
+with an outcome vector (exactly one outcome happens), not independent events:
+the two sides of a binary question are mirror images (p and 1 − p), and every
+pooled statistic that is symmetric under p ↦ 1 − p counts the question twice.
+
+Declared questions come from ``--question-col``. Without it, complementary sets
+are detected: series on an identical time grid whose probabilities sum to 1
+(within ``tol``) at every time — pairs, triples, or all the series of a grid
+(one race). Only series with at least ``MIN_ROWS`` forecasts that move are
+candidates (two constant series at 0.5 sum to 1 by accident).
+
+Budget of a question (Augenblick & Rabin 2021, *QJE* 136(2), Prop. 3, many
+states): uncertainty u = 1 − Σ_s π_s², movement m = Σ_t Σ_s Δπ_{s,t}² including
+the resolution step to the outcome vector. When Σ_s π_s = 1, u = Σ_s π_s(1 − π_s),
+so the question's budget and movement are the sums of its contracts' binary
+budgets (``stats/budget.py``); only the inference must count the question once.
+
+All functions take arrays and return frozen dataclasses; no loop over series
+(a loop runs over grids holding three or more series, for triples and races).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: |Σ_s p_s − 1| allowed at every shared time for a detected question, and for a
+#: declared question whose mirror contract the pooled tests drop.
+SUM_TOL = 0.01
+#: a declared question whose median |Σ_s p_s − 1| over shared times exceeds this gets
+#: a DQ011 finding (a market's overround of a few cents is ordinary).
+DQ_TOL = 0.05
+#: fewest forecasts a series needs to be a detection candidate.
+MIN_ROWS = 3
+#: detected sets: Σ_t (Δ Σ_s p_s)² at most this share of Σ_s Σ_t Δp_s².
+MAX_SUM_MOVE = 0.05
+#: grids with more candidates than this are searched for pairs only (triples cost k²·log k).
+MAX_TRIPLE_GRID = 400
+
+
+@dataclass(frozen=True)
+class Questions:
+    """Question membership of every series.
+
+    label : (S,) int, question number 0..Q−1, or −1 for a series that is a question
+        on its own (a binary contract with no listed complement).
+    size : (Q,) contracts per question.
+    source : "declared" (``--question-col``), "detected" or "none".
+    prob_dev_max / prob_dev_median : (Q,) max / median over shared times of
+        |Σ_s p_s − 1| (NaN where the contracts share no time).
+    outcome_sum : (Q,) Σ_s o_s over the contracts (NaN when any is unresolved).
+    complementary : (Q,) probabilities sum to 1 within tol at every shared time
+        (the contracts are exact complements).
+    """
+
+    label: np.ndarray
+    size: np.ndarray
+    source: str
+    prob_dev_max: np.ndarray
+    prob_dev_median: np.ndarray
+    outcome_sum: np.ndarray
+    complementary: np.ndarray
+    names: np.ndarray  # (Q,) str: declared value, or "q<k>" when detected
+    tol: float = SUM_TOL
+
+    @property
+    def n_questions(self) -> int:
+        return int(len(self.size))
+
+    @property
+    def n_series(self) -> int:
+        return int(len(self.label))
+
+    @property
+    def n_in_questions(self) -> int:
+        return int(np.sum(self.label >= 0))
+
+    @property
+    def bad_prob(self) -> np.ndarray:
+        """Questions whose probabilities do not sum to 1 (median |Σp − 1| > DQ_TOL, or
+        contracts that never share a time)."""
+        return np.flatnonzero(~(np.isfinite(self.prob_dev_median) & (self.prob_dev_median <= DQ_TOL)))
+
+    @property
+    def bad_outcome(self) -> np.ndarray:
+        """Resolved questions whose outcomes do not sum to exactly 1."""
+        return np.flatnonzero(np.isfinite(self.outcome_sum) & (np.abs(self.outcome_sum - 1) > 1e-9))
+
+    def size_counts(self) -> dict[int, int]:
+        """{outcomes per question: number of questions}."""
+        v, c = np.unique(self.size, return_counts=True)
+        return {int(a): int(b) for a, b in zip(v, c)}
+
+    def units(self) -> np.ndarray:
+        """(S,) int: the question of each series, standalone series numbered after
+        the questions (each its own unit)."""
+        out = self.label.copy()
+        solo = np.flatnonzero(out < 0)
+        out[solo] = self.n_questions + np.arange(len(solo))
+        return out
+
+    def redundant(self) -> np.ndarray:
+        """(S,) bool: the second contract of each complementary two-outcome question
+        whose outcomes also sum to 1 (or are unresolved): an exact mirror image of the
+        first (p ↦ 1 − p, o ↦ 1 − o), which every pooled statistic symmetric under
+        that map would count twice."""
+        S = self.n_series
+        out = np.zeros(S, dtype=bool)
+        if self.n_questions == 0:
+            return out
+        ok_o = ~np.isfinite(self.outcome_sum) | (np.abs(self.outcome_sum - 1) <= 1e-9)
+        pair_q = (self.size == 2) & self.complementary & ok_o
+        idx = np.flatnonzero(self.label >= 0)
+        lab = self.label[idx]
+        sel = pair_q[lab]
+        idx, lab = idx[sel], lab[sel]
+        # the first series (panel order) of each pair stays
+        order = np.lexsort((idx, lab))
+        idx, lab = idx[order], lab[order]
+        second = np.zeros(len(lab), dtype=bool)
+        second[1:] = lab[1:] == lab[:-1]
+        out[idx[second]] = True
+        return out
+
+    def summary(self) -> str:
+        """One line for the input header."""
+        if self.n_questions == 0:
+            return "no questions"
+        sizes = self.size_counts()
+        if len(sizes) == 1:
+            k = next(iter(sizes))
+            shape = f"{self.n_questions} questions of {k} outcomes"
+        else:
+            shape = f"{self.n_questions} questions (" + ", ".join(
+                f"{n} of {k} outcomes" for k, n in sorted(sizes.items())) + ")"
+        solo = self.n_series - self.n_in_questions
+        text = f"{self.n_in_questions} series form {shape}" + (f"; {solo} series stand alone" if solo else "")
+        if self.source == "detected":
+            text += ("; pass --question-col to declare them, --no-question-detection to turn this off")
+        return text
+
+
+def none(n_series: int) -> Questions:
+    z = np.zeros(0)
+    return Questions(label=np.full(n_series, -1, dtype=np.int64), size=np.zeros(0, dtype=np.int64),
+                     source="none", prob_dev_max=z, prob_dev_median=z, outcome_sum=z,
+                     complementary=np.zeros(0, dtype=bool), names=np.zeros(0, dtype=object))
+
+
+def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """(S,) int grid number of each candidate series (−1 otherwise): series with the
+    identical sequence of forecast times share a number (verified exactly)."""
+    S = len(offsets) - 1
+    lengths = np.diff(offsets)
+    series = np.repeat(np.arange(S), lengths)
+    step = np.arange(len(time)) - np.repeat(offsets[:-1], lengths)
+    t0 = time[offsets[:-1]]
+    rel = time - t0[series]
+    # two order-sensitive fingerprints of the time sequence
+    h1 = np.bincount(series, weights=rel * np.cos(step * 0.7548776662), minlength=S)
+    h2 = np.bincount(series, weights=rel * np.sin(step * 0.5698402910 + 0.3), minlength=S)
+    key = np.stack([lengths.astype(float), t0, np.round(h1, 6), np.round(h2, 6)], axis=1)
+    grid = np.full(S, -1, dtype=np.int64)
+    c = np.flatnonzero(cand)
+    if len(c) == 0:
+        return grid
+    _, inv = np.unique(key[c], axis=0, return_inverse=True)
+    grid[c] = inv.ravel()
+    return grid
+
+
+def _pair_devs(P: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    return np.max(np.abs(P[i] + P[j] - 1.0), axis=1) if len(i) else np.zeros(0)
+
+
+def _unique_sets(sets: np.ndarray, k: int) -> np.ndarray:
+    """Keep the candidate sets (rows of member indices) whose members occur in no
+    other candidate set (ambiguous matches are not grouped)."""
+    if len(sets) == 0:
+        return sets
+    cnt = np.bincount(sets.ravel(), minlength=k)
+    return sets[np.all(cnt[sets] == 1, axis=1)]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(lo[i], hi[i]) for all i, without a loop."""
+    n = np.maximum(hi - lo, 0)
+    tot = int(n.sum())
+    if tot == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(lo, n) + (np.arange(tot) - np.repeat(np.cumsum(n) - n, n))
+
+
+def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
+    """Complementary sets among the rows of P (k series × L shared times)."""
+    k, L = P.shape
+    probe = np.unique(np.linspace(0, L - 1, min(L, 8)).round().astype(int))
+    Pp = P[:, probe]
+    found: list[np.ndarray] = []
+    # pairs: sort by the first probe, match 1 − p within tol
+    a = Pp[:, 0]
+    order = np.argsort(a)
+    lo = np.searchsorted(a[order], 1 - a - tol, side="left")
+    hi = np.searchsorted(a[order], 1 - a + tol, side="right")
+    n_c = hi - lo
+    ii = np.repeat(np.arange(k), n_c)
+    jj = order[_ranges(lo, hi)]
+    keep = ii < jj
+    ii, jj = ii[keep], jj[keep]
+    for c in range(1, Pp.shape[1]):  # one probe at a time: the candidate list shrinks fast
+        ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
+        ii, jj = ii[ok], jj[ok]
+    ok = _pair_devs(P, ii, jj) <= tol
+    pairs = _unique_sets(np.stack([ii[ok], jj[ok]], axis=1), k)
+    found.extend(pairs)
+    used = np.zeros(k, dtype=bool)
+    used[pairs.ravel()] = True
+    rest = np.flatnonzero(~used)
+    if len(rest) < 3:
+        return found
+    # the rest of the grid as one question (all candidates of one race)
+    if np.max(np.abs(P[rest].sum(axis=0) - 1.0)) <= tol:
+        found.append(rest)
+        return found
+    if len(rest) > MAX_TRIPLE_GRID:
+        return found
+    # triples: for each pair (i < j) the third must be 1 − p_i − p_j
+    R = Pp[rest]
+    r = len(rest)
+    iu, ju = np.triu_indices(r, 1)
+    need = 1.0 - R[iu, 0] - R[ju, 0]
+    order = np.argsort(R[:, 0])
+    srt = R[order, 0]
+    lo = np.searchsorted(srt, need - tol, side="left")
+    hi = np.searchsorted(srt, need + tol, side="right")
+    n_c = hi - lo
+    if n_c.sum() == 0:
+        return found
+    pi = np.repeat(iu, n_c)
+    pj = np.repeat(ju, n_c)
+    pl = order[_ranges(lo, hi)]
+    keep = pl > pj
+    pi, pj, pl = pi[keep], pj[keep], pl[keep]
+    ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
+    pi, pj, pl = rest[pi[ok]], rest[pj[ok]], rest[pl[ok]]
+    ok = np.max(np.abs(P[pi] + P[pj] + P[pl] - 1.0), axis=1) <= tol if len(pi) else np.zeros(0, bool)
+    trip = _unique_sets(np.stack([pi[ok], pj[ok], pl[ok]], axis=1), k)
+    found.extend(trip)
+    return found
+
+
+def detect(offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.ndarray,
+           tol: float = SUM_TOL) -> Questions:
+    """Detect complementary sets: series on one time grid whose probabilities sum to
+    1 within ``tol`` at every time (see the module docstring)."""
+    offsets = np.asarray(offsets, np.int64)
+    S = len(offsets) - 1
+    lengths = np.diff(offsets)
+    pmin = np.minimum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
+    pmax = np.maximum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
+    cand = (lengths >= MIN_ROWS) & (pmax - pmin > tol)
+    grid = _grid_groups(offsets, time, cand)
+    label = np.full(S, -1, dtype=np.int64)
+    if not np.any(grid >= 0):
+        return none(S)
+    gsize = np.bincount(grid[grid >= 0])
+    members_by_grid = np.argsort(np.where(grid >= 0, grid, np.iinfo(np.int64).max), kind="stable")
+    members_by_grid = members_by_grid[: int(np.sum(grid >= 0))]
+    gstart = np.concatenate([[0], np.cumsum(gsize)])
+    sets: list[np.ndarray] = []
+    # grids of exactly two series: one vectorised pass
+    two = np.flatnonzero(gsize == 2)
+    if len(two):
+        a = members_by_grid[gstart[two]]
+        b = members_by_grid[gstart[two] + 1]
+        # equal grids: row r of a pairs with row r of b
+        la = lengths[a]
+        ra = np.repeat(offsets[a], la) + (np.arange(la.sum()) - np.repeat(np.cumsum(la) - la, la))
+        rb = np.repeat(offsets[b], la) + (ra - np.repeat(offsets[a], la))
+        dev = np.abs(p[ra] + p[rb] - 1.0)
+        pair_of = np.repeat(np.arange(len(two)), la)
+        mx = np.zeros(len(two))
+        np.maximum.at(mx, pair_of, dev)
+        ok = mx <= tol
+        sets.extend(np.stack([a[ok], b[ok]], axis=1))
+    for g in np.flatnonzero(gsize >= 3):  # few large grids (e.g. all states on one daily grid)
+        mem = members_by_grid[gstart[g]:gstart[g + 1]]
+        P = p[offsets[mem][:, None] + np.arange(lengths[mem[0]])[None, :]]
+        sets.extend(mem[s] for s in _search_grid(P, tol))
+    sets = _moving_together(sets, offsets, lengths, p)
+    if not sets:
+        return none(S)
+    sizes = np.array([len(x) for x in sets])
+    label[np.concatenate([np.asarray(x) for x in sets])] = np.repeat(np.arange(len(sets)), sizes)
+    return summarise(label, offsets, time, p, outcome, source="detected", tol=tol)
+
+
+def _moving_together(sets: list, offsets: np.ndarray, lengths: np.ndarray, p: np.ndarray) -> list:
+    """Keep the sets whose probabilities move so as to keep their sum: the squared
+    changes of the sum are at most ``MAX_SUM_MOVE`` of the contracts' own squared
+    changes (0 for exact complements). Two unrelated series near 0 and near 1 sum
+    to about 1 at every time but move independently, and are not a question."""
+    if not sets:
+        return sets
+    k = np.array([len(x) for x in sets])
+    mem = np.concatenate([np.asarray(x) for x in sets])
+    sid = np.repeat(np.arange(len(sets)), k)
+    L = lengths[mem]  # equal within a set
+    rows = np.repeat(offsets[mem], L) + (np.arange(L.sum()) - np.repeat(np.cumsum(L) - L, L))
+    set_L = L[np.r_[0, np.cumsum(k)[:-1]]]
+    cell0 = np.r_[0, np.cumsum(set_L)[:-1]]
+    step = rows - np.repeat(offsets[mem], L)
+    cell = np.repeat(cell0[sid], L) + step
+    tot = np.bincount(cell, weights=p[rows], minlength=int(set_L.sum()))
+    cell_set = np.repeat(np.arange(len(sets)), set_L)
+    d_tot = np.diff(tot)
+    same = cell_set[1:] == cell_set[:-1]
+    sum_move = np.bincount(cell_set[1:][same], weights=d_tot[same]**2, minlength=len(sets))
+    dp = np.diff(p[rows])
+    same_r = np.repeat(np.arange(len(mem)), L)
+    ok_r = same_r[1:] == same_r[:-1]
+    own = np.bincount(np.repeat(sid, L)[1:][ok_r], weights=dp[ok_r]**2, minlength=len(sets))
+    keep = sum_move <= MAX_SUM_MOVE * own
+    return [x for x, kp in zip(sets, keep) if kp]
+
+
+def from_declared(values: np.ndarray, offsets: np.ndarray, time: np.ndarray, p: np.ndarray,
+                  outcome: np.ndarray, tol: float = SUM_TOL) -> Questions:
+    """Questions from a declared per-series value (``--question-col``); a value held
+    by one series only makes a question of one outcome (it stands alone)."""
+    names, lab = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    lab = lab.ravel().astype(np.int64)
+    size = np.bincount(lab, minlength=len(names))
+    solo = size[lab] < 2
+    keep_q = np.flatnonzero(size >= 2)
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[keep_q] = np.arange(len(keep_q))
+    label = np.where(solo, -1, remap[lab])
+    return summarise(label, offsets, time, p, outcome, source="declared", tol=tol, names=names[keep_q])
+
+
+def summarise(label: np.ndarray, offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.ndarray,
+              source: str, tol: float = SUM_TOL, names: np.ndarray | None = None) -> Questions:
+    """Sizes, probability-sum deviations at shared times and outcome sums."""
+    label = np.asarray(label, np.int64)
+    S = len(label)
+    Q = int(label.max()) + 1 if S and label.max() >= 0 else 0
+    if Q == 0:
+        return none(S)
+    size = np.bincount(label[label >= 0], minlength=Q)
+    lengths = np.diff(offsets)
+    row_q = np.repeat(label, lengths)
+    inq = row_q >= 0
+    rq, rt, rp = row_q[inq], np.asarray(time, float)[inq], np.asarray(p, float)[inq]
+    cells, cell = np.unique(np.stack([rq.astype(float), rt]), axis=1, return_inverse=True)
+    cell = cell.ravel()
+    nc = cells.shape[1]
+    cnt = np.bincount(cell, minlength=nc)
+    tot = np.bincount(cell, weights=rp, minlength=nc)
+    cq = cells[0].astype(np.int64)
+    full = cnt == size[cq]  # times at which every contract of the question has a forecast
+    dev = np.abs(tot - 1.0)
+    dmax = np.full(Q, np.nan)
+    dmed = np.full(Q, np.nan)
+    fq, fd = cq[full], dev[full]
+    if len(fq):
+        mx = np.full(Q, -np.inf)
+        np.maximum.at(mx, fq, fd)
+        dmax = np.where(np.isfinite(mx), mx, np.nan)
+        o = np.lexsort((fd, fq))
+        fq, fd = fq[o], fd[o]
+        starts = np.flatnonzero(np.r_[True, fq[1:] != fq[:-1]])
+        n = np.diff(np.r_[starts, len(fq)])
+        med = (fd[starts + (n - 1) // 2] + fd[starts + n // 2]) / 2
+        dmed[fq[starts]] = med
+    osum = np.bincount(label[label >= 0], weights=np.asarray(outcome, float)[label >= 0], minlength=Q)
+    comp = np.isfinite(dmax) & (dmax <= tol)
+    if names is None:
+        names = np.array([f"q{q + 1}" for q in range(Q)], dtype=object)
+    return Questions(label=label, size=size, source=source, prob_dev_max=dmax, prob_dev_median=dmed,
+                     outcome_sum=osum, complementary=comp, names=np.asarray(names, dtype=object), tol=tol)
+
+
+@dataclass(frozen=True)
+class QuestionBudget:
+    """Per question (A-R 2021 Prop. 3): uncertainty u = 1 − Σ_s π_{s,0}² (written
+    Σ_s π_s(1 − π_s), equal when Σπ = 1), movement m = Σ_t Σ_s Δπ² including the
+    resolution step to the outcome vector, excess m − u (resolved questions)."""
+
+    uncertainty: np.ndarray  # (Q,)
+    movement: np.ndarray  # (Q,)
+    excess: np.ndarray  # (Q,)
+    resolved: np.ndarray  # (Q,) every contract resolved
+
+
+def question_budget(label: np.ndarray, n_questions: int, movement: np.ndarray,
+                    uncertainty_reduction: np.ndarray, resolved: np.ndarray) -> QuestionBudget:
+    """Sum the contracts' binary budgets (``stats/budget.py``) within each question."""
+    sel = label >= 0
+    lab = label[sel]
+    u = np.bincount(lab, weights=uncertainty_reduction[sel], minlength=n_questions)
+    m = np.bincount(lab, weights=movement[sel], minlength=n_questions)
+    n_res = np.bincount(lab, weights=resolved[sel].astype(float), minlength=n_questions)
+    size = np.bincount(lab, minlength=n_questions)
+    return QuestionBudget(uncertainty=u, movement=m, excess=m - u, resolved=n_res == size)
