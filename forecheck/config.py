@@ -27,6 +27,8 @@ class AnalysisConfig:
     min_length : shortest series (number of forecasts) used by dynamic checks.
     seed : seed of every bootstrap / simulation-calibrated p-value (reproducible).
     n_sim : number of simulation or bootstrap draws for such p-values.
+    sequential : decide MG101, MG103 and CA202 by anytime-valid e-values (valid
+        however often the analysis is rerun on a growing history).
     """
 
     alpha: float = 0.05
@@ -47,6 +49,9 @@ class AnalysisConfig:
     baseline_tolerance: float = 0.1
     exit_zero: bool = False
     allow_empty: bool = False
+    # --sequential: MG101, MG103 and CA202 decided by anytime-valid e-values
+    # (forecheck/checks/sequential.py), valid however often the gate runs
+    sequential: bool = False
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).
