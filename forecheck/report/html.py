@@ -322,6 +322,8 @@ def _figures(report: Report) -> list[FigureSpec]:
     cum = lambda: get("cum", lambda: pdata.cumulative_budget(panel))  # noqa: E731
     r101 = report.result("MG101")
     overall = (_field(r101, "estimate"), _field(r101, "ci")) if r101 is not None else None
+    if r101 is not None and _field(r101, "sequential") is not None:  # the band is the one-look interval
+        overall = (_field(r101, "estimate"), r101.sequential.fixed_sample_ci)
     seq = [r for r in report.results if _field(r, "sequential") is not None and _field(r, "status") != "skip"]
     extra = []
     if seq:  # --sequential: the e-processes against calendar time (checks/sequential.py)
