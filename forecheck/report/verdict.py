@@ -106,6 +106,10 @@ def movement_answer(results) -> Answer:
     ev = f"movement / uncertainty reduction Σm/Σr = {ratio:.2f}{_ci(r)}{cs}, {_p_text(r)} (MG101)"
     if r.status == "fail":
         ans = "no: it moves too much" if ratio > 1 else "no: it moves too little"
+    elif r.status == "pass" and r.sequential is not None and r.ci is not None and (
+            r.ci[0] <= 0 or r.ci[1] == float("inf")):
+        # --sequential: an unbounded confidence sequence means too little evidence either way
+        ans = "no evidence either way yet: the anytime-valid confidence sequence is still unbounded"
     elif r.status == "pass":
         ans = "yes: movement is within its variance budget"
     else:
