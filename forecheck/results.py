@@ -117,6 +117,9 @@ class SequentialEvidence(Details):
     confidence_sequence : MG101 only, the anytime-valid (1 − α) interval for the
         movement ratio after the whole history (the record's ``ci``).
     fixed_sample_ci : MG101 only, the one-look bootstrap CI (reference only).
+    cs_grid_points : MG101 only, hypothesised ratios the confidence sequence was
+        computed on (81 from 0.1 to 10; fewer on very large panels under a product
+        construction, ``forecheck.checks.sequential.CS_BUDGET``).
     """
 
     construction: str
@@ -134,6 +137,7 @@ class SequentialEvidence(Details):
     null: str
     confidence_sequence: tuple[float, float] | None = None
     fixed_sample_ci: tuple[float, float] | None = None
+    cs_grid_points: int | None = None
     note: str = "anytime-valid: valid however often this is run"
     # the path (calendar time, log e), internal: for `forecheck monitor` and the HTML plot
     _times: Any = field(default=None, compare=False, repr=False)

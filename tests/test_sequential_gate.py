@@ -219,3 +219,15 @@ def test_truncated_history_gives_the_prefix_of_the_path(data, tmp_path):
             np.testing.assert_allclose(s_cut._log_e, s_full._log_e[:k], rtol=1e-12, atol=1e-12)
             assert recs[code]["evalue"] == pytest.approx(np.exp(s_full._log_e[k - 1]), rel=1e-9)
     assert json.loads(full.stdout)["summary"]["exit_code"] == 0
+
+
+def test_ratio_grid_is_thinned_only_for_large_product_runs():
+    from forecheck.checks.sequential import CS_BUDGET, ratio_grid_for
+    from forecheck.stats.sequential import RATIO_GRID
+
+    assert ratio_grid_for(10**7, product=False) is RATIO_GRID  # pooled: cost is per calendar slot
+    assert len(ratio_grid_for(10_000, product=True)) == 81
+    for n in (50_000, 200_000, 10**7):
+        g = ratio_grid_for(n, product=True)
+        assert 1.0 in g and g[0] == RATIO_GRID[0] and g[-1] == RATIO_GRID[-1]  # keeps c = 1 and the ends
+        assert len(g) < 81 and (n * len(g) <= CS_BUDGET or len(g) == 3)

@@ -45,14 +45,35 @@ def _cluster_codes(pan) -> np.ndarray | None:
     return None if pan.cluster is None else np.asarray(pan.cluster).astype(str)
 
 
+#: cells × ratio-grid points of MG101's confidence sequence under a product
+#: construction (each cell costs one factor per stake of the mixture); above it the
+#: grid is thinned, keeping the ratio 1 and the grid's ends (the CS stays valid, its
+#: ends are then coarser: the hull is widened to the neighbouring kept points)
+CS_BUDGET = 3_000_000
+_THIN = (1, 2, 4, 5, 8, 10, 20, 40)  # divisors of 80: the thinned grid keeps c = 1 (index 40)
+
+
+def ratio_grid_for(n_cells: int, product: bool) -> np.ndarray:
+    """MG101's ratio grid: the full one (81 points, 0.1 … 10) unless a product
+    construction over many steps would exceed :data:`CS_BUDGET`."""
+    grid = sq.RATIO_GRID
+    if not product:
+        return grid
+    for k in _THIN:
+        if n_cells * (80 // k + 1) <= CS_BUDGET:
+            return grid[::k]
+    return grid[::_THIN[-1]]
+
+
 def eprocess_for(ctx: CheckContext, code: str) -> sq.EProcess:
     """The e-process of ``code`` on the check's own selection, at level ``config.alpha``."""
     alpha = ctx.config.alpha
     if code == "MG101":
         pan = mg101_selection(ctx)
         st = sq.panel_steps(pan)
+        cl = _cluster_codes(pan)
         return sq.mg101_eprocess(st.series, st.time, st.p_prev, st.dp, resolution=st.resolution,
-                                 cluster=_cluster_codes(pan), alpha=alpha)
+                                 cluster=cl, alpha=alpha, ratio_grid=ratio_grid_for(len(st.dp), cl is not None))
     if code == "MG103":
         pan, _ = ctx.dynamic()
         st = sq.panel_steps(pan)
@@ -81,6 +102,7 @@ def attach(ctx: CheckContext, record: CheckResult) -> CheckResult:
         first_crossing=None, direction=ep.direction, n_terms=ep.n_terms, n_series=ep.n_series, null=ep.null,
         confidence_sequence=None if cs is None else (float(cs[0]), float(cs[1])),
         fixed_sample_ci=record.ci if record.code == "MG101" else None,
+        cs_grid_points=None if getattr(ep, "ratio_grid", None) is None else int(len(ep.ratio_grid)),
         _times=ep.times, _log_e=ep.log_e, _time_labels=list(np.atleast_1d(labels)))
     ci = ev.confidence_sequence if record.code == "MG101" and ev.confidence_sequence is not None else record.ci
     return record.with_(evalue=ep.evalue, evalue_threshold=ep.threshold, sequential=ev, ci=ci, gate=None)
