@@ -30,6 +30,8 @@ class AnalysisConfig:
     question_detection : without declared questions (``--question-col``), detect
         complementary series (probabilities summing to 1 at every shared time) and
         count them as one question (docs/checks.md, "Questions").
+    sequential : decide MG101, MG103 and CA202 by anytime-valid e-values (valid
+        however often the analysis is rerun on a growing history).
     """
 
     alpha: float = 0.05
@@ -51,6 +53,9 @@ class AnalysisConfig:
     exit_zero: bool = False
     allow_empty: bool = False
     question_detection: bool = True
+    # --sequential: MG101, MG103 and CA202 decided by anytime-valid e-values
+    # (forecheck/checks/sequential.py), valid however often the gate runs
+    sequential: bool = False
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).

@@ -98,6 +98,53 @@ class SimulationCap(Details):
     reason: str
 
 
+@dataclass(frozen=True)
+class SequentialEvidence(Details):
+    """How an anytime-valid (``--sequential``) record was decided
+    (``forecheck.checks.sequential``; docs/checks.md, "Anytime-valid e-processes").
+
+    construction : "calendar-time pooled" (valid under any cross-series dependence),
+        "per-series product" or "per-cluster product" (declared ``--cluster-col``).
+    evalue : the e-value after the whole history; max_evalue : its running maximum,
+        which decides (Ville's inequality bounds the probability that the maximum ever
+        reaches the threshold, so the decision is valid however often it is run).
+    threshold : K/α, e-Bonferroni over the K gating e-value checks of the run (1/α for
+        a non-gating record); family_size : K.
+    crossed, first_crossing_time, first_crossing : whether / when (panel time and its
+        human form) the e-process first reached the threshold.
+    direction : the larger one-sided e-value at the end (up: too much movement,
+        positive revision autocorrelation, over-confidence).
+    confidence_sequence : MG101 only, the anytime-valid (1 − α) interval for the
+        movement ratio after the whole history (the record's ``ci``).
+    fixed_sample_ci : MG101 only, the one-look bootstrap CI (reference only).
+    cs_grid_points : MG101 only, hypothesised ratios the confidence sequence was
+        computed on (81 from 0.1 to 10; fewer on very large panels under a product
+        construction, ``forecheck.checks.sequential.CS_BUDGET``).
+    """
+
+    construction: str
+    evalue: float
+    max_evalue: float
+    threshold: float
+    family_size: int
+    alpha: float
+    crossed: bool
+    first_crossing_time: float | None
+    first_crossing: str | None
+    direction: str
+    n_terms: int
+    n_series: int
+    null: str
+    confidence_sequence: tuple[float, float] | None = None
+    fixed_sample_ci: tuple[float, float] | None = None
+    cs_grid_points: int | None = None
+    note: str = "anytime-valid: valid however often this is run"
+    # the path (calendar time, log e), internal: for `forecheck monitor` and the HTML plot
+    _times: Any = field(default=None, compare=False, repr=False)
+    _log_e: Any = field(default=None, compare=False, repr=False)
+    _time_labels: Any = field(default=None, compare=False, repr=False)
+
+
 def _clean(value: Any) -> Any:
     """Make a value JSON-safe: numpy scalars -> Python, NaN/inf -> None, tuples -> lists."""
     try:
@@ -155,6 +202,11 @@ class CheckResult:
     gate: DependenceGate | None = None
     #: simulations that used fewer draws than requested (never silent)
     caps: tuple[SimulationCap, ...] = ()
+    #: ``--sequential``: the anytime-valid e-value that decides the record, the
+    #: threshold it is compared with, and how it was built (None otherwise)
+    evalue: float | None = None
+    evalue_threshold: float | None = None
+    sequential: SequentialEvidence | None = None
 
     def __iter__(self) -> Iterator[float | None]:
         yield self.statistic
@@ -192,6 +244,9 @@ class CheckResult:
             "details": self.details_dict(),
             "gate": self.gate.to_dict() if self.gate is not None else None,
             "caps": [c.to_dict() for c in self.caps],
+            "evalue": _clean(self.evalue),
+            "evalue_threshold": _clean(self.evalue_threshold),
+            "sequential": self.sequential.to_dict() if self.sequential is not None else None,
         }
 
     def details_dict(self) -> dict[str, Any]:

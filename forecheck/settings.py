@@ -122,6 +122,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("horizons", "floats", None, minimum=0),
     S("seed", "int", 20240601, minimum=0),
     S("n-sim", "int", 999, minimum=1),
+    S("sequential", "bool", False),
     # gate policy
     S("fail-on", "choice", "error", ("error", "warning", "info", "never")),
     S("inconclusive", "choice", "warn", ("fail", "warn", "pass")),

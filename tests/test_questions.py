@@ -124,7 +124,7 @@ def test_mirror_contracts_count_once(code):
     assert rb.statistic == pytest.approx(ra.statistic, rel=0.05 if code == "CA204" else 1e-9, abs=1e-12)
     # CA204's bootstrap hands out weights in data-key order over the panel's series
     # (invariance to renaming, stats/streams.py), so its p-value agrees to Monte Carlo error
-    assert rb.pvalue == pytest.approx(ra.pvalue, rel=1e-9, abs=0.02 if code == "CA204" else 0)
+    assert rb.pvalue == pytest.approx(ra.pvalue, rel=1e-9, abs=0.1 if code == "CA204" else 0)  # 99 draws: MC sd ≈ 0.05
     assert rb.estimate == pytest.approx(ra.estimate, rel=0.05 if code == "CA204" else 1e-9)  # CA204: max-t, bootstrap SE
 
 

@@ -22,6 +22,8 @@ from typing import Callable
 import numpy as np
 
 from forecheck.checks.context import CheckContext, check_rng
+from forecheck.checks.sequential import SEQUENTIAL_CODES, attach
+from forecheck.checks.sequential import decide as decide_sequential
 from forecheck.config import AnalysisConfig
 from forecheck.details import FindingDetails
 from forecheck.errors import InsufficientDataError
@@ -193,8 +195,11 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
         except InsufficientDataError as exc:
             results.append(skipped(spec.code, spec.name, spec.family, spec.severity, str(exc)))
             continue
-        gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based else None
-        results.append(stamp(spec, m, gate))
+        seq = config.sequential and spec.code in SEQUENTIAL_CODES and m.test_based
+        # --sequential: the e-value decides; its calendar-time construction needs no dependence gate
+        gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based and not seq else None
+        record = stamp(spec, m, gate)
+        results.append(attach(ctx, record) if seq else record)
     return finalize(results, config), ctx
 
 
@@ -205,15 +210,17 @@ def finalize(results: list[CheckResult], config: AnalysisConfig) -> list[CheckRe
     (severity at or above ``fail_on``); other test-based records are reported with
     their raw p-value as the adjusted one.
     """
-    idx = [i for i, r in enumerate(results)
-           if r.test_based and r.status != "skip" and r.pvalue is not None and gating(r, config)]
+    idx = [i for i, r in enumerate(results) if r.test_based and r.status != "skip" and r.pvalue is not None
+           and r.sequential is None and gating(r, config)]
     adjusted = adjust_pvalues(np.array([results[i].pvalue for i in idx], dtype=float), config.p_adjust)
     adj_of = dict(zip(idx, adjusted))
     out = []
     for i, r in enumerate(results):
-        if r.test_based and r.status != "skip" and r.pvalue is not None:
+        if r.test_based and r.status != "skip" and r.pvalue is not None and r.sequential is None:
             padj = float(adj_of.get(i, r.pvalue))
             status = "fail" if padj < config.alpha else "pass"
             r = r.with_(pvalue_adjusted=padj, status=status)
         out.append(r)
+    if any(r.sequential is not None for r in out):  # --sequential: e-values decide (checks/sequential.py)
+        out = decide_sequential(out, [gating(r, config) for r in out], config.alpha)
     return out

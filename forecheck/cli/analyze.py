@@ -197,6 +197,11 @@ def analyze_command(
                                                 show_default=_d("seed"), rich_help_panel=CHECK)] = None,
     n_sim: Annotated[Optional[int], typer.Option(help="Simulation/bootstrap draws for p-values.",
                                                  show_default=_d("n-sim"), rich_help_panel=CHECK)] = None,
+    sequential: Annotated[Optional[bool], typer.Option(
+        "--sequential/--no-sequential",
+        help="Decide MG101, MG103 and CA202 by anytime-valid e-values: valid however often the gate runs "
+             "(nightly jobs); less power than one look.", show_default=_d("sequential"),
+        rich_help_panel=CHECK)] = None,
     fail_on: Annotated[Optional[FailOnOpt], typer.Option(
         help="Lowest severity whose failure gives exit code 1.", show_default=_d("fail-on"),
         rich_help_panel=GATE)] = None,
@@ -372,7 +377,7 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
         seed=v["seed"], n_sim=v["n_sim"], inconclusive=v["inconclusive"],
         max_movement_ratio=v["max_movement_ratio"], min_movement_ratio=v["min_movement_ratio"],
         max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"],
-        allow_empty=v["allow_empty"], question_detection=v["question_detection"])
+        allow_empty=v["allow_empty"], question_detection=v["question_detection"], sequential=v["sequential"])
     for name, value in (extra or {}).items():
         if value is None:
             continue

@@ -44,12 +44,14 @@ def _root(
 def _register() -> None:
     from forecheck.cli.analyze import analyze_command
     from forecheck.cli.config_cmd import config_command
+    from forecheck.cli.monitor import monitor_command
     from forecheck.cli.rules import rule_command, rules_command
     from forecheck.cli.simulate import simulate_command
     from forecheck.cli.walk import walk_command
 
     app.command("analyze")(analyze_command)
     app.command("config")(config_command)
+    app.command("monitor")(monitor_command)
     app.command("rules")(rules_command)
     app.command("rule")(rule_command)
     app.command("walk")(walk_command)

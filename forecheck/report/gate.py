@@ -6,7 +6,9 @@ counts from :func:`decide`, so they cannot disagree with each other or with the 
 Rules (``docs`` and README "Use in CI"):
 
 - a record *gates* when its severity is at or above ``fail_on`` (``never``: nothing gates);
-- a gating record with status ``fail`` fails the run (exit 1);
+- a gating record with status ``fail`` fails the run (exit 1); with ``--sequential`` MG101,
+  MG103 and CA202 get their status from their anytime-valid e-values
+  (``forecheck/checks/sequential.py``), read here like any other status;
 - a gating record with status ``inconclusive`` (it ran and reports an estimate, but gives no
   valid p-value, e.g. too few effectively independent series) follows ``inconclusive``:
   ``fail`` fails the run, ``warn`` (default) is reported prominently and exits 0, ``pass``
@@ -212,6 +214,10 @@ def decide(records: Iterable[Any], policy: Policy | None = None, baseline: Any =
             gating_failed.append(r.code)
             padj = getattr(r, "pvalue_adjusted", None)
             p = f", adjusted p = {padj:.3g}" if isinstance(padj, float) else ""
+            seq = getattr(r, "sequential", None)
+            if seq is not None:  # --sequential: the e-value decided (anytime-valid)
+                p = f", e-value reached {seq.max_evalue:.3g} >= {seq.threshold:g}" + \
+                    (f" at {seq.first_crossing}" if seq.first_crossing else "")
             reasons.append(Reason("check", r.code, "fail",
                                   f"{r.code} {r.name} failed (severity {r.severity} >= fail-on {policy.fail_on}{p})"))
         elif st == "inconclusive":

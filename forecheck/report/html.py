@@ -25,7 +25,7 @@ import numpy as np
 from forecheck import __version__
 from forecheck.report.format import fmt_p
 from forecheck.report.model import Report
-from forecheck.report.verdict import layer_a_answers, next_steps
+from forecheck.report.verdict import layer_a_answers, next_steps, sequential_line
 
 # ------------------------------------------------------------------ adapter
 
@@ -232,6 +232,9 @@ def verdict_card(report: Report) -> str:
         verb = "made" if profit >= 0 else "lost"
         rows[0] = (rows[0][0], rows[0][1] + f"<div class='sub'>A volatility seller holding (1 − 2p) YES contracts "
                    f"would have {verb} ${num(abs(profit))} per $1 notional (a profit means over-movement).</div>")
+    seq = sequential_line(report.results)
+    if seq is not None:
+        rows.append(("Sequential <span class='code'>--sequential</span>", esc(seq)))
     rows.append(("Independence <span class='code'>MG106</span>", _independence_line(report)))
     rows.append(("Layer B <span class='code'>WN301–WN307</span>", _layer_b_line(report)))
     rows.append(("Next", "<br>".join(esc(x) for x in next_steps(report.results, code))))
@@ -319,7 +322,21 @@ def _figures(report: Report) -> list[FigureSpec]:
     cum = lambda: get("cum", lambda: pdata.cumulative_budget(panel))  # noqa: E731
     r101 = report.result("MG101")
     overall = (_field(r101, "estimate"), _field(r101, "ci")) if r101 is not None else None
-    return [
+    if r101 is not None and _field(r101, "sequential") is not None:  # the band is the one-look interval
+        overall = (_field(r101, "estimate"), r101.sequential.fixed_sample_ci)
+    seq = [r for r in report.results if _field(r, "sequential") is not None and _field(r, "status") != "skip"]
+    extra = []
+    if seq:  # --sequential: the e-processes against calendar time (checks/sequential.py)
+        thr = max(float(r.sequential.threshold) for r in seq)
+        curves = [(f"{r.code} {r.name}", r.sequential._times, r.sequential._log_e) for r in seq]
+        extra.append(FigureSpec("eprocess", "Each line is the log e-value of one gating check over calendar "
+                                            "time, computed on the history up to then (--sequential); the "
+                                            "check fails once its line reaches the dashed threshold, and "
+                                            "because the e-values are anytime-valid this holds however often "
+                                            "the report is rerun.",
+                                lambda: plots.plot_eprocess(curves, float(np.log(thr)),
+                                                            f"time ({getattr(panel, 'time_unit', '') or 'step'})")))
+    return extra + [
         FigureSpec("paths", "Each line is one series' forecast as resolution approaches, blue if the event "
                             "happened and vermillion if not; the thick, labelled lines are the series whose "
                             "movement differs most from their budget.",

@@ -14,6 +14,7 @@ from typing import Any
 from forecheck import __version__
 from forecheck.report.gate import Decision, status_of
 from forecheck.report.model import Report
+from forecheck.report.verdict import sequential_line
 
 ICON = {"fail": "❌", "warn": "⚠️", "pass": "✅"}
 STATUS_ICON = {"pass": "✅ pass", "fail": "❌ fail", "skip": "⏭️ skip", "inconclusive": "❔ inconclusive"}
@@ -73,11 +74,15 @@ def render_markdown(report: Report, decision: Decision | None = None) -> str:
         st = status_of(r)
         eff = d.effect_of(r.code)
         gates = "fails the run" if eff == "fail" else ("warning" if eff == "warn" else "")
-        ci = f"[{_num(r.ci[0])}, {_num(r.ci[1])}]" if r.ci is not None else ""
+        ci = f"[{_num(r.ci[0])}, {'∞' if r.ci[1] == math.inf else _num(r.ci[1])}]" if r.ci is not None else ""
         p = r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue
+        pc = _p(p) if r.sequential is None else f"e = {_num(r.evalue)} / {r.sequential.threshold:g}"
         out.append(f"| [{r.code}]({r.url}) | {_cell(r.name)} | {r.layer} | {r.severity} | {STATUS_ICON.get(st, st)} "
-                   f"| {_num(r.estimate)} | {ci} | {_p(p)} | {gates} |")
+                   f"| {_num(r.estimate)} | {ci} | {pc} | {gates} |")
     out.append("")
+    seq = sequential_line(report.results)
+    if seq is not None:  # --sequential: e-values decide MG101, MG103, CA202 (p (adj.) shows e / threshold)
+        out += [f"Sequential: {_cell(seq)}.", ""]
     dq = [r for r in report.results if r.family == "DQ" and status_of(r) == "fail"]
     out.append("### Data quality")
     out.append("")

@@ -494,3 +494,41 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
            f"({w.expected_steps[mid]:.0f} from 50%), a dotted median curve, and one dot per series at its "
            f"starting probability with its movement expressed as equivalent updates.")
     return _finish(fig, key, fmt, alt)
+
+
+# ------------------------------------------------------------ sequential
+EPROCESS_COLOURS = ("#0072B2", "#009E73", "#CC79A7")  # Okabe & Ito, one per check
+
+
+@_plot
+def plot_eprocess(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], log_threshold: float,
+                  xlabel: str = "time", fmt: Fmt = "svg") -> Rendered:
+    """log e against calendar time, one step line per check (``--sequential``), with the
+    rejection threshold log(K/α) as a black dashed line (docs/checks.md, "Anytime-valid
+    e-processes"). ``curves``: (label, times, log e) per check."""
+    key = "eprocess"
+    fig, ax = _figure(key)
+    top = log_threshold
+    bottom = 0.0
+    for (label, t, le), col in zip(curves, EPROCESS_COLOURS * 2):
+        t, le = np.asarray(t, float), np.asarray(le, float)
+        if not len(t):
+            continue
+        ax.step(np.concatenate([[t[0]], t]), np.concatenate([[0.0], le]), where="post", color=col, lw=2,
+                label=label)
+        top, bottom = max(top, float(np.max(le))), min(bottom, float(np.min(le)))
+    ax.axhline(log_threshold, color=BUDGET, lw=1.6, ls="--", label=f"threshold log e = {log_threshold:.2f}")
+    ax.axhline(0.0, color=INTERVAL, lw=0.8)
+    pad = 0.08 * max(top - bottom, 1.0)
+    ax.set_ylim(bottom - pad, top + pad)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("log e-value")
+    ax.set_title("Anytime-valid evidence over time")
+    ax.legend(loc="upper left", frameon=True, framealpha=0.9)
+    ends = "; ".join(f"{label} ends at log e = {float(np.asarray(le)[-1]):.2f}" for label, _t, le in curves
+                     if len(le))
+    crossed = [label for label, _t, le in curves if len(le) and float(np.max(le)) >= log_threshold - 1e-12]
+    alt = (f"Step chart of log e-value against {xlabel}, one line per check, with the threshold "
+           f"{log_threshold:.2f} dashed: {ends}; " + (f"crossed: {', '.join(crossed)}." if crossed else
+                                                      "no check crossed the threshold."))
+    return _finish(fig, key, fmt, alt)

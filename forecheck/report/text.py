@@ -28,7 +28,8 @@ from forecheck.report.format import MIN_WIDTH, duration, fmt_fixed, fmt_num, fmt
 from forecheck.report.model import Report
 from forecheck.report.prose import effective_series
 from forecheck.report.sections import calibration, martingale, wiener
-from forecheck.report.verdict import ASSUMPTION_SHORT, gate_active, layer_a_answers, layer_b, next_steps
+from forecheck.report.verdict import (ASSUMPTION_SHORT, fmt_e, gate_active, layer_a_answers, layer_b, next_steps,
+                                      sequential_line)
 
 MAX_WIDTH = 160
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "skip": "dim", "inconclusive": "yellow"}
@@ -66,6 +67,9 @@ def verdict_card(report: Report) -> RichPanel:
         if lb.hold:
             line.append("; holds: " + ", ".join(lb.hold), style="dim")
         grid.add_row("Layer B", line)
+    seq = sequential_line(report.results)
+    if seq is not None:
+        grid.add_row("Sequential", seq)
     eff = effective_series(report.results)
     if eff is not None and eff.n_eff is not None:
         txt = f"about {eff.n_eff:.0f} of {eff.n_series}"
@@ -156,6 +160,14 @@ def budget_panel(report: Report, verbose: int = 0):
 LAYER_A = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
 
 
+def _p_cell(r) -> str:
+    """The decision column: adjusted p, or for a --sequential record its e-value / threshold."""
+    if r.sequential is not None and r.status != "skip":
+        return f"e {fmt_e(r.evalue)} / {r.sequential.threshold:g}"
+    p = fmt_p(r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue)
+    return "" if p == "–" else p
+
+
 def _estimate(r) -> str:
     if r.estimate is None:
         return ""
@@ -165,7 +177,8 @@ def _estimate(r) -> str:
         return f"{r.estimate:.0f} flagged"
     est = fmt_num(r.estimate)
     if r.ci:
-        est += f" [{fmt_num(r.ci[0])}, {fmt_num(r.ci[1])}]"
+        hi = "∞" if r.ci[1] == float("inf") else fmt_num(r.ci[1])  # a confidence sequence may be unbounded
+        est += f" [{fmt_num(r.ci[0])}, {hi}]"
     return est
 
 
@@ -179,11 +192,11 @@ def layer_a_table(report: Report) -> Table | None:
     t.add_column("code", no_wrap=True)
     t.add_column("check", ratio=2, overflow="fold")
     t.add_column("estimate [95% CI]", ratio=2, overflow="fold")
-    t.add_column("p (adj.)", no_wrap=True, justify="right")
+    t.add_column("e / threshold" if any(r.sequential is not None for r in recs) else "p (adj.)", no_wrap=True,
+                 justify="right")
     t.add_column("status", no_wrap=True)
     for r in recs:
-        p = fmt_p(r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue)
-        t.add_row(r.code, r.name, _estimate(r), "" if p == "–" else p, status_text(r))
+        t.add_row(r.code, r.name, _estimate(r), _p_cell(r), status_text(r))
     return t
 
 
@@ -240,9 +253,7 @@ def checks_table(report: Report) -> Table:
     for r in report.results:
         if r.family == "DQ":
             continue
-        p = fmt_p(r.pvalue_adjusted if r.pvalue_adjusted is not None else r.pvalue)
-        t.add_row(r.code, r.name, r.severity, status_text(r), fmt_num(r.estimate), "" if p == "–" else p,
-                  _t(r.message))
+        t.add_row(r.code, r.name, r.severity, status_text(r), fmt_num(r.estimate), _p_cell(r), _t(r.message))
     return t
 
 

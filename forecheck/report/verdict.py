@@ -42,10 +42,52 @@ def _by_code(results) -> dict[str, CheckResult]:
 
 
 def _ci(r: CheckResult, spec: str = ".2f") -> str:
-    return f" [{fmt_fixed(r.ci[0], spec)}, {fmt_fixed(r.ci[1], spec)}]" if r.ci else ""
+    f = lambda x: "∞" if x == float("inf") else fmt_fixed(x, spec)  # noqa: E731 (a CS may be unbounded)
+    return f" [{f(r.ci[0])}, {f(r.ci[1])}]" if r.ci else ""
+
+
+#: what each e-value construction assumes (``--sequential``; forecheck/stats/sequential.py)
+CONSTRUCTION_NOTE = {
+    "calendar-time pooled": "calendar-time pooled construction, valid under any dependence between series "
+                            "(declare independent groups with --cluster-col for more power)",
+    "per-series product": "per-series product: series declared independent (--cluster-col, one series per cluster)",
+    "per-cluster product": "per-cluster product: pooled within the declared clusters, clusters independent",
+}
+
+
+def fmt_e(x: float | None) -> str:
+    """An e-value: 3 significant digits (e-values range over many decades)."""
+    if x is None:
+        return "–"
+    return f"{x:.3g}"
+
+
+def e_text(r: CheckResult) -> str:
+    """'e = 0.65, threshold 60' (+ when it crossed) for a ``--sequential`` record."""
+    s = r.sequential
+    txt = f"e = {fmt_e(r.evalue)}, threshold {s.threshold:g}"
+    if s.crossed:
+        txt += "; crossed it" + (f" at {s.first_crossing}" if s.first_crossing else "") + \
+            f" (max e = {fmt_e(s.max_evalue)})"
+    return txt
+
+
+def sequential_line(results) -> str | None:
+    """One sentence on the anytime-valid decision, or None without ``--sequential``."""
+    recs = [r for r in results if r.sequential is not None and r.status != "skip"]
+    if not recs:
+        return None
+    parts = "; ".join(f"{r.code} {e_text(r)}" for r in recs)
+    cons = list(dict.fromkeys(r.sequential.construction for r in recs))
+    k = max(r.sequential.family_size for r in recs)
+    fam = f" (1/α × {k} checks, e-Bonferroni)" if k > 1 else ""
+    return (f"anytime-valid e-values, valid however often this is run: {parts}{fam}; "
+            + "; ".join(CONSTRUCTION_NOTE.get(c, c) for c in cons))
 
 
 def _p_text(r: CheckResult) -> str:
+    if r.sequential is not None and r.status != "skip":
+        return e_text(r) + (f"; one-look p = {fmt_p(r.pvalue)}, not used" if r.pvalue is not None else "")
     if r.status == "inconclusive":
         return "no p-value"
     if r.pvalue is None:
@@ -60,9 +102,14 @@ def movement_answer(results) -> Answer:
     if r is None or r.status == "skip":
         return Answer(q, "not measured", "skip", "MG101 did not run" if r is None else r.message, ("MG101",))
     ratio = r.estimate
-    ev = f"movement / uncertainty reduction Σm/Σr = {ratio:.2f}{_ci(r)}, {_p_text(r)} (MG101)"
+    cs = " (confidence sequence)" if r.sequential is not None and r.ci else ""
+    ev = f"movement / uncertainty reduction Σm/Σr = {ratio:.2f}{_ci(r)}{cs}, {_p_text(r)} (MG101)"
     if r.status == "fail":
         ans = "no: it moves too much" if ratio > 1 else "no: it moves too little"
+    elif r.status == "pass" and r.sequential is not None and r.ci is not None and (
+            r.ci[0] <= 0 or r.ci[1] == float("inf")):
+        # --sequential: an unbounded confidence sequence means too little evidence either way
+        ans = "no evidence either way yet: the anytime-valid confidence sequence is still unbounded"
     elif r.status == "pass":
         ans = "yes: movement is within its variance budget"
     else:
@@ -161,5 +208,5 @@ def next_steps(results, exit_code: int, inconclusive_policy: str = "warn") -> li
     return out
 
 
-__all__ = ["Answer", "EffectiveSeries", "LayerB", "calibration_answer", "effective_series", "gate_active",
+__all__ = ["CONSTRUCTION_NOTE", "e_text", "fmt_e", "sequential_line", "Answer", "EffectiveSeries", "LayerB", "calibration_answer", "effective_series", "gate_active",
            "layer_a_answers", "layer_b", "movement_answer", "next_steps", "revisions_answer"]
