@@ -1,7 +1,7 @@
 """Size and power of the calibration tests CA202 (Spiegelhalter Z), CA203 (Cox
 recalibration LR test) and CA204 (horizon consistency), fixed seeds.
 
-    /work/venv/bin/python benchmarks/calibration_size_power.py [--reps 2000] [--reps204 200]
+    python benchmarks/calibration_size_power.py [--reps 2000] [--reps204 200]
 
 CA202/CA203 are vectorised over replications (one forecast per series, as at the last
 forecast); CA204 runs the registered check on simulated panels.

@@ -5,7 +5,7 @@ Run:  python benchmarks/simulate_speed.py            (speed, 100,000 × 100)
 
 The reference table gives, per model at 3000 series × 100 steps (seed 1), the
 A-R normalised excess movement Σm/Σr − 1 with the t statistic of the mean
-per-series excess (methods.md §2), and the pooled lag-1 slope of Δp_t on Δp_{t−1}.
+per-series excess (docs/checks.md), and the pooled lag-1 slope of Δp_t on Δp_{t−1}.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Fixed-seed validation of the layer-B (WN) checks: methods.md §8 item 5.
+"""Fixed-seed validation of the layer-B (WN) checks: docs/checks.md.
 
 A Gaussian-signal Bayesian forecaster (exact posterior Φ(S_t/√(H − t))) should pass
 the Gaussian-increment test on standardised (probit-clock latent) increments at
 about the nominal rate while raw Δp reject far more often; a Bayesian forecaster
 whose news arrives in jumps (signal with probability 3% per step) should fail
-WN302/WN305 on both, yet pass MG101 (the variance budget). methods §8: JB raw
+WN302/WN305 on both, yet pass MG101 (the variance budget). docs/checks.md: JB raw
 74%/100%, latent 4%/100% (Gaussian/jumpy, T = 100–200).
 
-Run:  /work/venv/bin/python benchmarks/wiener_validation.py [--series 2000] [--panels 20]
+Run:  python benchmarks/wiener_validation.py [--series 2000] [--panels 20]
 Prints a Markdown table (the one in docs/validation.md, "Layer B").
 """
 

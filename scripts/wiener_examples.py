@@ -11,7 +11,7 @@ Data (CC BY 4.0, FiveThirtyEight; read from ../shared/data, not copied):
   real-time runs only (2020-08-10 on; earlier rows were back-filled), resolved
   2020-11-04; underlying = Biden's two-party projected vote share.
 
-Run:  /work/venv/bin/python scripts/wiener_examples.py [--markdown]
+Run:  python scripts/wiener_examples.py [--markdown]
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Simulator models: format, determinism, the martingale property of the honest
-models and the bias of the biased ones (methods.md §2, §8)."""
+models and the bias of the biased ones (docs/checks.md)."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ def test_ar_recursion_in_log_odds():
 
 
 def test_ar_reproduces_methods_reference_values():
-    # methods.md §8 item 2 (2 000–4 000 streams, T = 100): log-odds over-reaction
+    # docs/checks.md (2 000–4 000 streams, T = 100): log-odds over-reaction
     # ×1.5 gives Σm/Σr − 1 ≈ +0.58 (t ≈ +25); under-reaction ×0.7 ≈ −0.33 (t ≈ −32).
     # Measured with seed 1, 3000 streams: about +0.59 / −0.31 (see docs/simulate.md).
     over, t_over = budget_t(simulate_panel("ar", 3000, 100, seed=1, beta=1.5))

@@ -1,4 +1,4 @@
-"""The ±h belief walk: exact chain results against closed forms, the methods.md §9
+"""The ±h belief walk: exact chain results against closed forms, the docs/checks.md
 table and a plain transient-vector iteration; the Monte Carlo check; the CLI."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from forecheck.stats.walk import (
 
 
 def closed_form(k: int, N: int, q: float) -> tuple[float, float]:
-    """Gambler's ruin (Feller Vol. I ch. XIV §3; methods.md §9): simple walk
+    """Gambler's ruin (Feller Vol. I ch. XIV §3; docs/checks.md): simple walk
     E[T₁] = k(N−k), Var(T₁) = k(N−k)[k² + (N−k)² − 2]/3; lazy walk by Wald:
     E[T] = E[T₁]/q, Var(T) = Var(T₁)/q² + E[T₁](1 − q)/q²."""
     e1 = k * (N - k)
@@ -58,7 +58,7 @@ def test_moments_match_closed_forms(k, N, q):
 
 def test_issue_numbers():
     # issue 3 "done when": 2500 (50%), 1600 (20%), 99 with P(T=1) = ½ and median 1 (1%),
-    # move_prob 0.5 doubles; methods.md §8 item 6: lazy q = 0.25, h = 0.05 → E[T] = 400.
+    # move_prob 0.5 doubles; docs/checks.md: lazy q = 0.25, h = 0.05 → E[T] = 400.
     r = analyze_walk(0.5, 0.01, runs=0)
     assert r.expected_steps == pytest.approx(2500, rel=1e-12)
     assert analyze_walk(0.2, 0.01, runs=0).expected_steps == pytest.approx(1600, rel=1e-12)
@@ -75,7 +75,7 @@ def test_issue_numbers():
 @pytest.mark.parametrize(
     ("start", "sd", "quantiles"),
     [
-        # methods.md §9 table (exact, h = 0.01): SD, median, 75%, 90%, 95%, 99%
+        # docs/checks.md table (exact, h = 0.01): SD, median, 75%, 90%, 95%, 99%
         (0.01, 568.7, {0.5: 1, 0.75: 9, 0.9: 63, 0.95: 255, 0.99: 2809}),
         (0.5, 2040.8, {0.5: 1894, 0.75: 3298, 0.9: 5156, 0.95: 6560, 0.99: 9820}),
     ],
@@ -90,7 +90,7 @@ def test_methods_table(start, sd, quantiles):
 
 
 def test_small_n_probabilities_from_one_percent():
-    # methods.md §9: from 1%, P(T = 1) = ½ exactly and P(T ≤ 3) = 0.625
+    # docs/checks.md: from 1%, P(T = 1) = ½ exactly and P(T ≤ 3) = 0.625
     # (1 → 0 w.p. ½; 1 → 2 → 1 → 0 w.p. ⅛), P(T = 2) = 0 by parity.
     grid = walk_grid(0.01, 0.01)
     s = duration_survival(grid, np.array([1, 2, 3]))

@@ -50,7 +50,7 @@ def test_gaussian_bayesian_passes_on_standardised_but_raw_rejects(gauss):
     assert d.raw.ad_per_series.share_reject > 0.40
     assert res["WN302"].status == "pass" and res["WN305"].status == "pass"
     assert res["WN304"].status == "pass"
-    # WN301: the exact probit-clock forecaster has γ near 1.6 and α near 1 (methods §7)
+    # WN301: the exact probit-clock forecaster has γ near 1.6 and α near 1 (docs/checks.md)
     assert 1.3 < res["WN301"].details.gamma < 1.9 and 0.8 < res["WN301"].details.alpha < 1.2
     assert "latent" in res["WN301"].details.homoskedastic_coordinates
 

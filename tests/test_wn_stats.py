@@ -215,13 +215,13 @@ def test_latent_increments_recover_the_gaussian_signal():
     assert ok.all()
     inner = np.abs(stats.norm.ppf(p[:, 1:].ravel())) < 5  # away from float saturation of Φ
     assert (v * np.sqrt(T))[inner] == pytest.approx(eps[:, 1:].ravel()[inner], rel=1e-6, abs=1e-8)
-    # the probit-clock z (methods §7) is its first-order approximation
+    # the probit-clock z (docs/checks.md) is its first-order approximation
     z, okz = inc.values("probit_clock")
     assert np.corrcoef(z[okz], v[okz])[0, 1] > 0.9
 
 
 # ----------------------------------------------------------------- Taleb
-# Taleb (2018), QF 18(1), values quoted in methods.md §4 (τ = 1).
+# Taleb (2018), QF 18(1), values quoted in docs/checks.md (τ = 1).
 PAPER = {0.52: [0.76, 0.64, 0.57, 0.53, 0.52], 0.55: [0.96, 0.81, 0.67, 0.58, 0.55]}
 SIGMAS = [0.05, 0.1, 0.2, 0.5, 1.0]
 

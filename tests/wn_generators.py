@@ -1,7 +1,7 @@
 """Small exact Bayesian forecasters for the WN tests (fixed seeds).
 
 Used while/if ``forecheck.simulate`` is unavailable; both are exact posterior
-probabilities, so both are calibrated martingales (methods.md §8 item 5).
+probabilities, so both are calibrated martingales (docs/checks.md).
 
 - gaussian: signal S_t = S_0 + Σ ε, ε ~ N(0, 1); outcome 1{S_T > 0};
   p_t = P(S_T > 0 | S_t) = Φ(S_t/√(T − t)).

@@ -23,7 +23,7 @@ from forecheck.results import ExitCode
 
 # Human-facing messages go to stderr; payloads (JSON, JUnit, annotations, CSV)
 # are written plainly to stdout or a file, never through a Rich console
-# (conventions.md: typer forces terminal mode under GITHUB_ACTIONS).
+# (typer forces terminal mode under GITHUB_ACTIONS).
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # made pipe-safe below
 
 

@@ -144,7 +144,7 @@ def _gaussian_core(rng, n_series, n_steps, p0, horizon):
     S_t = S_0 + W_t (unit variance per step), resolution at step H ≥ n_steps with
     outcome 1{S_H > 0}; the exact posterior is p_t = P(S_H > 0 | S_t) =
     Φ(S_t / √(H − t)) — the Bachelier binary Φ(x/(σ√τ)) of Taleb's 2016 tweet
-    (methods.md §4) and the efficient price of Archak & Ipeirotis (2009).
+    (docs/checks.md) and the efficient price of Archak & Ipeirotis (2009).
     S_0 = Φ⁻¹(p0)·√H so that the first forecast is p0.
     """
     x, outcome = _latent_probit_argument(rng, n_series, n_steps, p0, horizon)
@@ -426,7 +426,7 @@ MODELS: dict[str, ModelSpec] = {
         (_P0, _HORIZON), gen_gaussian,
         notes="Raw Δp are non-Gaussian by construction (bounded, state- and clock-dependent volatility): "
               "raw-increment WN302 rejects often; on probit-clock latent increments it passes at about "
-              "the nominal rate (methods.md §8 item 5)."),
+              "the nominal rate (docs/checks.md)."),
     "jump": ModelSpec(
         "jump",
         "Jump-news Bayesian: binary state θ ~ Bernoulli(p0); with probability news_prob per step an "
@@ -434,7 +434,7 @@ MODELS: dict[str, ModelSpec] = {
         "martingale", ("MG101", "MG103", "MG105", "CA202"), ("WN302", "WN305"),
         (_P0, _NEWS, _STRENGTH), gen_jump,
         notes="Passes layer A yet fails the Wiener diagnostics: a jumpy forecaster can be exactly "
-              "Bayesian (methods.md §8 items 2, 5). The per-series z screen is oversized here."),
+              "Bayesian (docs/checks.md items 2, 5). The per-series z screen is oversized here."),
     "beta": ModelSpec(
         "beta",
         "Beta-binomial learning: θ ~ Beta(a, b), one Bernoulli(θ) draw per step, p_t = P(θ > 1/2 | data) "
@@ -455,7 +455,7 @@ MODELS: dict[str, ModelSpec] = {
         gen_walk,
         notes="Increments take two values (±h), so Gaussian-increment tests reject. From extreme starts "
               "movement is extremely right-skewed: a naive t-test rejects a true martingale "
-              "(methods.md §8 item 4); MG101 must stay valid. Series that reach 0/1 end early."),
+              "(docs/checks.md); MG101 must stay valid. Series that reach 0/1 end early."),
     "stale": ModelSpec(
         "stale",
         "Stale publication: a Bayesian posterior published only on random days (publish_prob), "

@@ -1,7 +1,7 @@
 """Parametric martingale bootstrap of excess movement (MG101's null distribution).
 
 Why simulate: from extreme starts the null distribution of excess movement
-X = m − r is extremely right-skewed (A-R 2021; methods §2 design consequence 3,
+X = m − r is extremely right-skewed (A-R 2021; docs/checks.md,
 §9: from 1% the median ±1% walk moves once and the mean rests on the 1-in-100 path
 to certainty), so a normal/t test over few series rejects a true martingale far
 too often. We simulate, for every series, bounded martingale paths with the same

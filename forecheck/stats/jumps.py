@@ -2,7 +2,7 @@
 
 **BNS ratio test** (Barndorff-Nielsen & Shephard 2004, *J. Fin. Econometrics* 2(1)
 1–37; 2006, 4(1) 1–30; ratio form of Huang & Tauchen 2005, *JFEc* 3(4); formulas as
-in methods.md §7): RV = Σr², BV = (π/2)Σ|r_i||r_{i−1}|,
+in docs/checks.md): RV = Σr², BV = (π/2)Σ|r_i||r_{i−1}|,
 TQ = n·μ_{4/3}^{−3}·Σ|r_i|^{4/3}|r_{i−1}|^{4/3}|r_{i−2}|^{4/3}, μ_{4/3} = E|Z|^{4/3}
 = 2^{2/3}Γ(7/6)/Γ(1/2); RJ = (RV − BV)/RV,
 Z = RJ / √((π²/4 + π − 5)·(1/n)·max(1, TQ/BV²)), one-sided N(0, 1) (reject for large Z).

@@ -1,6 +1,6 @@
 """Microstructure diagnostics of a forecast path (WN307).
 
-After prediction-market-vol ``analysis/intraday_decomp.py`` (methods.md §7):
+After prediction-market-vol ``analysis/intraday_decomp.py`` (docs/checks.md):
 share of zero updates (staleness); the price tick (smallest non-zero |Δp| and the
 coarsest decimal grid all forecasts lie on); Roll's bounce share −2γ̂₁/mean(Δp²)
 (Roll 1984, *J. Finance* 39(4): a bid-ask bounce of half-spread c gives

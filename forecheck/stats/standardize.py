@@ -2,14 +2,14 @@
 
 Raw probability increments are heteroskedastic by construction: an efficient binary
 price on a diffusive signal has dp = φ(Φ⁻¹(p)) dW/√τ (Archak & Ipeirotis 2009,
-"Modeling volatility in prediction markets", ACM EC; methods.md §7), so their
+"Modeling volatility in prediction markets", ACM EC; docs/checks.md), so their
 volatility vanishes at 0/1 and explodes near ½ as τ → 0. The coordinates here:
 
 - ``raw``: Δp_t.
 - ``logit``: Δlogit(p_t)/√Δt (variance-stabilising for a local rate [p(1−p)]²).
-- ``probit_clock``: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1})) (methods.md §7).
+- ``probit_clock``: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1})) (docs/checks.md).
 - ``latent``: ΔS_t/√Δt with S_t = Φ⁻¹(p_t)·√τ_t, τ a fraction of the series'
-  horizon (methods.md §7): for the Gaussian-signal Bayesian forecaster S_t is exactly
+  horizon (docs/checks.md): for the Gaussian-signal Bayesian forecaster S_t is exactly
   the accumulated signal, so its increments are exactly i.i.d. Gaussian. This is
   forecheck's "standardised" coordinate for the WN tests.
 
@@ -110,12 +110,12 @@ class Increments:
                 v = (special.logit(p) - special.logit(pp)) / np.sqrt(dt)
                 return v, inner & ok_dt
             if name == "probit_clock":
-                # methods.md §7: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
+                # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
                 dens = stats.norm.pdf(special.ndtri(pp))
                 v = self.dp / (dens * np.sqrt(dt / self.tau_prev))
                 return v, inner_prev & ok_dt & (self.tau_prev > 0)
             if name == "latent":
-                # S_t = Φ⁻¹(p_t)·√τ_t (methods.md §7; Archak & Ipeirotis 2009)
+                # S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
                 s1 = special.ndtri(p) * np.sqrt(self.tau)
                 s0 = special.ndtri(pp) * np.sqrt(self.tau_prev)
                 v = (s1 - s0) / np.sqrt(dt)

@@ -4,7 +4,7 @@ Hill (1975), "A simple general approach to inference about the tail of a
 distribution", *Ann. Stat.* 3(5), 1163–1174: with X_(1) ≤ … ≤ X_(n) the order
 statistics of |z|, ξ̂ = (1/k)Σ_{i=1}^{k} log X_(n−i+1) − log X_(n−k), α̂ = 1/ξ̂, and
 √k(ξ̂ − ξ) → N(0, ξ²). Default k = ⌊√n⌋ (as in arch's documentation of the Hill
-plot; methods.md §7).
+plot; docs/checks.md).
 
 A Gaussian has ξ = 0 (all moments exist) but Hill's estimator is biased upward for
 light tails at finite k, so the reference is the Hill value of the expected Gaussian

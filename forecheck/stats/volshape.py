@@ -1,6 +1,6 @@
 """State- and clock-dependence of forecast volatility (WN301).
 
-Model (methods.md §7): E[Δp²/Δt] = c·[p(1−p)]^γ / τ^α, with p = p_{t−1} and τ the
+Model (docs/checks.md): E[Δp²/Δt] = c·[p(1−p)]^γ / τ^α, with p = p_{t−1} and τ the
 time to resolution at t−1. γ = 2 is log-odds Brownian motion, γ ≈ 1.6 the probit
 clock, γ = 1 the angular (arcsine) coordinate; α = 1 a resolution clock, α = 0 a
 calendar clock. Fitted as a Poisson pseudo-maximum-likelihood GLM with log link on

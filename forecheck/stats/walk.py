@@ -7,7 +7,7 @@ probability q per step (else stays) until it hits 0 or 1 — gambler's ruin
 * E[T] = k(N − k)/q = p0(1 − p0)/(q h²)   — A-R (2021) Cor. 1: each move adds h² to
   the movement m, so E[m] = h²·E[moves] = p0(1 − p0); Wald's identity gives /q;
 * Var(T) = Var(T₁)/q² + E[T₁](1 − q)/q², with Var(T₁) = k(N − k)[k² + (N − k)² − 2]/3
-  for the simple walk (methods.md §9);
+  for the simple walk (docs/checks.md);
 * P(end at 1) = p0 (optional stopping: the belief is a martingale).
 
 Here these are computed from the absorbing Markov chain itself, not from the closed
