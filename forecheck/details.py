@@ -490,14 +490,10 @@ class TailIndexDetails(Details):
 
 
 @dataclass(frozen=True)
-class ArchLM(Details):
-    n_series: int
-    n_reject: int
-    share_reject: float | None
-    expected_share: float | None
-    pvalue_binomial: float | None
-    pvalue_min: float | None
-    pvalue: float | None
+class ArchLM(Combination):
+    """WN304's per-series ARCH-LM tests combined over series, plus the median LM
+    statistic and its degrees of freedom."""
+
     median_lm: float | None
     df: int
 
