@@ -89,7 +89,9 @@ def horizon_label(panel: Panel, h: float | None) -> str:
             if h >= size and h % size == 0:
                 return f"{h / size:g}{unit}"
         return f"{h:g}s"
-    return f"{h:g}{'d' if panel.time_unit == 'day' else ''}"
+    if panel.time_unit == "day":
+        return f"{h:g}d"
+    return f"{h:g} step" + ("" if h == 1 else "s")  # a step index: say so, never a bare number
 
 
 @dataclass(frozen=True)
