@@ -96,8 +96,9 @@ def _with_groups(report, panel: Panel, config: AnalysisConfig):
 
     groups = []
     keyed: dict[str, dict[str, tuple[float, float]]] = {}
-    for g in sorted({str(x) for x in panel.group}):
-        mask = np.array([str(x) == g for x in panel.group])
+    labels = panel.group.astype(str)
+    for g in np.unique(labels).tolist():
+        mask = labels == g
         sub = replace(panel.select_series(mask), group=None)
         sub_report = analyze(io.load_panel(sub, config.min_length), config=config)
         sub_report = replace(sub_report, input={**sub_report.input, "paths": report.input.get("paths", []),

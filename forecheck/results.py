@@ -17,7 +17,7 @@ from typing import Any, Iterator, Literal
 #: little data, a missing column); ``inconclusive``: it ran and reports an estimate
 #: (and CI) but no valid p-value, e.g. too few effectively independent series.
 Status = Literal["pass", "fail", "skip", "inconclusive"]
-STATUSES: tuple[str, ...] = ("pass", "fail", "skip", "inconclusive")
+STATUSES: tuple[str, ...] = ("pass", "fail", "inconclusive", "skip")
 SeverityName = Literal["error", "warning", "info"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}

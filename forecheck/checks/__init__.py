@@ -70,10 +70,6 @@ def all_specs() -> list[CheckSpec]:
     return [*martingale.CHECKS, *calibration.CHECKS, *wiener.CHECKS]
 
 
-def spec_of(code: str) -> CheckSpec | None:
-    return next((s for s in all_specs() if s.code == code), None)
-
-
 def gating(result: CheckResult, config: AnalysisConfig) -> bool:
     """Does a failure of this record fail the run (exit code 1)?"""
     return config.gates(result.severity)

@@ -28,7 +28,7 @@ from forecheck.stats.asymptotic import cluster_score_reference
 from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import design_effect, unit_design_effect
+from forecheck.stats.dependence import unit_design_effect
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order

@@ -78,17 +78,3 @@ def time_unit_word(unit: str | None) -> str:
     """The plural word for a panel's time unit ('days', 'steps', ...)."""
     return TIME_UNIT_WORDS.get(unit or "step", f"{unit}s" if unit else "steps")
 
-
-def duration(value: float | None, unit: str | None) -> str:
-    """A time span in the panel's unit, in words: '7 days', '2 hours', '5 steps'."""
-    if value is None:
-        return MISSING
-    v = float(value)
-    if unit == "second":
-        for size, word in ((86400, "day"), (3600, "hour"), (60, "minute")):
-            if v >= size and v % size == 0:
-                return plural(v / size, word)
-        return plural(v, "second")
-    if unit == "day":
-        return plural(v, "day") if v == int(v) else f"{v:g} days"
-    return plural(v, unit or "step") if v == int(v) else f"{v:g} {time_unit_word(unit)}"

@@ -29,8 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-STATUSES = ("pass", "fail", "inconclusive", "skip")
+from forecheck.results import SEVERITY_RANK, STATUSES  # one home for both
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from forecheck import __version__
 from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
 from forecheck.report import prose
-from forecheck.results import STATUSES, CheckResult, ExitCode, _clean
+from forecheck.results import CheckResult, ExitCode, _clean
 from forecheck.stats.budget import Budget
 
 SCHEMA_VERSION = 2

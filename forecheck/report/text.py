@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forecheck import __version__
-from forecheck.report.format import MIN_WIDTH, duration, fmt_fixed, fmt_num, fmt_p, plural, time_unit_word
+from forecheck.report.format import MIN_WIDTH, fmt_fixed, fmt_num, fmt_p, plural, time_unit_word
 from forecheck.report.model import Report
 from forecheck.report.prose import effective_series
 from forecheck.report.sections import calibration, martingale, wiener
@@ -143,11 +143,6 @@ def budget_panel(report: Report, verbose: int = 0):
     who = "made" if d.volatility_seller_profit >= 0 else "lost"
     lines.append(f"A volatility seller holding (1 − 2p) YES contracts would have {who} "
                  f"${abs(d.volatility_seller_profit):.3f} per $1 (a profit means over-movement).")
-    strata = [s for s in d.by_p0 if s.ratio is not None]
-    if verbose and len(strata) > 1:
-        lines.append("\nBy starting probability: ", style="dim")
-        lines.append(", ".join(f"{s.p0_from:.2f}–{s.p0_to:.2f}: {s.ratio:.2f} (n={s.n_series})" for s in strata),
-                     style="dim")
     if verbose and d.by_time_to_resolution:
         unit = report.panel.time_unit if report.panel is not None else None
         words = "" if unit == "day" else f" ({time_unit_word(unit)})"
@@ -341,7 +336,8 @@ def renderables(report: Report, *, verbose: int = 0, quiet: bool = False) -> lis
     r102 = report.result("MG102")
     if verbose or (r102 is not None and r102.status != "skip" and r102.details.flagged):
         out.extend(martingale.standouts(report, limit=10 if verbose else 5))  # none flagged: the table says so
-    if verbose:
+    if verbose:  # the variance budget by starting probability, the revision checks' readings
+        out.extend(martingale.render(report))
         out.append(wiener.verdict(report) or Text(""))
         out.extend(calibration.render(report))
     lb = layer_b_table(report, verbose)
@@ -381,4 +377,4 @@ def render_text(report: Report, *, verbose: int = 0, quiet: bool = False, colour
     return buf.getvalue()
 
 
-__all__ = ["render_text", "renderables", "verdict_card", "terminal_width", "Group"]
+__all__ = ["render_text", "renderables", "verdict_card", "terminal_width"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecheck.report.format import fmt_fixed, fmt_p
-from forecheck.report.prose import EffectiveSeries, effective_series, no_pvalue_reason
+from forecheck.report.prose import EffectiveSeries, effective_series
 from forecheck.results import CheckResult
 
 #: status of an answer: "pass" (no defect found), "fail" (a defect), "inconclusive"
