@@ -29,7 +29,7 @@ def _peak_gb() -> float:
 
 def run(path: str) -> list[tuple[str, float, float, float, float]]:
     from forecheck.api import load
-    from forecheck.checks import CheckContext, all_specs, finalize
+    from forecheck.checks import CheckContext, all_specs, dependence_gate, finalize, stamp
     from forecheck.config import AnalysisConfig
     from forecheck.errors import InsufficientDataError
     from forecheck.report import render
@@ -49,16 +49,16 @@ def run(path: str) -> list[tuple[str, float, float, float, float]]:
     for spec in all_specs():
         t0, c0 = time.perf_counter(), time.process_time()
         try:
-            out = spec.run(ctx)
-            results.extend(out if isinstance(out, list) else [out])
+            m = spec.run(ctx)
+            gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based else None
+            results.append(stamp(spec, m, gate))  # as the runner does (checks.execute)
         except InsufficientDataError:
             pass
         mark(f"  {spec.code} {spec.name}", t0, c0)
     t0, c0 = time.perf_counter(), time.process_time()
     results = finalize(results, config)
-    report = Report(input=loaded.info, config=config, results=tuple(results),
-                    series=series_table(loaded.panel, ctx.series_columns), panel=loaded.panel,
-                    extras=dict(ctx.cache.get("report_extras", {})))
+    report = Report(input=loaded.info.to_dict(), config=config, results=tuple(results),
+                    series=series_table(loaded.panel, ctx.budget(), ctx.series_columns), panel=loaded.panel)
     payload = render(report, "json")
     mark(f"render JSON ({len(payload) / 1e6:.0f} MB)", t0, c0)
     return rows
