@@ -35,12 +35,13 @@ MODELS = [
     ("walk p0 .3-.7", "walk", 30, {"p0": (0.3, 0.7)}),
     ("walk p0 .01-.05", "walk", 30, {"p0": (0.01, 0.05)}),
 ]
-RUN = {"MG101": martingale.run_mg101, "MG103": martingale.run_mg103, "MG104": martingale.run_mg104}
+RUN = {"MG101": martingale.check_mg101, "MG103": martingale.check_mg103, "MG104": martingale.check_mg104}
 
 
 def _neff(code: str, res) -> float:
+    """N_v/deff of the reference decision (details are typed: forecheck/details.py)."""
     d = res.details
-    return float(d["inference"]["n_eff_variance"] if code == "MG101" else d["n_eff_variance"])
+    return float(d.inference.reference["n_eff_variance"] if code == "MG101" else d.n_eff_variance)
 
 
 def _run(code: str, model: str, S: int, T: int, params: dict, seed: int):
