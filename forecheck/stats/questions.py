@@ -195,23 +195,77 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.repeat(lo, n) + (np.arange(tot) - np.repeat(np.cumsum(n) - n, n))
 
 
+#: probes used to bucket pair candidates (3**PAIR_DIMS neighbouring cells per series)
+PAIR_DIMS = 4
+
+
+def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (i < j) for ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe: a
+    superset of the pairs that satisfy it (the caller verifies every probe, then
+    every time).
+
+    Matching on one probe alone lists every pair of series that start near 50%
+    (10⁸ pairs for 10⁵ such series). Instead each series is put in a cell of width
+    ≥ tol on up to ``PAIR_DIMS`` probes (those with the fewest near-mirror
+    neighbours, counted per probe); a
+    complement j of i lies within one cell of 1 − Pp_i on each, so it is found
+    among the 3^m neighbouring cells of i's mirror image."""
+    k, n_probe = Pp.shape
+    if k < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # cells wider than tol (a superset for any width ≥ tol; the margin absorbs the
+    # rounding of 1 − x), at most 10⁴ per probe
+    w = max(float(tol) * 1.001, 1e-4)
+    m = min(PAIR_DIMS, n_probe)
+    base = int(np.floor(1.0 / w)) + 4  # cells per probe, with room for the ±1 neighbours
+    # the probes on which fewest series sit near another's mirror image (late
+    # probes of absorbed paths pile up at 0 and 1, where every pair matches)
+    cand_per_probe = np.empty(n_probe)
+    for c in range(n_probe):
+        h = np.bincount(np.floor(np.clip(Pp[:, c], 0, 1) / w).astype(np.int64) + 1, minlength=base)
+        near = h + np.r_[0, h[:-1]] + np.r_[h[1:], 0]
+        cand_per_probe[c] = near[np.floor(np.clip(1.0 - Pp[:, c], 0, 1) / w).astype(np.int64) + 1].sum()
+    dims = np.argsort(cand_per_probe, kind="stable")[:m]
+    X = np.clip(Pp[:, dims], 0.0, 1.0)
+    cell = np.floor(X / w).astype(np.int64) + 1  # in [1, base − 2]
+    mirror = np.floor((1.0 - X) / w).astype(np.int64) + 1
+    weights = base ** np.arange(m, dtype=np.int64)
+    key = cell @ weights
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    ii_parts, jj_parts = [], []
+    for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
+        q = (mirror + off) @ weights
+        lo = np.searchsorted(skey, q, side="left")
+        hi = np.searchsorted(skey, q, side="right")
+        n_c = hi - lo
+        if not n_c.any():
+            continue
+        ii = np.repeat(np.arange(k), n_c)
+        jj = order[_ranges(lo, hi)]
+        keep = ii < jj
+        ii_parts.append(ii[keep])
+        jj_parts.append(jj[keep])
+    if not ii_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ii, jj = np.concatenate(ii_parts), np.concatenate(jj_parts)
+    # each pair appears once (cells are disjoint). Listed in the order of a search on
+    # the first probe (i ascending, then j in argsort order of that probe), so the
+    # questions are numbered as before this bucketing
+    rank0 = np.empty(k, np.int64)
+    rank0[np.argsort(Pp[:, 0])] = np.arange(k)
+    srt = np.lexsort((rank0[jj], ii))
+    return ii[srt], jj[srt]
+
+
 def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     """Complementary sets among the rows of P (k series × L shared times)."""
     k, L = P.shape
     probe = np.unique(np.linspace(0, L - 1, min(L, 8)).round().astype(int))
     Pp = P[:, probe]
     found: list[np.ndarray] = []
-    # pairs: sort by the first probe, match 1 − p within tol
-    a = Pp[:, 0]
-    order = np.argsort(a)
-    lo = np.searchsorted(a[order], 1 - a - tol, side="left")
-    hi = np.searchsorted(a[order], 1 - a + tol, side="right")
-    n_c = hi - lo
-    ii = np.repeat(np.arange(k), n_c)
-    jj = order[_ranges(lo, hi)]
-    keep = ii < jj
-    ii, jj = ii[keep], jj[keep]
-    for c in range(1, Pp.shape[1]):  # one probe at a time: the candidate list shrinks fast
+    ii, jj = _pair_candidates(Pp, tol)
+    for c in range(Pp.shape[1]):  # one probe at a time: the candidate list shrinks fast
         ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
         ii, jj = ii[ok], jj[ok]
     ok = _pair_devs(P, ii, jj) <= tol

@@ -1,0 +1,47 @@
+"""Complementary-pair search on a large shared grid (stats/questions.py): the
+bucketed candidate list is a superset of every true pair — checked against the
+brute-force O(k²) scan of all pairs — so detection finds the same questions as an
+exhaustive search, and it stays small when absorbed paths pile up at 0 and 1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecheck.stats import questions
+
+
+def _brute_pairs(Pp: np.ndarray, tol: float) -> set[tuple[int, int]]:
+    dev = np.max(np.abs(Pp[:, None, :] + Pp[None, :, :] - 1.0), axis=2)
+    i, j = np.nonzero(np.triu(dev <= tol, 1))
+    return set(zip(i.tolist(), j.tolist()))
+
+
+@pytest.mark.parametrize("tol", [0.01, 0.05, 0.0])
+def test_candidates_contain_every_true_pair(tol):
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        k, m = int(rng.integers(2, 150)), int(rng.integers(1, 9))
+        Pp = rng.uniform(0, 1, (k, m))
+        if trial % 3 == 0:
+            Pp = np.round(Pp, 1)  # many exact ties and exact complements
+        idx = rng.permutation(k)
+        for t in range(k // 4):  # planted near-complements
+            Pp[idx[2 * t + 1]] = np.clip(1 - Pp[idx[2 * t]] + rng.uniform(-tol, tol, m), 0, 1)
+        ii, jj = questions._pair_candidates(Pp, tol)
+        cand = set(zip(ii.tolist(), jj.tolist()))
+        assert len(cand) == len(ii)  # no pair listed twice
+        assert _brute_pairs(Pp, tol) <= cand
+
+
+def test_absorbed_paths_do_not_blow_up_the_candidates():
+    # 4,000 random walks absorbed at 0/1 by the late probes (every late pair "matches");
+    # the early probes separate them, so candidates stay near linear in k
+    rng = np.random.default_rng(3)
+    k, L = 4000, 100
+    logit = np.cumsum(rng.normal(0, 0.6, (k, L)), axis=1)
+    P = 1 / (1 + np.exp(-logit))
+    probe = np.unique(np.linspace(0, L - 1, 8).round().astype(int))
+    ii, _ = questions._pair_candidates(P[:, probe], 0.01)
+    assert len(ii) < 20 * k
+    assert questions._search_grid(P, 0.01) == []  # independent walks form no question
