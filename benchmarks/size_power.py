@@ -79,7 +79,7 @@ def questions_main(args) -> int:
           "questions found | s/rep |")
     print("|---|" + "---|" * (len(codes) + 5), flush=True)
     for k, (label, build, truth) in enumerate(_q_scenarios()):
-        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+        if args.only and not _selected(label, args.only):
             continue
         rej = {c: 0 for c in codes}
         npv = {c: 0 for c in codes}
@@ -115,12 +115,18 @@ def questions_main(args) -> int:
     return 0
 
 
+def _selected(label: str, only: str) -> bool:
+    """--only: comma-separated substrings of scenario labels; '=label' matches exactly."""
+    parts = [o.strip() for o in only.split(",") if o.strip()]
+    return any(label == o[1:] if o.startswith("=") else o in label for o in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=400)
     ap.add_argument("--n-sim", type=int, default=199, help="simulation/bootstrap draws per p-value")
     ap.add_argument("--alpha", type=float, default=0.05)
-    ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match)")
+    ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match; '=label' exact)")
     ap.add_argument("--families", default="MG,CA")
     ap.add_argument("--codes", default="", help="comma-separated check codes (default: questions suite "
                     f"{','.join(Q_CODES)}; binary suite every check of --families)")
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| scenario | H0 | " + " | ".join(codes) + " | s/rep |")
     print("|---|---|" + "---|" * (len(codes) + 1), flush=True)
     for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
-        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+        if args.only and not _selected(label, args.only):
             continue
         rej = {c: 0 for c in codes}
         skip = {c: 0 for c in codes}
