@@ -8,7 +8,6 @@ Hessian), or by a brute-force cluster resample."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -34,7 +33,7 @@ def test_grouped_score_covariance_by_enumeration():
     """Cov(Σ (o − p) C) with o ~ Categorical(p) per question, enumerated outcome by
     outcome; a standalone contract (unit of one) by its two outcomes; a question
     whose forecasts do not sum to 1 by the Cauchy–Schwarz bound."""
-    p, u, sizes = _races()
+    p, u, _ = _races()
     p = np.r_[p, 0.3, 0.2, 0.35]  # a standalone series, and a 2-contract question summing to 0.55
     u = np.r_[u, u.max() + 1, u.max() + 2, u.max() + 2]
     rng = np.random.default_rng(0)
@@ -98,7 +97,7 @@ def test_grouped_score_is_rao_score_with_one_contract_per_unit():
 def test_unit_weights_are_a_cluster_resample():
     """Multinomial counts over questions -> contract weights: the weighted mean equals
     the plain mean over the contracts of the resampled questions, drawn by hand."""
-    p, u, sizes = _races(Q=15, seed=9)
+    p, u, _ = _races(Q=15, seed=9)
     v = np.random.default_rng(1).normal(size=p.size)
     rng = np.random.default_rng(2)
     for _ in range(5):
@@ -157,8 +156,8 @@ def test_ca204_cluster_bootstrap_rows_are_questions():
     p, u, _ = _races(Q=25, seed=12)
     P = np.column_stack([np.clip(p + rng.normal(0, 0.05, p.size), 0.01, 0.99), p])
     o = (rng.random(p.size) < p).astype(float)
-    s_u, t_u = horizon_consistency(P, o, 199, 7, unit=u)
-    s_c, t_c = horizon_consistency(P, o, 199, 7)
+    _, t_u = horizon_consistency(P, o, 199, 7, unit=u)
+    _, t_c = horizon_consistency(P, o, 199, 7)
     np.testing.assert_allclose(t_u.diffs, t_c.diffs, rtol=1e-12)  # same point contrasts
     E = (o[:, None] - P) ** 2
     assert t_u.diffs[0] == pytest.approx(E[:, 1].mean() - E[:, 0].mean(), rel=1e-12)
