@@ -69,19 +69,21 @@ def questions_main(args) -> int:
     """Size, inconclusive share and reported N_eff on the question / factor families."""
     from forecheck.checks import execute
 
-    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=Q_CODES + ("MG106",))
-    specs = [s for s in all_specs() if s.code in Q_CODES + ("MG106",)]
+    codes = tuple(args.codes.split(",")) if args.codes else Q_CODES
+    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=codes + ("MG106",))
+    specs = [s for s in all_specs() if s.code in codes + ("MG106",)]
     print(f"# command: python benchmarks/size_power.py --suite questions --reps {args.reps} --n-sim {args.n_sim}"
-          + (f" --only '{args.only}'" if args.only else ""), flush=True)
-    print("| scenario (all H0) | " + " | ".join(Q_CODES) + " | N_eff true | MG106 N_eff | MG101 N_eff | "
+          + (f" --only '{args.only}'" if args.only else "") + (f" --codes {args.codes}" if args.codes else ""),
+          flush=True)
+    print("| scenario (all H0) | " + " | ".join(codes) + " | N_eff true | MG106 N_eff | MG101 N_eff | "
           "questions found | s/rep |")
-    print("|---|" + "---|" * (len(Q_CODES) + 5), flush=True)
+    print("|---|" + "---|" * (len(codes) + 5), flush=True)
     for k, (label, build, truth) in enumerate(_q_scenarios()):
-        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+        if args.only and not _selected(label, args.only):
             continue
-        rej = {c: 0 for c in Q_CODES}
-        npv = {c: 0 for c in Q_CODES}
-        inc = {c: 0 for c in Q_CODES}
+        rej = {c: 0 for c in codes}
+        npv = {c: 0 for c in codes}
+        inc = {c: 0 for c in codes}
         n106, n101, nq = [], [], []
         t0 = time.time()
         for r in range(args.reps):
@@ -102,7 +104,7 @@ def questions_main(args) -> int:
                     rej[res.code] += res.pvalue < args.alpha
         per = (time.time() - t0) / args.reps
         cells = []
-        for c in Q_CODES:
+        for c in codes:
             cell = f"{rej[c] / npv[c]:.3f}" if npv[c] else "–"
             if inc[c]:
                 cell += f" ({inc[c] / args.reps:.0%} inconcl.)"
@@ -113,13 +115,21 @@ def questions_main(args) -> int:
     return 0
 
 
+def _selected(label: str, only: str) -> bool:
+    """--only: comma-separated substrings of scenario labels; '=label' matches exactly."""
+    parts = [o.strip() for o in only.split(",") if o.strip()]
+    return any(label == o[1:] if o.startswith("=") else o in label for o in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=400)
     ap.add_argument("--n-sim", type=int, default=199, help="simulation/bootstrap draws per p-value")
     ap.add_argument("--alpha", type=float, default=0.05)
-    ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match)")
+    ap.add_argument("--only", default="", help="comma-separated scenario labels (substring match; '=label' exact)")
     ap.add_argument("--families", default="MG,CA")
+    ap.add_argument("--codes", default="", help="comma-separated check codes (default: questions suite "
+                    f"{','.join(Q_CODES)}; binary suite every check of --families)")
     ap.add_argument("--suite", choices=("binary", "questions"), default="binary",
                     help="binary: the single-contract generators; questions: multi-outcome questions and "
                          "common-factor panels (size, inconclusive share, reported N_eff)")
@@ -127,15 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "questions":
         return questions_main(args)
     fams = tuple(args.families.split(","))
-    specs = [s for s in all_specs() if s.family in fams]
+    if args.codes:  # a few checks only (MG106 runs too: the runner's dependence gate reads it)
+        want = tuple(args.codes.split(","))
+        specs = [s for s in all_specs() if s.code in want + ("MG106",)]
+        cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=want + ("MG106",))
+    else:
+        specs = [s for s in all_specs() if s.family in fams]
+        cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=fams)
     codes = [s.code for s in specs if s.code not in ("MG106",)]
-    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=fams)
     print(f"# command: python benchmarks/size_power.py --reps {args.reps} --n-sim {args.n_sim}"
-          + (f" --only '{args.only}'" if args.only else ""), flush=True)
+          + (f" --only '{args.only}'" if args.only else "") + (f" --codes {args.codes}" if args.codes else ""),
+          flush=True)
     print("| scenario | H0 | " + " | ".join(codes) + " | s/rep |")
     print("|---|---|" + "---|" * (len(codes) + 1), flush=True)
     for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
-        if args.only and not any(o.strip() and o.strip() in label for o in args.only.split(",")):
+        if args.only and not _selected(label, args.only):
             continue
         rej = {c: 0 for c in codes}
         skip = {c: 0 for c in codes}

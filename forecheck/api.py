@@ -92,10 +92,12 @@ def _with_groups(report, panel: Panel, config: AnalysisConfig):
     from forecheck import io
     from forecheck.checks import DEFF_GATE, MIN_NEFF
     from forecheck.details import GroupComparison
+    from forecheck.stats import questions as qmod
     from forecheck.stats.compare import paired_brier
 
     groups = []
     keyed: dict[str, dict[str, tuple[float, float]]] = {}
+    qkey: dict[str, dict[str, int]] = {}  # question of each resolved contract within its group (-1: none)
     labels = panel.group.astype(str)
     for g in np.unique(labels).tolist():
         mask = labels == g
@@ -108,6 +110,8 @@ def _with_groups(report, panel: Panel, config: AnalysisConfig):
         ids = ["|".join(part for part in str(i).split("|") if part != g) for i in sub.ids]
         keyed[g] = {k: (float(p), float(o)) for k, p, o, res in zip(ids, sub.p_last, sub.outcome, sub.resolved)
                     if res}
+        qlab = qmod.of_panel(sub, config.question_detection).label
+        qkey[g] = {k: int(q) for k, q, res in zip(ids, qlab, sub.resolved) if res}
     comparisons = []
     by_group = dict(groups)
     for a, b in combinations([g for g, _ in groups], 2):
@@ -115,7 +119,7 @@ def _with_groups(report, panel: Panel, config: AnalysisConfig):
         pa = np.array([keyed[a][k][0] for k in common])
         pb = np.array([keyed[b][k][0] for k in common])
         o = np.array([keyed[a][k][1] for k in common])
-        pb_res = paired_brier(pa, pb, o)
+        pb_res = paired_brier(pa, pb, o, unit=_common_questions(common, qkey[a], qkey[b]))
         neffs = [r.result("MG106").estimate for r in (by_group[a], by_group[b])
                  if r.result("MG106") is not None and r.result("MG106").status != "skip"]
         n_eff = float(min(neffs)) if neffs else None
@@ -126,6 +130,35 @@ def _with_groups(report, panel: Panel, config: AnalysisConfig):
             brier_difference=pb_res.mean_difference, se=pb_res.se,
             statistic=None if too_few else pb_res.statistic, pvalue=None if too_few else pb_res.pvalue,
             n_eff=n_eff, ratio_a=ratio(by_group[a]), ratio_b=ratio(by_group[b]),
-            method="paired last-forecast Brier difference, Diebold–Mariano t with a normal reference; no "
-                   "p-value when the questions amount to fewer than 10 effectively independent draws (MG106)"))
+            method="paired last-forecast Brier difference, Diebold–Mariano t with a normal reference"
+                   + ("; standard error clustered by question (the contracts of one question are one draw)"
+                      if pb_res.n < len(common) else "")
+                   + "; no p-value when the questions amount to fewer than 10 effectively independent draws "
+                     "(MG106)"))
     return replace(report, groups=tuple(groups), group_comparisons=tuple(comparisons))
+
+
+def _common_questions(common: list[str], qa: dict[str, int], qb: dict[str, int]):
+    """(n,) question unit of each common contract: contracts are one unit when either
+    group puts them in one question (connected components), else each its own."""
+    import numpy as np
+
+    n = len(common)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for q in (qa, qb):
+        first: dict[int, int] = {}
+        for i, k in enumerate(common):
+            lab = q.get(k, -1)
+            if lab < 0:
+                continue
+            j = first.setdefault(lab, i)
+            if j != i:
+                parent[find(i)] = find(j)
+    return np.array([find(i) for i in range(n)], dtype=np.int64)

@@ -60,3 +60,50 @@ def test_group_by_in_every_human_format(tmp_path):
     html = tmp_path / "r.html"
     CliRunner().invoke(app, [*args, "--html", str(html)], env={"NO_COLOR": "1"})
     assert 'id="groups-h"' in html.read_text()
+
+
+def test_paired_brier_counts_questions_not_candidates(tmp_path):
+    """Both candidates of a two-candidate race (p and 1 − p, detected as one question)
+    are one draw: the comparison reports 30 questions, not 60 contracts, and its
+    standard error is the one of the same 30 questions listed once."""
+    df, _ = _two_models(tmp_path)
+    df = df.rename(columns={"series": "race"})
+    mirror = df.assign(p=1 - df["p"], outcome=1 - df["outcome"], candidate="B")
+    both = pd.concat([df.assign(candidate="A"), mirror], ignore_index=True)
+    opts = ReadOptions(series_cols=("race", "candidate", "model"), group_col="model")
+    (c,) = forecheck.analyze(both, read_options=opts, n_sim=19, select=("CA",)).group_comparisons
+    (once,) = forecheck.analyze(df, read_options=ReadOptions(series_cols=("race", "model"), group_col="model"),
+                                n_sim=19, select=("CA",)).group_comparisons
+    assert once.n_common == 30 and c.n_common == 30
+    # independent re-derivation: the Diebold-Mariano t on one contract per race (the
+    # mirror's loss difference is identical), d̄ / (s_d / √30)
+    last = df.sort_values("time").groupby(["model", "race"]).last()
+    o = last.loc["honest"]["outcome"].to_numpy()
+    d = (o - last.loc["honest"]["p"].to_numpy()) ** 2 - (o - last.loc["shrunk"]["p"].to_numpy()) ** 2
+    assert c.brier_difference == pytest.approx(d.mean(), rel=1e-12)
+    assert c.se == pytest.approx(d.std(ddof=1) / np.sqrt(30), rel=1e-9)
+    assert c.pvalue == pytest.approx(once.pvalue, rel=1e-9)
+    assert "clustered by question" in c.method and "clustered" not in once.method
+
+
+def test_paired_brier_cluster_se_matches_statsmodels():
+    """With contracts grouped by question (races of 3, uneven), the standard error is
+    the CR1 sandwich of OLS of d on a constant: statsmodels' cluster covariance (its
+    small-sample factor G/(G−1)·(N−1)/(N−K) with K = 1 is G/(G−1))."""
+    import statsmodels.api as sm
+
+    from forecheck.stats.compare import paired_brier
+
+    rng = np.random.default_rng(5)
+    unit = np.repeat(np.arange(25), 3)[:-2]  # 24 races of 3 and one of 1
+    o = (rng.random(unit.size) < 0.4).astype(float)
+    pa, pb = rng.random(unit.size), rng.random(unit.size)
+    r = paired_brier(pa, pb, o, unit=unit)
+    d = (o - pa) ** 2 - (o - pb) ** 2
+    fit = sm.OLS(d, np.ones((d.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": unit})
+    assert r.n == 25
+    assert r.mean_difference == pytest.approx(fit.params[0], rel=1e-12)
+    assert r.se == pytest.approx(fit.bse[0], rel=1e-10)
+    assert r.pvalue == pytest.approx(fit.pvalues[0], rel=1e-8)
+    # one contract per question: the unclustered Diebold-Mariano formula, bit for bit
+    assert paired_brier(pa, pb, o, unit=np.arange(d.size)) == paired_brier(pa, pb, o)

@@ -6,7 +6,12 @@ forecast made at least ``h`` before resolution (``panel.resolution_time``), pick
 for every series and horizon in one vectorised pass (:func:`horizon_rows`). "last"
 is the series' last forecast made no later than resolution. The series are those of
 the pooled panel (``ctx.pooled()``): the mirror contract of a YES/NO question is not a
-second event, and CA202 draws the outcomes of a question of 3+ outcomes jointly.
+second event. The contracts of a question of 3+ outcomes (the candidates of a race)
+stay, one binary forecast each (one-vs-rest calibration), but the tests count the
+question as the independent unit: CA202 and CA203 use the exact null variance with
+the question's outcome drawn as one Categorical(p), CA204 resamples questions and
+CA201's interval is clustered by question (``stats/calibration.py``, "questions of
+several outcomes").
 Tests over units (questions) assume they are independent events; states of one
 election share a national swing (see MG106), which the runner's dependence gate
 reads (docs/checks.md, "Dependence gate").
@@ -27,7 +32,7 @@ from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
 from forecheck.results import Measurement
 from forecheck.stats import calibration as cal
-from forecheck.stats.streams import series_keys, stream_order
+from forecheck.stats.streams import group_keys, series_keys, stream_order
 
 FAMILY = "CA"
 #: fewest resolved series a calibration statistic is computed on (also the fewest
@@ -143,6 +148,17 @@ def _units(ctx: CheckContext) -> tuple[np.ndarray, int]:
     return u, int(np.unique(u).size)
 
 
+def _questions_of(ctx: CheckContext) -> np.ndarray:
+    """(n,) question unit (pooled panel) of each resolved series of ``_data``."""
+    return ctx.pooled()[0].question[_data(ctx).series]
+
+
+def _grouped(q_units: np.ndarray) -> bool:
+    """Some question has 2+ of these contracts (a question of 3+ outcomes: a YES/NO
+    pair's mirror is already dropped), so their outcomes are drawn jointly."""
+    return np.unique(q_units).size < len(q_units)
+
+
 def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
     d = _data(ctx)
     ok = ~np.isnan(d.p_last)
@@ -172,7 +188,10 @@ def check_ca201(ctx: CheckContext) -> Measurement:
         sc = _scores(col[ok], d.outcome[ok])
         per_h.append(HorizonScores(label=label, horizon=h, n=sc.n, brier=sc.brier, murphy=sc.murphy, corp=sc.corp))
     sq = (p - o) ** 2
-    se = float(sq.std(ddof=1) / np.sqrt(sq.size))
+    q_units = _questions_of(ctx)[~np.isnan(d.p_last)]
+    grouped = _grouped(q_units)
+    # contracts of one question are one draw: the interval is clustered by question
+    se = cal.cluster_mean_se(sq, q_units) if grouped else float(sq.std(ddof=1) / np.sqrt(sq.size))
     bs = last.brier
     parts = ", ".join(f"{r.label} {r.brier:.3f}" for r in per_h)
     msg = (f"Brier {bs:.4f} at the last forecast (MCB {last.corp['mcb']:.4f}, "
@@ -187,7 +206,8 @@ def check_ca201(ctx: CheckContext) -> Measurement:
             murphy_bins=f"{cal.DEFAULT_BINS} equal-width bins on [0, 1]; "
                         "BS = REL - RES + UNC + WBV - 2 WBC exactly (Stephenson et al. 2008)",
             corp="PAV recalibration (Dimitriadis, Gneiting & Jordan 2021): BS = MCB - DSC + UNC",
-            ci="normal interval for the mean Brier over series"))
+            ci="normal interval for the mean Brier over series"
+               + (", standard error clustered by question (CR1)" if grouped else "")))
 
 
 # ---------------------------------------------------------------------- CA202
@@ -195,8 +215,8 @@ def check_ca202(ctx: CheckContext) -> Measurement:
     p, o = _last(ctx, "CA202")
     r = cal.spiegelhalter(p, o)
     d = _data(ctx)
-    q_units = ctx.pooled()[0].question[d.series][~np.isnan(d.p_last)]
-    grouped = np.unique(q_units).size < len(q_units)  # questions of 3+ outcomes: outcomes drawn jointly
+    q_units = _questions_of(ctx)[~np.isnan(d.p_last)]
+    grouped = _grouped(q_units)  # questions of 3+ outcomes: outcomes drawn jointly
     if grouped:
         z, pz = cal.spiegelhalter_grouped(p, o, q_units)
         r = cal.SpiegelhalterResult(z=z, pvalue=pz, observed_brier=r.observed_brier,
@@ -234,24 +254,42 @@ def check_ca203(ctx: CheckContext) -> Measurement:
         reading = "slope < 1: forecasts too extreme (over-confident)"
     else:
         reading = "slope > 1: forecasts too close to 50% (under-confident)"
+    d = _data(ctx)
+    q_units = _questions_of(ctx)[~np.isnan(d.p_last)]
+    stat, pvalue = r.lr_stat, r.pvalue
+    i_se, i_ci, s_se, s_ci = r.intercept_se, r.intercept_ci, r.slope_se, r.slope_ci
+    null = "a = 0 and b = 1 in logit P(o=1) = a + b logit(p) (LR chi2, 2 df)"
+    note = f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; " + INDEPENDENCE_NOTE
+    if _grouped(q_units):
+        # contracts of a question of 3+ outcomes share one outcome: one-vs-rest fit,
+        # score test with the exact null covariance, standard errors clustered by question
+        g = cal.recalibration_grouped(p, o, q_units, r.intercept, r.slope, alpha=ctx.config.alpha)
+        if not np.isfinite(g.score_stat):
+            raise InsufficientDataError("CA203: the score of the recalibration has no variance")
+        stat, pvalue = g.score_stat, g.pvalue
+        i_se, i_ci, s_se, s_ci = g.intercept_se, g.intercept_ci, g.slope_se, g.slope_ci
+        null = ("a = 0 and b = 1 in logit P(o_s=1) = a + b logit(p_s), one row per contract (score chi2, "
+                "2 df; the outcomes of a question drawn jointly, Categorical(p))")
+        note += (f"; {len(q_units)} contracts of {g.n_units} questions: standard errors clustered by question "
+                 "(CR1), loglik and loglik_null treat contracts as independent rows")
     return Measurement(
         n_units=_units(ctx)[1],  # questions (or clusters), not contracts: the dependence gate's units
-        statistic=r.lr_stat, pvalue=r.pvalue, estimate=r.slope, ci=r.slope_ci, nobs=r.n,
+        statistic=stat, pvalue=pvalue, estimate=r.slope, ci=s_ci, nobs=r.n,
         message=f"intercept {r.intercept:.2f}, slope {r.slope:.2f} "
-                f"[{r.slope_ci[0]:.2f}, {r.slope_ci[1]:.2f}]; {reading}",
-        null="a = 0 and b = 1 in logit P(o=1) = a + b logit(p) (LR chi2, 2 df)",
+                f"[{s_ci[0]:.2f}, {s_ci[1]:.2f}]; {reading}",
+        null=null,
         alternative="two-sided",
         details=RecalibrationDetails(
-            intercept=r.intercept, intercept_se=r.intercept_se, intercept_ci=r.intercept_ci,
-            slope=r.slope, slope_se=r.slope_se, slope_ci=r.slope_ci, loglik=r.llf, loglik_null=r.llf_null,
-            lr_df=2, clip=cal.CLIP_EPS, n_clipped=r.n_clipped,
-            note=f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; " + INDEPENDENCE_NOTE),
+            intercept=r.intercept, intercept_se=i_se, intercept_ci=i_ci,
+            slope=r.slope, slope_se=s_se, slope_ci=s_ci, loglik=r.llf, loglik_null=r.llf_null,
+            lr_df=2, clip=cal.CLIP_EPS, n_clipped=r.n_clipped, note=note),
     )
 
 
 # ---------------------------------------------------------------------- CA204
 def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
-                        order: np.ndarray | None = None) -> tuple[dict, cal.InequalityTest]:
+                        order: np.ndarray | None = None,
+                        unit: np.ndarray | None = None) -> tuple[dict, cal.InequalityTest]:
     """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
 
     ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
@@ -259,6 +297,11 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
     (mean Brier does not rise) and Var(p_k) ≥ Var(p_j) (dispersion does not fall),
     because p_j = E[p_k | F_j] (P-T 2012, Cor. 1 and 4 with squared loss). Adjacent
     contrasts d = (B_{k+1} − B_k, V_k − V_{k+1}) must all be ≤ 0.
+
+    ``unit`` (n,) int codes 0..Q−1 (questions): the bootstrap resamples units, each
+    with all its contracts (a cluster bootstrap; ``order`` then permutes the Q units),
+    since the contracts of one question share one outcome. The bounds hold for every
+    contract's own binary forecast, so the contrasts stay means over contracts.
     """
     n, K = P.shape
     E = (o[:, None] - P) ** 2
@@ -270,7 +313,11 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
         v = W @ P2 - m1**2  # weighted variance (ddof 0)
         return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
 
-    test = cal.max_inequality_test(contrib, n, n_boot, seed, order=order)
+    if unit is None:
+        test = cal.max_inequality_test(contrib, n, n_boot, seed, order=order)
+    else:
+        test = cal.max_inequality_test(lambda Wq: contrib(cal.unit_weights(unit, Wq)), int(unit.max()) + 1,
+                                       n_boot, seed, order=order)
     summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
     return summary, test
 
@@ -278,6 +325,7 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
 def check_ca204(ctx: CheckContext) -> Measurement:
     d = _data(ctx)
     p_last, o = d.p_last, d.outcome
+    q_all = _questions_of(ctx)
     # per-horizon martingale calibration E[(o - p_t)^2] = E[p_t(1 - p_t)] (Patton &
     # Timmermann 2012): a Spiegelhalter Z at every kept horizon, on the series available there
     per_h = []
@@ -286,7 +334,10 @@ def check_ca204(ctx: CheckContext) -> Measurement:
         ok = ~np.isnan(col)
         if ok.sum() < MIN_SERIES:
             continue
-        z, pv = cal.spiegelhalter_z(col[ok], o[ok])
+        if _grouped(q_all[ok]):  # a question's contracts drawn jointly (as CA202)
+            z, pv = cal.spiegelhalter_grouped(col[ok], o[ok], q_all[ok])
+        else:
+            z, pv = cal.spiegelhalter_z(col[ok], o[ok])
         per_h.append(HorizonCalibration(label=lab, horizon=h, n=int(ok.sum()), z=float(z), pvalue=float(pv),
                                         observed_brier=float(np.mean((o[ok] - col[ok]) ** 2)),
                                         expected_brier=float(np.mean(col[ok] * (1 - col[ok])))))
@@ -316,8 +367,16 @@ def check_ca204(ctx: CheckContext) -> Measurement:
     labels = [lab for lab, k in zip(labels, keep) if k]
     horizons = [h for h, k in zip(horizons, keep) if k]
     # bootstrap weights handed out in data-key order: the same under renamed series
-    order = stream_order(series_keys(ctx.panel)[d.series[common]])
-    summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order)
+    pooled = ctx.pooled()[0]
+    q_c = q_all[common]
+    if _grouped(q_c):  # resample questions, each with all its contracts
+        unit = cal.unit_codes(q_c)
+        order = stream_order(group_keys(series_keys(pooled)[d.series[common]], np.arange(len(unit)), unit))
+        summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order, unit=unit)
+    else:
+        unit = None
+        order = stream_order(series_keys(ctx.panel)[d.series[common]])
+        summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order)
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]
@@ -344,7 +403,9 @@ def check_ca204(ctx: CheckContext) -> Measurement:
         details=HorizonConsistencyDetails(
             sequence=sequence, violations=tuple(violations), merged_horizons=tuple(merged),
             per_horizon_calibration=tuple(per_h),
-            method="max-t over adjacent contrasts, bootstrap over series with Hansen (2005) recentring",
+            method="max-t over adjacent contrasts, bootstrap over "
+                   + ("questions (each with all its contracts)" if unit is not None else "series")
+                   + " with Hansen (2005) recentring",
             n_boot=ctx.config.n_sim, note=INDEPENDENCE_NOTE),
     )
 

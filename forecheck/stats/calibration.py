@@ -517,3 +517,148 @@ def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.
         zs = ((os_ - ps) * a).sum(axis=1) / np.sqrt(var)
         hits += int(np.sum(np.abs(zs) >= abs(z) * (1 - 1e-12)))
     return float((1 + hits) / (n_sim + 1))
+
+
+# ------------------------------------------- questions of several outcomes
+# The contracts of one question (one per candidate of a race) are one event: exactly
+# one of them resolves YES. Every contract's forecast is still a binary forecast of
+# its own outcome, and a calibrated forecaster's is calibrated one-vs-rest
+# (P(o_s = 1 | p) = p_s for every s: the classwise calibration of multi-class
+# forecasts, Zadrozny & Elkan 2002, KDD; Kull et al. 2019, NeurIPS, "Dirichlet
+# calibration"; Van Hoorde et al. 2014, *Statist. Med.* 33(15), 2585-2596, who
+# assess multinomial risk models by per-outcome calibration intercepts and slopes).
+# So the binary statistics keep their estimating equations, one row per contract;
+# only their variance must treat the question as the independent unit: exactly
+# under H0, where the outcome vector of a question is Categorical(p), or
+# cluster-robustly (Liang & Zeger 1986, *Biometrika* 73(1), 13-22) for estimates.
+
+def unit_codes(unit) -> np.ndarray:
+    """(n,) int codes 0..Q−1 of the unit labels (questions)."""
+    return np.unique(np.asarray(unit), return_inverse=True)[1].ravel()
+
+
+def exclusive_units(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(Q,) bool: a unit of 2+ contracts whose forecasts sum to 1 within
+    ``EXCLUSIVE_TOL`` (drawn as one Categorical(p) outcome under H0)."""
+    n = np.bincount(u)
+    tot = np.bincount(u, weights=p)
+    return (n >= 2) & (np.abs(tot - 1.0) <= EXCLUSIVE_TOL)
+
+
+def null_probabilities(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The outcome probabilities under H0: p, normalised to sum to 1 within an
+    exclusive unit (a market's overround of a few cents removed: p_s / Σ_r p_r)."""
+    excl = exclusive_units(p, u)
+    tot = np.bincount(u, weights=p)
+    return np.where(excl[u], p / np.where(excl, tot, 1.0)[u], p)
+
+
+def grouped_score_covariance(p: np.ndarray, C: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Null covariance of Σ_i (o_i − π_i) C_i (C: (n, k) rows, π =
+    :func:`null_probabilities`) with the outcomes of one unit drawn jointly.
+    Exclusive units (o ~ Categorical(π)): Cov(o) = diag(π) − ππ', so the unit
+    contributes Σ_s π_s C_s C_s' − (Σ_s π_s C_s)(Σ_s π_s C_s)'. A unit of one:
+    p(1 − p) CC' (the same formula). Other units (contracts of one question whose
+    forecasts do not sum to 1): the bound n_q Σ_s p_s(1 − p_s) C_s C_s', valid for
+    any joint law with these marginals (Cauchy–Schwarz: Var(Σ_s y_s) ≤ n Σ_s Var y_s)."""
+    C = np.asarray(C, float)
+    k = C.shape[1]
+    Q = int(u.max()) + 1
+    excl = exclusive_units(np.asarray(p, float), u)
+    p = null_probabilities(np.asarray(p, float), u)
+    n_q = np.bincount(u, minlength=Q).astype(float)
+    out = np.zeros((k, k))
+    m = np.column_stack([np.bincount(u, weights=p * C[:, j], minlength=Q) for j in range(k)])  # (Q, k)
+    for i in range(k):
+        for j in range(i, k):
+            s1 = np.bincount(u, weights=p * C[:, i] * C[:, j], minlength=Q)
+            cat = s1 - m[:, i] * m[:, j]
+            bound = n_q * np.bincount(u, weights=p * (1 - p) * C[:, i] * C[:, j], minlength=Q)
+            out[i, j] = out[j, i] = float(np.sum(np.where(excl, cat, bound)))
+    return out
+
+
+@dataclass(frozen=True)
+class GroupedRecalibration:
+    """CA203 when contracts of one question share an outcome: the one-vs-rest Cox
+    fit's estimates with cluster-robust (by question) standard errors, and the score
+    test of (a, b) = (0, 1) with the exact null covariance of the score."""
+
+    intercept_se: float
+    slope_se: float
+    intercept_ci: tuple[float, float]
+    slope_ci: tuple[float, float]
+    score_stat: float  # U' V⁺ U ~ χ²_df under H0
+    df: int  # rank of V: 2, or 1 when every unit is a complete question (the intercept's score is 0)
+    pvalue: float
+    n_units: int
+
+
+def recalibration_grouped(p, o, unit, intercept: float, slope: float, alpha: float = 0.05,
+                          eps: float = CLIP_EPS) -> GroupedRecalibration:
+    """Inference for the Cox recalibration logit P(o_s = 1) = a + b·logit(p_s) fitted
+    one contract per row (:func:`logistic_recalibration`; its MLE is the GEE estimate
+    with an independence working correlation, Liang & Zeger 1986), with the contracts
+    of one question (``unit``) dependent.
+
+    * Test of H0 (a, b) = (0, 1): the score U = Σ_i (o_i − π_i)(1, x_i), x = clipped
+      logit(p), π = p (normalised within an exclusive question,
+      :func:`null_probabilities`) — the logistic score at the null up to the clip,
+      centred exactly: E[o_i] = π_i under H0 — with T = U' V⁺ U against χ²_r, V its
+      exact null covariance (:func:`grouped_score_covariance`), V⁺ its
+      Moore–Penrose inverse and r its rank (the generalised score test, Boos 1992,
+      *Am. Statist.* 46(4), 327-333). In a complete question Σ_s o_s = Σ_s π_s = 1, so
+      the intercept's score is identically 0: when every unit is such a question
+      r = 1 and T tests the slope alone (outcomes unlabelled across questions have no
+      intercept). With one contract per unit, V is the Fisher information at the null
+      and T is Rao's score statistic (r = 2).
+    * Standard errors of (â, b̂): the CR1 sandwich H⁻¹ (Σ_q g_q g_q') H⁻¹ · c with
+      g_q the unit's score at the MLE, H the information, and Stata's/statsmodels'
+      factor c = Q/(Q − 1) · (n − 1)/(n − 2) (Cameron & Miller 2015, *J. Human
+      Resources* 50(2), §VI)."""
+    p, o = _as_arrays(p, o)
+    u = unit_codes(unit)
+    Q = int(u.max()) + 1
+    n = p.size
+    x = clipped_logit(p, eps)
+    C = np.column_stack([np.ones(n), x])
+    U = C.T @ (o - null_probabilities(p, u))
+    V = grouped_score_covariance(p, C, u)
+    ev, evec = np.linalg.eigh(V)
+    keep = ev > 1e-10 * max(float(ev.max()), 1e-300)
+    df = int(keep.sum())
+    z = evec[:, keep].T @ U
+    stat = float(np.sum(z**2 / ev[keep])) if df else float("nan")
+    mu = expit(intercept + slope * x)
+    H = C.T @ (C * (mu * (1 - mu))[:, None])
+    g = np.column_stack([np.bincount(u, weights=(o - mu) * C[:, j], minlength=Q) for j in range(2)])
+    Hi = np.linalg.inv(H)
+    c = Q / (Q - 1) * (n - 1) / (n - 2) if Q > 1 and n > 2 else float("nan")
+    cov = Hi @ (g.T @ g) @ Hi * c
+    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    zc = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    return GroupedRecalibration(
+        intercept_se=float(se[0]), slope_se=float(se[1]),
+        intercept_ci=(intercept - zc * float(se[0]), intercept + zc * float(se[0])),
+        slope_ci=(slope - zc * float(se[1]), slope + zc * float(se[1])),
+        score_stat=stat, df=df, pvalue=float(stats.chi2.sf(stat, df)) if np.isfinite(stat) else float("nan"),
+        n_units=Q)
+
+
+def cluster_mean_se(v: np.ndarray, unit) -> float:
+    """Cluster-robust standard error of the mean of v over units (CR1 for OLS on a
+    constant: √(Q/(Q − 1) Σ_q (Σ_{i∈q} (v_i − v̄))²) / n; = s/√n with one per unit)."""
+    v = np.asarray(v, float)
+    u = unit_codes(unit)
+    Q = int(u.max()) + 1
+    g = np.bincount(u, weights=v - v.mean(), minlength=Q)
+    return float(np.sqrt(Q / (Q - 1) * np.sum(g**2)) / v.size) if Q > 1 else float("nan")
+
+
+def unit_weights(u: np.ndarray, W_units: np.ndarray) -> np.ndarray:
+    """(B, Q) bootstrap weights over units -> (B, n) weights over their contracts,
+    each row summing to 1: contract i gets W_q / Σ_q' W_q' n_q' (a cluster bootstrap
+    of a mean over contracts; the row 1/Q gives the sample mean's 1/n)."""
+    n_q = np.bincount(u).astype(float)
+    norm_ = W_units @ n_q
+    return W_units[:, u] / norm_[:, None]

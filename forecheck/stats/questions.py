@@ -461,3 +461,13 @@ def question_budget(label: np.ndarray, n_questions: int, movement: np.ndarray,
     n_res = np.bincount(lab, weights=resolved[sel].astype(float), minlength=n_questions)
     size = np.bincount(lab, minlength=n_questions)
     return QuestionBudget(uncertainty=u, movement=m, excess=m - u, resolved=n_res == size)
+
+
+def of_panel(panel, detection: bool = True) -> Questions:
+    """Question membership of a panel's series, the rule of ``CheckContext.questions``:
+    declared (``panel.question``), else detected unless ``detection`` is off."""
+    if panel.question is not None:
+        return from_declared(panel.question, panel.offsets, panel.time, panel.p, panel.outcome)
+    if detection:
+        return detect(panel.offsets, panel.time, panel.p, panel.outcome)
+    return none(panel.n_series)
