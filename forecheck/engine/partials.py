@@ -1,0 +1,122 @@
+"""One partition of whole series -> the additive contributions of the pooled checks.
+
+A partition (a pandas frame holding every row of each of its series; the Dask
+engine shuffles by series to get there) is read by the in-memory loader
+(``forecheck.io.load_frame``: the same validation, row accounting and DQ findings)
+and the per-series quantities are computed by the same code the in-memory checks
+use (``CheckContext``, ``series_budget``, ``_excess_terms``, ``excess_pvalues``,
+``stats.dependence.cell_sums``/``unit_sums``). What leaves the partition is O(series)
+per-series columns plus O(times) per-time-cell sums, never the rows.
+
+Two passes: the first gives everything except the same-time cells of MG101's
+excess terms, which are centred on the pooled mean of those terms (known only
+after every partition has reported); the second gives those cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from forecheck.checks.context import CheckContext
+from forecheck.checks.martingale import _excess_terms, _mg101_inputs
+from forecheck.config import AnalysisConfig
+from forecheck.io.loaded import InputInfo
+from forecheck.io.options import ReadOptions
+from forecheck.report.model import series_table
+from forecheck.results import CheckResult
+from forecheck.stats.budget import uncertainty
+from forecheck.stats.dependence import CellSums, UnitSums, cell_sums, unit_sums
+from forecheck.stats.evalue import excess_pvalues, lower_bound
+
+#: column the Dask engine adds before the shuffle: (partition of the input, row) as one int64
+ORDER = "__forecheck_row_order"
+
+
+def add_order(df: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+    """The input position of every row, so a shuffled partition can be put back in
+    input order (``partition_info``: Dask's number of the input partition)."""
+    i = int(partition_info["number"]) if partition_info else 0
+    return df.assign(**{ORDER: np.int64(i) * (1 << 32) + np.arange(len(df), dtype=np.int64)})
+
+
+@dataclass(frozen=True)
+class Pass1:
+    info: InputInfo
+    findings: list[CheckResult]
+    series: pd.DataFrame  # the report's series table for this partition's series
+    pooled: pd.DataFrame  # MG101/MG102 per-series columns of the series MG101 pools
+    n_excluded: int  # pooled series MG101 leaves out (unresolved and short)
+    d_sum: float  # Σ in-flight excess terms d of the pooled series (for centring)
+    d_n: int
+    tau: pd.DataFrame  # per distinct time to resolution τ of in-flight steps: n, movement, reduction, excess
+    cells106: CellSums  # MG106: same-time cells of the dynamic series' increments
+    n_dynamic: int
+    n_dp_dynamic: int
+    time_min: float
+    time_max: float
+    time_unit: str
+
+
+def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str):
+    from forecheck import io
+
+    if ORDER in frame.columns:  # back to the input's row order (DQ004, DQ003 keep file order)
+        frame = frame.sort_values(ORDER, kind="stable").drop(columns=ORDER)
+    frame = frame.reset_index(drop=True)
+    # Dask's Arrow-backed strings as the in-memory reader's Python strings
+    frame = frame.astype({c: object for c in frame.columns
+                          if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
+    loaded = io.load_frame(frame, options, name=name, min_length=config.min_length)
+    # each series is its own question: detection compares series across partitions
+    ctx = CheckContext(panel=loaded.panel, config=replace(config, question_detection=False))
+    return loaded, ctx
+
+
+def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> Pass1 | None:
+    if len(frame) == 0:
+        return None
+    loaded, ctx = _context(frame, options, config, name)
+    panel = loaded.panel
+    pan, mask = _mg101_inputs(ctx)
+    b = ctx.pooled_budget().select(mask)
+    d, s, _, prev = _excess_terms(pan)
+    n_in = len(pan.dp)
+    v = np.bincount(s, weights=d**2, minlength=pan.n_series)
+    x = np.bincount(s, weights=d, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(v > 0, x / np.sqrt(v), 0.0)
+    pv = excess_pvalues(d, lower_bound(prev), s, pan.n_series) if pan.n_series else np.zeros(0)
+    pooled = pd.DataFrame({
+        "id": pan.ids.astype(str), "n": pan.lengths, "p0": pan.p0, "p_last": pan.p_last,
+        "resolved": b.resolved, "movement": b.movement, "movement_inflight": b.movement_inflight,
+        "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
+        "excess": b.excess, "ratio": b.ratio, "v": v, "x": x, "z": z, "pv": pv})
+    # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
+    tau = pan.time_to_resolution[pan.increment_rows - 1]
+    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+    tau_df = (pd.DataFrame({"tau": tau, "n": np.ones(len(tau), np.int64), "movement": pan.dp**2,
+                            "reduction": red, "excess": d[:n_in]})
+              .groupby("tau", sort=True).sum().reset_index())
+    dyn, _ = ctx.dynamic()
+    cells = cell_sums(dyn.dp, dyn.dp_series, dyn.time[dyn.increment_rows], dyn.n_series, dyn.cluster)
+    return Pass1(info=loaded.info, findings=list(loaded.findings),
+                 series=series_table(panel, ctx.budget(), {}), pooled=pooled,
+                 n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
+                 cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
+                 time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit)
+
+
+def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
+          d_mean: float) -> UnitSums | None:
+    """MG101's same-time cells of the in-flight excess terms, centred on the pooled mean."""
+    if len(frame) == 0:
+        return None
+    _, ctx = _context(frame, options, config, name)
+    pan, _ = _mg101_inputs(ctx)
+    d, ds_, dt_, _ = _excess_terms(pan)
+    n_in = len(pan.dp)
+    dc = d[:n_in] - d_mean
+    return unit_sums(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
