@@ -299,3 +299,59 @@ def mg106(dep: Dependence, n_dynamic: int, n_dp: int, own: dict[str, tuple[str, 
                         for c, (what, d) in items))
     return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
                        test_based=False, status="pass")
+
+
+# ------------------------------------------------------------------ CA201–CA204
+class SeriesView:
+    """The per-series face of the pooled panel that the calibration checks read
+    (question and cluster of each series, time unit, lengths); no rows. With it in a
+    CheckContext whose cache holds the combined CalibrationData, the in-memory check
+    functions CA201–CA204 run unchanged on the driver."""
+
+    def __init__(self, n_series: int, time_unit: str, lengths: np.ndarray):
+        self.n_series = n_series
+        self.time_unit = time_unit
+        self.lengths = lengths
+        self.question = np.arange(n_series)
+        self.cluster = None
+
+
+def candidate_horizons(view: SeriesView, resolved: np.ndarray, config) -> tuple[float, ...]:
+    """The horizons calibration_data (checks/calibration.py) starts from."""
+    from forecheck.checks.calibration import default_horizons
+    from forecheck.errors import UsageError
+
+    user = config.horizons is not None
+    hs = sorted({float(h) for h in (config.horizons if user else default_horizons(view, resolved))})
+    if user and (len(hs) == 0 or not np.all(np.isfinite(hs)) or np.any(np.array(hs) <= 0)):
+        raise UsageError(f"`horizons` must be positive numbers in the panel's time unit "
+                         f"({view.time_unit}s); got {list(config.horizons)}")
+    return tuple(hs)
+
+
+def calibration_context(pooled: pd.DataFrame, cal: pd.DataFrame, hs: tuple[float, ...], time_unit: str,
+                        dep: Dependence, config):
+    """A CheckContext for CA201–CA204 from the partitions' rows (calibration_data's
+    assembly: horizons with fewer than MIN_SERIES series are dropped, over all series)."""
+    from dataclasses import replace
+
+    from forecheck.checks.calibration import MIN_SERIES, CalibrationData, horizon_label
+    from forecheck.checks.context import CheckContext
+    from forecheck.stats import streams
+
+    S = len(pooled)
+    view = SeriesView(S, time_unit, pooled["n"].to_numpy())
+    series = pd.Index(pooled["id"]).get_indexer(cal["id"])
+    p_all = cal[[f"h{k}" for k in range(len(hs) + 1)]].to_numpy(float)
+    avail = np.sum(~np.isnan(p_all[:, 1:]), axis=0)
+    keep = avail >= MIN_SERIES
+    dropped = tuple({"horizon": float(h), "label": horizon_label(view, float(h)), "n": int(a)}
+                    for h, a, k in zip(hs, avail, keep) if not k)
+    kept = tuple(float(h) for h, k in zip(hs, keep) if k)
+    data = CalibrationData(series=series, outcome=cal["outcome"].to_numpy(float), p_last=p_all[:, 0],
+                           horizons=kept, p_h=p_all[:, 1:][:, keep], dropped=dropped,
+                           labels=tuple(horizon_label(view, h) for h in kept))
+    ctx = CheckContext(panel=view, config=replace(config, question_detection=False))  # type: ignore[arg-type]
+    ctx.cache.update({"calibration.data": data, "pooled": (view, np.ones(S, bool)), "dependence": dep})
+    streams._KEYS[view] = pooled["key"].to_numpy(np.uint64)  # CA204's data-key order
+    return ctx

@@ -8,7 +8,8 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101, MG102 and MG106.
+Computed: the data-quality findings and row accounting, MG101, MG102, MG106 and
+CA201–CA204 (the last four by their own check functions on the per-series forecasts).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -27,7 +28,9 @@ from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
-COMPUTED = ("MG101", "MG102", "MG106")
+COMPUTED = ("MG101", "MG102", "MG106", "CA201", "CA202", "CA203", "CA204")
+#: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
+BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
 
 def parquet_files(paths: list[str]) -> list[str]:
@@ -166,7 +169,9 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             raise InputError(f"{files[0]}: no rows")
         d_n = sum(r.d_n for r in first)
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
-        p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean) for p, nm in zip(parts, names)])
+        hs = _horizons(first, config)
+        p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs)
+                             for p, nm in zip(parts, names)])
         second = [r for r in client.gather(p2) if r is not None]
         n_parts = len(parts)
         del shuffled
@@ -175,7 +180,15 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
-    return _report(first, second, files, paths, config, scale_note, n_parts)
+    return _report(first, second, files, paths, config, scale_note, n_parts, hs)
+
+
+def _horizons(first, config: AnalysisConfig) -> tuple[float, ...]:
+    from forecheck.engine import combine as C
+
+    pooled = pd.concat([r.pooled[["n", "resolved"]] for r in first], ignore_index=True)
+    view = C.SeriesView(len(pooled), first[0].time_unit, pooled["n"].to_numpy())
+    return C.candidate_horizons(view, pooled["resolved"].to_numpy(bool), config)
 
 
 def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tuple[ReadOptions, str | None]:
@@ -210,7 +223,8 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
-def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int):
+def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
+            hs: tuple[float, ...]):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
     from forecheck.report.model import Report
@@ -225,7 +239,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     pooled = cat([r.pooled for r in first])
     tau = (pd.concat([r.tau for r in first], ignore_index=True).groupby("tau", sort=True).sum().reset_index())
     dep = combine_cells([r.cells106 for r in first])
-    dep_x = combine_units(second)
+    dep_x = combine_units([u for u, _ in second])
+    cal = cat([c for _, c in second])
     time_unit = first[0].time_unit
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by series into {n_parts} "
             f"partitions; computed: data quality, {', '.join(COMPUTED)} (docs/performance.md).")
@@ -242,7 +257,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                                "questions are not detected by the Dask engine (each series is its own question); "
                                "see docs/performance.md"))
     own = {}
-    mg102_cols = None
+    mg102_cols = cal_ctx = None
     n_dyn = sum(r.n_dynamic for r in first)
     n_dp = sum(r.n_dp_dynamic for r in first)
     for spec in all_specs():
@@ -257,6 +272,10 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 own["MG101"] = ("excess terms", dep_x)
             elif spec.code == "MG102":
                 m, mg102_cols = C.mg102(pooled, config.alpha)
+            elif spec.code in BY_CHECK_FUNCTION:
+                if cal_ctx is None:
+                    cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)
+                m = spec.run(cal_ctx)
             else:
                 m = C.mg106(dep, n_dyn, n_dp, own)
         except InsufficientDataError as exc:

@@ -30,6 +30,7 @@ from forecheck.results import CheckResult
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.dependence import CellSums, UnitSums, cell_sums, unit_sums
 from forecheck.stats.evalue import excess_pvalues, lower_bound
+from forecheck.stats.streams import series_keys
 
 #: column the Dask engine adds before the shuffle: (partition of the input, row) as one int64
 ORDER = "__forecheck_row_order"
@@ -93,7 +94,8 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
         "id": pan.ids.astype(str), "n": pan.lengths, "p0": pan.p0, "p_last": pan.p_last,
         "resolved": b.resolved, "movement": b.movement, "movement_inflight": b.movement_inflight,
         "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
-        "excess": b.excess, "ratio": b.ratio, "v": v, "x": x, "z": z, "pv": pv})
+        "excess": b.excess, "ratio": b.ratio, "v": v, "x": x, "z": z, "pv": pv,
+        "key": series_keys(pan)})  # data keys: CA204's bootstrap order (stats/streams.py)
     # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
@@ -110,8 +112,13 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
 
 
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
-          d_mean: float) -> UnitSums | None:
-    """MG101's same-time cells of the in-flight excess terms, centred on the pooled mean."""
+          d_mean: float, horizons: tuple[float, ...]) -> tuple[UnitSums, pd.DataFrame] | None:
+    """MG101's same-time cells of the in-flight excess terms, centred on the pooled
+    mean; and the calibration checks' forecasts of each resolved series at its last
+    forecast and at every candidate horizon (checks/calibration.calibration_data's
+    rows, before the horizons with too few series are dropped over all partitions)."""
+    from forecheck.checks.calibration import horizon_rows
+
     if len(frame) == 0:
         return None
     _, ctx = _context(frame, options, config, name)
@@ -119,4 +126,12 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     d, ds_, dt_, _ = _excess_terms(pan)
     n_in = len(pan.dp)
     dc = d[:n_in] - d_mean
-    return unit_sums(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
+    units = unit_sums(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
+    pooled, _ = ctx.pooled()
+    series = np.flatnonzero(pooled.resolved)
+    rows = horizon_rows(pooled, np.concatenate([[0.0], np.asarray(horizons, float)]), series)
+    p_all = np.where(rows >= 0, pooled.p[np.maximum(rows, 0)], np.nan)
+    cal = pd.DataFrame(p_all, columns=[f"h{k}" for k in range(p_all.shape[1])])
+    cal.insert(0, "outcome", pooled.outcome[series])
+    cal.insert(0, "id", pooled.ids[series].astype(str))
+    return units, cal
