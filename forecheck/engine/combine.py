@@ -355,3 +355,91 @@ def calibration_context(pooled: pd.DataFrame, cal: pd.DataFrame, hs: tuple[float
     ctx.cache.update({"calibration.data": data, "pooled": (view, np.ones(S, bool)), "dependence": dep})
     streams._KEYS[view] = pooled["key"].to_numpy(np.uint64)  # CA204's data-key order
     return ctx
+
+
+# ------------------------------------------------------------------ MG103 / MG104
+REGRESSION_NOTE = ("; Dask engine: the t(G − 1) reference where the in-memory engine bootstraps (fewer than "
+                   "1000 effectively independent clusters carry the score variance)")
+
+
+def regression_fit(code: str, sums: list[dict], min_length: int) -> tuple[np.ndarray, float, np.ndarray, int, int]:
+    """β of MG103's / MG104's pooled (WLS) regression from the partitions' X'X and X'y,
+    with the identification checks of stats/clustered._inverse_xtx. Returns
+    (β, mean of the x column, (X'X)⁻¹, rows, clusters)."""
+    if not sums:
+        raise InsufficientDataError(f"no series with {max(3, min_length)}+ forecasts" if code == "MG103"
+                                    else "no resolved series with in-flight revisions")
+    n = sum(s["n"] for s in sums)
+    G = sum(s["G"] for s in sums)
+    if G < 3 or n < 10:
+        raise InsufficientDataError(f"too few clusters ({G}) or observations ({n}) for a clustered regression")
+    k = 2
+    if G < 2 or n <= k:
+        raise InsufficientDataError(f"too few clusters ({G}) or observations ({n}) for a clustered "
+                                    f"regression on {k} regressors")
+    if not all(s["finite"] for s in sums):
+        raise InsufficientDataError("non-finite regressor values")
+    xtx = sum(s["xtx"] for s in sums)
+    xty = sum(s["xty"] for s in sums)
+    norms = np.sqrt(sum(s["sum_sq"] for s in sums))
+    if np.any(~np.isfinite(norms)) or np.any(norms == 0):
+        raise InsufficientDataError("a regressor is identically zero (no variation to estimate from)")
+    a = xtx / np.outer(norms, norms)
+    eig = np.linalg.eigvalsh(a)
+    if not np.all(np.isfinite(eig)) or eig[0] <= 1e-10 * eig[-1]:
+        raise InsufficientDataError("the regressor does not vary (singular design: e.g. constant series or "
+                                    "identical revisions)")
+    xtx_inv = np.linalg.inv(a) / np.outer(norms, norms)
+    return xtx_inv @ xty, sum(s["sum_x1"] for s in sums) / n, xtx_inv, n, G
+
+
+def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx):
+    """checks/martingale._regression and the MG103/MG104 records from the partitions'
+    per-cluster scores; returns (Measurement, UnitDependence of the scores)."""
+    from forecheck.checks.martingale import _regression_details, _regression_measurement
+    from forecheck.details import RevisionAutocorrelationDetails, RevisionErrorDetails
+    from forecheck.stats import dists
+    from forecheck.stats.dependence import combine_units
+
+    beta, _, xtx_inv, n, G = fit
+    S = np.concatenate([s["scores"] for s in scores])
+    meat = S.T @ S
+    c = G / (G - 1) * (n - 1) / (n - 2)
+    cov = c * xtx_inv @ meat @ xtx_inv
+    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    if not np.isfinite(bse[1]) or bse[1] == 0:
+        raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
+    tval = beta / bse
+    dep_u = combine_units([s["cells"] for s in scores])
+    deff, n_eff = dep_u.deff_across_used, dep_u.n_eff
+    n_eff_ref = min(n_eff, dep.n_eff) if dep.n_cells > 0 else n_eff
+    ref = choose_reference(np.concatenate([s["slope_score_sums"] for s in scores]) ** 2, deff, n_eff_ref)
+    p_t = float(2 * dists.t.sf(abs(tval[1] / np.sqrt(deff)), G - 1))
+    se = bse[1] * np.sqrt(deff)
+    tcrit = dists.t.ppf(0.975, G - 1)
+    r = {"beta": float(beta[1]), "alpha": float(beta[0]), "se": float(se), "t": float(tval[1] / np.sqrt(deff)),
+         "p_boot": p_t, "p_t": p_t, **{**ref.as_dict(), "reference": "asymptotic"},
+         "ci": (float(beta[1] - tcrit * se), float(beta[1] + tcrit * se)),
+         "n_obs": int(n), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
+         "se_cr1_unwidened": float(bse[1])}
+    note = "" if ref.analytic else REGRESSION_NOTE
+    b = r["beta"]
+    if code == "MG103":
+        reading = ("smoothing / under-reaction (revisions continue)" if b > 0
+                   else "over-reaction or bid-ask bounce (revisions reverse)")
+        details = _regression_details(
+            deps_ctx, RevisionAutocorrelationDetails, r, reading, "pooled WLS Δp_t = a + β Δp_{t−1} (in-flight "
+            "revisions plus the resolution step as final revision, mg103_rows); CR1 cluster SE; "
+            "wild cluster restricted bootstrap-t (Rademacher)" + note, p_value_t_G_minus_1=r["p_t"])
+        m = _regression_measurement(r, details, "H0: β = 0 (revisions unpredictable from the previous revision; "
+                                    "Nordhaus 1987)", f"β = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
+    else:
+        reading = ("under-reaction: errors continue the last revision" if b > 0
+                   else "over-reaction: errors reverse the last revision")
+        method = "t(G − 1) reference (many independent series carry the score variance)" + note
+        details = _regression_details(deps_ctx, RevisionErrorDetails, r, reading,
+                                      "pooled OLS (o − p_t) = a + b Δp_t; CR1 cluster SE; " + method,
+                                      p_wcr_symmetric=p_t)
+        m = _regression_measurement(r, details, "H0: b = 0 (forecast errors unpredictable from revisions)",
+                                    f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
+    return m, dep_u

@@ -8,7 +8,7 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101, MG102, MG106 and
+Computed: the data-quality findings and row accounting, MG101–MG104, MG106 and
 CA201–CA204 (the last four by their own check functions on the per-series forecasts).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
@@ -28,7 +28,7 @@ from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
-COMPUTED = ("MG101", "MG102", "MG106", "CA201", "CA202", "CA203", "CA204")
+COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG106", "CA201", "CA202", "CA203", "CA204")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -170,7 +170,9 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         d_n = sum(r.d_n for r in first)
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
         hs = _horizons(first, config)
-        p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs)
+        fits, fit_errors = _fits(first, config)
+        p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs,
+                                                     {c: (f[0], f[1]) for c, f in fits.items()})
                              for p, nm in zip(parts, names)])
         second = [r for r in client.gather(p2) if r is not None]
         n_parts = len(parts)
@@ -180,7 +182,24 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
-    return _report(first, second, files, paths, config, scale_note, n_parts, hs)
+    return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors)
+
+
+def _fits(first, config: AnalysisConfig) -> tuple[dict, dict]:
+    """β of MG103/MG104 from the first pass (the second pass forms their scores)."""
+    from forecheck.engine import combine as C
+    from forecheck.engine.partials import REGRESSIONS
+
+    fits, errors = {}, {}
+    for code in REGRESSIONS:
+        if not config.is_selected(code):
+            continue
+        try:
+            fits[code] = C.regression_fit(code, [r.regressions[code] for r in first if code in r.regressions],
+                                          config.min_length)
+        except InsufficientDataError as exc:
+            errors[code] = str(exc)
+    return fits, errors
 
 
 def _horizons(first, config: AnalysisConfig) -> tuple[float, ...]:
@@ -224,7 +243,7 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...]):
+            hs: tuple[float, ...], fits: dict, fit_errors: dict):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
     from forecheck.report.model import Report
@@ -239,8 +258,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     pooled = cat([r.pooled for r in first])
     tau = (pd.concat([r.tau for r in first], ignore_index=True).groupby("tau", sort=True).sum().reset_index())
     dep = combine_cells([r.cells106 for r in first])
-    dep_x = combine_units([u for u, _ in second])
-    cal = cat([c for _, c in second])
+    dep_x = combine_units([u for u, _, _ in second])
+    cal = cat([c for _, c, _ in second])
     time_unit = first[0].time_unit
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by series into {n_parts} "
             f"partitions; computed: data quality, {', '.join(COMPUTED)} (docs/performance.md).")
@@ -272,6 +291,12 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 own["MG101"] = ("excess terms", dep_x)
             elif spec.code == "MG102":
                 m, mg102_cols = C.mg102(pooled, config.alpha)
+            elif spec.code in ("MG103", "MG104"):
+                if spec.code in fit_errors:
+                    raise InsufficientDataError(fit_errors[spec.code])
+                m, dep_u = C.regression(spec.code, fits[spec.code],
+                                        [sc[spec.code] for _, _, sc in second if spec.code in sc], dep, _Deps(dep))
+                own[spec.code] = ("regression scores", dep_u)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecheck.checks.context import CheckContext
-from forecheck.checks.martingale import _excess_terms, _mg101_inputs
+from forecheck.checks.martingale import _excess_terms, _mg101_inputs, _position, mg103_rows
 from forecheck.config import AnalysisConfig
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
@@ -59,6 +59,67 @@ class Pass1:
     time_min: float
     time_max: float
     time_unit: str
+    regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
+
+
+REGRESSIONS = ("MG103", "MG104")
+
+
+def regression_rows(ctx: CheckContext, code: str):
+    """The rows of MG103's / MG104's regression exactly as checks/martingale.py forms
+    them (mg103_rows; (o − p_t) on Δp_t), WLS-scaled: (X, y, series, time, clusters, panel);
+    None when the partition has none."""
+    pan, _ = ctx.dynamic()
+    if code == "MG103":
+        if not np.any(_position(pan) >= 1):
+            return None
+        y, x, s, t, w = mg103_rows(pan)
+        keep = w > 0
+        sw = np.sqrt(w[keep])
+        y, x, s, t = y[keep], x[keep], s[keep], t[keep]
+    else:
+        pan = pan.select_series(pan.resolved)
+        if pan.n_series == 0 or len(pan.dp) == 0:
+            return None
+        rows = pan.increment_rows
+        y, x, s, t = pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series, pan.time[rows]
+        sw = np.ones_like(y)
+    groups = pan.question[s]
+    return np.column_stack([sw, sw * x]), sw * y, s, t, groups, pan
+
+
+def _regression_sums(ctx: CheckContext) -> dict:
+    out = {}
+    for code in REGRESSIONS:
+        r = regression_rows(ctx, code)
+        if r is None:
+            continue
+        X, y, _, _, groups, _ = r
+        out[code] = {"xtx": X.T @ X, "xty": X.T @ y, "n": len(y), "G": int(np.unique(groups).size),
+                     "sum_x1": float(X[:, 1].sum()), "sum_sq": np.sum(X * X, axis=0),
+                     "finite": bool(np.all(np.isfinite(X)) and np.all(np.isfinite(y)))}
+    return out
+
+
+def _regression_scores(ctx: CheckContext, fits: dict) -> dict:
+    """Per cluster the CR1 scores X_g'û_g and the slope's score sums, and the
+    same-time cells of the slope's scores (x − x̄)·û (checks/martingale._regression)."""
+    import pandas as pd_
+
+    out = {}
+    for code, (beta, xbar) in fits.items():
+        r = regression_rows(ctx, code)
+        if r is None:
+            continue
+        X, y, s, t, groups, pan = r
+        u = y - X @ beta
+        g = pd_.factorize(groups)[0]
+        G = int(g.max()) + 1 if len(g) else 0
+        sc = np.stack([np.bincount(g, weights=X[:, j] * u, minlength=G) for j in range(2)], axis=1)
+        score = (X[:, 1] - xbar) * u
+        out[code] = {"scores": sc, "slope_score_sums": np.bincount(g, weights=score, minlength=G),
+                     "cells": unit_sums(score, s, t, pan.question, pan.cluster)}
+    return out
 
 
 def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str):
@@ -108,11 +169,12 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                  series=series_table(panel, ctx.budget(), {}), pooled=pooled,
                  n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
                  cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
-                 time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit)
+                 time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit,
+                 regressions=_regression_sums(ctx))
 
 
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
-          d_mean: float, horizons: tuple[float, ...]) -> tuple[UnitSums, pd.DataFrame] | None:
+          d_mean: float, horizons: tuple[float, ...], fits: dict | None = None):
     """MG101's same-time cells of the in-flight excess terms, centred on the pooled
     mean; and the calibration checks' forecasts of each resolved series at its last
     forecast and at every candidate horizon (checks/calibration.calibration_data's
@@ -134,4 +196,4 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     cal = pd.DataFrame(p_all, columns=[f"h{k}" for k in range(p_all.shape[1])])
     cal.insert(0, "outcome", pooled.outcome[series])
     cal.insert(0, "id", pooled.ids[series].astype(str))
-    return units, cal
+    return units, cal, _regression_scores(ctx, fits or {})
