@@ -443,3 +443,69 @@ def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx):
         m = _regression_measurement(r, details, "H0: b = 0 (forecast errors unpredictable from revisions)",
                                     f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
     return m, dep_u
+
+
+# ------------------------------------------------------------------ MG105
+def vr_qs(parts: list[dict]) -> tuple[tuple[int, ...], np.ndarray]:
+    """check_mg105's q's (those with 20+ increments in series long enough), their
+    indices in VR_QS, and the pooled mean of each q's non-zero scores (centring)."""
+    from forecheck.checks.martingale import VR_QS
+
+    if not parts:
+        raise InsufficientDataError("series too short for a variance ratio (need 4+ revisions)")
+    len_sum = np.sum([p["len_sum"] for p in parts], axis=0)
+    qs = tuple(q for q, n in zip(VR_QS, len_sum) if n >= 20)
+    if not qs:
+        raise InsufficientDataError("series too short for a variance ratio (need 4+ revisions)")
+    n = np.sum([p["used_n"] for p in parts], axis=0)
+    s = np.sum([p["used_sum"] for p in parts], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(n > 0, s / np.maximum(n, 1), 0.0)
+    return qs, means
+
+
+def variance_ratio(qs: tuple[int, ...], parts: list[dict], cells: list[list]):
+    """check_mg105 (and the tail of stats/variance_ratio.pooled_variance_ratio) from the
+    partitions' per-q score sums and cells; returns (Measurement, UnitDependence)."""
+    from forecheck.checks.martingale import VR_QS
+    from forecheck.details import VarianceRatioAt, VarianceRatioDetails
+    from forecheck.stats import dists
+    from forecheck.stats.dependence import combine_units
+
+    idx = [VR_QS.index(q) for q in qs]
+    deps = [combine_units([c[j] for c in cells if c is not None]) for j in idx]
+    deff = max(d.deff for d in deps)
+    dep_vr = min(deps, key=lambda d: d.n_eff)
+    total = np.sum([p["total"] for p in parts], axis=0)[idx]
+    omega = np.sum([p["omega"] for p in parts], axis=0)[np.ix_(idx, idx)] * max(deff, 1.0)
+    den = np.sum([p["den"] for p in parts], axis=0)[idx]
+    n_series = np.sum([p["n_series"] for p in parts], axis=0)[idx]
+    n_steps = np.sum([p["n_steps"] for p in parts], axis=0)[idx]
+    vr = np.array([1.0 + t / d if d > 0 else np.nan for t, d in zip(total, den)])
+    sd = np.sqrt(np.diag(omega))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, total / sd, np.nan)
+    pv = 2 * dists.norm.sf(np.abs(z))
+    ok = np.isfinite(z)
+    if not ok.any():
+        raise InsufficientDataError("no variance ratio can be estimated: the usable revisions or their lags "
+                                    "are all zero")
+    om = omega[np.ix_(ok, ok)]
+    wald = float(total[ok] @ np.linalg.pinv(om) @ total[ok])
+    dof = int(np.linalg.matrix_rank(om))
+    wald_p = float(dists.chi2.sf(wald, max(dof, 1)))
+    bonf = float(min(1.0, ok.sum() * np.nanmin(pv)))
+    per_q = tuple(VarianceRatioAt(q=q, vr=float(vr[j]), z=float(z[j]), pvalue=float(pv[j]),
+                                  n_series=int(n_series[j]), n_steps=int(n_steps[j])) for j, q in enumerate(qs))
+    lead = vr[0]
+    reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
+               else "momentum (smoothing / under-reaction)")
+    details = VarianceRatioDetails(
+        by_q=per_q, wald=wald, wald_df=len(qs), wald_chi2_p=wald_p, bonferroni_p=bonf,
+        design_effect=deff, reading=reading,
+        method="pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²")
+    msg = "VR " + ", ".join(f"q={d.q}: {d.vr:.2f}" for d in per_q) + f" ({reading})"
+    return Measurement(statistic=float(wald), pvalue=float(wald_p), estimate=float(lead),
+                       nobs=int(n_steps[0]), message=msg, details=details,
+                       null="H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)",
+                       alternative="two-sided", n_eff=dep_vr.n_eff, n_units=dep_vr.n_units), dep_vr

@@ -8,7 +8,7 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101–MG104, MG106 and
+Computed: the data-quality findings and row accounting, MG101–MG106 and
 CA201–CA204 (the last four by their own check functions on the per-series forecasts).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
@@ -28,7 +28,7 @@ from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
-COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG106", "CA201", "CA202", "CA203", "CA204")
+COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -154,6 +154,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         ddf = dd.read_parquet(files, columns=needed)
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
+        from forecheck.engine import combine as C
         from forecheck.engine import partials
 
         ddf = ddf.map_partitions(partials.add_order,
@@ -171,8 +172,15 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
         hs = _horizons(first, config)
         fits, fit_errors = _fits(first, config)
+        vr_parts = [r.vr for r in first if r.vr is not None]
+        try:
+            vr_q = C.vr_qs(vr_parts)
+            fit_errors.pop("MG105", None)
+        except InsufficientDataError as exc:
+            vr_q, fit_errors["MG105"] = None, str(exc)
         p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs,
-                                                     {c: (f[0], f[1]) for c, f in fits.items()})
+                                                     {c: (f[0], f[1]) for c, f in fits.items()},
+                                                     vr_q[1] if vr_q is not None else None)
                              for p, nm in zip(parts, names)])
         second = [r for r in client.gather(p2) if r is not None]
         n_parts = len(parts)
@@ -182,7 +190,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
-    return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors)
+    return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
+                   (vr_q, vr_parts))
 
 
 def _fits(first, config: AnalysisConfig) -> tuple[dict, dict]:
@@ -243,7 +252,7 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...], fits: dict, fit_errors: dict):
+            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
     from forecheck.report.model import Report
@@ -258,8 +267,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     pooled = cat([r.pooled for r in first])
     tau = (pd.concat([r.tau for r in first], ignore_index=True).groupby("tau", sort=True).sum().reset_index())
     dep = combine_cells([r.cells106 for r in first])
-    dep_x = combine_units([u for u, _, _ in second])
-    cal = cat([c for _, c, _ in second])
+    dep_x = combine_units([s[0] for s in second])
+    cal = cat([s[1] for s in second])
     time_unit = first[0].time_unit
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by series into {n_parts} "
             f"partitions; computed: data quality, {', '.join(COMPUTED)} (docs/performance.md).")
@@ -295,8 +304,13 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 if spec.code in fit_errors:
                     raise InsufficientDataError(fit_errors[spec.code])
                 m, dep_u = C.regression(spec.code, fits[spec.code],
-                                        [sc[spec.code] for _, _, sc in second if spec.code in sc], dep, _Deps(dep))
+                                        [s[2][spec.code] for s in second if spec.code in s[2]], dep, _Deps(dep))
                 own[spec.code] = ("regression scores", dep_u)
+            elif spec.code == "MG105":
+                if "MG105" in fit_errors:
+                    raise InsufficientDataError(fit_errors["MG105"])
+                m, dep_vr = C.variance_ratio(vr[0][0], vr[1], [s[3] for s in second])
+                own["MG105"] = ("variance-ratio terms", dep_vr)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)

@@ -23,6 +23,7 @@ import pandas as pd
 from forecheck.checks.context import CheckContext
 from forecheck.checks.martingale import _excess_terms, _mg101_inputs, _position, mg103_rows
 from forecheck.config import AnalysisConfig
+from forecheck.errors import InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
 from forecheck.report.model import series_table
@@ -59,6 +60,7 @@ class Pass1:
     time_min: float
     time_max: float
     time_unit: str
+    vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
     regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
 
 
@@ -122,6 +124,57 @@ def _regression_scores(ctx: CheckContext, fits: dict) -> dict:
     return out
 
 
+def _vr_scores(ctx: CheckContext):
+    """MG105's per-increment scores Δx_t h_t for every q of VR_QS (check_mg105's probe)."""
+    from forecheck.checks.martingale import VR_QS
+    from forecheck.stats.variance_ratio import pooled_variance_ratio
+
+    pan, _ = ctx.dynamic()
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    if len(pan.dp) == 0:
+        return None
+    pos = _position(pan)
+    try:
+        probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, VR_QS)
+    except InsufficientDataError:  # every score zero in this partition (others may have some)
+        probe = None
+    return pan, n_inc, pos, probe
+
+
+def _vr_sums(ctx: CheckContext) -> dict | None:
+    from forecheck.checks.martingale import VR_QS
+
+    r = _vr_scores(ctx)
+    if r is None:
+        return None
+    pan, n_inc, pos, probe = r
+    out = {"len_sum": [int(np.sum(n_inc[n_inc >= 2 * q])) for q in VR_QS]}
+    sc = probe.scores if probe is not None else np.zeros((len(pan.dp), len(VR_QS)))
+    out.update(total=sc.sum(0), omega=sc.T @ sc, used_sum=np.array([sc[sc[:, j] != 0, j].sum() for j in
+                                                                    range(len(VR_QS))]),
+               used_n=np.count_nonzero(sc, axis=0),
+               den=np.array([float(np.sum(pan.dp[(pos >= q - 1) & (n_inc >= 2 * q)[pan.dp_series]] ** 2))
+                             for q in VR_QS]),
+               n_series=np.array([int(np.sum(n_inc >= 2 * q)) for q in VR_QS]),
+               n_steps=np.array([int(np.sum((pos >= q - 1) & (n_inc >= 2 * q)[pan.dp_series])) for q in VR_QS]))
+    return out
+
+
+def _vr_cells(ctx: CheckContext, means: np.ndarray) -> list | None:
+    """The same-time cells of MG105's centred scores, one UnitSums per q of VR_QS."""
+    r = _vr_scores(ctx)
+    if r is None or r[3] is None:
+        return None
+    pan, _, _, probe = r
+    t_inc = pan.time[pan.increment_rows]
+    out = []
+    for j in range(probe.scores.shape[1]):
+        v = probe.scores[:, j]
+        used = v != 0
+        out.append(unit_sums(np.where(used, v - means[j], 0.0), pan.dp_series, t_inc, pan.question, pan.cluster))
+    return out
+
+
 def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str):
     from forecheck import io
 
@@ -170,11 +223,12 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                  n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
                  cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
                  time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit,
-                 regressions=_regression_sums(ctx))
+                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx))
 
 
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
-          d_mean: float, horizons: tuple[float, ...], fits: dict | None = None):
+          d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
+          vr_means: np.ndarray | None = None):
     """MG101's same-time cells of the in-flight excess terms, centred on the pooled
     mean; and the calibration checks' forecasts of each resolved series at its last
     forecast and at every candidate horizon (checks/calibration.calibration_data's
@@ -196,4 +250,5 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     cal = pd.DataFrame(p_all, columns=[f"h{k}" for k in range(p_all.shape[1])])
     cal.insert(0, "outcome", pooled.outcome[series])
     cal.insert(0, "id", pooled.ids[series].astype(str))
-    return units, cal, _regression_scores(ctx, fits or {})
+    vr = _vr_cells(ctx, vr_means) if vr_means is not None else None
+    return units, cal, _regression_scores(ctx, fits or {}), vr
