@@ -418,7 +418,7 @@ def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx):
     se = bse[1] * np.sqrt(deff)
     tcrit = dists.t.ppf(0.975, G - 1)
     r = {"beta": float(beta[1]), "alpha": float(beta[0]), "se": float(se), "t": float(tval[1] / np.sqrt(deff)),
-         "p_boot": p_t, "p_t": p_t, **{**ref.as_dict(), "reference": "asymptotic"},
+         "p_boot": p_t, "p_t": p_t, **ref.as_dict(), "reference": "asymptotic",
          "ci": (float(beta[1] - tcrit * se), float(beta[1] + tcrit * se)),
          "n_obs": int(n), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
          "se_cr1_unwidened": float(bse[1])}

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 
 from forecheck.checks.context import CheckContext
-from forecheck.checks.martingale import _excess_terms, _mg101_inputs, _position, mg103_rows
+from forecheck.checks.martingale import (
+    _excess_terms,
+    _mg101_inputs,
+    _position,
+    mg103_rows,
+)
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InsufficientDataError
 from forecheck.io.loaded import InputInfo
@@ -29,7 +34,7 @@ from forecheck.io.options import ReadOptions
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
 from forecheck.stats.budget import uncertainty
-from forecheck.stats.dependence import CellSums, UnitSums, cell_sums, unit_sums
+from forecheck.stats.dependence import CellSums, cell_sums, unit_sums
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.streams import series_keys
 
