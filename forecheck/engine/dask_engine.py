@@ -116,6 +116,23 @@ def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | No
     return Client(cluster), cluster
 
 
+def _check_workers(client) -> None:
+    """Every worker must import this forecheck (the partition code runs there)."""
+    try:
+        client.run(_version)
+    except Exception as exc:  # noqa: BLE001 (the workers' unpickling error comes back wrapped)
+        if "forecheck" not in str(exc):
+            raise
+        raise InputError(f"the Dask workers cannot import forecheck ({exc}); install the same forecheck "
+                         "(pip install 'forecheck[dask]') on every worker") from None
+
+
+def _version() -> str:
+    import forecheck
+
+    return forecheck.__version__
+
+
 def _quiet() -> None:
     import warnings
 
@@ -150,6 +167,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
         own_client = client
     try:
+        _check_workers(client)
         client.run(_quiet)  # Dask's own deprecation warnings on the workers are not the user's concern
         ddf = dd.read_parquet(files, columns=needed)
         if opts.scale == "auto":
@@ -185,6 +203,12 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         second = [r for r in client.gather(p2) if r is not None]
         n_parts = len(parts)
         del shuffled
+    except RuntimeError as exc:
+        if "deserialization" not in str(exc):
+            raise
+        raise InputError("the Dask scheduler cannot read forecheck's task graph (" + str(exc).splitlines()[0]
+                         + "); install the same forecheck (pip install 'forecheck[dask]') on the scheduler and "
+                         "every worker") from None
     finally:
         if own_client is not None:
             own_client.close()
