@@ -1,6 +1,6 @@
 """The Dask engine on data larger than its workers' memory.
 
-    python benchmarks/dask_engine.py sp_10m.parquet --out /tmp/sp10m_parts \
+    python benchmarks/dask_engine.py sp_10m.parquet --out sp10m_parts \
         [--partitions 20] [--workers 2] [--memory-limit 1GB] [--scheduler tcp://127.0.0.1:8786] [--compare]
 
 Writes SOURCE's rows as PARTITIONS Parquet files of consecutive rows into OUT (series
