@@ -97,7 +97,7 @@ def main() -> None:
         client, cluster = Client(a.scheduler), None
     else:
         cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, memory_limit=a.memory_limit, silence_logs=logging.ERROR)
+                               dashboard_address=":0", memory_limit=a.memory_limit, silence_logs=logging.ERROR)
         client = Client(cluster)
     info = client.scheduler_info()["workers"]
     limits = {w: v.get("memory_limit") for w, v in info.items()}

@@ -111,7 +111,7 @@ def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | No
             raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {str(exc).splitlines()[0][:200]}")
     n = n_workers or max(1, min(4, os.cpu_count() or 1))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=memory_limit or "auto",
+                           dashboard_address=":0", memory_limit=memory_limit or "auto",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
