@@ -120,7 +120,7 @@ def _check_workers(client) -> None:
     """Every worker must import this forecheck (the partition code runs there)."""
     try:
         client.run(_version)
-    except Exception as exc:  # noqa: BLE001 (the workers' unpickling error comes back wrapped)
+    except Exception as exc:  # the workers' unpickling error comes back wrapped
         if "forecheck" not in str(exc):
             raise
         raise InputError(f"the Dask workers cannot import forecheck ({exc}); install the same forecheck "
