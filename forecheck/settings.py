@@ -142,6 +142,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("verbose", "int", 0, minimum=0),
     S("color", "choice", "auto", ("auto", "always", "never")),
     S("no-progress", "bool", False),
+    # engine (docs/performance.md, "Dask engine")
+    S("engine", "choice", "memory", ("memory", "dask")),
+    S("scheduler", "str"),
+    S("dask-workers", "int", None, minimum=1),
+    S("dask-memory-limit", "str"),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 BY_ATTR: dict[str, Setting] = {s.attr: s for s in SETTINGS}

@@ -36,7 +36,8 @@ MAY_IMPORT = {
     "report": {"panel", "stats"},
     "settings": {"io"},  # configuration files and FORECHECK_* variables: read by the CLI only
     "api": {"panel", "io", "stats", "checks", "report"},
-    "cli": {"panel", "io", "stats", "simulate", "checks", "report", "api", "cli", "settings"},
+    "engine": {"panel", "io", "stats", "checks", "report"},  # --engine dask (imported by the CLI only)
+    "cli": {"panel", "io", "stats", "simulate", "checks", "report", "api", "cli", "settings", "engine"},
     "__main__": {"cli"},
 }
 LAYER = MAY_IMPORT

@@ -76,11 +76,17 @@ class InputFormatOpt(str, Enum):
     parquet = "parquet"
 
 
+class EngineOpt(str, Enum):
+    memory = "memory"
+    dask = "dask"
+
+
 READ = "Reading input"
 CHECK = "Checks"
 GATE = "Gate (exit code)"
 OUT = "Output"
 CONF = "Configuration"
+ENGINE = "Engine"
 
 
 def _split(values: Any) -> tuple[str, ...]:
@@ -247,6 +253,19 @@ def analyze_command(
     max_columns: Annotated[Optional[int], typer.Option(
         help="Stop (exit 2) on inputs with more columns; 0 = no limit.", show_default=_d("max-columns"),
         rich_help_panel=READ)] = None,
+    engine: Annotated[Optional[EngineOpt], typer.Option(
+        help="memory, or dask: Parquet files/directories/globs larger than memory on a Dask cluster "
+             "(pip install 'forecheck[dask]'; docs/performance.md).", show_default=_d("engine"),
+        rich_help_panel=ENGINE)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="--engine dask: address of a running Dask scheduler (tcp://host:8786); default: a local cluster.",
+        rich_help_panel=ENGINE)] = None,
+    dask_workers: Annotated[Optional[int], typer.Option(
+        help="--engine dask without --scheduler: worker processes of the local cluster (default: cores, at most 4).",
+        rich_help_panel=ENGINE)] = None,
+    dask_memory_limit: Annotated[Optional[str], typer.Option(
+        help="--engine dask without --scheduler: memory limit per local worker, e.g. 1GB (default: shared out).",
+        rich_help_panel=ENGINE)] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail (-v every series).",
                                          rich_help_panel=OUT)] = 0,
     quiet: Annotated[bool, typer.Option(
@@ -397,6 +416,15 @@ def _analyze(paths: list[str], read_options: ReadOptions, config: AnalysisConfig
     from forecheck.checks import finalize
     from forecheck.io.loaded import LoadedInput
 
+    if eff["engine"] == "dask":
+        if eff.overrides:
+            raise InputError("--engine dask does not apply [[tool.forecheck.overrides]] yet; use the in-memory engine")
+        from forecheck.engine.dask_engine import analyze_dask
+
+        return analyze_dask(paths, read_options, config, scheduler=eff["scheduler"], n_workers=eff["dask_workers"],
+                            memory_limit=eff["dask_memory_limit"])
+    if eff["scheduler"] or eff["dask_workers"] or eff["dask_memory_limit"]:
+        raise InputError("--scheduler, --dask-workers and --dask-memory-limit need --engine dask")
     loaded = load(paths, read_options, config.min_length)
     panel = loaded.panel
     groups = S.override_groups(eff.overrides, config.select, [str(x) for x in panel.ids])
@@ -443,7 +471,7 @@ def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, iso
     if out.file == "-" and eff["stdin_filename"]:
         out.file = eff["stdin_filename"]
     try:
-        for path in paths:
+        for path in paths if eff["engine"] != "dask" else ():  # dask: directories and globs (engine/)
             if path != "-" and os.path.isdir(path):
                 raise InputError(f"{path}: is a directory, not a forecast file; pass the CSV/TSV/Parquet files "
                                  "inside it, e.g. forecheck analyze DIR/*.csv")

@@ -46,41 +46,68 @@ class Dependence:
         return max(1.0, self.deff) if self.z > 2.0 else 1.0
 
 
-def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """Integer code of each value's (cluster, time) cell, and the number of cells.
-    Hash-based factorisation (linear time; the cells' numbering does not matter)."""
+def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None, keys: bool = False):
+    """Integer code of each value's (cluster, time) cell, and the number of cells
+    (and with ``keys`` each cell's time and cluster label). Hash-based factorisation
+    (linear time; the cells' numbering does not matter)."""
     import pandas as pd
 
     tcode, tuniq = pd.factorize(np.asarray(time, float))
+    ckeys = None
     if cluster_of_value is None:
         cell = tcode.astype(np.int64)
+        tkeys = np.asarray(tuniq, float)
     else:
-        ccode = pd.factorize(np.asarray(cluster_of_value).astype(str))[0].astype(np.int64)
-        cell = pd.factorize(ccode * max(len(tuniq), 1) + tcode)[0].astype(np.int64)
-    return cell, int(cell.max()) + 1 if len(cell) else 0
+        ccode, cuniq = pd.factorize(np.asarray(cluster_of_value).astype(str))
+        ccode = ccode.astype(np.int64)
+        width = max(len(tuniq), 1)
+        cell, kuniq = pd.factorize(ccode * width + tcode)
+        cell = cell.astype(np.int64)
+        kuniq = np.asarray(kuniq, np.int64)
+        tkeys = np.asarray(tuniq, float)[kuniq % width]
+        ckeys = np.asarray(cuniq, dtype=object)[kuniq // width].astype(str)
+    n = int(cell.max()) + 1 if len(cell) else 0
+    return (cell, n, tkeys, ckeys) if keys else (cell, n)
 
 
-def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-                  cluster: np.ndarray | None = None) -> Dependence:
-    """Design effect and average same-time correlation of ``values`` across series.
+@dataclass(frozen=True)
+class CellSums:
+    """Additive per-cell partial sums of :func:`design_effect` (one row per (cluster,
+    time) cell of the values given) plus scalar totals. Partial sums of disjoint sets of
+    *whole* series (e.g. Dask partitions holding whole series) combine exactly:
+    :func:`combine_cells` adds them cell by cell (cells matched on cluster and time)."""
 
-    values, series, time : flat arrays (one entry per increment); cluster : (S,)
-    declared cluster of each series or None (then every series may be related).
-    """
+    time: np.ndarray  # (C,) time of each cell
+    cluster: np.ndarray | None  # (C,) declared cluster label (str) of each cell, or None
+    tot: np.ndarray  # Σ v
+    sq_cell: np.ndarray  # Σ v²
+    q4_cell: np.ndarray  # Σ v⁴
+    cnt: np.ndarray  # number of values (series present)
+    te: np.ndarray  # Σ e, e = v standardised per series (unit mean square)
+    te2: np.ndarray  # Σ e²
+    sq: float  # Σ v² over all values
+    used: int  # series with a non-zero value
+    n_series: int
+    n_values: int
+    clusters: frozenset | None  # declared cluster labels of the series (None: no clusters)
+
+
+def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
+              cluster: np.ndarray | None = None) -> CellSums:
+    """The per-cell partial sums of ``values`` (arguments as :func:`design_effect`)."""
     values = np.asarray(values, float)
+    clusters = None if cluster is None else frozenset(np.asarray(cluster).astype(str).tolist())
     if len(values) == 0:
-        return Dependence(1.0, 0.0, float(n_series), n_series, 0, 1.0, 0.0)
+        z = np.zeros(0)
+        return CellSums(z, None if cluster is None else np.zeros(0, dtype=object), z, z, z, z, z, z,
+                        0.0, 0, int(n_series), 0, clusters)
     cl = None if cluster is None else np.asarray(cluster)[series]
-    cell, nc = _cells(np.asarray(time, float), cl)
+    cell, nc, tkeys, ckeys = _cells(np.asarray(time, float), cl, keys=True)
     tot = np.bincount(cell, weights=values, minlength=nc)
     v2 = values * values  # (not values**4 below: a float power is ~100x slower than products)
     sq = np.sum(v2)
-    deff = float(np.sum(tot**2) / sq) if sq > 0 else 1.0
-    # under independence Var(Σ_{i≠j} v_i v_j) = 2 Σ_{i≠j} v_i² v_j² within each cell
     sq_cell = np.bincount(cell, weights=v2, minlength=nc)
     q4_cell = np.bincount(cell, weights=v2 * v2, minlength=nc)
-    var0 = 2.0 * np.sum(sq_cell**2 - q4_cell)
-    z = float(np.sum(tot**2 - sq_cell) / np.sqrt(var0)) if var0 > 0 else 0.0
     # standardised per series (unit mean square), for a correlation
     ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(
         np.bincount(series, minlength=n_series), 1)
@@ -89,17 +116,61 @@ def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_se
     cnt = np.bincount(cell, minlength=nc).astype(float)  # series present in each cell
     te = np.bincount(cell, weights=e, minlength=nc)
     te2 = np.bincount(cell, weights=e**2, minlength=nc)
+    used = int(np.count_nonzero(np.bincount(series[values != 0], minlength=n_series)))
+    return CellSums(time=tkeys, cluster=ckeys,
+                    tot=tot, sq_cell=sq_cell, q4_cell=q4_cell, cnt=cnt, te=te, te2=te2, sq=sq, used=used,
+                    n_series=int(n_series), n_values=len(values), clusters=clusters)
+
+
+def combine_cells(parts: list[CellSums]) -> Dependence:
+    """:class:`Dependence` of the union of the (disjoint, whole-series) parts: the
+    per-cell sums are added cell by cell, then the ratios are formed once."""
+    parts = list(parts)
+    n_series = sum(p.n_series for p in parts)
+    nonempty = [p for p in parts if p.n_values]
+    if not nonempty:
+        return Dependence(1.0, 0.0, float(n_series), n_series, 0, 1.0, 0.0)
+    if len(nonempty) == 1:
+        c = nonempty[0]
+        tot, sq_cell, q4_cell, cnt, te, te2 = c.tot, c.sq_cell, c.q4_cell, c.cnt, c.te, c.te2
+        sq = c.sq
+    else:
+        t = np.concatenate([p.time for p in nonempty])
+        cl = None if nonempty[0].cluster is None else np.concatenate([p.cluster for p in nonempty])
+        cell, nc = _cells(t, cl)
+
+        def add(name):
+            return np.bincount(cell, weights=np.concatenate([getattr(p, name) for p in nonempty]), minlength=nc)
+
+        tot, sq_cell, q4_cell, cnt, te, te2 = (add(n) for n in ("tot", "sq_cell", "q4_cell", "cnt", "te", "te2"))
+        sq = sum(p.sq for p in nonempty)
+    deff = float(np.sum(tot**2) / sq) if sq > 0 else 1.0
+    # under independence Var(Σ_{i≠j} v_i v_j) = 2 Σ_{i≠j} v_i² v_j² within each cell
+    var0 = 2.0 * np.sum(sq_cell**2 - q4_cell)
+    z = float(np.sum(tot**2 - sq_cell) / np.sqrt(var0)) if var0 > 0 else 0.0
     pairs = np.sum(cnt * (cnt - 1))
     rho = float(np.sum(te**2 - te2) / pairs) if pairs > 0 else 0.0
-    used = int(np.count_nonzero(np.bincount(series[values != 0], minlength=n_series))) or n_series
+    used = sum(p.used for p in parts) or n_series
     nbar = float(np.sum(cnt**2) / np.sum(cnt)) if np.sum(cnt) > 0 else 1.0  # series sharing a time
     n_eff = used / max(1.0 + (nbar - 1.0) * rho, 1.0)
     if z <= 2.0:  # no significant same-time dependence: do not shrink on noise
         n_eff = float(used)
-    if cluster is not None:
-        n_eff = min(n_eff, float(np.unique(np.asarray(cluster).astype(str)).size))
+    if parts[0].clusters is not None:
+        n_eff = min(n_eff, float(len(frozenset().union(*(p.clusters for p in parts)))))
     return Dependence(deff=deff, rho=rho, n_eff=float(min(max(n_eff, 1.0), used)), n_series=int(used),
                       n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z)
+
+
+def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
+                  cluster: np.ndarray | None = None) -> Dependence:
+    """Design effect and average same-time correlation of ``values`` across series.
+
+    values, series, time : flat arrays (one entry per increment); cluster : (S,)
+    declared cluster of each series or None (then every series may be related).
+    One implementation for both engines: per-cell sums (:func:`cell_sums`), combined
+    (:func:`combine_cells`; the Dask engine combines one part per partition).
+    """
+    return combine_cells([cell_sums(values, series, time, n_series, cluster)])
 
 
 @dataclass(frozen=True)
@@ -175,36 +246,71 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     return cell.astype(np.int64), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t]
 
 
-def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
-                       unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
-                       ) -> UnitDependence:
-    """:class:`UnitDependence` of flat ``values`` (one per contribution) with their
-    series and time; ``unit_of_series`` (S,) int unit codes (None: every series is its
-    own unit); ``cluster_of_series`` (S,) declared clusters or None."""
+@dataclass(frozen=True)
+class UnitSums:
+    """Additive partial sums of :func:`unit_design_effect` over a set of whole units
+    (a Dask partition's series): Σ v², Σ_{u,t} w², units used and the cells of the
+    unit sums w (:class:`CellSums`). Combined by :func:`combine_units`."""
+
+    sq: float
+    w2: float
+    n_units: int
+    used_units: int
+    cells: CellSums
+    n_values: int
+
+
+def unit_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray,
+              unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None) -> UnitSums:
+    """The partial sums of :func:`unit_design_effect` (same arguments)."""
     values = np.asarray(values, float)
     series = np.asarray(series, np.int64)
     n_s = int(series.max()) + 1 if len(series) else 0
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
     if len(values) == 0:
-        return UnitDependence(1.0, 1.0, 1.0, 0.0, 0.0, 0, 0.0)
+        return UnitSums(0.0, 0.0, 0, 0, cell_sums(values, series, time, 0), 0)
     u = unit_s[series]
     ucode = _dense_rank(u)
     n_units = int(ucode.max()) + 1
     cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
     w = np.bincount(cell, weights=values, minlength=len(cu))
     sq = float(np.sum(values**2))
-    within = float(np.sum(w**2) / sq) if sq > 0 else 1.0
     cl = None
     if cluster_of_series is not None:
         # cluster of each unit (units nest in clusters: first series' cluster)
         cl_u = np.empty(n_units, dtype=object)
         cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
         cl = cl_u
-    used_units = np.unique(cu[w != 0]).size or n_units
-    dep = design_effect(w, cu, ct, n_units, cl)
+    used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
+    return UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
+                    cells=cell_sums(w, cu, ct, n_units, cl), n_values=len(values))
+
+
+def combine_units(parts: list[UnitSums]) -> UnitDependence:
+    """:class:`UnitDependence` of the union of disjoint parts holding whole units."""
+    parts = [p for p in parts if p.n_values]
+    if not parts:
+        return UnitDependence(1.0, 1.0, 1.0, 0.0, 0.0, 0, 0.0)
+    sq = parts[0].sq if len(parts) == 1 else sum(p.sq for p in parts)
+    w2 = parts[0].w2 if len(parts) == 1 else sum(p.w2 for p in parts)
+    n_units = sum(p.n_units for p in parts)
+    within = float(w2 / sq) if sq > 0 else 1.0
+    used_units = sum(p.used_units for p in parts) or n_units
+    dep = combine_cells([p.cells for p in parts])
     across_used = max(1.0, dep.deff) if dep.z > 2.0 else 1.0
     n_eff = used_units / across_used
-    if cl is not None:
-        n_eff = min(n_eff, float(np.unique(cl.astype(str)).size))
+    if parts[0].cells.clusters is not None:
+        n_eff = min(n_eff, float(len(frozenset().union(*(p.cells.clusters for p in parts)))))
     return UnitDependence(deff=max(1.0, within) * across_used, deff_within=within, deff_across=dep.deff, z=dep.z,
                           rho_units=dep.rho, n_units=int(used_units), n_eff=float(max(1.0, n_eff)))
+
+
+def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
+                       unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
+                       ) -> UnitDependence:
+    """:class:`UnitDependence` of flat ``values`` (one per contribution) with their
+    series and time; ``unit_of_series`` (S,) int unit codes (None: every series is its
+    own unit); ``cluster_of_series`` (S,) declared clusters or None. Partial sums
+    (:func:`unit_sums`) combined (:func:`combine_units`), as the Dask engine does per
+    partition."""
+    return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series)])

@@ -1,0 +1,259 @@
+"""One partition of whole series -> the additive contributions of the pooled checks.
+
+A partition (a pandas frame holding every row of each of its series; the Dask
+engine shuffles by series to get there) is read by the in-memory loader
+(``forecheck.io.load_frame``: the same validation, row accounting and DQ findings)
+and the per-series quantities are computed by the same code the in-memory checks
+use (``CheckContext``, ``series_budget``, ``_excess_terms``, ``excess_pvalues``,
+``stats.dependence.cell_sums``/``unit_sums``). What leaves the partition is O(series)
+per-series columns plus O(times) per-time-cell sums, never the rows.
+
+Two passes: the first gives everything except the same-time cells of MG101's
+excess terms, which are centred on the pooled mean of those terms (known only
+after every partition has reported); the second gives those cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from forecheck.checks.context import CheckContext
+from forecheck.checks.martingale import (
+    _excess_terms,
+    _mg101_inputs,
+    _position,
+    mg103_rows,
+)
+from forecheck.config import AnalysisConfig
+from forecheck.errors import InsufficientDataError
+from forecheck.io.loaded import InputInfo
+from forecheck.io.options import ReadOptions
+from forecheck.report.model import series_table
+from forecheck.results import CheckResult
+from forecheck.stats.budget import uncertainty
+from forecheck.stats.dependence import CellSums, cell_sums, unit_sums
+from forecheck.stats.evalue import excess_pvalues, lower_bound
+from forecheck.stats.streams import series_keys
+
+#: column the Dask engine adds before the shuffle: (partition of the input, row) as one int64
+ORDER = "__forecheck_row_order"
+
+
+def add_order(df: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+    """The input position of every row, so a shuffled partition can be put back in
+    input order (``partition_info``: Dask's number of the input partition)."""
+    i = int(partition_info["number"]) if partition_info else 0
+    return df.assign(**{ORDER: np.int64(i) * (1 << 32) + np.arange(len(df), dtype=np.int64)})
+
+
+@dataclass(frozen=True)
+class Pass1:
+    info: InputInfo
+    findings: list[CheckResult]
+    series: pd.DataFrame  # the report's series table for this partition's series
+    pooled: pd.DataFrame  # MG101/MG102 per-series columns of the series MG101 pools
+    n_excluded: int  # pooled series MG101 leaves out (unresolved and short)
+    d_sum: float  # Σ in-flight excess terms d of the pooled series (for centring)
+    d_n: int
+    tau: pd.DataFrame  # per distinct time to resolution τ of in-flight steps: n, movement, reduction, excess
+    cells106: CellSums  # MG106: same-time cells of the dynamic series' increments
+    n_dynamic: int
+    n_dp_dynamic: int
+    time_min: float
+    time_max: float
+    time_unit: str
+    vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
+    regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
+
+
+REGRESSIONS = ("MG103", "MG104")
+
+
+def regression_rows(ctx: CheckContext, code: str):
+    """The rows of MG103's / MG104's regression exactly as checks/martingale.py forms
+    them (mg103_rows; (o − p_t) on Δp_t), WLS-scaled: (X, y, series, time, clusters, panel);
+    None when the partition has none."""
+    pan, _ = ctx.dynamic()
+    if code == "MG103":
+        if not np.any(_position(pan) >= 1):
+            return None
+        y, x, s, t, w = mg103_rows(pan)
+        keep = w > 0
+        sw = np.sqrt(w[keep])
+        y, x, s, t = y[keep], x[keep], s[keep], t[keep]
+    else:
+        pan = pan.select_series(pan.resolved)
+        if pan.n_series == 0 or len(pan.dp) == 0:
+            return None
+        rows = pan.increment_rows
+        y, x, s, t = pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series, pan.time[rows]
+        sw = np.ones_like(y)
+    groups = pan.question[s]
+    return np.column_stack([sw, sw * x]), sw * y, s, t, groups, pan
+
+
+def _regression_sums(ctx: CheckContext) -> dict:
+    out = {}
+    for code in REGRESSIONS:
+        r = regression_rows(ctx, code)
+        if r is None:
+            continue
+        X, y, _, _, groups, _ = r
+        out[code] = {"xtx": X.T @ X, "xty": X.T @ y, "n": len(y), "G": int(np.unique(groups).size),
+                     "sum_x1": float(X[:, 1].sum()), "sum_sq": np.sum(X * X, axis=0),
+                     "finite": bool(np.all(np.isfinite(X)) and np.all(np.isfinite(y)))}
+    return out
+
+
+def _regression_scores(ctx: CheckContext, fits: dict) -> dict:
+    """Per cluster the CR1 scores X_g'û_g and the slope's score sums, and the
+    same-time cells of the slope's scores (x − x̄)·û (checks/martingale._regression)."""
+    import pandas as pd_
+
+    out = {}
+    for code, (beta, xbar) in fits.items():
+        r = regression_rows(ctx, code)
+        if r is None:
+            continue
+        X, y, s, t, groups, pan = r
+        u = y - X @ beta
+        g = pd_.factorize(groups)[0]
+        G = int(g.max()) + 1 if len(g) else 0
+        sc = np.stack([np.bincount(g, weights=X[:, j] * u, minlength=G) for j in range(2)], axis=1)
+        score = (X[:, 1] - xbar) * u
+        out[code] = {"scores": sc, "slope_score_sums": np.bincount(g, weights=score, minlength=G),
+                     "cells": unit_sums(score, s, t, pan.question, pan.cluster)}
+    return out
+
+
+def _vr_scores(ctx: CheckContext):
+    """MG105's per-increment scores Δx_t h_t for every q of VR_QS (check_mg105's probe)."""
+    from forecheck.checks.martingale import VR_QS
+    from forecheck.stats.variance_ratio import pooled_variance_ratio
+
+    pan, _ = ctx.dynamic()
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    if len(pan.dp) == 0:
+        return None
+    pos = _position(pan)
+    try:
+        probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, VR_QS)
+    except InsufficientDataError:  # every score zero in this partition (others may have some)
+        probe = None
+    return pan, n_inc, pos, probe
+
+
+def _vr_sums(ctx: CheckContext) -> dict | None:
+    from forecheck.checks.martingale import VR_QS
+
+    r = _vr_scores(ctx)
+    if r is None:
+        return None
+    pan, n_inc, pos, probe = r
+    out = {"len_sum": [int(np.sum(n_inc[n_inc >= 2 * q])) for q in VR_QS]}
+    sc = probe.scores if probe is not None else np.zeros((len(pan.dp), len(VR_QS)))
+    out.update(total=sc.sum(0), omega=sc.T @ sc, used_sum=np.array([sc[sc[:, j] != 0, j].sum() for j in
+                                                                    range(len(VR_QS))]),
+               used_n=np.count_nonzero(sc, axis=0),
+               den=np.array([float(np.sum(pan.dp[(pos >= q - 1) & (n_inc >= 2 * q)[pan.dp_series]] ** 2))
+                             for q in VR_QS]),
+               n_series=np.array([int(np.sum(n_inc >= 2 * q)) for q in VR_QS]),
+               n_steps=np.array([int(np.sum((pos >= q - 1) & (n_inc >= 2 * q)[pan.dp_series])) for q in VR_QS]))
+    return out
+
+
+def _vr_cells(ctx: CheckContext, means: np.ndarray) -> list | None:
+    """The same-time cells of MG105's centred scores, one UnitSums per q of VR_QS."""
+    r = _vr_scores(ctx)
+    if r is None or r[3] is None:
+        return None
+    pan, _, _, probe = r
+    t_inc = pan.time[pan.increment_rows]
+    out = []
+    for j in range(probe.scores.shape[1]):
+        v = probe.scores[:, j]
+        used = v != 0
+        out.append(unit_sums(np.where(used, v - means[j], 0.0), pan.dp_series, t_inc, pan.question, pan.cluster))
+    return out
+
+
+def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str):
+    from forecheck import io
+
+    if ORDER in frame.columns:  # back to the input's row order (DQ004, DQ003 keep file order)
+        frame = frame.sort_values(ORDER, kind="stable").drop(columns=ORDER)
+    frame = frame.reset_index(drop=True)
+    # Dask's Arrow-backed strings as the in-memory reader's Python strings
+    frame = frame.astype({c: object for c in frame.columns
+                          if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
+    loaded = io.load_frame(frame, options, name=name, min_length=config.min_length)
+    # each series is its own question: detection compares series across partitions
+    ctx = CheckContext(panel=loaded.panel, config=replace(config, question_detection=False))
+    return loaded, ctx
+
+
+def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> Pass1 | None:
+    if len(frame) == 0:
+        return None
+    loaded, ctx = _context(frame, options, config, name)
+    panel = loaded.panel
+    pan, mask = _mg101_inputs(ctx)
+    b = ctx.pooled_budget().select(mask)
+    d, s, _, prev = _excess_terms(pan)
+    n_in = len(pan.dp)
+    v = np.bincount(s, weights=d**2, minlength=pan.n_series)
+    x = np.bincount(s, weights=d, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(v > 0, x / np.sqrt(v), 0.0)
+    pv = excess_pvalues(d, lower_bound(prev), s, pan.n_series) if pan.n_series else np.zeros(0)
+    pooled = pd.DataFrame({
+        "id": pan.ids.astype(str), "n": pan.lengths, "p0": pan.p0, "p_last": pan.p_last,
+        "resolved": b.resolved, "movement": b.movement, "movement_inflight": b.movement_inflight,
+        "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
+        "excess": b.excess, "ratio": b.ratio, "v": v, "x": x, "z": z, "pv": pv,
+        "key": series_keys(pan)})  # data keys: CA204's bootstrap order (stats/streams.py)
+    # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
+    tau = pan.time_to_resolution[pan.increment_rows - 1]
+    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+    tau_df = (pd.DataFrame({"tau": tau, "n": np.ones(len(tau), np.int64), "movement": pan.dp**2,
+                            "reduction": red, "excess": d[:n_in]})
+              .groupby("tau", sort=True).sum().reset_index())
+    dyn, _ = ctx.dynamic()
+    cells = cell_sums(dyn.dp, dyn.dp_series, dyn.time[dyn.increment_rows], dyn.n_series, dyn.cluster)
+    return Pass1(info=loaded.info, findings=list(loaded.findings),
+                 series=series_table(panel, ctx.budget(), {}), pooled=pooled,
+                 n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
+                 cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
+                 time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit,
+                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx))
+
+
+def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
+          d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
+          vr_means: np.ndarray | None = None):
+    """MG101's same-time cells of the in-flight excess terms, centred on the pooled
+    mean; and the calibration checks' forecasts of each resolved series at its last
+    forecast and at every candidate horizon (checks/calibration.calibration_data's
+    rows, before the horizons with too few series are dropped over all partitions)."""
+    from forecheck.checks.calibration import horizon_rows
+
+    if len(frame) == 0:
+        return None
+    _, ctx = _context(frame, options, config, name)
+    pan, _ = _mg101_inputs(ctx)
+    d, ds_, dt_, _ = _excess_terms(pan)
+    n_in = len(pan.dp)
+    dc = d[:n_in] - d_mean
+    units = unit_sums(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
+    pooled, _ = ctx.pooled()
+    series = np.flatnonzero(pooled.resolved)
+    rows = horizon_rows(pooled, np.concatenate([[0.0], np.asarray(horizons, float)]), series)
+    p_all = np.where(rows >= 0, pooled.p[np.maximum(rows, 0)], np.nan)
+    cal = pd.DataFrame(p_all, columns=[f"h{k}" for k in range(p_all.shape[1])])
+    cal.insert(0, "outcome", pooled.outcome[series])
+    cal.insert(0, "id", pooled.ids[series].astype(str))
+    vr = _vr_cells(ctx, vr_means) if vr_means is not None else None
+    return units, cal, _regression_scores(ctx, fits or {}), vr
