@@ -268,3 +268,58 @@ def test_microstructure_pieces():
     p = np.array([0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5])
     sig = microstructure.signature_ratio(p, np.zeros(11, dtype=int), 1, q=5)
     assert sig["rv_fine"] == pytest.approx(10 * 1e-4) and sig["rv_coarse"] == pytest.approx(2 * 1e-4)
+
+
+# ----------------------------------------------------------------- fast paths (issue #11)
+def test_poisson_glm_warm_started_matches_statsmodels(monkeypatch):
+    # above 2·WARM_START_ROWS rows Newton starts from a subsample fit; the root is
+    # the same: statsmodels GLM(Poisson).fit(cov_type="cluster") is the reference
+    from forecheck.stats import volshape
+
+    monkeypatch.setattr(volshape, "WARM_START_ROWS", 2000)
+    rng = np.random.default_rng(12)
+    n = 2 * volshape.WARM_START_ROWS + 5001
+    u = rng.uniform(0.02, 0.25, n)
+    tau = rng.uniform(0.05, 1, n)
+    y = u**1.6 / tau * rng.chisquare(1, n) * 1e-3
+    X = np.column_stack([np.ones(n), np.log(u), -np.log(tau)])
+    g = np.sort(rng.integers(0, 400, n))  # sorted groups: the one-pass group codes
+    beta, cov, conv = poisson_glm(y, X, g)
+    ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert conv
+    # statsmodels stops IRLS at a deviance tolerance of 1e-8, so agreement is ~1e-9
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-7)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-6)
+
+
+def test_group_codes_equal_numpy_unique_inverse():
+    from forecheck.stats.volshape import group_codes
+
+    rng = np.random.default_rng(13)
+    for g in (np.sort(rng.integers(0, 50, 500)), rng.integers(0, 50, 500), np.arange(7)):
+        codes, G = group_codes(g)
+        u, inv = np.unique(g, return_inverse=True)  # numpy reference
+        assert G == len(u) and np.array_equal(codes, inv)
+
+
+def test_exact_volatility_fit_has_no_wald_test():
+    # |Δp| constant: y = Δp²/Δt is exactly the constant model, every residual is 0, so
+    # the sandwich is rounding noise; the fit reports γ = α = 0 and no Wald statistic
+    n = 240
+    rng = np.random.default_rng(14)
+    p = rng.uniform(0.2, 0.8, n)
+    dp = np.where(rng.random(n) < 0.5, 0.05, -0.05)
+    fit = fit_vol_shape(p, dp, np.ones(n), rng.uniform(1, 30, n), np.repeat(np.arange(24), 10))
+    assert abs(fit.gamma) < 1e-9 and abs(fit.alpha) < 1e-9
+    assert np.all(fit.cov == 0)
+    w, pw = fit.wald_constant()
+    assert np.isnan(w) and np.isnan(pw)
+
+
+def test_bucket_index_equals_searchsorted():
+    from forecheck.stats.standardize import bucket_index
+
+    edges = np.array([0.0, 0.1, 0.3, 0.7, 0.9, 1.0 + 1e-12])
+    key = np.r_[np.random.default_rng(15).uniform(-0.2, 1.2, 1000), edges, np.nan, -np.inf, np.inf]
+    ref = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)  # the definition
+    assert np.array_equal(bucket_index(key, edges), ref)

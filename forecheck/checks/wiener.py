@@ -31,7 +31,7 @@ from forecheck.results import Measurement, SimulationCap
 from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.segments import binomial_combination, seg_count
-from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, dispersion_by_bucket
+from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, bucket_index, dispersion_by_index
 from forecheck.stats.volshape import fit_vol_shape
 
 FAMILY = "WN"
@@ -54,8 +54,14 @@ def _increments(ctx: CheckContext) -> Increments:
     return inc
 
 
+CACHED_COORDINATES = ("raw", STANDARDISED)  # read by several checks; the others by WN301 only
+
+
 def _coord(ctx: CheckContext, name: str, min_values: int = 10):
-    c = ctx.cached(f"wn_coord_{name}", lambda: _increments(ctx).coordinate(name))
+    if name in CACHED_COORDINATES:
+        c = ctx.cached(f"wn_coord_{name}", lambda: _increments(ctx).coordinate(name))
+    else:  # one (N,) array less held for the rest of the run
+        c = _increments(ctx).coordinate(name)
     if len(c.x) < min_values:
         raise InsufficientDataError(f"fewer than {min_values} usable {COORD_LABEL[name]} increments")
     return c
@@ -88,6 +94,10 @@ def check_wn301(ctx: CheckContext) -> Measurement:
     wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
+    # bucket of p and of τ/horizon at every panel row, read at each coordinate's t − 1
+    p_bucket = bucket_index(panel.p, P_EDGES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
     for name in COORDINATES:
         try:
@@ -96,10 +106,10 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             coords[name] = None
             continue
         prev = c.row - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tau_frac = ttr[prev] / horizon[panel.series_index[prev]]
-        byp = dispersion_by_bucket(c.x, panel.p[prev], P_EDGES)
-        byt = dispersion_by_bucket(c.x, tau_frac, TAU_EDGES)
+        x2 = c.x * c.x
+        byp = dispersion_by_index(x2, p_bucket[prev], P_EDGES)
+        byt = dispersion_by_index(x2, tau_bucket[prev], TAU_EDGES)
+        del prev, x2
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
