@@ -14,7 +14,17 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import lag_pairs, seg_count, seg_sum
+from forecheck.stats.segments import is_contiguous, lag_pairs, length_groups, seg_count, seg_sum, segment_block
+
+
+def _equal_length(seg: np.ndarray, n_seg: int, n: int) -> int:
+    """L when the n values are n_seg contiguous segments of one length L, else 0."""
+    if n_seg == 0 or n % n_seg:
+        return 0
+    L = n // n_seg
+    if L == 0 or not is_contiguous(seg) or np.any(np.bincount(seg, minlength=n_seg) != L):
+        return 0
+    return L
 
 
 def arch_lm(x: np.ndarray, seg: np.ndarray, nlags: int) -> dict:
@@ -57,8 +67,16 @@ def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
         mean = seg_sum(x, seg, n_seg) / n
         d = x - mean[seg]
         den = seg_sum(d * d, seg, n_seg)
-        i, j = lag_pairs(seg, 1)
-        num = seg_sum(d[i] * d[j], seg[i], n_seg)
+        groups = length_groups(seg, n_seg)
+        if groups is not None:
+            num = np.zeros(n_seg)
+            for ids, st, L in groups:
+                if L > 1:
+                    D = segment_block(d, st, L)
+                    num[ids] = (D[1:] * D[:-1]).sum(axis=0)
+        else:
+            i, j = lag_pairs(seg, 1)
+            num = seg_sum(d[i] * d[j], seg[i], n_seg)
         return np.where(den > 0, num / den, np.nan)
 
 
@@ -68,21 +86,25 @@ def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> 
     cross-products. Identical to ``het_arch(x_s, nlags=q, ddof=0)`` per series and,
     unlike a pooled regression, free of any per-series scaling (R² is scale-free)."""
     y = x**2
-    i, _ = lag_pairs(seg, nlags)
     k = nlags + 1
-    cols = [np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)]
-    s = seg[i]
-    xtx = np.empty((n_seg, k, k))
-    xty = np.empty((n_seg, k))
-    for a in range(k):
-        xty[:, a] = np.bincount(s, weights=cols[a] * y[i], minlength=n_seg)
-        for b in range(a, k):
-            v = np.bincount(s, weights=cols[a] * cols[b], minlength=n_seg)
-            xtx[:, a, b] = v
-            xtx[:, b, a] = v
+    groups = length_groups(seg, n_seg)
+    if groups is not None:
+        xtx, xty, syy = _arch_sums_blocks(y, groups, n_seg, nlags)
+    else:
+        i, _ = lag_pairs(seg, nlags)
+        cols = [np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)]
+        s = seg[i]
+        xtx = np.empty((n_seg, k, k))
+        xty = np.empty((n_seg, k))
+        for a in range(k):
+            xty[:, a] = np.bincount(s, weights=cols[a] * y[i], minlength=n_seg)
+            for b in range(a, k):
+                v = np.bincount(s, weights=cols[a] * cols[b], minlength=n_seg)
+                xtx[:, a, b] = v
+                xtx[:, b, a] = v
+        syy = np.bincount(s, weights=y[i] ** 2, minlength=n_seg)
     n = xtx[:, 0, 0]
     sy = xty[:, 0]
-    syy = np.bincount(s, weights=y[i] ** 2, minlength=n_seg)
     ok = n > k + 1
     lm = np.full(n_seg, np.nan)
     if ok.any():
@@ -97,6 +119,38 @@ def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> 
             r2 = np.where((tss > 0) & det_ok, 1 - ssr / tss, np.nan)
         lm[ok] = n[ok] * r2
     return {"lm": lm, "pvalue": stats.chi2.sf(lm, nlags), "nobs": n.astype(int), "df": nlags}
+
+
+def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
+    """The per-segment cross-product sums of :func:`arch_lm_segments` (X'X, X'y, y'y of
+    the regression of y_t on 1, y_{t−1..t−q}) from the (L, g) blocks of the segments
+    of each length: lags are row slices and sums run over rows in time order, so the
+    sums are the same floating-point numbers as the bincounts over lag pairs."""
+    k = nlags + 1
+    xtx = np.zeros((n_seg, k, k))
+    xty = np.zeros((n_seg, k))
+    syy = np.zeros(n_seg)
+    for ids, st, L in groups:
+        if L <= nlags:  # no complete lag window: no design rows (zero sums, as bincount gives)
+            continue
+        Y = segment_block(y, st, L)
+        yt = Y[nlags:]
+        cols = [None] + [Y[nlags - j:L - j] for j in range(1, k)]
+        blk = np.empty((len(ids), k, k))
+        bty = np.empty((len(ids), k))
+        blk[:, 0, 0] = float(L - nlags)  # Σ 1·1 over the design rows
+        bty[:, 0] = yt.sum(axis=0)
+        for a in range(1, k):
+            v = cols[a].sum(axis=0)  # 1·x = x exactly
+            blk[:, 0, a] = blk[:, a, 0] = v
+            bty[:, a] = (cols[a] * yt).sum(axis=0)
+            for b in range(a, k):
+                v = (cols[a] * cols[b]).sum(axis=0)
+                blk[:, a, b] = blk[:, b, a] = v
+        xtx[ids] = blk
+        xty[ids] = bty
+        syy[ids] = (yt**2).sum(axis=0)
+    return xtx, xty, syy
 
 
 def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,9 +170,14 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
     null = np.full(lags, np.nan)
     if den <= 0:
         return acf, null
+    L = _equal_length(seg, n_seg, len(x))
+    D = d.reshape(n_seg, L) if L else None
     for k in range(1, lags + 1):
-        i, j = lag_pairs(seg, k)
-        acf[k - 1] = np.sum(d[i] * d[j]) / den
+        if D is not None:  # the lag pairs of equal-length segments in the same (flat) order
+            acf[k - 1] = np.sum(D[:, k:] * D[:, :-k]) / den if L > k else 0.0 / den
+        else:
+            i, j = lag_pairs(seg, k)
+            acf[k - 1] = np.sum(d[i] * d[j]) / den
         with np.errstate(divide="ignore", invalid="ignore"):
             e = np.where(n > k, -(n - k) * den_s / (n * (n - 1)), 0.0)
         null[k - 1] = np.nansum(e) / den

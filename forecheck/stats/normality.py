@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import rank_within_segment, seg_count, seg_sum
+from forecheck.stats.segments import position_in_segment, rank_within_segment, seg_count, seg_sum, sort_within_segments
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,25 @@ def anderson_darling(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | 
         mean = seg_sum(x, seg, n_seg) / n
         var = seg_sum((x - mean[seg]) ** 2, seg, n_seg) / (n - 1)
         y = (x - mean[seg]) / np.sqrt(var[seg])
-    order, rank = rank_within_segment(y, seg)
-    ys, ss = y[order], seg[order]
-    starts = np.r_[0, np.cumsum(n.astype(np.int64))][:-1]
+    ys = sort_within_segments(y, seg, n_seg)
+    if ys is None:
+        order, rank = rank_within_segment(y, seg)
+        ys, ss = y[order], seg[order]
+        del order
+    else:  # contiguous segments stay in place: the sorted segment ids are seg itself
+        ss = seg
+        rank = position_in_segment(seg) + 1
+    del y
+    nn = n.astype(np.int64)
+    starts = np.r_[0, np.cumsum(nn)][:-1]
     # y_(n+1−i) of the same segment: position start + n − i (0-based)
-    mirror = starts[ss] + n.astype(np.int64)[ss] - rank
-    terms = (2 * rank - 1) * (stats.norm.logcdf(ys) + stats.norm.logsf(ys[mirror]))
+    mirror = starts[ss] + nn[ss] - rank
+    terms = stats.norm.logsf(ys[mirror])
+    del mirror
+    terms += stats.norm.logcdf(ys)
+    del ys
+    terms *= 2 * rank - 1
+    del rank
     with np.errstate(divide="ignore", invalid="ignore"):
         a2 = -n - seg_sum(terms, ss, n_seg) / n
         a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
