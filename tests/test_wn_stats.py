@@ -293,7 +293,7 @@ def test_poisson_glm_warm_started_matches_statsmodels(monkeypatch):
 
 
 def test_group_codes_equal_numpy_unique_inverse():
-    from forecheck.stats.volshape import group_codes
+    from forecheck.stats.segments import group_codes
 
     rng = np.random.default_rng(13)
     for g in (np.sort(rng.integers(0, 50, 500)), rng.integers(0, 50, 500), np.arange(7)):
@@ -323,3 +323,51 @@ def test_bucket_index_equals_searchsorted():
     key = np.r_[np.random.default_rng(15).uniform(-0.2, 1.2, 1000), edges, np.nan, -np.inf, np.inf]
     ref = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)  # the definition
     assert np.array_equal(bucket_index(key, edges), ref)
+
+
+def _bitwise_equal(a, b):
+    return all(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12]])
+def test_block_fast_paths_equal_the_lag_pair_code_bitwise(lengths, monkeypatch):
+    # the (L, g) block paths of AD, ARCH-LM and the ACFs must give the same floating-point
+    # numbers as the generic lexsort / lag-pair / bincount code (the fallback, forced here
+    # by making length_groups decline), so the speed-up leaves the report byte-identical
+    from forecheck.stats import segments
+
+    rng = np.random.default_rng(16)
+    x, seg = _segmented(rng, lengths)
+    n_seg = len(lengths)
+    fast = (normality.anderson_darling(x, seg, n_seg), clustering.arch_lm_segments(x, seg, n_seg, 3),
+            clustering.pooled_acf_exchangeable(x, seg, n_seg, 5), clustering.segment_acf1(x, seg, n_seg))
+    monkeypatch.setattr(segments, "length_groups", lambda *a: None)
+    monkeypatch.setattr(clustering, "length_groups", lambda *a: None)
+    monkeypatch.setattr(normality, "sort_within_segments", lambda *a: None)
+    monkeypatch.setattr(clustering, "_equal_length", lambda *a: 0)
+    slow = (normality.anderson_darling(x, seg, n_seg), clustering.arch_lm_segments(x, seg, n_seg, 3),
+            clustering.pooled_acf_exchangeable(x, seg, n_seg, 5), clustering.segment_acf1(x, seg, n_seg))
+    for f, s in zip(fast, slow):
+        if isinstance(f, dict):
+            assert all(_bitwise_equal([f[k]], [s[k]]) for k in f)
+        else:
+            assert _bitwise_equal(f if isinstance(f, tuple) else [f], s if isinstance(s, tuple) else [s])
+
+
+def test_sort_within_segments_equals_lexsort():
+    from forecheck.stats.segments import sort_within_segments
+
+    rng = np.random.default_rng(17)
+    x, seg = _segmented(rng, [5, 9, 9, 1, 30, 5])
+    x[3] = x[4]  # a tie
+    ref = x[np.lexsort((x, seg))]  # numpy reference
+    assert np.array_equal(sort_within_segments(x, seg, 6), ref)
+    assert sort_within_segments(x, seg[::-1].copy(), 6) is None  # not contiguous: caller falls back
+
+
+def test_largest_equals_stable_argsort():
+    from forecheck.checks.wiener import _largest
+
+    a = np.abs(np.r_[np.random.default_rng(18).standard_normal(500), 3.0, 3.0, 3.0, 3.0, 3.0, 3.0])
+    assert np.array_equal(_largest(a, 5), np.argsort(-a, kind="stable")[:5])  # ties in index order
+    assert np.array_equal(_largest(a[:3], 5), np.argsort(-a[:3], kind="stable")[:5])

@@ -30,7 +30,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement, SimulationCap
 from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
 from forecheck.stats.budget import uncertainty
-from forecheck.stats.segments import binomial_combination, seg_count
+from forecheck.stats.segments import binomial_combination, group_codes, seg_count
 from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, bucket_index, dispersion_by_index
 from forecheck.stats.volshape import fit_vol_shape
 
@@ -309,6 +309,17 @@ def _step(panel, row: int, L: float | None) -> NewsDay:
                    dp=float(panel.p[row] - panel.p[row - 1]), L=float("nan") if L is None else float(L))
 
 
+def _largest(a: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-a, kind="stable")[:k]``: the k largest, ties in index order,
+    without sorting all of ``a`` (a partition finds the k-th largest value)."""
+    n = len(a)
+    if n <= k or not np.all(np.isfinite(a)):
+        return np.argsort(-a, kind="stable")[:k]
+    thr = np.partition(a, n - k)[n - k]
+    cand = np.flatnonzero(a >= thr)
+    return cand[np.argsort(-a[cand], kind="stable")][:k]
+
+
 def check_wn305(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     panel = ctx.panel
@@ -322,7 +333,7 @@ def check_wn305(ctx: CheckContext) -> Measurement:
     idx = idx[np.argsort(-np.abs(L[idx]))][:10]
     top = tuple(_step(panel, c.row[i], L[i]) for i in idx)
     inc = _increments(ctx)
-    big = np.argsort(-np.abs(inc.dp), kind="stable")[:5]
+    big = _largest(np.abs(inc.dp), 5)
     largest = tuple(_step(panel, inc.row[i], None) for i in big)
     ps = [x for x in (std.bns.per_series.pvalue, std.lee_mykland.per_series.pvalue) if x is not None]
     p = float(min(1.0, 2 * min(ps))) if ps else None
@@ -516,10 +527,9 @@ def check_wn307(ctx: CheckContext) -> Measurement:
     tick = float(nz.min()) if len(nz) else None
     rows = np.flatnonzero(inc.eligible[panel.series_index])
     grid = microstructure.detect_grid(panel.p[rows])
-    seg = np.unique(inc.series, return_inverse=True)[1]
+    seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
     rl = microstructure.roll(dp, seg)
-    rseg = np.unique(panel.series_index[rows], return_inverse=True)[1]
-    n_seg = int(rseg.max()) + 1 if len(rseg) else 0
+    rseg, n_seg = group_codes(panel.series_index[rows])
     sig = microstructure.signature_ratio(panel.p[rows], rseg, n_seg, q=5)
     regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
     sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None

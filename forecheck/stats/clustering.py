@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import is_contiguous, lag_pairs, length_groups, seg_count, seg_sum, segment_block
+from forecheck.stats.segments import (column_sums, is_contiguous, lag_pairs, length_groups, seg_count, seg_sum,
+                                     segment_block)
 
 
 def _equal_length(seg: np.ndarray, n_seg: int, n: int) -> int:
@@ -73,7 +74,7 @@ def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
             for ids, st, L in groups:
                 if L > 1:
                     D = segment_block(d, st, L)
-                    num[ids] = (D[1:] * D[:-1]).sum(axis=0)
+                    num[ids] = column_sums(D[1:] * D[:-1])
         else:
             i, j = lag_pairs(seg, 1)
             num = seg_sum(d[i] * d[j], seg[i], n_seg)
@@ -139,17 +140,17 @@ def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
         blk = np.empty((len(ids), k, k))
         bty = np.empty((len(ids), k))
         blk[:, 0, 0] = float(L - nlags)  # Σ 1·1 over the design rows
-        bty[:, 0] = yt.sum(axis=0)
+        bty[:, 0] = column_sums(yt)
         for a in range(1, k):
-            v = cols[a].sum(axis=0)  # 1·x = x exactly
+            v = column_sums(cols[a])  # 1·x = x exactly
             blk[:, 0, a] = blk[:, a, 0] = v
-            bty[:, a] = (cols[a] * yt).sum(axis=0)
+            bty[:, a] = column_sums(cols[a] * yt)
             for b in range(a, k):
-                v = (cols[a] * cols[b]).sum(axis=0)
+                v = column_sums(cols[a] * cols[b])
                 blk[:, a, b] = blk[:, b, a] = v
         xtx[ids] = blk
         xty[ids] = bty
-        syy[ids] = (yt**2).sum(axis=0)
+        syy[ids] = column_sums(yt**2)
     return xtx, xty, syy
 
 

@@ -68,6 +68,21 @@ def is_contiguous(seg: np.ndarray) -> bool:
     return bool(len(seg) < 2 or np.all(seg[1:] >= seg[:-1]))
 
 
+def group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
+    """``np.unique(groups, return_inverse=True)``'s codes and number of groups, in one
+    pass when ``groups`` is already sorted (increments come series by series)."""
+    g = np.asarray(groups)
+    if len(g) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    if g.ndim == 1 and is_contiguous(g):
+        codes = np.empty(len(g), dtype=np.int64)
+        codes[0] = 0
+        np.cumsum(g[1:] != g[:-1], out=codes[1:])
+        return codes, int(codes[-1]) + 1
+    u, codes = np.unique(g, return_inverse=True)
+    return codes.ravel(), len(u)
+
+
 MAX_LENGTH_GROUPS = 64  # distinct segment lengths above which the fast paths fall back
 
 
@@ -93,12 +108,25 @@ def length_groups(seg: np.ndarray, n_seg: int) -> list[tuple[np.ndarray, np.ndar
 
 def segment_block(x: np.ndarray, starts: np.ndarray, L: int) -> np.ndarray:
     """(L, g) C-contiguous matrix whose column c is the segment of length L starting at
-    ``starts[c]``. Summing it over axis 0 adds the rows one after the other, i.e. each
-    segment's values in order — the same floating-point sums as ``np.bincount``."""
+    ``starts[c]``. :func:`column_sums` of it adds each segment's values in order — the
+    same floating-point sums as ``np.bincount``."""
     g = len(starts)
     if g * L == len(x):  # the whole array: one reshape
         return np.ascontiguousarray(x.reshape(g, L).T)
     return x[np.arange(L)[:, None] + starts[None, :]]
+
+
+def column_sums(block: np.ndarray) -> np.ndarray:
+    """Sum of each column of a (n, g) block, adding its rows one after the other (the
+    order ``np.bincount`` adds a segment's values). ``block.sum(axis=0)`` does exactly
+    that for g ≥ 2; a single column is a 1-D reduction, which numpy sums pairwise, so it
+    is accumulated with ``cumsum`` instead."""
+    n, g = block.shape
+    if n == 0:
+        return np.zeros(g)
+    if g == 1:
+        return np.cumsum(block[:, 0])[-1:]
+    return block.sum(axis=0)
 
 
 def sort_within_segments(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from forecheck.stats import dists as stats
+from forecheck.stats.segments import group_codes
 
 MIN_CLUSTERS = 10  # below this many series, robust SEs per increment instead of per series
 
@@ -66,21 +67,6 @@ def _gram_full_rank(gram: np.ndarray, rcond: float = 1e-10) -> bool:
     return bool(eig[0] > rcond * eig[-1])
 
 
-def group_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
-    """``np.unique(groups, return_inverse=True)``'s codes and number of groups, in one
-    pass when ``groups`` is already sorted (increments come series by series)."""
-    g = np.asarray(groups)
-    if len(g) == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    if g.ndim == 1 and np.all(g[1:] >= g[:-1]):
-        codes = np.empty(len(g), dtype=np.int64)
-        codes[0] = 0
-        np.cumsum(g[1:] != g[:-1], out=codes[1:])
-        return codes, int(codes[-1]) + 1
-    u, codes = np.unique(g, return_inverse=True)
-    return codes.ravel(), len(u)
-
-
 def _moment_rows(Xt: np.ndarray) -> np.ndarray:
     """(k − 1 + k(k − 1)/2, n) rows x_a (a ≥ 1) and x_a·x_b (1 ≤ a ≤ b) of a design whose
     first row is the constant: one matrix–vector product with μ then gives every entry
@@ -120,11 +106,13 @@ def _eta(Xt: np.ndarray, beta: np.ndarray) -> np.ndarray:
 
 
 def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
-            xty: np.ndarray) -> tuple[np.ndarray, bool, int]:
+            xty: np.ndarray, moments: np.ndarray | None = None) -> tuple[np.ndarray, bool, int]:
     """Newton–Raphson on the Poisson log-likelihood Σ y·η − e^η (= IRLS for the
     canonical log link): β ← β + (X'diag(μ)X)⁻¹X'(y − μ), stopping when the step's
-    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y."""
-    moments = _moment_rows(Xt)
+    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y, ``moments`` the
+    design's :func:`_moment_rows` (computed when not given)."""
+    if moments is None:
+        moments = _moment_rows(Xt)
     k = Xt.shape[0]
     it = 0
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
@@ -183,13 +171,16 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         except ValueError:
             pass  # the subsample is degenerate: start from the constant as usual
         del sub_y, sub_X
-    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, Xt @ yy)
+    moments = _moment_rows(Xt)
+    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, Xt @ yy, moments)
     with np.errstate(over="ignore", under="ignore"):
         mu = np.exp(_eta(Xt, beta))
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
         raise ValueError("the volatility-shape fit diverged (degenerate increments)")
     try:
-        bread = np.linalg.inv(_weighted_gram(Xt, _moment_rows(Xt), mu))
+        hess = _weighted_gram(Xt, moments, mu)
+        del moments
+        bread = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
     resid = yy - mu
