@@ -371,3 +371,32 @@ def test_largest_equals_stable_argsort():
     a = np.abs(np.r_[np.random.default_rng(18).standard_normal(500), 3.0, 3.0, 3.0, 3.0, 3.0, 3.0])
     assert np.array_equal(_largest(a, 5), np.argsort(-a, kind="stable")[:5])  # ties in index order
     assert np.array_equal(_largest(a[:3], 5), np.argsort(-a[:3], kind="stable")[:5])
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2]])
+def test_block_bns_and_moments_equal_the_generic_code_bitwise(lengths, monkeypatch):
+    from forecheck.stats import segments
+
+    rng = np.random.default_rng(19)
+    x, seg = _segmented(rng, lengths)
+    n_seg = len(lengths)
+    b, jb, jbp = jumps.bns(x, seg, n_seg), normality.jarque_bera(x, seg, n_seg), normality.jarque_bera(x)
+    monkeypatch.setattr(segments, "length_groups", lambda *a: None)
+    monkeypatch.setattr(jumps, "length_groups", lambda *a: None)
+    monkeypatch.setattr(normality, "length_groups", lambda *a: None)
+    b0 = jumps.bns(x, seg, n_seg)
+    jb0, jbp0 = normality.jarque_bera(x, seg, n_seg), normality.jarque_bera(x, np.zeros(len(x), dtype=np.int64), 1)
+    assert _bitwise_equal([b.rv, b.bv, b.tq, b.z], [b0.rv, b0.bv, b0.tq, b0.z])
+    assert all(_bitwise_equal([jb[k], jbp[k]], [jb0[k], jbp0[k]]) for k in jb)
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2, 17]])
+def test_lee_mykland_contiguous_path_equals_generic_bitwise(lengths, monkeypatch):
+    rng = np.random.default_rng(20)
+    x, seg = _segmented(rng, lengths)
+    x[5] = 0.0  # a zero return: zero local bipower variation nearby
+    fast = jumps.lee_mykland(x, seg, len(lengths), 6)
+    monkeypatch.setattr(jumps, "is_contiguous", lambda s: False)
+    slow = jumps.lee_mykland(x, seg, len(lengths), 6)
+    assert _bitwise_equal([fast.L, fast.xi, fast.n_tested, fast.xi_max, fast.pvalue, fast.jump],
+                          [slow.L, slow.xi, slow.n_tested, slow.xi_max, slow.pvalue, slow.jump])

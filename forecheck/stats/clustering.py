@@ -135,22 +135,30 @@ def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
         if L <= nlags:  # no complete lag window: no design rows (zero sums, as bincount gives)
             continue
         Y = segment_block(y, st, L)
-        yt = Y[nlags:]
-        cols = [None] + [Y[nlags - j:L - j] for j in range(1, k)]
+        rows = L - nlags
         blk = np.empty((len(ids), k, k))
         bty = np.empty((len(ids), k))
-        blk[:, 0, 0] = float(L - nlags)  # Σ 1·1 over the design rows
-        bty[:, 0] = column_sums(yt)
+        blk[:, 0, 0] = float(rows)  # Σ 1·1 over the design rows
+        bty[:, 0] = column_sums(Y[nlags:])
         for a in range(1, k):
-            v = column_sums(cols[a])  # 1·x = x exactly
-            blk[:, 0, a] = blk[:, a, 0] = v
-            bty[:, a] = column_sums(cols[a] * yt)
-            for b in range(a, k):
-                v = column_sums(cols[a] * cols[b])
-                blk[:, a, b] = blk[:, b, a] = v
+            blk[:, 0, a] = blk[:, a, 0] = column_sums(Y[nlags - a:L - a])  # 1·y_{t−a} = y_{t−a} exactly
+        # P_d[u] = y_{u+d}·y_u: every design product y_{t−a}·y_{t−b} (b = a + d) is row
+        # t − b of P_d (the same two factors in the same order), so the sums read row
+        # ranges of k products (one reused buffer) instead of forming k(k + 1)/2 + k
+        buf = np.empty_like(Y)
+        for d in range(k):
+            P = buf[:L - d]
+            np.multiply(Y[d:], Y[:L - d], out=P)
+            if d == 0:
+                syy[ids] = column_sums(P[nlags:])  # y_t²
+            else:
+                bty[:, d] = column_sums(P[nlags - d:L - d])  # y_{t−d}·y_t
+            for a in range(1, k - d):
+                b = a + d
+                blk[:, a, b] = blk[:, b, a] = column_sums(P[nlags - b:nlags - b + rows])  # y_{t−a}·y_{t−b}
+        del buf
         xtx[ids] = blk
         xty[ids] = bty
-        syy[ids] = column_sums(yt**2)
     return xtx, xty, syy
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import position_in_segment, rank_within_segment, seg_count, seg_sum, sort_within_segments
+from forecheck.stats.segments import (column_sums, length_groups, position_in_segment, rank_within_segment, seg_count,
+                                     seg_sum, segment_block, sort_within_segments)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,36 @@ class SegmentMoments:
             return self.m4 / self.m2**2 - 3.0
 
 
-def segment_moments(x: np.ndarray, seg: np.ndarray, n_seg: int) -> SegmentMoments:
-    """Central moments (ddof = 0) of each segment."""
+def _moments_blocks(x: np.ndarray, groups, n_seg: int) -> SegmentMoments:
+    """:func:`segment_moments` from the (L, g) blocks of contiguous segments: the same
+    sums in the same order (``column_sums``), without gathering per-element means."""
+    n = np.zeros(n_seg)
+    out = [np.full(n_seg, np.nan) for _ in range(4)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for ids, st, L in groups:
+            X = segment_block(x, st, L)
+            mean = column_sums(X) / L
+            d = X - mean
+            d2 = d * d
+            n[ids] = L
+            out[0][ids] = mean
+            out[1][ids] = column_sums(d2) / L
+            out[2][ids] = column_sums(d2 * d) / L
+            d2 *= d2
+            out[3][ids] = column_sums(d2) / L
+    return SegmentMoments(n=n, mean=out[0], m2=out[1], m3=out[2], m4=out[3])
+
+
+def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> SegmentMoments:
+    """Central moments (ddof = 0) of each segment (``seg`` None: one segment)."""
+    if seg is None:
+        return _moments_blocks(x, [(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), len(x))], 1) \
+            if len(x) else segment_moments(x, np.zeros(0, dtype=np.int64), 1)
+    groups = length_groups(seg, n_seg)
+    if groups is not None:
+        mo = _moments_blocks(x, groups, n_seg)
+        # segments with no values: n = 0 and NaN moments, as 0/0 gives below
+        return mo
     n = seg_count(seg, n_seg).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
@@ -54,9 +83,7 @@ def segment_moments(x: np.ndarray, seg: np.ndarray, n_seg: int) -> SegmentMoment
 
 def jarque_bera(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None) -> dict:
     """JB statistic and asymptotic χ²₂ p-value per segment (or for one sample)."""
-    if seg is None:
-        seg, n_seg = np.zeros(len(x), dtype=np.int64), 1
-    mo = segment_moments(x, seg, n_seg)
+    mo = segment_moments(x, seg, 1 if seg is None else n_seg)
     s, k = mo.skew, mo.excess_kurtosis
     jb = mo.n / 6.0 * (s**2 + k**2 / 4.0)
     return {"statistic": jb, "pvalue": stats.chi2.sf(jb, 2), "skew": s, "excess_kurtosis": k, "n": mo.n}
