@@ -344,6 +344,7 @@ def test_block_fast_paths_equal_the_lag_pair_code_bitwise(lengths, monkeypatch):
     monkeypatch.setattr(segments, "length_groups", lambda *a: None)
     monkeypatch.setattr(clustering, "length_groups", lambda *a: None)
     monkeypatch.setattr(normality, "sort_within_segments", lambda *a: None)
+    monkeypatch.setattr(normality, "is_contiguous", lambda s: False)
     monkeypatch.setattr(clustering, "_equal_length", lambda *a: 0)
     slow = (normality.anderson_darling(x, seg, n_seg), clustering.arch_lm_segments(x, seg, n_seg, 3),
             clustering.pooled_acf_exchangeable(x, seg, n_seg, 5), clustering.segment_acf1(x, seg, n_seg))
