@@ -401,3 +401,14 @@ def test_lee_mykland_contiguous_path_equals_generic_bitwise(lengths, monkeypatch
     slow = jumps.lee_mykland(x, seg, len(lengths), 6)
     assert _bitwise_equal([fast.L, fast.xi, fast.n_tested, fast.xi_max, fast.pvalue, fast.jump],
                           [slow.L, slow.xi, slow.n_tested, slow.xi_max, slow.pvalue, slow.jump])
+
+
+def test_full_rank_prescreen_equals_matrix_rank():
+    rng = np.random.default_rng(21)
+    B = rng.standard_normal((200, 6, 8))
+    A = B @ B.transpose(0, 2, 1)  # full rank
+    A[:50, :, 5] = A[:50, :, 4]  # exactly rank-deficient (two equal columns/rows)
+    A[:50, 5, :] = A[:50, 4, :]
+    A[50:60] *= 1e-300  # tiny but full rank
+    ref = np.linalg.matrix_rank(A) == 6  # numpy reference
+    assert np.array_equal(clustering._full_rank_psd(A), ref) and ref[60:].all() and not ref[:50].any()

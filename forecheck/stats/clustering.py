@@ -18,6 +18,24 @@ from forecheck.stats.segments import (column_sums, is_contiguous, lag_pairs, len
                                      segment_block)
 
 
+def _full_rank_psd(A: np.ndarray) -> np.ndarray:
+    """``np.linalg.matrix_rank(A) == k`` for a stack of symmetric positive semi-definite
+    (k, k) matrices, with the SVD only where it can matter: a matrix whose smallest
+    eigenvalue exceeds 1000× the rank tolerance (σ_max·k·ε, numpy's default) has full
+    rank whatever the rounding of the two decompositions (both are backward stable to
+    O(ε‖A‖)); the others get numpy's SVD decision."""
+    k = A.shape[-1]
+    if len(A) == 0:
+        return np.zeros(0, dtype=bool)
+    lam = np.linalg.eigvalsh(A)
+    tol = np.abs(lam).max(axis=-1) * k * np.finfo(float).eps
+    out = lam[:, 0] > 1e3 * tol
+    unsure = ~out
+    if unsure.any():
+        out[unsure] = np.linalg.matrix_rank(A[unsure]) == k
+    return out
+
+
 def _equal_length(seg: np.ndarray, n_seg: int, n: int) -> int:
     """L when the n values are n_seg contiguous segments of one length L, else 0."""
     if n_seg == 0 or n % n_seg:
@@ -66,7 +84,8 @@ def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
     n = seg_count(seg, n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
-        d = x - mean[seg]
+        L = _equal_length(seg, n_seg, len(x))
+        d = (x.reshape(n_seg, L) - mean[:, None]).reshape(-1) if L else x - mean[seg]
         den = seg_sum(d * d, seg, n_seg)
         groups = length_groups(seg, n_seg)
         if groups is not None:
@@ -111,7 +130,7 @@ def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> 
     if ok.any():
         A, B = xtx[ok], xty[ok]
         # tiny ridge only against exactly singular designs (constant squared series)
-        det_ok = np.linalg.matrix_rank(A) == k
+        det_ok = _full_rank_psd(A)
         beta = np.zeros_like(B)
         beta[det_ok] = np.linalg.solve(A[det_ok], B[det_ok][..., None])[..., 0]
         ssr = syy[ok] - np.einsum("ij,ij->i", beta, B)
@@ -172,18 +191,27 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
     n = seg_count(seg, n_seg).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
-    d = x - mean[seg]
+    L = _equal_length(seg, n_seg, len(x))
+    if L:  # broadcasting instead of the gather: the same differences
+        D = x.reshape(n_seg, L) - mean[:, None]
+        d = D.reshape(-1)
+    else:
+        D, d = None, x - mean[seg]
     den_s = seg_sum(d * d, seg, n_seg)
     den = den_s.sum()
     acf = np.full(lags, np.nan)
     null = np.full(lags, np.nan)
     if den <= 0:
         return acf, null
-    L = _equal_length(seg, n_seg, len(x))
-    D = d.reshape(n_seg, L) if L else None
+    buf = np.empty(len(x)) if D is not None else None
     for k in range(1, lags + 1):
         if D is not None:  # the lag pairs of equal-length segments in the same (flat) order
-            acf[k - 1] = np.sum(D[:, k:] * D[:, :-k]) / den if L > k else 0.0 / den
+            if L > k:
+                P = buf[:n_seg * (L - k)].reshape(n_seg, L - k)  # contiguous: np.sum sees the flat order
+                np.multiply(D[:, k:], D[:, :-k], out=P)
+                acf[k - 1] = np.sum(P) / den
+            else:
+                acf[k - 1] = 0.0 / den
         else:
             i, j = lag_pairs(seg, k)
             acf[k - 1] = np.sum(d[i] * d[j]) / den
