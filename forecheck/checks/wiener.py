@@ -99,6 +99,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
     with np.errstate(divide="ignore", invalid="ignore"):
         tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
+    inc.memo(True)  # the four coordinates share Φ⁻¹(p) and τ per row
     for name in COORDINATES:
         try:
             c = _coord(ctx, name)
@@ -114,6 +115,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         spread = max(ratios) if ratios else None
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
                                             homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+    inc.memo(False)
     ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
     homo = [k for k, v in coords.items() if v and v.homoskedastic]
     best = ranked[0][1] if ranked else None
@@ -523,14 +525,19 @@ def check_wn307(ctx: CheckContext) -> Measurement:
     inc = _increments(ctx)
     dp = inc.dp
     zero_share = float(np.mean(dp == 0))
-    nz = np.abs(dp[dp != 0])
-    tick = float(nz.min()) if len(nz) else None
-    rows = np.flatnonzero(inc.eligible[panel.series_index])
-    grid = microstructure.detect_grid(panel.p[rows])
+    moved = dp != 0
+    tick = float(np.min(np.abs(dp), where=moved, initial=np.inf)) if moved.any() else None
+    del moved
+    if inc.eligible.all():  # every row: the panel's own arrays, no copies
+        p_rows, s_rows = panel.p, panel.series_index
+    else:
+        rows = np.flatnonzero(inc.eligible[panel.series_index])
+        p_rows, s_rows = panel.p[rows], panel.series_index[rows]
+    grid = microstructure.detect_grid(p_rows)
     seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
     rl = microstructure.roll(dp, seg)
-    rseg, n_seg = group_codes(panel.series_index[rows])
-    sig = microstructure.signature_ratio(panel.p[rows], rseg, n_seg, q=5)
+    rseg, n_seg = group_codes(s_rows)
+    sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
     regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
     sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
     bounce = rl["bounce_share"]

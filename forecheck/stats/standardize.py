@@ -116,7 +116,24 @@ class Increments:
         """Time to resolution at t−1 in the panel's time unit."""
         return self.panel.time_to_resolution[self.row - 1]
 
+    def memo(self, on: bool = True) -> None:
+        """Keep (``on``) or drop the per-row transforms (τ/horizon, Φ⁻¹(p)) between
+        :meth:`values` calls: WN301 reads all four coordinates in a row and shares
+        them; nothing holds them afterwards."""
+        object.__setattr__(self, "_memo", {} if on else None)
+
+    def _memoised(self, key: str, compute):
+        m = getattr(self, "_memo", None)
+        if m is None:
+            return compute()
+        if key not in m:
+            m[key] = compute()
+        return m[key]
+
     def _row_tau(self) -> np.ndarray:
+        return self._memoised("tau", self._row_tau_compute)
+
+    def _row_tau_compute(self) -> np.ndarray:
         """(N_panel,) τ of every panel row as a fraction of its series' horizon (τ at
         the series' first forecast; NaN where the horizon is not positive)."""
         panel = self.panel
@@ -163,12 +180,11 @@ class Increments:
             tau_prev = tau_row[r0]
             if name == "probit_clock":
                 # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
-                dens = stats.norm.pdf(special.ndtri(pr[r0]))
+                dens = stats.norm.pdf(self._memoised("ndtri", lambda: special.ndtri(pr))[r0])
                 v = self.dp / (dens * np.sqrt(dt / tau_prev))
                 return v, inner_prev & (dt > 0) & (tau_prev > 0)
             # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-            S = special.ndtri(pr)
-            S *= np.sqrt(tau_row)
+            S = self._memoised("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
             v = S[r1] - S[r0]
             del S
             v /= np.sqrt(dt)

@@ -67,61 +67,59 @@ def _gram_full_rank(gram: np.ndarray, rcond: float = 1e-10) -> bool:
     return bool(eig[0] > rcond * eig[-1])
 
 
-def _moment_rows(Xt: np.ndarray) -> np.ndarray:
-    """(k − 1 + k(k − 1)/2, n) rows x_a (a ≥ 1) and x_a·x_b (1 ≤ a ≤ b) of a design whose
-    first row is the constant: one matrix–vector product with μ then gives every entry
-    of X'diag(μ)X except Σμ."""
-    k = Xt.shape[0]
-    pairs = [(a, b) for a in range(1, k) for b in range(a, k)]
-    out = np.empty((k - 1 + len(pairs), Xt.shape[1]))
-    out[:k - 1] = Xt[1:]
-    for r, (a, b) in enumerate(pairs, start=k - 1):
-        np.multiply(Xt[a], Xt[b], out=out[r])
-    return out
+class _Work:
+    """Reused (n,) buffers of one Newton run (fresh N-sized temporaries each iteration
+    would cost page faults comparable to the arithmetic)."""
+
+    def __init__(self, n: int):
+        self.eta = np.empty(n)
+        self.tmp = np.empty(n)
 
 
-def _weighted_gram(Xt: np.ndarray, moments: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X' diag(w) X from the (k, n) transposed design (first row constant) and its
-    :func:`_moment_rows`."""
-    k = Xt.shape[0]
-    m = moments @ w
-    out = np.empty((k, k))
-    out[0, 0] = w.sum()
-    out[0, 1:] = out[1:, 0] = m[:k - 1]
-    r = k - 1
-    for a in range(1, k):
-        for b in range(a, k):
-            out[a, b] = out[b, a] = m[r]
-            r += 1
-    return out
-
-
-def _eta(Xt: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Xβ for a (k, n) transposed design whose first row is the constant."""
-    eta = Xt[1] * beta[1]
+def _eta(Xt: np.ndarray, beta: np.ndarray, work: _Work | None = None) -> np.ndarray:
+    """Xβ for a (k, n) transposed design whose first row is the constant (into
+    ``work.eta`` when given)."""
+    if work is None:
+        work = _Work(Xt.shape[1])
+    eta, tmp = work.eta, work.tmp
+    np.multiply(Xt[1], beta[1], out=eta)
     for a in range(2, Xt.shape[0]):
-        eta += Xt[a] * beta[a]
+        np.multiply(Xt[a], beta[a], out=tmp)
+        eta += tmp
     eta += beta[0]
     return eta
 
 
+def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> np.ndarray:
+    """X' diag(w) X from the (k, n) transposed design whose first row is the constant:
+    Σw, and for each regressor a ≥ 1 the products w·x_a dotted with x_b (b ≥ a)."""
+    k = Xt.shape[0]
+    tmp = work.tmp if work is not None else np.empty(Xt.shape[1])
+    out = np.empty((k, k))
+    out[0, 0] = w.sum()
+    for a in range(1, k):
+        np.multiply(w, Xt[a], out=tmp)
+        out[0, a] = out[a, 0] = tmp.sum()
+        for b in range(a, k):
+            out[a, b] = out[b, a] = tmp @ Xt[b]
+    return out
+
+
 def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
-            xty: np.ndarray, moments: np.ndarray | None = None) -> tuple[np.ndarray, bool, int]:
+            xty: np.ndarray) -> tuple[np.ndarray, bool, int]:
     """Newton–Raphson on the Poisson log-likelihood Σ y·η − e^η (= IRLS for the
     canonical log link): β ← β + (X'diag(μ)X)⁻¹X'(y − μ), stopping when the step's
-    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y, ``moments`` the
-    design's :func:`_moment_rows` (computed when not given)."""
-    if moments is None:
-        moments = _moment_rows(Xt)
+    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y."""
     k = Xt.shape[0]
+    work = _Work(Xt.shape[1])
     it = 0
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         for it in range(1, max_iter + 1):
-            mu = _eta(Xt, beta)
+            mu = _eta(Xt, beta, work)
             np.exp(mu, out=mu)
             if not (mu.min() > 0 and np.isfinite(mu.max())):
                 raise ValueError("the volatility-shape fit diverged (degenerate increments)")
-            hess = _weighted_gram(Xt, moments, mu)
+            hess = _weighted_gram(Xt, mu, work)
             grad = xty - hess[0, :k]  # X'μ is the first row of X'diag(μ)X (constant regressor)
             if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
                 raise ValueError("the volatility-shape fit diverged (degenerate increments)")
@@ -144,8 +142,8 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     """Poisson-family GLM with log link (Newton = IRLS); cluster-robust (sandwich) covariance.
 
     Same estimator as ``statsmodels.GLM(y, X, family=Poisson()).fit(cov_type="cluster")``
-    (pinned in tests/test_wn_stats.py), written out so that one iteration is two
-    matrix–vector products over the rows. The first column of X must be the
+    (pinned in tests/test_wn_stats.py), written out so that one iteration is a few
+    passes over the rows in reused buffers. The first column of X must be the
     constant. On large inputs the iteration starts from the converged fit on every
     m-th row (≈ ``WARM_START_ROWS`` rows), so the full data needs only the last few
     (quadratically convergent) steps; the estimate is the same root of the score
@@ -171,16 +169,13 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         except ValueError:
             pass  # the subsample is degenerate: start from the constant as usual
         del sub_y, sub_X
-    moments = _moment_rows(Xt)
-    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, Xt @ yy, moments)
+    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, Xt @ yy)
     with np.errstate(over="ignore", under="ignore"):
         mu = np.exp(_eta(Xt, beta))
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
         raise ValueError("the volatility-shape fit diverged (degenerate increments)")
     try:
-        hess = _weighted_gram(Xt, moments, mu)
-        del moments
-        bread = np.linalg.inv(hess)
+        bread = np.linalg.inv(_weighted_gram(Xt, mu))
     except np.linalg.LinAlgError:
         raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
     resid = yy - mu
