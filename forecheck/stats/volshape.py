@@ -55,7 +55,7 @@ def _full_rank(X: np.ndarray, rcond: float = 1e-10) -> bool:
     Xt = np.ascontiguousarray(X.T)
     if not np.all(np.isfinite(Xt)):
         return False
-    return _gram_full_rank(Xt @ Xt.T, rcond)
+    return _gram_full_rank(_gram(Xt), rcond)
 
 
 def _gram_full_rank(gram: np.ndarray, rcond: float = 1e-10) -> bool:
@@ -65,6 +65,27 @@ def _gram_full_rank(gram: np.ndarray, rcond: float = 1e-10) -> bool:
         return False
     eig = np.linalg.eigvalsh(gram / np.outer(norms, norms))
     return bool(eig[0] > rcond * eig[-1])
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ aᵢbᵢ by numpy's own loop: OpenBLAS's threaded ddot is many times slower on a
+    loaded machine for the 10⁶–10⁷-row products here."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _xty(Xt: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """X'y from the (k, n) transposed design (one :func:`_dot` per regressor)."""
+    return np.array([_dot(row, y) for row in Xt])
+
+
+def _gram(Xt: np.ndarray) -> np.ndarray:
+    """X'X from the (k, n) transposed design."""
+    k = Xt.shape[0]
+    out = np.empty((k, k))
+    for a in range(k):
+        for b in range(a, k):
+            out[a, b] = out[b, a] = _dot(Xt[a], Xt[b])
+    return out
 
 
 class _Work:
@@ -101,7 +122,7 @@ def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> 
         np.multiply(w, Xt[a], out=tmp)
         out[0, a] = out[a, 0] = tmp.sum()
         for b in range(a, k):
-            out[a, b] = out[b, a] = tmp @ Xt[b]
+            out[a, b] = out[b, a] = _dot(tmp, Xt[b])
     return out
 
 
@@ -163,13 +184,13 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         m = n // WARM_START_ROWS
         sub_y, sub_X = np.ascontiguousarray(yy[::m]), np.ascontiguousarray(Xt[:, ::m])
         try:
-            b0, ok, _ = _newton(sub_y, sub_X, beta.copy(), max_iter, tol, sub_X @ sub_y)
+            b0, ok, _ = _newton(sub_y, sub_X, beta.copy(), max_iter, tol, _xty(sub_X, sub_y))
             if ok and np.all(np.isfinite(b0)):
                 beta = b0
         except ValueError:
             pass  # the subsample is degenerate: start from the constant as usual
         del sub_y, sub_X
-    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, Xt @ yy)
+    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy))
     with np.errstate(over="ignore", under="ignore"):
         mu = np.exp(_eta(Xt, beta))
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
@@ -185,7 +206,7 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     sc = np.empty((G, k))
     for j in range(k):
         sc[:, j] = np.bincount(gi, weights=Xt[j] * resid, minlength=G)
-    meat = sc.T @ sc
+    meat = np.einsum("ga,gb->ab", sc, sc)  # numpy loop, not a threaded BLAS call
     # statsmodels' default small-sample correction for cluster-robust covariance
     corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
     # an exact fit (every residual zero to rounding) has no sampling variance to estimate:
@@ -215,7 +236,7 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     del u
     np.log(tau if every else tau[ok], out=Xt[2])
     np.negative(Xt[2], out=Xt[2])
-    if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(Xt @ Xt.T)):
+    if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
     g = groups if every else groups[ok]
     _, n_groups = group_codes(g)
