@@ -125,7 +125,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
            + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
               else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
     return _measured(
-        fails, statistic=wald, pvalue=p_wald,
+        fails, statistic=wald if np.isfinite(wald) else None, pvalue=p_wald if np.isfinite(p_wald) else None,
         estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
         null="volatility is constant in probability units (γ = α = 0)",
         alternative="volatility depends on the level p and/or the time to resolution τ",
