@@ -99,18 +99,28 @@ def check_wn301(ctx: CheckContext) -> Measurement:
     with np.errstate(divide="ignore", invalid="ignore"):
         tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
-    inc.memo(True)  # the four coordinates share Φ⁻¹(p) and τ per row
+    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
+    buckets = None
     for name in COORDINATES:
         try:
             c = _coord(ctx, name)
         except InsufficientDataError:
             coords[name] = None
             continue
-        prev = c.row - 1
+        if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
+            if buckets is None:
+                prev = inc.row - 1
+                buckets = p_bucket[prev], tau_bucket[prev]
+                del prev
+            bp, bt = buckets
+        else:
+            prev = c.row - 1
+            bp, bt = p_bucket[prev], tau_bucket[prev]
+            del prev
         x2 = c.x * c.x
-        byp = dispersion_by_index(x2, p_bucket[prev], P_EDGES)
-        byt = dispersion_by_index(x2, tau_bucket[prev], TAU_EDGES)
-        del prev, x2
+        byp = dispersion_by_index(x2, bp, P_EDGES)
+        byt = dispersion_by_index(x2, bt, TAU_EDGES)
+        del x2, bp, bt
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,

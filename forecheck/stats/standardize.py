@@ -161,34 +161,38 @@ class Increments:
             return self.dp, np.ones(self.n, dtype=bool)
         if name not in COORDINATES:
             raise ValueError(f"unknown coordinate {name!r}; expected one of {', '.join(COORDINATES)}")
-        panel = self.panel
         r1 = self.row
-        r0 = r1 - 1
-        pr = panel.p
-        pp, p, dt = pr[r0], pr[r1], self.dt
-        inner_prev = (pp > 0) & (pp < 1)
-        del pp
+        pr = self.panel.p
+        mz = self._memoised
+        r0 = mz("r0", lambda: r1 - 1)
+        dt = self.dt
+        # masks shared by the coordinates (memoised while WN301 reads all four)
+        inner_prev = mz("inner_prev", lambda: _inside(pr[r0]))
+        inner = mz("inner", lambda: inner_prev & _inside(pr[r1]))
+        ok_dt = mz("ok_dt", lambda: dt > 0)
+        sqrt_dt = mz("sqrt_dt", lambda: np.sqrt(dt))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if name == "logit":
                 lg = special.logit(pr)
                 v = lg[r1] - lg[r0]
                 del lg
-                v /= np.sqrt(dt)
-                ok = inner_prev & (p > 0) & (p < 1) & (dt > 0)
-                return v, ok
+                v /= sqrt_dt
+                return v, inner & ok_dt
             tau_row = self._row_tau()
-            tau_prev = tau_row[r0]
+            tau_prev = mz("tau_prev", lambda: tau_row[r0])
+            ok_tau_prev = mz("ok_tau_prev", lambda: tau_prev > 0)
             if name == "probit_clock":
                 # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
-                dens = stats.norm.pdf(self._memoised("ndtri", lambda: special.ndtri(pr))[r0])
-                v = self.dp / (dens * np.sqrt(dt / tau_prev))
-                return v, inner_prev & (dt > 0) & (tau_prev > 0)
+                dens = stats.norm.pdf(mz("ndtri", lambda: special.ndtri(pr))[r0])
+                dens *= np.sqrt(dt / tau_prev)
+                v = self.dp / dens
+                return v, inner_prev & ok_dt & ok_tau_prev
             # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-            S = self._memoised("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
+            S = mz("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
             v = S[r1] - S[r0]
             del S
-            v /= np.sqrt(dt)
-            ok = inner_prev & (p > 0) & (p < 1) & (dt > 0) & (tau_prev > 0) & (tau_row[r1] >= 0)
+            v /= sqrt_dt
+            ok = inner & ok_dt & ok_tau_prev & (tau_row[r1] >= 0)
             return v, ok
 
     def coordinate(self, name: str) -> Coordinate:
@@ -238,6 +242,13 @@ def bucket_index(key: np.ndarray, edges: np.ndarray) -> np.ndarray:
     b[np.isnan(key)] = nb - 1
     np.clip(b, 0, nb - 1, out=b)
     return b
+
+
+def _inside(p: np.ndarray) -> np.ndarray:
+    """0 < p < 1."""
+    ok = p > 0
+    ok &= p < 1
+    return ok
 
 
 def dispersion_by_index(x2: np.ndarray, b: np.ndarray, edges: np.ndarray, min_count: int = 30) -> dict:
