@@ -268,3 +268,147 @@ def test_microstructure_pieces():
     p = np.array([0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5, 0.51, 0.5])
     sig = microstructure.signature_ratio(p, np.zeros(11, dtype=int), 1, q=5)
     assert sig["rv_fine"] == pytest.approx(10 * 1e-4) and sig["rv_coarse"] == pytest.approx(2 * 1e-4)
+
+
+# ----------------------------------------------------------------- fast paths (issue #11)
+def test_poisson_glm_warm_started_matches_statsmodels(monkeypatch):
+    # above 2·WARM_START_ROWS rows Newton starts from a subsample fit; the root is
+    # the same: statsmodels GLM(Poisson).fit(cov_type="cluster") is the reference
+    from forecheck.stats import volshape
+
+    monkeypatch.setattr(volshape, "WARM_START_ROWS", 2000)
+    rng = np.random.default_rng(12)
+    n = 2 * volshape.WARM_START_ROWS + 5001
+    u = rng.uniform(0.02, 0.25, n)
+    tau = rng.uniform(0.05, 1, n)
+    y = u**1.6 / tau * rng.chisquare(1, n) * 1e-3
+    X = np.column_stack([np.ones(n), np.log(u), -np.log(tau)])
+    g = np.sort(rng.integers(0, 400, n))  # sorted groups: the one-pass group codes
+    beta, cov, conv = poisson_glm(y, X, g)
+    ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert conv
+    # statsmodels stops IRLS at a deviance tolerance of 1e-8, so agreement is ~1e-9
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-7)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-6)
+
+
+def test_group_codes_equal_numpy_unique_inverse():
+    from forecheck.stats.segments import group_codes
+
+    rng = np.random.default_rng(13)
+    for g in (np.sort(rng.integers(0, 50, 500)), rng.integers(0, 50, 500), np.arange(7)):
+        codes, G = group_codes(g)
+        u, inv = np.unique(g, return_inverse=True)  # numpy reference
+        assert G == len(u) and np.array_equal(codes, inv)
+
+
+def test_exact_volatility_fit_has_no_wald_test():
+    # |Δp| constant: y = Δp²/Δt is exactly the constant model, every residual is 0, so
+    # the sandwich is rounding noise; the fit reports γ = α = 0 and no Wald statistic
+    n = 240
+    rng = np.random.default_rng(14)
+    p = rng.uniform(0.2, 0.8, n)
+    dp = np.where(rng.random(n) < 0.5, 0.05, -0.05)
+    fit = fit_vol_shape(p, dp, np.ones(n), rng.uniform(1, 30, n), np.repeat(np.arange(24), 10))
+    assert abs(fit.gamma) < 1e-9 and abs(fit.alpha) < 1e-9
+    assert np.all(fit.cov == 0)
+    w, pw = fit.wald_constant()
+    assert np.isnan(w) and np.isnan(pw)
+
+
+def test_bucket_index_equals_searchsorted():
+    from forecheck.stats.standardize import bucket_index
+
+    edges = np.array([0.0, 0.1, 0.3, 0.7, 0.9, 1.0 + 1e-12])
+    key = np.r_[np.random.default_rng(15).uniform(-0.2, 1.2, 1000), edges, np.nan, -np.inf, np.inf]
+    ref = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)  # the definition
+    assert np.array_equal(bucket_index(key, edges), ref)
+
+
+def _bitwise_equal(a, b):
+    return all(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12]])
+def test_block_fast_paths_equal_the_lag_pair_code_bitwise(lengths, monkeypatch):
+    # the (L, g) block paths of AD, ARCH-LM and the ACFs must give the same floating-point
+    # numbers as the generic lexsort / lag-pair / bincount code (the fallback, forced here
+    # by making length_groups decline), so the speed-up leaves the report byte-identical
+    from forecheck.stats import segments
+
+    rng = np.random.default_rng(16)
+    x, seg = _segmented(rng, lengths)
+    n_seg = len(lengths)
+    fast = (normality.anderson_darling(x, seg, n_seg), clustering.arch_lm_segments(x, seg, n_seg, 3),
+            clustering.pooled_acf_exchangeable(x, seg, n_seg, 5), clustering.segment_acf1(x, seg, n_seg))
+    monkeypatch.setattr(segments, "length_groups", lambda *a: None)
+    monkeypatch.setattr(clustering, "length_groups", lambda *a: None)
+    monkeypatch.setattr(normality, "sort_within_segments", lambda *a: None)
+    monkeypatch.setattr(normality, "is_contiguous", lambda s: False)
+    monkeypatch.setattr(clustering, "_equal_length", lambda *a: 0)
+    slow = (normality.anderson_darling(x, seg, n_seg), clustering.arch_lm_segments(x, seg, n_seg, 3),
+            clustering.pooled_acf_exchangeable(x, seg, n_seg, 5), clustering.segment_acf1(x, seg, n_seg))
+    for f, s in zip(fast, slow):
+        if isinstance(f, dict):
+            assert all(_bitwise_equal([f[k]], [s[k]]) for k in f)
+        else:
+            assert _bitwise_equal(f if isinstance(f, tuple) else [f], s if isinstance(s, tuple) else [s])
+
+
+def test_sort_within_segments_equals_lexsort():
+    from forecheck.stats.segments import sort_within_segments
+
+    rng = np.random.default_rng(17)
+    x, seg = _segmented(rng, [5, 9, 9, 1, 30, 5])
+    x[3] = x[4]  # a tie
+    ref = x[np.lexsort((x, seg))]  # numpy reference
+    assert np.array_equal(sort_within_segments(x, seg, 6), ref)
+    assert sort_within_segments(x, seg[::-1].copy(), 6) is None  # not contiguous: caller falls back
+
+
+def test_largest_equals_stable_argsort():
+    from forecheck.checks.wiener import _largest
+
+    a = np.abs(np.r_[np.random.default_rng(18).standard_normal(500), 3.0, 3.0, 3.0, 3.0, 3.0, 3.0])
+    assert np.array_equal(_largest(a, 5), np.argsort(-a, kind="stable")[:5])  # ties in index order
+    assert np.array_equal(_largest(a[:3], 5), np.argsort(-a[:3], kind="stable")[:5])
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2]])
+def test_block_bns_and_moments_equal_the_generic_code_bitwise(lengths, monkeypatch):
+    from forecheck.stats import segments
+
+    rng = np.random.default_rng(19)
+    x, seg = _segmented(rng, lengths)
+    n_seg = len(lengths)
+    b, jb, jbp = jumps.bns(x, seg, n_seg), normality.jarque_bera(x, seg, n_seg), normality.jarque_bera(x)
+    monkeypatch.setattr(segments, "length_groups", lambda *a: None)
+    monkeypatch.setattr(jumps, "length_groups", lambda *a: None)
+    monkeypatch.setattr(normality, "length_groups", lambda *a: None)
+    b0 = jumps.bns(x, seg, n_seg)
+    jb0, jbp0 = normality.jarque_bera(x, seg, n_seg), normality.jarque_bera(x, np.zeros(len(x), dtype=np.int64), 1)
+    assert _bitwise_equal([b.rv, b.bv, b.tq, b.z], [b0.rv, b0.bv, b0.tq, b0.z])
+    assert all(_bitwise_equal([jb[k], jbp[k]], [jb0[k], jbp0[k]]) for k in jb)
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2, 17]])
+def test_lee_mykland_contiguous_path_equals_generic_bitwise(lengths, monkeypatch):
+    rng = np.random.default_rng(20)
+    x, seg = _segmented(rng, lengths)
+    x[5] = 0.0  # a zero return: zero local bipower variation nearby
+    fast = jumps.lee_mykland(x, seg, len(lengths), 6)
+    monkeypatch.setattr(jumps, "is_contiguous", lambda s: False)
+    slow = jumps.lee_mykland(x, seg, len(lengths), 6)
+    assert _bitwise_equal([fast.L, fast.xi, fast.n_tested, fast.xi_max, fast.pvalue, fast.jump],
+                          [slow.L, slow.xi, slow.n_tested, slow.xi_max, slow.pvalue, slow.jump])
+
+
+def test_full_rank_prescreen_equals_matrix_rank():
+    rng = np.random.default_rng(21)
+    B = rng.standard_normal((200, 6, 8))
+    A = B @ B.transpose(0, 2, 1)  # full rank
+    A[:50, :, 5] = A[:50, :, 4]  # exactly rank-deficient (two equal columns/rows)
+    A[:50, 5, :] = A[:50, 4, :]
+    A[50:60] *= 1e-300  # tiny but full rank
+    ref = np.linalg.matrix_rank(A) == 6  # numpy reference
+    assert np.array_equal(clustering._full_rank_psd(A), ref) and ref[60:].all() and not ref[:50].any()

@@ -30,8 +30,8 @@ from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement, SimulationCap
 from forecheck.stats import clustering, jumps, microstructure, normality, tails, taleb
 from forecheck.stats.budget import uncertainty
-from forecheck.stats.segments import binomial_combination, seg_count
-from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, dispersion_by_bucket
+from forecheck.stats.segments import binomial_combination, group_codes, seg_count
+from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, bucket_index, dispersion_by_index
 from forecheck.stats.volshape import fit_vol_shape
 
 FAMILY = "WN"
@@ -54,8 +54,14 @@ def _increments(ctx: CheckContext) -> Increments:
     return inc
 
 
+CACHED_COORDINATES = ("raw", STANDARDISED)  # read by several checks; the others by WN301 only
+
+
 def _coord(ctx: CheckContext, name: str, min_values: int = 10):
-    c = ctx.cached(f"wn_coord_{name}", lambda: _increments(ctx).coordinate(name))
+    if name in CACHED_COORDINATES:
+        c = ctx.cached(f"wn_coord_{name}", lambda: _increments(ctx).coordinate(name))
+    else:  # one (N,) array less held for the rest of the run
+        c = _increments(ctx).coordinate(name)
     if len(c.x) < min_values:
         raise InsufficientDataError(f"fewer than {min_values} usable {COORD_LABEL[name]} increments")
     return c
@@ -88,22 +94,38 @@ def check_wn301(ctx: CheckContext) -> Measurement:
     wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
+    # bucket of p and of τ/horizon at every panel row, read at each coordinate's t − 1
+    p_bucket = bucket_index(panel.p, P_EDGES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
+    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
+    buckets = None
     for name in COORDINATES:
         try:
             c = _coord(ctx, name)
         except InsufficientDataError:
             coords[name] = None
             continue
-        prev = c.row - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tau_frac = ttr[prev] / horizon[panel.series_index[prev]]
-        byp = dispersion_by_bucket(c.x, panel.p[prev], P_EDGES)
-        byt = dispersion_by_bucket(c.x, tau_frac, TAU_EDGES)
+        if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
+            if buckets is None:
+                prev = inc.row - 1
+                buckets = p_bucket[prev], tau_bucket[prev]
+                del prev
+            bp, bt = buckets
+        else:
+            prev = c.row - 1
+            bp, bt = p_bucket[prev], tau_bucket[prev]
+            del prev
+        x2 = c.x * c.x
+        byp = dispersion_by_index(x2, bp, P_EDGES)
+        byt = dispersion_by_index(x2, bt, TAU_EDGES)
+        del x2, bp, bt
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
                                             homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+    inc.memo(False)
     ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
     homo = [k for k, v in coords.items() if v and v.homoskedastic]
     best = ranked[0][1] if ranked else None
@@ -113,7 +135,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
            + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
               else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
     return _measured(
-        fails, statistic=wald, pvalue=p_wald,
+        fails, statistic=wald if np.isfinite(wald) else None, pvalue=p_wald if np.isfinite(p_wald) else None,
         estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
         null="volatility is constant in probability units (γ = α = 0)",
         alternative="volatility depends on the level p and/or the time to resolution τ",
@@ -299,6 +321,17 @@ def _step(panel, row: int, L: float | None) -> NewsDay:
                    dp=float(panel.p[row] - panel.p[row - 1]), L=float("nan") if L is None else float(L))
 
 
+def _largest(a: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-a, kind="stable")[:k]``: the k largest, ties in index order,
+    without sorting all of ``a`` (a partition finds the k-th largest value)."""
+    n = len(a)
+    if n <= k or not np.all(np.isfinite(a)):
+        return np.argsort(-a, kind="stable")[:k]
+    thr = np.partition(a, n - k)[n - k]
+    cand = np.flatnonzero(a >= thr)
+    return cand[np.argsort(-a[cand], kind="stable")][:k]
+
+
 def check_wn305(ctx: CheckContext) -> Measurement:
     a = ctx.config.alpha
     panel = ctx.panel
@@ -312,7 +345,7 @@ def check_wn305(ctx: CheckContext) -> Measurement:
     idx = idx[np.argsort(-np.abs(L[idx]))][:10]
     top = tuple(_step(panel, c.row[i], L[i]) for i in idx)
     inc = _increments(ctx)
-    big = np.argsort(-np.abs(inc.dp), kind="stable")[:5]
+    big = _largest(np.abs(inc.dp), 5)
     largest = tuple(_step(panel, inc.row[i], None) for i in big)
     ps = [x for x in (std.bns.per_series.pvalue, std.lee_mykland.per_series.pvalue) if x is not None]
     p = float(min(1.0, 2 * min(ps))) if ps else None
@@ -502,15 +535,19 @@ def check_wn307(ctx: CheckContext) -> Measurement:
     inc = _increments(ctx)
     dp = inc.dp
     zero_share = float(np.mean(dp == 0))
-    nz = np.abs(dp[dp != 0])
-    tick = float(nz.min()) if len(nz) else None
-    rows = np.flatnonzero(inc.eligible[panel.series_index])
-    grid = microstructure.detect_grid(panel.p[rows])
-    seg = np.unique(inc.series, return_inverse=True)[1]
+    moved = dp != 0
+    tick = float(np.min(np.abs(dp), where=moved, initial=np.inf)) if moved.any() else None
+    del moved
+    if inc.eligible.all():  # every row: the panel's own arrays, no copies
+        p_rows, s_rows = panel.p, panel.series_index
+    else:
+        rows = np.flatnonzero(inc.eligible[panel.series_index])
+        p_rows, s_rows = panel.p[rows], panel.series_index[rows]
+    grid = microstructure.detect_grid(p_rows)
+    seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
     rl = microstructure.roll(dp, seg)
-    rseg = np.unique(panel.series_index[rows], return_inverse=True)[1]
-    n_seg = int(rseg.max()) + 1 if len(rseg) else 0
-    sig = microstructure.signature_ratio(panel.p[rows], rseg, n_seg, q=5)
+    rseg, n_seg = group_codes(s_rows)
+    sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
     regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
     sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
     bounce = rl["bounce_share"]

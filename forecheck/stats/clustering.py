@@ -14,7 +14,36 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import lag_pairs, seg_count, seg_sum
+from forecheck.stats.segments import (column_sums, is_contiguous, lag_pairs, length_groups, seg_count, seg_sum,
+                                     segment_block)
+
+
+def _full_rank_psd(A: np.ndarray) -> np.ndarray:
+    """``np.linalg.matrix_rank(A) == k`` for a stack of symmetric positive semi-definite
+    (k, k) matrices, with the SVD only where it can matter: a matrix whose smallest
+    eigenvalue exceeds 1000× the rank tolerance (σ_max·k·ε, numpy's default) has full
+    rank whatever the rounding of the two decompositions (both are backward stable to
+    O(ε‖A‖)); the others get numpy's SVD decision."""
+    k = A.shape[-1]
+    if len(A) == 0:
+        return np.zeros(0, dtype=bool)
+    lam = np.linalg.eigvalsh(A)
+    tol = np.abs(lam).max(axis=-1) * k * np.finfo(float).eps
+    out = lam[:, 0] > 1e3 * tol
+    unsure = ~out
+    if unsure.any():
+        out[unsure] = np.linalg.matrix_rank(A[unsure]) == k
+    return out
+
+
+def _equal_length(seg: np.ndarray, n_seg: int, n: int) -> int:
+    """L when the n values are n_seg contiguous segments of one length L, else 0."""
+    if n_seg == 0 or n % n_seg:
+        return 0
+    L = n // n_seg
+    if L == 0 or not is_contiguous(seg) or np.any(np.bincount(seg, minlength=n_seg) != L):
+        return 0
+    return L
 
 
 def arch_lm(x: np.ndarray, seg: np.ndarray, nlags: int) -> dict:
@@ -55,10 +84,19 @@ def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
     n = seg_count(seg, n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
-        d = x - mean[seg]
+        L = _equal_length(seg, n_seg, len(x))
+        d = (x.reshape(n_seg, L) - mean[:, None]).reshape(-1) if L else x - mean[seg]
         den = seg_sum(d * d, seg, n_seg)
-        i, j = lag_pairs(seg, 1)
-        num = seg_sum(d[i] * d[j], seg[i], n_seg)
+        groups = length_groups(seg, n_seg)
+        if groups is not None:
+            num = np.zeros(n_seg)
+            for ids, st, L in groups:
+                if L > 1:
+                    D = segment_block(d, st, L)
+                    num[ids] = column_sums(D[1:] * D[:-1])
+        else:
+            i, j = lag_pairs(seg, 1)
+            num = seg_sum(d[i] * d[j], seg[i], n_seg)
         return np.where(den > 0, num / den, np.nan)
 
 
@@ -68,27 +106,31 @@ def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> 
     cross-products. Identical to ``het_arch(x_s, nlags=q, ddof=0)`` per series and,
     unlike a pooled regression, free of any per-series scaling (R² is scale-free)."""
     y = x**2
-    i, _ = lag_pairs(seg, nlags)
     k = nlags + 1
-    cols = [np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)]
-    s = seg[i]
-    xtx = np.empty((n_seg, k, k))
-    xty = np.empty((n_seg, k))
-    for a in range(k):
-        xty[:, a] = np.bincount(s, weights=cols[a] * y[i], minlength=n_seg)
-        for b in range(a, k):
-            v = np.bincount(s, weights=cols[a] * cols[b], minlength=n_seg)
-            xtx[:, a, b] = v
-            xtx[:, b, a] = v
+    groups = length_groups(seg, n_seg)
+    if groups is not None:
+        xtx, xty, syy = _arch_sums_blocks(y, groups, n_seg, nlags)
+    else:
+        i, _ = lag_pairs(seg, nlags)
+        cols = [np.ones(len(i))] + [y[i - j] for j in range(1, nlags + 1)]
+        s = seg[i]
+        xtx = np.empty((n_seg, k, k))
+        xty = np.empty((n_seg, k))
+        for a in range(k):
+            xty[:, a] = np.bincount(s, weights=cols[a] * y[i], minlength=n_seg)
+            for b in range(a, k):
+                v = np.bincount(s, weights=cols[a] * cols[b], minlength=n_seg)
+                xtx[:, a, b] = v
+                xtx[:, b, a] = v
+        syy = np.bincount(s, weights=y[i] ** 2, minlength=n_seg)
     n = xtx[:, 0, 0]
     sy = xty[:, 0]
-    syy = np.bincount(s, weights=y[i] ** 2, minlength=n_seg)
     ok = n > k + 1
     lm = np.full(n_seg, np.nan)
     if ok.any():
         A, B = xtx[ok], xty[ok]
         # tiny ridge only against exactly singular designs (constant squared series)
-        det_ok = np.linalg.matrix_rank(A) == k
+        det_ok = _full_rank_psd(A)
         beta = np.zeros_like(B)
         beta[det_ok] = np.linalg.solve(A[det_ok], B[det_ok][..., None])[..., 0]
         ssr = syy[ok] - np.einsum("ij,ij->i", beta, B)
@@ -97,6 +139,46 @@ def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> 
             r2 = np.where((tss > 0) & det_ok, 1 - ssr / tss, np.nan)
         lm[ok] = n[ok] * r2
     return {"lm": lm, "pvalue": stats.chi2.sf(lm, nlags), "nobs": n.astype(int), "df": nlags}
+
+
+def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
+    """The per-segment cross-product sums of :func:`arch_lm_segments` (X'X, X'y, y'y of
+    the regression of y_t on 1, y_{t−1..t−q}) from the (L, g) blocks of the segments
+    of each length: lags are row slices and sums run over rows in time order, so the
+    sums are the same floating-point numbers as the bincounts over lag pairs."""
+    k = nlags + 1
+    xtx = np.zeros((n_seg, k, k))
+    xty = np.zeros((n_seg, k))
+    syy = np.zeros(n_seg)
+    for ids, st, L in groups:
+        if L <= nlags:  # no complete lag window: no design rows (zero sums, as bincount gives)
+            continue
+        Y = segment_block(y, st, L)
+        rows = L - nlags
+        blk = np.empty((len(ids), k, k))
+        bty = np.empty((len(ids), k))
+        blk[:, 0, 0] = float(rows)  # Σ 1·1 over the design rows
+        bty[:, 0] = column_sums(Y[nlags:])
+        for a in range(1, k):
+            blk[:, 0, a] = blk[:, a, 0] = column_sums(Y[nlags - a:L - a])  # 1·y_{t−a} = y_{t−a} exactly
+        # P_d[u] = y_{u+d}·y_u: every design product y_{t−a}·y_{t−b} (b = a + d) is row
+        # t − b of P_d (the same two factors in the same order), so the sums read row
+        # ranges of k products (one reused buffer) instead of forming k(k + 1)/2 + k
+        buf = np.empty_like(Y)
+        for d in range(k):
+            P = buf[:L - d]
+            np.multiply(Y[d:], Y[:L - d], out=P)
+            if d == 0:
+                syy[ids] = column_sums(P[nlags:])  # y_t²
+            else:
+                bty[:, d] = column_sums(P[nlags - d:L - d])  # y_{t−d}·y_t
+            for a in range(1, k - d):
+                b = a + d
+                blk[:, a, b] = blk[:, b, a] = column_sums(P[nlags - b:nlags - b + rows])  # y_{t−a}·y_{t−b}
+        del buf
+        xtx[ids] = blk
+        xty[ids] = bty
+    return xtx, xty, syy
 
 
 def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,16 +191,30 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
     n = seg_count(seg, n_seg).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
-    d = x - mean[seg]
+    L = _equal_length(seg, n_seg, len(x))
+    if L:  # broadcasting instead of the gather: the same differences
+        D = x.reshape(n_seg, L) - mean[:, None]
+        d = D.reshape(-1)
+    else:
+        D, d = None, x - mean[seg]
     den_s = seg_sum(d * d, seg, n_seg)
     den = den_s.sum()
     acf = np.full(lags, np.nan)
     null = np.full(lags, np.nan)
     if den <= 0:
         return acf, null
+    buf = np.empty(len(x)) if D is not None else None
     for k in range(1, lags + 1):
-        i, j = lag_pairs(seg, k)
-        acf[k - 1] = np.sum(d[i] * d[j]) / den
+        if D is not None:  # the lag pairs of equal-length segments in the same (flat) order
+            if L > k:
+                P = buf[:n_seg * (L - k)].reshape(n_seg, L - k)  # contiguous: np.sum sees the flat order
+                np.multiply(D[:, k:], D[:, :-k], out=P)
+                acf[k - 1] = np.sum(P) / den
+            else:
+                acf[k - 1] = 0.0 / den
+        else:
+            i, j = lag_pairs(seg, k)
+            acf[k - 1] = np.sum(d[i] * d[j]) / den
         with np.errstate(divide="ignore", invalid="ignore"):
             e = np.where(n > k, -(n - k) * den_s / (n * (n - 1)), 0.0)
         null[k - 1] = np.nansum(e) / den

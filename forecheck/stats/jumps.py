@@ -24,7 +24,8 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import lag_product, position_in_segment, seg_count, seg_sum
+from forecheck.stats.segments import (column_sums, is_contiguous, lag_product, length_groups, position_in_segment,
+                                     seg_count, seg_sum, segment_block)
 
 # E|Z|^{4/3} for Z ~ N(0,1): 2^{2/3}Γ(7/6)/Γ(1/2) (BNS 2004)
 MU_43 = 2 ** (2 / 3) * special.gamma(7 / 6) / special.gamma(0.5)
@@ -48,10 +49,21 @@ def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5) -> BNSResult
     n = seg_count(seg, n_seg).astype(float)
     a = np.abs(r)
     rv = seg_sum(r * r, seg, n_seg)
-    i1, prod1 = lag_product(a, seg, 1)
-    bv = np.pi / 2 * seg_sum(prod1, seg[i1], n_seg)
-    i2, prod2 = lag_product(a * np.cbrt(a), seg, 2)  # |r|^{4/3} (cbrt: much faster than a float power)
-    tq = n * MU_43**-3 * seg_sum(prod2, seg[i2], n_seg)
+    groups = length_groups(seg, n_seg)
+    if groups is not None:  # (L, g) blocks: lags are row slices, sums in the bincount's order
+        s_bv, s_tq = np.zeros(n_seg), np.zeros(n_seg)
+        for ids, st, L in groups:
+            A = segment_block(a, st, L)
+            s_bv[ids] = column_sums(A[1:] * A[:-1])
+            A *= np.cbrt(A)
+            s_tq[ids] = column_sums(A[2:] * A[1:-1] * A[:-2])
+    else:
+        i1, prod1 = lag_product(a, seg, 1)
+        s_bv = seg_sum(prod1, seg[i1], n_seg)
+        i2, prod2 = lag_product(a * np.cbrt(a), seg, 2)  # |r|^{4/3} (cbrt: much faster than a float power)
+        s_tq = seg_sum(prod2, seg[i2], n_seg)
+    bv = np.pi / 2 * s_bv
+    tq = n * MU_43**-3 * s_tq
     with np.errstate(divide="ignore", invalid="ignore"):
         rj = (rv - bv) / rv
         z = rj / np.sqrt(BNS_THETA / n * np.maximum(1.0, tq / bv**2))
@@ -92,6 +104,8 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
     K = int(window)
     if K < 3:
         raise ValueError("Lee–Mykland window K must be at least 3")
+    if len(r) > K and is_contiguous(seg):
+        return _lee_mykland_contiguous(r, seg, n_seg, K, alpha)
     a = np.abs(r)
     pos = position_in_segment(seg)
     b = np.zeros(len(r))
@@ -120,6 +134,59 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
         pval = np.where(ok, -np.expm1(-np.exp(-xi_max)), np.nan)
     jump = np.zeros(len(r), dtype=bool)
     jump[tested] = (xi[tested] > gumbel_threshold(alpha)) & ok[seg[tested]]
+    return LMResult(window=K, L=L, xi=xi, n_tested=n_t, xi_max=xi_max, pvalue=pval, jump=jump)
+
+
+def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float) -> LMResult:
+    """:func:`lee_mykland` for contiguous segments: the same numbers (the bipower terms,
+    the global cumulative sum and its window differences are formed from the same
+    operands), computed with shifted slices instead of index gathers."""
+    n = len(r)
+    w = K - 2
+    a = np.abs(r)
+    counts = np.bincount(seg, minlength=n_seg)
+    starts = np.r_[0, np.cumsum(counts)][:-1]
+    first = starts[counts > 0]
+    b = np.empty(n)
+    b[0] = 0.0
+    np.multiply(a[1:], a[:-1], out=b[1:])  # b_j = |r_j||r_{j−1}|, 0 at a segment's first return
+    b[first] = 0.0
+    del a
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    np.cumsum(b, out=c[1:])  # c[m] = Σ_{j<m} b_j
+    del b
+    pos = np.arange(n) - np.repeat(starts, counts)
+    L = np.full(n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sig = c[w:n] - c[:n - w]  # entry i − w: c[i] − c[i−K+2] = Σ_{j=i−K+2}^{i−1} b_j
+        del c
+        sig /= K - 2
+        np.sqrt(sig, out=sig)
+        L[w:] = np.where((pos[w:] >= K - 1) & (sig > 0), r[w:] / sig, np.nan)
+    del sig, pos
+    tested = np.isfinite(L)
+    n_t = np.bincount(seg, weights=tested, minlength=n_seg)
+    seg_ok = n_t >= 2  # C_n, S_n need n ≥ 2
+    if not seg_ok.all():
+        tested &= seg_ok[seg]
+    c_n, s_n = lm_constants(n_t)
+    with np.errstate(invalid="ignore"):
+        xi = np.abs(L)
+        xi -= np.repeat(c_n, counts)
+        xi /= np.repeat(s_n, counts)
+    xi[~tested] = np.nan
+    xi_max = np.full(n_seg, -np.inf)
+    nonempty = counts > 0
+    xi_max[nonempty] = np.maximum.reduceat(np.where(tested, xi, -np.inf), starts[nonempty])
+    ok = seg_ok & np.isfinite(xi_max)
+    xi_max = np.where(ok, xi_max, np.nan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pval = np.where(ok, -np.expm1(-np.exp(-xi_max)), np.nan)
+    with np.errstate(invalid="ignore"):
+        jump = xi > gumbel_threshold(alpha)
+    if not ok.all():
+        jump &= ok[seg]
     return LMResult(window=K, L=L, xi=xi, n_tested=n_t, xi_max=xi_max, pvalue=pval, jump=jump)
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import rank_within_segment, seg_count, seg_sum
+from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
+                                     rank_within_segment, seg_count, seg_sum, segment_block, sort_within_segments)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,36 @@ class SegmentMoments:
             return self.m4 / self.m2**2 - 3.0
 
 
-def segment_moments(x: np.ndarray, seg: np.ndarray, n_seg: int) -> SegmentMoments:
-    """Central moments (ddof = 0) of each segment."""
+def _moments_blocks(x: np.ndarray, groups, n_seg: int) -> SegmentMoments:
+    """:func:`segment_moments` from the (L, g) blocks of contiguous segments: the same
+    sums in the same order (``column_sums``), without gathering per-element means."""
+    n = np.zeros(n_seg)
+    out = [np.full(n_seg, np.nan) for _ in range(4)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for ids, st, L in groups:
+            X = segment_block(x, st, L)
+            mean = column_sums(X) / L
+            d = X - mean
+            d2 = d * d
+            n[ids] = L
+            out[0][ids] = mean
+            out[1][ids] = column_sums(d2) / L
+            out[2][ids] = column_sums(d2 * d) / L
+            d2 *= d2
+            out[3][ids] = column_sums(d2) / L
+    return SegmentMoments(n=n, mean=out[0], m2=out[1], m3=out[2], m4=out[3])
+
+
+def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> SegmentMoments:
+    """Central moments (ddof = 0) of each segment (``seg`` None: one segment)."""
+    if seg is None:
+        return _moments_blocks(x, [(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), len(x))], 1) \
+            if len(x) else segment_moments(x, np.zeros(0, dtype=np.int64), 1)
+    groups = length_groups(seg, n_seg)
+    if groups is not None:
+        mo = _moments_blocks(x, groups, n_seg)
+        # segments with no values: n = 0 and NaN moments, as 0/0 gives below
+        return mo
     n = seg_count(seg, n_seg).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
@@ -54,9 +83,7 @@ def segment_moments(x: np.ndarray, seg: np.ndarray, n_seg: int) -> SegmentMoment
 
 def jarque_bera(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None) -> dict:
     """JB statistic and asymptotic χ²₂ p-value per segment (or for one sample)."""
-    if seg is None:
-        seg, n_seg = np.zeros(len(x), dtype=np.int64), 1
-    mo = segment_moments(x, seg, n_seg)
+    mo = segment_moments(x, seg, 1 if seg is None else n_seg)
     s, k = mo.skew, mo.excess_kurtosis
     jb = mo.n / 6.0 * (s**2 + k**2 / 4.0)
     return {"statistic": jb, "pvalue": stats.chi2.sf(jb, 2), "skew": s, "excess_kurtosis": k, "n": mo.n}
@@ -83,18 +110,56 @@ def anderson_darling(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | 
     if seg is None:
         seg, n_seg = np.zeros(len(x), dtype=np.int64), 1
     n = seg_count(seg, n_seg).astype(float)
+    L = len(x) // n_seg if n_seg else 0
+    if L >= 1 and L * n_seg == len(x) and np.all(n == L) and is_contiguous(seg):
+        return _anderson_darling_equal(x, seg, n_seg, L, n, min_n)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
         var = seg_sum((x - mean[seg]) ** 2, seg, n_seg) / (n - 1)
         y = (x - mean[seg]) / np.sqrt(var[seg])
-    order, rank = rank_within_segment(y, seg)
-    ys, ss = y[order], seg[order]
-    starts = np.r_[0, np.cumsum(n.astype(np.int64))][:-1]
+    ys = sort_within_segments(y, seg, n_seg)
+    if ys is None:
+        order, rank = rank_within_segment(y, seg)
+        ys, ss = y[order], seg[order]
+        del order
+    else:  # contiguous segments stay in place: the sorted segment ids are seg itself
+        ss = seg
+        rank = position_in_segment(seg) + 1
+    del y
+    nn = n.astype(np.int64)
+    starts = np.r_[0, np.cumsum(nn)][:-1]
     # y_(n+1−i) of the same segment: position start + n − i (0-based)
-    mirror = starts[ss] + n.astype(np.int64)[ss] - rank
-    terms = (2 * rank - 1) * (stats.norm.logcdf(ys) + stats.norm.logsf(ys[mirror]))
+    mirror = starts[ss] + nn[ss] - rank
+    terms = stats.norm.logsf(ys[mirror])
+    del mirror
+    terms += stats.norm.logcdf(ys)
+    del ys
+    terms *= 2 * rank - 1
+    del rank
     with np.errstate(divide="ignore", invalid="ignore"):
         a2 = -n - seg_sum(terms, ss, n_seg) / n
+        a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
+        a2s = a2 * (1 + 0.75 / n + 2.25 / n**2)
+    return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}
+
+
+def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, n: np.ndarray, min_n: int) -> dict:
+    """:func:`anderson_darling` for contiguous segments of one length L, on the (n_seg, L)
+    matrix: broadcasting replaces the per-element gathers, y_(n+1−i) is the reversed row
+    and 2i − 1 a row vector; the same operations on the same operands, so the same numbers."""
+    X = x.reshape(n_seg, L)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = seg_sum(x, seg, n_seg) / n
+        Y = X - mean[:, None]
+        var = seg_sum((Y * Y).reshape(-1), seg, n_seg) / (n - 1)
+        Y /= np.sqrt(var)[:, None]
+    Y.sort(axis=1)
+    terms = stats.norm.logsf(Y[:, ::-1])
+    terms += stats.norm.logcdf(Y)
+    del Y
+    terms *= (2 * np.arange(1, L + 1) - 1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a2 = -n - seg_sum(terms.reshape(-1), seg, n_seg) / n
         a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
         a2s = a2 * (1 + 0.75 / n + 2.25 / n**2)
     return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}

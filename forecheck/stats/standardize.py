@@ -38,17 +38,18 @@ STANDARDISED = "latent"
 MIN_INCREMENTS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Coordinate:
     """One coordinate's increments, flat and segmented by (compact) series.
 
-    ``x`` are the scaled values, ``unscaled`` before per-series scaling, ``seg`` the
-    compact segment (0..n_seg−1) of each value, ``series`` the panel series number of
-    each segment, ``row`` the panel row of each increment's end point."""
+    ``x`` are the scaled values (the value before scaling is ``x·scale[seg]``),
+    ``seg`` the compact segment (0..n_seg−1) of each value, ``series`` the panel
+    series number of each segment, ``row`` the panel row of each increment's end
+    point. Where every increment and every series is used, ``seg`` and ``row`` are
+    the increments' own arrays (no copy): one coordinate costs one (N,) float array."""
 
     name: str
     x: np.ndarray
-    unscaled: np.ndarray
     seg: np.ndarray
     series: np.ndarray
     row: np.ndarray
@@ -63,64 +64,136 @@ class Coordinate:
         return seg_count(self.seg, self.n_seg)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Increments:
-    """In-flight increments of the series with at least ``min_length`` forecasts."""
+    """In-flight increments of the series with at least ``min_length`` forecasts.
+
+    Only the row and series of each increment are stored (views of the panel's own
+    arrays when every series is eligible); the per-increment quantities (``p``,
+    ``dp``, ``tau`` …) are gathered from the panel when asked for, so holding an
+    ``Increments`` costs no (N,) float arrays."""
 
     panel: Panel
     row: np.ndarray  # panel row of p_t
     series: np.ndarray  # panel series number
-    p_prev: np.ndarray
-    p: np.ndarray
-    dp: np.ndarray
-    dt: np.ndarray
-    tau_prev: np.ndarray  # time to resolution at t−1, fraction of the series' horizon
-    tau: np.ndarray
-    tau_prev_time: np.ndarray  # time to resolution at t−1 in the panel's time unit
     eligible: np.ndarray  # (S,) series used
+    keep: np.ndarray | None = None  # mask on the panel's increments; None: all of them
 
     @classmethod
     def from_panel(cls, panel: Panel, min_length: int) -> "Increments":
         eligible = panel.lengths >= max(min_length, 2)
         keep = eligible[panel.dp_series]
-        rows = panel.increment_rows[keep]
-        series = panel.dp_series[keep]
-        ttr = panel.time_to_resolution
-        horizon = ttr[panel.first_row]  # τ at each series' first forecast
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h = np.where(horizon > 0, horizon, np.nan)[series]
-            return cls(panel=panel, row=rows, series=series, p_prev=panel.p[rows - 1], p=panel.p[rows],
-                       dp=panel.dp[keep], dt=panel.dt[keep], tau_prev=ttr[rows - 1] / h, tau=ttr[rows] / h,
-                       tau_prev_time=ttr[rows - 1], eligible=eligible)
+        if keep.all():
+            return cls(panel=panel, row=panel.increment_rows, series=panel.dp_series, eligible=eligible)
+        return cls(panel=panel, row=panel.increment_rows[keep], series=panel.dp_series[keep],
+                   eligible=eligible, keep=keep)
+
+    def _sel(self, a: np.ndarray) -> np.ndarray:
+        return a if self.keep is None else a[self.keep]
 
     @property
     def n(self) -> int:
-        return len(self.dp)
+        return len(self.row)
+
+    @property
+    def p_prev(self) -> np.ndarray:
+        return self.panel.p[self.row - 1]
+
+    @property
+    def p(self) -> np.ndarray:
+        return self.panel.p[self.row]
+
+    @property
+    def dp(self) -> np.ndarray:
+        return self._sel(self.panel.dp)
+
+    @property
+    def dt(self) -> np.ndarray:
+        return self._sel(self.panel.dt)
+
+    @property
+    def tau_prev_time(self) -> np.ndarray:
+        """Time to resolution at t−1 in the panel's time unit."""
+        return self.panel.time_to_resolution[self.row - 1]
+
+    def memo(self, on: bool = True) -> None:
+        """Keep (``on``) or drop the per-row transforms (τ/horizon, Φ⁻¹(p)) between
+        :meth:`values` calls: WN301 reads all four coordinates in a row and shares
+        them; nothing holds them afterwards."""
+        object.__setattr__(self, "_memo", {} if on else None)
+
+    def _memoised(self, key: str, compute):
+        m = getattr(self, "_memo", None)
+        if m is None:
+            return compute()
+        if key not in m:
+            m[key] = compute()
+        return m[key]
+
+    def _row_tau(self) -> np.ndarray:
+        return self._memoised("tau", self._row_tau_compute)
+
+    def _row_tau_compute(self) -> np.ndarray:
+        """(N_panel,) τ of every panel row as a fraction of its series' horizon (τ at
+        the series' first forecast; NaN where the horizon is not positive)."""
+        panel = self.panel
+        ttr = panel.time_to_resolution
+        horizon = ttr[panel.first_row]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ttr / np.where(horizon > 0, horizon, np.nan)[panel.series_index]
+
+    @property
+    def tau_prev(self) -> np.ndarray:
+        """Time to resolution at t−1, fraction of the series' horizon."""
+        return self._row_tau()[self.row - 1]
+
+    @property
+    def tau(self) -> np.ndarray:
+        return self._row_tau()[self.row]
 
     def values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled values of a coordinate and the mask where they exist."""
-        pp, p, dt = self.p_prev, self.p, self.dt
-        inner_prev = (pp > 0) & (pp < 1)
-        inner = inner_prev & (p > 0) & (p < 1)
-        ok_dt = dt > 0
+        """Unscaled values of a coordinate and the mask where they exist.
+
+        Transforms of p (Φ⁻¹, logit) and τ are evaluated once per panel row and
+        gathered at both end points of each increment (the same numbers as evaluating
+        them at p_{t−1} and at p_t separately)."""
+        if name == "raw":
+            return self.dp, np.ones(self.n, dtype=bool)
+        if name not in COORDINATES:
+            raise ValueError(f"unknown coordinate {name!r}; expected one of {', '.join(COORDINATES)}")
+        r1 = self.row
+        pr = self.panel.p
+        mz = self._memoised
+        r0 = mz("r0", lambda: r1 - 1)
+        dt = self.dt
+        # masks shared by the coordinates (memoised while WN301 reads all four)
+        inner_prev = mz("inner_prev", lambda: _inside(pr[r0]))
+        inner = mz("inner", lambda: inner_prev & _inside(pr[r1]))
+        ok_dt = mz("ok_dt", lambda: dt > 0)
+        sqrt_dt = mz("sqrt_dt", lambda: np.sqrt(dt))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if name == "raw":
-                return self.dp.copy(), np.ones(self.n, dtype=bool)
             if name == "logit":
-                v = (special.logit(p) - special.logit(pp)) / np.sqrt(dt)
+                lg = special.logit(pr)
+                v = lg[r1] - lg[r0]
+                del lg
+                v /= sqrt_dt
                 return v, inner & ok_dt
+            tau_row = self._row_tau()
+            tau_prev = mz("tau_prev", lambda: tau_row[r0])
+            ok_tau_prev = mz("ok_tau_prev", lambda: tau_prev > 0)
             if name == "probit_clock":
                 # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
-                dens = stats.norm.pdf(special.ndtri(pp))
-                v = self.dp / (dens * np.sqrt(dt / self.tau_prev))
-                return v, inner_prev & ok_dt & (self.tau_prev > 0)
-            if name == "latent":
-                # S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-                s1 = special.ndtri(p) * np.sqrt(self.tau)
-                s0 = special.ndtri(pp) * np.sqrt(self.tau_prev)
-                v = (s1 - s0) / np.sqrt(dt)
-                return v, inner & ok_dt & (self.tau_prev > 0) & (self.tau >= 0)
-        raise ValueError(f"unknown coordinate {name!r}; expected one of {', '.join(COORDINATES)}")
+                dens = stats.norm.pdf(mz("ndtri", lambda: special.ndtri(pr))[r0])
+                dens *= np.sqrt(dt / tau_prev)
+                v = self.dp / dens
+                return v, inner_prev & ok_dt & ok_tau_prev
+            # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
+            S = mz("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
+            v = S[r1] - S[r0]
+            del S
+            v /= sqrt_dt
+            ok = inner & ok_dt & ok_tau_prev & (tau_row[r1] >= 0)
+            return v, ok
 
     def coordinate(self, name: str) -> Coordinate:
         """Per-series RMS-scaled increments in one coordinate, series with at least
@@ -128,20 +201,67 @@ class Increments:
         v, ok = self.values(name)
         ok &= np.isfinite(v)
         s_all = self.panel.n_series
-        cnt = np.bincount(self.series[ok], minlength=s_all)
-        ss = np.bincount(self.series[ok], weights=v[ok] ** 2, minlength=s_all)
+        every = bool(ok.all())
+        ser = self.series if every else self.series[ok]
+        u = v if every else v[ok]
+        del v
+        cnt = np.bincount(ser, minlength=s_all)
+        ss = np.bincount(ser, weights=u * u, minlength=s_all)
         with np.errstate(divide="ignore", invalid="ignore"):
             rms = np.sqrt(ss / cnt)
         use_series = (cnt >= MIN_INCREMENTS) & (rms > 0)
-        ok &= use_series[self.series]
         series_ids = np.flatnonzero(use_series)
-        compact = np.full(s_all, -1, dtype=np.int64)
-        compact[series_ids] = np.arange(len(series_ids))
-        seg = compact[self.series[ok]]
+        row = self.row
+        if not use_series[ser].all():
+            sub = use_series[ser]
+            ok &= use_series[self.series]
+            ser, u = ser[sub], u[sub]
+            every = False
+        if not every:
+            row = row[ok]
+        if len(series_ids) == s_all:  # every panel series is a segment: compact ids are the series numbers
+            seg = ser
+        else:
+            compact = np.full(s_all, -1, dtype=np.int64)
+            compact[series_ids] = np.arange(len(series_ids))
+            seg = compact[ser]
         scale = rms[series_ids]
-        u = v[ok]
-        return Coordinate(name=name, x=u / scale[seg], unscaled=u, seg=seg, series=series_ids,
-                          row=self.row[ok], scale=scale)
+        return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
+
+
+def bucket_index(key: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bucket of each ``key`` among increasing ``edges`` (int8):
+    ``clip(searchsorted(edges, key, side="right") − 1, 0, len(edges) − 2)``, computed
+    by comparisons (NaN, which searchsorted sorts last, goes to the last bucket)."""
+    nb = len(edges) - 1
+    if nb > 127:
+        return np.clip(np.searchsorted(edges, key, side="right") - 1, 0, nb - 1)
+    b = np.full(len(key), -1, dtype=np.int8)
+    for e in edges:
+        b += key >= e
+    b[np.isnan(key)] = nb - 1
+    np.clip(b, 0, nb - 1, out=b)
+    return b
+
+
+def _inside(p: np.ndarray) -> np.ndarray:
+    """0 < p < 1."""
+    ok = p > 0
+    ok &= p < 1
+    return ok
+
+
+def dispersion_by_index(x2: np.ndarray, b: np.ndarray, edges: np.ndarray, min_count: int = 30) -> dict:
+    """:func:`dispersion_by_bucket` from the squared values and their bucket index."""
+    nb = len(edges) - 1
+    cnt = np.bincount(b, minlength=nb)
+    ms = np.bincount(b, weights=x2, minlength=nb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ms = ms / cnt
+    used = cnt >= min_count
+    ratio = float(ms[used].max() / ms[used].min()) if used.sum() >= 2 and ms[used].min() > 0 else None
+    return {"edges": [float(e) for e in edges], "count": cnt.tolist(),
+            "mean_square": [float(m) if u else None for m, u in zip(ms, used)], "ratio": ratio}
 
 
 def dispersion_by_bucket(x: np.ndarray, key: np.ndarray, edges: np.ndarray, min_count: int = 30) -> dict:
@@ -150,16 +270,7 @@ def dispersion_by_bucket(x: np.ndarray, key: np.ndarray, edges: np.ndarray, min_
     For homoskedastic scaled increments every bucket's mean square is ≈ 1, so the
     ratio is ≈ 1; a coordinate that leaves state or clock dependence gives a large
     ratio."""
-    b = np.clip(np.searchsorted(edges, key, side="right") - 1, 0, len(edges) - 2)
-    nb = len(edges) - 1
-    cnt = np.bincount(b, minlength=nb)
-    ms = np.bincount(b, weights=x**2, minlength=nb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ms = ms / cnt
-    used = cnt >= min_count
-    ratio = float(ms[used].max() / ms[used].min()) if used.sum() >= 2 and ms[used].min() > 0 else None
-    return {"edges": [float(e) for e in edges], "count": cnt.tolist(),
-            "mean_square": [float(m) if u else None for m, u in zip(ms, used)], "ratio": ratio}
+    return dispersion_by_index(x**2, bucket_index(key, edges), edges, min_count)
 
 
 def segment_rms(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:

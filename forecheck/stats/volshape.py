@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from forecheck.stats import dists as stats
+from forecheck.stats.segments import group_codes
 
 MIN_CLUSTERS = 10  # below this many series, robust SEs per increment instead of per series
 
@@ -44,65 +45,173 @@ class VolShapeFit:
             w = float(b @ np.linalg.solve(v, b))
         except np.linalg.LinAlgError:
             return float("nan"), float("nan")
+        if not (np.isfinite(w) and w >= 0):  # a covariance that is not positive definite (rounding)
+            return float("nan"), float("nan")
         return w, float(stats.chi2.sf(w, 2))
 
 
 def _full_rank(X: np.ndarray, rcond: float = 1e-10) -> bool:
     """X has finite entries and, with columns scaled to unit norm, a well-conditioned X'X."""
-    if not np.all(np.isfinite(X)):
+    Xt = np.ascontiguousarray(X.T)
+    if not np.all(np.isfinite(Xt)):
         return False
-    norms = np.sqrt(np.sum(X * X, axis=0))
+    return _gram_full_rank(_gram(Xt), rcond)
+
+
+def _gram_full_rank(gram: np.ndarray, rcond: float = 1e-10) -> bool:
+    """The Gram matrix X'X, its columns scaled to unit norm, is well-conditioned."""
+    norms = np.sqrt(np.diag(gram))
     if np.any(norms == 0) or not np.all(np.isfinite(norms)):
         return False
-    eig = np.linalg.eigvalsh((X / norms).T @ (X / norms))
+    eig = np.linalg.eigvalsh(gram / np.outer(norms, norms))
     return bool(eig[0] > rcond * eig[-1])
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ aᵢbᵢ by numpy's own loop: OpenBLAS's threaded ddot is many times slower on a
+    loaded machine for the 10⁶–10⁷-row products here."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _xty(Xt: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """X'y from the (k, n) transposed design (one :func:`_dot` per regressor)."""
+    return np.array([_dot(row, y) for row in Xt])
+
+
+def _gram(Xt: np.ndarray) -> np.ndarray:
+    """X'X from the (k, n) transposed design."""
+    k = Xt.shape[0]
+    out = np.empty((k, k))
+    for a in range(k):
+        for b in range(a, k):
+            out[a, b] = out[b, a] = _dot(Xt[a], Xt[b])
+    return out
+
+
+class _Work:
+    """Reused (n,) buffers of one Newton run (fresh N-sized temporaries each iteration
+    would cost page faults comparable to the arithmetic)."""
+
+    def __init__(self, n: int):
+        self.eta = np.empty(n)
+        self.tmp = np.empty(n)
+
+
+def _eta(Xt: np.ndarray, beta: np.ndarray, work: _Work | None = None) -> np.ndarray:
+    """Xβ for a (k, n) transposed design whose first row is the constant (into
+    ``work.eta`` when given)."""
+    if work is None:
+        work = _Work(Xt.shape[1])
+    eta, tmp = work.eta, work.tmp
+    np.multiply(Xt[1], beta[1], out=eta)
+    for a in range(2, Xt.shape[0]):
+        np.multiply(Xt[a], beta[a], out=tmp)
+        eta += tmp
+    eta += beta[0]
+    return eta
+
+
+def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> np.ndarray:
+    """X' diag(w) X from the (k, n) transposed design whose first row is the constant:
+    Σw, and for each regressor a ≥ 1 the products w·x_a dotted with x_b (b ≥ a)."""
+    k = Xt.shape[0]
+    tmp = work.tmp if work is not None else np.empty(Xt.shape[1])
+    out = np.empty((k, k))
+    out[0, 0] = w.sum()
+    for a in range(1, k):
+        np.multiply(w, Xt[a], out=tmp)
+        out[0, a] = out[a, 0] = tmp.sum()
+        for b in range(a, k):
+            out[a, b] = out[b, a] = _dot(tmp, Xt[b])
+    return out
+
+
+def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
+            xty: np.ndarray) -> tuple[np.ndarray, bool, int]:
+    """Newton–Raphson on the Poisson log-likelihood Σ y·η − e^η (= IRLS for the
+    canonical log link): β ← β + (X'diag(μ)X)⁻¹X'(y − μ), stopping when the step's
+    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y."""
+    k = Xt.shape[0]
+    work = _Work(Xt.shape[1])
+    it = 0
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for it in range(1, max_iter + 1):
+            mu = _eta(Xt, beta, work)
+            np.exp(mu, out=mu)
+            if not (mu.min() > 0 and np.isfinite(mu.max())):
+                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
+            hess = _weighted_gram(Xt, mu, work)
+            grad = xty - hess[0, :k]  # X'μ is the first row of X'diag(μ)X (constant regressor)
+            if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
+                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
+            new = beta + step
+            if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
+                return new, True, it
+            beta = new
+    return beta, False, it
+
+
+WARM_START_ROWS = 50_000  # above twice this many rows, Newton starts from the fit on a regular subsample
 
 
 def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int = 100,
                 tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Poisson-family GLM with log link by IRLS; cluster-robust (sandwich) covariance.
+    """Poisson-family GLM with log link (Newton = IRLS); cluster-robust (sandwich) covariance.
 
     Same estimator as ``statsmodels.GLM(y, X, family=Poisson()).fit(cov_type="cluster")``
-    (pinned in tests/test_wn_stats.py), written out so it costs one pass per iteration
-    over 10⁵–10⁶ rows."""
+    (pinned in tests/test_wn_stats.py), written out so that one iteration is a few
+    passes over the rows in reused buffers. The first column of X must be the
+    constant. On large inputs the iteration starts from the converged fit on every
+    m-th row (≈ ``WARM_START_ROWS`` rows), so the full data needs only the last few
+    (quadratically convergent) steps; the estimate is the same root of the score
+    equations (to rounding)."""
     y = np.asarray(y, float)
-    scale_y = y.mean() if y.mean() > 0 else 1.0
+    Xt = np.ascontiguousarray(np.asarray(X, float).T)  # (k, n): each regressor contiguous
+    if not np.all(Xt[0] == 1.0):
+        raise ValueError("the first column of the design must be the constant")
+    ym = y.mean()
+    scale_y = ym if ym > 0 else 1.0
     yy = y / scale_y  # rescaling y only shifts the intercept
-    beta = np.zeros(X.shape[1])
+    k = Xt.shape[0]
+    beta = np.zeros(k)
     beta[0] = np.log(max(yy.mean(), 1e-300))
-    converged = False
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        for _ in range(max_iter):
-            eta = X @ beta
-            mu = np.exp(eta)
-            z = eta + (yy - mu) / mu
-            xtw = X.T * mu
-            if not (np.all(np.isfinite(z)) and np.all(np.isfinite(xtw)) and np.all(mu > 0)):
-                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
-            try:
-                new = np.linalg.solve(xtw @ X, xtw @ z)
-            except np.linalg.LinAlgError:
-                raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
-            if np.max(np.abs(new - beta)) < tol * (1 + np.max(np.abs(beta))):
-                beta = new
-                converged = True
-                break
-            beta = new
-        mu = np.exp(X @ beta)
-    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(mu)) and np.all(mu > 0)):
+    n = len(yy)
+    if n > 2 * WARM_START_ROWS:
+        m = n // WARM_START_ROWS
+        sub_y, sub_X = np.ascontiguousarray(yy[::m]), np.ascontiguousarray(Xt[:, ::m])
+        try:
+            b0, ok, _ = _newton(sub_y, sub_X, beta.copy(), max_iter, tol, _xty(sub_X, sub_y))
+            if ok and np.all(np.isfinite(b0)):
+                beta = b0
+        except ValueError:
+            pass  # the subsample is degenerate: start from the constant as usual
+        del sub_y, sub_X
+    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy))
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(_eta(Xt, beta))
+    if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
         raise ValueError("the volatility-shape fit diverged (degenerate increments)")
     try:
-        bread = np.linalg.inv((X.T * mu) @ X)
+        bread = np.linalg.inv(_weighted_gram(Xt, mu))
     except np.linalg.LinAlgError:
         raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
-    score = X * (yy - mu)[:, None]
-    g, gi = np.unique(groups, return_inverse=True)
-    sc = np.column_stack([np.bincount(gi, weights=score[:, j], minlength=len(g)) for j in range(X.shape[1])])
-    meat = sc.T @ sc
-    n, k, G = len(yy), X.shape[1], len(g)
+    resid = yy - mu
+    del mu
+    exact = not np.max(np.abs(resid)) > 1e-10 * np.max(yy)
+    gi, G = group_codes(groups)
+    sc = np.empty((G, k))
+    for j in range(k):
+        sc[:, j] = np.bincount(gi, weights=Xt[j] * resid, minlength=G)
+    meat = np.einsum("ga,gb->ab", sc, sc)  # numpy loop, not a threaded BLAS call
     # statsmodels' default small-sample correction for cluster-robust covariance
     corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
-    cov = corr * bread @ meat @ bread
+    # an exact fit (every residual zero to rounding) has no sampling variance to estimate:
+    # the sandwich would be rounding noise, so report a zero covariance (no Wald test)
+    cov = np.zeros((k, k)) if exact else corr * bread @ meat @ bread
     beta = beta.copy()
     beta[0] += np.log(scale_y)
     return beta, cov, converged
@@ -113,23 +222,31 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     """Fit E[Δp²/Δt] = c·[p(1−p)]^γ/τ^α on increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
     u = p_prev * (1 - p_prev)
     ok = (u > 0) & (dt > 0) & (tau > 0) & np.isfinite(dp)
-    if ok.sum() < 10:
+    n_ok = int(ok.sum())
+    if n_ok < 10:
         raise ValueError("too few increments to fit the volatility shape")
-    y = dp[ok] ** 2 / dt[ok]
+    every = n_ok == len(ok)
+    y = dp**2 if every else dp[ok] ** 2
+    y /= dt if every else dt[ok]
     if not np.any(y > 0):
         raise ValueError("every increment is zero")
-    X = np.column_stack([np.ones(ok.sum()), np.log(u[ok]), -np.log(tau[ok])])
-    if not _full_rank(X):
+    Xt = np.empty((3, n_ok))
+    Xt[0] = 1.0
+    np.log(u if every else u[ok], out=Xt[1])
+    del u
+    np.log(tau if every else tau[ok], out=Xt[2])
+    np.negative(Xt[2], out=Xt[2])
+    if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
-    g = groups[ok]
-    n_groups = len(np.unique(g))
+    g = groups if every else groups[ok]
+    _, n_groups = group_codes(g)
     if n_groups < MIN_CLUSTERS:
         # too few series for cluster-robust SEs (with one cluster the score sums to 0):
         # fall back to heteroskedasticity-robust (HC0-type) SEs, each increment its own cluster
         g = np.arange(len(y))
-    beta, cov, conv = poisson_glm(y, X, g)
+    beta, cov, conv = poisson_glm(y, Xt.T, g)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # a tiny negative variance is rounding
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
                        se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov,
-                       nobs=int(ok.sum()), n_clusters=n_groups, converged=conv,
+                       nobs=n_ok, n_clusters=n_groups, converged=conv,
                        se_kind="cluster" if n_groups >= MIN_CLUSTERS else "hc")
