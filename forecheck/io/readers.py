@@ -142,6 +142,8 @@ def _decode(data: bytes, path: str) -> tuple[bytes, str]:
     if b"\x00" in head:
         raise InputError(f"{path}: looks like a binary file (NUL bytes), not CSV/TSV text. "
                          f"Supported: {SUPPORTED}.")
+    if data.isascii():  # ASCII is UTF-8: checked in place, without decoding the whole file
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
@@ -227,7 +229,7 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
         return _read_parquet(data, path, limits)
     if data.startswith(ZIP_MAGIC):
         raise InputError(f"{path}: is a ZIP archive. Unzip it and pass the CSV inside.")
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():  # the head decides unless blank (no copy of the file)
         raise InputError(f"{path}: the file is empty.")
     text_bytes, encoding = _decode(data, path)
     head = text_bytes[:65536].decode("utf-8", errors="replace")
@@ -259,8 +261,38 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
                     compressed=compressed, first_line=2)
 
 
+def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
+    """Every column as text, read by pyarrow's CSV reader directly: the frame
+    ``pd.read_csv(engine="pyarrow", dtype=str, keep_default_na=False)`` returns
+    (the same reader and options: text as ``large_string``, no nulls), without
+    pandas' header and dtype passes. None when pandas would change the header
+    (blank or repeated names) or pyarrow cannot parse the text: the caller then
+    takes the pandas way, which decides those cases."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(text_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(default_column_type=pa.large_string(), null_values=[],
+                                                 strings_can_be_null=False))
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    names = table.column_names
+    if "" in names or len(set(names)) != len(names) or not all(pa.types.is_large_string(t)
+                                                                 for t in table.schema.types):
+        return None
+    return table.to_pandas()
+
+
 def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
     kw = dict(sep=delim, dtype=str, keep_default_na=False, na_filter=False)
+    frame = _arrow_text(text_bytes, delim)
+    if frame is not None:
+        return _checked_names(frame, path)
     try:
         frame = pd.read_csv(io.BytesIO(text_bytes), engine="pyarrow", dtype=str, sep=delim,
                             keep_default_na=False)
@@ -275,6 +307,10 @@ def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
             msg = str(exc).strip().splitlines()[0][:200]
             raise InputError(f"{path}: cannot be parsed as a "
                              f"{DELIMITER_NAMES[delim]}-separated table: {msg}") from None
+    return _checked_names(frame, path)
+
+
+def _checked_names(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     dup = pd.Index(frame.columns)[pd.Index(frame.columns).duplicated()]
     if len(dup):
