@@ -63,7 +63,7 @@ def arrow_cells(values: pd.Series):
 
         ca = values.array.__arrow_array__()
         return ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
-    except Exception:  # pragma: no cover - an Arrow-backed array without the protocol
+    except (AttributeError, TypeError):  # pragma: no cover - an Arrow-backed array without the protocol
         return None
 
 
@@ -171,9 +171,21 @@ def _datetime_to_days(dt: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, boo
     return days, bool(np.any(np.mod(ticks[ok], per_day) != 0))
 
 
-def _numeric_time(num: np.ndarray) -> tuple[np.ndarray, str, str, str]:
-    finite = num[np.isfinite(num)]
-    integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+def _all_integral(x: np.ndarray, block: int = 1 << 20) -> bool:
+    """``np.all(x == np.round(x))`` in blocks (no temporaries the size of ``x``)."""
+    for i in range(0, len(x), block):
+        b = x[i:i + block]
+        if not np.all(b == np.round(b)):
+            return False
+    return True
+
+
+def _numeric_time(num: np.ndarray, integers: bool = False) -> tuple[np.ndarray, str, str, str]:
+    """``integers``: ``num`` was converted from an integer column (then every finite value is
+    integral: float64 rounds an int64 to an integer)."""
+    ok = np.isfinite(num)
+    finite = num if ok.all() else num[ok]
+    integral = finite.size > 0 and (integers or _all_integral(finite))
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
     if integral and 1e9 <= lo and hi < 1e10:
         return num, "epoch", "second", "epoch seconds"
@@ -205,7 +217,7 @@ def parse_time(values: pd.Series) -> ParsedTime:
         return ParsedTime(days, "datetime" if tod else "date", "day", "datetime values", np.isnan(days))
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         num = values.to_numpy(dtype=float, na_value=np.nan)
-        t, kind, unit, desc = _numeric_time(num)
+        t, kind, unit, desc = _numeric_time(num, pd.api.types.is_integer_dtype(values.dtype))
         exact = None
         if pd.api.types.is_integer_dtype(values.dtype):
             exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \

@@ -7,10 +7,14 @@ encoding, delimiter). Text files are read with every column as a string
 (PredictIt's literal ``n/a`` contract symbol, say) and so that parsing errors can
 name the offending rows and values; the columns that matter are parsed later.
 
-Speed: pandas' ``engine="pyarrow"`` reads the 20 MB 538 House file in about
-0.25 s; the C engine is the fallback when pyarrow cannot parse the text (ragged
-rows, say). UTF-16 input is transcoded to UTF-8 in memory first, so it also
-goes through pyarrow.
+Speed: text is parsed by pyarrow's CSV reader directly (every column as
+``large_string``, no nulls: the frame ``pd.read_csv(engine="pyarrow", dtype=str,
+keep_default_na=False)`` gives, without pandas' passes over it); pandas' pyarrow
+engine, then its C engine, are the fallbacks when pyarrow cannot parse the text
+(ragged rows, quoted newlines) or pandas would rename the header (blank or
+repeated names). The columns stay Arrow-backed, so the parsers work on Arrow
+arrays (``parse.factorize_cells``, ``parse.float_cells``). UTF-16 input is
+transcoded to UTF-8 in memory first, so it also goes through pyarrow.
 """
 
 from __future__ import annotations
@@ -279,7 +283,7 @@ def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
                                                  strings_can_be_null=False))
     except MemoryError:
         raise
-    except Exception:
+    except (pa.ArrowException, ValueError, OSError):  # ragged rows, quoted newlines, ...: pandas decides
         return None
     names = table.column_names
     if "" in names or len(set(names)) != len(names) or not all(pa.types.is_large_string(t)
