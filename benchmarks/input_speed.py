@@ -87,9 +87,10 @@ _STAGE = (
 )
 
 
-def _timed(cmd: list[str], env: dict) -> tuple[float, float, float, str]:
+def _timed(cmd: list[str], env: dict, cwd: str | None = None) -> tuple[float, float, float, str]:
     """(wall s, user + system CPU s, peak RSS GB, stdout) of one process under /usr/bin/time -v."""
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env, check=False)
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env, check=False,
+                       cwd=cwd)
     if p.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
 
@@ -116,8 +117,11 @@ def fresh(files: list[str], trees: list[str], runs: int) -> None:
             print(f"| {os.path.basename(f)} | {r} | pandas.{reader.split('(')[0]} | {base[0]:.2f} | {base[1]:.2f} | "
                   f"{base[2]:.2f} | | | |", flush=True)
             for tree in trees:
+                # run in the tree: ``python -c`` puts the working directory first on sys.path
                 env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
-                w, c, peak, out = _timed([py, "-c", _STAGE, f], env)
+                w, c, peak, out = _timed([py, "-c", _STAGE + "import forecheck; assert forecheck.__file__"
+                                          f".startswith({os.path.abspath(tree)!r})\n", os.path.abspath(f)],
+                                         env, cwd=os.path.abspath(tree))
                 row = " ".join(out.split()[-4:])
                 print(f"| {os.path.basename(f)} | {r} | load ({tree}) | {w:.2f} | {c:.2f} | {peak:.2f} | "
                       f"{w / base[0]:.2f} | {c / base[1]:.2f} | {row} |", flush=True)

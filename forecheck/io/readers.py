@@ -338,7 +338,9 @@ def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
         raise limit_error(path, f"Parquet data inflates to {size:,} bytes, more than {limits.max_bytes:,}",
                           "--max-bytes")
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        # one block per column and the Arrow table freed column by column as it is converted:
+        # the same frame without a consolidated copy of the numeric columns
+        frame = pd.read_parquet(io.BytesIO(data), to_pandas_kwargs={"self_destruct": True, "split_blocks": True})
     except MemoryError:
         raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
