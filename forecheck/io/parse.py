@@ -285,6 +285,9 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
             num = to_float(s)
         else:  # every cell is blank or a number without padding: stripping would change nothing
             s = values
+            if not na_set and np.isfinite(num).all():
+                # every cell a finite number (the usual file): nothing is missing, a marker or text
+                return ParsedProb(num, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
         owned = True  # ``num`` is a new array: the unusable cells are blanked in place
         is_na = s.isin(na_set).to_numpy().copy() if na_set else np.zeros(n, bool)
         if na_num:
