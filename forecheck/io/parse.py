@@ -122,7 +122,7 @@ def to_float(s: pd.Series) -> np.ndarray:
         return np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
 
 
-def _float_cells(values: pd.Series) -> np.ndarray | None:
+def float_cells(values: pd.Series) -> np.ndarray | None:
     """Numbers of an Arrow-backed text column without nulls when pyarrow's cast
     accepts every cell as it is, blanks as NaN (else None). The cast rejects any
     surrounding white space, so a column it accepts is its own stripped form:
@@ -279,7 +279,7 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
         nonnumeric = np.zeros(n, bool)
         owned = False  # may be the caller's own data
     else:
-        num = _float_cells(values)
+        num = float_cells(values)
         if num is None:  # some cell is padded, blank-only or not a number: strip, then decide cell by cell
             s = _as_str(values)
             num = to_float(s)
