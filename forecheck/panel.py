@@ -214,6 +214,7 @@ class Panel:
         time_kind: TimeKind = "index",
         time_unit: TimeUnit = "step",
         row_meta: dict[str, np.ndarray] | None = None,
+        copy: bool = True,
         **extra: np.ndarray | None,
     ) -> "Panel":
         """Build a panel from long-layout arrays (any order; sorted here). The one
@@ -231,6 +232,11 @@ class Panel:
         from each series' first row) may be passed as keywords; ``row_meta`` arrays
         (one value per row) are reordered with the rows and stored in ``meta``.
         Duplicate (series, time) pairs are not resolved here: the validator does that.
+
+        Rows already in (series, time) order are not sorted (the stable sort would
+        return them as they are). ``copy=False`` lets the panel keep the given
+        per-row arrays themselves in that case (the loader passes arrays nothing
+        else holds); by default they are copied.
         """
         if labels is None:
             # Hash-factorise the ids (sorting 10^6 strings is ~10x slower than
@@ -242,21 +248,23 @@ class Panel:
         present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))  # sorted codes in use, O(N)
         lab = np.asarray(labels, dtype=object)[present].astype(str)
         o = np.argsort(lab, kind="stable")
-        rank = np.full(len(labels), -1, dtype=np.int64)
-        rank[present[o]] = np.arange(len(present))
-        r = rank[codes]
-        time = np.asarray(time, dtype=float)
-        dr, dtime = np.diff(r), np.diff(time)
-        if np.all(dr >= 0) and np.all((dtime >= 0) | (dr > 0)):
-            order = np.arange(len(r))  # already in (series, time) order: what the stable sort returns
+        if len(present) == len(labels) and np.array_equal(o, np.arange(len(o))) and codes.dtype == np.int64:
+            r = codes  # every label in use and already sorted: the codes are the ranks
         else:
-            order = np.lexsort((time, r))
-        rs = r[order]
+            rank = np.full(len(labels), -1, dtype=np.int64)
+            rank[present[o]] = np.arange(len(present))
+            r = rank[codes]
+        time = np.asarray(time, dtype=float)
+        in_order = bool(np.all(r[1:] >= r[:-1])) and bool(np.all((time[1:] >= time[:-1]) | (r[1:] > r[:-1])))
+        # in (series, time) order already: the stable sort would return the rows as they are
+        order = None if in_order else np.lexsort((time, r))
+        rs = r if order is None else r[order]
         first = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1]]) if len(rs) else np.zeros(0, np.int64)
         offsets = np.append(first, len(rs)).astype(np.int64)
+        first_src = first if order is None else order[first]  # input row of each series' first row
         ids = lab[o].astype(object)
         if outcome is not None:
-            out = np.asarray(outcome, dtype=float)[order][first]
+            out = np.asarray(outcome, dtype=float)[first_src]
         elif outcome_by_code is not None:
             out = np.asarray(outcome_by_code, dtype=float)[present[o]]
         elif outcome_by_series is not None:
@@ -265,13 +273,18 @@ class Panel:
             out = np.full(len(ids), np.nan)
 
         def rows(a, dtype=None):
-            return None if a is None else np.asarray(a, dtype=dtype)[order]
+            if a is None:
+                return None
+            a = np.asarray(a, dtype=dtype)
+            if order is not None:
+                return a[order]
+            return np.array(a, copy=True) if copy else a
 
         def per_series(a):
-            return None if a is None else np.asarray(a)[order][first]
+            return None if a is None else np.asarray(a)[first_src]
 
         ra = per_series(extra.get("resolved_at"))
-        panel = cls(ids=ids, offsets=offsets, time=time[order], p=rows(p, float), outcome=out,
+        panel = cls(ids=ids, offsets=offsets, time=rows(time), p=rows(p, float), outcome=out,
                     time_kind=time_kind, time_unit=time_unit,
                     resolved_at=None if ra is None else ra.astype(float),
                     cluster=per_series(extra.get("cluster")), group=per_series(extra.get("group")),
@@ -279,7 +292,7 @@ class Panel:
                     underlying=rows(extra.get("underlying"), float),
                     source_row=rows(extra.get("source_row")))
         for key, values in (row_meta or {}).items():
-            panel.meta[key] = np.asarray(values)[order]
+            panel.meta[key] = rows(values)
         return panel
 
     @classmethod

@@ -19,6 +19,7 @@ from forecheck.io.infer import ColumnMap, infer_columns
 from forecheck.io.dq_rules import DQ_RULES, RULES_TABLE
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
+from forecheck.io.parse import factorize_cells
 from forecheck.io.readers import RawTable, check_columns, check_rows, out_of_memory, read_table
 from forecheck.io.validate import RawLong, validate
 from forecheck.panel import Panel
@@ -39,7 +40,7 @@ def load(paths: list[str], options: ReadOptions | None = None, min_length: int =
         raise InputError("no input given: pass one or more files (or '-' for stdin).")
     tables = [read_table(p, options.input_format, options.stdin_name if p == "-" else None, limits=options)
               for p in paths]
-    return _load_tables(tables, options, min_length)
+    return _load_tables(tables, options, min_length, release=True)
 
 
 def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str = "<dataframe>",
@@ -86,15 +87,19 @@ def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
 
 
 # ---------------------------------------------------------------- internals
-def _load_tables(tables: list[RawTable], options: ReadOptions, min_length: int = 3) -> LoadedInput:
+def _load_tables(tables: list[RawTable], options: ReadOptions, min_length: int = 3,
+                 release: bool = False) -> LoadedInput:
+    """``release``: the tables are the loader's own; their frames are dropped once
+    the used columns are taken out (the text of a 10^7-row file is ~0.6 GB)."""
     try:
-        return _load_tables_inner(tables, options, min_length)
+        return _load_tables_inner(tables, options, min_length, release)
     except MemoryError:
         names = ", ".join(t.path for t in tables[:3]) + (" ..." if len(tables) > 3 else "")
         raise out_of_memory(names, "validating") from None
 
 
-def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length: int) -> LoadedInput:
+def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length: int,
+                       release: bool = False) -> LoadedInput:
     first = tables[0]
     try:
         cm = infer_columns(first.frame, options, first.path)
@@ -127,11 +132,18 @@ def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length:
             meta_notes.append(f"{t.path}: Parquet" + (", gzip-compressed" if t.compressed else "") + ".")
     if cm.layout == "wide":
         meta_notes.append("Wide layout: rows are counted as cells (time rows x series columns).")
+    # the DQ052 hint looks at the columns not used (the used ones are in ``raw``)
+    hint_frame = first.frame.drop(columns=[c for c in needed if c in first.frame.columns]) \
+        if len(tables) == 1 and cm.layout == "long" else None
     meta = {"format": formats[0] if len(formats) == 1 else ",".join(formats),
             "encoding": encodings[0] if len(encodings) == 1 else (",".join(encodings) or None),
             "delimiter": delims[0] if len(delims) == 1 else (",".join(delims) or None),
             "notes": meta_notes,
-            "frame_for_hint": first.frame if len(tables) == 1 and cm.layout == "long" else None}
+            "frame_for_hint": hint_frame}
+    if release:
+        for t in tables:
+            t.frame = None
+    del parts, first, hint_frame
     return validate(raw, cm, options, meta, min_length)
 
 
@@ -149,10 +161,15 @@ def _series_id(frame: pd.DataFrame, cols: list[str], default: str) -> tuple[np.n
     for c in cols:
         col = frame[c]
         if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            col = col.astype("string").fillna("").str.strip()
-        codes, uniq = pd.factorize(col, use_na_sentinel=False)
-        codes_list.append(codes.astype(np.int64))
-        uniq_list.append(np.array([_label(u) for u in np.asarray(uniq, dtype=object)], dtype=object))
+            # text: stripped (blank for missing) and factorised, on the distinct cells
+            codes, uniq = factorize_cells(col, _stripped, use_na_sentinel=False)
+        else:
+            codes, uniq = pd.factorize(col, use_na_sentinel=False)
+        codes_list.append(np.asarray(codes).astype(np.int64, copy=False))
+        if isinstance(getattr(uniq, "dtype", None), pd.StringDtype) and not pd.isna(uniq).any():
+            uniq_list.append(np.asarray(uniq, dtype=object))  # text without missing cells: its own label
+        else:
+            uniq_list.append(np.array([_label(u) for u in np.asarray(uniq, dtype=object)], dtype=object))
     if len(cols) == 1:
         return codes_list[0], uniq_list[0]
     # mixed-radix integer key of the code tuple, then a hash factorisation
@@ -175,6 +192,10 @@ def _series_id(frame: pd.DataFrame, cols: list[str], default: str) -> tuple[np.n
     return np.asarray(inv).reshape(-1).astype(np.int64), labels
 
 
+def _stripped(col: pd.Series) -> pd.Series:
+    return col.astype("string").fillna("").str.strip()
+
+
 def _label(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
@@ -186,7 +207,7 @@ def _label(v) -> str:
 def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
     f = tab.frame
     n = len(f)
-    line = np.arange(n, dtype=np.int64) + tab.first_line
+    line = np.arange(tab.first_line, tab.first_line + n, dtype=np.int64)
     if cm.layout == "wide":
         vc = cm.value_cols
         k = len(vc)
@@ -202,12 +223,18 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
         tkeys = [(rep(c), d) for c, d in cm.time_keys]
         return {"sid": sid, "time": rep(cm.time), "time_keys": tkeys, "p": vals, "outcome": None,
                 "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
-                "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k), "file": np.full(n * k, file_idx)}
+                "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k), "file": _file_index(n * k, file_idx)}
     return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
             "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
             "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
-            "question": _col(f, cm.question), "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": np.full(n, file_idx)}
+            "question": _col(f, cm.question), "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": _file_index(n, file_idx)}
+
+
+def _file_index(n: int, file_idx: int) -> np.ndarray:
+    """(n,) index of the file each row comes from: a read-only broadcast of one
+    number (no memory per row; only messages and several-file inputs read it)."""
+    return np.broadcast_to(np.int64(file_idx), (n,))
 
 
 def _stack_columns(f: pd.DataFrame, cols: list[str]) -> pd.Series:
@@ -252,8 +279,10 @@ def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
         shifts = np.cumsum([0] + [len(p["sid"][1]) for p in parts[:-1]])
         sid_codes = np.concatenate([inv[p["sid"][0] + s] for p, s in zip(parts, shifts)])
         sid_labels = uniq.astype(object)
+    def rows(key):  # one file: its arrays as they are
+        return parts[0][key] if len(parts) == 1 else np.concatenate([p[key] for p in parts])
+
     return RawLong(sid_codes=sid_codes, sid_labels=sid_labels, time=cat("time"), time_keys=tkeys, p=cat("p"), outcome=cat("outcome"),
                    published=cat("published"), resolved_at=cat("resolved_at"), cluster=cat("cluster"),
                    group=cat("group"), question=cat("question"), underlying=cat("underlying"),
-                   line=np.concatenate([p["line"] for p in parts]),
-                   file=np.concatenate([p["file"] for p in parts]), paths=paths)
+                   line=rows("line"), file=rows("file"), paths=paths)

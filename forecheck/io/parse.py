@@ -52,6 +52,58 @@ def _as_str(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip()
 
 
+def arrow_cells(values: pd.Series):
+    """The Arrow ``ChunkedArray`` behind an Arrow-backed text column (what the
+    readers produce), or None for any other column (no copy either way)."""
+    dt = values.dtype
+    if not isinstance(dt, pd.StringDtype) or dt.storage != "pyarrow":
+        return None
+    try:
+        import pyarrow as pa
+
+        ca = values.array.__arrow_array__()
+        return ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
+    except (AttributeError, TypeError):  # pragma: no cover - an Arrow-backed array without the protocol
+        return None
+
+
+def factorize_cells(values: pd.Series, transform, **kw) -> tuple[np.ndarray, object]:
+    """``pd.factorize(transform(values), **kw)``, computed on the distinct raw cells.
+
+    ``transform`` is cell by cell (strip, lower, ...), so it is applied to the K
+    distinct cells of an Arrow-backed column (one hash pass over the N cells,
+    ``dictionary_encode``) and the K results are factorised: same codes, same
+    uniques in the same (first-appearance) order, without N-row string
+    operations. Other columns take the direct way."""
+    ca = arrow_cells(values)
+    if ca is None or ca.num_chunks == 0:
+        return pd.factorize(transform(values), **kw)
+    enc = ca.dictionary_encode(null_encoding="encode")
+    chunks = enc.chunks
+    if not chunks:
+        return pd.factorize(transform(values), **kw)
+    d0 = chunks[0].dictionary
+    if any(not _same_buffers(c.dictionary, d0) for c in chunks[1:]):  # pragma: no cover
+        # pyarrow gives every chunk the one dictionary it built; should it not: the direct way
+        return pd.factorize(transform(values), **kw)
+    distinct = pd.Series(pd.array(d0, dtype=values.dtype), name=values.name)
+    codes, uniques = pd.factorize(transform(distinct), **kw)
+    codes = np.asarray(codes, dtype=np.int64)
+    identity = bool(np.array_equal(codes, np.arange(len(codes))))  # the transform merged no two cells
+    out = np.empty(len(values), dtype=np.int64)
+    pos = 0
+    for c in chunks:  # chunk by chunk into one array: no concatenated copy of the indices
+        ix = c.indices.to_numpy(zero_copy_only=False)
+        out[pos:pos + len(ix)] = ix if identity else codes[ix]
+        pos += len(ix)
+    return out, uniques
+
+
+def _same_buffers(a, b) -> bool:
+    return len(a) == len(b) and [x.address if x is not None else 0 for x in a.buffers()] == \
+        [x.address if x is not None else 0 for x in b.buffers()]
+
+
 def to_float(s: pd.Series) -> np.ndarray:
     """Numbers from stripped strings, NaN where a cell is not a number.
 
@@ -68,6 +120,32 @@ def to_float(s: pd.Series) -> np.ndarray:
         return np.array(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
     except Exception:  # not Arrow-backed, or a cell that is not a number: decide cell by cell
         return np.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+
+
+def float_cells(values: pd.Series) -> np.ndarray | None:
+    """Numbers of an Arrow-backed text column without nulls when pyarrow's cast
+    accepts every cell as it is, blanks as NaN (else None). The cast rejects any
+    surrounding white space, so a column it accepts is its own stripped form:
+    this is :func:`to_float` of the stripped column without stripping 10^7 cells."""
+    ca = arrow_cells(values)
+    if ca is None or ca.null_count:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    num = np.empty(len(values), dtype=float)
+    pos = 0
+    for chunk in ca.chunks:  # chunk by chunk into one array: no column-sized Arrow copy
+        try:
+            out = pc.cast(chunk, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            try:
+                out = pc.cast(pc.if_else(pc.equal(chunk, ""), pa.scalar(None, chunk.type), chunk), pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+        num[pos:pos + len(chunk)] = out.to_numpy(zero_copy_only=False)
+        pos += len(chunk)
+    return num
 
 
 def _datetime_to_days(dt: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, bool]:
@@ -93,9 +171,21 @@ def _datetime_to_days(dt: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, boo
     return days, bool(np.any(np.mod(ticks[ok], per_day) != 0))
 
 
-def _numeric_time(num: np.ndarray) -> tuple[np.ndarray, str, str, str]:
-    finite = num[np.isfinite(num)]
-    integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+def _all_integral(x: np.ndarray, block: int = 1 << 20) -> bool:
+    """``np.all(x == np.round(x))`` in blocks (no temporaries the size of ``x``)."""
+    for i in range(0, len(x), block):
+        b = x[i:i + block]
+        if not np.all(b == np.round(b)):
+            return False
+    return True
+
+
+def _numeric_time(num: np.ndarray, integers: bool = False) -> tuple[np.ndarray, str, str, str]:
+    """``integers``: ``num`` was converted from an integer column (then every finite value is
+    integral: float64 rounds an int64 to an integer)."""
+    ok = np.isfinite(num)
+    finite = num if ok.all() else num[ok]
+    integral = finite.size > 0 and (integers or _all_integral(finite))
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
     if integral and 1e9 <= lo and hi < 1e10:
         return num, "epoch", "second", "epoch seconds"
@@ -127,21 +217,20 @@ def parse_time(values: pd.Series) -> ParsedTime:
         return ParsedTime(days, "datetime" if tod else "date", "day", "datetime values", np.isnan(days))
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         num = values.to_numpy(dtype=float, na_value=np.nan)
-        t, kind, unit, desc = _numeric_time(num)
+        t, kind, unit, desc = _numeric_time(num, pd.api.types.is_integer_dtype(values.dtype))
         exact = None
         if pd.api.types.is_integer_dtype(values.dtype):
             exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
                 len(values) == 0 or values.max() < 2**63 else None
         return ParsedTime(t, kind, unit, desc, ~np.isfinite(num), exact)
-    s = _as_str(values)
-    codes, uniques = pd.factorize(s)
+    codes, uniques = factorize_cells(values, _as_str)
     u = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.split().str.join(" ")
     blank = (u == "").to_numpy()
     num = pd.to_numeric(u, errors="coerce").to_numpy(dtype=float)
     if np.all(np.isfinite(num) | blank) and not np.all(blank):
         t, kind, unit, desc = _numeric_time(np.where(blank, np.nan, num))
         tu = t
-        return ParsedTime(tu[codes], kind, unit, desc, (blank | ~np.isfinite(tu))[codes],
+        return ParsedTime(tu[codes], kind, unit, desc, _per_row(blank | ~np.isfinite(tu), codes),
                           _exact_integers(u, blank, codes))
     best = None
     for fmt, desc in TIME_FORMATS:
@@ -159,7 +248,7 @@ def parse_time(values: pd.Series) -> ParsedTime:
     days, tod, bad, desc = best
     kind = "datetime" if tod else "date"
     out = days[codes] if n else np.empty(0)
-    return ParsedTime(out, kind, "day", desc, bad[codes] if n else np.zeros(0, bool))
+    return ParsedTime(out, kind, "day", desc, _per_row(bad, codes) if n else np.zeros(0, bool))
 
 
 @dataclass
@@ -188,9 +277,18 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
         is_na = np.isin(num, list(na_num)) if na_num else np.zeros(n, bool)
         missing = np.isnan(num) & ~is_na
         nonnumeric = np.zeros(n, bool)
+        owned = False  # may be the caller's own data
     else:
-        s = _as_str(values)
-        num = to_float(s)
+        num = float_cells(values)
+        if num is None:  # some cell is padded, blank-only or not a number: strip, then decide cell by cell
+            s = _as_str(values)
+            num = to_float(s)
+        else:  # every cell is blank or a number without padding: stripping would change nothing
+            s = values
+            if not na_set and np.isfinite(num).all():
+                # every cell a finite number (the usual file): nothing is missing, a marker or text
+                return ParsedProb(num, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+        owned = True  # ``num`` is a new array: the unusable cells are blanked in place
         is_na = s.isin(na_set).to_numpy().copy() if na_set else np.zeros(n, bool)
         if na_num:
             is_na |= np.isin(num, list(na_num))
@@ -203,6 +301,9 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
         nonnumeric = failed & ~missing
     nonfinite = np.isinf(num) & ~is_na
     usable = ~(is_na | missing | nonfinite | nonnumeric)
+    if owned:
+        num[~usable] = np.nan
+        return ParsedProb(num, is_na, missing, nonfinite, nonnumeric)
     return ParsedProb(np.where(usable, num, np.nan), is_na, missing, nonfinite, nonnumeric)
 
 
@@ -217,11 +318,15 @@ def parse_outcome(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         out = values.to_numpy(dtype=float, na_value=np.nan)
         bad = ~(np.isnan(out) | (out == 0) | (out == 1))
         return np.where(bad, np.nan, out), bad
-    s = _as_str(values)
-    codes, uniques = pd.factorize(s)
+    codes, uniques = factorize_cells(values, _as_str)
     u = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.lower()
     val = np.full(len(u), np.nan)
     val[u.isin(TRUE_TOKENS).to_numpy()] = 1.0
     val[u.isin(FALSE_TOKENS).to_numpy()] = 0.0
     bad_u = np.isnan(val) & ~u.isin(OUTCOME_BLANK).to_numpy()
-    return val[codes], bad_u[codes]
+    return val[codes], _per_row(bad_u, codes)
+
+
+def _per_row(mask_u: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """A mask of the distinct values, per row (no gather when it is all False)."""
+    return mask_u[codes] if mask_u.any() else np.zeros(len(codes), dtype=bool)

@@ -7,10 +7,14 @@ encoding, delimiter). Text files are read with every column as a string
 (PredictIt's literal ``n/a`` contract symbol, say) and so that parsing errors can
 name the offending rows and values; the columns that matter are parsed later.
 
-Speed: pandas' ``engine="pyarrow"`` reads the 20 MB 538 House file in about
-0.25 s; the C engine is the fallback when pyarrow cannot parse the text (ragged
-rows, say). UTF-16 input is transcoded to UTF-8 in memory first, so it also
-goes through pyarrow.
+Speed: text is parsed by pyarrow's CSV reader directly (every column as
+``large_string``, no nulls: the frame ``pd.read_csv(engine="pyarrow", dtype=str,
+keep_default_na=False)`` gives, without pandas' passes over it); pandas' pyarrow
+engine, then its C engine, are the fallbacks when pyarrow cannot parse the text
+(ragged rows, quoted newlines) or pandas would rename the header (blank or
+repeated names). The columns stay Arrow-backed, so the parsers work on Arrow
+arrays (``parse.factorize_cells``, ``parse.float_cells``). UTF-16 input is
+transcoded to UTF-8 in memory first, so it also goes through pyarrow.
 """
 
 from __future__ import annotations
@@ -142,6 +146,8 @@ def _decode(data: bytes, path: str) -> tuple[bytes, str]:
     if b"\x00" in head:
         raise InputError(f"{path}: looks like a binary file (NUL bytes), not CSV/TSV text. "
                          f"Supported: {SUPPORTED}.")
+    if data.isascii():  # ASCII is UTF-8: checked in place, without decoding the whole file
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
@@ -227,7 +233,7 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
         return _read_parquet(data, path, limits)
     if data.startswith(ZIP_MAGIC):
         raise InputError(f"{path}: is a ZIP archive. Unzip it and pass the CSV inside.")
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():  # the head decides unless blank (no copy of the file)
         raise InputError(f"{path}: the file is empty.")
     text_bytes, encoding = _decode(data, path)
     head = text_bytes[:65536].decode("utf-8", errors="replace")
@@ -259,8 +265,38 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
                     compressed=compressed, first_line=2)
 
 
+def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
+    """Every column as text, read by pyarrow's CSV reader directly: the frame
+    ``pd.read_csv(engine="pyarrow", dtype=str, keep_default_na=False)`` returns
+    (the same reader and options: text as ``large_string``, no nulls), without
+    pandas' header and dtype passes. None when pandas would change the header
+    (blank or repeated names) or pyarrow cannot parse the text: the caller then
+    takes the pandas way, which decides those cases."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(text_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(default_column_type=pa.large_string(), null_values=[],
+                                                 strings_can_be_null=False))
+    except MemoryError:
+        raise
+    except (pa.ArrowException, ValueError, OSError):  # ragged rows, quoted newlines, ...: pandas decides
+        return None
+    names = table.column_names
+    if "" in names or len(set(names)) != len(names) or not all(pa.types.is_large_string(t)
+                                                                 for t in table.schema.types):
+        return None
+    return table.to_pandas()
+
+
 def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
     kw = dict(sep=delim, dtype=str, keep_default_na=False, na_filter=False)
+    frame = _arrow_text(text_bytes, delim)
+    if frame is not None:
+        return _checked_names(frame, path)
     try:
         frame = pd.read_csv(io.BytesIO(text_bytes), engine="pyarrow", dtype=str, sep=delim,
                             keep_default_na=False)
@@ -275,6 +311,10 @@ def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
             msg = str(exc).strip().splitlines()[0][:200]
             raise InputError(f"{path}: cannot be parsed as a "
                              f"{DELIMITER_NAMES[delim]}-separated table: {msg}") from None
+    return _checked_names(frame, path)
+
+
+def _checked_names(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     dup = pd.Index(frame.columns)[pd.Index(frame.columns).duplicated()]
     if len(dup):
@@ -298,7 +338,9 @@ def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
         raise limit_error(path, f"Parquet data inflates to {size:,} bytes, more than {limits.max_bytes:,}",
                           "--max-bytes")
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        # one block per column and the Arrow table freed column by column as it is converted:
+        # the same frame without a consolidated copy of the numeric columns
+        frame = pd.read_parquet(io.BytesIO(data), to_pandas_kwargs={"self_destruct": True, "split_blocks": True})
     except MemoryError:
         raise
     except Exception as exc:  # pyarrow raises several types for corrupt files

@@ -38,7 +38,11 @@ __all__ = ["DQ_RULES", "RULES", "RawLong", "validate", "ROW_STEPS", "PANEL_STEPS
 
 @dataclass
 class RawLong:
-    """The long frame before validation: raw cells of the used columns."""
+    """The long frame before validation: raw cells of the used columns.
+
+    :func:`validate` consumes it: each text column is dropped (set to None) once
+    the last step that reads it is done (:data:`RELEASE_AFTER`), so that the text
+    of a large file does not stay in memory next to the parsed arrays."""
 
     sid_codes: np.ndarray  # (N,) int: index into sid_labels
     sid_labels: np.ndarray  # (K,) object: series ids ("|"-joined key columns)
@@ -90,7 +94,30 @@ def _examples(raw: RawLong, rows: np.ndarray, values) -> str:
 def _cells(col: pd.Series, rows: np.ndarray) -> np.ndarray:
     """The raw cells of the first MAX_SHOWN ``rows`` (all that messages show): converting
     the whole column to objects costs 0.25 s per million rows."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=object)
     return col.iloc[np.asarray(rows[:MAX_SHOWN], dtype=np.int64)].to_numpy()
+
+
+def _kept(keep: np.ndarray) -> tuple[np.ndarray | None, bool]:
+    """Indices of the kept rows and whether that is every row; the indices are
+    None then (callers use the arrays as they are instead of gathering them)."""
+    if keep.all():
+        return None, True
+    return np.flatnonzero(keep), False
+
+
+def _at(order: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
+    """Rows at positions ``pos`` of an order (None: the rows in their own order)."""
+    return pos if order is None else order[pos]
+
+
+def _in_order(s: np.ndarray, t: np.ndarray | None = None) -> bool:
+    """Whether rows are already sorted by ``s`` (and ``t`` within equal ``s``):
+    then a stable sort returns them as they are, and is skipped."""
+    if not np.all(s[1:] >= s[:-1]):
+        return False
+    return t is None or bool(np.all((t[1:] >= t[:-1]) | (s[1:] > s[:-1])))
 
 
 def _error(code: str, msg: str, details: list[dict] | None = None) -> InputError:
@@ -126,38 +153,47 @@ def _pass(code: str, message: str) -> CheckResult:
 def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col: str, path: str
                  ) -> tuple[np.ndarray, str, str]:
     """Return probabilities on [0, 1], the scale used and how it was decided."""
-    v = p[keep]
+    v = p if keep.all() else p[keep]
     tol = 1e-9
     if v.size == 0:
         return p, "unit", "no usable probabilities"
     lo, hi = float(v.min()), float(v.max())
-    rows_all = np.flatnonzero(keep)
+
+    def rows_all() -> np.ndarray:  # only messages need the row numbers
+        return np.flatnonzero(keep)
 
     def out_of_range(limit: float, label: str, hint: str) -> InputError:
-        bad = rows_all[(v < -tol) | (v > limit + tol)]
+        bad = rows_all()[(v < -tol) | (v > limit + tol)]
         return _error("DQ050", f"{path}: column {col!r}: {len(bad)} probabilities outside {label}: "
                                f"{_examples(raw, bad, p[bad])}. {hint}",
                       _row_details(raw, bad, p[bad]))
+
+    def clipped() -> np.ndarray:
+        # np.clip(p, 0, 1) changes nothing when every kept value is within [0, 1] and none is -0.0
+        # (clip makes it +0.0); the others are NaN, which it keeps: skip the pass over 10^7 rows
+        if lo >= 0 and hi <= 1 and not np.signbit(v).any():
+            return p
+        return np.clip(p, 0, 1)
 
     if scale == "unit":
         if lo < -tol or hi > 1 + tol:
             raise out_of_range(1.0, "[0, 1]", "Fix those rows, or pass --scale percent if the column is in "
                                               "percent, or --na-values for placeholder values.")
-        return np.clip(p, 0, 1), "unit", "unit (--scale unit)"
+        return clipped(), "unit", "unit (--scale unit)"
     if scale == "percent":
         if lo < -tol or hi > 100 + tol:
             raise out_of_range(100.0, "[0, 100]", "Fix those rows or pass --na-values for placeholders.")
         return np.clip(p / 100.0, 0, 1), "percent", "percent (--scale percent): values divided by 100"
     # auto
     if lo >= -tol and hi <= 1 + tol:
-        return np.clip(p, 0, 1), "unit", f"auto: all values within [0, 1] (max {hi:g}), read as probabilities"
+        return clipped(), "unit", f"auto: all values within [0, 1] (max {hi:g}), read as probabilities"
     if lo >= -tol and hi <= 100 + tol:
         # Percent only when it is unambiguous: values above 1 are the majority and
         # not a handful (a single 1.5 among probabilities is an error, not a percent).
         n_big = int(np.sum(v > 1 + tol))
         frac_big = n_big / v.size
         if frac_big < 0.5 or n_big < 3:
-            big = rows_all[v > 1 + tol]
+            big = rows_all()[v > 1 + tol]
             raise _error("DQ056", f"{path}: column {col!r}: scale unclear: {n_big} of {v.size} values exceed 1 "
                                   f"(e.g. {_examples(raw, big, p[big])}), too few to read the column as percent. "
                                   f"Pass --scale unit (then values above 1 are errors) or --scale percent.",
@@ -245,9 +281,8 @@ def step_series_ids(w: Work) -> StepResult:
     """DQ059: every row has a series id."""
     raw = w.raw
     blank_label = np.array([str(x).replace("|", "").strip() == "" for x in raw.sid_labels], dtype=bool)
-    blank = blank_label[raw.sid_codes]
-    if blank.any():
-        b = np.flatnonzero(blank)
+    if blank_label.any():  # (every label names some row: no blank label, no blank row)
+        b = np.flatnonzero(blank_label[raw.sid_codes])
         raise _error("DQ059", f"{w.path}: series column(s) {', '.join(w.cm.series)}: {len(b)} rows have no series "
                               f"id: {', '.join(_where(raw, b))}. Fill them in or choose other --series-col.")
     return StepResult((_pass("DQ059", "every row has a series id"),))
@@ -309,7 +344,7 @@ def step_time(w: Work) -> StepResult:
         w.t = pt.values
         w.t_key = pt.values if pt.exact is None else pt.exact
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
-        big = pt.exact is not None and np.abs(pt.exact).max(initial=0) > 2**53  # cheap test first
+        big = pt.exact is not None and len(pt.exact) > 0 and _beyond_float(pt.exact)  # cheap test first
         if big and np.any(np.abs(pt.exact[w.keep]) > 2**53):
             w.notes.append(f"Integer times above 2^53 (e.g. nanosecond epochs) are ordered and compared exactly; "
                            f"the analysis holds them as float64 (about {np.spacing(float(np.abs(pt.exact).max())):g} "
@@ -323,7 +358,7 @@ def step_outcomes(w: Work) -> StepResult:
     from the outcome column and/or --outcomes FILE (which also may give resolution times)."""
     raw, cm, options = w.raw, w.cm, w.options
     sid_codes, ids_unique = raw.sid_codes, raw.sid_labels
-    row_out = np.full(w.n_read, np.nan)
+    row_out = None
     if raw.outcome is not None:
         o, bad = parse_outcome(raw.outcome)
         if bad.any():
@@ -337,7 +372,7 @@ def step_outcomes(w: Work) -> StepResult:
         obs, res_by, _ = read_outcomes_file(options, cm, np.asarray(ids_unique, dtype=object), w.notes)
         mapped = pd.Series(ids_unique).map(obs).to_numpy(dtype=float)
         file_out = mapped[sid_codes]
-        if raw.outcome is not None:
+        if row_out is not None:
             w.notes.append("The outcomes file takes precedence over the outcome column where it has a value.")
             row_out = np.where(np.isnan(file_out), row_out, file_out)
         else:
@@ -350,13 +385,18 @@ def step_outcomes(w: Work) -> StepResult:
                 w.res_row = pd.Series(ids_unique).map(res_by).to_numpy(dtype=float)[sid_codes]
     # conflicting outcomes within a series (vectorised): rows whose outcome differs from
     # their series' first known one; series listed in the order their conflict appears
-    has = np.flatnonzero(~np.isnan(row_out))
-    codes_h, out_h = sid_codes[has], row_out[has]
-    s_out = np.full(len(ids_unique), np.nan)
-    first = ~pd.Series(codes_h).duplicated().to_numpy()
-    s_out[codes_h[first]] = out_h[first]  # the first known outcome of each series
-    mismatch = out_h != s_out[codes_h]
-    conflict = pd.unique(codes_h[mismatch])
+    if row_out is None:
+        row_out = np.full(w.n_read, np.nan)
+    known = ~np.isnan(row_out)
+    s_out, conflict = _agreeing_outcomes(sid_codes, row_out, known, len(ids_unique))
+    if s_out is None:  # outcomes other than 0/1, or a conflict: the first known one of each series decides
+        has = np.flatnonzero(known)
+        codes_h, out_h = sid_codes[has], row_out[has]
+        s_out = np.full(len(ids_unique), np.nan)
+        first = ~pd.Series(codes_h).duplicated().to_numpy()
+        s_out[codes_h[first]] = out_h[first]  # the first known outcome of each series
+        mismatch = out_h != s_out[codes_h]
+        conflict = pd.unique(codes_h[mismatch])
     if len(conflict):
         cids = [str(ids_unique[c]) for c in conflict[:MAX_SHOWN]]
         rows = np.flatnonzero(np.isin(sid_codes, conflict[:MAX_SHOWN]) & ~np.isnan(row_out))
@@ -368,6 +408,22 @@ def step_outcomes(w: Work) -> StepResult:
     return StepResult((_pass("DQ053", "no series has conflicting outcomes"),
                        _pass("DQ054", "all outcome values valid" if (raw.outcome is not None or options.outcomes_file)
                              else "no outcome column")))
+
+
+def _agreeing_outcomes(codes: np.ndarray, out: np.ndarray, known: np.ndarray, k: int
+                       ) -> tuple[np.ndarray | None, np.ndarray]:
+    """(K,) outcome per series when every known outcome is 0 or 1 and the rows of
+    each series agree (then any of them is the first), from two bincounts instead
+    of a hash pass over the rows; (None, _) otherwise."""
+    all_known = bool(known.all())
+    c, o = (codes, out) if all_known else (codes[known], out[known])
+    if not np.all((o == 0) | (o == 1)) or np.signbit(o).any():  # (a -0.0 is kept as given by the slow way)
+        return None, np.zeros(0, np.int64)
+    n = np.bincount(c, minlength=k)
+    ones = np.bincount(c, weights=o, minlength=k)
+    if not np.all((ones == 0) | (ones == n)):
+        return None, np.zeros(0, np.int64)
+    return np.where(n > 0, (ones > 0).astype(float), np.nan), np.zeros(0, np.int64)
 
 
 def step_resolution_times(w: Work) -> StepResult:
@@ -426,17 +482,22 @@ def step_backcast(w: Work) -> StepResult:
 def step_time_order(w: Work) -> StepResult:
     """DQ004: rows not in time order within a series (sorted, not dropped)."""
     raw, t, sid_codes = w.raw, w.t_key, w.raw.sid_codes
-    kidx = np.flatnonzero(w.keep)
+    kidx, every = _kept(w.keep)
     # within a series, row order is (file, line) order (long and wide layouts alike), so a
     # stable sort by series alone is the file order: no need to sort on (file, line) too
-    order_file = kidx[np.argsort(sid_codes[kidx], kind="stable")]
-    s_o = sid_codes[order_file]
-    t_o = t[order_file]
+    s_k = sid_codes if every else sid_codes[kidx]
+    if _in_order(s_k):  # series contiguous and in first-appearance order: the sort is the identity
+        order_file, s_o, t_o = kidx, s_k, (t if every else t[kidx])
+    else:
+        order_file = np.argsort(s_k, kind="stable")
+        order_file = order_file if every else kidx[order_file]
+        s_o = sid_codes[order_file]
+        t_o = t[order_file]
     same = s_o[1:] == s_o[:-1]
     back = same & (t_o[1:] < t_o[:-1])
     n_back = int(back.sum())
     unsorted_series = int(len(np.unique(s_o[1:][back]))) if n_back else 0
-    br = order_file[1:][back]
+    br = _at(order_file, np.flatnonzero(back) + 1)
     rec = _record(
         "DQ004", n_back > 0,
         f"{unsorted_series} series were not in time order in the file ({n_back} rows earlier than the row before "
@@ -450,16 +511,21 @@ def step_time_order(w: Work) -> StepResult:
 def step_duplicates(w: Work) -> StepResult:
     """DQ052 (same series and time, different probability: stop), DQ003 (exact copies: dropped)."""
     raw, t, p, sid_codes, keep = w.raw, w.t_key, w.p, w.raw.sid_codes, w.keep
-    kidx = np.flatnonzero(keep)
-    order = kidx[np.lexsort((t[kidx], sid_codes[kidx]))]  # stable: ties in file order (see step_time_order)
-    s_s, t_s, p_s = sid_codes[order], t[order], p[order]
-    dup = np.zeros(len(order), bool)
+    kidx, every = _kept(keep)
+    s_k, t_k = (sid_codes, t) if every else (sid_codes[kidx], t[kidx])
+    if _in_order(s_k, t_k):  # already sorted by (series, time): the stable sort is the identity
+        order, s_s, t_s, p_s = kidx, s_k, t_k, (p if every else p[kidx])
+    else:
+        order = np.lexsort((t_k, s_k))  # stable: ties in file order (see step_time_order)
+        order = order if every else kidx[order]
+        s_s, t_s, p_s = sid_codes[order], t[order], p[order]
+    dup = np.zeros(len(s_s), bool)
     dup[1:] = (s_s[1:] == s_s[:-1]) & (t_s[1:] == t_s[:-1])
     diff = dup.copy()
     diff[1:] &= p_s[1:] != p_s[:-1]
     if diff.any():
-        rows = order[np.flatnonzero(diff)]
-        prev = order[np.flatnonzero(diff) - 1]
+        rows = _at(order, np.flatnonzero(diff))
+        prev = _at(order, np.flatnonzero(diff) - 1)
         hint = _distinguishing_columns(w.meta.get("frame_for_hint"), w.cm, np.concatenate([prev, rows]))
         shown = ", ".join(f"{a} and {b}: {p[x]:g} vs {p[y]:g}" for a, b, x, y in
                           zip(_where(raw, prev[:3]), _where(raw, rows[:3]), prev[:3], rows[:3]))
@@ -467,7 +533,7 @@ def step_duplicates(w: Work) -> StepResult:
                               f"probability, e.g. series {str(raw.sid_labels[sid_codes[rows[0]]])!r}: {shown}. "
                               f"The series key is probably incomplete: pass --series-col with more columns"
                               f"{hint}.", _row_details(raw, rows, p[rows]))
-    dup_rows = order[np.flatnonzero(dup)]
+    dup_rows = _at(order, np.flatnonzero(dup))
     rec = _record(
         "DQ003", bool(dup_rows.size),
         f"{dup_rows.size} rows repeat an earlier row's series, time and probability; the copies were dropped.",
@@ -501,6 +567,16 @@ ROW_STEPS: tuple[Step, ...] = (
 )
 
 
+# The raw columns no later step reads, by the step after which they are dropped.
+RELEASE_AFTER: dict[str, tuple[str, ...]] = {
+    "step_probabilities": ("p",),
+    "step_outcomes": ("outcome",),
+    "step_resolution_times": ("resolved_at",),
+    "step_backcast": ("published",),
+    "step_time_order": ("time",),
+}
+
+
 # ---------------------------------------------------------------- main entry
 def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_length: int = 3) -> LoadedInput:
     """Parse, validate and account for every row; build the Panel, info and DQ findings."""
@@ -512,6 +588,8 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
     dropped: dict[str, int] = {}
     for step in ROW_STEPS:
         res = step(w)
+        for name in RELEASE_AFTER.get(step.__name__, ()):
+            setattr(raw, name, None)
         findings.extend(res.findings)
         for reason, mask in res.drop.items():
             gone = mask & w.keep
@@ -520,6 +598,7 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
                 dropped[reason] = dropped.get(reason, 0) + n
                 w.keep &= ~gone
 
+    _return_text_memory()
     panel = _build_panel(w, dropped)
     findings.extend(panel_findings(panel, min_length))
     rows_used = panel.n_obs
@@ -553,33 +632,62 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
     return LoadedInput(panel=panel, info=info, findings=findings)
 
 
+def _return_text_memory() -> None:
+    """Hand the memory of the released text columns back to the system: pyarrow's
+    allocator keeps freed pages for reuse, and the panel is built next."""
+    import sys
+
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pool = pa.default_memory_pool()
+        if hasattr(pool, "release_unused"):
+            pool.release_unused()
+
+
 def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     raw = w.raw
-    kidx = np.flatnonzero(w.keep)
-    if w.t_key is not None and w.t_key.dtype.kind == "i" and kidx.size and np.abs(w.t_key[kidx]).max() > 2**53:
+    kidx, every = _kept(w.keep)
+    if w.t_key is not None and w.t_key.dtype.kind == "i" and w.keep.any() and _beyond_float(
+            w.t_key if every else w.t_key[kidx]):
         # integer times float64 cannot tell apart: order rows by the exact times first, so
         # that the panel's (stable) sort on float time keeps them in their true order
+        kidx = np.flatnonzero(w.keep)
         kidx = kidx[np.lexsort((w.t_key[kidx], raw.sid_codes[kidx]))]
-    if kidx.size == 0:
+        every = False
+    sel = slice(None) if every else kidx
+
+    def rows(a: np.ndarray) -> np.ndarray:  # the kept rows (the arrays themselves when all are kept)
+        return a if every else a[kidx]
+
+    if not every and kidx.size == 0:
         raise _error("DQ001", f"{w.path}: no usable rows: all {w.n_read} rows were dropped "
                               f"({', '.join(f'{k}: {v}' for k, v in dropped.items())}).")
-    extra: dict = {"source_row": raw.line[kidx].astype(np.int64)}
+    extra: dict = {"source_row": rows(raw.line).astype(np.int64, copy=False)}
     if w.res_row is not None:
-        extra["resolved_at"] = w.res_row[kidx]
+        extra["resolved_at"] = rows(w.res_row)
     if raw.cluster is not None:
-        extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[kidx]
+        extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[sel]
     if raw.group is not None:
-        extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[kidx]
+        extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[sel]
     if raw.question is not None:
-        extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[kidx]
+        extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[sel]
     if raw.underlying is not None:
-        extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[kidx]
-    row_meta = {"source_file": raw.file[kidx]} if len(raw.paths) > 1 else None
-    panel = Panel.from_arrays(raw.sid_codes[kidx], w.t[kidx], w.p[kidx], labels=raw.sid_labels,
+        extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[sel]
+    row_meta = {"source_file": raw.file[sel]} if len(raw.paths) > 1 else None
+    # the arrays are the validator's own (nothing else holds them): the panel may keep them
+    panel = Panel.from_arrays(rows(raw.sid_codes), rows(w.t), rows(w.p), labels=raw.sid_labels,
                               outcome_by_code=w.s_out, time_kind=w.time_kind, time_unit=w.time_unit,
-                              row_meta=row_meta, **extra)
+                              row_meta=row_meta, copy=False, **extra)
     panel.meta["paths"] = list(raw.paths)
     return panel
+
+
+def _beyond_float(tk: np.ndarray) -> bool:
+    """``np.abs(tk).max() > 2**53`` for int64 ``tk`` without the two N-row temporaries
+    (numpy's abs leaves the int64 minimum negative, so that value does not count)."""
+    if tk.max() > 2**53:
+        return True
+    return bool(tk.min() < -2**53) and bool(np.any((tk < -2**53) & (tk != np.iinfo(np.int64).min)))
 
 
 def raw_time_strings(raw: RawLong, t: np.ndarray, rows: np.ndarray) -> list:
@@ -645,14 +753,15 @@ def panel_short_series(panel: Panel, min_length: int) -> CheckResult:
 def panel_certainty_then_move(panel: Panel, min_length: int) -> CheckResult:
     """DQ006: p_{t-1} in {0, 1} and p_t != p_{t-1}."""
     ids, src = panel.ids, _source_rows(panel)
-    r = panel.increment_rows
-    prev = panel.p[r - 1]
-    hit = r[((prev == 0) | (prev == 1)) & (panel.p[r] != prev)]
+    p = panel.p
+    prev = p[:-1]  # rows t >= 1 against t - 1 as views, then the series' first rows masked out
+    hit = np.flatnonzero(((prev == 0) | (prev == 1)) & (p[1:] != prev) & ~panel.is_first[1:]) + 1
+    n_inc = panel.n_obs - panel.n_series  # the in-flight increments (rows not first in their series)
     s_hit = panel.series_index[hit]
     return _record(
         "DQ006", bool(hit.size),
         f"{hit.size} forecasts in {len(np.unique(s_hit))} series move away from a probability of exactly 0 or 1; "
-        f"a calibrated forecaster never does (certainty cannot be revised).", hit.size, len(r),
+        f"a calibrated forecaster never does (certainty cannot be revised).", hit.size, n_inc,
         {"count": int(hit.size), "series": int(len(np.unique(s_hit))),
          "rows": [{"line": int(src[k]), "series": str(ids[panel.series_index[k]]),
                    "time": panel.format_time(panel.time[k]), "from": float(panel.p[k - 1]),
