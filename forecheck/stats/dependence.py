@@ -61,17 +61,20 @@ def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None) -> tuple[np.nd
 
 
 def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-                  cluster: np.ndarray | None = None) -> Dependence:
+                  cluster: np.ndarray | None = None, *, cells: tuple[np.ndarray, int] | None = None) -> Dependence:
     """Design effect and average same-time correlation of ``values`` across series.
 
     values, series, time : flat arrays (one entry per increment); cluster : (S,)
-    declared cluster of each series or None (then every series may be related).
+    declared cluster of each series or None (then every series may be related);
+    ``cells`` : ``_cells(time, cluster[series])`` when already formed.
     """
     values = np.asarray(values, float)
     if len(values) == 0:
         return Dependence(1.0, 0.0, float(n_series), n_series, 0, 1.0, 0.0)
-    cl = None if cluster is None else np.asarray(cluster)[series]
-    cell, nc = _cells(np.asarray(time, float), cl)
+    if cells is None:
+        cl = None if cluster is None else np.asarray(cluster)[series]
+        cells = _cells(np.asarray(time, float), cl)
+    cell, nc = cells
     tot = np.bincount(cell, weights=values, minlength=nc)
     v2 = values * values  # (not values**4 below: a float power is ~100x slower than products)
     sq = np.sum(v2)
@@ -151,7 +154,7 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     Times are replaced by their rank among the distinct times (hash factorisation,
     then a sort of the distinct times only), so one int64 key orders the cells;
     values already in key order (series sorted by time, units in series order: the
-    usual panel) are numbered by run length, otherwise the distinct keys are sorted."""
+    usual panel) are numbered by run length, otherwise after a stable sort of the keys."""
     import pandas as pd
 
     tcode, tuniq = pd.factorize(time)
@@ -164,13 +167,13 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
         starts = np.concatenate(([True], key[1:] != key[:-1]))
         cell = np.cumsum(starts) - 1
         ukey = key[starts]
-    else:
-        kcode, kuniq = pd.factorize(key)
-        korder = np.argsort(kuniq, kind="stable")
-        krank = np.empty(len(kuniq), np.int64)
-        krank[korder] = np.arange(len(kuniq))
-        cell = krank[kcode]
-        ukey = kuniq[korder]
+    else:  # a stable sort (timsort: linear on a few sorted runs, e.g. MG103's rows)
+        korder = np.argsort(key, kind="stable")
+        ks = key[korder]
+        starts = np.concatenate(([True], ks[1:] != ks[:-1]))
+        cell = np.empty(len(key), np.int64)
+        cell[korder] = np.cumsum(starts) - 1
+        ukey = ks[starts]
     tsorted = np.asarray(tuniq, float)[order]
     return cell.astype(np.int64), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t]
 
@@ -181,30 +184,45 @@ def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     """:class:`UnitDependence` of flat ``values`` (one per contribution) with their
     series and time; ``unit_of_series`` (S,) int unit codes (None: every series is its
     own unit); ``cluster_of_series`` (S,) declared clusters or None."""
-    values = np.asarray(values, float)
+    return unit_design_effects([values], series, time, unit_of_series, cluster_of_series)[0]
+
+
+def unit_design_effects(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+                        unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
+                        ) -> list[UnitDependence]:
+    """:func:`unit_design_effect` of several value vectors on the same contributions
+    (series, time): the (unit, time) cells are formed once (MG105's three q)."""
     series = np.asarray(series, np.int64)
     n_s = int(series.max()) + 1 if len(series) else 0
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
-    if len(values) == 0:
-        return UnitDependence(1.0, 1.0, 1.0, 0.0, 0.0, 0, 0.0)
+    if len(series) == 0:
+        return [UnitDependence(1.0, 1.0, 1.0, 0.0, 0.0, 0, 0.0) for _ in values_list]
     u = unit_s[series]
     ucode = _dense_rank(u)
     n_units = int(ucode.max()) + 1
     cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
-    w = np.bincount(cell, weights=values, minlength=len(cu))
-    sq = float(np.sum(values**2))
-    within = float(np.sum(w**2) / sq) if sq > 0 else 1.0
     cl = None
     if cluster_of_series is not None:
         # cluster of each unit (units nest in clusters: first series' cluster)
         cl_u = np.empty(n_units, dtype=object)
         cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
         cl = cl_u
-    used_units = np.unique(cu[w != 0]).size or n_units
-    dep = design_effect(w, cu, ct, n_units, cl)
-    across_used = max(1.0, dep.deff) if dep.z > 2.0 else 1.0
-    n_eff = used_units / across_used
-    if cl is not None:
-        n_eff = min(n_eff, float(np.unique(cl.astype(str)).size))
-    return UnitDependence(deff=max(1.0, within) * across_used, deff_within=within, deff_across=dep.deff, z=dep.z,
-                          rho_units=dep.rho, n_units=int(used_units), n_eff=float(max(1.0, n_eff)))
+    # the cells' (cluster, time) cells of design_effect, shared by every value vector
+    across_cells = _cells(np.asarray(ct, float), None if cl is None else cl[cu]) if len(cu) else None
+    n_cells_u = len(cu)
+    out = []
+    for values in values_list:
+        values = np.asarray(values, float)
+        w = np.bincount(cell, weights=values, minlength=n_cells_u)
+        sq = float(np.sum(values**2))
+        within = float(np.sum(w**2) / sq) if sq > 0 else 1.0
+        # distinct units with a non-zero cell sum (cu are dense codes 0..n_units−1)
+        used_units = int(np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))) or n_units
+        dep = design_effect(w, cu, ct, n_units, cl, cells=across_cells)
+        across_used = max(1.0, dep.deff) if dep.z > 2.0 else 1.0
+        n_eff = used_units / across_used
+        if cl is not None:
+            n_eff = min(n_eff, float(np.unique(cl.astype(str)).size))
+        out.append(UnitDependence(deff=max(1.0, within) * across_used, deff_within=within, deff_across=dep.deff,
+                                  z=dep.z, rho_units=dep.rho, n_units=int(used_units), n_eff=float(max(1.0, n_eff))))
+    return out
