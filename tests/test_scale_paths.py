@@ -203,3 +203,23 @@ def test_json_writer_equals_the_generic_encoder_on_awkward_columns(report):
     # a non-scalar cell: the writer falls back to the generic path
     odd = dataclasses.replace(report, series=pd.DataFrame({"id": ["a", "b"], "l": [[1, 2], [3]]}))
     assert render_json(odd) == _generic(odd)
+
+
+def test_martingale_speed_script_runs(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from forecheck.simulate import simulate
+
+    path = tmp_path / "panel.csv"
+    simulate("gaussian", n_series=40, n_steps=20, seed=3).to_csv(path, index=False)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "martingale_speed.py"
+    spec = importlib.util.spec_from_file_location("bench_martingale_speed", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(sys, "argv", ["martingale_speed.py", str(path)])
+    mod.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[1:7]] == ["MG101", "MG102", "MG103", "MG104", "MG105", "JSON"]
+    assert all(float(ln.split()[1]) >= 0 for ln in lines[1:7]) and lines[-1].startswith("peak RSS")
