@@ -28,12 +28,12 @@ from forecheck.stats.asymptotic import cluster_score_reference
 from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import unit_design_effect
-from forecheck.stats.evalue import excess_pvalues, lower_bound
+from forecheck.stats.dependence import unit_design_effect, unit_design_effects
+from forecheck.stats.evalue import excess_screen, lower_bound
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.questions import question_budget
-from forecheck.stats.variance_ratio import pooled_variance_ratio
+from forecheck.stats.variance_ratio import variance_ratio_scores, widen
 
 FAMILY = "MG"
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
@@ -49,9 +49,13 @@ def _position(panel: Panel) -> np.ndarray:
 
 # ------------------------------------------------------------------ MG101
 def _mg101_inputs(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
-    panel, _ = ctx.pooled()
-    mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
-    return panel.select_series(mask), mask
+    """The series MG101 and MG102 pool (computed once per run: MG102 reuses the
+    panel, with the increments MG101 derived from it)."""
+    def make():
+        panel, _ = ctx.pooled()
+        mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
+        return panel.select_series(mask), mask
+    return ctx.cached("mg101_inputs", make)
 
 
 def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -223,14 +227,24 @@ def check_mg101(ctx: CheckContext) -> Measurement:
 
 
 # ------------------------------------------------------------------ MG102
+def _mg102_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MG101's excess terms d (in-flight steps, then resolution steps), their series
+    and lower bounds c_t (``_excess_terms`` without the times MG102 does not use)."""
+    res = pan.resolved
+    pl = pan.p_last[res]
+    d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
+    s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
+    c = lower_bound(np.concatenate([pan.dp_prev_p, pl]))
+    return d, s, c
+
+
 def check_mg102(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no series to screen")
-    d, s, _, prev = _excess_terms(pan)
-    pv = excess_pvalues(d, lower_bound(prev), s, pan.n_series)
-    x = np.bincount(s, weights=d, minlength=pan.n_series)
-    v = np.bincount(s, weights=d**2, minlength=pan.n_series)
+    d, s, c = _mg102_terms(pan)
+    pv, x, v = excess_screen(d, c, s, pan.n_series)
+    del d, s, c
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(v > 0, x / np.sqrt(v), 0.0)
     q_bh = adjust_pvalues(pv, "bh")
@@ -270,26 +284,43 @@ def check_mg102(ctx: CheckContext) -> Measurement:
 
 
 # ------------------------------------------------------------------ MG103 / MG104
+def _cluster_codes(group_of_series: np.ndarray, series: np.ndarray, n_series: int) -> tuple[np.ndarray, int]:
+    """``clustered._codes(group_of_series[series])`` (codes in sorted-label order, and
+    their number) from a factorisation of the S series' labels instead of N rows'."""
+    import pandas as pd
+
+    present = np.bincount(series, minlength=n_series) > 0
+    c_s, uniq = pd.factorize(np.asarray(group_of_series)[present], sort=True)
+    code_of_series = np.full(n_series, -1, dtype=np.int64)
+    code_of_series[present] = c_s
+    return code_of_series[series], len(uniq)
+
+
 def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, series: np.ndarray,
                 time: np.ndarray, pan: Panel, weights: np.ndarray | None = None) -> dict:
     """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
     design effect of its own scores, and a wild cluster restricted bootstrap p."""
     if weights is not None:  # WLS: rows scaled by √w (the constant column becomes √w)
         keep = weights > 0
-        sw = np.sqrt(weights[keep])
-        y, x, series, time = y[keep], x[keep], series[keep], time[keep]
+        if keep.all():
+            sw = np.sqrt(weights)
+        else:
+            sw = np.sqrt(weights[keep])
+            y, x, series, time = y[keep], x[keep], series[keep], time[keep]
     else:
         sw = np.ones_like(y)
-    if pan.cluster is not None:  # contracts nest in questions, questions in declared clusters
-        groups = pan.cluster[series].astype(str)
+    # the cluster of each row: contracts nest in questions, questions in declared clusters
+    if pan.cluster is not None:
+        group_of_series = pan.cluster.astype(str)
     else:
-        groups = pan.question[series] if pan.question is not None else series
-    G = np.unique(groups).size
+        group_of_series = pan.question if pan.question is not None else np.arange(pan.n_series)
+    codes = _cluster_codes(group_of_series, series, pan.n_series)
+    G = codes[1]
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
     X = np.column_stack([sw, sw * x])
     y = sw * y
-    fit = cluster_ols(y, X, groups)
+    fit = cluster_ols(y, X, None, codes=codes)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     u = y - X @ fit.params
@@ -307,14 +338,14 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
     n_eff_ref = min(n_eff, dep106.n_eff) if dep106.n_cells > 0 else n_eff
     # many independent clusters carrying the score variance: the CR1 t's t(G − 1)
     # reference (stats/asymptotic.py); else the wild bootstrap, weights in data-key order
-    ref = cluster_score_reference(score, groups, deff, n_eff_ref)
+    ref = cluster_score_reference(score, None, deff, n_eff_ref, codes=codes)
     p_t = float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1))
     if ref.analytic:
         p_boot = p_t
     else:
-        order = stream_order(group_keys(series_keys(pan), series, groups))
-        p_boot, _ = wild_cluster_bootstrap_p(y, X, groups, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
-                                             deff=deff, order=order)
+        order = stream_order(group_keys(series_keys(pan), series, group_of_series[series]))
+        p_boot, _ = wild_cluster_bootstrap_p(y, X, None, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
+                                             deff=deff, order=order, codes=codes)
     se = fit.bse[1] * np.sqrt(deff)
     tcrit = stats.t.ppf(0.975, G - 1)
     return {"beta": float(fit.params[1]), "alpha": float(fit.params[0]), "se": float(se),
@@ -406,7 +437,8 @@ def check_mg103(ctx: CheckContext) -> Measurement:
 
 def check_mg104(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
-    pan = pan.select_series(pan.resolved)
+    if not pan.resolved.all():  # (all resolved: the dynamic panel itself, its increments already derived)
+        pan = pan.select_series(pan.resolved)
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
     rows = pan.increment_rows
@@ -445,8 +477,8 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     qs = tuple(q for q in VR_QS if np.sum(n_inc[n_inc >= 2 * q]) >= 20)
     if not qs:
         raise InsufficientDataError("series too short for a variance ratio (need 4+ revisions)")
-    pos = _position(pan)
-    probe = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs)
+    # the scores once; the design effect of their own terms then widens the same scores
+    probe = variance_ratio_scores(pan.dp, _position(pan), pan.dp_series, n_inc, qs)
     t_inc = pan.time[pan.increment_rows]
     # centred, as MG101's excess terms: a common non-zero mean (the effect under test)
     # is not dependence
@@ -454,12 +486,12 @@ def check_mg105(ctx: CheckContext) -> Measurement:
         used = v != 0
         return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
 
-    deps = [unit_design_effect(centred(probe.scores[:, j]), pan.dp_series, t_inc, pan.question, pan.cluster)
-            for j in range(len(qs))]
+    deps = unit_design_effects([centred(probe.scores[:, j]) for j in range(len(qs))], pan.dp_series, t_inc,
+                               pan.question, pan.cluster)
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)
-    vr = pooled_variance_ratio(pan.dp, pos, pan.dp_series, n_inc, qs, deff=deff)
+    vr = widen(probe, deff)
     per_q = tuple(VarianceRatioAt(q=q, vr=float(vr.vr[j]), z=float(vr.z[j]), pvalue=float(vr.pvalues[j]),
                                   n_series=int(vr.n_series[j]), n_steps=int(vr.n_steps[j]))
                   for j, q in enumerate(qs))

@@ -2,24 +2,32 @@
 
 Parse -> options -> API -> render -> exit code; no statistics here.
 Exit codes: 0 passed, 1 a gating check failed, 2 could not run.
+
+Each subcommand lives in its own module, imported only when it runs: ``main()``
+builds the command line with just the subcommand named on it (``forecheck analyze
+...`` never imports the simulator, the walk tool or the monitor), and ``app`` — the
+full command line, for ``forecheck --help`` and for tests — is built on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
 from forecheck import __version__
 
-app = typer.Typer(
-    name="forecheck",
-    no_args_is_help=True,
-    add_completion=False,
-    help="Stress-test probability forecast time series against the martingale variance budget.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-)
+#: subcommand -> (module, function), in the order ``forecheck --help`` lists them
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("forecheck.cli.analyze", "analyze_command"),
+    "config": ("forecheck.cli.config_cmd", "config_command"),
+    "monitor": ("forecheck.cli.monitor", "monitor_command"),
+    "rules": ("forecheck.cli.rules", "rules_command"),
+    "rule": ("forecheck.cli.rules", "rule_command"),
+    "walk": ("forecheck.cli.walk", "walk_command"),
+    "simulate": ("forecheck.cli.simulate", "simulate_command"),
+}
 
 
 def _version(value: bool) -> None:
@@ -28,7 +36,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
@@ -41,24 +48,29 @@ def _root(
     """
 
 
-def _register() -> None:
-    from forecheck.cli.analyze import analyze_command
-    from forecheck.cli.config_cmd import config_command
-    from forecheck.cli.monitor import monitor_command
-    from forecheck.cli.rules import rule_command, rules_command
-    from forecheck.cli.simulate import simulate_command
-    from forecheck.cli.walk import walk_command
+def build_app(names: list[str] | tuple[str, ...] | None = None) -> typer.Typer:
+    """The command line with the subcommands ``names`` (default: all)."""
+    new = typer.Typer(
+        name="forecheck",
+        no_args_is_help=True,
+        add_completion=False,
+        help="Stress-test probability forecast time series against the martingale variance budget.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+    new.callback()(_root)
+    for name in COMMANDS if names is None else names:
+        module, function = COMMANDS[name]
+        new.command(name)(getattr(importlib.import_module(module), function))
+    return new
 
-    app.command("analyze")(analyze_command)
-    app.command("config")(config_command)
-    app.command("monitor")(monitor_command)
-    app.command("rules")(rules_command)
-    app.command("rule")(rule_command)
-    app.command("walk")(walk_command)
-    app.command("simulate")(simulate_command)
 
-
-_register()
+def __getattr__(name: str):
+    if name == "app":  # the full command line, built once on first use
+        full = build_app()
+        globals()["app"] = full
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -68,8 +80,10 @@ def main() -> None:
     run quietly (Python docs, signal module: "Note on SIGPIPE"); the commands keep
     their exit code themselves (see ``cli.common.write_payload``).
     """
+    args = sys.argv[1:]
+    cli = build_app([args[0]]) if args and args[0] in COMMANDS else __getattr__("app")
     try:
-        app()
+        cli()
     except BrokenPipeError:
         from forecheck.cli.common import _stdio_to_devnull
 

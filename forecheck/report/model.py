@@ -96,8 +96,10 @@ class Report:
         return [r for r in self.results if r.family == family]
 
     # ------------------------------------------------------------ exports
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document (schema_version 2)."""
+    def to_dict(self, *, series_placeholder: str | None = None) -> dict[str, Any]:
+        """The JSON document (schema_version 2). ``series_placeholder``: that string
+        in place of the per-series records (the JSON writer formats them column-wise,
+        ``report/json_format.py``)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "forecheck", "version": __version__},
@@ -105,7 +107,8 @@ class Report:
             "config": self.config.to_dict(),
             "summary": self.decision().summary_dict(),
             "results": [r.to_dict() for r in self.results],
-            "series": [_clean(rec) for rec in self.series.to_dict(orient="records")],
+            "series": (series_placeholder if series_placeholder is not None
+                       else [_clean(rec) for rec in self.series.to_dict(orient="records")]),
             **{k: _clean(v) for k, v in prose.extras(self.results).items()},
             **({"baseline": _clean(self.baseline.to_dict())} if self.baseline is not None else {}),
             **({"overrides": _clean(list(self.overrides))} if self.overrides else {}),

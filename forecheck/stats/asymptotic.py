@@ -75,11 +75,13 @@ def choose_reference(v: np.ndarray, deff: float, n_eff_dependence: float,
 
 
 def cluster_score_reference(score: np.ndarray, groups: np.ndarray, deff: float, n_eff_dependence: float,
-                            threshold: float | None = None) -> Reference:
+                            threshold: float | None = None, *,
+                            codes: tuple[np.ndarray, int] | None = None) -> Reference:
     """:func:`choose_reference` for a clustered regression: the variance contributions
-    are the squared cluster sums of the slope's score (x − x̄)·û (CR1's meat)."""
+    are the squared cluster sums of the slope's score (x − x̄)·û (CR1's meat).
+    ``codes`` : ``clustered._codes(groups)`` when the caller has them."""
     from forecheck.stats.clustered import _codes
 
-    g, _ = _codes(groups)
+    g, _ = _codes(groups) if codes is None else codes
     s_g = np.bincount(g.ravel(), weights=np.asarray(score, dtype=float))
     return choose_reference(s_g**2, deff, n_eff_dependence, threshold)

@@ -80,17 +80,19 @@ def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
     return np.linalg.inv(a) / np.outer(norms, norms)
 
 
-def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float = 1.0) -> ClusterOLS:
+def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float = 1.0,
+                codes: tuple[np.ndarray, int] | None = None) -> ClusterOLS:
     """OLS of y on X (include a constant column yourself) with CR1 cluster SEs.
 
     ``deff`` ≥ 1 multiplies the covariance (cross-cluster dependence, MG106).
+    ``codes`` : ``_codes(groups)`` when the caller has them (``groups`` is then unused).
     Raises :class:`~forecheck.errors.InsufficientDataError` when the regression is
     not identified (see :func:`_inverse_xtx`); a perfect fit gives zero standard
     errors and NaN t-statistics and p-values.
     """
     y = np.asarray(y, float)
     X = np.asarray(X, float)
-    g, G = _codes(groups)
+    g, G = _codes(groups) if codes is None else codes
     n, k = X.shape
     xtx_inv = _inverse_xtx(X, G)
     if not np.all(np.isfinite(y)):
@@ -110,19 +112,21 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
 
 def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, col: int, *, n_boot: int,
                              rng: np.random.Generator, deff: float = 1.0,
-                             order: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+                             order: np.ndarray | None = None,
+                             codes: tuple[np.ndarray, int] | None = None) -> tuple[float, np.ndarray]:
     """Two-sided WCR bootstrap-t p-value for H0: beta[col] = 0 (Rademacher weights).
 
     The restricted model drops column ``col``; bootstrap samples
     y* = X_r β̃_r + w_g ẽ with one weight per cluster; each t* uses the same CR1
     formula as the observed t. ``deff`` scales the observed t down by √deff
-    (cross-cluster dependence the bootstrap does not see). Returns (p, t*).
+    (cross-cluster dependence the bootstrap does not see); ``codes`` as in
+    :func:`cluster_ols`. Returns (p, t*).
     """
     y = np.asarray(y, float)
     X = np.asarray(X, float)
-    g, G = _codes(groups)
+    g, G = _codes(groups) if codes is None else codes
     n, k = X.shape
-    fit = cluster_ols(y, X, groups)
+    fit = cluster_ols(y, X, groups, codes=(g, G))
     t_obs = fit.tvalues[col] / np.sqrt(max(deff, 1.0))
     keep = [j for j in range(k) if j != col]
     Xr = X[:, keep]

@@ -93,16 +93,19 @@ class CellSums:
 
 
 def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-              cluster: np.ndarray | None = None) -> CellSums:
-    """The per-cell partial sums of ``values`` (arguments as :func:`design_effect`)."""
+              cluster: np.ndarray | None = None, *, cells: tuple | None = None) -> CellSums:
+    """The per-cell partial sums of ``values`` (arguments as :func:`design_effect`);
+    ``cells`` : ``_cells(time, cluster[series], keys=True)`` when already formed."""
     values = np.asarray(values, float)
     clusters = None if cluster is None else frozenset(np.asarray(cluster).astype(str).tolist())
     if len(values) == 0:
         z = np.zeros(0)
         return CellSums(z, None if cluster is None else np.zeros(0, dtype=object), z, z, z, z, z, z,
                         0.0, 0, int(n_series), 0, clusters)
-    cl = None if cluster is None else np.asarray(cluster)[series]
-    cell, nc, tkeys, ckeys = _cells(np.asarray(time, float), cl, keys=True)
+    if cells is None:
+        cl = None if cluster is None else np.asarray(cluster)[series]
+        cells = _cells(np.asarray(time, float), cl, keys=True)
+    cell, nc, tkeys, ckeys = cells
     tot = np.bincount(cell, weights=values, minlength=nc)
     v2 = values * values  # (not values**4 below: a float power is ~100x slower than products)
     sq = np.sum(v2)
@@ -263,27 +266,41 @@ class UnitSums:
 def unit_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray,
               unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None) -> UnitSums:
     """The partial sums of :func:`unit_design_effect` (same arguments)."""
-    values = np.asarray(values, float)
+    return unit_sums_many([values], series, time, unit_of_series, cluster_of_series)[0]
+
+
+def unit_sums_many(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+                   unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
+                   ) -> list[UnitSums]:
+    """:func:`unit_sums` of several value vectors on the same contributions (series,
+    time): the (unit, time) cells and their (cluster, time) cells are formed once
+    (MG105's three horizons q)."""
     series = np.asarray(series, np.int64)
     n_s = int(series.max()) + 1 if len(series) else 0
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
-    if len(values) == 0:
-        return UnitSums(0.0, 0.0, 0, 0, cell_sums(values, series, time, 0), 0)
+    if len(series) == 0:
+        return [UnitSums(0.0, 0.0, 0, 0, cell_sums(np.zeros(0), series, time, 0), 0) for _ in values_list]
     u = unit_s[series]
     ucode = _dense_rank(u)
     n_units = int(ucode.max()) + 1
     cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
-    w = np.bincount(cell, weights=values, minlength=len(cu))
-    sq = float(np.sum(values**2))
     cl = None
     if cluster_of_series is not None:
         # cluster of each unit (units nest in clusters: first series' cluster)
         cl_u = np.empty(n_units, dtype=object)
         cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
         cl = cl_u
-    used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
-    return UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
-                    cells=cell_sums(w, cu, ct, n_units, cl), n_values=len(values))
+    # the (cluster, time) cells of the unit sums, shared by every value vector
+    across = _cells(np.asarray(ct, float), None if cl is None else cl[cu], keys=True)
+    out = []
+    for values in values_list:
+        values = np.asarray(values, float)
+        w = np.bincount(cell, weights=values, minlength=len(cu))
+        sq = float(np.sum(values**2))
+        used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
+        out.append(UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
+                            cells=cell_sums(w, cu, ct, n_units, cl, cells=across), n_values=len(values)))
+    return out
 
 
 def combine_units(parts: list[UnitSums]) -> UnitDependence:
@@ -314,3 +331,12 @@ def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     (:func:`unit_sums`) combined (:func:`combine_units`), as the Dask engine does per
     partition."""
     return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series)])
+
+
+def unit_design_effects(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+                        unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
+                        ) -> list[UnitDependence]:
+    """:func:`unit_design_effect` of several value vectors on the same contributions,
+    the cells formed once (:func:`unit_sums_many`)."""
+    return [combine_units([p]) for p in unit_sums_many(values_list, series, time, unit_of_series,
+                                                       cluster_of_series)]

@@ -18,7 +18,7 @@ statistic across q from the covariance of the score vectors (Δx_t h_t^{(q)})_q.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -75,20 +75,75 @@ class PooledVR:
     n_series: np.ndarray  # series used per q
     n_steps: np.ndarray  # increments used per q
     scores: np.ndarray  # (n_rows, len(qs)) per-increment scores Δx_t h_t (0 where unused)
+    _total: np.ndarray = field(default=None, repr=False)  # Σ scores per q
+    _gram: np.ndarray = field(default=None, repr=False)  # scores' scores (len(qs), len(qs))
 
 
-def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int, *,
+                     _tmp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """h_t = Σ_{k=1}^{q−1} 2(1−k/q) Δx_{t−k} for flat, series-sorted increments.
 
     ``pos`` is the 0-based position of each increment within its series; rows with
     pos < q − 1 lack lags and are flagged unusable (second return value False).
     """
+    n = len(dx)
     h = np.zeros_like(dx)
-    for k in range(1, q):  # loop over lags only
+    tmp = np.empty_like(dx) if _tmp is None else _tmp
+    for k in range(1, min(q, n + 1)):  # loop over lags only; h[k:] += w·Δx[:−k], in place
         w = 2.0 * (1.0 - k / q)
-        h[k:] += w * dx[:-k]
+        np.multiply(dx[:-k] if k < n else dx[:0], w, out=tmp[:n - k])
+        h[k:] += tmp[:n - k]
     usable = pos >= q - 1
-    return np.where(usable, h, 0.0), usable
+    h[~usable] = 0.0
+    return h, usable
+
+
+def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n_inc: np.ndarray,
+                          qs: tuple[int, ...] = (2, 5, 10)) -> PooledVR:
+    """The per-q estimates and scores of :func:`pooled_variance_ratio` (its z,
+    p-values and Wald statistic for deff = 1); :func:`widen` recomputes the
+    inference for another design effect without recomputing the scores."""
+    scores = np.zeros((len(dx), len(qs)))
+    vr, nser, nstep = [], [], []
+    tmp = np.empty_like(np.asarray(dx, float))
+    long_enough = np.empty(len(dx), bool)
+    for j, q in enumerate(qs):
+        h, usable = lag_weighted_sum(dx, pos, q, _tmp=tmp)
+        np.take(n_inc >= 2 * q, series, out=long_enough)
+        usable &= long_enough
+        np.multiply(dx, h, out=h)
+        h[~usable] = 0.0
+        scores[:, j] = h
+        del h
+        np.multiply(dx, dx, out=tmp)
+        den = float(np.sum(tmp[usable]))
+        vr.append(1.0 + scores[:, j].sum() / den if den > 0 else np.nan)
+        nser.append(int(np.sum(n_inc >= 2 * q)))
+        nstep.append(int(usable.sum()))
+    return widen(PooledVR(qs=tuple(qs), vr=np.array(vr), z=np.array([]), pvalues=np.array([]), wald=np.nan,
+                          wald_p=np.nan, bonferroni_p=np.nan, n_series=np.array(nser), n_steps=np.array(nstep),
+                          scores=scores, _total=scores.sum(0), _gram=scores.T @ scores), 1.0)
+
+
+def widen(vr: PooledVR, deff: float) -> PooledVR:
+    """``vr``'s z, p-values and Wald statistic with the score covariance widened by
+    ``deff`` ≥ 1 (cross-series dependence, MG106)."""
+    total = vr._total
+    omega = vr._gram * max(deff, 1.0)
+    sd = np.sqrt(np.diag(omega))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, total / sd, np.nan)
+    pv = 2 * stats.norm.sf(np.abs(z))
+    ok = np.isfinite(z)
+    if not ok.any():  # constant series: no revision (or no lagged revision) ever moves
+        raise InsufficientDataError("no variance ratio can be estimated: the usable revisions or their lags "
+                                    "are all zero")
+    om = omega[np.ix_(ok, ok)]
+    wald = float(total[ok] @ np.linalg.pinv(om) @ total[ok])
+    dof = int(np.linalg.matrix_rank(om))
+    wald_p = float(stats.chi2.sf(wald, max(dof, 1)))
+    bonf = float(min(1.0, ok.sum() * np.nanmin(pv)))
+    return replace(vr, z=z, pvalues=pv, wald=wald, wald_p=wald_p, bonferroni_p=bonf)
 
 
 def pooled_variance_ratio(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n_inc: np.ndarray,
@@ -102,34 +157,5 @@ def pooled_variance_ratio(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     :class:`~forecheck.errors.InsufficientDataError` when no q has a non-zero score
     variance (e.g. every revision zero).
     """
-    scores = np.zeros((len(dx), len(qs)))
-    vr, nser, nstep = [], [], []
-    for j, q in enumerate(qs):
-        h, usable = lag_weighted_sum(dx, pos, q)
-        usable &= (n_inc >= 2 * q)[series]
-        scores[:, j] = np.where(usable, dx * h, 0.0)
-        den = float(np.sum(dx[usable] ** 2))
-        vr.append(1.0 + scores[:, j].sum() / den if den > 0 else np.nan)
-        nser.append(int(np.sum(n_inc >= 2 * q)))
-        nstep.append(int(usable.sum()))
-    total = scores.sum(0)
-    omega = scores.T @ scores * max(deff, 1.0)
-    sd = np.sqrt(np.diag(omega))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, total / sd, np.nan)
-    pv = 2 * stats.norm.sf(np.abs(z))
-    ok = np.isfinite(z)
-    if not ok.any():  # constant series: no revision (or no lagged revision) ever moves
-        raise InsufficientDataError("no variance ratio can be estimated: the usable revisions or their lags "
-                                    "are all zero")
-    if ok.any():
-        om = omega[np.ix_(ok, ok)]
-        wald = float(total[ok] @ np.linalg.pinv(om) @ total[ok])
-        dof = int(np.linalg.matrix_rank(om))
-        wald_p = float(stats.chi2.sf(wald, max(dof, 1)))
-        bonf = float(min(1.0, ok.sum() * np.nanmin(pv)))
-    else:
-        wald, wald_p, bonf = np.nan, np.nan, np.nan
-    return PooledVR(qs=tuple(qs), vr=np.array(vr), z=z, pvalues=pv, wald=wald, wald_p=wald_p,
-                    bonferroni_p=bonf, n_series=np.array(nser), n_steps=np.array(nstep), scores=scores)
-
+    vr = variance_ratio_scores(dx, pos, series, n_inc, qs)
+    return vr if max(deff, 1.0) == 1.0 else widen(vr, deff)
