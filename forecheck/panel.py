@@ -168,9 +168,18 @@ class Panel:
         """(S,) median time between consecutive forecasts (1.0 for single-row series)."""
         out = np.ones(self.n_series)
         if len(self.dt):
-            df = pd.DataFrame({"s": self.dp_series, "dt": self.dt})
-            med = df.groupby("s")["dt"].median()
-            out[med.index.to_numpy()] = med.to_numpy()
+            dt, ser = self.dt, self.dp_series
+            # increments are grouped by series in panel order: per-series min and max
+            # over runs; a series whose steps are all equal has that step as its median
+            starts = np.flatnonzero(np.r_[True, ser[1:] != ser[:-1]])
+            lo, hi = np.minimum.reduceat(dt, starts), np.maximum.reduceat(dt, starts)
+            const = lo == hi
+            out[ser[starts[const]]] = lo[const]
+            if not const.all():  # the rest: pandas' median (the same value, NaN-free)
+                rest = np.isin(ser, ser[starts[~const]])
+                df = pd.DataFrame({"s": ser[rest], "dt": dt[rest]})
+                med = df.groupby("s")["dt"].median()
+                out[med.index.to_numpy()] = med.to_numpy()
         return out
 
     @cached_property

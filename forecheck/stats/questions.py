@@ -196,7 +196,7 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 #: probes used to bucket pair candidates (3**PAIR_DIMS neighbouring cells per series)
-PAIR_DIMS = 4
+PAIR_DIMS = 3
 
 
 def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
