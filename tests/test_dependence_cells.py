@@ -47,3 +47,17 @@ def test_unit_design_effect_of_mirror_pair_counts_one_unit():
     dep2 = dependence.unit_design_effect(values**2, series, time, np.array([0, 0]))
     # equal terms in one unit: Σ_t (2v)² / Σ 2v² = 2 exactly (hand computation)
     assert abs(dep2.deff_within - 2.0) < 1e-12
+
+
+def test_cells_of_a_few_sorted_runs_match_reference():
+    # in-flight rows in (series, time) order, then one appended row per series (MG103's
+    # resolution rows): the merge path, against the np.unique reference
+    rng = np.random.default_rng(2)
+    for trial in range(30):
+        S, L = int(rng.integers(2, 40)), int(rng.integers(1, 8))
+        series = np.r_[np.repeat(np.arange(S), L), np.arange(S)]
+        time = np.r_[np.tile(np.arange(L, dtype=float), S), np.full(S, float(L) + rng.integers(0, 3))]
+        unit = rng.integers(0, S, S) if trial % 2 else np.arange(S)
+        u_ref, c_ref, cu_ref, ct_ref = _reference(unit[series], time)
+        cell, cu, ct = dependence._unit_time_cells(dependence._dense_rank(unit[series]), time)
+        assert np.array_equal(cell, c_ref) and np.array_equal(cu, cu_ref) and np.array_equal(ct, ct_ref)

@@ -225,7 +225,8 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     Times are replaced by their rank among the distinct times (hash factorisation,
     then a sort of the distinct times only), so one int64 key orders the cells;
     values already in key order (series sorted by time, units in series order: the
-    usual panel) are numbered by run length, otherwise the distinct keys are sorted."""
+    usual panel) are numbered by run length, a few sorted runs are merged by a stable
+    sort, otherwise the distinct keys are sorted."""
     import pandas as pd
 
     tcode, tuniq = pd.factorize(time)
@@ -234,10 +235,20 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     trank[order] = np.arange(len(tuniq))
     n_t = max(len(tuniq), 1)
     key = ucode * n_t + trank[tcode]
-    if len(key) < 2 or np.all(key[1:] >= key[:-1]):
+    descents = np.count_nonzero(key[1:] < key[:-1]) if len(key) > 1 else 0
+    if descents == 0:
         starts = np.concatenate(([True], key[1:] != key[:-1]))
         cell = np.cumsum(starts) - 1
         ukey = key[starts]
+    elif descents <= 64:
+        # a few sorted runs (e.g. MG103's in-flight rows, then the resolution rows):
+        # numpy's stable sort merges runs in about linear time
+        by_key = np.argsort(key, kind="stable")
+        sk = key[by_key]
+        starts = np.concatenate(([True], sk[1:] != sk[:-1]))
+        cell = np.empty(len(key), np.int64)
+        cell[by_key] = np.cumsum(starts) - 1
+        ukey = sk[starts]
     else:
         kcode, kuniq = pd.factorize(key)
         korder = np.argsort(kuniq, kind="stable")
