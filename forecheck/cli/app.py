@@ -73,6 +73,29 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _tune_allocator() -> None:
+    """Keep freed memory in the process heap (glibc only; the command line, not the
+    library). Each column-sized numpy array (80 MB at 10⁷ rows) is otherwise a fresh
+    ``mmap`` whose pages the kernel zero-fills on first touch and reclaims on free: on
+    10⁷ rows that page-fault traffic was 24 of 45 CPU seconds. ``M_MMAP_MAX = 0`` serves
+    large blocks from the heap and a 2 GB ``M_TRIM_THRESHOLD`` reuses them without
+    returning them to the system in between (mallopt(3)). ``FORECHECK_MALLOC=system``
+    leaves the allocator's defaults."""
+    import os
+
+    if os.environ.get("FORECHECK_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
+        libc.mallopt(m_mmap_max, 0)
+        libc.mallopt(m_trim_threshold, 2**31 - 1)
+    except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
+        pass
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -81,6 +104,7 @@ def main() -> None:
     their exit code themselves (see ``cli.common.write_payload``).
     """
     args = sys.argv[1:]
+    _tune_allocator()
     cli = build_app([args[0]]) if args and args[0] in COMMANDS else __getattr__("app")
     try:
         cli()
