@@ -250,7 +250,6 @@ def check_mg102(ctx: CheckContext) -> Measurement:
     q_bh = adjust_pvalues(pv, "bh")
     holm = adjust_pvalues(pv, "holm")
     alpha = ctx.config.alpha
-    flagged = np.flatnonzero(q_bh < alpha)
     S = ctx.panel.n_series
     keep = ctx.pooled()[1]
     at = np.flatnonzero(keep)[mask]  # full-panel index of each screened series
@@ -262,24 +261,33 @@ def check_mg102(ctx: CheckContext) -> Measurement:
         k = src[units] if S else np.zeros(0, np.int64)
         full = np.where(k >= 0, vals[np.maximum(k, 0)] if len(vals) else np.nan, np.nan)
         ctx.series_columns[col] = full
-    order = flagged[np.argsort(pv[flagged])]
     ratio = ctx.pooled_budget().select(mask).ratio
-    listed = tuple(FlaggedSeries(id=str(pan.ids[i]), excess=float(x[i]),
+    return mg102_measurement(pan.ids, x, ratio, z, pv, q_bh, holm, pan.lengths, alpha)
+
+
+def mg102_measurement(ids: np.ndarray, x: np.ndarray, ratio: np.ndarray, z: np.ndarray, pv: np.ndarray,
+                      q_bh: np.ndarray, holm: np.ndarray, n: np.ndarray, alpha: float) -> Measurement:
+    """MG102's record from the screened series' excess, ratio, z, p-values (BH q,
+    Holm) and lengths; both engines build it here."""
+    flagged = np.flatnonzero(q_bh < alpha)
+    order = flagged[np.argsort(pv[flagged])]
+    listed = tuple(FlaggedSeries(id=str(ids[i]), excess=float(x[i]),
                                  ratio=float(ratio[i]) if np.isfinite(ratio[i]) else None, z=float(z[i]),
-                                 pvalue=float(pv[i]), qvalue=float(q_bh[i]), n=int(pan.lengths[i]))
+                                 pvalue=float(pv[i]), qvalue=float(q_bh[i]), n=int(n[i]))
                    for i in order[:50])
     top = np.argsort(-z)[:5]
+    S = len(ids)
     details = SeriesScreenDetails(
-        n_series=pan.n_series, n_flagged=int(len(flagged)), flagged=listed,
-        largest_z=tuple(SeriesZ(id=str(pan.ids[i]), z=float(z[i]), pvalue=float(pv[i])) for i in top),
+        n_series=S, n_flagged=int(len(flagged)), flagged=listed,
+        largest_z=tuple(SeriesZ(id=str(ids[i]), z=float(z[i]), pvalue=float(pv[i])) for i in top),
         method="mixture empirical-Bernstein supermartingale bound (valid for any bounded "
                "martingale), Benjamini-Hochberg across series",
         z_note="z = X/sqrt(Σ(1−2p)²Δp²) is descriptive: oversized for jumpy series")
     pmin = float(np.nanmin(holm)) if len(holm) else 1.0
-    msg = (f"{len(flagged)} of {pan.n_series} series move implausibly much for their budget"
+    msg = (f"{len(flagged)} of {S} series move implausibly much for their budget"
            + (": " + ", ".join(f.id for f in listed[:5]) + (" …" if len(listed) > 5 else "") if listed else ""))
     return Measurement(statistic=float(np.max(z)) if len(z) else None, pvalue=pmin, estimate=float(len(flagged)),
-                       nobs=pan.n_series, message=msg, details=details,
+                       nobs=S, message=msg, details=details,
                        null="H0: each series is a martingale", alternative="greater (too much movement)")
 
 
@@ -492,19 +500,28 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)
     vr = widen(probe, deff)
-    per_q = tuple(VarianceRatioAt(q=q, vr=float(vr.vr[j]), z=float(vr.z[j]), pvalue=float(vr.pvalues[j]),
-                                  n_series=int(vr.n_series[j]), n_steps=int(vr.n_steps[j]))
+    return mg105_measurement(qs, vr.vr, vr.z, vr.pvalues, vr.wald, vr.wald_p, vr.bonferroni_p, vr.n_series,
+                             vr.n_steps, deff, dep_vr)
+
+
+def mg105_measurement(qs: tuple[int, ...], vr: np.ndarray, z: np.ndarray, pv: np.ndarray, wald: float,
+                      wald_p: float, bonferroni_p: float, n_series: np.ndarray, n_steps: np.ndarray,
+                      deff: float, dep_vr) -> Measurement:
+    """MG105's record from its per-q ratios and tests (``variance_ratio.score_tests``);
+    both engines build it here."""
+    per_q = tuple(VarianceRatioAt(q=q, vr=float(vr[j]), z=float(z[j]), pvalue=float(pv[j]),
+                                  n_series=int(n_series[j]), n_steps=int(n_steps[j]))
                   for j, q in enumerate(qs))
-    lead = vr.vr[0]
+    lead = vr[0]
     reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
                else "momentum (smoothing / under-reaction)")
     details = VarianceRatioDetails(
-        by_q=per_q, wald=vr.wald, wald_df=len(qs), wald_chi2_p=vr.wald_p, bonferroni_p=vr.bonferroni_p,
+        by_q=per_q, wald=wald, wald_df=len(qs), wald_chi2_p=wald_p, bonferroni_p=bonferroni_p,
         design_effect=deff, reading=reading,
         method="pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²")
     msg = "VR " + ", ".join(f"q={d.q}: {d.vr:.2f}" for d in per_q) + f" ({reading})"
-    return Measurement(statistic=float(vr.wald), pvalue=float(vr.wald_p), estimate=float(lead),
-                       nobs=int(vr.n_steps[0]), message=msg, details=details,
+    return Measurement(statistic=float(wald), pvalue=float(wald_p), estimate=float(lead),
+                       nobs=int(n_steps[0]), message=msg, details=details,
                        null="H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)",
                        alternative="two-sided", n_eff=dep_vr.n_eff, n_units=dep_vr.n_units)
 
@@ -514,27 +531,34 @@ def check_mg106(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
     if pan.n_series < 2 or len(pan.dp) == 0:
         raise InsufficientDataError("fewer than two series with revisions")
-    dep = ctx.dependence()
+    own = sorted((k[5:], v) for k, v in ctx.cache.items() if k.startswith("neff."))
+    return mg106_measurement(ctx.dependence(), own, clusters_declared=pan.cluster is not None,
+                             n_clusters=int(np.unique(pan.cluster.astype(str)).size)
+                             if pan.cluster is not None else None,
+                             n_questions=ctx.questions().n_questions or None)
+
+
+def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: int | None,
+                      n_questions: int | None) -> Measurement:
+    """MG106's record from the increments' dependence and each pooled test's own
+    count (``own``: sorted (code, (contributions, UnitDependence))); both engines."""
     if dep.n_cells == 0:
         msg = "series share no forecast times: dependence cannot be measured; treated as independent"
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
                f"carry about {dep.n_eff:.0f} independent ones")
-    own = sorted((k[5:], v[1]) for k, v in ctx.cache.items() if k.startswith("neff."))
     if own:  # each pooled test's count on its own contributions (the gate's)
-        msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, d in own)
+        msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, (_, d) in own)
     details = DependenceDetails(
         rho=dep.rho, design_effect_increments=dep.deff, n_eff=dep.n_eff, n_series=dep.n_series,
         n_shared_times=dep.n_cells, mean_series_per_time=dep.mean_sharing,
-        clusters_declared=pan.cluster is not None,
-        n_clusters=int(np.unique(pan.cluster.astype(str)).size) if pan.cluster is not None else None,
+        clusters_declared=clusters_declared, n_clusters=n_clusters,
         method="time-aligned (within declared clusters) design effect of one contract per question; "
                "N_eff = S/(1+(n̄−1)ρ̄); by_family: each pooled test's own count (unit_design_effect)",
-        n_questions=ctx.questions().n_questions or None,
+        n_questions=n_questions,
         by_family=tuple(FamilyDependence(code=c, contributions=what, n_units=d.n_units, n_eff=d.n_eff,
                                          design_effect=d.deff, design_effect_within_units=d.deff_within)
-                        for c, (what, d) in sorted((k[5:], v) for k, v in ctx.cache.items()
-                                                   if k.startswith("neff."))))
+                        for c, (what, d) in own))
     return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
                        test_based=False, status="pass")
 

@@ -16,18 +16,13 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from forecheck.checks.martingale import P0_EDGES
+from forecheck.checks.martingale import P0_EDGES, mg102_measurement, mg105_measurement, mg106_measurement
 from forecheck.details import (
     BudgetPart,
-    DependenceDetails,
     ExcessInference,
     ExcessMovementDetails,
-    FamilyDependence,
     FindingDetails,
-    FlaggedSeries,
     P0Stratum,
-    SeriesScreenDetails,
-    SeriesZ,
     TauBin,
 )
 from forecheck.errors import InsufficientDataError
@@ -247,29 +242,8 @@ def mg102(pooled: pd.DataFrame, alpha: float) -> tuple[Measurement, pd.DataFrame
     pv, x, z = (pooled[c].to_numpy(float) for c in ("pv", "x", "z"))
     ratio = pooled["ratio"].to_numpy(float)
     ids = pooled["id"].to_numpy()
-    n = pooled["n"].to_numpy()
     q_bh = adjust_pvalues(pv, "bh")
-    holm = adjust_pvalues(pv, "holm")
-    flagged = np.flatnonzero(q_bh < alpha)
-    order = flagged[np.argsort(pv[flagged])]
-    listed = tuple(FlaggedSeries(id=str(ids[i]), excess=float(x[i]),
-                                 ratio=float(ratio[i]) if np.isfinite(ratio[i]) else None, z=float(z[i]),
-                                 pvalue=float(pv[i]), qvalue=float(q_bh[i]), n=int(n[i]))
-                   for i in order[:50])
-    top = np.argsort(-z)[:5]
-    S = len(pooled)
-    details = SeriesScreenDetails(
-        n_series=S, n_flagged=len(flagged), flagged=listed,
-        largest_z=tuple(SeriesZ(id=str(ids[i]), z=float(z[i]), pvalue=float(pv[i])) for i in top),
-        method="mixture empirical-Bernstein supermartingale bound (valid for any bounded "
-               "martingale), Benjamini-Hochberg across series",
-        z_note="z = X/sqrt(Σ(1−2p)²Δp²) is descriptive: oversized for jumpy series")
-    pmin = float(np.nanmin(holm)) if len(holm) else 1.0
-    msg = (f"{len(flagged)} of {S} series move implausibly much for their budget"
-           + (": " + ", ".join(f.id for f in listed[:5]) + (" …" if len(listed) > 5 else "") if listed else ""))
-    m = Measurement(statistic=float(np.max(z)) if len(z) else None, pvalue=pmin, estimate=float(len(flagged)),
-                    nobs=S, message=msg, details=details,
-                    null="H0: each series is a martingale", alternative="greater (too much movement)")
+    m = mg102_measurement(ids, x, ratio, z, pv, q_bh, adjust_pvalues(pv, "holm"), pooled["n"].to_numpy(), alpha)
     cols = pd.DataFrame({"id": ids.astype(str), "mg102_z": z, "mg102_p": pv, "mg102_q": q_bh})
     return m, cols
 
@@ -279,26 +253,7 @@ def mg106(dep: Dependence, n_dynamic: int, n_dp: int, own: dict[str, tuple[str, 
     """check_mg106 from the combined cells; ``own`` the pooled tests' own counts."""
     if n_dynamic < 2 or n_dp == 0:
         raise InsufficientDataError("fewer than two series with revisions")
-    if dep.n_cells == 0:
-        msg = "series share no forecast times: dependence cannot be measured; treated as independent"
-    else:
-        msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
-               f"carry about {dep.n_eff:.0f} independent ones")
-    items = sorted(own.items())
-    if items:
-        msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, (_, d) in items)
-    details = DependenceDetails(
-        rho=dep.rho, design_effect_increments=dep.deff, n_eff=dep.n_eff, n_series=dep.n_series,
-        n_shared_times=dep.n_cells, mean_series_per_time=dep.mean_sharing, clusters_declared=False,
-        n_clusters=None,
-        method="time-aligned (within declared clusters) design effect of one contract per question; "
-               "N_eff = S/(1+(n̄−1)ρ̄); by_family: each pooled test's own count (unit_design_effect)",
-        n_questions=None,
-        by_family=tuple(FamilyDependence(code=c, contributions=what, n_units=d.n_units, n_eff=d.n_eff,
-                                         design_effect=d.deff, design_effect_within_units=d.deff_within)
-                        for c, (what, d) in items))
-    return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
-                       test_based=False, status="pass")
+    return mg106_measurement(dep, sorted(own.items()), clusters_declared=False, n_clusters=None, n_questions=None)
 
 
 # ------------------------------------------------------------------ CA201–CA204
@@ -468,9 +423,8 @@ def variance_ratio(qs: tuple[int, ...], parts: list[dict], cells: list[list]):
     """check_mg105 (and the tail of stats/variance_ratio.pooled_variance_ratio) from the
     partitions' per-q score sums and cells; returns (Measurement, UnitDependence)."""
     from forecheck.checks.martingale import VR_QS
-    from forecheck.details import VarianceRatioAt, VarianceRatioDetails
-    from forecheck.stats import dists
     from forecheck.stats.dependence import combine_units
+    from forecheck.stats.variance_ratio import score_tests
 
     idx = [VR_QS.index(q) for q in qs]
     deps = [combine_units([c[j] for c in cells if c is not None]) for j in idx]
@@ -482,30 +436,5 @@ def variance_ratio(qs: tuple[int, ...], parts: list[dict], cells: list[list]):
     n_series = np.sum([p["n_series"] for p in parts], axis=0)[idx]
     n_steps = np.sum([p["n_steps"] for p in parts], axis=0)[idx]
     vr = np.array([1.0 + t / d if d > 0 else np.nan for t, d in zip(total, den)])
-    sd = np.sqrt(np.diag(omega))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, total / sd, np.nan)
-    pv = 2 * dists.norm.sf(np.abs(z))
-    ok = np.isfinite(z)
-    if not ok.any():
-        raise InsufficientDataError("no variance ratio can be estimated: the usable revisions or their lags "
-                                    "are all zero")
-    om = omega[np.ix_(ok, ok)]
-    wald = float(total[ok] @ np.linalg.pinv(om) @ total[ok])
-    dof = int(np.linalg.matrix_rank(om))
-    wald_p = float(dists.chi2.sf(wald, max(dof, 1)))
-    bonf = float(min(1.0, ok.sum() * np.nanmin(pv)))
-    per_q = tuple(VarianceRatioAt(q=q, vr=float(vr[j]), z=float(z[j]), pvalue=float(pv[j]),
-                                  n_series=int(n_series[j]), n_steps=int(n_steps[j])) for j, q in enumerate(qs))
-    lead = vr[0]
-    reading = ("mean reversion (over-reaction or bid-ask bounce)" if lead < 1
-               else "momentum (smoothing / under-reaction)")
-    details = VarianceRatioDetails(
-        by_q=per_q, wald=wald, wald_df=len(qs), wald_chi2_p=wald_p, bonferroni_p=bonf,
-        design_effect=deff, reading=reading,
-        method="pooled martingale-transform VR (no drift), self-normalised per q; joint Wald χ²")
-    msg = "VR " + ", ".join(f"q={d.q}: {d.vr:.2f}" for d in per_q) + f" ({reading})"
-    return Measurement(statistic=float(wald), pvalue=float(wald_p), estimate=float(lead),
-                       nobs=int(n_steps[0]), message=msg, details=details,
-                       null="H0: VR(q) = 1 for every q (increments uncorrelated; Lo & MacKinlay 1988)",
-                       alternative="two-sided", n_eff=dep_vr.n_eff, n_units=dep_vr.n_units), dep_vr
+    z, pv, wald, wald_p, bonf = score_tests(total, omega)
+    return mg105_measurement(qs, vr, z, pv, wald, wald_p, bonf, n_series, n_steps, deff, dep_vr), dep_vr

@@ -128,8 +128,14 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
 def widen(vr: PooledVR, deff: float) -> PooledVR:
     """``vr``'s z, p-values and Wald statistic with the score covariance widened by
     ``deff`` ≥ 1 (cross-series dependence, MG106)."""
-    total = vr._total
-    omega = vr._gram * max(deff, 1.0)
+    z, pv, wald, wald_p, bonf = score_tests(vr._total, vr._gram * max(deff, 1.0))
+    return replace(vr, z=z, pvalues=pv, wald=wald, wald_p=wald_p, bonferroni_p=bonf)
+
+
+def score_tests(total: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """Per-q z and two-sided normal p-values of the summed scores ``total`` with
+    covariance ``omega``, the joint Wald χ² (pseudo-inverse, df = rank) and the
+    Bonferroni minimum: (z, p, wald, wald_p, bonferroni_p). Shared by both engines."""
     sd = np.sqrt(np.diag(omega))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, total / sd, np.nan)
@@ -143,7 +149,7 @@ def widen(vr: PooledVR, deff: float) -> PooledVR:
     dof = int(np.linalg.matrix_rank(om))
     wald_p = float(stats.chi2.sf(wald, max(dof, 1)))
     bonf = float(min(1.0, ok.sum() * np.nanmin(pv)))
-    return replace(vr, z=z, pvalues=pv, wald=wald, wald_p=wald_p, bonferroni_p=bonf)
+    return z, pv, wald, wald_p, bonf
 
 
 def pooled_variance_ratio(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n_inc: np.ndarray,
