@@ -324,18 +324,30 @@ class Panel:
     def select_series(self, mask: np.ndarray) -> "Panel":
         """A new panel with only the series where ``mask`` (S,) is True."""
         mask = np.asarray(mask, dtype=bool)
-        keep_rows = mask[self.series_index]
-        lengths = self.lengths[mask]
+        return self._subset(mask, mask[self.series_index], self.lengths[mask])
+
+    def take_series(self, order: np.ndarray) -> "Panel":
+        """A new panel with the series ``order`` (integer indices, e.g. a permutation),
+        in that order, their rows moved with them."""
+        order = np.asarray(order, dtype=np.int64)
+        lengths = self.lengths[order]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        rows = np.repeat(self.offsets[:-1][order] - starts, lengths) + np.arange(int(lengths.sum()))
+        return self._subset(order, rows, lengths)
+
+    def _subset(self, pick: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> "Panel":
+        """The panel of the series ``pick`` (mask or indices) and their ``rows``: every
+        per-series field indexed by ``pick``, every per-row field by ``rows``."""
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
-        def rows(a):
-            return None if a is None else a[keep_rows]
+        def row(a):
+            return None if a is None else a[rows]
 
         def per(a):
-            return None if a is None else a[mask]
+            return None if a is None else a[pick]
 
-        return Panel(ids=self.ids[mask], offsets=offsets, time=self.time[keep_rows], p=self.p[keep_rows],
-                     outcome=self.outcome[mask], time_kind=self.time_kind, time_unit=self.time_unit,
+        return Panel(ids=self.ids[pick], offsets=offsets, time=self.time[rows], p=self.p[rows],
+                     outcome=self.outcome[pick], time_kind=self.time_kind, time_unit=self.time_unit,
                      resolved_at=per(self.resolved_at), cluster=per(self.cluster), group=per(self.group),
-                     underlying=rows(self.underlying), source_row=rows(self.source_row), question=per(self.question),
+                     underlying=row(self.underlying), source_row=row(self.source_row), question=per(self.question),
                      meta=dict(self.meta))

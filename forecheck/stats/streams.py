@@ -94,21 +94,7 @@ def group_keys(series_keys_: np.ndarray, row_series: np.ndarray, groups: np.ndar
 
 def reorder_series(panel: Panel, perm: np.ndarray) -> Panel:
     """The same panel with its series in the order ``perm`` (rows moved with them)."""
-    perm = np.asarray(perm, dtype=np.int64)
-    lengths = panel.lengths[perm]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    rows = np.repeat(panel.offsets[:-1][perm] - offsets[:-1], lengths) + np.arange(offsets[-1])
-
-    def per(a):
-        return None if a is None else a[perm]
-
-    def row(a):
-        return None if a is None else a[rows]
-
-    return Panel(ids=panel.ids[perm], offsets=offsets, time=panel.time[rows], p=panel.p[rows],
-                 outcome=panel.outcome[perm], time_kind=panel.time_kind, time_unit=panel.time_unit,
-                 resolved_at=per(panel.resolved_at), cluster=per(panel.cluster),
-                 underlying=row(panel.underlying), source_row=row(panel.source_row), meta=dict(panel.meta))
+    return panel.take_series(perm)
 
 
 def canonical(panel: Panel) -> tuple[Panel, np.ndarray]:
