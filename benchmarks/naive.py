@@ -9,9 +9,10 @@ excess movement X; Augenblick & Rabin 2021), the martingale-transform variance
 V = Σ((1 − 2p_{t−1})Δp_t)² and MG102's z = X/√V, the BNS jump ratio Z
 (Barndorff-Nielsen & Shephard 2006) of the raw increments, the ARCH-LM statistic of
 the raw increments with statsmodels' ``het_arch`` and the variance ratio at q = 2
-with arch's ``VarianceRatio``; pooled: MG101's ratio and its t = ΣX/√ΣV with the
-normal p-value, MG104's revision–error regression (o − p_t) = a + b Δp_t with
-statsmodels OLS and cluster-robust (CR1, by series) errors, Brier score and
+with arch's ``VarianceRatio``; pooled: MG101's ratio and its
+t = ΣX/√max(min(ΣV, ΣR), ΣV/4) (R = Σ(1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)),
+u(p) = p(1 − p)) with the normal p-value, MG104's revision–error regression
+(o − p_t) = a + b Δp_t with statsmodels OLS and cluster-robust (CR1, by series) errors, Brier score and
 Spiegelhalter's Z of the last forecasts (CA201/CA202).
 
 tests/test_naive_equivalence.py checks that these numbers equal forecheck's on a
@@ -70,7 +71,11 @@ def per_series(g: pd.DataFrame) -> pd.Series:
     else:
         m, r = m_in, u0 - ul
     v = float(np.sum(d**2))
-    out = {"movement": m, "uncertainty_reduction": r, "excess": m - r, "v": v,
+    # R: Σ (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)), p_t = o at the resolution step
+    path = np.append(p, o) if resolved else p
+    prev, nxt = path[:-1], path[1:]
+    rv = float(np.sum((1 - 2 * prev) ** 2 * (prev * (1 - prev) - nxt * (1 - nxt))))
+    out = {"movement": m, "uncertainty_reduction": r, "excess": m - r, "v": v, "rv": rv,
            "z": (m - r) / np.sqrt(v) if v > 0 else 0.0, "n": len(p), "resolved": resolved,
            "p_last": p[-1], "outcome": o, "bns_z": _bns_z(dp), "arch_lm": np.nan, "vr2": np.nan}
     if len(dp) > ARCH_LAGS + 2 and np.ptp(dp**2) > 0:
@@ -93,8 +98,9 @@ def naive_stats(df: pd.DataFrame) -> dict:
 
     ser = df.groupby("series", sort=True).apply(per_series, include_groups=False)
     use = ser[(ser["resolved"].astype(bool)) | (ser["n"] >= MIN_LENGTH)]
-    sm_, sr_, sx_, sv_ = (float(use[c].sum()) for c in ("movement", "uncertainty_reduction", "excess", "v"))
-    t101 = sx_ / np.sqrt(sv_)
+    sm_, sr_, sx_, sv_, srv_ = (float(use[c].sum()) for c in ("movement", "uncertainty_reduction", "excess", "v",
+                                                               "rv"))
+    t101 = sx_ / np.sqrt(max(min(sv_, srv_), sv_ / 4))  # MG101's studentiser (docs/checks.md)
     # MG104: in-flight rows of resolved series with MIN_LENGTH+ forecasts
     keep = ser.index[(ser["n"] >= MIN_LENGTH) & ser["resolved"].astype(bool)]
     dd = df[df["series"].isin(keep)].sort_values(["series", "time"])

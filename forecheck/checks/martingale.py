@@ -25,7 +25,8 @@ from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import Measurement, SimulationCap
 from forecheck.stats.asymptotic import cluster_score_reference
-from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
+from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, excess_inference, reduction_variance,
+                                       studentiser)
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import unit_design_effect, unit_design_effects
@@ -70,6 +71,20 @@ def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     t = np.concatenate([pan.time[pan.increment_rows], pan.resolution_time[res]])
     prev = np.concatenate([pan.dp_prev_p, pl])
     return d, s, t, prev
+
+
+#: how MG101's t is studentised (details.inference.method; both engines)
+MG101_STUDENTISER = ("t = ΣX/√(deff·V), V = max(min(Σ(1−2p)²Δp², Σ(1−2p)²(u(p_{t−1})−u(p_t))), "
+                     "Σ(1−2p)²Δp²/4)")
+
+
+def excess_reduction_variance(pan: Panel, prev: np.ndarray) -> np.ndarray:
+    """Per step of :func:`_excess_terms` (same order; ``prev`` its p_{t−1}) the term
+    (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)) of R, the variance of ΣX that the realised
+    uncertainty reduction implies (``stats/bootstrap.reduction_variance``); at a
+    resolution step p_t is the outcome."""
+    p_next = np.concatenate([pan.p[pan.increment_rows], pan.outcome[pan.resolved]])
+    return reduction_variance(prev, p_next)
 
 
 def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -127,14 +142,19 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # cells), centred so that a common non-zero mean (the effect under test) is not
     # read as correlation. The resolution steps usually share one date, where
     # dependence cannot be estimated; MG106's count stands in for them (below).
-    d, ds_, dt_, _ = _excess_terms(pan)
+    d, ds_, dt_, prev_ = _excess_terms(pan)
     n_in = len(pan.dp)
     dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
     dep_x = unit_design_effect(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
     deff = dep_x.deff
     ctx.cache["neff.MG101"] = ("excess terms", dep_x)
     sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
-    se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
+    # and R = Σ (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)), the variance the realised uncertainty
+    # reduction implies (also unbiased under H0); t is studentised by the smaller (floored),
+    # the one the alternative does not inflate (stats/bootstrap.studentiser; docs/validation.md)
+    sr_var = float(np.sum(excess_reduction_variance(pan, prev_)))
+    sv_t = float(studentiser(sv, sr_var)) if sv > 0 else sv
+    se_sum = np.sqrt(deff * sv_t) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
     se_ratio = se_sum / sr if sv > 0 else 0.0
     sd_null = float(se_sum)
@@ -159,7 +179,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     n_eff_x = float(dep_x.n_eff)  # effective independent units of the excess terms (questions, clusters)
     n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
     inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
-                           int(ctx.config.n_sim), ctx.rng("MG101"))
+                           int(ctx.config.n_sim), ctx.rng("MG101"), reduction=True)
     pval, q_lo, q_hi, K = inf.pvalue, inf.q_lo, inf.q_hi, inf.draws_per_series
     ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
     for j in range(n_st):
@@ -213,7 +233,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
         inference=ExcessInference(
             method=("N(0, 1) reference (many independent series carry the variance; " if inf.reference.analytic
                     else "parametric martingale bootstrap-t (") + "probit bridge matched per series; "
-                   "t = ΣX/√(deff·Σ(1−2p)²Δp²))",
+                   + MG101_STUDENTISER + ")",
             n_sim=B, draws_per_series=int(K), design_effect=deff, n_eff=n_eff_own,
             rho_excess_terms=dep_x.rho_units, se_of_excess=sd_null, n_eff_increments=dep.n_eff, n_eff_gate=n_eff_gate,
             reference=inf.reference.as_dict()),

@@ -16,7 +16,13 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from forecheck.checks.martingale import P0_EDGES, mg102_measurement, mg105_measurement, mg106_measurement
+from forecheck.checks.martingale import (
+    MG101_STUDENTISER,
+    P0_EDGES,
+    mg102_measurement,
+    mg105_measurement,
+    mg106_measurement,
+)
 from forecheck.details import (
     BudgetPart,
     ExcessInference,
@@ -29,7 +35,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.io.dq_rules import MAX_SHOWN
 from forecheck.results import CheckResult, Measurement
 from forecheck.stats.asymptotic import choose_reference
-from forecheck.stats.bootstrap import Z975, two_sided_normal
+from forecheck.stats.bootstrap import Z975, studentiser, two_sided_normal
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.dependence import Dependence, UnitDependence
 from forecheck.stats.multitest import adjust_pvalues
@@ -160,7 +166,8 @@ def mg101(pooled: pd.DataFrame, n_excluded: int, tau: pd.DataFrame, time_unit: s
     deff = dep_x.deff
     b_v = pooled["v"].to_numpy(float)
     sv = float(np.sum(b_v))
-    se_sum = np.sqrt(deff * sv) if sv > 0 else np.inf
+    sv_t = float(studentiser(sv, float(pooled["r"].sum()))) if sv > 0 else sv  # as check_mg101
+    se_sum = np.sqrt(deff * sv_t) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
     se_ratio = se_sum / sr if sv > 0 else 0.0
     res = pooled["resolved"].to_numpy(bool)
@@ -221,7 +228,7 @@ def mg101(pooled: pd.DataFrame, n_excluded: int, tau: pd.DataFrame, time_unit: s
         volatility_seller_profit=sx, volatility_seller_profit_per_series=sx / S,
         inference=ExcessInference(
             method="N(0, 1) reference (many independent series carry the variance; probit bridge matched per "
-                   "series; t = ΣX/√(deff·Σ(1−2p)²Δp²))",
+                   "series; " + MG101_STUDENTISER + ")",
             n_sim=int(n_sim), draws_per_series=0, design_effect=deff, n_eff=n_eff_x,
             rho_excess_terms=dep_x.rho_units, se_of_excess=float(se_sum), n_eff_increments=dep.n_eff,
             n_eff_gate=n_eff_gate, reference=reference),

@@ -25,6 +25,7 @@ from forecheck.checks.martingale import (
     _excess_terms,
     _mg101_inputs,
     _position,
+    excess_reduction_variance,
     mg103_rows,
 )
 from forecheck.config import AnalysisConfig
@@ -205,6 +206,7 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     d, s, _, prev = _excess_terms(pan)
     n_in = len(pan.dp)
     v = np.bincount(s, weights=d**2, minlength=pan.n_series)
+    r = np.bincount(s, weights=excess_reduction_variance(pan, prev), minlength=pan.n_series)
     x = np.bincount(s, weights=d, minlength=pan.n_series)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(v > 0, x / np.sqrt(v), 0.0)
@@ -213,7 +215,7 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
         "id": pan.ids.astype(str), "n": pan.lengths, "p0": pan.p0, "p_last": pan.p_last,
         "resolved": b.resolved, "movement": b.movement, "movement_inflight": b.movement_inflight,
         "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
-        "excess": b.excess, "ratio": b.ratio, "v": v, "x": x, "z": z, "pv": pv,
+        "excess": b.excess, "ratio": b.ratio, "v": v, "r": r, "x": x, "z": z, "pv": pv,
         "key": series_keys(pan)})  # data keys: CA204's bootstrap order (stats/streams.py)
     # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
     tau = pan.time_to_resolution[pan.increment_rows - 1]

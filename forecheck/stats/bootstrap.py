@@ -113,20 +113,25 @@ def _unpermute(perm: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
-                    max_cells: int = 4_000_000, with_variance: bool = False):
+                    max_cells: int = 4_000_000, with_variance: bool = False, with_reduction: bool = False):
     """(S, n_draws) excess movement X* of martingale paths matched to each series.
 
     Resolved series are closed with o* ~ Bernoulli(p*_last) (r* = u(p_0));
     unresolved ones keep in-flight movement only (r* = u(p_0) − u(p*_last)).
     With ``with_variance`` also returns V* = Σ_t d*_t², d*_t = (1 − 2p*_{t−1})Δp*_t
     (the sum of squared martingale-transform terms, for a studentised statistic).
+    With ``with_reduction`` (implies ``with_variance``) also R* = Σ_t (1 − 2p*_{t−1})²
+    (u(p*_{t−1}) − u(p*_t)) + [resolved] (1 − 2p*_last)² u(p*_last), the variance the
+    realised uncertainty reduction implies (:func:`reduction_variance`). No further
+    random draws: the same paths, so the p-values of other statistics are unchanged.
 
     The draws are handed out in the order of the series' data keys
     (``stats/streams.py``), so a series' simulated paths do not depend on its id.
     """
     pc, perm = canonical(panel)
-    res = _simulate_excess(pc, n_draws, rng, max_cells=max_cells, with_variance=with_variance)
-    if with_variance:
+    res = _simulate_excess(pc, n_draws, rng, max_cells=max_cells, with_variance=with_variance or with_reduction,
+                           with_reduction=with_reduction)
+    if with_variance or with_reduction:
         return _unpermute(perm, *res)
     return _unpermute(perm, res)[0]
 
@@ -162,7 +167,7 @@ def _seg_sums(v: np.ndarray, S: int, has_inc: np.ndarray, first_pos: np.ndarray)
 
 
 def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
-                     max_cells: int, with_variance: bool):
+                     max_cells: int, with_variance: bool, with_reduction: bool = False):
     clk = _matched_clock(panel)
     S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
     srs = panel.dp_series
@@ -172,11 +177,17 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     resolved = panel.resolved
     out = np.empty((S, n_draws))
     var = np.empty((S, n_draws)) if with_variance else None
+    red = np.empty((S, n_draws)) if with_reduction else None
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
         if n:
             ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+            if with_reduction:
+                w2 = (1.0 - 2.0 * pprev) ** 2
+                w2 *= uncertainty(pprev) - uncertainty(ps)
+                r_sim = _seg_sums(w2, S, has_inc, first_pos)
+                del w2
             x = ps - pprev
             if with_variance:
                 dd = 1.0 - 2.0 * pprev
@@ -189,6 +200,7 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
         else:
             m_sim = np.zeros((b, S))
             v_sim = np.zeros((b, S))
+            r_sim = np.zeros((b, S))
             plast = np.broadcast_to(p0, (b, S)).copy()
         o = (rng.random((b, S)) < plast).astype(float)
         x_res = m_sim + (o - plast) ** 2 - u0[None, :]
@@ -197,6 +209,11 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
         if with_variance:
             v_res = v_sim + ((1 - 2 * plast) * (o - plast)) ** 2
             var[:, k0:k0 + b] = np.where(resolved[None, :], v_res, v_sim).T
+        if with_reduction:
+            r_res = r_sim + (1 - 2 * plast) ** 2 * uncertainty(plast)
+            red[:, k0:k0 + b] = np.where(resolved[None, :], r_res, r_sim).T
+    if with_reduction:
+        return out, var, red
     return (out, var) if with_variance else out
 
 
@@ -297,10 +314,41 @@ def two_sided_normal(t: float) -> float:
     return float(2.0 * special.ndtr(-abs(float(t))))
 
 
-def _boot_t(xd: np.ndarray, vd: np.ndarray, n: int, rng: np.random.Generator, order: np.ndarray) -> np.ndarray:
-    xs, vs = null_sums(xd, n, rng, vd, order=order)
+def _boot_t(xd: np.ndarray, vd: np.ndarray, n: int, rng: np.random.Generator, order: np.ndarray,
+            rd: np.ndarray | None = None) -> np.ndarray:
+    if rd is None:
+        xs, vs = null_sums(xd, n, rng, vd, order=order)
+    else:  # the same draw indices for R*: the studentiser of :func:`studentiser`
+        xs, vm, rs = null_sums(xd, n, rng, vd, rd, order=order)
+        vs = studentiser(vm, rs)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(vs > 0, xs / np.sqrt(np.where(vs > 0, vs, 1.0)), 0.0)
+
+
+#: the reduction-implied variance may not fall below this share of the realised one
+#: (keeps t finite when the weighted uncertainty rises: |t| ≤ 2 × the QV-studentised t)
+STUDENTISER_FLOOR = 0.25
+
+
+def reduction_variance(p_prev: np.ndarray, p_next: np.ndarray) -> np.ndarray:
+    """Per step (1 − 2p_{t−1})² (u(p_{t−1}) − u(p_t)); at a resolution step p_next = o
+    gives (1 − 2p_last)² u(p_last). Under a martingale E[u(p_{t−1}) − u(p_t) | F_{t−1}]
+    = E[Δp_t² | F_{t−1}], so its sum is, like Σ d_t² (d_t = (1 − 2p_{t−1})Δp_t), an
+    unbiased estimate of Var(Σ d_t); the two differ by Σ (1 − 2p_{t−1})² d_t, i.e. by
+    the excess itself (u(p_{t−1}) − u(p_t) = Δp_t² − d_t)."""
+    return (1.0 - 2.0 * p_prev) ** 2 * (uncertainty(p_prev) - uncertainty(p_next))
+
+
+def studentiser(v_mov, v_red):
+    """MG101's variance estimate: the smaller of the realised quadratic variation
+    V = Σ d_t² and the reduction-implied R (:func:`reduction_variance`), floored at
+    ``STUDENTISER_FLOOR``·V. Both are unbiased for Var(ΣX) under H0 and converge to
+    the same limit; each is inflated by one direction of the alternative (V by
+    over-reaction, whose moves are too large; R by under-reaction, whose uncertainty
+    falls faster than it moves), so the minimum is the variance not inflated by the
+    effect under test — the restricted-variance (score-test) principle."""
+    v_mov = np.asarray(v_mov, float)
+    return np.maximum(np.minimum(v_mov, np.asarray(v_red, float)), STUDENTISER_FLOOR * v_mov)
 
 
 @dataclass(frozen=True)
@@ -319,7 +367,7 @@ class ExcessInference:
 def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: float, n_eff_dependence: float,
                      strata: np.ndarray, strata_stat: np.ndarray, n_sim: int, rng: np.random.Generator, *,
                      sim_cells: int = SIM_CELLS, strata_sims: int = 999,
-                     strata_sim_cells: int = 4_000_000) -> ExcessInference:
+                     strata_sim_cells: int = 4_000_000, reduction: bool = False) -> ExcessInference:
     """P-value of MG101's t = ΣX/√(deff·ΣV) and of each p0 stratum's t.
 
     With many effectively independent contributions (``stats.asymptotic``) the
@@ -327,7 +375,9 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
     series only. Otherwise the parametric martingale bootstrap-t of this module
     (draws handed out in data-key order). ``v_series`` (S,) = Σ_t d_t² per series;
     ``strata`` (S,) stratum of each series; ``strata_stat`` the strata's t (NaN where
-    untestable: p = 1). On the asymptotic path a stratum is simulated on its own
+    untestable: p = 1). ``reduction``: ``stat`` is studentised by :func:`studentiser`
+    and so is every simulated t* of the panel (the strata keep Σ d_t²).
+    On the asymptotic path a stratum is simulated on its own
     series only when it is too concentrated for the normal reference and small
     (rows × 64 ≤ ``strata_sim_cells``); its reference is in ``strata_references``.
     """
@@ -364,9 +414,13 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
             sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(series_keys(sub))))
         return ExcessInference(p, q_lo, q_hi, sp, K, ref, tuple(refs))
     K = draws_per_series(panel, B, sim_cells)
-    xd, vd = simulate_excess(panel, K, rng, with_variance=True)
+    if reduction:
+        xd, vd, rd = simulate_excess(panel, K, rng, with_reduction=True)
+    else:
+        xd, vd = simulate_excess(panel, K, rng, with_variance=True)
+        rd = None
     keys = series_keys(panel)
-    t_null = _boot_t(xd, vd, B, rng, stream_order(keys))
+    t_null = _boot_t(xd, vd, B, rng, stream_order(keys), rd)
     p = two_sided_mc(stat, t_null)
     q_hi, q_lo = np.quantile(t_null, [0.975, 0.025])
     for j in range(n_strata):
