@@ -81,15 +81,16 @@ def summarize(name: str, panel: Panel, cfg: AnalysisConfig) -> str:
         lines.append(f"| {code} | {est} | {ci} | {p} | {x.status} | {msg} |")
     m = r.get("MG101")
     if m is not None and m.details:
-        d = m.details
-        lines += ["", f"MG101 split: in flight {d['inflight']['movement']:.3f} vs budget "
-                  f"{d['inflight']['budget']:.3f} (×{d['inflight']['ratio'] or float('nan'):.2f}); resolution "
-                  f"{d['resolution']['movement']:.3f} vs {d['resolution']['budget']:.3f} "
-                  f"(×{d['resolution']['ratio'] or float('nan'):.2f}); design effect "
-                  f"{d['inference']['design_effect']:.1f}, N_eff ≈ {d['inference']['n_eff']:.0f}."]
+        d = m.details  # ExcessMovementDetails (forecheck/details.py)
+        ratio = lambda v: float("nan") if v is None else v  # noqa: E731
+        lines += ["", f"MG101 split: in flight {d.inflight.movement:.3f} vs budget "
+                  f"{d.inflight.budget:.3f} (×{ratio(d.inflight.ratio):.2f}); resolution "
+                  f"{d.resolution.movement:.3f} vs {d.resolution.budget:.3f} "
+                  f"(×{ratio(d.resolution.ratio):.2f}); design effect "
+                  f"{d.inference.design_effect:.1f}, N_eff ≈ {d.inference.n_eff:.0f}."]
         lines += ["", "By starting probability: " + "; ".join(
-            f"{s['p0_from']:.2f}–{s['p0_to']:.2f}: n={s['n_series']}, ratio "
-            f"{s['ratio']:.2f}" for s in d["by_p0"] if s["ratio"] is not None)]
+            f"{s.p0_from:.2f}–{s.p0_to:.2f}: n={s.n_series}, ratio "
+            f"{s.ratio:.2f}" for s in d.by_p0 if s.ratio is not None)]
     return "\n".join(lines) + "\n"
 
 

@@ -31,6 +31,7 @@ from forecheck.checks.wiener import CHECKS as WN_CHECKS
 from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
 from forecheck.report.model import Report, series_table
+from forecheck.report.prose import assumption_rows
 from forecheck.report.sections import wiener as section
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -75,25 +76,26 @@ def analyse(panel: Panel) -> tuple[Report, float]:
     res, ctx = execute(panel, cfg, specs)
     dt = time.perf_counter() - t0
     rep = Report(input={"series": panel.n_series}, config=cfg, results=tuple(res),
-                 series=series_table(panel, ctx.series_columns), panel=panel,
-                 extras=dict(ctx.cache.get("report_extras", {})))
+                 series=series_table(panel, ctx.budget(), ctx.series_columns), panel=panel)
     return rep, dt
 
 
 def markdown(name: str, rep: Report, dt: float) -> str:
     lines = [f"### {name}", "", f"{rep.panel.n_series} series, {rep.panel.n_obs} forecasts; WN checks + MG101 "
              f"in {dt:.1f} s.", "", "| assumption | holds? | measured here |", "|---|---|---|"]
-    for r in rep.extras["assumptions"]:
+    for r in assumption_rows({x.code: x for x in rep.results}):
         h = {True: "holds", False: "**fails**", None: "n/a"}[r["holds"]]
         lines.append(f"| {r['assumption']} ({', '.join(r['codes'])}) | {h} | {r['measured']} |")
     mg = rep.result("MG101")
     if mg is not None:
-        lines += ["", f"MG101 ({mg.status}): {mg.message}"]
-    days = (rep.result("WN305").details or {}).get("news_days", []) if rep.result("WN305") else []
+        p = "" if mg.pvalue is None else f"; p = {mg.pvalue:.3f}"
+        lines += ["", f"MG101 ({mg.status}): {mg.message}{p}"]
+    wn305 = rep.result("WN305")
+    days = wn305.details.news_days if wn305 is not None and wn305.details is not None else ()
     if days:
         lines += ["", "Biggest news days (WN305, Lee–Mykland on standardised increments):", "",
                   "| series | time | p before → after | L |", "|---|---|---|---|"]
-        lines += [f"| {d['series']} | {d['time']} | {d['p_before']:.3f} → {d['p_after']:.3f} | {d['L']:+.1f} |"
+        lines += [f"| {d.series} | {d.time} | {d.p_before:.3f} → {d.p_after:.3f} | {d.L:+.1f} |"
                   for d in days[:5]]
     return "\n".join(lines)
 

@@ -12,10 +12,11 @@ import numpy as np
 from forecheck.simulate import simulate
 
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", _BENCH / f"{name}.py")
+def _module(name: str, where: Path = _BENCH):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", where / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -43,3 +44,18 @@ def test_asymptotic_size_reads_the_reference_decision():
         assert 0 < ne <= 200, (code, ne)
         assert res.pvalue is None or 0 <= res.pvalue <= 1
         assert np.isfinite(res.statistic)
+
+
+def test_example_scripts_render_a_simulated_panel():
+    """scripts/examples.py and scripts/wiener_examples.py (the sources of docs/examples.md)
+    read typed details; both had broken when details became dataclasses."""
+    from forecheck.config import AnalysisConfig
+    from forecheck.simulate import simulate_panel
+
+    pan = simulate_panel("gaussian", 30, 40, seed=4)
+    text = _module("examples", _SCRIPTS).summarize("sim", pan, AnalysisConfig(n_sim=49, select=("MG", "CA")))
+    assert "| MG101 |" in text and "MG101 split: in flight" in text and "By starting probability" in text
+    wx = _module("wiener_examples", _SCRIPTS)
+    rep, _ = wx.analyse(pan)
+    md = wx.markdown("sim", rep, 0.0)
+    assert "| assumption | holds? | measured here |" in md and f"p = {rep.result('MG101').pvalue:.3f}" in md
