@@ -458,8 +458,7 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 
 def check_mg103(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
-    pos = _position(pan)
-    if not np.any(pos >= 1):
+    if not np.any(_position(pan) >= 1):
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
     r = _regression(ctx, "MG103", list(mg103_rows(pan)), pan)
     beta = r["beta"]
