@@ -11,6 +11,7 @@ Formulas, pitfalls and measured size/power: docs/checks.md, docs/validation.md.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 from forecheck.stats import dists as stats
@@ -24,7 +25,7 @@ from forecheck.details import (BudgetPart, DependenceDetails, ExcessInference, E
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import Measurement, SimulationCap
-from forecheck.stats.asymptotic import cluster_score_reference
+from forecheck.stats.asymptotic import choose_reference
 from forecheck.stats.bootstrap import SIM_CELLS, error_regression_pvalue, excess_inference
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
@@ -314,12 +315,11 @@ def _cluster_codes(group_of_series: np.ndarray, series: np.ndarray, n_series: in
     return code_of_series[series], len(uniq)
 
 
-def _regression(ctx: CheckContext, code: str, rows: list[np.ndarray], pan: Panel) -> dict:
-    """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
-    design effect of its own scores, and a wild cluster restricted bootstrap p.
-
-    ``rows`` : [y, x, series, time] or [y, x, series, time, weights]; the list is
-    emptied here, so rows the caller holds nowhere else are freed once used."""
+def _design(rows: list[np.ndarray], pan: Panel):
+    """The (WLS-scaled) design of a series-clustered regression from its rows
+    [y, x, series, time] or [y, x, series, time, weights] (the list is emptied, so
+    rows the caller holds nowhere else are freed once used): √w·y, X = [√w, √w·x],
+    series, time, the cluster codes and the cluster label of each series."""
     y, x, series, time = rows[:4]
     weights = rows[4] if len(rows) > 4 else None
     rows.clear()
@@ -345,17 +345,33 @@ def _regression(ctx: CheckContext, code: str, rows: list[np.ndarray], pan: Panel
     X = np.column_stack([sw, sw * x])
     del x
     y = sw * y
-    del sw
+    return y, X, series, time, codes, group_of_series
+
+
+def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.ndarray]], pan: Panel) -> dict:
+    """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
+    design effect of its own scores, and a wild cluster restricted bootstrap p.
+
+    ``make_rows()`` gives the rows (``_design``). The design is freed before the
+    scores' design effect is measured and formed again from the same rows only when
+    the wild bootstrap needs it (few independent clusters: small panels)."""
+    y, X, series, time, codes, group_of_series = _design(make_rows(), pan)
+    G = codes[1]
     fit = cluster_ols(y, X, None, codes=codes)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     u = y - X @ fit.params
     score = (X[:, 1] - X[:, 1].mean()) * u
     del u
+    n_obs = len(y)
+    # the squared cluster sums of the score: the variance contributions of
+    # stats.asymptotic.cluster_score_reference (formed here, as it forms them)
+    s_g = np.bincount(codes[0].ravel(), weights=np.asarray(score, dtype=float))
+    del y, X, codes
     # dependence across units of the scores summed within units (unit_design_effect);
     # the CR1/WCR clusters already absorb dependence within a unit
     dep_u = unit_design_effect(score, series, time, pan.question, pan.cluster)
-    del time
+    del score, time, series
     ctx.cache[f"neff.{code}"] = ("regression scores", dep_u)
     if pan.cluster is None:
         deff = dep_u.deff_across_used
@@ -366,11 +382,12 @@ def _regression(ctx: CheckContext, code: str, rows: list[np.ndarray], pan: Panel
     n_eff_ref = min(n_eff, dep106.n_eff) if dep106.n_cells > 0 else n_eff
     # many independent clusters carrying the score variance: the CR1 t's t(G − 1)
     # reference (stats/asymptotic.py); else the wild bootstrap, weights in data-key order
-    ref = cluster_score_reference(score, None, deff, n_eff_ref, codes=codes)
+    ref = choose_reference(s_g**2, deff, n_eff_ref)
     p_t = float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1))
     if ref.analytic:
         p_boot = p_t
     else:
+        y, X, series, _, codes, group_of_series = _design(make_rows(), pan)  # the same design again
         order = stream_order(group_keys(series_keys(pan), series, group_of_series[series]))
         p_boot, _ = wild_cluster_bootstrap_p(y, X, None, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
                                              deff=deff, order=order, codes=codes)
@@ -380,7 +397,7 @@ def _regression(ctx: CheckContext, code: str, rows: list[np.ndarray], pan: Panel
             "t": float(fit.tvalues[1] / np.sqrt(deff)), "p_boot": p_boot,
             "p_t": p_t, **ref.as_dict(),
             "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
-            "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
+            "n_obs": int(n_obs), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
             "se_cr1_unwidened": float(fit.bse[1])}
 
 
@@ -460,7 +477,7 @@ def check_mg103(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
     if not np.any(_position(pan) >= 1):
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
-    r = _regression(ctx, "MG103", list(mg103_rows(pan)), pan)
+    r = _regression(ctx, "MG103", lambda: list(mg103_rows(pan)), pan)
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
@@ -479,8 +496,8 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
     rows = pan.increment_rows
-    r = _regression(ctx, "MG104", [pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series, pan.time[rows]],
-                    pan)
+    r = _regression(ctx, "MG104", lambda: [pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series,
+                                           pan.time[rows]], pan)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
     if r["reference"] == "asymptotic":
@@ -522,8 +539,10 @@ def check_mg105(ctx: CheckContext) -> Measurement:
         used = v != 0
         return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
 
-    deps = unit_design_effects([centred(probe.scores[:, j]) for j in range(len(qs))], pan.dp_series, t_inc,
+    # (a generator: each q's centred scores are formed when their cells are summed)
+    deps = unit_design_effects((centred(probe.scores[:, j]) for j in range(len(qs))), pan.dp_series, t_inc,
                                pan.question, pan.cluster)
+    del t_inc
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)

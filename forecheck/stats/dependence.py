@@ -24,6 +24,7 @@ same-time dependence is not significant (z ≤ 2, see ``Dependence.z``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -299,12 +300,13 @@ def unit_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     return unit_sums_many([values], series, time, unit_of_series, cluster_of_series)[0]
 
 
-def unit_sums_many(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+def unit_sums_many(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
                    unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
                    ) -> list[UnitSums]:
     """:func:`unit_sums` of several value vectors on the same contributions (series,
     time): the (unit, time) cells and their (cluster, time) cells are formed once
-    (MG105's three horizons q)."""
+    (MG105's three horizons q). ``values_list`` is read once, in order (a generator
+    forms each vector only when it is summed)."""
     series = np.asarray(series, np.int64)
     n_s = int(series.max()) + 1 if len(series) else 0
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
@@ -335,6 +337,7 @@ def unit_sums_many(values_list: list[np.ndarray], series: np.ndarray, time: np.n
         used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
         out.append(UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
                             cells=cell_sums(w, cu, ct, n_units, cl, cells=across), n_values=len(values)))
+        del values, w  # before the next vector is formed
     return out
 
 
@@ -368,7 +371,7 @@ def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series)])
 
 
-def unit_design_effects(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+def unit_design_effects(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
                         unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
                         ) -> list[UnitDependence]:
     """:func:`unit_design_effect` of several value vectors on the same contributions,
