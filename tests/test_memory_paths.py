@@ -92,3 +92,24 @@ def test_mg103_rows_equal_the_concatenated_reference(seed):
     got, want = martingale.mg103_rows(pan), _mg103_rows_concatenated(pan)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+def test_runner_drops_shared_panels_after_their_last_reader_with_the_same_records(monkeypatch):
+    from forecheck import checks
+    from forecheck.config import AnalysisConfig
+
+    panel = random_panel(seed=7, n_series=60)  # short and unresolved series: the dynamic panel is a copy
+    config = AnalysisConfig(n_sim=99)
+    dropped, ctx = checks.execute(panel, config)
+    assert "dynamic" not in ctx.cache and "mg101_inputs" not in ctx.cache
+    monkeypatch.setattr(checks, "CACHE_READERS", {})
+    kept, ctx2 = checks.execute(panel, config)
+    assert "dynamic" in ctx2.cache
+    assert [r.to_dict() for r in dropped] == [r.to_dict() for r in kept]
+
+
+def test_release_positions_are_the_last_reader_selected():
+    from forecheck.checks import release_after
+
+    assert release_after(["MG101", "MG102", "MG103", "CA201"]) == {1: ["mg101_inputs"], 2: ["dynamic"]}
+    assert release_after(["CA201", "WN301"]) == {}
