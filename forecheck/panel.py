@@ -368,7 +368,10 @@ class Panel:
             everything = bool(pick.all())
         else:
             everything = len(pick) == self.n_series and bool(np.all(pick == np.arange(self.n_series)))
-        if everything:
+        # (a strided row array is still copied: the copy is contiguous, and a reduction's
+        # rounding may depend on the memory layout)
+        if everything and all(a is None or a.flags.c_contiguous
+                              for a in (self.time, self.p, self.underlying, self.source_row)):
             return self.relabel(meta=dict(self.meta))
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
