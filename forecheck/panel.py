@@ -8,7 +8,7 @@ Python loop over series.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -17,6 +17,19 @@ import pandas as pd
 
 TimeKind = Literal["date", "datetime", "epoch", "index"]
 TimeUnit = Literal["day", "second", "step"]
+
+
+def _rows_derived(func):
+    """A cached property that depends only on the row arrays (``offsets``, ``time``,
+    ``p``, ``resolved_at``): a panel holding the same arrays as another one
+    (``select_series`` of every series, ``relabel``) reads the other's value instead
+    of computing and keeping a second copy of it."""
+    def get(self):
+        same = self.__dict__.get("_same_rows")
+        return getattr(same, func.__name__) if same is not None else func(self)
+
+    get.__name__, get.__doc__ = func.__name__, func.__doc__
+    return cached_property(get)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,32 +98,32 @@ class Panel:
     def n_obs(self) -> int:
         return len(self.p)
 
-    @cached_property
+    @_rows_derived
     def lengths(self) -> np.ndarray:
         """(S,) number of forecasts per series."""
         return np.diff(self.offsets)
 
-    @cached_property
+    @_rows_derived
     def series_index(self) -> np.ndarray:
         """(N,) series number of each row."""
         return np.repeat(np.arange(self.n_series), self.lengths)
 
-    @cached_property
+    @_rows_derived
     def first_row(self) -> np.ndarray:
         return self.offsets[:-1]
 
-    @cached_property
+    @_rows_derived
     def last_row(self) -> np.ndarray:
         return self.offsets[1:] - 1
 
-    @cached_property
+    @_rows_derived
     def is_first(self) -> np.ndarray:
         """(N,) True on the first row of each series."""
         m = np.zeros(self.n_obs, dtype=bool)
         m[self.first_row] = True
         return m
 
-    @cached_property
+    @_rows_derived
     def step_in_series(self) -> np.ndarray:
         """(N,) 0-based position of each row within its series."""
         return np.arange(self.n_obs) - np.repeat(self.first_row, self.lengths)
@@ -129,28 +142,28 @@ class Panel:
         return ~np.isnan(self.outcome)
 
     # ------------------------------------------------------------ increments
-    @cached_property
+    @_rows_derived
     def increment_rows(self) -> np.ndarray:
         """Row numbers t (not first in series) for which Δp_t = p_t − p_{t−1} exists."""
         return np.flatnonzero(~self.is_first)
 
-    @cached_property
+    @_rows_derived
     def dp(self) -> np.ndarray:
         """In-flight increments Δp_t at ``increment_rows`` (length N − S)."""
         r = self.increment_rows
         return self.p[r] - self.p[r - 1]
 
-    @cached_property
+    @_rows_derived
     def dp_prev_p(self) -> np.ndarray:
         """p_{t−1} for each in-flight increment."""
         return self.p[self.increment_rows - 1]
 
-    @cached_property
+    @_rows_derived
     def dp_series(self) -> np.ndarray:
         """Series number of each in-flight increment."""
         return self.series_index[self.increment_rows]
 
-    @cached_property
+    @_rows_derived
     def dt(self) -> np.ndarray:
         """Time elapsed over each in-flight increment."""
         r = self.increment_rows
@@ -163,7 +176,7 @@ class Panel:
         return np.bincount(idx, weights=values, minlength=self.n_series)
 
     # -------------------------------------------------------------- time
-    @cached_property
+    @_rows_derived
     def typical_step(self) -> np.ndarray:
         """(S,) median time between consecutive forecasts (1.0 for single-row series)."""
         out = np.ones(self.n_series)
@@ -182,7 +195,7 @@ class Panel:
                 out[med.index.to_numpy()] = med.to_numpy()
         return out
 
-    @cached_property
+    @_rows_derived
     def resolution_time(self) -> np.ndarray:
         """(S,) time of resolution: ``resolved_at`` where known, otherwise one typical
         step after the last forecast (the resolution step the budget counts)."""
@@ -191,7 +204,7 @@ class Panel:
             return fallback
         return np.where(np.isnan(self.resolved_at), fallback, self.resolved_at)
 
-    @cached_property
+    @_rows_derived
     def time_to_resolution(self) -> np.ndarray:
         """(N,) τ: time left until resolution at each forecast (> 0)."""
         return self.resolution_time[self.series_index] - self.time
@@ -335,9 +348,31 @@ class Panel:
         rows = np.repeat(self.offsets[:-1][order] - starts, lengths) + np.arange(int(lengths.sum()))
         return self._subset(order, rows, lengths)
 
+    def relabel(self, **fields) -> "Panel":
+        """``dataclasses.replace`` of per-series labels (``question``, ``cluster``,
+        ``group``, ``ids``, ``meta``): the row arrays and what is derived from them
+        (increments, times to resolution, ...) are shared with this panel, not copied
+        or recomputed."""
+        if not set(fields) <= {"question", "cluster", "group", "ids", "meta"}:
+            raise ValueError(f"relabel changes per-series labels only, not {sorted(fields)}")
+        new = replace(self, **fields)
+        object.__setattr__(new, "_same_rows", self.__dict__.get("_same_rows") or self)
+        return new
+
     def _subset(self, pick: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> "Panel":
         """The panel of the series ``pick`` (mask or indices) and their ``rows``: every
-        per-series field indexed by ``pick``, every per-row field by ``rows``."""
+        per-series field indexed by ``pick``, every per-row field by ``rows``. Picking
+        every series in panel order keeps the same values in the same order: the panel
+        then holds this panel's arrays themselves (``relabel``), not copies of them."""
+        if pick.dtype == bool:
+            everything = bool(pick.all())
+        else:
+            everything = len(pick) == self.n_series and bool(np.all(pick == np.arange(self.n_series)))
+        # (a strided row array is still copied: the copy is contiguous, and a reduction's
+        # rounding may depend on the memory layout)
+        if everything and all(a is None or a.flags.c_contiguous
+                              for a in (self.time, self.p, self.underlying, self.source_row)):
+            return self.relabel(meta=dict(self.meta))
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
         def row(a):

@@ -26,7 +26,7 @@ def test_mallopt_called_with_mmap_max_and_trim_threshold(monkeypatch):
     monkeypatch.delenv("FORECHECK_MALLOC", raising=False)
     monkeypatch.setattr(ctypes, "CDLL", lambda name: fake)
     app._tune_allocator()
-    assert fake.calls == [(-4, 0), (-1, 2**31 - 1)]  # M_MMAP_MAX, M_TRIM_THRESHOLD (<malloc.h>)
+    assert fake.calls == [(-4, 0), (-1, 512 * 2**20)]  # M_MMAP_MAX, M_TRIM_THRESHOLD (<malloc.h>)
 
 
 def test_system_allocator_on_request(monkeypatch):

@@ -33,7 +33,7 @@ from forecheck.results import (FAMILY_LAYER, CheckResult, DependenceGate, Measur
 from forecheck.stats.multitest import adjust_pvalues
 
 __all__ = ["CheckContext", "CheckSpec", "all_specs", "check_rng", "execute", "finalize", "gating",
-           "run_checks", "MIN_NEFF", "DEFF_GATE"]
+           "run_checks", "release_after", "CACHE_READERS", "MIN_NEFF", "DEFF_GATE"]
 
 #: fewer effectively independent units than this, with dependence at least
 #: halving the information (design effect ≥ DEFF_GATE), and a test-based check
@@ -171,6 +171,27 @@ def stamp(spec: CheckSpec, m: Measurement, gate: DependenceGate | None = None) -
                        test_based=m.test_based, caps=m.caps)
 
 
+#: work shared through ``CheckContext.cache`` that only these checks read: dropped
+#: once the last of them that runs is done (``release_after``), so a panel of the
+#: selected series (a copy of the rows when series are dropped) is not held through
+#: the later families. A later reader would form it again (the same values).
+CACHE_READERS: dict[str, frozenset[str]] = {
+    "mg101_inputs": frozenset({"MG101", "MG102"}),
+    "dynamic": frozenset({"MG101", "MG103", "MG104", "MG105", "MG106"}),
+}
+
+
+def release_after(codes: list[str]) -> dict[int, list[str]]:
+    """For the checks ``codes`` in run order: after which position each entry of
+    ``CACHE_READERS`` may be dropped (the last check that reads it)."""
+    out: dict[int, list[str]] = {}
+    for key, readers in CACHE_READERS.items():
+        last = max((i for i, c in enumerate(codes) if c in readers), default=None)
+        if last is not None:
+            out.setdefault(last, []).append(key)
+    return out
+
+
 def execute(panel: Panel, config: AnalysisConfig | None = None,
             specs: list[CheckSpec] | None = None,
             extra: list[CheckResult] | None = None) -> tuple[list[CheckResult], CheckContext]:
@@ -183,19 +204,21 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
     # a run from input (findings given: forecheck.analyze) also reports DQ011 on its questions
     if extra is not None and config.is_selected("DQ011"):
         results.extend(question_findings(ctx))
-    for spec in specs if specs is not None else all_specs():
-        if not config.is_selected(spec.code):
-            continue
+    run = [spec for spec in (specs if specs is not None else all_specs()) if config.is_selected(spec.code)]
+    release = release_after([spec.code for spec in run])
+    for i, spec in enumerate(run):
         try:
             m = spec.run(ctx)
         except InsufficientDataError as exc:
             results.append(skipped(spec.code, spec.name, spec.family, spec.severity, str(exc)))
-            continue
-        seq = config.sequential and spec.code in SEQUENTIAL_CODES and m.test_based
-        # --sequential: the e-value decides; its calendar-time construction needs no dependence gate
-        gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based and not seq else None
-        record = stamp(spec, m, gate)
-        results.append(attach(ctx, record) if seq else record)
+        else:
+            seq = config.sequential and spec.code in SEQUENTIAL_CODES and m.test_based
+            # --sequential: the e-value decides; its calendar-time construction needs no dependence gate
+            gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based and not seq else None
+            record = stamp(spec, m, gate)
+            results.append(attach(ctx, record) if seq else record)
+        for key in release.get(i, ()):
+            ctx.cache.pop(key, None)
     return finalize(results, config), ctx
 
 

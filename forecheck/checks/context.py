@@ -8,7 +8,7 @@ gate and MG106 read one quantity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -77,7 +77,7 @@ class CheckContext:
         def make():
             q = self.questions()
             keep = ~q.redundant()
-            pan = replace(self.panel, question=q.units()).select_series(keep)
+            pan = self.panel.relabel(question=q.units()).select_series(keep)
             return pan, keep
         return self.cached("pooled", make)
 

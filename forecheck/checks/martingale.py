@@ -11,6 +11,7 @@ Formulas, pitfalls and measured size/power: docs/checks.md, docs/validation.md.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 from forecheck.stats import dists as stats
@@ -24,7 +25,7 @@ from forecheck.details import (BudgetPart, DependenceDetails, ExcessInference, E
 from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.results import Measurement, SimulationCap
-from forecheck.stats.asymptotic import cluster_score_reference
+from forecheck.stats.asymptotic import choose_reference
 from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, excess_inference, reduction_variance,
                                        studentiser)
 from forecheck.stats.budget import uncertainty
@@ -78,13 +79,15 @@ MG101_STUDENTISER = ("t = ΣX/√(deff·V), V = max(min(Σ(1−2p)²Δp², Σ(1�
                      "Σ(1−2p)²Δp²/4)")
 
 
-def excess_reduction_variance(pan: Panel, prev: np.ndarray) -> np.ndarray:
-    """Per step of :func:`_excess_terms` (same order; ``prev`` its p_{t−1}) the term
-    (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)) of R, the variance of ΣX that the realised
-    uncertainty reduction implies (``stats/bootstrap.reduction_variance``); at a
-    resolution step p_t is the outcome."""
-    p_next = np.concatenate([pan.p[pan.increment_rows], pan.outcome[pan.resolved]])
-    return reduction_variance(prev, p_next)
+def excess_reduction_variance(pan: Panel) -> np.ndarray:
+    """Per step of :func:`_excess_terms` (same order: in-flight steps, then resolution
+    steps) the term (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)) of R, the variance of ΣX that
+    the realised uncertainty reduction implies (``stats/bootstrap.reduction_variance``);
+    at a resolution step p_t is the outcome."""
+    res = pan.resolved
+    pl = pan.p_last[res]
+    return np.concatenate([reduction_variance(pan.dp_prev_p, pan.p[pan.increment_rows]),
+                           reduction_variance(pl, pan.outcome[res])])
 
 
 def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -142,24 +145,32 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # cells), centred so that a common non-zero mean (the effect under test) is not
     # read as correlation. The resolution steps usually share one date, where
     # dependence cannot be estimated; MG106's count stands in for them (below).
-    d, ds_, dt_, prev_ = _excess_terms(pan)
+    # (_excess_terms' d and series; the in-flight terms are its first len(dp) entries,
+    # their series pan.dp_series and times pan.time[pan.increment_rows])
+    res = pan.resolved
+    pl = pan.p_last[res]
+    d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
+    ds_ = np.concatenate([pan.dp_series, np.flatnonzero(res)])
     n_in = len(pan.dp)
+    d2 = d**2
+    sv = float(np.sum(d2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
+    b_v = np.bincount(ds_, weights=d2, minlength=pan.n_series)
+    del d2, ds_
     dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
-    dep_x = unit_design_effect(dc, ds_[:n_in], dt_[:n_in], pan.question, pan.cluster)
+    dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster)
+    del dc
     deff = dep_x.deff
     ctx.cache["neff.MG101"] = ("excess terms", dep_x)
-    sv = float(np.sum(d**2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
-    # and R = Σ (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)), the variance the realised uncertainty
+    # R = Σ (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)), the variance the realised uncertainty
     # reduction implies (also unbiased under H0); t is studentised by the smaller (floored),
     # the one the alternative does not inflate (stats/bootstrap.studentiser; docs/validation.md)
-    sr_var = float(np.sum(excess_reduction_variance(pan, prev_)))
+    sr_var = float(np.sum(excess_reduction_variance(pan)))
     sv_t = float(studentiser(sv, sr_var)) if sv > 0 else sv
     se_sum = np.sqrt(deff * sv_t) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
     se_ratio = se_sum / sr if sv > 0 else 0.0
     sd_null = float(se_sum)
     # in-flight vs resolution split; their separate budgets
-    res = b.resolved
     m_in, m_res = float(b.movement_inflight.sum()), float(b.movement_resolution.sum())
     u_last = uncertainty(pan.p_last)
     budget_res = float(u_last[res].sum())  # E[(o − p_last)² | p_last] = u(p_last)
@@ -167,7 +178,6 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # strata of p0, with a stratified simulated p-value each
     p0 = pan.p0
     strata = []
-    b_v = np.bincount(ds_, weights=d**2, minlength=pan.n_series)
     k = np.clip(np.searchsorted(P0_EDGES, p0, side="right") - 1, 0, len(P0_EDGES) - 2)
     n_st = len(P0_EDGES) - 1  # at most 7 strata
     xj_, vj_ = (np.bincount(k, weights=w, minlength=n_st) for w in (b.excess, b_v))
@@ -196,8 +206,11 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     edges, labels = _tau_bins(pan, tau)
-    kb = np.clip(np.searchsorted(edges, tau, side="left") - 1, 0, len(labels) - 1)
-    d_in = (1 - 2 * pan.dp_prev_p) * pan.dp
+    kb = np.searchsorted(edges, tau, side="left")
+    del tau
+    kb -= 1
+    np.clip(kb, 0, len(labels) - 1, out=kb)
+    d_in = d[:n_in]  # (1 − 2p_{t−1})Δp_t
     mv = pan.dp**2
     red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
     by_tau = []
@@ -324,10 +337,14 @@ def _cluster_codes(group_of_series: np.ndarray, series: np.ndarray, n_series: in
     return code_of_series[series], len(uniq)
 
 
-def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, series: np.ndarray,
-                time: np.ndarray, pan: Panel, weights: np.ndarray | None = None) -> dict:
-    """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
-    design effect of its own scores, and a wild cluster restricted bootstrap p."""
+def _design(rows: list[np.ndarray], pan: Panel):
+    """The (WLS-scaled) design of a series-clustered regression from its rows
+    [y, x, series, time] or [y, x, series, time, weights] (the list is emptied, so
+    rows the caller holds nowhere else are freed once used): √w·y, X = [√w, √w·x],
+    series, time, the cluster codes and the cluster label of each series."""
+    y, x, series, time = rows[:4]
+    weights = rows[4] if len(rows) > 4 else None
+    rows.clear()
     if weights is not None:  # WLS: rows scaled by √w (the constant column becomes √w)
         keep = weights > 0
         if keep.all():
@@ -335,6 +352,7 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
         else:
             sw = np.sqrt(weights[keep])
             y, x, series, time = y[keep], x[keep], series[keep], time[keep]
+        del weights, keep
     else:
         sw = np.ones_like(y)
     # the cluster of each row: contracts nest in questions, questions in declared clusters
@@ -347,15 +365,35 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
     X = np.column_stack([sw, sw * x])
+    del x
     y = sw * y
+    return y, X, series, time, codes, group_of_series
+
+
+def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.ndarray]], pan: Panel) -> dict:
+    """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
+    design effect of its own scores, and a wild cluster restricted bootstrap p.
+
+    ``make_rows()`` gives the rows (``_design``). The design is freed before the
+    scores' design effect is measured and formed again from the same rows only when
+    the wild bootstrap needs it (few independent clusters: small panels)."""
+    y, X, series, time, codes, group_of_series = _design(make_rows(), pan)
+    G = codes[1]
     fit = cluster_ols(y, X, None, codes=codes)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     u = y - X @ fit.params
     score = (X[:, 1] - X[:, 1].mean()) * u
+    del u
+    n_obs = len(y)
+    # the squared cluster sums of the score: the variance contributions of
+    # stats.asymptotic.cluster_score_reference (formed here, as it forms them)
+    s_g = np.bincount(codes[0].ravel(), weights=np.asarray(score, dtype=float))
+    del y, X, codes
     # dependence across units of the scores summed within units (unit_design_effect);
     # the CR1/WCR clusters already absorb dependence within a unit
     dep_u = unit_design_effect(score, series, time, pan.question, pan.cluster)
+    del score, time, series
     ctx.cache[f"neff.{code}"] = ("regression scores", dep_u)
     if pan.cluster is None:
         deff = dep_u.deff_across_used
@@ -366,11 +404,12 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
     n_eff_ref = min(n_eff, dep106.n_eff) if dep106.n_cells > 0 else n_eff
     # many independent clusters carrying the score variance: the CR1 t's t(G − 1)
     # reference (stats/asymptotic.py); else the wild bootstrap, weights in data-key order
-    ref = cluster_score_reference(score, None, deff, n_eff_ref, codes=codes)
+    ref = choose_reference(s_g**2, deff, n_eff_ref)
     p_t = float(2 * stats.t.sf(abs(fit.tvalues[1] / np.sqrt(deff)), G - 1))
     if ref.analytic:
         p_boot = p_t
     else:
+        y, X, series, _, codes, group_of_series = _design(make_rows(), pan)  # the same design again
         order = stream_order(group_keys(series_keys(pan), series, group_of_series[series]))
         p_boot, _ = wild_cluster_bootstrap_p(y, X, None, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
                                              deff=deff, order=order, codes=codes)
@@ -380,7 +419,7 @@ def _regression(ctx: CheckContext, code: str, y: np.ndarray, x: np.ndarray, seri
             "t": float(fit.tvalues[1] / np.sqrt(deff)), "p_boot": p_boot,
             "p_t": p_t, **ref.as_dict(),
             "ci": (float(fit.params[1] - tcrit * se), float(fit.params[1] + tcrit * se)),
-            "n_obs": int(len(y)), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
+            "n_obs": int(n_obs), "n_clusters": int(G), "deff": float(deff), "n_eff": float(n_eff),
             "se_cr1_unwidened": float(fit.bse[1])}
 
 
@@ -422,36 +461,45 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     """
     pos = _position(pan)
     cur = np.flatnonzero(pos >= 1)
-    y, x = pan.dp[cur], pan.dp[cur - 1]
-    s, t = pan.dp_series[cur], pan.time[pan.increment_rows][cur]
-    w = np.ones(len(cur))
+    del pos
     n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
     v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
     res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    # in-flight pairs in [:m], resolution rows after them: each column filled in place
+    # (np.take into a slice; mode="clip" is not buffered, the indices are in range)
+    m = len(cur)
+    n = m + len(res)
+    y, x, t, w = np.empty(n), np.empty(n), np.empty(n), np.ones(n)
+    s = np.empty(n, dtype=pan.dp_series.dtype)
+    np.take(pan.dp, cur, out=y[:m], mode="clip")
+    np.take(pan.dp_series, cur, out=s[:m], mode="clip")
+    cur -= 1
+    np.take(pan.dp, cur, out=x[:m], mode="clip")
+    cur += 1
+    np.take(pan.increment_rows, cur, out=cur, mode="clip")
+    np.take(pan.time, cur, out=t[:m], mode="clip")
+    del cur
     if len(res):
         last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
         pl = pan.p_last[res]
         u = pl * (1 - pl)
         near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
         with np.errstate(divide="ignore", invalid="ignore"):
-            w_res = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
-        y = np.concatenate([y, pan.outcome[res] - pl])
-        x = np.concatenate([x, pan.dp[last_inc]])
-        s = np.concatenate([s, res])
-        t = np.concatenate([t, pan.resolution_time[res]])
-        w = np.concatenate([w, w_res])
+            w[m:] = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
+        y[m:] = pan.outcome[res] - pl
+        x[m:] = pan.dp[last_inc]
+        s[m:] = res
+        t[m:] = pan.resolution_time[res]
     return y, x, s, t, w
 
 
 def check_mg103(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
-    pos = _position(pan)
-    if not np.any(pos >= 1):
+    if not np.any(_position(pan) >= 1):
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
-    y, x, s, t, w = mg103_rows(pan)
-    r = _regression(ctx, "MG103", y, x, s, t, pan, weights=w)
+    r = _regression(ctx, "MG103", lambda: list(mg103_rows(pan)), pan)
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
@@ -470,9 +518,8 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
     rows = pan.increment_rows
-    y = pan.outcome[pan.dp_series] - pan.p[rows]
-    x = pan.dp
-    r = _regression(ctx, "MG104", y, x, pan.dp_series, pan.time[rows], pan)
+    r = _regression(ctx, "MG104", lambda: [pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series,
+                                           pan.time[rows]], pan)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
     if r["reference"] == "asymptotic":
@@ -514,8 +561,10 @@ def check_mg105(ctx: CheckContext) -> Measurement:
         used = v != 0
         return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
 
-    deps = unit_design_effects([centred(probe.scores[:, j]) for j in range(len(qs))], pan.dp_series, t_inc,
+    # (a generator: each q's centred scores are formed when their cells are summed)
+    deps = unit_design_effects((centred(probe.scores[:, j]) for j in range(len(qs))), pan.dp_series, t_inc,
                                pan.question, pan.cluster)
+    del t_inc
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)

@@ -546,6 +546,7 @@ def check_wn307(ctx: CheckContext) -> Measurement:
     grid = microstructure.detect_grid(p_rows)
     seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
     rl = microstructure.roll(dp, seg)
+    del seg
     rseg, n_seg = group_codes(s_rows)
     sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
     regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None

@@ -73,14 +73,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: bytes free at the top of the heap before glibc returns them (M_TRIM_THRESHOLD)
+TRIM_THRESHOLD = 512 * 2**20
+
+
 def _tune_allocator() -> None:
     """Keep freed memory in the process heap (glibc only; the command line, not the
     library). Each column-sized numpy array (80 MB at 10⁷ rows) is otherwise a fresh
     ``mmap`` whose pages the kernel zero-fills on first touch and reclaims on free: on
     10⁷ rows that page-fault traffic was 24 of 45 CPU seconds. ``M_MMAP_MAX = 0`` serves
-    large blocks from the heap and a 2 GB ``M_TRIM_THRESHOLD`` reuses them without
-    returning them to the system in between (mallopt(3)). ``FORECHECK_MALLOC=system``
-    leaves the allocator's defaults."""
+    large blocks from the heap and a 512 MB ``M_TRIM_THRESHOLD`` reuses them without
+    returning them to the system in between, unless more than that lies free at the
+    top of the heap (mallopt(3)); a 2 GB threshold kept up to 0.2 GB more resident at
+    the peak for about the same time (benchmarks/README.md, "Memory at 10⁷ rows").
+    ``FORECHECK_MALLOC=system`` leaves the allocator's defaults."""
     import os
 
     if os.environ.get("FORECHECK_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
@@ -91,7 +97,7 @@ def _tune_allocator() -> None:
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
         libc.mallopt(m_mmap_max, 0)
-        libc.mallopt(m_trim_threshold, 2**31 - 1)
+        libc.mallopt(m_trim_threshold, TRIM_THRESHOLD)
     except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
         pass
 

@@ -206,7 +206,7 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     d, s, _, prev = _excess_terms(pan)
     n_in = len(pan.dp)
     v = np.bincount(s, weights=d**2, minlength=pan.n_series)
-    r = np.bincount(s, weights=excess_reduction_variance(pan, prev), minlength=pan.n_series)
+    r = np.bincount(s, weights=excess_reduction_variance(pan), minlength=pan.n_series)
     x = np.bincount(s, weights=d, minlength=pan.n_series)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(v > 0, x / np.sqrt(v), 0.0)

@@ -24,6 +24,7 @@ same-time dependence is not significant (z ≤ 2, see ``Dependence.z``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -55,14 +56,14 @@ def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None, keys: bool = F
     tcode, tuniq = pd.factorize(np.asarray(time, float))
     ckeys = None
     if cluster_of_value is None:
-        cell = tcode.astype(np.int64)
+        cell = tcode.astype(np.int64, copy=False)
         tkeys = np.asarray(tuniq, float)
     else:
         ccode, cuniq = pd.factorize(np.asarray(cluster_of_value).astype(str))
         ccode = ccode.astype(np.int64)
         width = max(len(tuniq), 1)
         cell, kuniq = pd.factorize(ccode * width + tcode)
-        cell = cell.astype(np.int64)
+        cell = cell.astype(np.int64, copy=False)
         kuniq = np.asarray(kuniq, np.int64)
         tkeys = np.asarray(tuniq, float)[kuniq % width]
         ckeys = np.asarray(cuniq, dtype=object)[kuniq // width].astype(str)
@@ -110,15 +111,23 @@ def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series
     v2 = values * values  # (not values**4 below: a float power is ~100x slower than products)
     sq = np.sum(v2)
     sq_cell = np.bincount(cell, weights=v2, minlength=nc)
-    q4_cell = np.bincount(cell, weights=v2 * v2, minlength=nc)
     # standardised per series (unit mean square), for a correlation
     ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(
         np.bincount(series, minlength=n_series), 1)
+    np.multiply(v2, v2, out=v2)  # v⁴, in place
+    q4_cell = np.bincount(cell, weights=v2, minlength=nc)
+    del v2
+    # e = values / √ms[series] where ms > 0, else 0 (the root taken per series, then
+    # gathered: the same numbers as gathering first, one N-sized array fewer)
+    e = np.sqrt(ms)[series]
     with np.errstate(divide="ignore", invalid="ignore"):
-        e = np.where(ms[series] > 0, values / np.sqrt(ms[series]), 0.0)
+        np.divide(values, e, out=e)
+    e[~(ms > 0)[series]] = 0.0
     cnt = np.bincount(cell, minlength=nc).astype(float)  # series present in each cell
     te = np.bincount(cell, weights=e, minlength=nc)
-    te2 = np.bincount(cell, weights=e**2, minlength=nc)
+    np.multiply(e, e, out=e)
+    te2 = np.bincount(cell, weights=e, minlength=nc)
+    del e
     used = int(np.count_nonzero(np.bincount(series[values != 0], minlength=n_series)))
     return CellSums(time=tkeys, cluster=ckeys,
                     tot=tot, sq_cell=sq_cell, q4_cell=q4_cell, cnt=cnt, te=te, te2=te2, sq=sq, used=used,
@@ -234,21 +243,32 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     trank = np.empty(len(tuniq), np.int64)
     trank[order] = np.arange(len(tuniq))
     n_t = max(len(tuniq), 1)
-    key = ucode * n_t + trank[tcode]
+    # key = ucode * n_t + trank[tcode], formed in two N-sized arrays (tcode's reused)
+    key = trank[tcode]
+    scaled = np.multiply(ucode, n_t, out=tcode if tcode.dtype == np.int64 and tcode.flags.writeable else None)
+    del tcode
+    key += scaled
+    del scaled
     descents = np.count_nonzero(key[1:] < key[:-1]) if len(key) > 1 else 0
     if descents == 0:
         starts = np.concatenate(([True], key[1:] != key[:-1]))
-        cell = np.cumsum(starts) - 1
+        cell = np.cumsum(starts)
+        cell -= 1
         ukey = key[starts]
     elif descents <= 64:
         # a few sorted runs (e.g. MG103's in-flight rows, then the resolution rows):
         # numpy's stable sort merges runs in about linear time
         by_key = np.argsort(key, kind="stable")
         sk = key[by_key]
+        del key
         starts = np.concatenate(([True], sk[1:] != sk[:-1]))
-        cell = np.empty(len(key), np.int64)
-        cell[by_key] = np.cumsum(starts) - 1
         ukey = sk[starts]
+        del sk
+        rank = np.cumsum(starts)
+        rank -= 1
+        cell = np.empty(len(by_key), np.int64)
+        cell[by_key] = rank
+        del rank, by_key
     else:
         kcode, kuniq = pd.factorize(key)
         korder = np.argsort(kuniq, kind="stable")
@@ -257,7 +277,7 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
         cell = krank[kcode]
         ukey = kuniq[korder]
     tsorted = np.asarray(tuniq, float)[order]
-    return cell.astype(np.int64), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t]
+    return cell.astype(np.int64, copy=False), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t]
 
 
 @dataclass(frozen=True)
@@ -280,27 +300,33 @@ def unit_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     return unit_sums_many([values], series, time, unit_of_series, cluster_of_series)[0]
 
 
-def unit_sums_many(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+def unit_sums_many(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
                    unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
                    ) -> list[UnitSums]:
     """:func:`unit_sums` of several value vectors on the same contributions (series,
     time): the (unit, time) cells and their (cluster, time) cells are formed once
-    (MG105's three horizons q)."""
+    (MG105's three horizons q). ``values_list`` is read once, in order (a generator
+    forms each vector only when it is summed)."""
     series = np.asarray(series, np.int64)
     n_s = int(series.max()) + 1 if len(series) else 0
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
     if len(series) == 0:
         return [UnitSums(0.0, 0.0, 0, 0, cell_sums(np.zeros(0), series, time, 0), 0) for _ in values_list]
-    u = unit_s[series]
-    ucode = _dense_rank(u)
-    n_units = int(ucode.max()) + 1
-    cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
+    # dense rank of each value's unit among the units present (``_dense_rank`` of the
+    # N units), ranked over the series present and gathered once
+    present = np.bincount(series, minlength=n_s) > 0
+    ucode_s = np.full(n_s, -1, dtype=np.int64)
+    ucode_s[present] = _dense_rank(unit_s[:n_s][present])
+    ucode = ucode_s[series]
+    n_units = int(ucode_s.max()) + 1
     cl = None
     if cluster_of_series is not None:
         # cluster of each unit (units nest in clusters: first series' cluster)
         cl_u = np.empty(n_units, dtype=object)
         cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
         cl = cl_u
+    cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
+    del ucode
     # the (cluster, time) cells of the unit sums, shared by every value vector
     across = _cells(np.asarray(ct, float), None if cl is None else cl[cu], keys=True)
     out = []
@@ -311,6 +337,7 @@ def unit_sums_many(values_list: list[np.ndarray], series: np.ndarray, time: np.n
         used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
         out.append(UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
                             cells=cell_sums(w, cu, ct, n_units, cl, cells=across), n_values=len(values)))
+        del values, w  # before the next vector is formed
     return out
 
 
@@ -344,7 +371,7 @@ def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
     return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series)])
 
 
-def unit_design_effects(values_list: list[np.ndarray], series: np.ndarray, time: np.ndarray,
+def unit_design_effects(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
                         unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
                         ) -> list[UnitDependence]:
     """:func:`unit_design_effect` of several value vectors on the same contributions,

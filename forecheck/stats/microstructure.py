@@ -61,6 +61,7 @@ def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5) -> d
     i, j = lag_pairs(seg, 1)
     fine_ok = pos[i] <= nblocks[seg[i]] * q
     rv_fine = float(np.sum((p[i] - p[j])[fine_ok] ** 2))
+    del i, j, fine_ok
     ic, jc = lag_pairs(seg, q)
     coarse_ok = (pos[ic] % q == 0) & (pos[ic] <= nblocks[seg[ic]] * q)
     rv_coarse = float(np.sum((p[ic] - p[jc])[coarse_ok] ** 2))

@@ -236,9 +236,10 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     del u
     np.log(tau if every else tau[ok], out=Xt[2])
     np.negative(Xt[2], out=Xt[2])
+    g = groups if every else groups[ok]
+    del p_prev, dp, dt, tau, ok  # (the caller's temporaries are freed here, before the fit)
     if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
-    g = groups if every else groups[ok]
     _, n_groups = group_codes(g)
     if n_groups < MIN_CLUSTERS:
         # too few series for cluster-robust SEs (with one cluster the score sums to 0):
