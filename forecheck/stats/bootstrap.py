@@ -183,17 +183,22 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
         b = min(chunk, n_draws - k0)
         if n:
             ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
-            if with_reduction:
-                w2 = (1.0 - 2.0 * pprev) ** 2
-                w2 *= uncertainty(pprev) - uncertainty(ps)
-                r_sim = _seg_sums(w2, S, has_inc, first_pos)
-                del w2
             x = ps - pprev
             if with_variance:
                 dd = 1.0 - 2.0 * pprev
+                if with_reduction:
+                    # R's step term w²(u(p_{t−1}) − u(p_t)) = (w Δp)² − w³Δp, w = 1 − 2p_{t−1}
+                    # (reduction_variance), so R* = V* − Σ w³Δp: one product, no u(·) calls
+                    w3x = dd * dd
+                    w3x *= dd
+                    w3x *= x
+                    c_sim = _seg_sums(w3x, S, has_inc, first_pos)
+                    del w3x
                 dd *= x
                 dd *= dd
                 v_sim = _seg_sums(dd, S, has_inc, first_pos)
+                if with_reduction:
+                    r_sim = v_sim - c_sim
             x *= x
             m_sim = _seg_sums(x, S, has_inc, first_pos)
             plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
