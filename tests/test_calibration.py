@@ -231,6 +231,31 @@ def test_horizon_rows_irregular_spacing():
     assert C.horizon_rows(pan, np.array([2.0]), np.array([2, 0])).tolist() == [[8], [2]]
 
 
+def test_horizon_rows_matches_a_per_series_scan():
+    """The vectorised binary search against a per-series scan (expected values: the last
+    row of the series with time <= resolution - h, by direct comparison), on random
+    panels with tied times, unequal lengths and a subset of series in random order."""
+    rng = np.random.default_rng(7)
+    hs = np.array([0.0, 1.0, 2.5, 7.0, 100.0])
+    for _ in range(100):
+        S = int(rng.integers(1, 12))
+        L = rng.integers(1, 9, S)
+        ids = np.repeat(np.arange(S), L).astype(str)
+        t = np.concatenate([np.sort(rng.integers(0, 15, k)).astype(float) for k in L])
+        res_at = np.where(rng.random(S) < 0.3, np.nan, rng.integers(3, 25, S).astype(float))
+        pan = Panel.from_arrays(ids, t, rng.uniform(0.05, 0.95, len(ids)), outcome=np.ones(len(ids)),
+                                resolved_at=res_at[np.repeat(np.arange(S), L)])
+        sub = rng.permutation(pan.n_series)[: max(1, pan.n_series // 2)]
+        want = np.full((len(sub), len(hs)), -1)
+        for i, s_ in enumerate(sub):
+            lo, hi = pan.offsets[s_], pan.offsets[s_ + 1]
+            for j, h in enumerate(hs):
+                ok = np.flatnonzero(pan.time[lo:hi] <= pan.resolution_time[s_] - h)
+                if ok.size:
+                    want[i, j] = lo + ok[-1]
+        assert C.horizon_rows(pan, hs, sub).tolist() == want.tolist()
+
+
 def test_default_horizons_by_time_unit():
     pan = Panel.from_arrays(np.repeat(np.arange(3), 40), np.tile(np.arange(40.0), 3), np.full(120, 0.5),
                             outcome=np.ones(120))
