@@ -82,7 +82,10 @@ def summarize(name: str, panel: Panel, cfg: AnalysisConfig) -> str:
     m = r.get("MG101")
     if m is not None and m.details:
         d = m.details  # ExcessMovementDetails (forecheck/details.py)
-        ratio = lambda v: float("nan") if v is None else v  # noqa: E731
+
+        def ratio(v: float | None) -> float:
+            return float("nan") if v is None else v
+
         lines += ["", f"MG101 split: in flight {d.inflight.movement:.3f} vs budget "
                   f"{d.inflight.budget:.3f} (×{ratio(d.inflight.ratio):.2f}); resolution "
                   f"{d.resolution.movement:.3f} vs {d.resolution.budget:.3f} "
