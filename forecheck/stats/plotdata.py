@@ -38,6 +38,7 @@ from forecheck.stats.budget import series_budget, uncertainty
 from forecheck.stats.calibration import corp_decomposition, pav_recalibrate
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.standardize import STANDARDISED, Increments
+from forecheck.stats.streams import series_keys, stream_order
 
 Z95 = float(stats.norm.ppf(0.975))
 #: starting-probability bins of the movement-ratio plot (MG101's strata)
@@ -75,15 +76,44 @@ class Paths:
     outcome: np.ndarray  # (S,) 0/1/NaN
     highlight: np.ndarray  # series that stand out, largest |excess movement| first
     excess: np.ndarray  # (S,) X = m − r
+    drawn: np.ndarray | None = None  # series to draw when not all are (see drawn_series); None: all
+
+    @property
+    def n_series(self) -> int:
+        return len(self.offsets) - 1
 
 
-def paths(panel: Panel, n_highlight: int = 5) -> Paths:
-    """Paths plus the ``n_highlight`` series with the largest |m − r| (A-R 2021)."""
+#: most series lines a per-series figure draws (paths, cumulative excess, jumps)
+MAX_LINES = 1000
+
+
+def drawn_series(panel: Panel, max_lines: int, always: np.ndarray) -> np.ndarray | None:
+    """The series a per-series figure draws when the panel has more than ``max_lines``:
+    the ``always`` series (the highlighted ones) plus the series with the smallest data
+    keys (:func:`forecheck.stats.streams.series_keys`, a hash of each series' data) up
+    to ``max_lines`` in all, in key order. The keys behave as random numbers, so this is
+    a random sample that does not depend on series names or row order, and the same on
+    every run. ``None`` when every series is drawn."""
+    S = panel.n_series
+    if S <= max_lines:
+        return None
+    order = stream_order(series_keys(panel))
+    pick = np.zeros(S, dtype=bool)
+    pick[np.asarray(always, dtype=np.int64)] = True
+    rest = order[~pick[order]][: max(int(max_lines) - int(pick.sum()), 0)]
+    pick[rest] = True
+    return order[pick[order]]
+
+
+def paths(panel: Panel, n_highlight: int = 5, max_lines: int = MAX_LINES) -> Paths:
+    """Paths plus the ``n_highlight`` series with the largest |m − r| (A-R 2021), and
+    the series to draw if there are more than ``max_lines`` (:func:`drawn_series`)."""
     b = series_budget(panel)
     x = np.where(np.isfinite(b.excess), b.excess, 0.0)
     order = np.argsort(-np.abs(x), kind="stable")[: min(n_highlight, panel.n_series)]
     return Paths(unit=unit_name(panel), offsets=panel.offsets, tau=panel.time_to_resolution, p=panel.p,
-                 ids=panel.ids.astype(str), outcome=panel.outcome, highlight=order, excess=b.excess)
+                 ids=panel.ids.astype(str), outcome=panel.outcome, highlight=order, excess=b.excess,
+                 drawn=drawn_series(panel, max_lines, order))
 
 
 # ------------------------------------------------------- cumulative budget
