@@ -160,15 +160,23 @@ def cumulative_budget(panel: Panel) -> CumulativeBudget:
     o = panel.outcome[res]
     pl = panel.p_last[res]
     m_res = (o - pl) ** 2
-    # one extra point per resolved series, after its last row
-    series = np.concatenate([panel.series_index, res])
-    pos = np.concatenate([panel.step_in_series, panel.lengths[res]])
-    order = np.lexsort((pos, series))
-    all_tau = np.concatenate([tau, np.zeros(len(res))])[order]
-    all_m = np.concatenate([cum_m, cum_m[panel.last_row[res]] + m_res])[order]
-    all_r = np.concatenate([cum_r, u0[res]])[order]
+    # one extra point per resolved series, after its last row (rows are contiguous per
+    # series in step order, so every row moves right by the resolved series before it)
     counts = panel.lengths + panel.resolved.astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    before = np.cumsum(panel.resolved, dtype=np.int64) - panel.resolved
+    at_rows = np.arange(n, dtype=np.int64) + np.repeat(before, panel.lengths)
+    at_res = offsets[res + 1] - 1
+    all_tau = np.zeros(n + len(res))
+    all_tau[at_rows] = tau
+    all_m = np.empty(n + len(res))
+    all_m[at_rows] = cum_m
+    all_m[at_res] = cum_m[panel.last_row[res]] + m_res
+    del cum_m
+    all_r = np.empty(n + len(res))
+    all_r[at_rows] = cum_r
+    all_r[at_res] = u0[res]
+    del cum_r, at_rows
     # pooled: contributions of every step at the time it is completed
     rows = panel.increment_rows
     c_tau = np.concatenate([tau[rows], np.zeros(len(res))])
