@@ -36,7 +36,7 @@ def collection_paths(svg: str, n: int = 1) -> int:
     """Number of <path> elements in the SVG group of the n-th LineCollection."""
     start = svg.find(f'<g id="LineCollection_{n}">')
     assert start >= 0
-    depth, i, count = 0, start, 0
+    depth, count = 0, 0
     for m in re.finditer(r"<g\b|</g>|<path\b", svg[start:]):
         tok = m.group(0)
         if tok == "<g":
@@ -85,7 +85,7 @@ def test_paths_figure_stays_bounded_as_series_grow():
         sizes.append(len(fig.data))
         assert "50 of " + f"{S:,}" + " series drawn" in fig.note
         assert fig.note in fig.alt
-        assert "5 series with the largest |excess| are always drawn" in fig.note
+        assert "the 5 thick, labelled series (largest |excess|) are always drawn." in fig.note
     assert lines == [50, 50]
     assert sizes[1] < 1.1 * sizes[0]
 
@@ -96,6 +96,7 @@ def test_cumulative_excess_and_jumps_use_the_same_sample():
     cum = plots.plot_cumulative_excess(pdata.cumulative_budget(pan), drawn=d.drawn, n_always=len(d.highlight))
     assert collection_paths(cum.data) == 40
     assert "40 of 300 series drawn" in cum.note and cum.note in cum.alt
+    assert "the 5 series with the largest |excess| are always drawn." in cum.note
     j = pdata.detect_jumps(pan)
     jf = plots.plot_jumps(d, j)
     assert collection_paths(jf.data) == 40

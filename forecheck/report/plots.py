@@ -93,11 +93,11 @@ def _n_rows(offsets: np.ndarray, which: np.ndarray | None) -> int:
     return int(lengths.sum() if which is None else lengths[which].sum())
 
 
-def sample_note(n_drawn: int, n_total: int, n_always: int, always: str) -> str:
-    """How many series a figure draws when it does not draw them all."""
+def sample_note(n_drawn: int, n_total: int, always: str) -> str:
+    """How many series a figure draws when it does not draw them all; ``always``
+    names the series that are always among them."""
     return (f"{n_drawn:,} of {n_total:,} series drawn, chosen at random by data key (the same on every run, "
-            f"whatever the series are called); {always} {n_always} series with the largest |excess| are always "
-            f"drawn.")
+            f"whatever the series are called); {always} are always drawn.")
 
 
 def outcome_colour(o: float) -> str:
@@ -303,7 +303,8 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Line chart of {len(d.offsets) - 1} forecast paths (probability 0 to 1 against {xlabel}), blue for "
            f"outcome 1, vermillion for outcome 0; the {len(hl)} series with the largest excess movement are "
            f"drawn thick and labelled: {names}.")
-    note = "" if drawn is None else sample_note(len(drawn), d.n_series, len(hl), "the thick, labelled lines are the")
+    note = "" if drawn is None else sample_note(len(drawn), d.n_series,
+                                                 f"the {len(hl)} thick, labelled series (largest |excess|)")
     return _finish(fig, key, fmt, alt + (" " + note if note else ""), note)
 
 
@@ -360,7 +361,7 @@ def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg", drawn: n
     fm, fr = d.final()
     alt = (f"One line per series of cumulative movement minus uncertainty resolved, against {xlabel}; "
            f"{int(np.sum(fm > fr))} of {len(fm)} series end above zero (moved more than their budget).")
-    note = "" if drawn is None else sample_note(len(drawn), len(fm), n_always, "the")
+    note = "" if drawn is None else sample_note(len(drawn), len(fm), f"the {n_always} series with the largest |excess|")
     return _finish(fig, key, fmt, alt + (" " + note if note else ""), note)
 
 
