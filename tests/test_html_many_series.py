@@ -103,6 +103,17 @@ def test_cumulative_excess_and_jumps_use_the_same_sample():
     assert "40 of 300 series drawn" in jf.note
 
 
+def test_walk_dots_are_bounded_and_name_free():
+    pan = walks(300)
+    w = pdata.walk_for_panel(pan, max_dots=60)
+    assert len(w.p0) == 60 and w.n_series == 300
+    assert pdata.walk_for_panel(pan, max_dots=300).n_series is None
+    renamed = pdata.walk_for_panel(walks(300, prefix="r"), max_dots=60)
+    assert sorted(w.p0.tolist()) == sorted(renamed.p0.tolist())
+    fig = plots.plot_walk(w)
+    assert "Dots of 60 of 300 series drawn" in fig.note and fig.note in fig.alt
+
+
 def test_dense_collections_are_rasterized(monkeypatch):
     small, large = (pdata.paths(walks(S), max_lines=1000) for S in (60, 480))
     vector = [plots.plot_paths(d) for d in (small, large)]
@@ -129,6 +140,9 @@ def test_report_caption_says_how_many_were_drawn(monkeypatch):
         assert "30 of 120 series drawn, chosen at random by data key" in cap, key
         label = re.search(r'aria-label="([^"]*)"', fig.group(0)).group(1)
         assert "30 of 120 series drawn" in label, key
+    monkeypatch.setattr(pdata, "MAX_DOTS", 50)
+    walk = re.search(r'<figure class="plot" id="fig-walk".*?</figure>', H.render_html(report), flags=re.S)
+    assert "Dots of 50 of 120 series drawn, chosen at random by data key" in walk.group(0)
     # the highlighted series are labelled in the paths figure
     d = pdata.paths(pan, max_lines=30)
     names = [str(d.ids[i]) for i in d.highlight]
@@ -143,6 +157,7 @@ def test_small_reports_are_unchanged_by_the_limits(monkeypatch, limit):
     report = forecheck.analyze(walks(40))
     before = H.render_html(report)
     monkeypatch.setattr(pdata, "MAX_LINES", limit)
+    monkeypatch.setattr(pdata, "MAX_DOTS", limit)
     monkeypatch.setattr(plots, "RASTER_POINTS", limit)
     monkeypatch.setattr(plots, "RASTER_MARKS", limit)
     assert H.render_html(report) == before

@@ -380,7 +380,7 @@ def _figures(report: Report) -> list[FigureSpec]:
                            "to reach certainty from each starting probability (dotted: the median); each dot is "
                            "one series' actual squared movement in those units, so dots above the curve moved "
                            "more than the budget and dots below moved less.",
-                   lambda: plots.plot_walk(pdata.walk_for_panel(panel, ml))),
+                   lambda: plots.plot_walk(pdata.walk_for_panel(panel, ml, max_dots=pdata.MAX_DOTS))),
     ]
 
 

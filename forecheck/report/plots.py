@@ -583,7 +583,12 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Curve of the expected number of ±{h:g} updates until certainty by starting probability "
            f"({w.expected_steps[mid]:.0f} from 50%), a dotted median curve, and one dot per series at its "
            f"starting probability with its movement expressed as equivalent updates.")
-    return _finish(fig, key, fmt, alt)
+    note = ""
+    if w.n_series is not None:
+        note = (f"Dots of {len(w.p0):,} of {w.n_series:,} series drawn, chosen at random by data key (the same "
+                f"on every run, whatever the series are called).")
+        alt += " " + note
+    return _finish(fig, key, fmt, alt, note)
 
 
 # ------------------------------------------------------------ sequential

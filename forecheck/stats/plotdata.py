@@ -183,7 +183,12 @@ def cumulative_budget(panel: Panel) -> CumulativeBudget:
     c_m = np.concatenate([panel.dp**2, m_res])
     c_r = np.concatenate([uncertainty(panel.p[rows - 1]) - uncertainty(panel.p[rows]), uncertainty(pl)])
     if len(c_tau):
-        ut, inv = np.unique(-c_tau, return_inverse=True)  # ascending in −τ = descending τ
+        import pandas as pd
+
+        # distinct −τ ascending (= τ descending) and each step's code: a hash factorisation
+        # with sorted uniques, the same arrays as np.unique(..., return_inverse=True) without
+        # sorting N values
+        inv, ut = pd.factorize(-c_tau, sort=True)
         pm = np.cumsum(np.bincount(inv, weights=c_m, minlength=len(ut)))
         pr = np.cumsum(np.bincount(inv, weights=c_r, minlength=len(ut)))
         t0 = float(tau.max()) if n else 0.0
@@ -475,6 +480,7 @@ class WalkCurve:
     p0: np.ndarray
     equivalent_steps: np.ndarray
     outcome: np.ndarray
+    n_series: int | None = None  # series that have a dot when only a sample is drawn; None: all drawn
 
 
 def walk_curve(p0: np.ndarray, movement: np.ndarray, outcome: np.ndarray, step: float = 0.01) -> WalkCurve:
@@ -495,7 +501,23 @@ def walk_curve(p0: np.ndarray, movement: np.ndarray, outcome: np.ndarray, step: 
                      equivalent_steps=movement[inner] / step**2, outcome=np.asarray(outcome, dtype=float)[inner])
 
 
-def walk_for_panel(panel: Panel, min_length: int = 3, step: float = 0.01) -> WalkCurve:
-    pan = panel.select_series(dynamic_mask(panel, min_length))
+#: most series dots the walk figure draws
+MAX_DOTS = 5000
+
+
+def walk_for_panel(panel: Panel, min_length: int = 3, step: float = 0.01, max_dots: int = MAX_DOTS) -> WalkCurve:
+    """The walk curve with MG101's series; above ``max_dots`` series, the dots of the
+    ``max_dots`` with the smallest data keys (a random sample, as :func:`drawn_series`)."""
+    mask = dynamic_mask(panel, min_length)
+    pan = panel.select_series(mask)
     b = series_budget(pan)
-    return walk_curve(pan.p0, b.movement, pan.outcome, step)
+    p0, mv, out = pan.p0, b.movement, pan.outcome
+    inner = (p0 > 0) & (p0 < 1) & np.isfinite(mv)
+    n_all = int(inner.sum())
+    if n_all <= max_dots:
+        return walk_curve(p0, mv, out, step)
+    idx = np.flatnonzero(inner)
+    keep = idx[stream_order(series_keys(panel)[mask][idx])[:max_dots]]
+    w = walk_curve(p0[keep], mv[keep], out[keep], step)
+    return WalkCurve(step=w.step, grid_p=w.grid_p, expected_steps=w.expected_steps, median_steps=w.median_steps,
+                     p0=w.p0, equivalent_steps=w.equivalent_steps, outcome=w.outcome, n_series=n_all)
