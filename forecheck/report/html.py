@@ -318,7 +318,7 @@ def _figures(report: Report) -> list[FigureSpec]:
             cache[name] = make()
         return cache[name]
 
-    paths = lambda: get("paths", lambda: pdata.paths(panel))  # noqa: E731
+    paths = lambda: get("paths", lambda: pdata.paths(panel, max_lines=pdata.MAX_LINES))  # noqa: E731
     cum = lambda: get("cum", lambda: pdata.cumulative_budget(panel))  # noqa: E731
     r101 = report.result("MG101")
     overall = (_field(r101, "estimate"), _field(r101, "ci")) if r101 is not None else None
@@ -350,7 +350,8 @@ def _figures(report: Report) -> list[FigureSpec]:
                                         "so far; for a calibrated forecaster these wander around zero with no "
                                         "drift, so lines that trend away from zero show too much (up) or too "
                                         "little (down) movement.",
-                   lambda: plots.plot_cumulative_excess(cum())),
+                   lambda: plots.plot_cumulative_excess(cum(), drawn=paths().drawn,
+                                                        n_always=len(paths().highlight))),
         FigureSpec("ratio-by-p0", "Each dot is the movement-to-budget ratio of the series that started in one "
                                   "probability range, with an approximate 95% interval (widened for cross-series "
                                   "dependence); intervals that miss the dashed line at 1 point to too much or too "
@@ -379,7 +380,7 @@ def _figures(report: Report) -> list[FigureSpec]:
                            "to reach certainty from each starting probability (dotted: the median); each dot is "
                            "one series' actual squared movement in those units, so dots above the curve moved "
                            "more than the budget and dots below moved less.",
-                   lambda: plots.plot_walk(pdata.walk_for_panel(panel, ml))),
+                   lambda: plots.plot_walk(pdata.walk_for_panel(panel, ml, max_dots=pdata.MAX_DOTS))),
     ]
 
 
@@ -395,7 +396,7 @@ def _figure_html(spec: FigureSpec) -> str:
     else:
         body = f'<img class="img" alt="{esc(fig.alt)}" src="data:image/png;base64,{fig.data}">'
     return (f'<figure class="plot" id="fig-{esc(spec.key)}" data-plot="{esc(spec.key)}">{body}'
-            f"<figcaption>{esc(spec.caption)}</figcaption></figure>")
+            f"<figcaption>{esc(spec.caption)}{' ' + esc(fig.note) if fig.note else ''}</figcaption></figure>")
 
 
 def plots_section(report: Report) -> str:

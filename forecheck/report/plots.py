@@ -8,6 +8,13 @@ function returns a :class:`Rendered` (SVG text or base64 PNG plus alt text).
 One palette throughout (Okabe & Ito's colour-blind-safe set): outcome 1 blue,
 outcome 0 vermillion, unresolved grey; the budget (what a calibrated forecaster
 moves on average) is a black dashed line; intervals are grey.
+
+Figures with one mark per series or per row stay bounded however large the panel
+(docs/report.md, "Many series"): at most ``pdata.MAX_LINES`` series lines are drawn
+(a random sample by data key that always holds the highlighted series, said in the
+caption and alt text), and a collection with more than ``RASTER_POINTS`` vertices or
+``RASTER_MARKS`` markers is drawn as an image inside the SVG (axes, labels and text
+stay vectors). Below these limits a figure is all vectors, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ MOVEMENT = "#7B3294"
 INTERVAL = "#6e6e6e"
 JUMP = "#E69F00"
 BAND = "#c9c9c9"
+
+#: vertices of one line collection above which it is rasterized inside the SVG
+RASTER_POINTS = 20_000
+#: markers (dots, rug ticks, jump marks) of one artist above which it is rasterized
+RASTER_MARKS = 2_000
 
 FIGSIZE = (5.4, 4.0)
 RC = {
@@ -62,6 +74,30 @@ class Rendered:
     data: str
     fmt: Fmt
     alt: str
+    note: str = ""  # appended to the caption: what was left out of the drawing, if anything
+
+
+def _dense(artist, n: int, limit: int):
+    """Rasterize ``artist`` (an image inside the SVG, at the figure's dpi) when it has
+    more than ``limit`` vertices or markers; small artists stay vectors."""
+    if n > limit:
+        for a in artist if isinstance(artist, (list, tuple)) else (artist,):
+            a.set_rasterized(True)
+            a._forecheck_dense = True  # _finish stores this figure's images with a 256-colour palette
+    return artist
+
+
+def _n_rows(offsets: np.ndarray, which: np.ndarray | None) -> int:
+    """Number of rows (vertices) of the series ``which`` (all if None)."""
+    lengths = np.diff(np.asarray(offsets, dtype=np.int64))
+    return int(lengths.sum() if which is None else lengths[which].sum())
+
+
+def sample_note(n_drawn: int, n_total: int, always: str) -> str:
+    """How many series a figure draws when it does not draw them all; ``always``
+    names the series that are always among them."""
+    return (f"{n_drawn:,} of {n_total:,} series drawn, chosen at random by data key (the same on every run, "
+            f"whatever the series are called); {always} are always drawn.")
 
 
 def outcome_colour(o: float) -> str:
@@ -132,7 +168,7 @@ def _figure(key: str, figsize: tuple[float, float] = FIGSIZE, ncols: int = 1, **
     return fig, axes
 
 
-def _finish(fig, key: str, fmt: Fmt, alt: str) -> Rendered:
+def _finish(fig, key: str, fmt: Fmt, alt: str, note: str = "") -> Rendered:
     buf = io.BytesIO()
     if fmt == "png":
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -146,7 +182,9 @@ def _finish(fig, key: str, fmt: Fmt, alt: str) -> Rendered:
         FigureCanvasSVG(fig)
         fig.savefig(buf, format="svg", dpi=150, metadata={"Date": None, "Creator": None})
         data = _inline_svg(buf.getvalue().decode("utf-8"))
-    return Rendered(key=key, data=data, fmt=fmt, alt=alt)
+        if any(getattr(a, "_forecheck_dense", False) for a in fig.findobj()):
+            data = _IMAGE.sub(_palette_png, data)
+    return Rendered(key=key, data=data, fmt=fmt, alt=alt, note=note)
 
 
 def _inline_svg(text: str) -> str:
@@ -163,6 +201,20 @@ def _inline_svg(text: str) -> str:
 
 
 _NUM = re.compile(r"-?\d+\.\d+")
+_IMAGE = re.compile(r"data:image/png;base64,\s*([A-Za-z0-9+/=\s]+)")
+
+
+def _palette_png(m: re.Match) -> str:
+    """An embedded RGBA PNG re-encoded with an adaptive 256-colour palette (no dither):
+    many overlapping translucent lines make every pixel a new colour, which PNG
+    compresses badly; the palette image is 5–10 times smaller and looks the same."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(re.sub(r"\s", "", m.group(1)))))
+    q = img.convert("RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    q.save(out, format="png", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _round1(m: re.Match) -> str:
@@ -226,7 +278,10 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     div, xlabel = time_axis(d.tau, d.unit)
     tau = d.tau / div
     cols = outcome_colours(d.outcome)
-    ax.add_collection(LineCollection(_segments(d.offsets, tau, d.p), colors=cols, linewidths=0.7, alpha=0.45))
+    drawn = d.drawn
+    lc = LineCollection(_segments(d.offsets, tau, d.p, drawn), colors=cols if drawn is None else
+                        [cols[i] for i in drawn], linewidths=0.7, alpha=0.45)
+    ax.add_collection(_dense(lc, _n_rows(d.offsets, drawn), RASTER_POINTS))
     hl = np.asarray(d.highlight, dtype=int)
     if len(hl):
         ax.add_collection(LineCollection(_segments(d.offsets, tau, d.p, hl), colors=[cols[i] for i in hl],
@@ -248,7 +303,9 @@ def plot_paths(d: pdata.Paths, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Line chart of {len(d.offsets) - 1} forecast paths (probability 0 to 1 against {xlabel}), blue for "
            f"outcome 1, vermillion for outcome 0; the {len(hl)} series with the largest excess movement are "
            f"drawn thick and labelled: {names}.")
-    return _finish(fig, key, fmt, alt)
+    note = "" if drawn is None else sample_note(len(drawn), d.n_series,
+                                                 f"the {len(hl)} thick, labelled series (largest |excess|)")
+    return _finish(fig, key, fmt, alt + (" " + note if note else ""), note)
 
 
 # ------------------------------------------------------- cumulative budget
@@ -258,9 +315,10 @@ def plot_cumulative(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
     fig, ax = _figure(key)
     div, xlabel = time_axis(d.pooled_tau, d.unit)
     t, gap = _resolution_x(d.pooled_tau, div)
-    ax.step(t, d.pooled_movement, where="post", color=MOVEMENT, lw=2.4, label="movement Σ(Δp)²")
-    ax.step(t, d.pooled_reduction, where="post", color=BUDGET, lw=2, ls="--",
-            label="budget: uncertainty resolved Σ[u(p₀) − u(pₜ)]")
+    _dense(ax.step(t, d.pooled_movement, where="post", color=MOVEMENT, lw=2.4, label="movement Σ(Δp)²"),
+           len(t), RASTER_POINTS)
+    _dense(ax.step(t, d.pooled_reduction, where="post", color=BUDGET, lw=2, ls="--",
+                   label="budget: uncertainty resolved Σ[u(p₀) − u(pₜ)]"), len(t), RASTER_POINTS)
     _resolution_marks(ax, gap, float(t.max()) if len(t) else 1.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cumulative sum over series (prob.²)")
@@ -276,7 +334,10 @@ def plot_cumulative(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
 
 
 @_plot
-def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rendered:
+def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg", drawn: np.ndarray | None = None,
+                           n_always: int = 0) -> Rendered:
+    """One line per series, or only the series ``drawn`` (of which the first-chosen
+    ``n_always`` are the highlighted ones, :func:`forecheck.stats.plotdata.drawn_series`)."""
     from matplotlib.collections import LineCollection
 
     key = "cumulative-excess"
@@ -285,7 +346,9 @@ def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rende
     tau, gap = _resolution_x(d.tau, div)
     x = d.excess
     cols = outcome_colours(d.outcome)
-    ax.add_collection(LineCollection(_segments(d.offsets, tau, x), colors=cols, linewidths=0.9, alpha=0.6))
+    lc = LineCollection(_segments(d.offsets, tau, x, drawn), colors=cols if drawn is None else
+                        [cols[i] for i in drawn], linewidths=0.9, alpha=0.6)
+    ax.add_collection(_dense(lc, _n_rows(d.offsets, drawn), RASTER_POINTS))
     ax.axhline(0, color=BUDGET, lw=1.6, ls="--")
     _resolution_marks(ax, gap, float(tau.max()) if len(tau) else 1.0)
     lo, hi = (float(np.min(x)), float(np.max(x))) if len(x) else (-1.0, 1.0)
@@ -298,7 +361,8 @@ def plot_cumulative_excess(d: pdata.CumulativeBudget, fmt: Fmt = "svg") -> Rende
     fm, fr = d.final()
     alt = (f"One line per series of cumulative movement minus uncertainty resolved, against {xlabel}; "
            f"{int(np.sum(fm > fr))} of {len(fm)} series end above zero (moved more than their budget).")
-    return _finish(fig, key, fmt, alt)
+    note = "" if drawn is None else sample_note(len(drawn), len(fm), f"the {n_always} series with the largest |excess|")
+    return _finish(fig, key, fmt, alt + (" " + note if note else ""), note)
 
 
 # ------------------------------------------------------------ binned
@@ -402,12 +466,19 @@ def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     fig, ax = _figure(key, figsize=(5.2, 5.0))
     ax.plot([0, 1], [0, 1], color=BUDGET, ls="--", lw=1.4, label="calibrated (diagonal)")
     if d.n:
-        ax.fill_between(d.p, d.band_low, d.band_high, step="post", color=BAND, alpha=0.9, lw=0,
-                        label=f"{90:.0f}% consistency band")
-        ax.step(d.p, d.recalibrated, where="post", color=MOVEMENT, lw=2.4, label="CORP (PAV) recalibrated")
+        band = ax.fill_between(d.p, d.band_low, d.band_high, step="post", color=BAND, alpha=0.9, lw=0,
+                               label=f"{90:.0f}% consistency band")
+        _dense(band, len(d.p), RASTER_POINTS)
+        cp, cf = d.p, d.recalibrated
+        if len(cp) > RASTER_POINTS:  # the PAV fit is a step function: its changes draw the same line
+            keep = np.flatnonzero(np.r_[True, cf[1:] != cf[:-1]])
+            keep = np.unique(np.r_[keep, len(cp) - 1])
+            cp, cf = cp[keep], cf[keep]
+        _dense(ax.step(cp, cf, where="post", color=MOVEMENT, lw=2.4, label="CORP (PAV) recalibrated"),
+               len(cp), RASTER_POINTS)
         o = d.outcomes
-        ax.plot(d.forecasts, np.where(o == 1, 1.02, -0.02), "|", ms=9, mew=1.2,
-                color="#444444", alpha=0.7, label="last forecasts (rug at outcome)")
+        _dense(ax.plot(d.forecasts, np.where(o == 1, 1.02, -0.02), "|", ms=9, mew=1.2,
+                       color="#444444", alpha=0.7, label="last forecasts (rug at outcome)"), len(o), RASTER_MARKS)
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.05, 1.05)
     ax.set_aspect("equal", adjustable="box")
@@ -434,18 +505,31 @@ def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = 
     fig, ax = _figure(key)
     div, xlabel = time_axis(paths.tau, paths.unit)
     tau = paths.tau / div
-    ax.add_collection(LineCollection(_segments(paths.offsets, tau, paths.p), colors="#b5b5b5", linewidths=0.6,
-                                     alpha=0.55))
+    drawn = paths.drawn
+    grey = LineCollection(_segments(paths.offsets, tau, paths.p, drawn), colors="#b5b5b5", linewidths=0.6,
+                          alpha=0.55)
+    ax.add_collection(_dense(grey, _n_rows(paths.offsets, drawn), RASTER_POINTS))
     with_j = np.unique(j.series)
+    top = np.argsort(-np.abs(j.L))[:n_label]
+    n_top = len(np.unique(j.series[top]))
+    shown = np.arange(len(j.row))  # the jumps marked: all, or those on drawn series and the labelled ones
+    if drawn is not None:
+        on = np.isin(j.series, drawn)
+        on[top] = True
+        shown = np.flatnonzero(on)
     if len(with_j):
         cols = outcome_colours(paths.outcome)
-        ax.add_collection(LineCollection(_segments(paths.offsets, tau, paths.p, with_j),
-                                         colors=[cols[i] for i in with_j], linewidths=1.0, alpha=0.8))
-        r = j.row
+        js = with_j if drawn is None else np.unique(j.series[shown])
+        lc = LineCollection(_segments(paths.offsets, tau, paths.p, js), colors=[cols[i] for i in js],
+                            linewidths=1.0, alpha=0.8)
+        ax.add_collection(_dense(lc, _n_rows(paths.offsets, js), RASTER_POINTS))
+        r = j.row[shown]
         segs = [np.array([[tau[k], paths.p[k - 1]], [tau[k], paths.p[k]]]) for k in r]
-        ax.add_collection(LineCollection(segs, colors=JUMP, linewidths=3.0, alpha=0.95, zorder=4))
-        ax.plot(tau[r], paths.p[r], "o", ms=5, mfc=JUMP, mec="black", mew=0.7, zorder=5, ls="none")
-        top = np.argsort(-np.abs(j.L))[:n_label]
+        ax.add_collection(_dense(LineCollection(segs, colors=JUMP, linewidths=3.0, alpha=0.95, zorder=4),
+                                 len(r), RASTER_MARKS))
+        _dense(ax.plot(tau[r], paths.p[r], "o", ms=5, mfc=JUMP, mec="black", mew=0.7, zorder=5, ls="none"),
+               len(r), RASTER_MARKS)
+        r = j.row
         for k, i in zip(r[top], j.series[top]):
             left = tau[k] < 0.5 * float(tau.max())  # right half of the axis: label to the left
             ax.annotate(f"{paths.ids[i]} ({paths.p[k - 1]:.2f}→{paths.p[k]:.2f})", xy=(tau[k], paths.p[k]),
@@ -464,7 +548,13 @@ def plot_jumps(paths: pdata.Paths, j: pdata.Jumps, n_label: int = 4, fmt: Fmt = 
                                   label=f"jump (Lee–Mykland, K = {j.window})")])
     alt = (f"Forecast paths in grey with {len(j.row)} detected jumps marked in orange across {len(with_j)} "
            f"series, against {xlabel}.")
-    return _finish(fig, key, fmt, alt)
+    note = ""
+    if drawn is not None:
+        note = (f"{len(drawn):,} of {paths.n_series:,} series drawn, chosen at random by data key (the same on "
+                f"every run, whatever the series are called); {len(shown):,} of the {len(j.row):,} jumps are "
+                f"marked: those on the drawn series and the {len(top)} labelled largest (on {n_top} series).")
+        alt += " " + note
+    return _finish(fig, key, fmt, alt, note)
 
 
 # ------------------------------------------------------------------- walk
@@ -478,8 +568,8 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     ax.plot(w.grid_p, w.expected_steps, color=BUDGET, lw=2.2, label="expected updates p₀(1 − p₀)/h²")
     ax.plot(w.grid_p, w.median_steps, color=BUDGET, lw=1.6, ls=":", label="median updates")
     if len(w.p0):
-        ax.scatter(w.p0, np.maximum(w.equivalent_steps, 0.5), s=26, c=outcome_colours(w.outcome), alpha=0.85,
-                   edgecolors="white", linewidths=0.5, zorder=3)
+        _dense(ax.scatter(w.p0, np.maximum(w.equivalent_steps, 0.5), s=26, c=outcome_colours(w.outcome),
+                          alpha=0.85, edgecolors="white", linewidths=0.5, zorder=3), len(w.p0), RASTER_MARKS)
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("starting probability p₀")
@@ -493,7 +583,12 @@ def plot_walk(w: pdata.WalkCurve, fmt: Fmt = "svg") -> Rendered:
     alt = (f"Curve of the expected number of ±{h:g} updates until certainty by starting probability "
            f"({w.expected_steps[mid]:.0f} from 50%), a dotted median curve, and one dot per series at its "
            f"starting probability with its movement expressed as equivalent updates.")
-    return _finish(fig, key, fmt, alt)
+    note = ""
+    if w.n_series is not None:
+        note = (f"Dots of {len(w.p0):,} of {w.n_series:,} series drawn, chosen at random by data key (the same "
+                f"on every run, whatever the series are called).")
+        alt += " " + note
+    return _finish(fig, key, fmt, alt, note)
 
 
 # ------------------------------------------------------------ sequential
@@ -514,8 +609,8 @@ def plot_eprocess(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], log_thre
         t, le = np.asarray(t, float), np.asarray(le, float)
         if not len(t):
             continue
-        ax.step(np.concatenate([[t[0]], t]), np.concatenate([[0.0], le]), where="post", color=col, lw=2,
-                label=label)
+        _dense(ax.step(np.concatenate([[t[0]], t]), np.concatenate([[0.0], le]), where="post", color=col, lw=2,
+                       label=label), len(t) + 1, RASTER_POINTS)
         top, bottom = max(top, float(np.max(le))), min(bottom, float(np.min(le)))
     ax.axhline(log_threshold, color=BUDGET, lw=1.6, ls="--", label=f"threshold log e = {log_threshold:.2f}")
     ax.axhline(0.0, color=INTERVAL, lw=0.8)

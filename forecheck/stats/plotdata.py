@@ -38,6 +38,7 @@ from forecheck.stats.budget import series_budget, uncertainty
 from forecheck.stats.calibration import corp_decomposition, pav_recalibrate
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.standardize import STANDARDISED, Increments
+from forecheck.stats.streams import series_keys, stream_order
 
 Z95 = float(stats.norm.ppf(0.975))
 #: starting-probability bins of the movement-ratio plot (MG101's strata)
@@ -75,15 +76,44 @@ class Paths:
     outcome: np.ndarray  # (S,) 0/1/NaN
     highlight: np.ndarray  # series that stand out, largest |excess movement| first
     excess: np.ndarray  # (S,) X = m − r
+    drawn: np.ndarray | None = None  # series to draw when not all are (see drawn_series); None: all
+
+    @property
+    def n_series(self) -> int:
+        return len(self.offsets) - 1
 
 
-def paths(panel: Panel, n_highlight: int = 5) -> Paths:
-    """Paths plus the ``n_highlight`` series with the largest |m − r| (A-R 2021)."""
+#: most series lines a per-series figure draws (paths, cumulative excess, jumps)
+MAX_LINES = 1000
+
+
+def drawn_series(panel: Panel, max_lines: int, always: np.ndarray) -> np.ndarray | None:
+    """The series a per-series figure draws when the panel has more than ``max_lines``:
+    the ``always`` series (the highlighted ones) plus the series with the smallest data
+    keys (:func:`forecheck.stats.streams.series_keys`, a hash of each series' data) up
+    to ``max_lines`` in all, in key order. The keys behave as random numbers, so this is
+    a random sample that does not depend on series names or row order, and the same on
+    every run. ``None`` when every series is drawn."""
+    S = panel.n_series
+    if S <= max_lines:
+        return None
+    order = stream_order(series_keys(panel))
+    pick = np.zeros(S, dtype=bool)
+    pick[np.asarray(always, dtype=np.int64)] = True
+    rest = order[~pick[order]][: max(int(max_lines) - int(pick.sum()), 0)]
+    pick[rest] = True
+    return order[pick[order]]
+
+
+def paths(panel: Panel, n_highlight: int = 5, max_lines: int = MAX_LINES) -> Paths:
+    """Paths plus the ``n_highlight`` series with the largest |m − r| (A-R 2021), and
+    the series to draw if there are more than ``max_lines`` (:func:`drawn_series`)."""
     b = series_budget(panel)
     x = np.where(np.isfinite(b.excess), b.excess, 0.0)
     order = np.argsort(-np.abs(x), kind="stable")[: min(n_highlight, panel.n_series)]
     return Paths(unit=unit_name(panel), offsets=panel.offsets, tau=panel.time_to_resolution, p=panel.p,
-                 ids=panel.ids.astype(str), outcome=panel.outcome, highlight=order, excess=b.excess)
+                 ids=panel.ids.astype(str), outcome=panel.outcome, highlight=order, excess=b.excess,
+                 drawn=drawn_series(panel, max_lines, order))
 
 
 # ------------------------------------------------------- cumulative budget
@@ -130,22 +160,35 @@ def cumulative_budget(panel: Panel) -> CumulativeBudget:
     o = panel.outcome[res]
     pl = panel.p_last[res]
     m_res = (o - pl) ** 2
-    # one extra point per resolved series, after its last row
-    series = np.concatenate([panel.series_index, res])
-    pos = np.concatenate([panel.step_in_series, panel.lengths[res]])
-    order = np.lexsort((pos, series))
-    all_tau = np.concatenate([tau, np.zeros(len(res))])[order]
-    all_m = np.concatenate([cum_m, cum_m[panel.last_row[res]] + m_res])[order]
-    all_r = np.concatenate([cum_r, u0[res]])[order]
+    # one extra point per resolved series, after its last row (rows are contiguous per
+    # series in step order, so every row moves right by the resolved series before it)
     counts = panel.lengths + panel.resolved.astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    before = np.cumsum(panel.resolved, dtype=np.int64) - panel.resolved
+    at_rows = np.arange(n, dtype=np.int64) + np.repeat(before, panel.lengths)
+    at_res = offsets[res + 1] - 1
+    all_tau = np.zeros(n + len(res))
+    all_tau[at_rows] = tau
+    all_m = np.empty(n + len(res))
+    all_m[at_rows] = cum_m
+    all_m[at_res] = cum_m[panel.last_row[res]] + m_res
+    del cum_m
+    all_r = np.empty(n + len(res))
+    all_r[at_rows] = cum_r
+    all_r[at_res] = u0[res]
+    del cum_r, at_rows
     # pooled: contributions of every step at the time it is completed
     rows = panel.increment_rows
     c_tau = np.concatenate([tau[rows], np.zeros(len(res))])
     c_m = np.concatenate([panel.dp**2, m_res])
     c_r = np.concatenate([uncertainty(panel.p[rows - 1]) - uncertainty(panel.p[rows]), uncertainty(pl)])
     if len(c_tau):
-        ut, inv = np.unique(-c_tau, return_inverse=True)  # ascending in −τ = descending τ
+        import pandas as pd
+
+        # distinct −τ ascending (= τ descending) and each step's code: a hash factorisation
+        # with sorted uniques, the same arrays as np.unique(..., return_inverse=True) without
+        # sorting N values
+        inv, ut = pd.factorize(-c_tau, sort=True)
         pm = np.cumsum(np.bincount(inv, weights=c_m, minlength=len(ut)))
         pr = np.cumsum(np.bincount(inv, weights=c_r, minlength=len(ut)))
         t0 = float(tau.max()) if n else 0.0
@@ -437,6 +480,7 @@ class WalkCurve:
     p0: np.ndarray
     equivalent_steps: np.ndarray
     outcome: np.ndarray
+    n_series: int | None = None  # series that have a dot when only a sample is drawn; None: all drawn
 
 
 def walk_curve(p0: np.ndarray, movement: np.ndarray, outcome: np.ndarray, step: float = 0.01) -> WalkCurve:
@@ -457,7 +501,23 @@ def walk_curve(p0: np.ndarray, movement: np.ndarray, outcome: np.ndarray, step: 
                      equivalent_steps=movement[inner] / step**2, outcome=np.asarray(outcome, dtype=float)[inner])
 
 
-def walk_for_panel(panel: Panel, min_length: int = 3, step: float = 0.01) -> WalkCurve:
-    pan = panel.select_series(dynamic_mask(panel, min_length))
+#: most series dots the walk figure draws
+MAX_DOTS = 5000
+
+
+def walk_for_panel(panel: Panel, min_length: int = 3, step: float = 0.01, max_dots: int = MAX_DOTS) -> WalkCurve:
+    """The walk curve with MG101's series; above ``max_dots`` series, the dots of the
+    ``max_dots`` with the smallest data keys (a random sample, as :func:`drawn_series`)."""
+    mask = dynamic_mask(panel, min_length)
+    pan = panel.select_series(mask)
     b = series_budget(pan)
-    return walk_curve(pan.p0, b.movement, pan.outcome, step)
+    p0, mv, out = pan.p0, b.movement, pan.outcome
+    inner = (p0 > 0) & (p0 < 1) & np.isfinite(mv)
+    n_all = int(inner.sum())
+    if n_all <= max_dots:
+        return walk_curve(p0, mv, out, step)
+    idx = np.flatnonzero(inner)
+    keep = idx[stream_order(series_keys(panel)[mask][idx])[:max_dots]]
+    w = walk_curve(p0[keep], mv[keep], out[keep], step)
+    return WalkCurve(step=w.step, grid_p=w.grid_p, expected_steps=w.expected_steps, median_steps=w.median_steps,
+                     p0=w.p0, equivalent_steps=w.equivalent_steps, outcome=w.outcome, n_series=n_all)
