@@ -189,7 +189,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     n_eff_x = float(dep_x.n_eff)  # effective independent units of the excess terms (questions, clusters)
     n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
     inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
-                           int(ctx.config.n_sim), ctx.rng("MG101"), reduction=True)
+                           int(ctx.config.n_sim), ctx.rng("MG101"))
     pval, q_lo, q_hi, K = inf.pvalue, inf.q_lo, inf.q_hi, inf.draws_per_series
     ci = (max(0.0, ratio - q_hi * se_ratio), ratio - q_lo * se_ratio)
     for j in range(n_st):

@@ -372,16 +372,16 @@ class ExcessInference:
 def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: float, n_eff_dependence: float,
                      strata: np.ndarray, strata_stat: np.ndarray, n_sim: int, rng: np.random.Generator, *,
                      sim_cells: int = SIM_CELLS, strata_sims: int = 999,
-                     strata_sim_cells: int = 4_000_000, reduction: bool = False) -> ExcessInference:
-    """P-value of MG101's t = ΣX/√(deff·ΣV) and of each p0 stratum's t.
+                     strata_sim_cells: int = 4_000_000) -> ExcessInference:
+    """P-value of MG101's t = ΣX/√(deff·W), W = :func:`studentiser` (ΣV, ΣR), and of each
+    p0 stratum's t (studentised by its ΣV).
 
     With many effectively independent contributions (``stats.asymptotic``) the
     reference is N(0, 1); a stratum too concentrated for it is simulated on its own
     series only. Otherwise the parametric martingale bootstrap-t of this module
     (draws handed out in data-key order). ``v_series`` (S,) = Σ_t d_t² per series;
     ``strata`` (S,) stratum of each series; ``strata_stat`` the strata's t (NaN where
-    untestable: p = 1). ``reduction``: ``stat`` is studentised by :func:`studentiser`
-    and so is every simulated t* of the panel (the strata keep Σ d_t²).
+    untestable: p = 1). Every simulated t* of the panel is studentised as ``stat`` is.
     On the asymptotic path a stratum is simulated on its own
     series only when it is too concentrated for the normal reference and small
     (rows × 64 ≤ ``strata_sim_cells``); its reference is in ``strata_references``.
@@ -419,11 +419,7 @@ def excess_inference(panel: Panel, stat: float, v_series: np.ndarray, deff: floa
             sp[j] = two_sided_mc(strata_stat[j], _boot_t(xd, vd, Bs, rng, stream_order(series_keys(sub))))
         return ExcessInference(p, q_lo, q_hi, sp, K, ref, tuple(refs))
     K = draws_per_series(panel, B, sim_cells)
-    if reduction:
-        xd, vd, rd = simulate_excess(panel, K, rng, with_reduction=True)
-    else:
-        xd, vd = simulate_excess(panel, K, rng, with_variance=True)
-        rd = None
+    xd, vd, rd = simulate_excess(panel, K, rng, with_reduction=True)
     keys = series_keys(panel)
     t_null = _boot_t(xd, vd, B, rng, stream_order(keys), rd)
     p = two_sided_mc(stat, t_null)
