@@ -7,7 +7,19 @@ p0(1 − p0) for a question that resolves (Augenblick & Rabin 2021).
 
 __version__ = "0.1.0"
 
-from forecheck.results import CheckResult, ExitCode  # noqa: E402
-from forecheck.api import analyze  # noqa: E402
-
 __all__ = ["__version__", "analyze", "CheckResult", "ExitCode"]
+
+#: public names and the modules they live in, imported on first use (PEP 562): the
+#: command line (``forecheck.cli.app.main``) tunes the C allocator before numpy
+#: starts its threads, which it can only do if importing this package imports nothing
+_LAZY = {"analyze": "forecheck.api", "CheckResult": "forecheck.results", "ExitCode": "forecheck.results"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

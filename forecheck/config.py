@@ -32,6 +32,8 @@ class AnalysisConfig:
         count them as one question (docs/checks.md, "Questions").
     sequential : decide MG101, MG103 and CA202 by anytime-valid e-values (valid
         however often the analysis is rerun on a growing history).
+    jobs : checks run on this many threads at once; the records are the same for
+        any value (each check has its own random stream), peak memory grows with it.
     """
 
     alpha: float = 0.05
@@ -56,6 +58,8 @@ class AnalysisConfig:
     # --sequential: MG101, MG103 and CA202 decided by anytime-valid e-values
     # (forecheck/checks/sequential.py), valid however often the gate runs
     sequential: bool = False
+    # --jobs: checks run on this many threads at once (same records; more memory)
+    jobs: int = 2
 
     def __post_init__(self) -> None:
         # Validated once, here; messages name the CLI flag (and the field, for the API).
@@ -72,6 +76,8 @@ class AnalysisConfig:
             raise bad("--min-length", "min_length", "an integer of at least 2", self.min_length)
         if not _is_int(self.n_sim) or self.n_sim < 1:
             raise bad("--n-sim", "n_sim", "an integer of at least 1", self.n_sim)
+        if not _is_int(self.jobs) or not 1 <= self.jobs <= 64:
+            raise bad("--jobs", "jobs", "an integer from 1 to 64", self.jobs)
         if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
             raise bad("--seed", "seed", "an integer from 0 to 2^63 - 1", self.seed)
         if self.horizons is not None:
@@ -108,7 +114,10 @@ class AnalysisConfig:
         return match(self.select) and not match(self.ignore)
 
     def to_dict(self) -> dict:
+        """The settings that shape the results (the report's ``config``): ``jobs`` is
+        left out, as it changes how the checks are scheduled, never what they report."""
         d = asdict(self)
+        del d["jobs"]
         d["select"] = list(self.select)
         d["ignore"] = list(self.ignore)
         d["horizons"] = list(self.horizons) if self.horizons is not None else None

@@ -123,6 +123,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("seed", "int", 20240601, minimum=0),
     S("n-sim", "int", 999, minimum=1),
     S("sequential", "bool", False),
+    S("jobs", "int", 2, minimum=1, maximum=64),
     # gate policy
     S("fail-on", "choice", "error", ("error", "warning", "info", "never")),
     S("inconclusive", "choice", "warn", ("fail", "warn", "pass")),

@@ -21,12 +21,13 @@ class _Libc:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning is Linux-only")
-def test_mallopt_called_with_mmap_max_and_trim_threshold(monkeypatch):
+def test_mallopt_called_with_mmap_max_arena_max_and_trim_threshold(monkeypatch):
     fake = _Libc()
     monkeypatch.delenv("FORECHECK_MALLOC", raising=False)
     monkeypatch.setattr(ctypes, "CDLL", lambda name: fake)
     app._tune_allocator()
-    assert fake.calls == [(-4, 0), (-1, 512 * 2**20)]  # M_MMAP_MAX, M_TRIM_THRESHOLD (<malloc.h>)
+    # M_MMAP_MAX, M_ARENA_MAX, M_TRIM_THRESHOLD (<malloc.h>: -4, -8, -1)
+    assert fake.calls == [(-4, 0), (-8, 1), (-1, 512 * 2**20)]
 
 
 def test_system_allocator_on_request(monkeypatch):

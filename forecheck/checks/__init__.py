@@ -16,8 +16,10 @@ adjusted p-value: fail iff ``pvalue_adjusted < alpha``.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -48,6 +50,8 @@ class CheckSpec:
 
     dependence_gated : the check's p-value pools series as independent draws, so
         the runner's dependence gate applies (MG101, MG103–MG105, CA202–CA204).
+    after : codes of the checks whose shared work this one reads; with parallel
+        checks (``--jobs``) it starts once they have finished.
     """
 
     code: str
@@ -57,6 +61,9 @@ class CheckSpec:
     run: Callable[[CheckContext], Measurement]
     summary: str = ""  # one line for `forecheck rules`
     dependence_gated: bool = False
+    #: checks whose work this one reads from the shared cache (MG106 reports the
+    #: pooled tests' own dependence counts): it starts when they are done
+    after: tuple[str, ...] = ()
 
     @property
     def layer(self) -> str:
@@ -197,7 +204,14 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
             extra: list[CheckResult] | None = None) -> tuple[list[CheckResult], CheckContext]:
     """Run the selected checks; ``extra`` records (e.g. data-quality findings) join
     the results before the adjustment. Returns the final records and the context
-    (with the per-series columns the checks contributed)."""
+    (with the per-series columns the checks contributed).
+
+    With ``config.jobs`` > 1 the checks run on that many threads (their work is
+    numpy on whole arrays, which releases the GIL). Records, per-series columns and
+    every number are the same as with one thread: each check draws from its own
+    random stream (:func:`check_rng`), shared work is computed once under a lock
+    (``CheckContext.cached``), a check waits for the checks it reads (``after``),
+    and results are collected in report order."""
     config = config or AnalysisConfig()
     ctx = CheckContext(panel=panel, config=config)
     results: list[CheckResult] = [r for r in (extra or []) if config.is_selected(r.code)]
@@ -205,21 +219,62 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
     if extra is not None and config.is_selected("DQ011"):
         results.extend(question_findings(ctx))
     run = [spec for spec in (specs if specs is not None else all_specs()) if config.is_selected(spec.code)]
-    release = release_after([spec.code for spec in run])
-    for i, spec in enumerate(run):
+    readers_left = {key: sum(spec.code in readers for spec in run) for key, readers in CACHE_READERS.items()}
+    done_lock = threading.Lock()
+
+    def one(spec: CheckSpec) -> tuple[CheckResult, dict]:
+        view = ctx.for_check()
         try:
-            m = spec.run(ctx)
+            m = spec.run(view)
         except InsufficientDataError as exc:
-            results.append(skipped(spec.code, spec.name, spec.family, spec.severity, str(exc)))
+            record = skipped(spec.code, spec.name, spec.family, spec.severity, str(exc))
         else:
             seq = config.sequential and spec.code in SEQUENTIAL_CODES and m.test_based
             # --sequential: the e-value decides; its calendar-time construction needs no dependence gate
-            gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based and not seq else None
+            gate = dependence_gate(view, m) if spec.dependence_gated and m.test_based and not seq else None
             record = stamp(spec, m, gate)
-            results.append(attach(ctx, record) if seq else record)
-        for key in release.get(i, ()):
-            ctx.cache.pop(key, None)
+            record = attach(view, record) if seq else record
+        with done_lock:  # drop shared work once its last reader in this run is done
+            for key, readers in CACHE_READERS.items():
+                if spec.code in readers:
+                    readers_left[key] -= 1
+                    if readers_left[key] == 0:
+                        ctx.cache.pop(key, None)
+        return record, view.series_columns
+
+    jobs = min(config.jobs, len(run))
+    if jobs <= 1:
+        outcomes = [one(spec) for spec in run]
+    else:
+        outcomes = _run_threads(run, one, jobs)
+    for record, columns in outcomes:
+        results.append(record)
+        ctx.series_columns.update(columns)
     return finalize(results, config), ctx
+
+
+def _run_threads(run: list[CheckSpec], one: Callable, jobs: int) -> list:
+    """``one(spec)`` for every spec on ``jobs`` threads, results in ``run`` order. A
+    spec starts after the specs named in its ``after`` have finished; they precede
+    it in ``run`` and the pool takes specs first-in first-out, so they are running
+    or done when it waits (no deadlock)."""
+    position = {spec.code: i for i, spec in enumerate(run)}
+    futures: list[Future] = []
+
+    def waiting(spec: CheckSpec) -> Callable[[], Any]:
+        before = [futures[position[c]] for c in spec.after if c in position]
+
+        def go():
+            for f in before:
+                f.result()
+            return one(spec)
+        return go
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="forecheck-check") as pool:
+        for spec in run:
+            assert all(position.get(c, -1) < position[spec.code] for c in spec.after), spec.code
+            futures.append(pool.submit(waiting(spec)))
+        return [f.result() for f in futures]
 
 
 def finalize(results: list[CheckResult], config: AnalysisConfig) -> list[CheckResult]:

@@ -8,6 +8,7 @@ gate and MG106 read one quantity.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,11 +37,31 @@ class CheckContext:
     # Per-series columns a check contributes to the report's series table and the
     # JSON ``series`` records (name -> (S,) array), e.g. MG102's one-sided z.
     series_columns: dict[str, Any] = field(default_factory=dict)
+    # one lock per cache key, shared by every view of this context (``for_check``): when
+    # checks run on several threads, shared work is computed once and the others wait
+    # for it. Keys form a DAG (questions → pooled → dynamic → dependence), so locks are
+    # always taken in one order and cannot deadlock.
+    _locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.RLock())
+        with lock:
+            if key not in self.cache:
+                self.cache[key] = compute()
+            return self.cache[key]
+
+    def for_check(self) -> "CheckContext":
+        """A view for one check: the same panel, settings, cache and locks, its own
+        ``series_columns`` (the runner merges them in report order, so the series
+        table's columns do not depend on which thread finished first)."""
+        return CheckContext(panel=self.panel, config=self.config, cache=self.cache, series_columns={},
+                            _locks=self._locks, _guard=self._guard)
 
     def rng(self, code: str) -> np.random.Generator:
         """A fresh generator for check ``code`` (see :func:`check_rng`)."""

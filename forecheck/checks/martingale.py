@@ -600,7 +600,7 @@ def check_mg106(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
     if pan.n_series < 2 or len(pan.dp) == 0:
         raise InsufficientDataError("fewer than two series with revisions")
-    own = sorted((k[5:], v) for k, v in ctx.cache.items() if k.startswith("neff."))
+    own = sorted((k[5:], v) for k, v in list(ctx.cache.items()) if k.startswith("neff."))
     return mg106_measurement(ctx.dependence(), own, clusters_declared=pan.cluster is not None,
                              n_clusters=int(np.unique(pan.cluster.astype(str)).size)
                              if pan.cluster is not None else None,
@@ -645,5 +645,6 @@ CHECKS: list[CheckSpec] = [
     CheckSpec("MG105", "variance ratio", FAMILY, "error", check_mg105,
               "Lo-MacKinlay robust variance ratios at q = 2, 5, 10, pooled, joint Wald", dependence_gated=True),
     CheckSpec("MG106", "cross-series dependence", FAMILY, "info", check_mg106,
-              "Same-time correlation of revisions and effective number of independent series"),
+              "Same-time correlation of revisions and effective number of independent series",
+              after=("MG101", "MG103", "MG104", "MG105")),
 ]

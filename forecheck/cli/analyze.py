@@ -203,6 +203,9 @@ def analyze_command(
                                                 show_default=_d("seed"), rich_help_panel=CHECK)] = None,
     n_sim: Annotated[Optional[int], typer.Option(help="Simulation/bootstrap draws for p-values.",
                                                  show_default=_d("n-sim"), rich_help_panel=CHECK)] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        help="Checks run on this many threads at once (same results for any value; memory grows with it).",
+        show_default=_d("jobs"), rich_help_panel=CHECK)] = None,
     sequential: Annotated[Optional[bool], typer.Option(
         "--sequential/--no-sequential",
         help="Decide MG101, MG103 and CA202 by anytime-valid e-values: valid however often the gate runs "
@@ -396,7 +399,8 @@ def _build(eff: S.Effective, codes: tuple[str, ...],
         seed=v["seed"], n_sim=v["n_sim"], inconclusive=v["inconclusive"],
         max_movement_ratio=v["max_movement_ratio"], min_movement_ratio=v["min_movement_ratio"],
         max_brier=v["max_brier"], baseline_tolerance=v["baseline_tolerance"], exit_zero=v["exit_zero"],
-        allow_empty=v["allow_empty"], question_detection=v["question_detection"], sequential=v["sequential"])
+        allow_empty=v["allow_empty"], question_detection=v["question_detection"], sequential=v["sequential"],
+        jobs=v["jobs"])
     for name, value in (extra or {}).items():
         if value is None:
             continue

@@ -1,0 +1,74 @@
+"""Checks on several threads (``--jobs``) report exactly what one thread reports."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from forecheck.checks import CheckContext, all_specs, execute
+from forecheck.config import AnalysisConfig
+from forecheck.errors import UsageError
+from forecheck.simulate.questions import candidates_panel, factor_panel
+
+
+def _records(panel, jobs):
+    results, ctx = execute(panel, AnalysisConfig(jobs=jobs, n_sim=99))
+    return [r.to_dict() for r in results], list(ctx.series_columns), ctx
+
+
+@pytest.mark.parametrize("make", [lambda: factor_panel(60, 25, seed=11, rho=0.2),
+                                  lambda: candidates_panel(30, 3, 20, seed=12)])
+def test_records_and_series_columns_do_not_depend_on_jobs(make):
+    panel = make()
+    one, cols_one, ctx_one = _records(panel, 1)
+    for jobs in (2, 4):
+        many, cols_many, ctx_many = _records(panel, jobs)
+        assert many == one  # every field of every record, p-values included (own random streams)
+        assert cols_many == cols_one  # the series table's columns in report order
+        for name in cols_one:
+            np.testing.assert_array_equal(ctx_many.series_columns[name], ctx_one.series_columns[name])
+
+
+def test_mg106_waits_for_the_pooled_tests_it_reports():
+    # MG106 lists each pooled test's own dependence count, written by MG101 and
+    # MG103–MG105; on 4 threads it must still see all four (its spec's ``after``).
+    panel = factor_panel(60, 25, seed=13, rho=0.1)
+    results, _ = execute(panel, AnalysisConfig(jobs=4, n_sim=99))
+    mg106 = next(r for r in results if r.code == "MG106")
+    assert [f.code for f in mg106.details.by_family] == ["MG101", "MG103", "MG104", "MG105"]
+    spec = next(s for s in all_specs() if s.code == "MG106")
+    assert set(spec.after) == {"MG101", "MG103", "MG104", "MG105"}
+
+
+def test_shared_work_is_computed_once_across_threads():
+    ctx = CheckContext(panel=factor_panel(5, 5, seed=1, rho=0.0), config=AnalysisConfig())
+    calls = []
+
+    def compute():
+        calls.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for the other threads to arrive while it runs
+        return object()
+
+    views = [ctx.for_check() for _ in range(4)]
+    got = []
+    threads = [threading.Thread(target=lambda v=v: got.append(v.cached("k", compute))) for v in views]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len({id(g) for g in got}) == 1
+    assert all(v.series_columns is not ctx.series_columns for v in views)  # each check its own columns
+
+
+@pytest.mark.parametrize("bad", [0, 65, 1.5, True])
+def test_jobs_outside_its_range_is_rejected_naming_the_flag(bad):
+    with pytest.raises(UsageError, match="--jobs"):
+        AnalysisConfig(jobs=bad)
+
+
+def test_jobs_is_not_part_of_the_reported_config():
+    # it changes scheduling, never results: two runs with different --jobs give the same JSON
+    assert "jobs" not in AnalysisConfig(jobs=3).to_dict()
