@@ -61,3 +61,48 @@ def test_cells_of_a_few_sorted_runs_match_reference():
         u_ref, c_ref, cu_ref, ct_ref = _reference(unit[series], time)
         cell, cu, ct = dependence._unit_time_cells(dependence._dense_rank(unit[series]), time)
         assert np.array_equal(cell, c_ref) and np.array_equal(cu, cu_ref) and np.array_equal(ct, ct_ref)
+
+
+def _old_unit_design_effect(values, series, time, unit, cluster=None):
+    # the sums as formed before the cells were shared: np.unique (unit, time) cells,
+    # then cell_sums of the unit sums on freshly factorised (cluster, time) cells
+    u_ref, c_ref, cu_ref, ct_ref = _reference(unit[series], time)
+    w = np.bincount(c_ref, weights=values, minlength=len(cu_ref))
+    n_units = int(cu_ref.max()) + 1
+    cl = None
+    if cluster is not None:
+        cl = np.empty(n_units, dtype=object)
+        cl[u_ref] = np.asarray(cluster).astype(str)[series]
+    cells = dependence.cell_sums(w, cu_ref, ct_ref, n_units, cl)
+    used = int(np.count_nonzero(np.bincount(cu_ref[w != 0], minlength=n_units)))
+    return dependence.combine_units([dependence.UnitSums(sq=float(np.sum(values**2)), w2=float(np.sum(w**2)),
+                                                         n_units=n_units, used_units=used, cells=cells,
+                                                         n_values=len(values))])
+
+
+def test_shared_cells_and_one_value_per_cell_path_match_the_direct_sums():
+    # a panel whose units are its series, one value per series and time, sorted (the
+    # fast path: each value its own cell), and panels with questions / clusters /
+    # unsorted rows (the general path); the cells formed once (unit_cells) and reused
+    # for several value vectors give exactly the numbers of the direct computation
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        S, L = int(rng.integers(2, 30)), int(rng.integers(1, 9))
+        series = np.repeat(np.arange(S), L)
+        time = np.tile(np.arange(L, dtype=float), S) + (0.5 if trial % 5 == 0 else 0.0)
+        if trial % 4 == 1:  # ragged: some rows dropped
+            keep = rng.uniform(size=len(series)) < 0.7
+            keep[0] = True
+            series, time = series[keep], time[keep]
+        if trial % 4 == 2:  # unsorted rows
+            perm = rng.permutation(len(series))
+            series, time = series[perm], time[perm]
+        unit = np.arange(S) if trial % 3 == 0 else rng.integers(0, max(S // 2, 1), S)
+        cluster = None if trial % 2 else np.array([f"c{c}" for c in rng.integers(0, 3, S)])
+        cells = dependence.unit_cells(series, time, unit, cluster)
+        for _ in range(3):
+            v = rng.normal(size=len(series))
+            v[rng.uniform(size=len(v)) < 0.1] = 0.0
+            ref = _old_unit_design_effect(v, series, time, unit, cluster)
+            assert dependence.unit_design_effect(v, series, time, unit, cluster) == ref
+            assert dependence.unit_design_effect(v, series, time, unit, cluster, cells=cells) == ref

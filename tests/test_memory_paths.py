@@ -111,5 +111,6 @@ def test_runner_drops_shared_panels_after_their_last_reader_with_the_same_record
 def test_release_positions_are_the_last_reader_selected():
     from forecheck.checks import release_after
 
-    assert release_after(["MG101", "MG102", "MG103", "CA201"]) == {1: ["mg101_inputs"], 2: ["dynamic"]}
+    assert release_after(["MG101", "MG102", "MG103", "CA201"]) == {0: ["increment_cells"], 1: ["mg101_inputs"],
+                                                                   2: ["dynamic"]}
     assert release_after(["CA201", "WN301"]) == {}

@@ -185,6 +185,7 @@ def stamp(spec: CheckSpec, m: Measurement, gate: DependenceGate | None = None) -
 CACHE_READERS: dict[str, frozenset[str]] = {
     "mg101_inputs": frozenset({"MG101", "MG102"}),
     "dynamic": frozenset({"MG101", "MG103", "MG104", "MG105", "MG106"}),
+    "increment_cells": frozenset({"MG101", "MG104", "MG105"}),
 }
 
 

@@ -18,7 +18,7 @@ from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
 from forecheck.stats.budget import Budget, series_budget
 from forecheck.stats import questions as qmod
-from forecheck.stats.dependence import Dependence, design_effect
+from forecheck.stats.dependence import Dependence, UnitCells, design_effect, unit_cells
 
 
 def check_rng(seed: int, code: str) -> np.random.Generator:
@@ -130,3 +130,15 @@ class CheckContext:
             rep = pan.select_series(first)
             return design_effect(rep.dp, rep.dp_series, rep.time[rep.increment_rows], rep.n_series, rep.cluster)
         return self.cached("dependence", make)
+
+    def increment_cells(self, pan: Panel, pooled_mask: np.ndarray | None = None) -> UnitCells | None:
+        """The (unit, time) cells of the dynamic panel's increments (``dp_series``,
+        ``time[increment_rows]``, ``question``, ``cluster``: ``stats/dependence.unit_cells``),
+        formed once for the pooled tests that sum their terms in them (MG101, MG104,
+        MG105). For ``pan`` the dynamic panel, or a panel of the same series
+        (``pooled_mask``, its mask on ``pooled()``, equal to the dynamic one); else None."""
+        dyn, dmask = self.dynamic()
+        if pan is not dyn and (pooled_mask is None or not np.array_equal(pooled_mask, dmask)):
+            return None
+        return self.cached("increment_cells", lambda: unit_cells(dyn.dp_series, dyn.time[dyn.increment_rows],
+                                                                 dyn.question, dyn.cluster))

@@ -157,7 +157,8 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     b_v = np.bincount(ds_, weights=d2, minlength=pan.n_series)
     del d2, ds_
     dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
-    dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster)
+    dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster,
+                               cells=ctx.increment_cells(pan, mask))
     del dc
     deff = dep_x.deff
     ctx.cache["neff.MG101"] = ("excess terms", dep_x)
@@ -370,7 +371,8 @@ def _design(rows: list[np.ndarray], pan: Panel):
     return y, X, series, time, codes, group_of_series
 
 
-def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.ndarray]], pan: Panel) -> dict:
+def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.ndarray]], pan: Panel,
+                cells=None) -> dict:
     """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
     design effect of its own scores, and a wild cluster restricted bootstrap p.
 
@@ -392,7 +394,7 @@ def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.nd
     del y, X, codes
     # dependence across units of the scores summed within units (unit_design_effect);
     # the CR1/WCR clusters already absorb dependence within a unit
-    dep_u = unit_design_effect(score, series, time, pan.question, pan.cluster)
+    dep_u = unit_design_effect(score, series, time, pan.question, pan.cluster, cells=cells)  # (cells: of series, time)
     del score, time, series
     ctx.cache[f"neff.{code}"] = ("regression scores", dep_u)
     if pan.cluster is None:
@@ -519,7 +521,7 @@ def check_mg104(ctx: CheckContext) -> Measurement:
         raise InsufficientDataError("no resolved series with in-flight revisions")
     rows = pan.increment_rows
     r = _regression(ctx, "MG104", lambda: [pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series,
-                                           pan.time[rows]], pan)
+                                           pan.time[rows]], pan, cells=ctx.increment_cells(pan))
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
     if r["reference"] == "asymptotic":
@@ -563,7 +565,7 @@ def check_mg105(ctx: CheckContext) -> Measurement:
 
     # (a generator: each q's centred scores are formed when their cells are summed)
     deps = unit_design_effects((centred(probe.scores[:, j]) for j in range(len(qs))), pan.dp_series, t_inc,
-                               pan.question, pan.cluster)
+                               pan.question, pan.cluster, cells=ctx.increment_cells(pan))
     del t_inc
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)

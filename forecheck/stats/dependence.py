@@ -94,9 +94,12 @@ class CellSums:
 
 
 def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-              cluster: np.ndarray | None = None, *, cells: tuple | None = None) -> CellSums:
+              cluster: np.ndarray | None = None, *, cells: tuple | None = None,
+              counts: tuple[np.ndarray, np.ndarray] | None = None) -> CellSums:
     """The per-cell partial sums of ``values`` (arguments as :func:`design_effect`);
-    ``cells`` : ``_cells(time, cluster[series], keys=True)`` when already formed."""
+    ``cells`` : ``_cells(time, cluster[series], keys=True)`` when already formed;
+    ``counts`` : (values per cell as float, values per series) of those cells, which do
+    not depend on the values (formed once for several value vectors)."""
     values = np.asarray(values, float)
     clusters = None if cluster is None else frozenset(np.asarray(cluster).astype(str).tolist())
     if len(values) == 0:
@@ -112,8 +115,8 @@ def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series
     sq = np.sum(v2)
     sq_cell = np.bincount(cell, weights=v2, minlength=nc)
     # standardised per series (unit mean square), for a correlation
-    ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(
-        np.bincount(series, minlength=n_series), 1)
+    per_series = np.bincount(series, minlength=n_series) if counts is None else counts[1]
+    ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(per_series, 1)
     np.multiply(v2, v2, out=v2)  # v⁴, in place
     q4_cell = np.bincount(cell, weights=v2, minlength=nc)
     del v2
@@ -122,8 +125,9 @@ def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series
     e = np.sqrt(ms)[series]
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(values, e, out=e)
-    e[~(ms > 0)[series]] = 0.0
-    cnt = np.bincount(cell, minlength=nc).astype(float)  # series present in each cell
+    if not np.all(ms > 0):  # (the usual case: every series moves, nothing to mask)
+        e[~(ms > 0)[series]] = 0.0
+    cnt = np.bincount(cell, minlength=nc).astype(float) if counts is None else counts[0]  # series present
     te = np.bincount(cell, weights=e, minlength=nc)
     np.multiply(e, e, out=e)
     te2 = np.bincount(cell, weights=e, minlength=nc)
@@ -229,7 +233,20 @@ def _dense_rank(codes: np.ndarray) -> np.ndarray:
 def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(unit, time) cell of each value, numbered in lexicographic (unit, time) order —
     the order of ``np.unique(np.stack([unit, time]), axis=1)``, which sorted N
-    structured rows (seconds at 10⁷ values) — and each cell's unit and time.
+    structured rows (seconds at 10⁷ values) — and each cell's unit and time."""
+    cell, cu, ct, tfac = _unit_time_cells_ex(ucode, time)
+    if cell is None:
+        cell = np.arange(len(cu), dtype=np.int64)
+        ct = np.asarray(tfac[1], float)[tfac[0]]
+    return cell, cu, ct
+
+
+def _unit_time_cells_ex(ucode: np.ndarray, time: np.ndarray):
+    """:func:`_unit_time_cells` with cell None when every value is its own cell, in
+    order (one value per unit and time, sorted: a panel whose units are its series),
+    and then, instead of the cells' times ct (None), the time factorisation (codes,
+    distinct times): ct = distinct[codes], and the codes number the time cells of the
+    unit sums exactly as ``_cells(ct)`` would (first appearance); else that is None.
 
     Times are replaced by their rank among the distinct times (hash factorisation,
     then a sort of the distinct times only), so one int64 key orders the cells;
@@ -243,19 +260,23 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
     trank = np.empty(len(tuniq), np.int64)
     trank[order] = np.arange(len(tuniq))
     n_t = max(len(tuniq), 1)
-    # key = ucode * n_t + trank[tcode], formed in two N-sized arrays (tcode's reused)
     key = trank[tcode]
-    scaled = np.multiply(ucode, n_t, out=tcode if tcode.dtype == np.int64 and tcode.flags.writeable else None)
-    del tcode
-    key += scaled
-    del scaled
-    descents = np.count_nonzero(key[1:] < key[:-1]) if len(key) > 1 else 0
+    key += np.multiply(ucode, n_t)
+    tsorted = np.asarray(tuniq, float)[order]
+    if np.all(key[1:] > key[:-1]) and (len(tcode) == 0 or tcode.min() >= 0):  # (−1: a NaN time)
+        # each value its own cell (keys strictly increasing): cell i is value i (unit
+        # ucode[i], time time[i]), and the time cells of the cells are tcode (the
+        # first-appearance numbering of the cells' times, as factorising them gives)
+        return None, np.asarray(ucode, np.int64), None, (tcode, tuniq)
+    descents = np.count_nonzero(key[1:] < key[:-1])
     if descents == 0:
         starts = np.concatenate(([True], key[1:] != key[:-1]))
+        del tcode
         cell = np.cumsum(starts)
         cell -= 1
         ukey = key[starts]
     elif descents <= 64:
+        del tcode
         # a few sorted runs (e.g. MG103's in-flight rows, then the resolution rows):
         # numpy's stable sort merges runs in about linear time
         by_key = np.argsort(key, kind="stable")
@@ -270,14 +291,93 @@ def _unit_time_cells(ucode: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, n
         cell[by_key] = rank
         del rank, by_key
     else:
+        del tcode
         kcode, kuniq = pd.factorize(key)
         korder = np.argsort(kuniq, kind="stable")
         krank = np.empty(len(kuniq), np.int64)
         krank[korder] = np.arange(len(kuniq))
         cell = krank[kcode]
         ukey = kuniq[korder]
-    tsorted = np.asarray(tuniq, float)[order]
-    return cell.astype(np.int64, copy=False), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t]
+    return cell.astype(np.int64, copy=False), (ukey // n_t).astype(np.int64), tsorted[ukey % n_t], None
+
+
+def _compact(codes: np.ndarray, n: int) -> np.ndarray:
+    """Integer codes in 0..n−1 in the smallest unsigned type (a cached cell structure
+    at 10⁷ values: 10 MB for 100 distinct times instead of 80)."""
+    return codes.astype(np.min_scalar_type(max(n - 1, 0)))
+
+
+@dataclass(frozen=True)
+class UnitCells:
+    """The cell structure of :func:`unit_sums_many` for given contributions (series,
+    time) and units: it depends on neither the values summed nor their number, so
+    several statistics on the same contributions share it (``CheckContext.unit_cells``).
+
+    cell : (N,) (unit, time) cell of each value, or None when value i is cell i
+    (then the cells' units are ``ucode_s[series]``, not stored)."""
+
+    n_values: int
+    n_units: int
+    ucode_s: np.ndarray  # (S,) dense unit code of each series (−1: no values)
+    cell: np.ndarray | None
+    cu: np.ndarray | None  # (C,) unit of each cell (None with cell None)
+    cl: np.ndarray | None  # (n_units,) declared cluster (str) of each unit, or None
+    across: np.ndarray  # (C,) (cluster, time) cell of each (unit, time) cell, compact integers
+    n_across: int
+    across_time: np.ndarray  # (n_across,) time of each across cell
+    across_cluster: np.ndarray | None  # (n_across,) cluster label, or None
+    cnt: np.ndarray  # (n_across,) float, unit cells in each across cell
+    per_unit: np.ndarray  # (n_units,) cells of each unit
+    units_are_series: bool = False  # every series present and its own unit, in order
+
+    def units_of_cells(self, series: np.ndarray) -> np.ndarray:
+        if self.cu is not None:
+            return self.cu
+        if self.units_are_series:
+            return np.asarray(series, np.int64)  # (ucode_s is 0..S−1: a gather of N codes spared)
+        return self.ucode_s[series]
+
+
+def unit_cells(series: np.ndarray, time: np.ndarray, unit_of_series: np.ndarray | None,
+               cluster_of_series: np.ndarray | None = None) -> UnitCells | None:
+    """The :class:`UnitCells` of contributions (series, time) (arguments as
+    :func:`unit_design_effect`); None when there are none."""
+    series = np.asarray(series, np.int64)
+    if len(series) == 0:
+        return None
+    n_s = int(series.max()) + 1
+    unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
+    # dense rank of each value's unit among the units present (``_dense_rank`` of the
+    # N units), ranked over the series present and gathered once
+    present = np.bincount(series, minlength=n_s) > 0
+    ucode_s = np.full(n_s, -1, dtype=np.int64)
+    ucode_s[present] = _dense_rank(unit_s[:n_s][present])
+    ucode = ucode_s[series]
+    n_units = int(ucode_s.max()) + 1
+    cl = None
+    if cluster_of_series is not None:
+        # cluster of each unit (units nest in clusters: first series' cluster)
+        cl_u = np.empty(n_units, dtype=object)
+        cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
+        cl = cl_u
+    cell, cu, ct, tfac = _unit_time_cells_ex(ucode, np.asarray(time, float))
+    del ucode
+    # the (cluster, time) cells of the unit sums, shared by every value vector
+    if tfac is not None and cl is None:
+        tcode, tuniq = tfac  # = _cells(ct)'s numbering (see _unit_time_cells_ex)
+        across = (tcode, len(tuniq), np.asarray(tuniq, float), None)
+    else:
+        if tfac is not None:
+            ct = np.asarray(tfac[1], float)[tfac[0]]
+        across = _cells(np.asarray(ct, float), None if cl is None else cl[cu], keys=True)
+    del ct, tfac
+    a_code, n_a, a_time, a_cl = across
+    cnt = np.bincount(a_code, minlength=n_a).astype(float)
+    per_unit = np.bincount(cu, minlength=n_units)
+    return UnitCells(n_values=len(series), n_units=n_units, ucode_s=ucode_s, cell=cell,
+                     cu=None if cell is None else cu, cl=cl, across=_compact(a_code, n_a), n_across=n_a,
+                     across_time=a_time, across_cluster=a_cl, cnt=cnt, per_unit=per_unit,
+                     units_are_series=bool(np.array_equal(ucode_s, np.arange(n_s))))
 
 
 @dataclass(frozen=True)
@@ -295,49 +395,45 @@ class UnitSums:
 
 
 def unit_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray,
-              unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None) -> UnitSums:
+              unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None, *,
+              cells: UnitCells | None = None) -> UnitSums:
     """The partial sums of :func:`unit_design_effect` (same arguments)."""
-    return unit_sums_many([values], series, time, unit_of_series, cluster_of_series)[0]
+    return unit_sums_many([values], series, time, unit_of_series, cluster_of_series, cells=cells)[0]
 
 
 def unit_sums_many(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
-                   unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
-                   ) -> list[UnitSums]:
+                   unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None, *,
+                   cells: UnitCells | None = None) -> list[UnitSums]:
     """:func:`unit_sums` of several value vectors on the same contributions (series,
     time): the (unit, time) cells and their (cluster, time) cells are formed once
-    (MG105's three horizons q). ``values_list`` is read once, in order (a generator
-    forms each vector only when it is summed)."""
+    (MG105's three horizons q), or given (``cells``: :func:`unit_cells` of the same
+    arguments). ``values_list`` is read once, in order (a generator forms each vector
+    only when it is summed)."""
     series = np.asarray(series, np.int64)
-    n_s = int(series.max()) + 1 if len(series) else 0
-    unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
     if len(series) == 0:
         return [UnitSums(0.0, 0.0, 0, 0, cell_sums(np.zeros(0), series, time, 0), 0) for _ in values_list]
-    # dense rank of each value's unit among the units present (``_dense_rank`` of the
-    # N units), ranked over the series present and gathered once
-    present = np.bincount(series, minlength=n_s) > 0
-    ucode_s = np.full(n_s, -1, dtype=np.int64)
-    ucode_s[present] = _dense_rank(unit_s[:n_s][present])
-    ucode = ucode_s[series]
-    n_units = int(ucode_s.max()) + 1
-    cl = None
-    if cluster_of_series is not None:
-        # cluster of each unit (units nest in clusters: first series' cluster)
-        cl_u = np.empty(n_units, dtype=object)
-        cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
-        cl = cl_u
-    cell, cu, ct = _unit_time_cells(ucode, np.asarray(time, float))
-    del ucode
-    # the (cluster, time) cells of the unit sums, shared by every value vector
-    across = _cells(np.asarray(ct, float), None if cl is None else cl[cu], keys=True)
+    uc = unit_cells(series, time, unit_of_series, cluster_of_series) if cells is None else cells
+    if uc.n_values != len(series):
+        raise ValueError("cells formed on other contributions")
+    n_units = uc.n_units
+    cu = uc.units_of_cells(series)
+    across = (uc.across.astype(np.int64), uc.n_across, uc.across_time, uc.across_cluster)
+    counts = (uc.cnt, uc.per_unit)
+    n_cells = len(cu)
     out = []
     for values in values_list:
         values = np.asarray(values, float)
-        w = np.bincount(cell, weights=values, minlength=len(cu))
-        sq = float(np.sum(values**2))
-        used_units = np.count_nonzero(np.bincount(cu[w != 0], minlength=n_units))  # distinct units, no sort
-        out.append(UnitSums(sq=sq, w2=float(np.sum(w**2)), n_units=n_units, used_units=int(used_units),
-                            cells=cell_sums(w, cu, ct, n_units, cl, cells=across), n_values=len(values)))
+        n = len(values)
+        # the unit sums w; one value per cell: the values themselves (a bincount adds
+        # each to 0.0, the same number up to the sign of a zero, which no sum below sees)
+        w = values if uc.cell is None else np.bincount(uc.cell, weights=values, minlength=n_cells)
+        sq = None if uc.cell is None else float(np.sum(values**2))
+        cs = cell_sums(w, cu, None, n_units, uc.cl, cells=across, counts=counts)
         del values, w  # before the next vector is formed
+        # Σ w² and the units with a non-zero sum are cell_sums' Σ v² and series used (the
+        # same expressions on w); with one value per cell Σ v² = Σ w²
+        out.append(UnitSums(sq=float(cs.sq) if sq is None else sq, w2=float(cs.sq), n_units=n_units,
+                            used_units=cs.used, cells=cs, n_values=n))
     return out
 
 
@@ -361,20 +457,21 @@ def combine_units(parts: list[UnitSums]) -> UnitDependence:
 
 
 def unit_design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray,
-                       unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
-                       ) -> UnitDependence:
+                       unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None, *,
+                       cells: UnitCells | None = None) -> UnitDependence:
     """:class:`UnitDependence` of flat ``values`` (one per contribution) with their
     series and time; ``unit_of_series`` (S,) int unit codes (None: every series is its
     own unit); ``cluster_of_series`` (S,) declared clusters or None. Partial sums
     (:func:`unit_sums`) combined (:func:`combine_units`), as the Dask engine does per
-    partition."""
-    return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series)])
+    partition. ``cells`` : :func:`unit_cells` of (series, time, units, clusters) when
+    already formed."""
+    return combine_units([unit_sums(values, series, time, unit_of_series, cluster_of_series, cells=cells)])
 
 
 def unit_design_effects(values_list: Iterable[np.ndarray], series: np.ndarray, time: np.ndarray,
-                        unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None
-                        ) -> list[UnitDependence]:
+                        unit_of_series: np.ndarray | None, cluster_of_series: np.ndarray | None = None, *,
+                        cells: UnitCells | None = None) -> list[UnitDependence]:
     """:func:`unit_design_effect` of several value vectors on the same contributions,
-    the cells formed once (:func:`unit_sums_many`)."""
+    the cells formed once (:func:`unit_sums_many`) or given (``cells``)."""
     return [combine_units([p]) for p in unit_sums_many(values_list, series, time, unit_of_series,
-                                                       cluster_of_series)]
+                                                       cluster_of_series, cells=cells)]

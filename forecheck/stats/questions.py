@@ -156,6 +156,19 @@ def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.
     identical sequence of forecast times share a number (verified exactly)."""
     S = len(offsets) - 1
     lengths = np.diff(offsets)
+    grid = np.full(S, -1, dtype=np.int64)
+    c = np.flatnonzero(cand)
+    if len(c) == 0:
+        return grid
+    L = int(lengths[0]) if S else 0
+    if L and np.all(lengths == L):
+        # every series on one identical grid (the usual panel): identical sequences
+        # have identical fingerprints, so np.unique below would give all candidates
+        # number 0 — the exact comparison is one pass instead of the fingerprints
+        T = np.asarray(time).reshape(S, L)
+        if np.array_equal(T, np.broadcast_to(T[0], T.shape)):
+            grid[c] = 0
+            return grid
     series = np.repeat(np.arange(S), lengths)
     step = np.arange(len(time)) - np.repeat(offsets[:-1], lengths)
     t0 = time[offsets[:-1]]
@@ -164,10 +177,6 @@ def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.
     h1 = np.bincount(series, weights=rel * np.cos(step * 0.7548776662), minlength=S)
     h2 = np.bincount(series, weights=rel * np.sin(step * 0.5698402910 + 0.3), minlength=S)
     key = np.stack([lengths.astype(float), t0, np.round(h1, 6), np.round(h2, 6)], axis=1)
-    grid = np.full(S, -1, dtype=np.int64)
-    c = np.flatnonzero(cand)
-    if len(c) == 0:
-        return grid
     _, inv = np.unique(key[c], axis=0, return_inverse=True)
     grid[c] = inv.ravel()
     return grid
@@ -200,9 +209,8 @@ PAIR_DIMS = 3
 
 
 def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs (i < j) for ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe: a
-    superset of the pairs that satisfy it (the caller verifies every probe, then
-    every time).
+    """The pairs (i < j) with ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe (the caller
+    verifies every time).
 
     Matching on one probe alone lists every pair of series that start near 50%
     (10⁸ pairs for 10⁵ such series). Instead each series is put in a cell of width
@@ -232,26 +240,45 @@ def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray
     weights = base ** np.arange(m, dtype=np.int64)
     key = cell @ weights
     order = np.argsort(key, kind="stable")
-    skey = key[order]
+    n_keys = base**m
+    dense = n_keys <= max(4 * k, 1 << 22)
+    if dense:
+        # counting table of the keys: the block of each key in ``order`` is read by
+        # two gathers (the binary searches on the sorted keys cost 0.7 s at 10⁵ series)
+        count = np.bincount(key, minlength=n_keys)
+        first = np.cumsum(count)
+        first -= count
+    else:
+        skey = key[order]
+    mkey = mirror @ weights
     ii_parts, jj_parts = [], []
     for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
-        q = (mirror + off) @ weights
-        lo = np.searchsorted(skey, q, side="left")
-        hi = np.searchsorted(skey, q, side="right")
-        n_c = hi - lo
+        q = mkey + int(off @ weights)  # = (mirror + off) @ weights: the key is linear
+        if dense:
+            n_c = count[q]
+            lo = first[q]
+        else:
+            lo = np.searchsorted(skey, q, side="left")
+            n_c = np.searchsorted(skey, q, side="right") - lo
         if not n_c.any():
             continue
         ii = np.repeat(np.arange(k), n_c)
-        jj = order[_ranges(lo, hi)]
+        jj = order[_ranges(lo, lo + n_c)]
         keep = ii < jj
-        ii_parts.append(ii[keep])
-        jj_parts.append(jj[keep])
+        ii, jj = ii[keep], jj[keep]
+        # every probe checked before the lists are joined and sorted: few survive
+        for c in range(n_probe):
+            ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
+            ii, jj = ii[ok], jj[ok]
+        ii_parts.append(ii)
+        jj_parts.append(jj)
     if not ii_parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     ii, jj = np.concatenate(ii_parts), np.concatenate(jj_parts)
     # each pair appears once (cells are disjoint). Listed in the order of a search on
     # the first probe (i ascending, then j in argsort order of that probe), so the
-    # questions are numbered as before this bucketing
+    # questions are numbered as before this bucketing (a total order: the kept
+    # subset's order does not depend on when it was filtered)
     rank0 = np.empty(k, np.int64)
     rank0[np.argsort(Pp[:, 0])] = np.arange(k)
     srt = np.lexsort((rank0[jj], ii))
@@ -264,12 +291,15 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     probe = np.unique(np.linspace(0, L - 1, min(L, 8)).round().astype(int))
     Pp = P[:, probe]
     found: list[np.ndarray] = []
-    ii, jj = _pair_candidates(Pp, tol)
-    for c in range(Pp.shape[1]):  # one probe at a time: the candidate list shrinks fast
-        ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
+    ii, jj = _pair_candidates(Pp, tol)  # (every probe already verified)
+    # then every other time, one at a time: as max_t |P_i + P_j − 1| ≤ tol (_pair_devs), but
+    # the list shrinks fast, and no (pairs × L) array is formed
+    for c in np.flatnonzero(~np.isin(np.arange(L), probe)):
+        if not len(ii):
+            break
+        ok = np.abs(P[ii, c] + P[jj, c] - 1.0) <= tol
         ii, jj = ii[ok], jj[ok]
-    ok = _pair_devs(P, ii, jj) <= tol
-    pairs = _unique_sets(np.stack([ii[ok], jj[ok]], axis=1), k)
+    pairs = _unique_sets(np.stack([ii, jj], axis=1), k)
     found.extend(pairs)
     used = np.zeros(k, dtype=bool)
     used[pairs.ravel()] = True
@@ -277,7 +307,7 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     if len(rest) < 3:
         return found
     # the rest of the grid as one question (all candidates of one race)
-    if np.max(np.abs(P[rest].sum(axis=0) - 1.0)) <= tol:
+    if np.max(np.abs((P if len(rest) == k else P[rest]).sum(axis=0) - 1.0)) <= tol:  # (P[rest] a copy of P)
         found.append(rest)
         return found
     if len(rest) > MAX_TRIPLE_GRID:
@@ -343,7 +373,11 @@ def detect(offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.nda
         sets.extend(np.stack([a[ok], b[ok]], axis=1))
     for g in np.flatnonzero(gsize >= 3):  # few large grids (e.g. all states on one daily grid)
         mem = members_by_grid[gstart[g]:gstart[g + 1]]
-        P = p[offsets[mem][:, None] + np.arange(lengths[mem[0]])[None, :]]
+        if len(mem) == S and offsets[0] == 0 and offsets[-1] == len(p) == S * lengths[0]:
+            # every series, all of one length (mem is then 0..S−1): the rows as they lie
+            P = p.reshape(S, lengths[0])
+        else:
+            P = p[offsets[mem][:, None] + np.arange(lengths[mem[0]])[None, :]]
         sets.extend(mem[s] for s in _search_grid(P, tol))
     sets = _moving_together(sets, offsets, lengths, p)
     if not sets:
