@@ -145,12 +145,16 @@ def _data(ctx: CheckContext) -> CalibrationData:
 
 def _units(ctx: CheckContext) -> tuple[np.ndarray, int]:
     """(n,) unit (question, or declared cluster) of each resolved series with a last
-    forecast, and the number of units the calibration tests pool."""
-    d = _data(ctx)
-    pan = ctx.pooled()[0]
-    lab = pan.cluster.astype(str) if pan.cluster is not None else pan.question.astype(str)
-    u = lab[d.series][~np.isnan(d.p_last)]
-    return u, int(np.unique(u).size)
+    forecast, and the number of units the calibration tests pool (computed once for
+    CA202-CA204: a string conversion and unique of every series' label)."""
+    def make():
+        d = _data(ctx)
+        pan = ctx.pooled()[0]
+        lab = pan.cluster.astype(str) if pan.cluster is not None else pan.question.astype(str)
+        u = lab[d.series][~np.isnan(d.p_last)]
+        return u, int(np.unique(u).size)
+
+    return ctx.cached("calibration.units", make)
 
 
 def _questions_of(ctx: CheckContext) -> np.ndarray:
@@ -162,6 +166,16 @@ def _grouped(q_units: np.ndarray) -> bool:
     """Some question has 2+ of these contracts (a question of 3+ outcomes: a YES/NO
     pair's mirror is already dropped), so their outcomes are drawn jointly."""
     return np.unique(q_units).size < len(q_units)
+
+
+def _grouped_among(ctx: CheckContext, mask: np.ndarray) -> bool:
+    """``_grouped`` of the resolved series selected by ``mask``. A subset has a
+    repeated question only if all resolved series have one, which is decided once
+    (a unique of every series' question): without questions of 3+ outcomes the
+    checks' several calls cost nothing."""
+    if not ctx.cached("calibration.grouped", lambda: _grouped(_questions_of(ctx))):
+        return False
+    return _grouped(_questions_of(ctx)[mask])
 
 
 def _last(ctx: CheckContext, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +208,7 @@ def check_ca201(ctx: CheckContext) -> Measurement:
         per_h.append(HorizonScores(label=label, horizon=h, n=sc.n, brier=sc.brier, murphy=sc.murphy, corp=sc.corp))
     sq = (p - o) ** 2
     q_units = _questions_of(ctx)[~np.isnan(d.p_last)]
-    grouped = _grouped(q_units)
+    grouped = _grouped_among(ctx, ~np.isnan(d.p_last))
     # contracts of one question are one draw: the interval is clustered by question
     se = cal.cluster_mean_se(sq, q_units) if grouped else float(sq.std(ddof=1) / np.sqrt(sq.size))
     bs = last.brier
@@ -221,7 +235,7 @@ def check_ca202(ctx: CheckContext) -> Measurement:
     r = cal.spiegelhalter(p, o)
     d = _data(ctx)
     q_units = _questions_of(ctx)[~np.isnan(d.p_last)]
-    grouped = _grouped(q_units)  # questions of 3+ outcomes: outcomes drawn jointly
+    grouped = _grouped_among(ctx, ~np.isnan(d.p_last))  # questions of 3+ outcomes: outcomes drawn jointly
     if grouped:
         z, pz = cal.spiegelhalter_grouped(p, o, q_units)
         r = cal.SpiegelhalterResult(z=z, pvalue=pz, observed_brier=r.observed_brier,
@@ -265,7 +279,7 @@ def check_ca203(ctx: CheckContext) -> Measurement:
     i_se, i_ci, s_se, s_ci = r.intercept_se, r.intercept_ci, r.slope_se, r.slope_ci
     null = "a = 0 and b = 1 in logit P(o=1) = a + b logit(p) (LR chi2, 2 df)"
     note = f"p clipped to [{cal.CLIP_EPS:g}, {1 - cal.CLIP_EPS:g}] before the logit; " + INDEPENDENCE_NOTE
-    if _grouped(q_units):
+    if _grouped_among(ctx, ~np.isnan(d.p_last)):
         # contracts of a question of 3+ outcomes share one outcome: one-vs-rest fit,
         # score test with the exact null covariance, standard errors clustered by question
         g = cal.recalibration_grouped(p, o, q_units, r.intercept, r.slope, alpha=ctx.config.alpha)
@@ -339,7 +353,7 @@ def check_ca204(ctx: CheckContext) -> Measurement:
         ok = ~np.isnan(col)
         if ok.sum() < MIN_SERIES:
             continue
-        if _grouped(q_all[ok]):  # a question's contracts drawn jointly (as CA202)
+        if _grouped_among(ctx, ok):  # a question's contracts drawn jointly (as CA202)
             z, pv = cal.spiegelhalter_grouped(col[ok], o[ok], q_all[ok])
         else:
             z, pv = cal.spiegelhalter_z(col[ok], o[ok])
@@ -374,7 +388,7 @@ def check_ca204(ctx: CheckContext) -> Measurement:
     # bootstrap weights handed out in data-key order: the same under renamed series
     pooled = ctx.pooled()[0]
     q_c = q_all[common]
-    if _grouped(q_c):  # resample questions, each with all its contracts
+    if _grouped_among(ctx, common):  # resample questions, each with all its contracts
         unit = cal.unit_codes(q_c)
         order = stream_order(group_keys(series_keys(pooled)[d.series[common]], np.arange(len(unit)), unit))
         summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order, unit=unit)
