@@ -412,3 +412,73 @@ def test_full_rank_prescreen_equals_matrix_rank():
     A[50:60] *= 1e-300  # tiny but full rank
     ref = np.linalg.matrix_rank(A) == 6  # numpy reference
     assert np.array_equal(clustering._full_rank_psd(A), ref) and ref[60:].all() and not ref[:50].any()
+
+
+def test_hill_partition_matches_full_sort():
+    # hill() partitions off the top k + 1 order statistics instead of sorting all
+    # values; the reference here is the textbook formula on a full np.sort, with
+    # ties and zeros included, and must agree exactly (same values, same order)
+    rng = np.random.default_rng(11)
+    for n in (30, 57, 1000, 4321):
+        x = rng.standard_t(3, size=n)
+        x[rng.random(n) < 0.1] = 0.0
+        x[: n // 3] = np.round(x[: n // 3], 1)  # ties
+        a = np.sort(np.abs(x[x != 0]))
+        m = len(a)
+        k = int(np.floor(np.sqrt(m)))
+        h = tails.hill(x)
+        assert h.xi == float(np.mean(np.log(a[m - k:])) - np.log(a[m - k - 1]))
+        assert h.threshold == a[m - k - 1] and h.n == m and h.k == k
+
+
+def test_roll_and_signature_match_lag_pair_gathers():
+    # roll() and signature_ratio() read the within-series pairs (i, i − k) as masks on
+    # shifted slices; the reference is the earlier formulation with explicit index
+    # gathers (lag_pairs), which must give the same floats, on uneven series lengths
+    from forecheck.stats.segments import lag_pairs, position_in_segment
+
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(1, 30, size=40)
+    seg = np.repeat(np.arange(40), lengths)
+    p = rng.random(len(seg))
+    dp = np.round(rng.standard_normal(len(seg)), 2)
+    i, j = lag_pairs(seg, 1)
+    r = microstructure.roll(dp, seg)
+    assert r["pairs"] == len(i)
+    assert r["gamma1"] == float(np.mean(dp[i] * dp[j]))
+    assert r["rho1"] == float(np.sum(dp[i] * dp[j]) / np.sqrt(np.sum(dp[i] ** 2) * np.sum(dp[j] ** 2)))
+    for q in (2, 5):
+        pos = position_in_segment(seg)
+        nb = (np.bincount(seg) - 1) // q
+        fine = float(np.sum((p[i] - p[j])[pos[i] <= nb[seg[i]] * q] ** 2))
+        ic, jc = lag_pairs(seg, q)
+        ok = (pos[ic] % q == 0) & (pos[ic] <= nb[seg[ic]] * q)
+        coarse = float(np.sum((p[ic] - p[jc])[ok] ** 2))
+        sig = microstructure.signature_ratio(p, seg, 40, q=q)
+        assert (sig["rv_fine"], sig["rv_coarse"]) == (fine, coarse)
+
+
+def test_one_segment_moments_chunked_match_blocks():
+    # the pooled (one-segment) moments are summed chunk by chunk with a carried
+    # left-to-right sum; the reference is the block path (one cumsum per moment over
+    # the whole array), which must give the same floats, across chunk boundaries
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 100, normality._CHUNK - 1, normality._CHUNK, 2 * normality._CHUNK + 1):
+        x = rng.standard_t(3, n) * 1e3 + 5
+        one = normality._moments_one(x)
+        ref = normality._moments_blocks(x, [(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), n)], 1)
+        for f in ("n", "mean", "m2", "m3", "m4"):
+            assert np.array_equal(getattr(one, f), getattr(ref, f), equal_nan=True), (n, f)
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [1] * 5, [37], [12, 40, 150, 7, 40, 3, 1, 12]])
+def test_acf_and_acf1_together_equal_the_separate_functions(lengths):
+    # WN304 takes the per-series lag-1 ACF from the pooled ACF's lag-1 products; the
+    # reference is the two functions called separately (segment_acf1 demeans again and
+    # sums each segment's products in time order), which must give the same floats
+    rng = np.random.default_rng(8)
+    x, seg = _segmented(rng, lengths)
+    n_seg = len(lengths)
+    acf, null, acf1 = clustering.pooled_acf_exchangeable_and_acf1(x, seg, n_seg, 5)
+    ref = clustering.pooled_acf_exchangeable(x, seg, n_seg, 5)
+    assert _bitwise_equal((acf, null, acf1), (*ref, clustering.segment_acf1(x, seg, n_seg)))

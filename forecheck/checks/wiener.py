@@ -110,17 +110,21 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
             if buckets is None:
                 prev = inc.row - 1
-                buckets = p_bucket[prev], tau_bucket[prev]
+                bp, bt = p_bucket[prev], tau_bucket[prev]
                 del prev
-            bp, bt = buckets
+                # the bucket counts are the same for every coordinate sharing these rows
+                buckets = bp, bt, np.bincount(bp, minlength=len(P_EDGES) - 1), \
+                    np.bincount(bt, minlength=len(TAU_EDGES) - 1)
+            bp, bt, cp, ct = buckets
         else:
             prev = c.row - 1
             bp, bt = p_bucket[prev], tau_bucket[prev]
+            cp = ct = None
             del prev
         x2 = c.x * c.x
-        byp = dispersion_by_index(x2, bp, P_EDGES)
-        byt = dispersion_by_index(x2, bt, TAU_EDGES)
-        del x2, bp, bt
+        byp = dispersion_by_index(x2, bp, P_EDGES, cnt=cp)
+        byt = dispersion_by_index(x2, bt, TAU_EDGES, cnt=ct)
+        del x2, bp, bt, cp, ct
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
@@ -227,10 +231,9 @@ def check_wn303(ctx: CheckContext) -> Measurement:
 def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
     lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags)
     comb = binomial_combination(lm["pvalue"], alpha)
-    signed, s0 = clustering.pooled_acf_exchangeable(c.x, c.seg, c.n_seg, 5)
+    signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5)
     squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, 5)
     signed, squared = signed - s0, squared - q0  # bias-corrected (exchangeable null)
-    acf1 = clustering.segment_acf1(c.x, c.seg, c.n_seg)
     n = len(c.x)
     se = 1 / np.sqrt(n)
     neg = signed[0] < -2 * se

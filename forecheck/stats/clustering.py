@@ -188,6 +188,20 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
     n values in random order, E[d_i d_j] = −Σd²/(n(n − 1)) for i ≠ j, so the lag-k sum
     has expectation −(n − k)Σd²/(n(n − 1)). Returns ``(acf, null_mean)``; the
     difference is the bias-corrected autocorrelation."""
+    acf, null, _ = _acf_exchangeable(x, seg, n_seg, lags, False)
+    return acf, null
+
+
+def pooled_acf_exchangeable_and_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int,
+                                     lags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(*pooled_acf_exchangeable(x, …), segment_acf1(x, …))``: both demean the series
+    the same way, so for equal-length segments the per-segment lag-1 sums are read off
+    the pooled lag-1 products (left-to-right row sums, as ``column_sums`` adds them)
+    instead of a second demeaning pass; the same numbers."""
+    return _acf_exchangeable(x, seg, n_seg, lags, True)
+
+
+def _acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int, want_acf1: bool):
     n = seg_count(seg, n_seg).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg_sum(x, seg, n_seg) / n
@@ -201,8 +215,9 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
     den = den_s.sum()
     acf = np.full(lags, np.nan)
     null = np.full(lags, np.nan)
+    num1 = np.zeros(n_seg) if want_acf1 and D is not None else None  # per-segment lag-1 sums
     if den <= 0:
-        return acf, null
+        return acf, null, segment_acf1(x, seg, n_seg) if want_acf1 else None
     buf = np.empty(len(x)) if D is not None else None
     for k in range(1, lags + 1):
         if D is not None:  # the lag pairs of equal-length segments in the same (flat) order
@@ -210,6 +225,9 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
                 P = buf[:n_seg * (L - k)].reshape(n_seg, L - k)  # contiguous: np.sum sees the flat order
                 np.multiply(D[:, k:], D[:, :-k], out=P)
                 acf[k - 1] = np.sum(P) / den
+                if k == 1 and num1 is not None:  # running sums along each row: the last is the row's sum
+                    np.cumsum(P, axis=1, out=P)
+                    num1 = P[:, -1].copy()
             else:
                 acf[k - 1] = 0.0 / den
         else:
@@ -218,4 +236,9 @@ def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: in
         with np.errstate(divide="ignore", invalid="ignore"):
             e = np.where(n > k, -(n - k) * den_s / (n * (n - 1)), 0.0)
         null[k - 1] = np.nansum(e) / den
-    return acf, null
+    if not want_acf1:
+        return acf, null, None
+    if num1 is None:  # segments of unequal length: segment_acf1's own lag pairs
+        return acf, null, segment_acf1(x, seg, n_seg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return acf, null, np.where(den_s > 0, num1 / den_s, np.nan)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.segments import lag_pairs, position_in_segment, seg_count
+from forecheck.stats.segments import position_in_segment, seg_count
 
 GRIDS = (0.1, 0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001)
 
@@ -38,17 +38,23 @@ def roll(dp: np.ndarray, seg: np.ndarray) -> dict:
     """Pooled lag-1 autocovariance of raw increments (mean zero imposed) and the Roll
     bounce share, with a one-sided test of ρ₁ < 0 (SE of the pooled lag-1 correlation
     under independence ≈ 1/√(number of pairs))."""
-    i, j = lag_pairs(seg, 1)
+    # the lag-1 pairs (i, i − 1) within a segment as a mask on shifted slices: the same
+    # values in the same order as gathering dp[i], dp[i − 1] (so the same sums)
+    same = seg[1:] == seg[:-1]
+    npairs = int(np.count_nonzero(same))
     m2 = float(np.mean(dp**2)) if len(dp) else float("nan")
-    if len(i) < 3 or not m2 > 0:
-        return {"gamma1": None, "rho1": None, "bounce_share": None, "pvalue": None, "pairs": int(len(i))}
-    g1 = float(np.mean(dp[i] * dp[j]))
-    denom = float(np.sqrt(np.sum(dp[i] ** 2) * np.sum(dp[j] ** 2)))
+    if npairs < 3 or not m2 > 0:
+        return {"gamma1": None, "rho1": None, "bounce_share": None, "pvalue": None, "pairs": npairs}
+    di, dj = dp[1:][same], dp[:-1][same]
+    del same
+    prod = di * dj
+    g1 = float(np.mean(prod))
+    denom = float(np.sqrt(np.sum(di**2) * np.sum(dj**2)))
     if not denom > 0:  # every move is the first or the last of its series: no lag-1 pair moves
-        return {"gamma1": g1, "rho1": None, "bounce_share": -2 * g1 / m2, "pvalue": None, "pairs": int(len(i))}
-    rho1 = float(np.sum(dp[i] * dp[j]) / denom)
+        return {"gamma1": g1, "rho1": None, "bounce_share": -2 * g1 / m2, "pvalue": None, "pairs": npairs}
+    rho1 = float(np.sum(prod) / denom)
     return {"gamma1": g1, "rho1": rho1, "bounce_share": -2 * g1 / m2,
-            "pvalue": float(stats.norm.cdf(rho1 * np.sqrt(len(i)))), "pairs": int(len(i))}
+            "pvalue": float(stats.norm.cdf(rho1 * np.sqrt(npairs))), "pairs": npairs}
 
 
 def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5) -> dict:
@@ -57,14 +63,21 @@ def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5) -> d
     pos = position_in_segment(seg)
     n = seg_count(seg, n_seg)
     nblocks = (n - 1) // q  # complete blocks per series
+    end = (nblocks * q)[seg]  # last position inside a complete block, per row
+    # pairs (i, i − k) within a segment as masks on shifted slices rather than index
+    # gathers: the same differences in the same order, so the same sums
     # fine: increments inside complete blocks (pos 1..nblocks·q)
-    i, j = lag_pairs(seg, 1)
-    fine_ok = pos[i] <= nblocks[seg[i]] * q
-    rv_fine = float(np.sum((p[i] - p[j])[fine_ok] ** 2))
-    del i, j, fine_ok
-    ic, jc = lag_pairs(seg, q)
-    coarse_ok = (pos[ic] % q == 0) & (pos[ic] <= nblocks[seg[ic]] * q)
-    rv_coarse = float(np.sum((p[ic] - p[jc])[coarse_ok] ** 2))
+    ok = seg[1:] == seg[:-1]
+    ok &= pos[1:] <= end[1:]
+    d = p[1:] - p[:-1]
+    rv_fine = float(np.sum(d[ok] ** 2))
+    del ok, d
+    ok = seg[q:] == seg[:-q]
+    ok &= pos[q:] % q == 0
+    ok &= pos[q:] <= end[q:]
+    d = p[q:] - p[:-q]
+    rv_coarse = float(np.sum(d[ok] ** 2))
+    del ok, d, end, pos
     return {"q": q, "rv_fine": rv_fine, "rv_coarse": rv_coarse,
             "ratio": rv_fine / rv_coarse if rv_coarse > 0 else None,
             "n_series": int(np.sum(nblocks >= 2)), "n_blocks": int(np.sum(nblocks))}

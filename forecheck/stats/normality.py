@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
+
 from forecheck.stats import dists as stats
 
 from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
@@ -62,11 +64,57 @@ def _moments_blocks(x: np.ndarray, groups, n_seg: int) -> SegmentMoments:
     return SegmentMoments(n=n, mean=out[0], m2=out[1], m3=out[2], m4=out[3])
 
 
+_CHUNK = 1 << 15  # values per chunk of the one-segment moments (buffers stay in cache)
+
+
+def _sequential_sum(v: np.ndarray, buf: np.ndarray, carry) -> np.float64:
+    """``carry + v[0] + v[1] + …`` added left to right (``carry`` None: from ``v[0]``),
+    by ``np.cumsum`` in ``buf`` — chunk by chunk, the same additions as one cumsum over
+    the whole array, i.e. the same float as ``column_sums`` of one column."""
+    m = len(v)
+    if carry is None:
+        np.cumsum(v, out=buf[:m])
+        return buf[m - 1]
+    buf[0] = carry
+    buf[1:m + 1] = v
+    np.cumsum(buf[:m + 1], out=buf[:m + 1])
+    return buf[m]
+
+
+def _moments_one(x: np.ndarray) -> SegmentMoments:
+    """:func:`_moments_blocks` for one segment of n ≥ 1 values: the same operations on
+    the same operands and the same left-to-right sums, over chunks of ``_CHUNK`` values
+    in reused buffers instead of four (n,) temporaries and four (n,) cumsums."""
+    L = len(x)
+    buf = np.empty(min(L, _CHUNK) + 1)
+    d = np.empty(min(L, _CHUNK))
+    d2, d3 = np.empty_like(d), np.empty_like(d)
+    s = None
+    for a in range(0, L, _CHUNK):
+        s = _sequential_sum(x[a:a + _CHUNK], buf, s)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean = s / L
+        s2 = s3 = s4 = None
+        for a in range(0, L, _CHUNK):
+            xc = x[a:a + _CHUNK]
+            m = len(xc)
+            dc, d2c, d3c = d[:m], d2[:m], d3[:m]
+            np.subtract(xc, mean, out=dc)
+            np.multiply(dc, dc, out=d2c)
+            s2 = _sequential_sum(d2c, buf, s2)
+            np.multiply(d2c, dc, out=d3c)
+            s3 = _sequential_sum(d3c, buf, s3)
+            d2c *= d2c
+            s4 = _sequential_sum(d2c, buf, s4)
+        return SegmentMoments(n=np.array([float(L)]), mean=np.array([mean]), m2=np.array([s2 / L]),
+                              m3=np.array([s3 / L]), m4=np.array([s4 / L]))
+
+
 def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> SegmentMoments:
     """Central moments (ddof = 0) of each segment (``seg`` None: one segment)."""
     if seg is None:
-        return _moments_blocks(x, [(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), len(x))], 1) \
-            if len(x) else segment_moments(x, np.zeros(0, dtype=np.int64), 1)
+        return _moments_one(np.asarray(x, dtype=float)) if len(x) \
+            else segment_moments(x, np.zeros(0, dtype=np.int64), 1)
     groups = length_groups(seg, n_seg)
     if groups is not None:
         mo = _moments_blocks(x, groups, n_seg)
@@ -154,8 +202,12 @@ def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, 
         var = seg_sum((Y * Y).reshape(-1), seg, n_seg) / (n - 1)
         Y /= np.sqrt(var)[:, None]
     Y.sort(axis=1)
-    terms = stats.norm.logsf(Y[:, ::-1])
-    terms += stats.norm.logcdf(Y)
+    # log(1 − Φ(y_(n+1−i))) = log_ndtr(−y_(n+1−i)) and log Φ(y_(i)) = log_ndtr(y_(i)) (what
+    # norm.logsf / norm.logcdf evaluate), in two buffers instead of four
+    terms = np.negative(Y[:, ::-1])
+    special.log_ndtr(terms, out=terms)
+    special.log_ndtr(Y, out=Y)
+    terms += Y
     del Y
     terms *= (2 * np.arange(1, L + 1) - 1).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -167,7 +219,8 @@ def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, 
 
 def k_sigma_counts(x: np.ndarray, ks: tuple[float, ...] = (4.0, 5.0)) -> list[dict]:
     """Moves beyond k·σ (x already scaled to unit RMS) against n·2Φ(−k)."""
-    n = int(np.isfinite(x).sum())
-    ax = np.abs(x[np.isfinite(x)])
-    return [{"k": k, "observed": int(np.sum(ax > k)), "expected_gaussian": float(n * 2 * stats.norm.sf(k))}
-            for k in ks]
+    ax = np.abs(x)  # counted in place rather than on a copy of the finite values:
+    n = int(np.count_nonzero(np.isfinite(ax)))  # NaN > k is False; an infinite |x| is
+    n_inf = int(np.count_nonzero(ax == np.inf))  # beyond every k and subtracted
+    return [{"k": k, "observed": int(np.count_nonzero(ax > k)) - n_inf,
+             "expected_gaussian": float(n * 2 * stats.norm.sf(k))} for k in ks]

@@ -251,10 +251,13 @@ def _inside(p: np.ndarray) -> np.ndarray:
     return ok
 
 
-def dispersion_by_index(x2: np.ndarray, b: np.ndarray, edges: np.ndarray, min_count: int = 30) -> dict:
-    """:func:`dispersion_by_bucket` from the squared values and their bucket index."""
+def dispersion_by_index(x2: np.ndarray, b: np.ndarray, edges: np.ndarray, min_count: int = 30,
+                        cnt: np.ndarray | None = None) -> dict:
+    """:func:`dispersion_by_bucket` from the squared values and their bucket index
+    (``cnt``: ``np.bincount(b, minlength=len(edges) − 1)`` when the caller has it)."""
     nb = len(edges) - 1
-    cnt = np.bincount(b, minlength=nb)
+    if cnt is None:
+        cnt = np.bincount(b, minlength=nb)
     ms = np.bincount(b, weights=x2, minlength=nb)
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = ms / cnt

@@ -159,7 +159,7 @@ WARM_START_ROWS = 50_000  # above twice this many rows, Newton starts from the f
 
 
 def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int = 100,
-                tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, bool]:
+                tol: float = 1e-10, n_groups: int | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Poisson-family GLM with log link (Newton = IRLS); cluster-robust (sandwich) covariance.
 
     Same estimator as ``statsmodels.GLM(y, X, family=Poisson()).fit(cov_type="cluster")``
@@ -168,7 +168,8 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     constant. On large inputs the iteration starts from the converged fit on every
     m-th row (≈ ``WARM_START_ROWS`` rows), so the full data needs only the last few
     (quadratically convergent) steps; the estimate is the same root of the score
-    equations (to rounding)."""
+    equations (to rounding). ``n_groups`` given: ``groups`` are already the codes
+    0..n_groups − 1 (:func:`group_codes`), not recomputed."""
     y = np.asarray(y, float)
     Xt = np.ascontiguousarray(np.asarray(X, float).T)  # (k, n): each regressor contiguous
     if not np.all(Xt[0] == 1.0):
@@ -202,7 +203,7 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     resid = yy - mu
     del mu
     exact = not np.max(np.abs(resid)) > 1e-10 * np.max(yy)
-    gi, G = group_codes(groups)
+    gi, G = group_codes(groups) if n_groups is None else (groups, n_groups)
     sc = np.empty((G, k))
     for j in range(k):
         sc[:, j] = np.bincount(gi, weights=Xt[j] * resid, minlength=G)
@@ -240,12 +241,13 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     del p_prev, dp, dt, tau, ok  # (the caller's temporaries are freed here, before the fit)
     if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
-    _, n_groups = group_codes(g)
+    gi, n_groups = group_codes(g)  # computed once: poisson_glm takes the codes as they are
+    del g
     if n_groups < MIN_CLUSTERS:
         # too few series for cluster-robust SEs (with one cluster the score sums to 0):
         # fall back to heteroskedasticity-robust (HC0-type) SEs, each increment its own cluster
-        g = np.arange(len(y))
-    beta, cov, conv = poisson_glm(y, Xt.T, g)
+        gi = np.arange(len(y))
+    beta, cov, conv = poisson_glm(y, Xt.T, gi, n_groups=len(gi) if n_groups < MIN_CLUSTERS else n_groups)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # a tiny negative variance is rounding
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
                        se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov,
