@@ -104,6 +104,7 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     p-values and Wald statistic for deff = 1); :func:`widen` recomputes the
     inference for another design effect without recomputing the scores."""
     scores = np.zeros((len(dx), len(qs)))
+    total = np.zeros(len(qs))
     vr, nser, nstep = [], [], []
     tmp = np.empty_like(np.asarray(dx, float))
     long_enough = np.empty(len(dx), bool)
@@ -114,15 +115,20 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
         np.multiply(dx, h, out=h)
         h[~usable] = 0.0
         scores[:, j] = h
+        num = h.sum()  # (= scores[:, j].sum(): the same pairwise sum, contiguous)
+        # Σ scores[:, j] as scores.sum(0) forms it: numpy reduces axis 0 of the C-ordered
+        # (n, len(qs)) array row by row, i.e. sequentially per column (the running sum
+        # of np.cumsum, in h's buffer; the row-wise reduction itself is slow)
+        total[j] = np.cumsum(h, out=h)[-1] if len(h) else 0.0
         del h
         np.multiply(dx, dx, out=tmp)
         den = float(np.sum(tmp[usable]))
-        vr.append(1.0 + scores[:, j].sum() / den if den > 0 else np.nan)
+        vr.append(1.0 + num / den if den > 0 else np.nan)
         nser.append(int(np.sum(n_inc >= 2 * q)))
         nstep.append(int(usable.sum()))
     return widen(PooledVR(qs=tuple(qs), vr=np.array(vr), z=np.array([]), pvalues=np.array([]), wald=np.nan,
                           wald_p=np.nan, bonferroni_p=np.nan, n_series=np.array(nser), n_steps=np.array(nstep),
-                          scores=scores, _total=scores.sum(0), _gram=scores.T @ scores), 1.0)
+                          scores=scores, _total=total, _gram=scores.T @ scores), 1.0)
 
 
 def widen(vr: PooledVR, deff: float) -> PooledVR:
