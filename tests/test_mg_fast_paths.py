@@ -84,3 +84,12 @@ def test_variance_ratio_totals_same_bits():
         h, usable = lag_weighted_sum(dx, pos, q)
         usable &= (n_inc >= 2 * q)[series]
         assert vr.vr[j] == 1.0 + vr.scores[:, j].sum() / np.sum((dx * dx)[usable])
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, 3 * evalue._CHUNK + 5])
+def test_lower_bound_into_same_bits(n):
+    rng = np.random.default_rng(n)
+    p = rng.random(n)
+    p[: n // 10] = 0.5
+    p[n // 10: n // 5] = rng.choice([0.0, 1.0], n // 5 - n // 10)
+    assert np.array_equal(evalue.lower_bound_into(p, np.empty(n)), evalue.lower_bound(p))

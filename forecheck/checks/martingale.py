@@ -31,7 +31,7 @@ from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, exces
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import unit_design_effect, unit_design_effects
-from forecheck.stats.evalue import excess_screen, lower_bound
+from forecheck.stats.evalue import excess_screen, lower_bound, lower_bound_into
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.questions import question_budget
@@ -56,8 +56,14 @@ def _mg101_inputs(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
     def make():
         panel, _ = ctx.pooled()
         mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
-        return panel.select_series(mask), mask
-    return ctx.cached("mg101_inputs", make)
+        return panel.select_series(mask), mask, {}
+    return ctx.cached("mg101_inputs", make)[:2]
+
+
+def _mg101_shared(ctx: CheckContext) -> dict:
+    """Work MG101 hands to MG102 on the same panel (its excess terms d): kept with
+    ``mg101_inputs``, so it is dropped with it after the last of the two."""
+    return ctx.cache["mg101_inputs"][2]
 
 
 def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -186,6 +192,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     b_v[res_idx] += d2[n_in:]
     dc = np.subtract(d[:n_in], d[:n_in].mean() if n_in else 0.0, out=d2[:n_in])  # (in d2's buffer)
     del d2
+    _mg101_shared(ctx)["d"] = d  # MG102 screens the same terms
     dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster)
     del dc
     deff = dep_x.deff
@@ -291,14 +298,19 @@ def check_mg101(ctx: CheckContext) -> Measurement:
 
 
 # ------------------------------------------------------------------ MG102
-def _mg102_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _mg102_terms(pan: Panel, d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MG101's excess terms d (in-flight steps, then resolution steps), their series
-    and lower bounds c_t (``_excess_terms`` without the times MG102 does not use)."""
+    and lower bounds c_t (``_excess_terms`` without the times MG102 does not use).
+    ``d``: MG101's terms when it ran on ``pan`` (the same values)."""
     res = pan.resolved
     pl = pan.p_last[res]
-    d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
+    if d is None:
+        d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
     s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
-    c = lower_bound(np.concatenate([pan.dp_prev_p, pl]))
+    # c = lower_bound(np.concatenate([pan.dp_prev_p, pl])), written part by part
+    c = np.empty(len(d))
+    lower_bound_into(pan.dp_prev_p, c[:len(pan.dp)])
+    lower_bound_into(pl, c[len(pan.dp):])
     return d, s, c
 
 
@@ -306,7 +318,7 @@ def check_mg102(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no series to screen")
-    d, s, c = _mg102_terms(pan)
+    d, s, c = _mg102_terms(pan, _mg101_shared(ctx).pop("d", None))
     pv, x, v = excess_screen(d, c, s, pan.n_series)
     del d, s, c
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -54,6 +54,8 @@ def _column_sums_of_squares(X: np.ndarray) -> np.ndarray:
     each column's sum is sequential, as the running sum of ``np.cumsum`` (one
     reused (N,) buffer; the row-wise reduction's inner loop of length K is slow)."""
     n, k = X.shape
+    if not X.flags.c_contiguous:  # (another layout is reduced in another order)
+        return np.sum(X * X, axis=0)
     if n == 0:
         return np.zeros(k)
     buf = np.empty(n)
@@ -102,7 +104,9 @@ def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
         norms = np.sqrt(_column_sums_of_squares(X))
     if np.any(~np.isfinite(norms)) or np.any(norms == 0):
         raise InsufficientDataError("a regressor is identically zero (no variation to estimate from)")
-    Xs = X / norms
+    Xs = np.empty_like(X)  # X / norms, column by column (a length-K inner loop is slow)
+    for j in range(k):
+        np.divide(X[:, j], norms[j], out=Xs[:, j])
     a = Xs.T @ Xs
     eig = np.linalg.eigvalsh(a)
     if not np.all(np.isfinite(eig)) or eig[0] <= _RCOND * eig[-1]:

@@ -34,6 +34,33 @@ def lower_bound(p_prev: np.ndarray) -> np.ndarray:
     return np.where(p < 0.5, p * (1 - 2 * p), (2 * p - 1) * (1 - p))
 
 
+_CHUNK = 1 << 16
+
+
+def lower_bound_into(p_prev: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[:] = lower_bound(p_prev)`` (the same values), in chunks with small
+    scratch buffers: no array-sized temporaries, which on large panels cost more in
+    fresh memory than in arithmetic."""
+    p_all = np.asarray(p_prev, float)
+    n = len(p_all)
+    a, b = np.empty(min(n, _CHUNK)), np.empty(min(n, _CHUNK))
+    lo = np.empty(min(n, _CHUNK), bool)
+    for i in range(0, n, _CHUNK):
+        p, o = p_all[i:i + _CHUNK], out[i:i + _CHUNK]
+        m = len(p)
+        ai, bi, li = a[:m], b[:m], lo[:m]
+        np.multiply(p, 2, out=ai)  # p(1 − 2p)
+        np.subtract(1, ai, out=ai)
+        ai *= p
+        np.multiply(p, 2, out=bi)  # (2p − 1)(1 − p)
+        bi -= 1
+        np.subtract(1, p, out=o)
+        o *= bi
+        np.less(p, 0.5, out=li)
+        np.copyto(o, ai, where=li)
+    return out
+
+
 def _psi_over_sq(x: np.ndarray) -> np.ndarray:
     """ψ(x)/x² with ψ(x) = −log(1 − x) − x, stable near 0 (limit ½)."""
     x = np.asarray(x, float)
