@@ -31,7 +31,7 @@ from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, exces
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import unit_design_effect, unit_design_effects
-from forecheck.stats.evalue import excess_screen, lower_bound
+from forecheck.stats.evalue import excess_screen, lower_bound, lower_bound_into
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.questions import question_budget
@@ -56,8 +56,14 @@ def _mg101_inputs(ctx: CheckContext) -> tuple[Panel, np.ndarray]:
     def make():
         panel, _ = ctx.pooled()
         mask = panel.resolved | (panel.lengths >= ctx.config.min_length)
-        return panel.select_series(mask), mask
-    return ctx.cached("mg101_inputs", make)
+        return panel.select_series(mask), mask, {}
+    return ctx.cached("mg101_inputs", make)[:2]
+
+
+def _mg101_shared(ctx: CheckContext) -> dict:
+    """Work MG101 hands to MG102 on the same panel (its excess terms d): kept with
+    ``mg101_inputs``, so it is dropped with it after the last of the two."""
+    return ctx.cache["mg101_inputs"][2]
 
 
 def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -88,6 +94,27 @@ def excess_reduction_variance(pan: Panel) -> np.ndarray:
     pl = pan.p_last[res]
     return np.concatenate([reduction_variance(pan.dp_prev_p, pan.p[pan.increment_rows]),
                            reduction_variance(pl, pan.outcome[res])])
+
+
+def _one_minus_twice(p: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """1 − 2p into ``out`` (the values of ``1 - 2 * p``)."""
+    np.multiply(p, 2, out=out)
+    return np.subtract(1, out, out=out)
+
+
+def _reduction_terms(pan: Panel, red: np.ndarray) -> np.ndarray:
+    """:func:`excess_reduction_variance` from the in-flight reductions
+    ``red`` = u(p_{t−1}) − u(p_t) (the same values: (1 − 2p_{t−1})² · red, then the
+    resolution steps), written into one buffer."""
+    res = pan.resolved
+    pl = pan.p_last[res]
+    n_in = len(red)
+    out = np.empty(n_in + len(pl))
+    w = _one_minus_twice(pan.dp_prev_p, out=out[:n_in])
+    np.square(w, out=w)
+    w *= red
+    out[n_in:] = reduction_variance(pl, pan.outcome[res])
+    return out
 
 
 def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -148,24 +175,36 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # (_excess_terms' d and series; the in-flight terms are its first len(dp) entries,
     # their series pan.dp_series and times pan.time[pan.increment_rows])
     res = pan.resolved
+    res_idx = np.flatnonzero(res)
     pl = pan.p_last[res]
-    d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
-    ds_ = np.concatenate([pan.dp_series, np.flatnonzero(res)])
     n_in = len(pan.dp)
-    d2 = d**2
+    # d = [(1 − 2p_{t−1})Δp_t, then (1 − 2p_last)(o − p_last) per resolved series],
+    # written into one buffer (the values of np.concatenate of the two parts)
+    d = np.empty(n_in + len(res_idx))
+    _one_minus_twice(pan.dp_prev_p, out=d[:n_in])
+    d[:n_in] *= pan.dp
+    d[n_in:] = (1 - 2 * pl) * (pan.outcome[res] - pl)
+    d2 = np.square(d)
     sv = float(np.sum(d2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
-    b_v = np.bincount(ds_, weights=d2, minlength=pan.n_series)
-    del d2, ds_
-    dc = d[:n_in] - (d[:n_in].mean() if n_in else 0.0)
+    # per-series Σ d²: bincount adds each series' terms in row order, the resolution
+    # term last, so the in-flight sums plus the resolution terms are its sums over d
+    b_v = np.bincount(pan.dp_series, weights=d2[:n_in], minlength=pan.n_series).astype(float, copy=False)
+    b_v[res_idx] += d2[n_in:]
+    dc = np.subtract(d[:n_in], d[:n_in].mean() if n_in else 0.0, out=d2[:n_in])  # (in d2's buffer)
+    del d2
+    _mg101_shared(ctx)["d"] = d  # MG102 screens the same terms
     dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster,
                                cells=ctx.increment_cells(pan, mask))
     del dc
     deff = dep_x.deff
     ctx.cache["neff.MG101"] = ("excess terms", dep_x)
+    dep = ctx.dependence()  # (before the reduction terms are held: lower peak memory)
     # R = Σ (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)), the variance the realised uncertainty
     # reduction implies (also unbiased under H0); t is studentised by the smaller (floored),
-    # the one the alternative does not inflate (stats/bootstrap.studentiser; docs/validation.md)
-    sr_var = float(np.sum(excess_reduction_variance(pan)))
+    # the one the alternative does not inflate (stats/bootstrap.studentiser; docs/validation.md).
+    # The in-flight u(p_{t−1}) − u(p_t) are kept for the time-to-resolution bins below.
+    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+    sr_var = float(np.sum(_reduction_terms(pan, red)))
     sv_t = float(studentiser(sv, sr_var)) if sv > 0 else sv
     se_sum = np.sqrt(deff * sv_t) if sv > 0 else np.inf
     stat = sx / se_sum if sv > 0 else 0.0
@@ -186,7 +225,6 @@ def check_mg101(ctx: CheckContext) -> Measurement:
         tj_ = np.where(vj_ > 0, xj_ / np.sqrt(deff * np.where(vj_ > 0, vj_, 1.0)), np.nan)
     # p-values: parametric martingale bootstrap-t, or N(0, 1) when many independent
     # series carry the variance (stats/bootstrap.excess_inference, stats/asymptotic.py)
-    dep = ctx.dependence()
     n_eff_x = float(dep_x.n_eff)  # effective independent units of the excess terms (questions, clusters)
     n_eff_gate = min(n_eff_x, dep.n_eff) if dep.n_cells > 0 else n_eff_x
     inf = excess_inference(pan, stat, b_v, deff, n_eff_gate, k, tj_,
@@ -213,16 +251,16 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     np.clip(kb, 0, len(labels) - 1, out=kb)
     d_in = d[:n_in]  # (1 − 2p_{t−1})Δp_t
     mv = pan.dp**2
-    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
     by_tau = []
     for j, lab in enumerate(labels):
         sel = kb == j
         if not sel.any():
             continue
         rj = float(red[sel].sum())
-        by_tau.append(TauBin(time_to_resolution=lab, n_steps=int(sel.sum()), movement=float(mv[sel].sum()),
+        mj = float(mv[sel].sum())
+        by_tau.append(TauBin(time_to_resolution=lab, n_steps=int(sel.sum()), movement=mj,
                              uncertainty_reduction=rj, excess=float(d_in[sel].sum()),
-                             ratio=float(mv[sel].sum() / rj) if rj > 0 else None))
+                             ratio=mj / rj if rj > 0 else None))
     if res.any():
         by_tau.append(TauBin(time_to_resolution="resolution step", n_steps=int(res.sum()), movement=m_res,
                              uncertainty_reduction=budget_res, excess=float(m_res - budget_res),
@@ -261,14 +299,19 @@ def check_mg101(ctx: CheckContext) -> Measurement:
 
 
 # ------------------------------------------------------------------ MG102
-def _mg102_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _mg102_terms(pan: Panel, d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MG101's excess terms d (in-flight steps, then resolution steps), their series
-    and lower bounds c_t (``_excess_terms`` without the times MG102 does not use)."""
+    and lower bounds c_t (``_excess_terms`` without the times MG102 does not use).
+    ``d``: MG101's terms when it ran on ``pan`` (the same values)."""
     res = pan.resolved
     pl = pan.p_last[res]
-    d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
+    if d is None:
+        d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
     s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
-    c = lower_bound(np.concatenate([pan.dp_prev_p, pl]))
+    # c = lower_bound(np.concatenate([pan.dp_prev_p, pl])), written part by part
+    c = np.empty(len(d))
+    lower_bound_into(pan.dp_prev_p, c[:len(pan.dp)])
+    lower_bound_into(pl, c[len(pan.dp):])
     return d, s, c
 
 
@@ -276,7 +319,7 @@ def check_mg102(ctx: CheckContext) -> Measurement:
     pan, mask = _mg101_inputs(ctx)
     if pan.n_series == 0:
         raise InsufficientDataError("no series to screen")
-    d, s, c = _mg102_terms(pan)
+    d, s, c = _mg102_terms(pan, _mg101_shared(ctx).pop("d", None))
     pv, x, v = excess_screen(d, c, s, pan.n_series)
     del d, s, c
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -365,7 +408,9 @@ def _design(rows: list[np.ndarray], pan: Panel):
     G = codes[1]
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
-    X = np.column_stack([sw, sw * x])
+    X = np.empty((len(sw), 2))  # (= np.column_stack([sw, sw * x]), without the temporary sw * x)
+    X[:, 0] = sw
+    np.multiply(sw, x, out=X[:, 1])
     del x
     y = sw * y
     return y, X, series, time, codes, group_of_series
@@ -381,12 +426,13 @@ def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.nd
     the wild bootstrap needs it (few independent clusters: small panels)."""
     y, X, series, time, codes, group_of_series = _design(make_rows(), pan)
     G = codes[1]
-    fit = cluster_ols(y, X, None, codes=codes)
+    fit = cluster_ols(y, X, None, codes=codes, keep_resid=True)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
-    u = y - X @ fit.params
-    score = (X[:, 1] - X[:, 1].mean()) * u
-    del u
+    # score = (x − x̄)·û, formed in the residuals' buffer (û = y − Xβ from the fit)
+    score = fit.resid
+    fit = replace(fit, resid=None)
+    score *= np.subtract(X[:, 1], X[:, 1].mean())
     n_obs = len(y)
     # the squared cluster sums of the score: the variance contributions of
     # stats.asymptotic.cluster_score_reference (formed here, as it forms them)

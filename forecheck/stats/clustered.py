@@ -14,7 +14,7 @@ X_g'1·ẽ…), so the bootstrap costs O(B·G·K²), independent of the number o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from forecheck.stats import dists as stats
@@ -36,6 +36,8 @@ class ClusterOLS:
     n_obs: int
     n_clusters: int
     cov: np.ndarray
+    resid: np.ndarray | None = field(default=None, repr=False)  # y − Xβ (``keep_resid``)
+    xtx_inv: np.ndarray | None = field(default=None, repr=False)
 
 
 def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -44,6 +46,37 @@ def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nda
     out = np.stack([np.bincount(groups, weights=flat[:, j], minlength=n_groups)
                     for j in range(flat.shape[1])], axis=1)
     return out.reshape((n_groups,) + values.shape[1:])
+
+
+def _column_sums_of_squares(X: np.ndarray) -> np.ndarray:
+    """``np.sum(X * X, axis=0)`` of an (N, K) C-ordered X, to the last bit, without
+    the (N, K) temporary: numpy reduces axis 0 of a C-ordered array row by row, i.e.
+    each column's sum is sequential, as the running sum of ``np.cumsum`` (one
+    reused (N,) buffer; the row-wise reduction's inner loop of length K is slow)."""
+    n, k = X.shape
+    if not X.flags.c_contiguous:  # (another layout is reduced in another order)
+        return np.sum(X * X, axis=0)
+    if n == 0:
+        return np.zeros(k)
+    buf = np.empty(n)
+    out = np.empty(k)
+    for j in range(k):
+        np.multiply(X[:, j], X[:, j], out=buf)
+        out[j] = np.cumsum(buf, out=buf)[-1]
+    return out
+
+
+def _column_group_sums(X: np.ndarray, u: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+    """``_group_sums(X * u[:, None], g, n_groups)`` without the (N, K) temporary: the
+    same products, one column at a time into one contiguous buffer (bincount sums
+    each group's rows in row order whatever the layout of its weights)."""
+    n, k = X.shape
+    buf = np.empty(n)
+    out = np.empty((n_groups, k))
+    for j in range(k):
+        np.multiply(X[:, j], u, out=buf)
+        out[:, j] = np.bincount(g, weights=buf, minlength=n_groups)
+    return out
 
 
 def _codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,10 +101,12 @@ def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
         raise InsufficientDataError("non-finite regressor values")
     # scale columns to unit norm so the condition number measures collinearity, not units
     with np.errstate(over="ignore", under="ignore"):
-        norms = np.sqrt(np.sum(X * X, axis=0))
+        norms = np.sqrt(_column_sums_of_squares(X))
     if np.any(~np.isfinite(norms)) or np.any(norms == 0):
         raise InsufficientDataError("a regressor is identically zero (no variation to estimate from)")
-    Xs = X / norms
+    Xs = np.empty_like(X)  # X / norms, column by column (a length-K inner loop is slow)
+    for j in range(k):
+        np.divide(X[:, j], norms[j], out=Xs[:, j])
     a = Xs.T @ Xs
     eig = np.linalg.eigvalsh(a)
     if not np.all(np.isfinite(eig)) or eig[0] <= _RCOND * eig[-1]:
@@ -81,11 +116,13 @@ def _inverse_xtx(X: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float = 1.0,
-                codes: tuple[np.ndarray, int] | None = None) -> ClusterOLS:
+                codes: tuple[np.ndarray, int] | None = None, keep_resid: bool = False) -> ClusterOLS:
     """OLS of y on X (include a constant column yourself) with CR1 cluster SEs.
 
     ``deff`` ≥ 1 multiplies the covariance (cross-cluster dependence, MG106).
     ``codes`` : ``_codes(groups)`` when the caller has them (``groups`` is then unused).
+    ``keep_resid`` : keep the residuals y − Xβ in ``resid`` (a caller forming the
+    scores does not compute them a second time).
     Raises :class:`~forecheck.errors.InsufficientDataError` when the regression is
     not identified (see :func:`_inverse_xtx`); a perfect fit gives zero standard
     errors and NaN t-statistics and p-values.
@@ -99,7 +136,7 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
         raise InsufficientDataError("non-finite values of the dependent variable")
     beta = xtx_inv @ (X.T @ y)
     u = y - X @ beta
-    s = _group_sums(X * u[:, None], g, G)  # (G, K) scores
+    s = _column_group_sums(X, u, g, G)  # (G, K) scores
     meat = s.T @ s
     c = G / (G - 1) * (n - 1) / (n - k)
     cov = c * xtx_inv @ meat @ xtx_inv * max(deff, 1.0)
@@ -107,7 +144,8 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(bse > 0, beta / np.where(bse > 0, bse, 1.0), np.nan)
     p = 2 * stats.t.sf(np.abs(t), G - 1)
-    return ClusterOLS(params=beta, bse=bse, tvalues=t, pvalues_t=p, n_obs=n, n_clusters=G, cov=cov)
+    return ClusterOLS(params=beta, bse=bse, tvalues=t, pvalues_t=p, n_obs=n, n_clusters=G, cov=cov,
+                      resid=u if keep_resid else None, xtx_inv=xtx_inv)
 
 
 def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, col: int, *, n_boot: int,
@@ -134,10 +172,13 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
     fitted = Xr @ br
     e = y - fitted
     # per-cluster sufficient statistics
-    xx_g = _group_sums((X[:, :, None] * X[:, None, :]), g, G)  # (G, K, K)
-    xf_g = _group_sums(X * fitted[:, None], g, G)  # (G, K)
-    xe_g = _group_sums(X * e[:, None], g, G)  # (G, K)
-    xtx_inv = _inverse_xtx(X, G)
+    # (the products column by column: no (N, K, K) or (N, K) temporaries)
+    xx_g = np.empty((G, k, k))
+    for j in range(k):
+        xx_g[:, :, j] = _column_group_sums(X, X[:, j], g, G)
+    xf_g = _column_group_sums(X, fitted, g, G)  # (G, K)
+    xe_g = _column_group_sums(X, e, g, G)  # (G, K)
+    xtx_inv = fit.xtx_inv
     c = G / (G - 1) * (n - 1) / (n - k)
     if not np.isfinite(t_obs):  # a perfect fit: no sampling variation to compare with
         raise InsufficientDataError("the regression fits exactly (zero residual variation)")
@@ -158,7 +199,11 @@ def wild_cluster_bootstrap_p(y: np.ndarray, X: np.ndarray, groups: np.ndarray, c
             w[:, order] = w_c
         xy = xf_sum[None, :] + w @ xe_g  # (b, K): X'y*
         beta = xy @ xtx_inv.T  # (b, K)
-        q = a_g[None, :] + w * c_g[None, :] - beta @ d_g.T  # (b, G): r'·(cluster score)
+        # (b, G): r'·(cluster score) = a_g + w c_g − β d_g, formed in w's buffer (w is
+        # not needed after X'y*): the same operations in the same order, no temporaries
+        q = np.multiply(w, c_g[None, :], out=w)
+        np.add(a_g[None, :], q, out=q)
+        q -= beta @ d_g.T
         var = c * np.einsum("bg,bg->b", q, q)
         # a draw whose residuals vanish (var <= 0 up to rounding) has an infinite t*
         with np.errstate(divide="ignore", invalid="ignore"):

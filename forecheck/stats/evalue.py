@@ -34,6 +34,33 @@ def lower_bound(p_prev: np.ndarray) -> np.ndarray:
     return np.where(p < 0.5, p * (1 - 2 * p), (2 * p - 1) * (1 - p))
 
 
+_CHUNK = 1 << 16
+
+
+def lower_bound_into(p_prev: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[:] = lower_bound(p_prev)`` (the same values), in chunks with small
+    scratch buffers: no array-sized temporaries, which on large panels cost more in
+    fresh memory than in arithmetic."""
+    p_all = np.asarray(p_prev, float)
+    n = len(p_all)
+    a, b = np.empty(min(n, _CHUNK)), np.empty(min(n, _CHUNK))
+    lo = np.empty(min(n, _CHUNK), bool)
+    for i in range(0, n, _CHUNK):
+        p, o = p_all[i:i + _CHUNK], out[i:i + _CHUNK]
+        m = len(p)
+        ai, bi, li = a[:m], b[:m], lo[:m]
+        np.multiply(p, 2, out=ai)  # p(1 − 2p)
+        np.subtract(1, ai, out=ai)
+        ai *= p
+        np.multiply(p, 2, out=bi)  # (2p − 1)(1 − p)
+        bi -= 1
+        np.subtract(1, p, out=o)
+        o *= bi
+        np.less(p, 0.5, out=li)
+        np.copyto(o, ai, where=li)
+    return out
+
+
 def _psi_over_sq(x: np.ndarray) -> np.ndarray:
     """ψ(x)/x² with ψ(x) = −log(1 − x) − x, stable near 0 (limit ½)."""
     x = np.asarray(x, float)
@@ -45,16 +72,52 @@ def _psi_over_sq(x: np.ndarray) -> np.ndarray:
 
 def _log_evalue(d: np.ndarray, c: np.ndarray, series: np.ndarray, n_series: int,
                 lambdas: np.ndarray) -> np.ndarray:
-    """log mean_λ M_λ per series (the exact mixture), for the given steps only."""
+    """log mean_λ M_λ per series (the exact mixture), for the given steps only.
+
+    Per λ the step terms are λd/C − [ψ(x)/x²](λ/C)²d², x = λc/C (``_psi_over_sq``),
+    formed in three reused buffers with the same operations in the same order."""
     log_m = np.empty((n_series, len(lambdas)))
     d2 = d**2
+    n = len(d)
+    x, pen, w = np.empty(n), np.empty(n), np.empty(n)
+    small = np.empty(n, bool)
     for j, lam in enumerate(lambdas):  # loop over the λ grid only
-        x = lam * c / C_MAX
+        np.multiply(lam, c, out=x)
+        x /= C_MAX
         # ψ(x) d²/c² = [ψ(x)/x²] · (λ/C)² d²  (finite as c → 0)
-        pen = _psi_over_sq(x) * (lam / C_MAX) ** 2 * d2
-        log_m[:, j] = np.bincount(series, weights=lam * d / C_MAX - pen, minlength=n_series)
+        _psi_over_sq_into(x, pen, w, small)
+        pen *= (lam / C_MAX) ** 2
+        pen *= d2
+        np.multiply(lam, d, out=w)
+        w /= C_MAX
+        w -= pen
+        log_m[:, j] = np.bincount(series, weights=w, minlength=n_series)
     mx = log_m.max(1, keepdims=True)
     return mx[:, 0] + np.log(np.mean(np.exp(log_m - mx), axis=1))
+
+
+def _psi_over_sq_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray, small: np.ndarray) -> None:
+    """``out[:] = _psi_over_sq(x)`` (the same values) with ``tmp``/``small`` as scratch;
+    the series expansion is evaluated at the small x only."""
+    np.less(x, 1e-4, out=small)
+    any_small = bool(small.any())
+    xs = x
+    if any_small:  # xs = where(small, 0.5, x), in tmp
+        np.copyto(tmp, x)
+        tmp[small] = 0.5
+        xs = tmp
+    np.negative(xs, out=out)
+    np.log1p(out, out=out)
+    np.negative(out, out=out)
+    out -= xs
+    if any_small:
+        np.square(xs, out=xs)
+        out /= xs
+        xm = x[small]
+        out[small] = 0.5 + xm / 3 + xm**2 / 4
+    else:
+        np.square(xs, out=tmp)
+        out /= tmp
 
 
 # A series whose mixture is certainly below 1 by more than this (log scale) has p = 1

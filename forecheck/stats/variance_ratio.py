@@ -80,20 +80,26 @@ class PooledVR:
 
 
 def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int, *,
-                     _tmp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     _tmp: np.ndarray | None = None, _out: np.ndarray | None = None,
+                     _usable: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """h_t = Σ_{k=1}^{q−1} 2(1−k/q) Δx_{t−k} for flat, series-sorted increments.
 
     ``pos`` is the 0-based position of each increment within its series; rows with
     pos < q − 1 lack lags and are flagged unusable (second return value False).
+    ``_tmp``, ``_out``, ``_usable``: scratch and output buffers a caller reuses across q.
     """
     n = len(dx)
-    h = np.zeros_like(dx)
+    if _out is None:
+        h = np.zeros_like(dx)
+    else:
+        h = _out
+        h.fill(0.0)
     tmp = np.empty_like(dx) if _tmp is None else _tmp
     for k in range(1, min(q, n + 1)):  # loop over lags only; h[k:] += w·Δx[:−k], in place
         w = 2.0 * (1.0 - k / q)
         np.multiply(dx[:-k] if k < n else dx[:0], w, out=tmp[:n - k])
         h[k:] += tmp[:n - k]
-    usable = pos >= q - 1
+    usable = np.greater_equal(pos, q - 1, out=_usable)
     h[~usable] = 0.0
     return h, usable
 
@@ -104,25 +110,32 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     p-values and Wald statistic for deff = 1); :func:`widen` recomputes the
     inference for another design effect without recomputing the scores."""
     scores = np.zeros((len(dx), len(qs)))
+    total = np.zeros(len(qs))
     vr, nser, nstep = [], [], []
     tmp = np.empty_like(np.asarray(dx, float))
     long_enough = np.empty(len(dx), bool)
+    h_buf, usable_buf = np.empty_like(tmp), np.empty(len(dx), bool)  # reused across q
     for j, q in enumerate(qs):
-        h, usable = lag_weighted_sum(dx, pos, q, _tmp=tmp)
+        h, usable = lag_weighted_sum(dx, pos, q, _tmp=tmp, _out=h_buf, _usable=usable_buf)
         np.take(n_inc >= 2 * q, series, out=long_enough)
         usable &= long_enough
         np.multiply(dx, h, out=h)
         h[~usable] = 0.0
         scores[:, j] = h
+        num = h.sum()  # (= scores[:, j].sum(): the same pairwise sum, contiguous)
+        # Σ scores[:, j] as scores.sum(0) forms it: numpy reduces axis 0 of the C-ordered
+        # (n, len(qs)) array row by row, i.e. sequentially per column (the running sum
+        # of np.cumsum, in h's buffer; the row-wise reduction itself is slow)
+        total[j] = np.cumsum(h, out=h)[-1] if len(h) else 0.0
         del h
         np.multiply(dx, dx, out=tmp)
         den = float(np.sum(tmp[usable]))
-        vr.append(1.0 + scores[:, j].sum() / den if den > 0 else np.nan)
+        vr.append(1.0 + num / den if den > 0 else np.nan)
         nser.append(int(np.sum(n_inc >= 2 * q)))
         nstep.append(int(usable.sum()))
     return widen(PooledVR(qs=tuple(qs), vr=np.array(vr), z=np.array([]), pvalues=np.array([]), wald=np.nan,
                           wald_p=np.nan, bonferroni_p=np.nan, n_series=np.array(nser), n_steps=np.array(nstep),
-                          scores=scores, _total=scores.sum(0), _gram=scores.T @ scores), 1.0)
+                          scores=scores, _total=total, _gram=scores.T @ scores), 1.0)
 
 
 def widen(vr: PooledVR, deff: float) -> PooledVR:
