@@ -72,3 +72,31 @@ def test_jobs_outside_its_range_is_rejected_naming_the_flag(bad):
 def test_jobs_is_not_part_of_the_reported_config():
     # it changes scheduling, never results: two runs with different --jobs give the same JSON
     assert "jobs" not in AnalysisConfig(jobs=3).to_dict()
+
+
+def test_a_check_starts_after_the_checks_it_reads_and_does_not_hold_a_thread():
+    # B reads A's work (after=("A",)); C is independent. On 2 threads B must start after A
+    # has finished, and C must not wait behind B (it runs beside A).
+    from forecheck.checks import CheckSpec
+    from forecheck.results import Measurement
+
+    log: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def runner(code, seconds):
+        def run(ctx):
+            with lock:
+                log.append(("start", code))
+            time.sleep(seconds)
+            with lock:
+                log.append(("end", code))
+            return Measurement(statistic=0.0, message=code, test_based=False, status="pass")
+        return run
+
+    specs = [CheckSpec("MG101", "a", "MG", "info", runner("MG101", 0.2)),
+             CheckSpec("MG102", "b", "MG", "info", runner("MG102", 0.0), after=("MG101",)),
+             CheckSpec("MG103", "c", "MG", "info", runner("MG103", 0.0))]
+    results, _ = execute(factor_panel(5, 5, seed=2, rho=0.0), AnalysisConfig(jobs=2), specs=specs)
+    assert [r.code for r in results] == ["MG101", "MG102", "MG103"]  # report order kept
+    assert log.index(("end", "MG101")) < log.index(("start", "MG102"))
+    assert log.index(("start", "MG103")) < log.index(("end", "MG101"))

@@ -17,9 +17,9 @@ adjusted p-value: fail iff ``pvalue_adjusted < alpha``.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -61,8 +61,9 @@ class CheckSpec:
     run: Callable[[CheckContext], Measurement]
     summary: str = ""  # one line for `forecheck rules`
     dependence_gated: bool = False
-    #: checks whose work this one reads from the shared cache (MG106 reports the
-    #: pooled tests' own dependence counts): it starts when they are done
+    #: checks whose work this one reads from the shared cache (MG102 screens MG101's
+    #: excess terms, MG106 reports the pooled tests' own dependence counts): with
+    #: parallel checks it starts when they are done
     after: tuple[str, ...] = ()
 
     @property
@@ -255,27 +256,28 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
 
 
 def _run_threads(run: list[CheckSpec], one: Callable, jobs: int) -> list:
-    """``one(spec)`` for every spec on ``jobs`` threads, results in ``run`` order. A
-    spec starts after the specs named in its ``after`` have finished; they precede
-    it in ``run`` and the pool takes specs first-in first-out, so they are running
-    or done when it waits (no deadlock)."""
+    """``one(spec)`` for every spec on ``jobs`` threads, results in ``run`` order.
+    Specs start in report order, except that a spec whose ``after`` checks have not
+    finished yet lets the next ready spec go first (no thread waits for another)."""
     position = {spec.code: i for i, spec in enumerate(run)}
-    futures: list[Future] = []
-
-    def waiting(spec: CheckSpec) -> Callable[[], Any]:
-        before = [futures[position[c]] for c in spec.after if c in position]
-
-        def go():
-            for f in before:
-                f.result()
-            return one(spec)
-        return go
-
+    out: list = [None] * len(run)
+    pending = list(run)
+    done: set[str] = set()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="forecheck-check") as pool:
-        for spec in run:
-            assert all(position.get(c, -1) < position[spec.code] for c in spec.after), spec.code
-            futures.append(pool.submit(waiting(spec)))
-        return [f.result() for f in futures]
+        running: dict[Future, CheckSpec] = {}
+        while pending or running:
+            for spec in list(pending):
+                if len(running) >= jobs:
+                    break
+                if all(c in done or c not in position for c in spec.after):
+                    running[pool.submit(one, spec)] = spec
+                    pending.remove(spec)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                spec = running.pop(f)
+                out[position[spec.code]] = f.result()
+                done.add(spec.code)
+    return out
 
 
 def finalize(results: list[CheckResult], config: AnalysisConfig) -> list[CheckResult]:
