@@ -249,8 +249,10 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
     if limits.max_columns:
         first = head.split("\n", 1)[0] if "\n" in head else text_bytes.split(b"\n", 1)[0].decode("utf-8", "replace")
         check_columns(_QUOTED.sub("", first).count(delim) + 1, path, limits.max_columns)
-    if limits.max_rows:  # line count: an upper bound of the data rows (+ header), read at memchr speed
-        n_lines = text_bytes.count(b"\n") + (not text_bytes.endswith(b"\n"))
+    # line count: an upper bound of the data rows (+ header); a text of at most max_rows bytes
+    # has at most max_rows lines, data and header together, so only a longer one is counted
+    if limits.max_rows and len(text_bytes) > limits.max_rows:
+        n_lines = _count_newlines(text_bytes) + (not text_bytes.endswith(b"\n"))
         if n_lines - 1 > limits.max_rows:
             raise limit_error(path, f"has {n_lines - 1:,} data lines, more than {limits.max_rows:,} rows",
                               "--max-rows")
@@ -263,6 +265,15 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
                          f"at least a time or series column and a probability column.")
     return RawTable(frame=frame, path=path, format=fmt, encoding=encoding, delimiter=delim,
                     compressed=compressed, first_line=2)
+
+
+def _count_newlines(data: bytes, block: int = 1 << 22) -> int:
+    """``data.count(b"\\n")`` by numpy in 4 MB blocks: bytes.count scans a byte at a
+    time (0.3 s for 10^7 rows of text), numpy's comparison several at once."""
+    import numpy as np
+
+    a = np.frombuffer(data, dtype=np.uint8)
+    return sum(int(np.count_nonzero(a[i:i + block] == 10)) for i in range(0, len(a), block))
 
 
 def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
