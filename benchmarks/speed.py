@@ -5,6 +5,8 @@
 
 Prints, for reading + validation, every check and the JSON rendering: wall seconds,
 CPU seconds, resident memory after the stage and the process's peak so far (GB).
+The checks run one at a time here, so each stage's cost is its own; the command line
+runs them on ``--jobs`` threads (default 2) and its wall time is about half their sum.
 Numbers are reported in docs/performance.md and benchmarks/README.md.
 """
 
