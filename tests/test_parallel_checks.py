@@ -100,3 +100,22 @@ def test_a_check_starts_after_the_checks_it_reads_and_does_not_hold_a_thread():
     assert [r.code for r in results] == ["MG101", "MG102", "MG103"]  # report order kept
     assert log.index(("end", "MG101")) < log.index(("start", "MG102"))
     assert log.index(("start", "MG103")) < log.index(("end", "MG101"))
+
+
+def test_a_check_waiting_for_a_later_check_is_a_registry_error_not_a_hang():
+    from forecheck.checks import CheckSpec
+    from forecheck.results import Measurement
+
+    def run(ctx):
+        return Measurement(statistic=0.0, message="x", test_based=False, status="pass")
+
+    specs = [CheckSpec("MG101", "a", "MG", "info", run, after=("MG102",)),
+             CheckSpec("MG102", "b", "MG", "info", run, after=("MG101",))]
+    with pytest.raises(RuntimeError, match="wait for later checks"):
+        execute(factor_panel(5, 5, seed=2, rho=0.0), AnalysisConfig(jobs=2), specs=specs)
+
+
+def test_every_after_in_the_registry_names_an_earlier_check():
+    codes = [s.code for s in all_specs()]
+    for i, spec in enumerate(all_specs()):
+        assert all(c in codes[:i] for c in spec.after), spec.code

@@ -272,6 +272,8 @@ def _run_threads(run: list[CheckSpec], one: Callable, jobs: int) -> list:
                 if all(c in done or c not in position for c in spec.after):
                     running[pool.submit(one, spec)] = spec
                     pending.remove(spec)
+            if not running:  # only specs waiting for checks that follow them (a registry error)
+                raise RuntimeError("checks wait for later checks: " + ", ".join(s.code for s in pending))
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 spec = running.pop(f)
