@@ -26,8 +26,9 @@ SAMPLE = str(SAMPLE_DATA / "pres2020_states.csv")
 # Data flows io -> Panel -> stats -> checks -> report -> cli. What each layer may
 # import (besides itself and the shared contract modules errors, results, details,
 # config); nothing imports a layer downstream of it.
-BASE = {"errors", "results", "details", "config", "__version__", "progress"}
+BASE = {"errors", "results", "details", "config", "__version__", "progress", "arrow"}
 MAY_IMPORT = {
+    "arrow": set(),  # Arrow-backed columns, for io and report (imports no other layer)
     "panel": set(),
     "io": {"panel"},
     "stats": {"panel"},

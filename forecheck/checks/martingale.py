@@ -31,7 +31,7 @@ from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, exces
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
 from forecheck.stats.dependence import unit_design_effect, unit_design_effects
-from forecheck.stats.evalue import excess_screen, lower_bound, lower_bound_into
+from forecheck.stats.evalue import excess_screen, lower_bound_into
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
 from forecheck.stats.questions import question_budget
@@ -66,14 +66,26 @@ def _mg101_shared(ctx: CheckContext) -> dict:
     return ctx.cache["mg101_inputs"][2]
 
 
+def _excess_d(pan: Panel) -> np.ndarray:
+    """d = [(1 − 2p_{t−1})Δp_t for the in-flight steps, then (1 − 2p_last)(o − p_last) per
+    resolved series] (A-R 2021 pathwise identity, p. 10 fn 21), written into one buffer
+    (the values of concatenating the two parts)."""
+    res = pan.resolved
+    pl = pan.p_last[res]
+    n_in = len(pan.dp)
+    d = np.empty(n_in + len(pl))
+    _one_minus_twice(pan.dp_prev_p, out=d[:n_in])
+    d[:n_in] *= pan.dp
+    d[n_in:] = (1 - 2 * pl) * (pan.outcome[res] - pl)
+    return d
+
+
 def _excess_terms(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-step d = (1 − 2p_{t−1})Δp_t including resolution steps, with series,
     time and p_{t−1} (A-R 2021 pathwise identity, p. 10 fn 21)."""
     res = pan.resolved
-    d_in = (1 - 2 * pan.dp_prev_p) * pan.dp
-    o = pan.outcome[res]
     pl = pan.p_last[res]
-    d = np.concatenate([d_in, (1 - 2 * pl) * (o - pl)])
+    d = _excess_d(pan)
     s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
     t = np.concatenate([pan.time[pan.increment_rows], pan.resolution_time[res]])
     prev = np.concatenate([pan.dp_prev_p, pl])
@@ -90,10 +102,7 @@ def excess_reduction_variance(pan: Panel) -> np.ndarray:
     steps) the term (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)) of R, the variance of ΣX that
     the realised uncertainty reduction implies (``stats/bootstrap.reduction_variance``);
     at a resolution step p_t is the outcome."""
-    res = pan.resolved
-    pl = pan.p_last[res]
-    return np.concatenate([reduction_variance(pan.dp_prev_p, pan.p[pan.increment_rows]),
-                           reduction_variance(pl, pan.outcome[res])])
+    return _reduction_terms(pan, uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows]))
 
 
 def _one_minus_twice(p: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -176,14 +185,8 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # their series pan.dp_series and times pan.time[pan.increment_rows])
     res = pan.resolved
     res_idx = np.flatnonzero(res)
-    pl = pan.p_last[res]
     n_in = len(pan.dp)
-    # d = [(1 − 2p_{t−1})Δp_t, then (1 − 2p_last)(o − p_last) per resolved series],
-    # written into one buffer (the values of np.concatenate of the two parts)
-    d = np.empty(n_in + len(res_idx))
-    _one_minus_twice(pan.dp_prev_p, out=d[:n_in])
-    d[:n_in] *= pan.dp
-    d[n_in:] = (1 - 2 * pl) * (pan.outcome[res] - pl)
+    d = _excess_d(pan)
     d2 = np.square(d)
     sv = float(np.sum(d2))  # Σ_i V_i, V_i = Σ_t d_t²: unbiased for Var(ΣX) under H0
     # per-series Σ d²: bincount adds each series' terms in row order, the resolution
@@ -306,7 +309,7 @@ def _mg102_terms(pan: Panel, d: np.ndarray | None = None) -> tuple[np.ndarray, n
     res = pan.resolved
     pl = pan.p_last[res]
     if d is None:
-        d = np.concatenate([(1 - 2 * pan.dp_prev_p) * pan.dp, (1 - 2 * pl) * (pan.outcome[res] - pl)])
+        d = _excess_d(pan)
     s = np.concatenate([pan.dp_series, np.flatnonzero(res)])
     # c = lower_bound(np.concatenate([pan.dp_prev_p, pl])), written part by part
     c = np.empty(len(d))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecheck.arrow import arrow_cells
+
 # Cells read as "no probability here" (dropped and counted, finding DQ001).
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "nil", "#n/a", "-", "?", ".", "<na>"})
 TRUE_TOKENS = frozenset({"1", "1.0", "true", "t", "yes", "y", "won", "win"})
@@ -50,21 +52,6 @@ class ParsedTime:
 
 def _as_str(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip()
-
-
-def arrow_cells(values: pd.Series):
-    """The Arrow ``ChunkedArray`` behind an Arrow-backed text column (what the
-    readers produce), or None for any other column (no copy either way)."""
-    dt = values.dtype
-    if not isinstance(dt, pd.StringDtype) or dt.storage != "pyarrow":
-        return None
-    try:
-        import pyarrow as pa
-
-        ca = values.array.__arrow_array__()
-        return ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
-    except (AttributeError, TypeError):  # pragma: no cover - an Arrow-backed array without the protocol
-        return None
 
 
 def factorize_cells(values: pd.Series, transform, **kw) -> tuple[np.ndarray, object]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from forecheck.report.model import Report
 from forecheck.results import _clean
+from forecheck.arrow import arrow_cells
 
 _ITEM = "\n    "  # a record of the top-level "series" list (indent 2, depth 2)
 _FIELD = "\n      "  # a field of such a record (depth 3)
@@ -125,22 +126,6 @@ def _arrow_floats_ok() -> bool:
         return False
 
 
-def _arrow_cells(col: Any):
-    """The Arrow array behind an Arrow-backed pandas text column (None otherwise;
-    io.parse.arrow_cells, which the report layer may not import)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    dt = col.dtype
-    if not isinstance(dt, pd.StringDtype) or dt.storage != "pyarrow":
-        return None
-    try:
-        ca = col.array.__arrow_array__()
-    except (AttributeError, TypeError):  # pragma: no cover - an Arrow-backed array without the protocol
-        return None
-    return ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
-
-
 def _column_arrow(col: Any):
     """Each value of one series-table column (a pandas Series) as ``Report.to_dict()``
     then the encoder write it, as an Arrow large_string array (None when a value is
@@ -167,7 +152,7 @@ def _column_arrow(col: Any):
             return pc.if_else(pa.array(arr, pa.bool_()), pa.scalar("true", pa.large_string()),
                               pa.scalar("false", pa.large_string()))
         return pc.cast(pa.array(arr), pa.large_string())  # integers: their decimal digits, as int.__repr__
-    cells = _arrow_cells(col)
+    cells = arrow_cells(col)
     if cells is not None and cells.null_count == 0:
         cells = pc.cast(cells, pa.large_string()).combine_chunks()
         if not pc.any(pc.match_substring_regex(cells, _ESCAPED)).as_py():  # nothing to escape: "..." as it is

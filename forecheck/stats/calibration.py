@@ -232,10 +232,7 @@ def spiegelhalter_mc_pvalue(p, o, n_sim: int, seed: int, chunk_cells: int = 4_00
     # same order, so Z* (and the count of hits) is unchanged.
     a = 1.0 - 2.0 * ps
     t1, t0 = (1.0 - ps) * a, (0.0 - ps) * a
-    var = np.sum(a**2 * ps * (1.0 - ps))
-    if not var > 0:
-        return float("nan")
-    sd = np.sqrt(var)
+    sd = np.sqrt(np.sum(a**2 * ps * (1.0 - ps)))  # > 0: Z is finite
     thresh = abs(z) * (1 - 1e-12)
     hits = 0
     step = max(1, chunk_cells // max(p.size, 1))

@@ -311,7 +311,7 @@ def _compact(codes: np.ndarray, n: int) -> np.ndarray:
 class UnitCells:
     """The cell structure of :func:`unit_sums_many` for given contributions (series,
     time) and units: it depends on neither the values summed nor their number, so
-    several statistics on the same contributions share it (``CheckContext.unit_cells``).
+    several statistics on the same contributions share it (``CheckContext.increment_cells``).
 
     cell : (N,) (unit, time) cell of each value, or None when value i is cell i
     (then the cells' units are ``ucode_s[series]``, not stored)."""

@@ -182,10 +182,6 @@ def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.
     return grid
 
 
-def _pair_devs(P: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    return np.max(np.abs(P[i] + P[j] - 1.0), axis=1) if len(i) else np.zeros(0)
-
-
 def _unique_sets(sets: np.ndarray, k: int) -> np.ndarray:
     """Keep the candidate sets (rows of member indices) whose members occur in no
     other candidate set (ambiguous matches are not grouped)."""
@@ -292,7 +288,7 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     Pp = P[:, probe]
     found: list[np.ndarray] = []
     ii, jj = _pair_candidates(Pp, tol)  # (every probe already verified)
-    # then every other time, one at a time: as max_t |P_i + P_j − 1| ≤ tol (_pair_devs), but
+    # then every other time, one at a time: the test max_t |P_i + P_j − 1| ≤ tol, but
     # the list shrinks fast, and no (pairs × L) array is formed
     for c in np.flatnonzero(~np.isin(np.arange(L), probe)):
         if not len(ii):
