@@ -261,6 +261,9 @@ def parse_prob(values: pd.Series, na_values: tuple[str, ...] = ()) -> ParsedProb
         values = values.astype(float)
     if pd.api.types.is_numeric_dtype(values.dtype):
         num = values.to_numpy(dtype=float, na_value=np.nan)
+        if not na_num and np.isfinite(num).all():  # the usual column: every value usable
+            none = np.zeros(n, bool)
+            return ParsedProb(np.array(num), none, none.copy(), none.copy(), none.copy())
         is_na = np.isin(num, list(na_num)) if na_num else np.zeros(n, bool)
         missing = np.isnan(num) & ~is_na
         nonnumeric = np.zeros(n, bool)
@@ -301,6 +304,10 @@ def parse_outcome(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_bool_dtype(values.dtype):
         out = values.to_numpy(dtype=float, na_value=np.nan)
         return out, np.zeros(len(out), bool)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":  # numpy integers: no missing cell
+        v = values.to_numpy()
+        bad = (v != 0) & (v != 1)
+        return np.where(bad, np.nan, v.astype(float)) if bad.any() else v.astype(float), bad
     if pd.api.types.is_numeric_dtype(values.dtype):
         out = values.to_numpy(dtype=float, na_value=np.nan)
         bad = ~(np.isnan(out) | (out == 0) | (out == 1))

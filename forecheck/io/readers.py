@@ -256,7 +256,7 @@ def _read_table(path: str, input_format: str, name: str | None, limits: ReadOpti
         if n_lines - 1 > limits.max_rows:
             raise limit_error(path, f"has {n_lines - 1:,} data lines, more than {limits.max_rows:,} rows",
                               "--max-rows")
-    frame = _parse_text(text_bytes, delim, path)
+    frame = _parse_text_typed(text_bytes, delim, path, limits)
     check_rows(frame.shape[0], path, limits.max_rows)
     if frame.shape[0] == 0:
         raise InputError(f"{path}: has a header ({', '.join(map(str, frame.columns[:8]))}) but no data rows.")
@@ -276,13 +276,15 @@ def _count_newlines(data: bytes, block: int = 1 << 22) -> int:
     return sum(int(np.count_nonzero(a[i:i + block] == 10)) for i in range(0, len(a), block))
 
 
-def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
+def _arrow_text(text_bytes: bytes, delim: str, types: dict | None = None) -> pd.DataFrame | None:
     """Every column as text, read by pyarrow's CSV reader directly: the frame
     ``pd.read_csv(engine="pyarrow", dtype=str, keep_default_na=False)`` returns
     (the same reader and options: text as ``large_string``, no nulls), without
     pandas' header and dtype passes. None when pandas would change the header
     (blank or repeated names) or pyarrow cannot parse the text: the caller then
-    takes the pandas way, which decides those cases."""
+    takes the pandas way, which decides those cases. ``types``: columns read as
+    these Arrow types instead (a blank cell there is null), None on any cell they
+    do not convert."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -290,15 +292,16 @@ def _arrow_text(text_bytes: bytes, delim: str) -> pd.DataFrame | None:
         table = pacsv.read_csv(
             pa.BufferReader(text_bytes),
             parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(default_column_type=pa.large_string(), null_values=[],
-                                                 strings_can_be_null=False))
+            convert_options=pacsv.ConvertOptions(default_column_type=pa.large_string(),
+                                                 null_values=[""] if types else [],
+                                                 strings_can_be_null=False, column_types=types or {}))
     except MemoryError:
         raise
     except (pa.ArrowException, ValueError, OSError):  # ragged rows, quoted newlines, ...: pandas decides
         return None
     names = table.column_names
-    if "" in names or len(set(names)) != len(names) or not all(pa.types.is_large_string(t)
-                                                                 for t in table.schema.types):
+    if "" in names or len(set(names)) != len(names) or not all(
+            pa.types.is_large_string(t) or n in (types or {}) for n, t in zip(names, table.schema.types)):
         return None
     return table.to_pandas()
 
@@ -323,6 +326,111 @@ def _parse_text(text_bytes: bytes, delim: str, path: str) -> pd.DataFrame:
             raise InputError(f"{path}: cannot be parsed as a "
                              f"{DELIMITER_NAMES[delim]}-separated table: {msg}") from None
     return _checked_names(frame, path)
+
+
+#: data rows the column inference samples (``infer._nonempty``, ``_prob_like_many``)
+HEAD_ROWS = 2000
+#: the head is looked for in this many leading bytes (a longer head: no typed read)
+HEAD_BYTES = 1 << 23
+
+
+def _head_bytes(text_bytes: bytes, rows: int) -> bytes | None:
+    """The header and the first ``rows`` data lines (the whole text if shorter), or
+    None when they do not fit in :data:`HEAD_BYTES`."""
+    import numpy as np
+
+    part = text_bytes[:HEAD_BYTES]
+    ends = np.flatnonzero(np.frombuffer(part, dtype=np.uint8) == 10)
+    if len(ends) > rows:
+        return part[:ends[rows] + 1]
+    return text_bytes if len(text_bytes) <= HEAD_BYTES else None
+
+
+def _typed_plan(text_bytes: bytes, delim: str, path: str, options: ReadOptions):
+    """(column types, column map of the head) for a typed read of the columns whose
+    parse is a pure number conversion, or None. The column map comes from the same
+    inference the validator runs, on the same sampled head rows; a column is typed
+    only when every head cell converts:
+
+    - the probability column as float64 (unless --na-values names markers, which
+      must be matched as text);
+    - the outcome column as int64 when its head cells are 0, 1 or blank.
+
+    The series and time columns stay text: their cells are quoted in messages."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from forecheck.io.infer import infer_columns
+
+    head_text = _head_bytes(text_bytes, HEAD_ROWS)
+    head = _arrow_text(head_text, delim) if head_text is not None else None
+    if head is None or len(head) == 0:
+        return None
+    raw_names = list(head.columns)
+    try:
+        head = _checked_names(head, path)
+        cm = infer_columns(head, options, path)
+    except InputError:  # the full read decides and explains
+        return None
+    if cm.layout != "long":
+        return None
+    name = dict(zip(head.columns, raw_names))
+    types = {}
+
+    def converts(col: str, typ) -> bool:
+        cells = pa.array(head[col].to_numpy(dtype=object), type=pa.large_string())
+        try:
+            pc.cast(cells, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        return True
+
+    if cm.p is not None and not options.na_values and converts(cm.p, pa.float64()):
+        types[name[cm.p]] = pa.float64()
+    if cm.outcome is not None and head[cm.outcome].str.strip().isin(["0", "1", ""]).all():
+        types[name[cm.outcome]] = pa.int64()
+    return (types, cm) if types else None
+
+
+def _clean_typed(frame: pd.DataFrame, cm) -> bool:
+    """The typed columns hold what their text would parse to, with nothing for a
+    message to quote: the probabilities are finite numbers (no blank cell), the
+    outcomes 0, 1 or blank."""
+    import numpy as np
+
+    if cm.p is not None and pd.api.types.is_float_dtype(frame[cm.p].dtype):
+        if not np.isfinite(frame[cm.p].to_numpy()).all():
+            return False
+    if cm.outcome is not None and pd.api.types.is_numeric_dtype(frame[cm.outcome].dtype):
+        o = frame[cm.outcome].to_numpy(dtype=float)
+        if not ((o == 0) | (o == 1) | np.isnan(o)).all():
+            return False
+    return True
+
+
+def _parse_text_typed(text_bytes: bytes, delim: str, path: str, options: ReadOptions) -> pd.DataFrame:
+    """:func:`_parse_text`, with the probability (and 0/1 outcome) column converted by
+    pyarrow's reader on its threads when the file allows: same values (the one
+    string-to-number conversion of pyarrow, which :func:`forecheck.io.parse.float_cells`
+    uses too), no text column of 10^7 cells to convert afterwards. Any cell the typed
+    read would change or could not quote as written (a blank, a marker, text, a
+    non-finite number) sends the file to the text read, which decides and explains."""
+    plan = _typed_plan(text_bytes, delim, path, options)
+    if plan is not None:
+        types, cm = plan
+        frame = _arrow_text(text_bytes, delim, types)
+        if frame is not None:
+            frame = _checked_names(frame, path)
+            from forecheck.io.infer import infer_columns
+
+            try:
+                same = infer_columns(frame, options, path) == cm
+            except InputError:
+                same = False
+            if same and _clean_typed(frame, cm):
+                return frame
+            del frame
+    return _parse_text(text_bytes, delim, path)
 
 
 def _checked_names(frame: pd.DataFrame, path: str) -> pd.DataFrame:
