@@ -212,14 +212,20 @@ class Panel:
     def format_time(self, t: float | np.ndarray) -> str | list[str]:
         """Human form of a time value (ISO date for dates, plain number otherwise)."""
         arr = np.atleast_1d(np.asarray(t, dtype=float))
-        if self.time_kind == "date":
-            out = [str(np.datetime64(int(round(x)), "D")) if np.isfinite(x) else "" for x in arr]
-        elif self.time_kind == "datetime":
-            out = [str(np.datetime64(int(round(x * 86400)), "s")).replace("T", " ") if np.isfinite(x) else ""
-                   for x in arr]
+        if arr.size > 64:  # a column (the series table's): each distinct value formatted once
+            uniq, inv = np.unique(arr, return_inverse=True)
+            out = np.array(self._format_times(uniq), dtype=object)[inv.reshape(-1)].tolist()
         else:
-            out = [f"{x:g}" if np.isfinite(x) else "" for x in arr]
+            out = self._format_times(arr)
         return out[0] if np.ndim(t) == 0 else out
+
+    def _format_times(self, arr: np.ndarray) -> list[str]:
+        if self.time_kind == "date":
+            return [str(np.datetime64(int(round(x)), "D")) if np.isfinite(x) else "" for x in arr]
+        if self.time_kind == "datetime":
+            return [str(np.datetime64(int(round(x * 86400)), "s")).replace("T", " ") if np.isfinite(x) else ""
+                    for x in arr]
+        return [f"{x:g}" if np.isfinite(x) else "" for x in arr]
 
     # ------------------------------------------------------------ building
     @classmethod

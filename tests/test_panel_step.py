@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecheck.panel import Panel
 
@@ -50,3 +51,12 @@ def test_take_series_moves_every_field_and_round_trips():
         assert np.array_equal(getattr(back, name), getattr(pan, name)), name
     sel = pan.select_series(np.isin(np.arange(S), [1, 4]))
     assert np.array_equal(sel.p, pan.take_series(np.array([1, 4])).p)
+
+
+@pytest.mark.parametrize("kind", ["date", "datetime", "index"])
+def test_format_time_of_a_column_equals_each_value_formatted(kind):
+    # a long column is formatted on its distinct values; the strings are those of one value at a time
+    rng = np.random.default_rng(1)
+    t = np.r_[rng.integers(0, 20_000, 300) / 7.0, rng.integers(0, 20_000, 300), np.nan, 3.0]
+    panel = Panel.from_arrays(np.zeros(3, np.int64), np.arange(3.0), np.full(3, 0.5), time_kind=kind)
+    assert panel.format_time(t) == [panel.format_time(float(x)) for x in t]
