@@ -162,3 +162,18 @@ def test_small_reports_are_unchanged_by_the_limits(monkeypatch, limit):
     monkeypatch.setattr(plots, "RASTER_MARKS", limit)
     assert H.render_html(report) == before
     assert "series drawn, chosen at random" not in before
+
+
+def test_reliability_rug_becomes_histogram_strips_for_many_forecasts(monkeypatch):
+    # a rug of 10⁵ ticks is one solid bar: above RUG_MAX the forecasts at each outcome are
+    # histograms, one bar per bin above the plot (outcome 1) and one below it (outcome 0)
+    rng = np.random.default_rng(3)
+    p = rng.beta(0.5, 0.5, 400)
+    o = (rng.random(400) < p).astype(float)
+    d = pdata.reliability(p, o, np.random.default_rng(0), n_boot=20)
+    rug = plots.plot_reliability(d).data
+    monkeypatch.setattr(plots, "RUG_MAX", 100)
+    strips = plots.plot_reliability(d).data
+    # (+ 1: the legend's handle of the bars)
+    assert strips.count('<g id="patch_') == rug.count('<g id="patch_') + 2 * plots.STRIP_BINS + 1
+    assert rug.count('<g id="line2d_') > strips.count('<g id="line2d_')  # the rug's ticks are gone

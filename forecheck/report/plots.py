@@ -447,7 +447,7 @@ def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
                     rasterized=True)
         ax.set_xlim(-xlim, xlim)
         ax.set_ylim(-ylim, ylim)
-        ax.set_title(f"{title} (n = {q.n})", fontsize=11.5)
+        ax.set_title(f"{title}\nn = {q.n:,}", fontsize=11.5)  # two lines: 10⁷ increments fit the panel
         ax.set_xlabel("Gaussian quantile (SD)")
     axes[0].set_ylabel("increment quantile (SD units)")
     axes[0].legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=9.5)
@@ -460,6 +460,30 @@ def plot_qq(std: pdata.QQ, raw: pdata.QQ, fmt: Fmt = "svg") -> Rendered:
 
 
 # ------------------------------------------------------------ reliability
+#: above this many last forecasts the rug at each outcome becomes a histogram strip
+#: (10⁵ ticks on a 5-inch axis are one solid bar that shows nothing of where they lie)
+RUG_MAX = 2_000
+STRIP_BINS = 50
+
+
+def _outcome_strips(ax, p: np.ndarray, o: np.ndarray) -> None:
+    """Where the last forecasts lie, at their outcome: a rug of ticks above the plot
+    for outcome 1 and below it for 0, or, for many forecasts, histograms there (bar
+    height ∝ count, one scale for both)."""
+    if len(o) <= RUG_MAX:
+        _dense(ax.plot(p, np.where(o == 1, 1.02, -0.02), "|", ms=9, mew=1.2, color="#444444", alpha=0.7,
+                       label="last forecasts (rug at outcome)"), len(o), RASTER_MARKS)
+        return
+    edges = np.linspace(0.0, 1.0, STRIP_BINS + 1)
+    h1 = np.histogram(p[o == 1], edges)[0]
+    h0 = np.histogram(p[o == 0], edges)[0]
+    scale = 0.045 / max(int(h1.max()), int(h0.max()), 1)
+    width = edges[1] - edges[0]
+    ax.bar(edges[:-1], h1 * scale, width=width, bottom=1.0, align="edge", color="#444444", alpha=0.7, lw=0,
+           label="last forecasts (histogram at outcome)")
+    ax.bar(edges[:-1], -h0 * scale, width=width, bottom=0.0, align="edge", color="#444444", alpha=0.7, lw=0)
+
+
 @_plot
 def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     key = "reliability"
@@ -476,9 +500,7 @@ def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
             cp, cf = cp[keep], cf[keep]
         _dense(ax.step(cp, cf, where="post", color=MOVEMENT, lw=2.4, label="CORP (PAV) recalibrated"),
                len(cp), RASTER_POINTS)
-        o = d.outcomes
-        _dense(ax.plot(d.forecasts, np.where(o == 1, 1.02, -0.02), "|", ms=9, mew=1.2,
-                       color="#444444", alpha=0.7, label="last forecasts (rug at outcome)"), len(o), RASTER_MARKS)
+        _outcome_strips(ax, d.forecasts, d.outcomes)
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.05, 1.05)
     ax.set_aspect("equal", adjustable="box")
@@ -487,7 +509,7 @@ def plot_reliability(d: pdata.Reliability, fmt: Fmt = "svg") -> Rendered:
     ax.set_title("CORP reliability diagram")
     ax.legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=9.5)
     if d.n:
-        ax.annotate(f"Brier {d.brier:.4f}\nMCB {d.mcb:.4f}\nDSC {d.dsc:.4f}\nUNC {d.unc:.4f}\nn = {d.n}",
+        ax.annotate(f"Brier {d.brier:.4f}\nMCB {d.mcb:.4f}\nDSC {d.dsc:.4f}\nUNC {d.unc:.4f}\nn = {d.n:,}",
                     xy=(0.97, 0.05), xycoords="axes fraction", ha="right", va="bottom", fontsize=10,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"})
     alt = (f"Reliability diagram of {d.n} last forecasts: the PAV-recalibrated curve against the diagonal with a grey "
