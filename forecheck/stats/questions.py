@@ -247,6 +247,9 @@ def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray
     else:
         skey = key[order]
     mkey = mirror @ weights
+    # the probes verified most selective first (the pairs left shrink fastest; the
+    # test is every probe, so the order changes nothing found), each probe contiguous
+    by_probe = np.ascontiguousarray(Pp[:, np.argsort(cand_per_probe, kind="stable")].T)
     ii_parts, jj_parts = [], []
     for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
         q = mkey + int(off @ weights)  # = (mirror + off) @ weights: the key is linear
@@ -263,8 +266,8 @@ def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray
         keep = ii < jj
         ii, jj = ii[keep], jj[keep]
         # every probe checked before the lists are joined and sorted: few survive
-        for c in range(n_probe):
-            ok = np.abs(Pp[ii, c] + Pp[jj, c] - 1.0) <= tol
+        for probe in by_probe:
+            ok = np.abs(probe[ii] + probe[jj] - 1.0) <= tol
             ii, jj = ii[ok], jj[ok]
         ii_parts.append(ii)
         jj_parts.append(jj)
