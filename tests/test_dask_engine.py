@@ -25,7 +25,7 @@ from forecheck.io.options import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
-WN = ("WN302", "WN303", "WN304", "WN307")
+WN = ("WN301", "WN302", "WN303", "WN304", "WN307")
 COMPUTED = POOLED + WN
 TOL = 1e-9
 
@@ -225,9 +225,9 @@ def _simulated(model: str, tmp_path: Path) -> list[str]:
 
 @pytest.mark.parametrize("model", ["gaussian", "jump", "bidask"])
 def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
-    """WN302–WN304 and WN307 from per-series tests, merged moments, top order
-    statistics and additive sums: every number of the record equal, and the series
-    table's JB column; each model gives the checks something to find."""
+    """WN301 by distributed Newton steps, WN302–WN304 and WN307 from per-series tests,
+    merged moments, top order statistics and additive sums: every number of the record
+    equal, and the series table's JB column; each model gives the checks something to find."""
     files = _simulated(model, tmp_path)
     mem = _mem(files, select=WN, min_length=15)
     dsk = _dask(files, client, select=WN, min_length=15)
@@ -244,6 +244,10 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
         assert d.grid == 0.01 and d.roll["bounce_share"] > 0.05 and status["WN307"] == "fail"
         assert dsk.result("WN304").details.standardised.acf_signed[0] < 0
     assert dsk.result("WN303").details.standardised.k == int(np.sqrt(dsk.result("WN303").details.standardised.n))
+    vol = dsk.result("WN301").details
+    eligible = pd.concat(pd.read_parquet(f) for f in files).groupby("series").size().ge(15).sum()
+    assert vol.converged and vol.se == "clustered by series" and vol.n_series == eligible < 80
+    assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
     col = "wn_jb_pvalue_std"
     a = dsk.series.set_index("id")[col]
     b = mem.series.set_index("id")[col].reindex(a.index)
@@ -252,9 +256,9 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
 
 
 def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
-    """Six short series: WN302 and WN307 computed, WN303 and WN304 skipped with the
-    in-memory engine's reason (too few standardised values); with min_length above
-    every series, all four skip alike."""
+    """Six short series: WN301 (with per-increment robust SEs: fewer than 10 series),
+    WN302 and WN307 computed, WN303 and WN304 skipped with the in-memory engine's reason
+    (too few standardised values); with min_length above every series, all skip alike."""
     df = _panel(6, 5, seed=11, unresolved=0.0)
     files = _write(df, tmp_path / "t", 2, by_time=True)
     for kw, skips in (({}, {"WN303", "WN304"}), ({"min_length": 9}, set(WN))):
@@ -264,6 +268,8 @@ def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
         assert {c for c in WN if dsk.result(c).status == "skip"} == skips
         assert all("usable" in dsk.result(c).message or "fewer than 10 increments" in dsk.result(c).message
                    for c in skips)
+        if "WN301" not in skips:
+            assert dsk.result("WN301").details.se.startswith("heteroskedasticity-robust")
 
 
 def test_cli_engine_dask_with_a_scheduler(client, tmp_path):

@@ -10,7 +10,7 @@ pressure).
 
 Computed: the data-quality findings and row accounting, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN302, WN303, WN304, WN307 (``engine/wiener.py``).
+and WN301–WN304, WN307 (``engine/wiener.py``).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -30,7 +30,7 @@ from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
-            "WN302", "WN303", "WN304", "WN307")
+            "WN301", "WN302", "WN303", "WN304", "WN307")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -204,6 +204,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                                                      vr_q[1] if vr_q is not None else None, wn_params)
                              for p, nm in zip(parts, names)])
         second = [r for r in client.gather(p2) if r is not None]
+        vol = _volatility_fit(client, parts, opts, config, names) if config.is_selected("WN301") else None
         n_parts = len(parts)
         del shuffled
     except RuntimeError as exc:
@@ -218,7 +219,24 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts))
+                   (vr_q, vr_parts), vol)
+
+
+def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):
+    """WN301's Poisson GLM (engine/wiener.fit_volatility): each partition's rows are
+    kept on its worker while the driver takes one pass per Newton step; the fit, or the
+    reason it cannot be made."""
+    from dask import delayed
+
+    from forecheck.engine import partials, wiener
+
+    designs = client.compute([delayed(partials.vol_design)(p, opts, config, nm) for p, nm in zip(parts, names)])
+    try:
+        return wiener.fit_volatility(lambda fn, **kw: client.gather(client.map(fn, designs, pure=False, **kw)))
+    except ValueError as exc:
+        return InsufficientDataError(str(exc))
+    finally:
+        client.cancel(designs)
 
 
 def _fits(first, config: AnalysisConfig) -> tuple[dict, dict]:
@@ -279,7 +297,7 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple):
+            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
     from forecheck.engine import wiener as W
@@ -340,6 +358,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                     raise InsufficientDataError(fit_errors["MG105"])
                 m, dep_vr = C.variance_ratio(vr[0][0], vr[1], [s[3] for s in second])
                 own["MG105"] = ("variance-ratio terms", dep_vr)
+            elif spec.code == "WN301":
+                m = W.wn301(wn_first, vol, config, time_unit)
             elif spec.code == "WN302":
                 m, wn302_cols = W.wn302(wn_first, config)
             elif spec.code == "WN303":

@@ -236,6 +236,15 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                  regressions=_regression_sums(ctx), vr=_vr_sums(ctx), wn=wiener.first_parts(panel, config))
 
 
+def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> dict | None:
+    """WN301's GLM rows of one partition (engine/wiener.vol_design), kept on its worker
+    for the Newton passes."""
+    if len(frame) == 0:
+        return None
+    _, ctx = _context(frame, options, config, name)
+    return wiener.vol_design(ctx.panel, config)
+
+
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
           d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
           vr_means: np.ndarray | None = None, wn_params: dict | None = None):

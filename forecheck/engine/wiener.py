@@ -1,38 +1,56 @@
-"""WN302, WN303, WN304 and WN307 in the Dask engine: the partitions' parts and the
-driver's records.
+"""WN301–WN304 and WN307 in the Dask engine: the partitions' parts and the driver's
+records.
 
 Every increment these checks read belongs to one series and is scaled by that
 series' own RMS (``stats/standardize.py``), so a partition of whole series forms
-the standardised and raw coordinates exactly as the in-memory engine does
-(``Increments.from_panel`` and ``Increments.coordinate`` on the partition's panel).
-What leaves a partition: per-series test results (JB, AD, ARCH-LM p-values, lag-1
-ACF), additive sums (moments, autocovariances, counts, realised variances) and,
-for WN303, the k + 1 largest |x| of each coordinate — never the increments.
+the coordinates exactly as the in-memory engine does (``Increments.from_panel`` and
+``Increments.coordinate`` on the partition's panel). What leaves a partition:
+per-series test results (JB, AD, ARCH-LM p-values, lag-1 ACF), additive sums
+(moments, autocovariances, bucket sums, counts, realised variances, GLM cross
+products) and, for WN303, the k + 1 largest |x| of each coordinate — never the
+increments.
 
 Pass 1 gives the per-series parts and the sizes that fix the second pass's
 parameters (the number of usable |x| for Hill's k; the per-series counts for
 WN304's number of ARCH lags); pass 2, given those, gives WN303's top order
-statistics and WN304's ARCH-LM and autocorrelation parts. None of these checks
+statistics and WN304's ARCH-LM and autocorrelation parts. WN301's Poisson GLM
+takes one more pass per Newton step (``fit_volatility``). None of these checks
 draws random numbers.
 
 The records are assembled here from those parts with the statistics functions of
 ``forecheck/stats`` and the record helpers of ``checks/wiener.py``; their wording
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
+
+Not here: WN305, whose Lee–Mykland window sums (``stats/jumps.lee_mykland``) are
+differences of one running sum over the whole panel, so each series' statistics
+carry rounding from every series before it and a partition cannot reproduce them
+(docs/performance.md, "Dask engine"); WN306, which needs ``--underlying-col``.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 
 import numpy as np
 
-from forecheck.checks.wiener import COORD_LABEL, STD_NOTE, _f, _measured, _pct
+from forecheck.checks.wiener import (
+    COORD_LABEL,
+    HOMOSKEDASTIC_RATIO,
+    P_EDGES,
+    STD_NOTE,
+    TAU_EDGES,
+    _f,
+    _measured,
+    _pct,
+)
 from forecheck.config import AnalysisConfig
 from forecheck.details import (
     ArchLM,
     ClusteringPart,
     Combination,
+    CoordinateDispersion,
     GaussianIncrementsDetails,
     HillPart,
     KSigma,
@@ -40,17 +58,33 @@ from forecheck.details import (
     NormalityPart,
     TailIndexDetails,
     VolatilityClusteringDetails,
+    VolatilityShapeDetails,
 )
 from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement
 from forecheck.stats import clustering, microstructure, normality, tails
 from forecheck.stats import dists as stats
 from forecheck.stats.segments import binomial_combination, group_codes
-from forecheck.stats.standardize import STANDARDISED, Increments
+from forecheck.stats.standardize import (
+    COORDINATES,
+    STANDARDISED,
+    Increments,
+    bucket_index,
+    dispersion_by_index,
+)
+from forecheck.stats.volshape import (
+    MIN_CLUSTERS,
+    VolShapeFit,
+    _eta,
+    _gram,
+    _gram_full_rank,
+    _weighted_gram,
+    _xty,
+    poisson_glm,
+)
 
-#: the WN checks this engine computes (WN301's GLM, WN305's simulated null and WN306's
-#: underlying are not: docs/performance.md, "Dask engine")
-COMPUTED = ("WN302", "WN303", "WN304", "WN307")
+#: the WN checks this engine computes
+COMPUTED = ("WN301", "WN302", "WN303", "WN304", "WN307")
 COORDS = (STANDARDISED, "raw")
 ACF_LAGS = 5  # lags of WN304's signed and squared autocorrelations (checks/wiener._cluster)
 SIGNATURE_Q = 5  # WN307's coarse sampling step (checks/wiener.check_wn307)
@@ -62,15 +96,20 @@ def _selected(config: AnalysisConfig, codes) -> bool:
 
 # ------------------------------------------------------------------ partitions
 def first_parts(panel, config: AnalysisConfig) -> dict | None:
-    """Pass 1 of one partition: increment and value counts, WN302's per-series tests
-    and pooled moments, WN307's sums (None when no computed WN check is selected)."""
+    """Pass 1 of one partition: increment and value counts, WN301's bucket sums,
+    WN302's per-series tests and pooled moments, WN307's sums (None when no computed
+    WN check is selected)."""
     if not _selected(config, COMPUTED):
         return None
     inc = Increments.from_panel(panel, config.min_length)
     out: dict = {"n_inc": inc.n}
-    coords = {name: inc.coordinate(name) for name in COORDS} if _selected(config, ("WN302", "WN303", "WN304")) \
-        else {}
-    for name, c in coords.items():
+    names = COORDINATES if config.is_selected("WN301") else \
+        COORDS if _selected(config, ("WN302", "WN303", "WN304")) else ()
+    coords = {name: inc.coordinate(name) for name in names}
+    if config.is_selected("WN301"):
+        out["dispersion"] = _dispersion_sums(panel, coords)
+    for name in (n for n in COORDS if n in coords):
+        c = coords[name]
         a = np.abs(c.x)
         part = {"n": len(c.x), "counts": c.counts,
                 "n_hill": int(np.count_nonzero(a > 0))}  # the values tails.hill keeps (x is finite)
@@ -84,6 +123,24 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
         out[name] = part
     if config.is_selected("WN307"):
         out["micro"] = _micro_sums(panel, inc)
+    return out
+
+
+def _dispersion_sums(panel, coords: dict) -> dict:
+    """WN301's per-bucket counts and sums of x² of every coordinate, by the bucket of
+    p and of τ/horizon at t − 1 (checks/wiener.check_wn301's buckets)."""
+    ttr = panel.time_to_resolution
+    horizon = ttr[panel.first_row]
+    p_bucket = bucket_index(panel.p, P_EDGES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
+    out = {}
+    for name, c in coords.items():
+        x2 = c.x * c.x
+        out[name] = {"n": len(c.x), **{
+            key: (np.bincount(b[c.row - 1], minlength=len(edges) - 1),
+                  np.bincount(b[c.row - 1], weights=x2, minlength=len(edges) - 1))
+            for key, b, edges in (("by_p", p_bucket, P_EDGES), ("by_tau", tau_bucket, TAU_EDGES))}}
     return out
 
 
@@ -390,3 +447,182 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
                      details=MicrostructureDetails(coordinates="raw Δp", zero_share=zero_share,
                                                    smallest_nonzero_move=tick, grid=grid, roll=rl,
                                                    signature=sig if sig_ok else None, share_regular_steps=regular))
+
+
+# ------------------------------------------------------------------ WN301
+# The Poisson GLM of stats/volshape.fit_vol_shape, one pass over the partitions per
+# Newton step: each partition's design stays on its worker (vol_design) and returns
+# its X'diag(μ)X, X'y and cluster scores (its clusters are its own series); the
+# driver solves. The same estimator, start, steps and stopping rule as
+# volshape.poisson_glm; on more than 2·WARM_START_ROWS increments the in-memory
+# engine starts from a subsample's fit instead, which converges to the same root.
+_GLM = {k: v.default for k, v in inspect.signature(poisson_glm).parameters.items() if k in ("max_iter", "tol")}
+DIVERGED = "the volatility-shape fit diverged (degenerate increments)"
+SINGULAR = "the volatility-shape fit is singular (regressors without variation)"
+
+
+def vol_design(panel, config: AnalysisConfig) -> dict:
+    """fit_vol_shape's rows of one partition: y = Δp²/Δt and the transposed design
+    (1, log p(1−p), −log τ) on the increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
+    inc = Increments.from_panel(panel, config.min_length)
+    p_prev, dp, dt, tau = inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time
+    u = p_prev * (1 - p_prev)
+    ok = (u > 0) & (dt > 0) & (tau > 0) & np.isfinite(dp)
+    y = dp[ok] ** 2
+    y /= dt[ok]
+    Xt = np.empty((3, len(y)))
+    Xt[0] = 1.0
+    np.log(u[ok], out=Xt[1])
+    np.log(tau[ok], out=Xt[2])
+    np.negative(Xt[2], out=Xt[2])
+    groups, n_groups = group_codes(inc.series[ok])
+    return {"y": y, "Xt": Xt, "groups": groups, "G": n_groups}
+
+
+def vol_start(d: dict | None) -> dict | None:
+    if d is None:
+        return None
+    Xt, y = d["Xt"], d["y"]
+    return {"n": len(y), "sum_y": float(y.sum()), "any_pos": bool(np.any(y > 0)),
+            "finite": bool(np.all(np.isfinite(Xt[1:]))), "gram": _gram(Xt), "xty": _xty(Xt, y), "G": d["G"]}
+
+
+def vol_newton(d: dict | None, beta: np.ndarray) -> dict | None:
+    """One Newton step's sums: X'diag(μ)X and the range of μ = exp(Xβ)."""
+    if d is None or len(d["y"]) == 0:
+        return None
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(_eta(d["Xt"], beta))
+    return {"hess": _weighted_gram(d["Xt"], mu), "mu_min": float(mu.min()), "mu_max": float(mu.max())}
+
+
+def vol_scores(d: dict | None, beta: np.ndarray, scale_y: float, per_increment: bool) -> dict | None:
+    """The sandwich's parts at the fit: bread sums, the meat Σ_g s_g s_g' of the score
+    sums s_g = Σ x·(y/scale − μ) per series (per increment: HC), the residuals' range."""
+    if d is None or len(d["y"]) == 0:
+        return None
+    Xt = d["Xt"]
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(_eta(Xt, beta))
+    yy = d["y"] / scale_y
+    resid = yy - mu
+    if per_increment:
+        sc = (Xt * resid).T
+    else:
+        sc = np.stack([np.bincount(d["groups"], weights=Xt[j] * resid, minlength=d["G"]) for j in range(len(Xt))],
+                      axis=1)
+    return {"gram": _weighted_gram(Xt, mu), "meat": np.einsum("ga,gb->ab", sc, sc),
+            "mu_min": float(mu.min()), "mu_max": float(mu.max()),
+            "max_resid": float(np.max(np.abs(resid))), "max_yy": float(np.max(yy))}
+
+
+def fit_volatility(run) -> VolShapeFit:
+    """volshape.fit_vol_shape from the partitions' sums; ``run(fn, **kw)`` applies fn to
+    every partition's design (on its worker) and returns the results."""
+    st = [r for r in run(vol_start) if r is not None]
+    n = sum(r["n"] for r in st)
+    if n < 10:
+        raise ValueError("too few increments to fit the volatility shape")
+    if not any(r["any_pos"] for r in st):
+        raise ValueError("every increment is zero")
+    if not (all(r["finite"] for r in st) and _gram_full_rank(sum(r["gram"] for r in st))):
+        raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
+    n_groups = sum(r["G"] for r in st)
+    per_increment = n_groups < MIN_CLUSTERS  # fit_vol_shape's HC fallback: each increment its own cluster
+    ym = sum(r["sum_y"] for r in st) / n
+    scale_y = ym if ym > 0 else 1.0  # rescaling y only shifts the intercept
+    xty = sum(r["xty"] for r in st) / scale_y
+    k = len(xty)
+    beta = np.zeros(k)
+    beta[0] = np.log(max(ym / scale_y, 1e-300))
+    converged = False
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(_GLM["max_iter"]):
+            parts = [r for r in run(vol_newton, beta=beta) if r is not None]
+            if not (min(r["mu_min"] for r in parts) > 0 and np.isfinite(max(r["mu_max"] for r in parts))):
+                raise ValueError(DIVERGED)
+            hess = sum(r["hess"] for r in parts)
+            grad = xty - hess[0, :k]
+            if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
+                raise ValueError(DIVERGED)
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                raise ValueError(SINGULAR) from None
+            new = beta + step
+            done = np.max(np.abs(step)) < _GLM["tol"] * (1 + np.max(np.abs(beta)))
+            beta = new
+            if done:
+                converged = True
+                break
+    fin = [r for r in run(vol_scores, beta=beta, scale_y=scale_y, per_increment=per_increment) if r is not None]
+    if not (np.all(np.isfinite(beta)) and np.isfinite(max(r["mu_max"] for r in fin))
+            and min(r["mu_min"] for r in fin) > 0):
+        raise ValueError(DIVERGED)
+    try:
+        bread = np.linalg.inv(sum(r["gram"] for r in fin))
+    except np.linalg.LinAlgError:
+        raise ValueError(SINGULAR) from None
+    exact = not max(r["max_resid"] for r in fin) > 1e-10 * max(r["max_yy"] for r in fin)
+    G = n if per_increment else n_groups
+    corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
+    cov = np.zeros((k, k)) if exact else corr * bread @ sum(r["meat"] for r in fin) @ bread
+    beta[0] += np.log(scale_y)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
+                       se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov, nobs=n, n_clusters=n_groups,
+                       converged=converged, se_kind="hc" if per_increment else "cluster")
+
+
+def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: AnalysisConfig,
+          time_unit: str) -> Measurement:
+    """check_wn301's record from the distributed fit and the partitions' bucket sums."""
+    parts = [f for f in first if f is not None]
+    if sum(p["n_inc"] for p in parts) < 10:
+        raise InsufficientDataError(
+            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    if isinstance(fit, InsufficientDataError):
+        raise fit
+    ci = fit.ci()
+    wald, p_wald = fit.wald_constant()
+    coords: dict[str, CoordinateDispersion | None] = {}
+    for name in COORDINATES:
+        d = [p["dispersion"][name] for p in parts]
+        n = sum(x["n"] for x in d)
+        if n < 10:
+            coords[name] = None
+            continue
+        by = {}
+        for key, edges in (("by_p", P_EDGES), ("by_tau", TAU_EDGES)):
+            nb = len(edges) - 1
+            # the buckets' pooled sums of x², each as one value of its own bucket
+            by[key] = dispersion_by_index(sum(x[key][1] for x in d), np.arange(nb), edges,
+                                          cnt=sum(x[key][0] for x in d))
+        ratios = [r for r in (by["by_p"]["ratio"], by["by_tau"]["ratio"]) if r is not None]
+        spread = max(ratios) if ratios else None
+        coords[name] = CoordinateDispersion(n=n, by_p=by["by_p"], by_tau=by["by_tau"], spread=spread,
+                                            homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+    ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
+    homo = [k for k, v in coords.items() if v and v.homoskedastic]
+    best = ranked[0][1] if ranked else None
+    fails = bool(np.isfinite(p_wald) and p_wald < config.alpha)
+    msg = (f"E[Δp²/Δt] ∝ [p(1−p)]^γ/τ^α: γ = {fit.gamma:.2f} [{ci['gamma'][0]:.2f}, {ci['gamma'][1]:.2f}], "
+           f"α = {fit.alpha:.2f} [{ci['alpha'][0]:.2f}, {ci['alpha'][1]:.2f}]; "
+           + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
+              else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
+    return _measured(
+        fails, statistic=wald if np.isfinite(wald) else None, pvalue=p_wald if np.isfinite(p_wald) else None,
+        estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
+        null="volatility is constant in probability units (γ = α = 0)",
+        alternative="volatility depends on the level p and/or the time to resolution τ",
+        details=VolatilityShapeDetails(
+            model="E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
+            gamma=fit.gamma, gamma_ci=ci["gamma"], alpha=fit.alpha, alpha_ci=ci["alpha"],
+            log_c=fit.log_c, tau_unit=time_unit, n_series=fit.n_clusters,
+            se="clustered by series" if fit.se_kind == "cluster" else
+               "heteroskedasticity-robust (fewer than 10 series)",
+            wald_constant=wald, converged=fit.converged,
+            reference={"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
+                       "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
+            coordinates=coords, homoskedastic_coordinates=tuple(homo), best_coordinate=best,
+            homoskedastic_ratio_threshold=HOMOSKEDASTIC_RATIO, standardised_coordinate=STANDARDISED))
