@@ -11,7 +11,8 @@ per-series columns plus O(times) per-time-cell sums, never the rows.
 Two passes: the first gives everything except the same-time cells of MG101's
 excess terms, which are centred on the pooled mean of those terms (known only
 after every partition has reported); the second gives those cells. The WN
-checks' parts come from ``engine/wiener.py`` in the same two passes.
+checks' parts come from ``engine/wiener.py`` in the same two passes (WN301's GLM
+takes one more pass per Newton step over its rows, ``vol_design``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class Pass1:
     time_unit: str
     vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
     regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
-    wn: dict | None  # WN302–WN304, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
+    wn: dict | None  # WN301–WN304, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
 
 
 REGRESSIONS = ("MG103", "MG104")
