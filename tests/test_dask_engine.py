@@ -24,7 +24,9 @@ from forecheck.config import AnalysisConfig
 from forecheck.io.options import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
+POOLED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
+WN = ("WN301", "WN302", "WN303", "WN304", "WN307")
+COMPUTED = POOLED + WN
 TOL = 1e-9
 
 
@@ -100,7 +102,7 @@ def _close(a, b, path, out):
 
 
 # keys that differ by construction: the Holm family (with ALL selected the Dask engine skips
-# WN3xx, so the family is smaller) and the DQ example rows' file/line (the partition's)
+# some checks, so the family can be smaller) and the DQ example rows' file/line (the partition's)
 SKIP_KEYS = {"pvalue_adjusted", "rows"}
 
 
@@ -162,7 +164,7 @@ def test_pooled_records_equal_the_in_memory_engine(client, tmp_path, monkeypatch
     mem = _mem(files, select=sel)
     dsk = _dask([str(tmp_path / "d")], client, select=sel)
     dq = [r.code for r in mem.results if r.code.startswith("DQ") and r.code != "DQ011"]
-    diffs = _compare(dsk, mem, dq + list(COMPUTED))
+    diffs = _compare(dsk, mem, dq + list(POOLED))
     print("\n".join(map(str, diffs)))
     assert diffs == []
     assert mem.result("MG101").details.inference.reference["reference"] == "asymptotic"
@@ -208,6 +210,66 @@ def test_small_panel_statistics_and_simulated_p_values(client, tmp_path):
         if r.code not in COMPUTED and not r.code.startswith("DQ"):
             assert r.status == "skip" and "not computed by the Dask engine" in r.message, r.code
     assert dsk.result("DQ011").status == "skip"
+
+
+def _simulated(model: str, tmp_path: Path) -> list[str]:
+    """80 simulated series (forecheck.simulate), a third of them cut to 12 forecasts
+    (below min_length 15 in the tests: the ineligible-series path of Increments), rows
+    spread over 3 files at random."""
+    from forecheck.simulate.models import simulate
+
+    df = simulate(model, 80, 30, seed=4)
+    short = df["series"].isin(df["series"].unique()[::3]) & (df["time"] >= 12)
+    return _write(df[~short].reset_index(drop=True), tmp_path / model, 3, by_time=False)
+
+
+@pytest.mark.parametrize("model", ["gaussian", "jump", "bidask"])
+def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
+    """WN301 by distributed Newton steps, WN302–WN304 and WN307 from per-series tests,
+    merged moments, top order statistics and additive sums: every number of the record
+    equal, and the series table's JB column; each model gives the checks something to find."""
+    files = _simulated(model, tmp_path)
+    mem = _mem(files, select=WN, min_length=15)
+    dsk = _dask(files, client, select=WN, min_length=15)
+    diffs = _compare(dsk, mem, WN)
+    assert diffs == [], diffs
+    for code in WN:
+        assert dsk.result(code).status in ("pass", "fail"), (code, dsk.result(code).message)
+    status = {c: dsk.result(c).status for c in WN}
+    if model == "jump":  # heavy-tailed increments: Gaussianity and the tail index fail, many stale steps
+        assert status["WN302"] == status["WN303"] == status["WN307"] == "fail"
+        assert dsk.result("WN303").details.standardised.xi > dsk.result("WN303").details.standardised.gaussian_reference_xi
+    if model == "bidask":  # quotes on a 0.01 grid with bid-ask bounce
+        d = dsk.result("WN307").details
+        assert d.grid == 0.01 and d.roll["bounce_share"] > 0.05 and status["WN307"] == "fail"
+        assert dsk.result("WN304").details.standardised.acf_signed[0] < 0
+    assert dsk.result("WN303").details.standardised.k == int(np.sqrt(dsk.result("WN303").details.standardised.n))
+    vol = dsk.result("WN301").details
+    eligible = pd.concat(pd.read_parquet(f) for f in files).groupby("series").size().ge(15).sum()
+    assert vol.converged and vol.se == "clustered by series" and vol.n_series == eligible < 80
+    assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
+    col = "wn_jb_pvalue_std"
+    a = dsk.series.set_index("id")[col]
+    b = mem.series.set_index("id")[col].reindex(a.index)
+    assert a.notna().sum() > 40 and np.array_equal(a.isna(), b.isna())
+    assert np.allclose(a[a.notna()], b[a.notna()], rtol=TOL, atol=0)
+
+
+def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
+    """Six short series: WN301 (with per-increment robust SEs: fewer than 10 series),
+    WN302 and WN307 computed, WN303 and WN304 skipped with the in-memory engine's reason
+    (too few standardised values); with min_length above every series, all skip alike."""
+    df = _panel(6, 5, seed=11, unresolved=0.0)
+    files = _write(df, tmp_path / "t", 2, by_time=True)
+    for kw, skips in (({}, {"WN303", "WN304"}), ({"min_length": 9}, set(WN))):
+        mem = _mem(files, select=WN, **kw)
+        dsk = _dask(files, client, select=WN, **kw)
+        assert _compare(dsk, mem, WN) == []
+        assert {c for c in WN if dsk.result(c).status == "skip"} == skips
+        assert all("usable" in dsk.result(c).message or "fewer than 10 increments" in dsk.result(c).message
+                   for c in skips)
+        if "WN301" not in skips:
+            assert dsk.result("WN301").details.se.startswith("heteroskedasticity-robust")
 
 
 def test_cli_engine_dask_with_a_scheduler(client, tmp_path):

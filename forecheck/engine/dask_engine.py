@@ -8,8 +8,9 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101–MG106 and
-CA201–CA204 (the last four by their own check functions on the per-series forecasts).
+Computed: the data-quality findings and row accounting, MG101–MG106,
+CA201–CA204 (the last four by their own check functions on the per-series forecasts)
+and WN301–WN304, WN307 (``engine/wiener.py``).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -28,7 +29,8 @@ from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
-COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
+COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
+            "WN301", "WN302", "WN303", "WN304", "WN307")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -173,7 +175,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
         from forecheck.engine import combine as C
-        from forecheck.engine import partials
+        from forecheck.engine import partials, wiener
 
         ddf = ddf.map_partitions(partials.add_order,
                                  meta=ddf._meta.assign(**{partials.ORDER: pd.Series(dtype="int64")}))
@@ -196,11 +198,13 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             fit_errors.pop("MG105", None)
         except InsufficientDataError as exc:
             vr_q, fit_errors["MG105"] = None, str(exc)
+        wn_params = wiener.second_params([r.wn for r in first], config)
         p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs,
                                                      {c: (f[0], f[1]) for c, f in fits.items()},
-                                                     vr_q[1] if vr_q is not None else None)
+                                                     vr_q[1] if vr_q is not None else None, wn_params)
                              for p, nm in zip(parts, names)])
         second = [r for r in client.gather(p2) if r is not None]
+        vol = _volatility_fit(client, parts, opts, config, names) if config.is_selected("WN301") else None
         n_parts = len(parts)
         del shuffled
     except RuntimeError as exc:
@@ -215,7 +219,24 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts))
+                   (vr_q, vr_parts), vol)
+
+
+def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):
+    """WN301's Poisson GLM (engine/wiener.fit_volatility): each partition's rows are
+    kept on its worker while the driver takes one pass per Newton step; the fit, or the
+    reason it cannot be made."""
+    from dask import delayed
+
+    from forecheck.engine import partials, wiener
+
+    designs = client.compute([delayed(partials.vol_design)(p, opts, config, nm) for p, nm in zip(parts, names)])
+    try:
+        return wiener.fit_volatility(lambda fn, **kw: client.gather(client.map(fn, designs, pure=False, **kw)))
+    except ValueError as exc:
+        return InsufficientDataError(str(exc))
+    finally:
+        client.cancel(designs)
 
 
 def _fits(first, config: AnalysisConfig) -> tuple[dict, dict]:
@@ -276,9 +297,10 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple):
+            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
+    from forecheck.engine import wiener as W
     from forecheck.report.model import Report
     from forecheck.results import skipped
     from forecheck.stats.dependence import combine_cells, combine_units
@@ -309,7 +331,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                                "questions are not detected by the Dask engine (each series is its own question); "
                                "see docs/performance.md"))
     own = {}
-    mg102_cols = cal_ctx = None
+    mg102_cols = cal_ctx = wn302_cols = None
+    wn_first = [r.wn for r in first]
     n_dyn = sum(r.n_dynamic for r in first)
     n_dp = sum(r.n_dp_dynamic for r in first)
     for spec in all_specs():
@@ -335,6 +358,16 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                     raise InsufficientDataError(fit_errors["MG105"])
                 m, dep_vr = C.variance_ratio(vr[0][0], vr[1], [s[3] for s in second])
                 own["MG105"] = ("variance-ratio terms", dep_vr)
+            elif spec.code == "WN301":
+                m = W.wn301(wn_first, vol, config, time_unit)
+            elif spec.code == "WN302":
+                m, wn302_cols = W.wn302(wn_first, config)
+            elif spec.code == "WN303":
+                m = W.wn303(wn_first, [s[4] for s in second], config)
+            elif spec.code == "WN304":
+                m = W.wn304(wn_first, [s[4] for s in second], config)
+            elif spec.code == "WN307":
+                m = W.wn307(wn_first, config)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)
@@ -346,6 +379,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
             continue
         gate = dependence_gate(_Deps(dep), m) if spec.dependence_gated and m.test_based else None
         results.append(stamp(spec, m, gate))
-    if mg102_cols is not None:
-        series = series.merge(mg102_cols, on="id", how="left")
+    for cols in (mg102_cols, wn302_cols):
+        if cols is not None:
+            series = series.merge(cols, on="id", how="left")
     return Report(input=info, config=config, results=tuple(finalize(results, config)), series=series, panel=None)

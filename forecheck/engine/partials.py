@@ -10,7 +10,9 @@ per-series columns plus O(times) per-time-cell sums, never the rows.
 
 Two passes: the first gives everything except the same-time cells of MG101's
 excess terms, which are centred on the pooled mean of those terms (known only
-after every partition has reported); the second gives those cells.
+after every partition has reported); the second gives those cells. The WN
+checks' parts come from ``engine/wiener.py`` in the same two passes (WN301's GLM
+takes one more pass per Newton step over its rows, ``vol_design``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from forecheck.checks.martingale import (
     mg103_rows,
 )
 from forecheck.config import AnalysisConfig
+from forecheck.engine import wiener
 from forecheck.errors import InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
@@ -68,6 +71,7 @@ class Pass1:
     time_unit: str
     vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
     regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
+    wn: dict | None  # WN301–WN304, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
 
 
 REGRESSIONS = ("MG103", "MG104")
@@ -230,16 +234,26 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                  n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
                  cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
                  time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit,
-                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx))
+                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx), wn=wiener.first_parts(panel, config))
+
+
+def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> dict | None:
+    """WN301's GLM rows of one partition (engine/wiener.vol_design), kept on its worker
+    for the Newton passes."""
+    if len(frame) == 0:
+        return None
+    _, ctx = _context(frame, options, config, name)
+    return wiener.vol_design(ctx.panel, config)
 
 
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
           d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
-          vr_means: np.ndarray | None = None):
+          vr_means: np.ndarray | None = None, wn_params: dict | None = None):
     """MG101's same-time cells of the in-flight excess terms, centred on the pooled
     mean; and the calibration checks' forecasts of each resolved series at its last
     forecast and at every candidate horizon (checks/calibration.calibration_data's
-    rows, before the horizons with too few series are dropped over all partitions)."""
+    rows, before the horizons with too few series are dropped over all partitions); and
+    WN303's / WN304's parts (engine/wiener.second_parts, given ``wn_params``)."""
     from forecheck.checks.calibration import horizon_rows
 
     if len(frame) == 0:
@@ -258,4 +272,4 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     cal.insert(0, "outcome", pooled.outcome[series])
     cal.insert(0, "id", pooled.ids[series].astype(str))
     vr = _vr_cells(ctx, vr_means) if vr_means is not None else None
-    return units, cal, _regression_scores(ctx, fits or {}), vr
+    return units, cal, _regression_scores(ctx, fits or {}), vr, wiener.second_parts(ctx.panel, config, wn_params)

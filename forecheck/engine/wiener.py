@@ -1,0 +1,628 @@
+"""WN301–WN304 and WN307 in the Dask engine: the partitions' parts and the driver's
+records.
+
+Every increment these checks read belongs to one series and is scaled by that
+series' own RMS (``stats/standardize.py``), so a partition of whole series forms
+the coordinates exactly as the in-memory engine does (``Increments.from_panel`` and
+``Increments.coordinate`` on the partition's panel). What leaves a partition:
+per-series test results (JB, AD, ARCH-LM p-values, lag-1 ACF), additive sums
+(moments, autocovariances, bucket sums, counts, realised variances, GLM cross
+products) and, for WN303, the k + 1 largest |x| of each coordinate — never the
+increments.
+
+Pass 1 gives the per-series parts and the sizes that fix the second pass's
+parameters (the number of usable |x| for Hill's k; the per-series counts for
+WN304's number of ARCH lags); pass 2, given those, gives WN303's top order
+statistics and WN304's ARCH-LM and autocorrelation parts. WN301's Poisson GLM
+takes one more pass per Newton step (``fit_volatility``). None of these checks
+draws random numbers.
+
+The records are assembled here from those parts with the statistics functions of
+``forecheck/stats`` and the record helpers of ``checks/wiener.py``; their wording
+and decision rules follow ``checks/wiener.py`` (which computes from the pooled
+arrays, so its assembly cannot be called on the parts).
+
+Not here: WN305, whose Lee–Mykland window sums (``stats/jumps.lee_mykland``) are
+differences of one running sum over the whole panel, so each series' statistics
+carry rounding from every series before it and a partition cannot reproduce them
+(docs/performance.md, "Dask engine"); WN306, which needs ``--underlying-col``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+
+import numpy as np
+
+from forecheck.checks.wiener import (
+    COORD_LABEL,
+    HOMOSKEDASTIC_RATIO,
+    P_EDGES,
+    STD_NOTE,
+    TAU_EDGES,
+    _f,
+    _measured,
+    _pct,
+)
+from forecheck.config import AnalysisConfig
+from forecheck.details import (
+    ArchLM,
+    ClusteringPart,
+    Combination,
+    CoordinateDispersion,
+    GaussianIncrementsDetails,
+    HillPart,
+    KSigma,
+    MicrostructureDetails,
+    NormalityPart,
+    TailIndexDetails,
+    VolatilityClusteringDetails,
+    VolatilityShapeDetails,
+)
+from forecheck.errors import InsufficientDataError
+from forecheck.results import Measurement
+from forecheck.stats import clustering, microstructure, normality, tails
+from forecheck.stats import dists as stats
+from forecheck.stats.segments import binomial_combination, group_codes
+from forecheck.stats.standardize import (
+    COORDINATES,
+    STANDARDISED,
+    Increments,
+    bucket_index,
+    dispersion_by_index,
+)
+from forecheck.stats.volshape import (
+    MIN_CLUSTERS,
+    VolShapeFit,
+    _eta,
+    _gram,
+    _gram_full_rank,
+    _weighted_gram,
+    _xty,
+    poisson_glm,
+)
+
+#: the WN checks this engine computes
+COMPUTED = ("WN301", "WN302", "WN303", "WN304", "WN307")
+COORDS = (STANDARDISED, "raw")
+ACF_LAGS = 5  # lags of WN304's signed and squared autocorrelations (checks/wiener._cluster)
+SIGNATURE_Q = 5  # WN307's coarse sampling step (checks/wiener.check_wn307)
+
+
+def _selected(config: AnalysisConfig, codes) -> bool:
+    return any(config.is_selected(c) for c in codes)
+
+
+# ------------------------------------------------------------------ partitions
+def first_parts(panel, config: AnalysisConfig) -> dict | None:
+    """Pass 1 of one partition: increment and value counts, WN301's bucket sums,
+    WN302's per-series tests and pooled moments, WN307's sums (None when no computed
+    WN check is selected)."""
+    if not _selected(config, COMPUTED):
+        return None
+    inc = Increments.from_panel(panel, config.min_length)
+    out: dict = {"n_inc": inc.n}
+    names = COORDINATES if config.is_selected("WN301") else \
+        COORDS if _selected(config, ("WN302", "WN303", "WN304")) else ()
+    coords = {name: inc.coordinate(name) for name in names}
+    if config.is_selected("WN301"):
+        out["dispersion"] = _dispersion_sums(panel, coords)
+    for name in (n for n in COORDS if n in coords):
+        c = coords[name]
+        a = np.abs(c.x)
+        part = {"n": len(c.x), "counts": c.counts,
+                "n_hill": int(np.count_nonzero(a > 0))}  # the values tails.hill keeps (x is finite)
+        if config.is_selected("WN302"):
+            jb = normality.jarque_bera(c.x, c.seg, c.n_seg)
+            mo = normality.segment_moments(c.x, None, 1)
+            part.update(ids=panel.ids[c.series].astype(str), jb_p=jb["pvalue"], kurt=jb["excess_kurtosis"],
+                        ad_p=normality.anderson_darling(c.x, c.seg, c.n_seg)["pvalue"],
+                        moments=np.array([mo.n[0], mo.mean[0], mo.m2[0], mo.m3[0], mo.m4[0]]),
+                        k_sigma=normality.k_sigma_counts(c.x))
+        out[name] = part
+    if config.is_selected("WN307"):
+        out["micro"] = _micro_sums(panel, inc)
+    return out
+
+
+def _dispersion_sums(panel, coords: dict) -> dict:
+    """WN301's per-bucket counts and sums of x² of every coordinate, by the bucket of
+    p and of τ/horizon at t − 1 (checks/wiener.check_wn301's buckets)."""
+    ttr = panel.time_to_resolution
+    horizon = ttr[panel.first_row]
+    p_bucket = bucket_index(panel.p, P_EDGES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
+    out = {}
+    for name, c in coords.items():
+        x2 = c.x * c.x
+        out[name] = {"n": len(c.x), **{
+            key: (np.bincount(b[c.row - 1], minlength=len(edges) - 1),
+                  np.bincount(b[c.row - 1], weights=x2, minlength=len(edges) - 1))
+            for key, b, edges in (("by_p", p_bucket, P_EDGES), ("by_tau", tau_bucket, TAU_EDGES))}}
+    return out
+
+
+def _micro_sums(panel, inc: Increments) -> dict:
+    """WN307's additive parts: zero moves, smallest move, grid, Roll's lag-1 sums
+    (the pairs of stats/microstructure.roll), the signature sums, regular steps."""
+    dp = inc.dp
+    seg, _ = group_codes(inc.series)
+    same = seg[1:] == seg[:-1]
+    di, dj = dp[1:][same], dp[:-1][same]
+    rows = np.flatnonzero(inc.eligible[panel.series_index])
+    p_rows = panel.p[rows]
+    rseg, n_seg = group_codes(panel.series_index[rows])
+    return {"n": inc.n, "zeros": int(np.count_nonzero(dp == 0)),
+            "tick": float(np.min(np.abs(dp), where=dp != 0, initial=np.inf)),
+            "grid": microstructure.detect_grid(p_rows), "pairs": len(di), "sum_sq": float(np.sum(dp**2)),
+            "sum_prod": float(np.sum(di * dj)), "sum_sq_i": float(np.sum(di**2)), "sum_sq_j": float(np.sum(dj**2)),
+            "signature": microstructure.signature_ratio(p_rows, rseg, n_seg, q=SIGNATURE_Q),
+            "regular": int(np.count_nonzero(np.isclose(inc.dt, panel.typical_step[inc.series])))}
+
+
+def second_params(first: list[dict], config: AnalysisConfig) -> dict | None:
+    """What pass 2 needs from pass 1: per coordinate how many of the largest |x| to
+    send (Hill's k + 1 for the pooled count n, every value when n < 10), and WN304's
+    number of ARCH lags (from the median count of standardised values per series)."""
+    parts = [f for f in first if f is not None]
+    if not parts or not _selected(config, ("WN303", "WN304")):
+        return None
+    out: dict = {"take": {}}
+    for name in COORDS:
+        n = sum(p[name]["n_hill"] for p in parts)
+        out["take"][name] = n if n < 10 else int(np.floor(np.sqrt(n))) + 1
+    counts = np.concatenate([p[STANDARDISED]["counts"] for p in parts])
+    out["nlags"] = int(np.clip(np.median(counts) // 10, 1, 5)) if len(counts) else 1
+    return out
+
+
+def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | None:
+    """Pass 2 of one partition: WN303's largest |x| and WN304's ARCH-LM and ACF parts."""
+    if params is None:
+        return None
+    inc = Increments.from_panel(panel, config.min_length)
+    out = {}
+    for name in COORDS:
+        c = inc.coordinate(name)
+        part: dict = {}
+        if config.is_selected("WN303"):
+            a = np.abs(c.x)
+            a = a[a > 0]
+            take = min(params["take"][name], len(a))
+            part["top"] = np.partition(a, len(a) - take)[len(a) - take:] if take else a[:0]
+        if config.is_selected("WN304"):
+            lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, params["nlags"])
+            signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, ACF_LAGS)
+            squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, ACF_LAGS)
+            part.update(lm=lm["lm"], lm_p=lm["pvalue"], acf1=acf1,
+                        signed=_acf_sums(c.x, c, signed, s0), squared=_acf_sums(c.x**2, c, squared, q0))
+        out[name] = part
+    return out
+
+
+def _acf_sums(v: np.ndarray, c, acf: np.ndarray, null: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The partition's denominator Σd² (d: deviations from each series' mean) and the
+    numerators of its pooled ACF and of the ACF's exchangeable-null mean, so that the
+    partitions' ratios can be pooled: acf = Σ num / Σ den (the ratios' own sums)."""
+    mo = normality.segment_moments(v, c.seg, c.n_seg)
+    den = float(np.nansum(mo.m2 * mo.n))
+    if not den > 0:  # every deviation zero: no contribution (the functions return NaN ratios)
+        return 0.0, np.zeros(ACF_LAGS), np.zeros(ACF_LAGS)
+    return den, acf * den, null * den
+
+
+# ------------------------------------------------------------------ driver
+def _require(first: list[dict], name: str, min_values: int, min_length: int) -> list[dict]:
+    """checks/wiener._increments' and _coord's conditions on the pooled counts."""
+    parts = [f for f in first if f is not None]
+    if sum(p["n_inc"] for p in parts) < 10:
+        raise InsufficientDataError(f"fewer than 10 increments in series with at least {min_length} forecasts")
+    if sum(p[name]["n"] for p in parts) < min_values:
+        raise InsufficientDataError(f"fewer than {min_values} usable {COORD_LABEL[name]} increments")
+    return [p[name] for p in parts]
+
+
+def _pooled_moments(parts: list[np.ndarray]) -> normality.SegmentMoments:
+    """The central moments (ddof = 0) of the pooled values from each part's (n, mean,
+    m2, m3, m4), merged pairwise (Pébay 2008, "Formulas for robust, one-pass parallel
+    computation of covariances and arbitrary-order statistical moments", eqs. 2.1–2.3)."""
+    n = mean = M2 = M3 = M4 = 0.0
+    for nb, mb, m2b, m3b, m4b in parts:
+        if nb == 0:
+            continue
+        na, M2b, M3b, M4b = n, m2b * nb, m3b * nb, m4b * nb
+        n = na + nb
+        d = mb - mean
+        M4 = (M4 + M4b + d**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
+              + 6 * d * d * (na * na * M2b + nb * nb * M2) / n**2 + 4 * d * (na * M3b - nb * M3) / n)
+        M3 = M3 + M3b + d**3 * na * nb * (na - nb) / n**2 + 3 * d * (na * M2b - nb * M2) / n
+        M2 = M2 + M2b + d * d * na * nb / n
+        mean = mean + d * nb / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return normality.SegmentMoments(n=np.array([n]), mean=np.array([mean]), m2=np.array([M2 / n]),
+                                        m3=np.array([M3 / n]), m4=np.array([M4 / n]))
+
+
+def _normality(parts: list[dict], alpha: float) -> NormalityPart:
+    """checks/wiener._normality from the partitions' per-series tests and moments."""
+    mo = _pooled_moments([p["moments"] for p in parts])
+    skew, kurt = float(mo.skew[0]), float(mo.excess_kurtosis[0])
+    jb = float(mo.n[0] / 6.0 * (skew**2 + kurt**2 / 4.0))  # normality.jarque_bera's statistic
+    k_sigma = tuple(KSigma(k=ks[0]["k"], observed=sum(k["observed"] for k in ks),
+                           expected_gaussian=float(sum(k["expected_gaussian"] for k in ks)))
+                    for ks in zip(*(p["k_sigma"] for p in parts)))
+    cat = {key: np.concatenate([p[key] for p in parts]) for key in ("jb_p", "kurt", "ad_p")}
+    return NormalityPart(
+        n=int(mo.n[0]), n_series=len(cat["jb_p"]), pooled_jb=jb, pooled_jb_pvalue=float(stats.chi2.sf(jb, 2)),
+        pooled_skew=skew, pooled_excess_kurtosis=kurt,
+        median_series_excess_kurtosis=float(np.nanmedian(cat["kurt"])),
+        jb_per_series=Combination.of(binomial_combination(cat["jb_p"], alpha)),
+        ad_per_series=Combination.of(binomial_combination(cat["ad_p"], alpha)), k_sigma=k_sigma)
+
+
+def wn302(first: list[dict], config: AnalysisConfig):
+    """check_wn302's record; also its series-table column (ids, JB p-values)."""
+    import pandas as pd
+
+    a = config.alpha
+    std_parts = _require(first, STANDARDISED, 10, config.min_length)
+    std = _normality(std_parts, a)
+    raw = _normality(_require(first, "raw", 10, config.min_length), a)
+    cols = pd.DataFrame({"id": np.concatenate([p["ids"] for p in std_parts]),
+                         "wn_jb_pvalue_std": np.concatenate([p["jb_p"] for p in std_parts])})
+    p = std.ad_per_series.pvalue
+    k5 = std.k_sigma[1]
+    msg = (f"standardised: excess kurtosis {std.pooled_excess_kurtosis:.2g}, "
+           f"{k5.observed} moves beyond 5σ (Gaussian: {k5.expected_gaussian:.2g}); "
+           f"AD rejects in {_pct(std.ad_per_series.share_reject)} of series, "
+           f"raw Δp in {_pct(raw.ad_per_series.share_reject)} (expected {_pct(a)})")
+    m = _measured(p is not None and p < a, statistic=std.pooled_jb, pvalue=p, estimate=std.pooled_excess_kurtosis,
+                  nobs=std.n, message=msg, null="standardised increments are Gaussian (per series, Anderson–Darling)",
+                  alternative="non-Gaussian increments in more series than chance allows",
+                  details=GaussianIncrementsDetails(
+                      coordinates=STD_NOTE, standardised=std, raw=raw,
+                      pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p), "
+                                  "Anderson–Darling on standardised increments"))
+    return m, cols
+
+
+def _hill(n: int, tops: list[np.ndarray]) -> HillPart:
+    """checks/wiener._hill of a coordinate from its pooled count n of non-zero |x| and
+    each partition's largest values (k + 1 of them; all of them when n < 10)."""
+    k = int(np.floor(np.sqrt(n)))
+    top = np.concatenate(tops)
+    if n < 10:  # every value is here: tails.hill's own refusal, with its n and k
+        h = tails.hill(top)
+    else:
+        top = np.sort(top)[len(top) - (k + 1):]
+        # Hill's ξ̂ reads only the k + 1 largest values; copies of the (k + 1)-th complete
+        # a sample tails.hill accepts (n ≥ 10 values), its n is then the pooled count
+        h = replace(tails.hill(np.concatenate([np.full(max(1, 10 - len(top)), top[0]), top]), k=k), n=n)
+    ref = tails.gaussian_reference_xi(h.n, h.k)
+    z = (h.xi - ref) / h.se if h.se > 0 else float("nan")
+    return HillPart(xi=h.xi, xi_ci=h.ci, tail_index=h.alpha, tail_index_ci=h.alpha_ci, k=h.k, n=h.n,
+                    threshold=h.threshold, gaussian_reference_xi=ref, z=z,
+                    pvalue=float(stats.norm.sf(z)) if np.isfinite(z) else None)
+
+
+def wn303(first: list[dict], second: list[dict], config: AnalysisConfig) -> Measurement:
+    """check_wn303's record from the pooled counts and the partitions' largest |x|."""
+    parts = [s for s in second if s]
+    try:  # in check_wn303's order: the standardised coordinate's conditions and estimate first
+        std, raw = (_hill(sum(p["n_hill"] for p in _require(first, name, 30 if name == STANDARDISED else 10,
+                                                               config.min_length)),
+                          [s[name]["top"] for s in parts]) for name in COORDS)
+    except ValueError as exc:
+        raise InsufficientDataError(str(exc)) from None
+    msg = (f"Hill tail index of |standardised increments| α̂ = {_f(std.tail_index, '.2f')} "
+           f"[{_f(std.tail_index_ci[0], '.2f')}, {_f(std.tail_index_ci[1], '.2f')}] (k = {std.k}); "
+           f"ξ̂ = {std.xi:.3f} vs {std.gaussian_reference_xi:.3f} for Gaussian data")
+    return _measured(std.pvalue is not None and std.pvalue < config.alpha, statistic=std.z, pvalue=std.pvalue,
+                     estimate=std.tail_index, ci=std.tail_index_ci, nobs=std.n, message=msg,
+                     null="tails as thin as a Gaussian's (Hill ξ at the Gaussian reference)",
+                     alternative="heavier (power-law) tails",
+                     details=TailIndexDetails(coordinates=STD_NOTE + "; pooled absolute values",
+                                              standardised=std, raw=raw,
+                                              interval="sqrt(k)(xi_hat - xi) -> N(0, xi^2) (Hill 1975)"))
+
+
+def _pooled_acf(sums: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled ACF and its exchangeable-null mean from the partitions' (den, num, null num)."""
+    den = sum(s[0] for s in sums)
+    if not den > 0:
+        return np.full(ACF_LAGS, np.nan), np.full(ACF_LAGS, np.nan)
+    return sum(s[1] for s in sums) / den, sum(s[2] for s in sums) / den
+
+
+def _cluster(parts: list[dict], n: int, nlags: int, alpha: float) -> ClusteringPart:
+    """checks/wiener._cluster from the partitions' per-series ARCH-LM tests and ACF sums."""
+    lm, lm_p, acf1 = (np.concatenate([p[key] for p in parts]) for key in ("lm", "lm_p", "acf1"))
+    signed, s0 = _pooled_acf([p["signed"] for p in parts])
+    squared, q0 = _pooled_acf([p["squared"] for p in parts])
+    signed, squared = signed - s0, squared - q0  # bias-corrected (exchangeable null)
+    se = 1 / np.sqrt(n)
+    neg = signed[0] < -2 * se
+    pos_sq = squared[0] > 2 * se
+    if neg and pos_sq:
+        reading = "bounce (negative signed lag-1, positive squared ACF)"
+    elif neg:
+        reading = "mean reversion (negative signed lag-1, no squared ACF)"
+    elif pos_sq and abs(signed[0]) <= 2 * se:
+        reading = "stochastic volatility (signed ACF ≈ 0, positive squared ACF)"
+    elif pos_sq:
+        reading = "momentum with volatility clustering (positive signed and squared lag-1)"
+    elif signed[0] > 2 * se:
+        reading = "momentum / smoothing (positive signed lag-1)"
+    else:
+        reading = "no clustering or bounce detected"
+    arch = ArchLM(**Combination.of(binomial_combination(lm_p, alpha)).__dict__,
+                  median_lm=float(np.nanmedian(lm)) if np.isfinite(lm).any() else None, df=nlags)
+    return ClusteringPart(
+        arch_lm=arch, acf_signed=tuple(signed.tolist()), acf_squared=tuple(squared.tolist()), acf_se=se,
+        acf_note="pooled within-series ACF minus its expectation under within-series exchangeability",
+        share_series_negative_lag1=float(np.nanmean(acf1 < 0)) if np.isfinite(acf1).any() else None,
+        reading=reading, n=n)
+
+
+def wn304(first: list[dict], second: list[dict], config: AnalysisConfig) -> Measurement:
+    """check_wn304's record from the partitions' ARCH-LM and ACF parts (``nlags`` fixed
+    between the passes from the pooled per-series counts: second_params)."""
+    a = config.alpha
+    parts = [s for s in second if s]
+    nlags = second_params(first, config)["nlags"]
+    std_n = sum(p["n"] for p in _require(first, STANDARDISED, 20, config.min_length))
+    std = _cluster([s[STANDARDISED] for s in parts], std_n, nlags, a)
+    raw_n = sum(p["n"] for p in _require(first, "raw", 10, config.min_length))
+    raw = _cluster([s["raw"] for s in parts], raw_n, nlags, a)
+    p = std.arch_lm.pvalue
+    msg = (f"ARCH-LM({nlags}) rejects in {_pct(std.arch_lm.share_reject)} of series "
+           f"(raw Δp {_pct(raw.arch_lm.share_reject)}); standardised ACF lag 1 signed "
+           f"{std.acf_signed[0]:+.3f}, squared {std.acf_squared[0]:+.3f}: {std.reading}")
+    return _measured(p is not None and p < a, statistic=std.arch_lm.median_lm, pvalue=p,
+                     estimate=std.acf_squared[0], nobs=std.n, message=msg,
+                     null="no ARCH effects in standardised increments (constant volatility)",
+                     alternative="volatility clusters (squared increments are autocorrelated)",
+                     details=VolatilityClusteringDetails(
+                         coordinates=STD_NOTE, nlags=nlags, standardised=std, raw=raw,
+                         design="per-series regression of x_t^2 on 1, x_{t-1..q}^2 (Engle 1982; "
+                                "= statsmodels het_arch per series), combined over series",
+                         pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p)"))
+
+
+def _roll(parts: list[dict]) -> dict:
+    """stats/microstructure.roll from the partitions' lag-1 sums."""
+    n = sum(p["n"] for p in parts)
+    npairs = sum(p["pairs"] for p in parts)
+    m2 = sum(p["sum_sq"] for p in parts) / n if n else float("nan")
+    if npairs < 3 or not m2 > 0:
+        return {"gamma1": None, "rho1": None, "bounce_share": None, "pvalue": None, "pairs": npairs}
+    prod = sum(p["sum_prod"] for p in parts)
+    g1 = prod / npairs
+    denom = float(np.sqrt(sum(p["sum_sq_i"] for p in parts) * sum(p["sum_sq_j"] for p in parts)))
+    if not denom > 0:
+        return {"gamma1": g1, "rho1": None, "bounce_share": -2 * g1 / m2, "pvalue": None, "pairs": npairs}
+    rho1 = prod / denom
+    return {"gamma1": g1, "rho1": rho1, "bounce_share": -2 * g1 / m2,
+            "pvalue": float(stats.norm.cdf(rho1 * np.sqrt(npairs))), "pairs": npairs}
+
+
+def _grid(grids: list[float | None]) -> float | None:
+    """microstructure.detect_grid of the pooled rows: the grids are nested (each is a
+    multiple of the next), so the pooled grid is the finest of the partitions' grids,
+    and none when one partition lies on none."""
+    if any(g is None for g in grids):
+        return None
+    return min(grids, default=microstructure.GRIDS[0])
+
+
+def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
+    """check_wn307's record from the partitions' sums."""
+    parts = [f["micro"] for f in first if f is not None]
+    n = sum(p["n"] for p in parts)
+    if n < 10:
+        raise InsufficientDataError(
+            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    zero_share = sum(p["zeros"] for p in parts) / n
+    tick = min(p["tick"] for p in parts)
+    tick = float(tick) if np.isfinite(tick) else None
+    grid = _grid([p["grid"] for p in parts])
+    rl = _roll(parts)
+    sig_parts = [p["signature"] for p in parts]
+    rv_fine, rv_coarse = (float(sum(s[key] for s in sig_parts)) for key in ("rv_fine", "rv_coarse"))
+    sig = {"q": SIGNATURE_Q, "rv_fine": rv_fine, "rv_coarse": rv_coarse,
+           "ratio": rv_fine / rv_coarse if rv_coarse > 0 else None,
+           "n_series": int(sum(s["n_series"] for s in sig_parts)), "n_blocks": int(sum(s["n_blocks"] for s in sig_parts))}
+    regular = sum(p["regular"] for p in parts) / n
+    sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
+    bounce = rl["bounce_share"]
+    fails = zero_share >= 0.10 or (rl["pvalue"] is not None and rl["pvalue"] < config.alpha and (bounce or 0) > 0.05)
+    msg = (f"{100 * zero_share:.0f}% zero updates; tick {_f(tick, '.3g')}"
+           + (f" (grid {grid:g})" if grid else "") + f"; Roll bounce share {_f(bounce, '.2f')}"
+           + (f"; signature ratio RV(1)/RV(5) = {sig['ratio']:.2f}" if sig_ok else ""))
+    return _measured(fails, statistic=bounce, pvalue=rl["pvalue"], estimate=zero_share, nobs=n, message=msg,
+                     null="continuous frictionless updating: few zero updates, no bid-ask bounce",
+                     alternative="stale updates (≥ 10% zeros) or significant bounce (share > 5%)",
+                     details=MicrostructureDetails(coordinates="raw Δp", zero_share=zero_share,
+                                                   smallest_nonzero_move=tick, grid=grid, roll=rl,
+                                                   signature=sig if sig_ok else None, share_regular_steps=regular))
+
+
+# ------------------------------------------------------------------ WN301
+# The Poisson GLM of stats/volshape.fit_vol_shape, one pass over the partitions per
+# Newton step: each partition's design stays on its worker (vol_design) and returns
+# its X'diag(μ)X, X'y and cluster scores (its clusters are its own series); the
+# driver solves. The same estimator, start, steps and stopping rule as
+# volshape.poisson_glm; on more than 2·WARM_START_ROWS increments the in-memory
+# engine starts from a subsample's fit instead, which converges to the same root.
+_GLM = {k: v.default for k, v in inspect.signature(poisson_glm).parameters.items() if k in ("max_iter", "tol")}
+DIVERGED = "the volatility-shape fit diverged (degenerate increments)"
+SINGULAR = "the volatility-shape fit is singular (regressors without variation)"
+
+
+def vol_design(panel, config: AnalysisConfig) -> dict:
+    """fit_vol_shape's rows of one partition: y = Δp²/Δt and the transposed design
+    (1, log p(1−p), −log τ) on the increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
+    inc = Increments.from_panel(panel, config.min_length)
+    p_prev, dp, dt, tau = inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time
+    u = p_prev * (1 - p_prev)
+    ok = (u > 0) & (dt > 0) & (tau > 0) & np.isfinite(dp)
+    y = dp[ok] ** 2
+    y /= dt[ok]
+    Xt = np.empty((3, len(y)))
+    Xt[0] = 1.0
+    np.log(u[ok], out=Xt[1])
+    np.log(tau[ok], out=Xt[2])
+    np.negative(Xt[2], out=Xt[2])
+    groups, n_groups = group_codes(inc.series[ok])
+    return {"y": y, "Xt": Xt, "groups": groups, "G": n_groups}
+
+
+def vol_start(d: dict | None) -> dict | None:
+    if d is None:
+        return None
+    Xt, y = d["Xt"], d["y"]
+    return {"n": len(y), "sum_y": float(y.sum()), "any_pos": bool(np.any(y > 0)),
+            "finite": bool(np.all(np.isfinite(Xt[1:]))), "gram": _gram(Xt), "xty": _xty(Xt, y), "G": d["G"]}
+
+
+def vol_newton(d: dict | None, beta: np.ndarray) -> dict | None:
+    """One Newton step's sums: X'diag(μ)X and the range of μ = exp(Xβ)."""
+    if d is None or len(d["y"]) == 0:
+        return None
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(_eta(d["Xt"], beta))
+    return {"hess": _weighted_gram(d["Xt"], mu), "mu_min": float(mu.min()), "mu_max": float(mu.max())}
+
+
+def vol_scores(d: dict | None, beta: np.ndarray, scale_y: float, per_increment: bool) -> dict | None:
+    """The sandwich's parts at the fit: bread sums, the meat Σ_g s_g s_g' of the score
+    sums s_g = Σ x·(y/scale − μ) per series (per increment: HC), the residuals' range."""
+    if d is None or len(d["y"]) == 0:
+        return None
+    Xt = d["Xt"]
+    with np.errstate(over="ignore", under="ignore"):
+        mu = np.exp(_eta(Xt, beta))
+    yy = d["y"] / scale_y
+    resid = yy - mu
+    if per_increment:
+        sc = (Xt * resid).T
+    else:
+        sc = np.stack([np.bincount(d["groups"], weights=Xt[j] * resid, minlength=d["G"]) for j in range(len(Xt))],
+                      axis=1)
+    return {"gram": _weighted_gram(Xt, mu), "meat": np.einsum("ga,gb->ab", sc, sc),
+            "mu_min": float(mu.min()), "mu_max": float(mu.max()),
+            "max_resid": float(np.max(np.abs(resid))), "max_yy": float(np.max(yy))}
+
+
+def fit_volatility(run) -> VolShapeFit:
+    """volshape.fit_vol_shape from the partitions' sums; ``run(fn, **kw)`` applies fn to
+    every partition's design (on its worker) and returns the results."""
+    st = [r for r in run(vol_start) if r is not None]
+    n = sum(r["n"] for r in st)
+    if n < 10:
+        raise ValueError("too few increments to fit the volatility shape")
+    if not any(r["any_pos"] for r in st):
+        raise ValueError("every increment is zero")
+    if not (all(r["finite"] for r in st) and _gram_full_rank(sum(r["gram"] for r in st))):
+        raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
+    n_groups = sum(r["G"] for r in st)
+    per_increment = n_groups < MIN_CLUSTERS  # fit_vol_shape's HC fallback: each increment its own cluster
+    ym = sum(r["sum_y"] for r in st) / n
+    scale_y = ym if ym > 0 else 1.0  # rescaling y only shifts the intercept
+    xty = sum(r["xty"] for r in st) / scale_y
+    k = len(xty)
+    beta = np.zeros(k)
+    beta[0] = np.log(max(ym / scale_y, 1e-300))
+    converged = False
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(_GLM["max_iter"]):
+            parts = [r for r in run(vol_newton, beta=beta) if r is not None]
+            if not (min(r["mu_min"] for r in parts) > 0 and np.isfinite(max(r["mu_max"] for r in parts))):
+                raise ValueError(DIVERGED)
+            hess = sum(r["hess"] for r in parts)
+            grad = xty - hess[0, :k]
+            if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
+                raise ValueError(DIVERGED)
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                raise ValueError(SINGULAR) from None
+            new = beta + step
+            done = np.max(np.abs(step)) < _GLM["tol"] * (1 + np.max(np.abs(beta)))
+            beta = new
+            if done:
+                converged = True
+                break
+    fin = [r for r in run(vol_scores, beta=beta, scale_y=scale_y, per_increment=per_increment) if r is not None]
+    if not (np.all(np.isfinite(beta)) and np.isfinite(max(r["mu_max"] for r in fin))
+            and min(r["mu_min"] for r in fin) > 0):
+        raise ValueError(DIVERGED)
+    try:
+        bread = np.linalg.inv(sum(r["gram"] for r in fin))
+    except np.linalg.LinAlgError:
+        raise ValueError(SINGULAR) from None
+    exact = not max(r["max_resid"] for r in fin) > 1e-10 * max(r["max_yy"] for r in fin)
+    G = n if per_increment else n_groups
+    corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
+    cov = np.zeros((k, k)) if exact else corr * bread @ sum(r["meat"] for r in fin) @ bread
+    beta[0] += np.log(scale_y)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
+                       se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov, nobs=n, n_clusters=n_groups,
+                       converged=converged, se_kind="hc" if per_increment else "cluster")
+
+
+def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: AnalysisConfig,
+          time_unit: str) -> Measurement:
+    """check_wn301's record from the distributed fit and the partitions' bucket sums."""
+    parts = [f for f in first if f is not None]
+    if sum(p["n_inc"] for p in parts) < 10:
+        raise InsufficientDataError(
+            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    if isinstance(fit, InsufficientDataError):
+        raise fit
+    ci = fit.ci()
+    wald, p_wald = fit.wald_constant()
+    coords: dict[str, CoordinateDispersion | None] = {}
+    for name in COORDINATES:
+        d = [p["dispersion"][name] for p in parts]
+        n = sum(x["n"] for x in d)
+        if n < 10:
+            coords[name] = None
+            continue
+        by = {}
+        for key, edges in (("by_p", P_EDGES), ("by_tau", TAU_EDGES)):
+            nb = len(edges) - 1
+            # the buckets' pooled sums of x², each as one value of its own bucket
+            by[key] = dispersion_by_index(sum(x[key][1] for x in d), np.arange(nb), edges,
+                                          cnt=sum(x[key][0] for x in d))
+        ratios = [r for r in (by["by_p"]["ratio"], by["by_tau"]["ratio"]) if r is not None]
+        spread = max(ratios) if ratios else None
+        coords[name] = CoordinateDispersion(n=n, by_p=by["by_p"], by_tau=by["by_tau"], spread=spread,
+                                            homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+    ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
+    homo = [k for k, v in coords.items() if v and v.homoskedastic]
+    best = ranked[0][1] if ranked else None
+    fails = bool(np.isfinite(p_wald) and p_wald < config.alpha)
+    msg = (f"E[Δp²/Δt] ∝ [p(1−p)]^γ/τ^α: γ = {fit.gamma:.2f} [{ci['gamma'][0]:.2f}, {ci['gamma'][1]:.2f}], "
+           f"α = {fit.alpha:.2f} [{ci['alpha'][0]:.2f}, {ci['alpha'][1]:.2f}]; "
+           + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
+              else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
+    return _measured(
+        fails, statistic=wald if np.isfinite(wald) else None, pvalue=p_wald if np.isfinite(p_wald) else None,
+        estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
+        null="volatility is constant in probability units (γ = α = 0)",
+        alternative="volatility depends on the level p and/or the time to resolution τ",
+        details=VolatilityShapeDetails(
+            model="E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
+            gamma=fit.gamma, gamma_ci=ci["gamma"], alpha=fit.alpha, alpha_ci=ci["alpha"],
+            log_c=fit.log_c, tau_unit=time_unit, n_series=fit.n_clusters,
+            se="clustered by series" if fit.se_kind == "cluster" else
+               "heteroskedasticity-robust (fewer than 10 series)",
+            wald_constant=wald, converged=fit.converged,
+            reference={"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
+                       "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
+            coordinates=coords, homoskedastic_coordinates=tuple(homo), best_coordinate=best,
+            homoskedastic_ratio_threshold=HOMOSKEDASTIC_RATIO, standardised_coordinate=STANDARDISED))
