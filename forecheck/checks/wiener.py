@@ -32,7 +32,7 @@ from forecheck.stats import clustering, jumps, microstructure, normality, tails,
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.segments import binomial_combination, group_codes, seg_count
 from forecheck.stats.standardize import COORDINATES, STANDARDISED, Increments, bucket_index, dispersion_by_index
-from forecheck.stats.volshape import fit_vol_shape
+from forecheck.stats.volshape import VolShapeFit, fit_vol_shape
 
 FAMILY = "WN"
 SEVERITY = "info"
@@ -90,8 +90,6 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         fit = fit_vol_shape(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
     except ValueError as exc:
         raise InsufficientDataError(str(exc)) from None
-    ci = fit.ci()
-    wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
     # bucket of p and of τ/horizon at every panel row, read at each coordinate's t − 1
@@ -125,15 +123,29 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         byp = dispersion_by_index(x2, bp, P_EDGES, cnt=cp)
         byt = dispersion_by_index(x2, bt, TAU_EDGES, cnt=ct)
         del x2, bp, bt, cp, ct
-        ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
-        spread = max(ratios) if ratios else None
-        coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
-                                            homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+        coords[name] = coordinate_dispersion(int(len(c.x)), byp, byt)
     inc.memo(False)
+    return wn301_measurement(fit, coords, ctx.config.alpha, panel.time_unit)
+
+
+def coordinate_dispersion(n: int, by_p: dict, by_tau: dict) -> CoordinateDispersion:
+    """A coordinate's dispersion record from its bucket tables (``dispersion_by_index``)."""
+    ratios = [r for r in (by_p["ratio"], by_tau["ratio"]) if r is not None]
+    spread = max(ratios) if ratios else None
+    return CoordinateDispersion(n=n, by_p=by_p, by_tau=by_tau, spread=spread,
+                                homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
+
+
+def wn301_measurement(fit: VolShapeFit, coords: dict[str, CoordinateDispersion | None], alpha: float,
+                      time_unit: str) -> Measurement:
+    """WN301's record from the volatility-shape fit and the coordinates' dispersions
+    (both engines: the Dask engine fits by distributed Newton steps)."""
+    ci = fit.ci()
+    wald, p_wald = fit.wald_constant()
     ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
     homo = [k for k, v in coords.items() if v and v.homoskedastic]
     best = ranked[0][1] if ranked else None
-    fails = bool(np.isfinite(p_wald) and p_wald < ctx.config.alpha)
+    fails = bool(np.isfinite(p_wald) and p_wald < alpha)
     msg = (f"E[Δp²/Δt] ∝ [p(1−p)]^γ/τ^α: γ = {fit.gamma:.2f} [{ci['gamma'][0]:.2f}, {ci['gamma'][1]:.2f}], "
            f"α = {fit.alpha:.2f} [{ci['alpha'][0]:.2f}, {ci['alpha'][1]:.2f}]; "
            + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
@@ -146,7 +158,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         details=VolatilityShapeDetails(
             model="E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
             gamma=fit.gamma, gamma_ci=ci["gamma"], alpha=fit.alpha, alpha_ci=ci["alpha"],
-            log_c=fit.log_c, tau_unit=panel.time_unit, n_series=fit.n_clusters,
+            log_c=fit.log_c, tau_unit=time_unit, n_series=fit.n_clusters,
             se="clustered by series" if fit.se_kind == "cluster" else
                "heteroskedasticity-robust (fewer than 10 series)",
             wald_constant=wald, converged=fit.converged,
@@ -162,15 +174,23 @@ def _normality(c, alpha: float) -> tuple[NormalityPart, np.ndarray]:
     jb = normality.jarque_bera(c.x, c.seg, c.n_seg)
     ad = normality.anderson_darling(c.x, c.seg, c.n_seg)
     pooled = normality.jarque_bera(c.x)
-    part = NormalityPart(
-        n=int(len(c.x)), n_series=int(c.n_seg),
+    part = normality_part(pooled, jb["excess_kurtosis"], jb["pvalue"], ad["pvalue"],
+                          tuple(KSigma(**k) for k in normality.k_sigma_counts(c.x)), alpha)
+    return part, jb["pvalue"]
+
+
+def normality_part(pooled: dict, series_kurtosis: np.ndarray, jb_pvalues: np.ndarray, ad_pvalues: np.ndarray,
+                   k_sigma: tuple[KSigma, ...], alpha: float) -> NormalityPart:
+    """A coordinate's normality record: the pooled Jarque–Bera result
+    (``normality.jarque_bera`` of all its increments, one segment) and the per-series
+    JB and AD p-values combined over series."""
+    return NormalityPart(
+        n=int(pooled["n"][0]), n_series=int(len(jb_pvalues)),
         pooled_jb=float(pooled["statistic"][0]), pooled_jb_pvalue=float(pooled["pvalue"][0]),
         pooled_skew=float(pooled["skew"][0]), pooled_excess_kurtosis=float(pooled["excess_kurtosis"][0]),
-        median_series_excess_kurtosis=float(np.nanmedian(jb["excess_kurtosis"])),
-        jb_per_series=Combination.of(binomial_combination(jb["pvalue"], alpha)),
-        ad_per_series=Combination.of(binomial_combination(ad["pvalue"], alpha)),
-        k_sigma=tuple(KSigma(**k) for k in normality.k_sigma_counts(c.x)))
-    return part, jb["pvalue"]
+        median_series_excess_kurtosis=float(np.nanmedian(series_kurtosis)),
+        jb_per_series=Combination.of(binomial_combination(jb_pvalues, alpha)),
+        ad_per_series=Combination.of(binomial_combination(ad_pvalues, alpha)), k_sigma=k_sigma)
 
 
 def check_wn302(ctx: CheckContext) -> Measurement:
@@ -181,13 +201,18 @@ def check_wn302(ctx: CheckContext) -> Measurement:
     col = np.full(ctx.panel.n_series, np.nan)
     col[c.series] = jb_p
     ctx.series_columns["wn_jb_pvalue_std"] = col
+    return wn302_measurement(std, raw, a)
+
+
+def wn302_measurement(std: NormalityPart, raw: NormalityPart, alpha: float) -> Measurement:
+    """WN302's record from the two coordinates' normality parts (both engines)."""
     p = std.ad_per_series.pvalue
-    fails = p is not None and p < a
+    fails = p is not None and p < alpha
     k5 = std.k_sigma[1]
     msg = (f"standardised: excess kurtosis {std.pooled_excess_kurtosis:.2g}, "
            f"{k5.observed} moves beyond 5σ (Gaussian: {k5.expected_gaussian:.2g}); "
            f"AD rejects in {_pct(std.ad_per_series.share_reject)} of series, "
-           f"raw Δp in {_pct(raw.ad_per_series.share_reject)} (expected {_pct(a)})")
+           f"raw Δp in {_pct(raw.ad_per_series.share_reject)} (expected {_pct(alpha)})")
     return _measured(fails, statistic=std.pooled_jb, pvalue=p, estimate=std.pooled_excess_kurtosis,
                      nobs=std.n, message=msg,
                      null="standardised increments are Gaussian (per series, Anderson–Darling)",
@@ -200,7 +225,12 @@ def check_wn302(ctx: CheckContext) -> Measurement:
 
 # --------------------------------------------------------------------------- WN303
 def _hill(x: np.ndarray) -> HillPart:
-    h = tails.hill(x)
+    return hill_part(tails.hill(x))
+
+
+def hill_part(h: tails.HillResult) -> HillPart:
+    """A coordinate's tail-index record from Hill's estimate, against the Gaussian
+    reference ξ of the same n and k (``tails.gaussian_reference_xi``)."""
     ref = tails.gaussian_reference_xi(h.n, h.k)
     z = (h.xi - ref) / h.se if h.se > 0 else float("nan")
     return HillPart(xi=h.xi, xi_ci=h.ci, tail_index=h.alpha, tail_index_ci=h.alpha_ci, k=h.k, n=h.n,
@@ -215,7 +245,12 @@ def check_wn303(ctx: CheckContext) -> Measurement:
         raw = _hill(_coord(ctx, "raw").x)
     except ValueError as exc:
         raise InsufficientDataError(str(exc)) from None
-    fails = std.pvalue is not None and std.pvalue < ctx.config.alpha
+    return wn303_measurement(std, raw, ctx.config.alpha)
+
+
+def wn303_measurement(std: HillPart, raw: HillPart, alpha: float) -> Measurement:
+    """WN303's record from the two coordinates' Hill parts (both engines)."""
+    fails = std.pvalue is not None and std.pvalue < alpha
     msg = (f"Hill tail index of |standardised increments| α̂ = {_f(std.tail_index, '.2f')} "
            f"[{_f(std.tail_index_ci[0], '.2f')}, {_f(std.tail_index_ci[1], '.2f')}] (k = {std.k}); "
            f"ξ̂ = {std.xi:.3f} vs {std.gaussian_reference_xi:.3f} for Gaussian data")
@@ -233,8 +268,14 @@ def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
     comb = binomial_combination(lm["pvalue"], alpha)
     signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5)
     squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, 5)
-    signed, squared = signed - s0, squared - q0  # bias-corrected (exchangeable null)
-    n = len(c.x)
+    return clustering_part(signed - s0, squared - q0, acf1, lm["lm"], comb, len(c.x), nlags)
+
+
+def clustering_part(signed: np.ndarray, squared: np.ndarray, acf1: np.ndarray, lm: np.ndarray, comb: dict,
+                    n: int, nlags: int) -> ClusteringPart:
+    """A coordinate's clustering record from its pooled signed and squared ACFs (each
+    minus its exchangeable-null mean: bias-corrected), the per-series lag-1 ACFs and
+    ARCH-LM statistics and their combination over series (``binomial_combination``)."""
     se = 1 / np.sqrt(n)
     neg = signed[0] < -2 * se
     pos_sq = squared[0] > 2 * se
@@ -251,7 +292,7 @@ def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
     else:
         reading = "no clustering or bounce detected"
     arch = ArchLM(**Combination.of(comb).__dict__,
-                  median_lm=float(np.nanmedian(lm["lm"])) if np.isfinite(lm["lm"]).any() else None, df=nlags)
+                  median_lm=float(np.nanmedian(lm)) if np.isfinite(lm).any() else None, df=nlags)
     return ClusteringPart(
         arch_lm=arch, acf_signed=tuple(signed.tolist()), acf_squared=tuple(squared.tolist()), acf_se=se,
         acf_note="pooled within-series ACF minus its expectation under within-series exchangeability",
@@ -266,8 +307,13 @@ def check_wn304(ctx: CheckContext) -> Measurement:
     nlags = int(np.clip(med // 10, 1, 5))
     std = _cluster(c, nlags, a)
     raw = _cluster(_coord(ctx, "raw"), nlags, a)
+    return wn304_measurement(std, raw, nlags, a)
+
+
+def wn304_measurement(std: ClusteringPart, raw: ClusteringPart, nlags: int, alpha: float) -> Measurement:
+    """WN304's record from the two coordinates' clustering parts (both engines)."""
     p = std.arch_lm.pvalue
-    fails = p is not None and p < a
+    fails = p is not None and p < alpha
     msg = (f"ARCH-LM({nlags}) rejects in {_pct(std.arch_lm.share_reject)} of series "
            f"(raw Δp {_pct(raw.arch_lm.share_reject)}); standardised ACF lag 1 signed "
            f"{std.acf_signed[0]:+.3f}, squared {std.acf_squared[0]:+.3f}: {std.reading}")
@@ -553,13 +599,21 @@ def check_wn307(ctx: CheckContext) -> Measurement:
     rseg, n_seg = group_codes(s_rows)
     sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
     regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
+    return wn307_measurement(zero_share, tick, grid, rl, sig, regular, inc.n, a)
+
+
+def wn307_measurement(zero_share: float, tick: float | None, grid: float | None, rl: dict, sig: dict,
+                      regular: float | None, n: int, alpha: float) -> Measurement:
+    """WN307's record from the share of zero updates, the smallest move, the price grid,
+    Roll's bounce (``microstructure.roll``), the RV signature ratio and the share of
+    regular steps (both engines)."""
     sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
     bounce = rl["bounce_share"]
-    fails = zero_share >= 0.10 or (rl["pvalue"] is not None and rl["pvalue"] < a and (bounce or 0) > 0.05)
+    fails = zero_share >= 0.10 or (rl["pvalue"] is not None and rl["pvalue"] < alpha and (bounce or 0) > 0.05)
     msg = (f"{100 * zero_share:.0f}% zero updates; tick {_f(tick, '.3g')}"
            + (f" (grid {grid:g})" if grid else "") + f"; Roll bounce share {_f(bounce, '.2f')}"
            + (f"; signature ratio RV(1)/RV(5) = {sig['ratio']:.2f}" if sig_ok else ""))
-    return _measured(fails, statistic=bounce, pvalue=rl["pvalue"], estimate=zero_share, nobs=inc.n, message=msg,
+    return _measured(fails, statistic=bounce, pvalue=rl["pvalue"], estimate=zero_share, nobs=n, message=msg,
                      null="continuous frictionless updating: few zero updates, no bid-ask bounce",
                      alternative="stale updates (≥ 10% zeros) or significant bounce (share > 5%)",
                      details=MicrostructureDetails(coordinates="raw Δp", zero_share=zero_share,

@@ -37,28 +37,25 @@ import numpy as np
 
 from forecheck.checks.wiener import (
     COORD_LABEL,
-    HOMOSKEDASTIC_RATIO,
     P_EDGES,
-    STD_NOTE,
     TAU_EDGES,
-    _f,
-    _measured,
-    _pct,
+    clustering_part,
+    coordinate_dispersion,
+    hill_part,
+    normality_part,
+    wn301_measurement,
+    wn302_measurement,
+    wn303_measurement,
+    wn304_measurement,
+    wn307_measurement,
 )
 from forecheck.config import AnalysisConfig
 from forecheck.details import (
-    ArchLM,
     ClusteringPart,
-    Combination,
     CoordinateDispersion,
-    GaussianIncrementsDetails,
     HillPart,
     KSigma,
-    MicrostructureDetails,
     NormalityPart,
-    TailIndexDetails,
-    VolatilityClusteringDetails,
-    VolatilityShapeDetails,
 )
 from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement
@@ -247,19 +244,12 @@ def _pooled_moments(parts: list[np.ndarray]) -> normality.SegmentMoments:
 
 def _normality(parts: list[dict], alpha: float) -> NormalityPart:
     """checks/wiener._normality from the partitions' per-series tests and moments."""
-    mo = _pooled_moments([p["moments"] for p in parts])
-    skew, kurt = float(mo.skew[0]), float(mo.excess_kurtosis[0])
-    jb = float(mo.n[0] / 6.0 * (skew**2 + kurt**2 / 4.0))  # normality.jarque_bera's statistic
+    pooled = normality.jarque_bera_of(_pooled_moments([p["moments"] for p in parts]))
     k_sigma = tuple(KSigma(k=ks[0]["k"], observed=sum(k["observed"] for k in ks),
                            expected_gaussian=float(sum(k["expected_gaussian"] for k in ks)))
                     for ks in zip(*(p["k_sigma"] for p in parts)))
     cat = {key: np.concatenate([p[key] for p in parts]) for key in ("jb_p", "kurt", "ad_p")}
-    return NormalityPart(
-        n=int(mo.n[0]), n_series=len(cat["jb_p"]), pooled_jb=jb, pooled_jb_pvalue=float(stats.chi2.sf(jb, 2)),
-        pooled_skew=skew, pooled_excess_kurtosis=kurt,
-        median_series_excess_kurtosis=float(np.nanmedian(cat["kurt"])),
-        jb_per_series=Combination.of(binomial_combination(cat["jb_p"], alpha)),
-        ad_per_series=Combination.of(binomial_combination(cat["ad_p"], alpha)), k_sigma=k_sigma)
+    return normality_part(pooled, cat["kurt"], cat["jb_p"], cat["ad_p"], k_sigma, alpha)
 
 
 def wn302(first: list[dict], config: AnalysisConfig):
@@ -272,19 +262,7 @@ def wn302(first: list[dict], config: AnalysisConfig):
     raw = _normality(_require(first, "raw", 10, config.min_length), a)
     cols = pd.DataFrame({"id": np.concatenate([p["ids"] for p in std_parts]),
                          "wn_jb_pvalue_std": np.concatenate([p["jb_p"] for p in std_parts])})
-    p = std.ad_per_series.pvalue
-    k5 = std.k_sigma[1]
-    msg = (f"standardised: excess kurtosis {std.pooled_excess_kurtosis:.2g}, "
-           f"{k5.observed} moves beyond 5σ (Gaussian: {k5.expected_gaussian:.2g}); "
-           f"AD rejects in {_pct(std.ad_per_series.share_reject)} of series, "
-           f"raw Δp in {_pct(raw.ad_per_series.share_reject)} (expected {_pct(a)})")
-    m = _measured(p is not None and p < a, statistic=std.pooled_jb, pvalue=p, estimate=std.pooled_excess_kurtosis,
-                  nobs=std.n, message=msg, null="standardised increments are Gaussian (per series, Anderson–Darling)",
-                  alternative="non-Gaussian increments in more series than chance allows",
-                  details=GaussianIncrementsDetails(
-                      coordinates=STD_NOTE, standardised=std, raw=raw,
-                      pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p), "
-                                  "Anderson–Darling on standardised increments"))
+    m = wn302_measurement(std, raw, a)
     return m, cols
 
 
@@ -300,11 +278,7 @@ def _hill(n: int, tops: list[np.ndarray]) -> HillPart:
         # Hill's ξ̂ reads only the k + 1 largest values; copies of the (k + 1)-th complete
         # a sample tails.hill accepts (n ≥ 10 values), its n is then the pooled count
         h = replace(tails.hill(np.concatenate([np.full(max(1, 10 - len(top)), top[0]), top]), k=k), n=n)
-    ref = tails.gaussian_reference_xi(h.n, h.k)
-    z = (h.xi - ref) / h.se if h.se > 0 else float("nan")
-    return HillPart(xi=h.xi, xi_ci=h.ci, tail_index=h.alpha, tail_index_ci=h.alpha_ci, k=h.k, n=h.n,
-                    threshold=h.threshold, gaussian_reference_xi=ref, z=z,
-                    pvalue=float(stats.norm.sf(z)) if np.isfinite(z) else None)
+    return hill_part(h)
 
 
 def wn303(first: list[dict], second: list[dict], config: AnalysisConfig) -> Measurement:
@@ -316,18 +290,10 @@ def wn303(first: list[dict], second: list[dict], config: AnalysisConfig) -> Meas
                           [s[name]["top"] for s in parts]) for name in COORDS)
     except ValueError as exc:
         raise InsufficientDataError(str(exc)) from None
-    msg = (f"Hill tail index of |standardised increments| α̂ = {_f(std.tail_index, '.2f')} "
-           f"[{_f(std.tail_index_ci[0], '.2f')}, {_f(std.tail_index_ci[1], '.2f')}] (k = {std.k}); "
-           f"ξ̂ = {std.xi:.3f} vs {std.gaussian_reference_xi:.3f} for Gaussian data")
-    return _measured(std.pvalue is not None and std.pvalue < config.alpha, statistic=std.z, pvalue=std.pvalue,
-                     estimate=std.tail_index, ci=std.tail_index_ci, nobs=std.n, message=msg,
-                     null="tails as thin as a Gaussian's (Hill ξ at the Gaussian reference)",
-                     alternative="heavier (power-law) tails",
-                     details=TailIndexDetails(coordinates=STD_NOTE + "; pooled absolute values",
-                                              standardised=std, raw=raw,
-                                              interval="sqrt(k)(xi_hat - xi) -> N(0, xi^2) (Hill 1975)"))
+    return wn303_measurement(std, raw, config.alpha)
 
 
+# ------------------------------------------------------------------ WN304
 def _pooled_acf(sums: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     """The pooled ACF and its exchangeable-null mean from the partitions' (den, num, null num)."""
     den = sum(s[0] for s in sums)
@@ -341,29 +307,7 @@ def _cluster(parts: list[dict], n: int, nlags: int, alpha: float) -> ClusteringP
     lm, lm_p, acf1 = (np.concatenate([p[key] for p in parts]) for key in ("lm", "lm_p", "acf1"))
     signed, s0 = _pooled_acf([p["signed"] for p in parts])
     squared, q0 = _pooled_acf([p["squared"] for p in parts])
-    signed, squared = signed - s0, squared - q0  # bias-corrected (exchangeable null)
-    se = 1 / np.sqrt(n)
-    neg = signed[0] < -2 * se
-    pos_sq = squared[0] > 2 * se
-    if neg and pos_sq:
-        reading = "bounce (negative signed lag-1, positive squared ACF)"
-    elif neg:
-        reading = "mean reversion (negative signed lag-1, no squared ACF)"
-    elif pos_sq and abs(signed[0]) <= 2 * se:
-        reading = "stochastic volatility (signed ACF ≈ 0, positive squared ACF)"
-    elif pos_sq:
-        reading = "momentum with volatility clustering (positive signed and squared lag-1)"
-    elif signed[0] > 2 * se:
-        reading = "momentum / smoothing (positive signed lag-1)"
-    else:
-        reading = "no clustering or bounce detected"
-    arch = ArchLM(**Combination.of(binomial_combination(lm_p, alpha)).__dict__,
-                  median_lm=float(np.nanmedian(lm)) if np.isfinite(lm).any() else None, df=nlags)
-    return ClusteringPart(
-        arch_lm=arch, acf_signed=tuple(signed.tolist()), acf_squared=tuple(squared.tolist()), acf_se=se,
-        acf_note="pooled within-series ACF minus its expectation under within-series exchangeability",
-        share_series_negative_lag1=float(np.nanmean(acf1 < 0)) if np.isfinite(acf1).any() else None,
-        reading=reading, n=n)
+    return clustering_part(signed - s0, squared - q0, acf1, lm, binomial_combination(lm_p, alpha), n, nlags)
 
 
 def wn304(first: list[dict], second: list[dict], config: AnalysisConfig) -> Measurement:
@@ -376,19 +320,7 @@ def wn304(first: list[dict], second: list[dict], config: AnalysisConfig) -> Meas
     std = _cluster([s[STANDARDISED] for s in parts], std_n, nlags, a)
     raw_n = sum(p["n"] for p in _require(first, "raw", 10, config.min_length))
     raw = _cluster([s["raw"] for s in parts], raw_n, nlags, a)
-    p = std.arch_lm.pvalue
-    msg = (f"ARCH-LM({nlags}) rejects in {_pct(std.arch_lm.share_reject)} of series "
-           f"(raw Δp {_pct(raw.arch_lm.share_reject)}); standardised ACF lag 1 signed "
-           f"{std.acf_signed[0]:+.3f}, squared {std.acf_squared[0]:+.3f}: {std.reading}")
-    return _measured(p is not None and p < a, statistic=std.arch_lm.median_lm, pvalue=p,
-                     estimate=std.acf_squared[0], nobs=std.n, message=msg,
-                     null="no ARCH effects in standardised increments (constant volatility)",
-                     alternative="volatility clusters (squared increments are autocorrelated)",
-                     details=VolatilityClusteringDetails(
-                         coordinates=STD_NOTE, nlags=nlags, standardised=std, raw=raw,
-                         design="per-series regression of x_t^2 on 1, x_{t-1..q}^2 (Engle 1982; "
-                                "= statsmodels het_arch per series), combined over series",
-                         pvalue_rule="2·min(binomial tail of #series rejecting, Bonferroni min p)"))
+    return wn304_measurement(std, raw, nlags, a)
 
 
 def _roll(parts: list[dict]) -> dict:
@@ -435,18 +367,7 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
            "ratio": rv_fine / rv_coarse if rv_coarse > 0 else None,
            "n_series": int(sum(s["n_series"] for s in sig_parts)), "n_blocks": int(sum(s["n_blocks"] for s in sig_parts))}
     regular = sum(p["regular"] for p in parts) / n
-    sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
-    bounce = rl["bounce_share"]
-    fails = zero_share >= 0.10 or (rl["pvalue"] is not None and rl["pvalue"] < config.alpha and (bounce or 0) > 0.05)
-    msg = (f"{100 * zero_share:.0f}% zero updates; tick {_f(tick, '.3g')}"
-           + (f" (grid {grid:g})" if grid else "") + f"; Roll bounce share {_f(bounce, '.2f')}"
-           + (f"; signature ratio RV(1)/RV(5) = {sig['ratio']:.2f}" if sig_ok else ""))
-    return _measured(fails, statistic=bounce, pvalue=rl["pvalue"], estimate=zero_share, nobs=n, message=msg,
-                     null="continuous frictionless updating: few zero updates, no bid-ask bounce",
-                     alternative="stale updates (≥ 10% zeros) or significant bounce (share > 5%)",
-                     details=MicrostructureDetails(coordinates="raw Δp", zero_share=zero_share,
-                                                   smallest_nonzero_move=tick, grid=grid, roll=rl,
-                                                   signature=sig if sig_ok else None, share_regular_steps=regular))
+    return wn307_measurement(zero_share, tick, grid, rl, sig, regular, n, config.alpha)
 
 
 # ------------------------------------------------------------------ WN301
@@ -583,8 +504,6 @@ def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: A
             f"fewer than 10 increments in series with at least {config.min_length} forecasts")
     if isinstance(fit, InsufficientDataError):
         raise fit
-    ci = fit.ci()
-    wald, p_wald = fit.wald_constant()
     coords: dict[str, CoordinateDispersion | None] = {}
     for name in COORDINATES:
         d = [p["dispersion"][name] for p in parts]
@@ -598,31 +517,5 @@ def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: A
             # the buckets' pooled sums of x², each as one value of its own bucket
             by[key] = dispersion_by_index(sum(x[key][1] for x in d), np.arange(nb), edges,
                                           cnt=sum(x[key][0] for x in d))
-        ratios = [r for r in (by["by_p"]["ratio"], by["by_tau"]["ratio"]) if r is not None]
-        spread = max(ratios) if ratios else None
-        coords[name] = CoordinateDispersion(n=n, by_p=by["by_p"], by_tau=by["by_tau"], spread=spread,
-                                            homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
-    ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
-    homo = [k for k, v in coords.items() if v and v.homoskedastic]
-    best = ranked[0][1] if ranked else None
-    fails = bool(np.isfinite(p_wald) and p_wald < config.alpha)
-    msg = (f"E[Δp²/Δt] ∝ [p(1−p)]^γ/τ^α: γ = {fit.gamma:.2f} [{ci['gamma'][0]:.2f}, {ci['gamma'][1]:.2f}], "
-           f"α = {fit.alpha:.2f} [{ci['alpha'][0]:.2f}, {ci['alpha'][1]:.2f}]; "
-           + (f"homoskedastic in: {', '.join(COORD_LABEL[h] for h in homo)}" if homo
-              else f"no coordinate is homoskedastic (closest: {COORD_LABEL.get(best, 'none')})"))
-    return _measured(
-        fails, statistic=wald if np.isfinite(wald) else None, pvalue=p_wald if np.isfinite(p_wald) else None,
-        estimate=fit.gamma, ci=ci["gamma"], nobs=fit.nobs, message=msg,
-        null="volatility is constant in probability units (γ = α = 0)",
-        alternative="volatility depends on the level p and/or the time to resolution τ",
-        details=VolatilityShapeDetails(
-            model="E[dp^2/dt] = c [p(1-p)]^gamma / tau^alpha, Poisson PML, series-clustered SE",
-            gamma=fit.gamma, gamma_ci=ci["gamma"], alpha=fit.alpha, alpha_ci=ci["alpha"],
-            log_c=fit.log_c, tau_unit=time_unit, n_series=fit.n_clusters,
-            se="clustered by series" if fit.se_kind == "cluster" else
-               "heteroskedasticity-robust (fewer than 10 series)",
-            wald_constant=wald, converged=fit.converged,
-            reference={"log-odds BM": {"gamma": 2}, "probit clock": {"gamma": 1.6, "alpha": 1},
-                       "angular": {"gamma": 1}, "calendar clock": {"alpha": 0}},
-            coordinates=coords, homoskedastic_coordinates=tuple(homo), best_coordinate=best,
-            homoskedastic_ratio_threshold=HOMOSKEDASTIC_RATIO, standardised_coordinate=STANDARDISED))
+        coords[name] = coordinate_dispersion(n, by["by_p"], by["by_tau"])
+    return wn301_measurement(fit, coords, config.alpha, time_unit)

@@ -131,7 +131,12 @@ def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> Segmen
 
 def jarque_bera(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None) -> dict:
     """JB statistic and asymptotic χ²₂ p-value per segment (or for one sample)."""
-    mo = segment_moments(x, seg, 1 if seg is None else n_seg)
+    return jarque_bera_of(segment_moments(x, seg, 1 if seg is None else n_seg))
+
+
+def jarque_bera_of(mo: SegmentMoments) -> dict:
+    """JB = n/6·(S² + K²/4) and its χ²₂ p-value from segments' moments (Jarque & Bera
+    1980); also for moments merged across partitions (the Dask engine)."""
     s, k = mo.skew, mo.excess_kurtosis
     jb = mo.n / 6.0 * (s**2 + k**2 / 4.0)
     return {"statistic": jb, "pvalue": stats.chi2.sf(jb, 2), "skew": s, "excess_kurtosis": k, "n": mo.n}
