@@ -414,6 +414,28 @@ def test_full_rank_prescreen_equals_matrix_rank():
     assert np.array_equal(clustering._full_rank_psd(A), ref) and ref[60:].all() and not ref[:50].any()
 
 
+def test_clearly_full_rank_implies_the_eigenvalue_test():
+    # _clearly_full_rank (a Cholesky bound) only answers True where the eigenvalue test
+    # of _full_rank_psd certainly holds; near and below its threshold it answers False
+    rng = np.random.default_rng(22)
+    for k in (2, 4, 6):
+        m = 3000
+        Q = np.linalg.qr(rng.standard_normal((m, k, k)))[0]
+        lam = np.sort(10.0 ** rng.uniform(-17, 0, (m, k)), axis=1)
+        lam[:, -1] = 1.0
+        lam[:100, 0] = 0.0  # singular
+        A = Q @ (lam[:, :, None] * Q.transpose(0, 2, 1))
+        A = (A + A.transpose(0, 2, 1)) / 2
+        A *= 10.0 ** rng.uniform(-100, 100, (m, 1, 1))  # scale-free
+        clear = clustering._clearly_full_rank(A)
+        ev = np.linalg.eigvalsh(A)
+        eig_ok = ev[:, 0] > 1e3 * np.abs(ev).max(axis=-1) * k * np.finfo(float).eps
+        assert not (clear & ~eig_ok).any() and not clear[:100].any()
+        assert clear[lam[:, 0] > 1e-6].all()  # well-conditioned: no eigen-decomposition needed
+        ref = np.linalg.matrix_rank(A) == k
+        assert np.array_equal(clustering._full_rank_psd(A), np.where(eig_ok, True, ref))
+
+
 def test_hill_partition_matches_full_sort():
     # hill() partitions off the top k + 1 order statistics instead of sorting all
     # values; the reference here is the textbook formula on a full np.sort, with
