@@ -504,3 +504,38 @@ def test_acf_and_acf1_together_equal_the_separate_functions(lengths):
     acf, null, acf1 = clustering.pooled_acf_exchangeable_and_acf1(x, seg, n_seg, 5)
     ref = clustering.pooled_acf_exchangeable(x, seg, n_seg, 5)
     assert _bitwise_equal((acf, null, acf1), (*ref, clustering.segment_acf1(x, seg, n_seg)))
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12], [1] * 5])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_shared_segment_sums_give_the_same_numbers_bitwise(lengths, shuffled):
+    # WN302/WN304/WN305 share one SegmentSums per coordinate (counts, layout, means,
+    # Σ(x − mean)², Σx²) instead of each statistic's own bincounts: the same floats
+    from forecheck.stats.standardize import SegmentSums
+
+    rng = np.random.default_rng(23)
+    x, seg = _segmented(rng, lengths)
+    if shuffled:  # not contiguous: the generic paths
+        perm = rng.permutation(len(x))
+        x, seg = x[perm], seg[perm]
+    S = len(lengths)
+    sums = SegmentSums(x, seg, S)
+    x2 = x**2
+
+    def flat(d):
+        return [v for v in (d.values() if isinstance(d, dict) else d) if isinstance(v, np.ndarray)]
+
+    pairs = [
+        (normality.jarque_bera(x, seg, S), normality.jarque_bera(x, seg, S, sums=sums)),
+        (normality.anderson_darling(x, seg, S), normality.anderson_darling(x, seg, S, sums=sums)),
+        (clustering.arch_lm_segments(x, seg, S, 3), clustering.arch_lm_segments(x, seg, S, 3, sums=sums, x2=x2)),
+        (clustering.pooled_acf_exchangeable_and_acf1(x, seg, S, 5),
+         clustering.pooled_acf_exchangeable_and_acf1(x, seg, S, 5, sums=sums)),
+        (clustering.pooled_acf_exchangeable(x2, seg, S, 5),
+         clustering.pooled_acf_exchangeable(x2, seg, S, 5, sums=sums.squared(x2))),
+        (jumps.bns(x, seg, S).__dict__, jumps.bns(x, seg, S, sums=sums).__dict__),
+    ]
+    if len(x) > 6:
+        pairs.append((jumps.lee_mykland(x, seg, S, 6).__dict__, jumps.lee_mykland(x, seg, S, 6, sums=sums).__dict__))
+    for ref, got in pairs:
+        assert _bitwise_equal(flat(ref), flat(got)) and len(flat(ref)) == len(flat(got))

@@ -159,8 +159,8 @@ def check_wn301(ctx: CheckContext) -> Measurement:
 # --------------------------------------------------------------------------- WN302
 def _normality(c, alpha: float) -> tuple[NormalityPart, np.ndarray]:
     """Normality of one coordinate, and the per-series JB p-values (series table)."""
-    jb = normality.jarque_bera(c.x, c.seg, c.n_seg)
-    ad = normality.anderson_darling(c.x, c.seg, c.n_seg)
+    jb = normality.jarque_bera(c.x, c.seg, c.n_seg, sums=c.sums)
+    ad = normality.anderson_darling(c.x, c.seg, c.n_seg, sums=c.sums)
     pooled = normality.jarque_bera(c.x)
     part = NormalityPart(
         n=int(len(c.x)), n_series=int(c.n_seg),
@@ -229,10 +229,12 @@ def check_wn303(ctx: CheckContext) -> Measurement:
 
 # --------------------------------------------------------------------------- WN304
 def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
-    lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags)
+    x2 = c.x**2
+    lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags, sums=c.sums, x2=x2)
     comb = binomial_combination(lm["pvalue"], alpha)
-    signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5)
-    squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, 5)
+    signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5, sums=c.sums)
+    squared, q0 = clustering.pooled_acf_exchangeable(x2, c.seg, c.n_seg, 5, sums=c.sums.squared(x2))
+    del x2
     signed, squared = signed - s0, squared - q0  # bias-corrected (exchangeable null)
     n = len(c.x)
     se = 1 / np.sqrt(n)
@@ -292,9 +294,9 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, 
     n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
         c.counts, K, n_null, ctx.seed("WN305")))
-    b = jumps.bns(c.x, c.seg, c.n_seg)
+    b = jumps.bns(c.x, c.seg, c.n_seg, sums=c.sums)
     p_bns = jumps.mc_pvalue(b.z, null.bns_z, gi)
-    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a)
+    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a, sums=c.sums)
     p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
     crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
     tested = np.isfinite(lm.xi)

@@ -147,14 +147,17 @@ def segment_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int) -> dict:
+def arch_lm_segments(x: np.ndarray, seg: np.ndarray, n_seg: int, nlags: int, sums=None,
+                     x2: np.ndarray | None = None) -> dict:
     """ARCH-LM of every segment at once: the regression of x_t² on 1, x²_{t−1..t−q}
     within each series, solved for all series together from segment sums of the
     cross-products. Identical to ``het_arch(x_s, nlags=q, ddof=0)`` per series and,
-    unlike a pooled regression, free of any per-series scaling (R² is scale-free)."""
-    y = x**2
+    unlike a pooled regression, free of any per-series scaling (R² is scale-free).
+    ``sums`` (:class:`~forecheck.stats.standardize.SegmentSums` of (x, seg)) and
+    ``x2`` (= x**2) when the caller has them."""
+    y = x**2 if x2 is None else x2
     k = nlags + 1
-    groups = length_groups(seg, n_seg)
+    groups = sums.layout if sums is not None else length_groups(seg, n_seg)
     if groups is not None:
         xtx, xty, syy = _arch_sums_blocks(y, groups, n_seg, nlags)
     else:
@@ -228,37 +231,42 @@ def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
     return xtx, xty, syy
 
 
-def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int) -> tuple[np.ndarray, np.ndarray]:
+def pooled_acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int,
+                            sums=None) -> tuple[np.ndarray, np.ndarray]:
     """Pooled within-series ACF and its expectation under within-series exchangeability.
 
     Demeaning each series biases every autocovariance downwards: for a fixed set of
     n values in random order, E[d_i d_j] = −Σd²/(n(n − 1)) for i ≠ j, so the lag-k sum
     has expectation −(n − k)Σd²/(n(n − 1)). Returns ``(acf, null_mean)``; the
-    difference is the bias-corrected autocorrelation."""
-    acf, null, _ = _acf_exchangeable(x, seg, n_seg, lags, False)
+    difference is the bias-corrected autocorrelation. ``sums``: the
+    :class:`~forecheck.stats.standardize.SegmentSums` of (x, seg) when the caller has them."""
+    acf, null, _ = _acf_exchangeable(x, seg, n_seg, lags, False, sums)
     return acf, null
 
 
-def pooled_acf_exchangeable_and_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int,
-                                     lags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pooled_acf_exchangeable_and_acf1(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int,
+                                     sums=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(*pooled_acf_exchangeable(x, …), segment_acf1(x, …))``: both demean the series
     the same way, so for equal-length segments the per-segment lag-1 sums are read off
     the pooled lag-1 products (left-to-right row sums, as ``column_sums`` adds them)
     instead of a second demeaning pass; the same numbers."""
-    return _acf_exchangeable(x, seg, n_seg, lags, True)
+    return _acf_exchangeable(x, seg, n_seg, lags, True, sums)
 
 
-def _acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int, want_acf1: bool):
-    n = seg_count(seg, n_seg).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = seg_sum(x, seg, n_seg) / n
-    L = _equal_length(seg, n_seg, len(x))
+def _acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int, want_acf1: bool, sums=None):
+    if sums is not None:  # the same counts, means, length test and Σd² as computed below
+        n, mean, L = sums.n, sums.mean, sums.equal_length
+    else:
+        n = seg_count(seg, n_seg).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = seg_sum(x, seg, n_seg) / n
+        L = _equal_length(seg, n_seg, len(x))
     if L:  # broadcasting instead of the gather: the same differences
         D = x.reshape(n_seg, L) - mean[:, None]
         d = D.reshape(-1)
     else:
         D, d = None, x - mean[seg]
-    den_s = seg_sum(d * d, seg, n_seg)
+    den_s = sums.dev_ss if sums is not None else seg_sum(d * d, seg, n_seg)
     den = den_s.sum()
     acf = np.full(lags, np.nan)
     null = np.full(lags, np.nan)

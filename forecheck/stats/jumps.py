@@ -44,12 +44,17 @@ class BNSResult:
     pvalue: np.ndarray
 
 
-def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5) -> BNSResult:
-    """BNS ratio jump test per segment (NaN where fewer than ``min_n`` returns)."""
-    n = seg_count(seg, n_seg).astype(float)
+def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5, sums=None) -> BNSResult:
+    """BNS ratio jump test per segment (NaN where fewer than ``min_n`` returns).
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (r, seg) when
+    the caller has them (counts, Σr² and the layout are not recomputed)."""
+    if sums is not None:
+        n, rv, groups = sums.n, sums.sum_sq, sums.layout
+    else:
+        n = seg_count(seg, n_seg).astype(float)
+        rv = seg_sum(r * r, seg, n_seg)
+        groups = length_groups(seg, n_seg)
     a = np.abs(r)
-    rv = seg_sum(r * r, seg, n_seg)
-    groups = length_groups(seg, n_seg)
     if groups is not None:  # (L, g) blocks: lags are row slices, sums in the bincount's order
         s_bv, s_tq = np.zeros(n_seg), np.zeros(n_seg)
         for ids, st, L in groups:
@@ -99,13 +104,16 @@ class LMResult:
     jump: np.ndarray  # per return, bool
 
 
-def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: float = 0.05) -> LMResult:
-    """Lee–Mykland jump statistics for every return with a full window in its segment."""
+def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: float = 0.05,
+                sums=None) -> LMResult:
+    """Lee–Mykland jump statistics for every return with a full window in its segment.
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (r, seg) when
+    the caller has them."""
     K = int(window)
     if K < 3:
         raise ValueError("Lee–Mykland window K must be at least 3")
-    if len(r) > K and is_contiguous(seg):
-        return _lee_mykland_contiguous(r, seg, n_seg, K, alpha)
+    if len(r) > K and (sums.contiguous if sums is not None else is_contiguous(seg)):
+        return _lee_mykland_contiguous(r, seg, n_seg, K, alpha, None if sums is None else sums.counts)
     a = np.abs(r)
     pos = position_in_segment(seg)
     b = np.zeros(len(r))
@@ -137,14 +145,16 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
     return LMResult(window=K, L=L, xi=xi, n_tested=n_t, xi_max=xi_max, pvalue=pval, jump=jump)
 
 
-def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float) -> LMResult:
+def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float,
+                            counts: np.ndarray | None = None) -> LMResult:
     """:func:`lee_mykland` for contiguous segments: the same numbers (the bipower terms,
     the global cumulative sum and its window differences are formed from the same
     operands), computed with shifted slices instead of index gathers."""
     n = len(r)
     w = K - 2
     a = np.abs(r)
-    counts = np.bincount(seg, minlength=n_seg)
+    if counts is None:
+        counts = np.bincount(seg, minlength=n_seg)
     starts = np.r_[0, np.cumsum(counts)][:-1]
     first = starts[counts > 0]
     b = np.empty(n)

@@ -31,7 +31,7 @@ from scipy import special
 from forecheck.stats import dists as stats
 
 from forecheck.panel import Panel
-from forecheck.stats.segments import seg_count, seg_sum
+from forecheck.stats.segments import MAX_LENGTH_GROUPS, is_contiguous, seg_count, seg_sum
 
 COORDINATES = ("raw", "logit", "probit_clock", "latent")
 STANDARDISED = "latent"
@@ -61,7 +61,96 @@ class Coordinate:
 
     @cached_property
     def counts(self) -> np.ndarray:
+        return self.sums.counts
+
+    @cached_property
+    def sums(self) -> "SegmentSums":
+        """Per-series sums of ``x`` that WN302, WN304 and WN305 all read (formed once)."""
+        return SegmentSums(self.x, self.seg, self.n_seg)
+
+
+class SegmentSums:
+    """Per-segment quantities of one segmented array ``x`` that several statistics
+    need, each computed on first use and then shared: the same floats the
+    statistics' own ``np.bincount``s give (``seg_sum``: values added in order).
+
+    ``counts``; ``n`` (as float); ``layout`` (:func:`segments.length_groups`);
+    ``equal_length`` (L when the values are ``n_seg`` contiguous segments of one
+    length L, else 0); ``total`` (Σx), ``mean`` (Σx/n), ``dev_ss`` (Σ(x − mean)²),
+    ``sum_sq`` (Σx²) per segment."""
+
+    def __init__(self, x: np.ndarray, seg: np.ndarray, n_seg: int):
+        self.x, self.seg, self.n_seg = x, seg, int(n_seg)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
         return seg_count(self.seg, self.n_seg)
+
+    @cached_property
+    def n(self) -> np.ndarray:
+        return self.counts.astype(float)
+
+    @cached_property
+    def contiguous(self) -> bool:
+        return is_contiguous(self.seg)
+
+    @cached_property
+    def layout(self) -> list[tuple[np.ndarray, np.ndarray, int]] | None:
+        """:func:`segments.length_groups` from the counts already formed."""
+        if not self.contiguous:
+            return None
+        counts = self.counts
+        lengths = np.unique(counts[counts > 0])
+        if len(lengths) > MAX_LENGTH_GROUPS:
+            return None
+        starts = np.r_[0, np.cumsum(counts)][:-1]
+        out = []
+        for L in lengths:
+            ids = np.flatnonzero(counts == L)
+            out.append((ids, starts[ids], int(L)))
+        return out
+
+    @cached_property
+    def equal_length(self) -> int:
+        n_seg, n = self.n_seg, len(self.x)
+        if n_seg == 0 or n % n_seg:
+            return 0
+        L = n // n_seg
+        if L == 0 or not self.contiguous or np.any(self.counts != L):
+            return 0
+        return L
+
+    @cached_property
+    def total(self) -> np.ndarray:
+        return seg_sum(self.x, self.seg, self.n_seg)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.total / self.n
+
+    @cached_property
+    def dev_ss(self) -> np.ndarray:
+        L = self.equal_length
+        if L:  # broadcasting instead of the gather: the same differences
+            d = self.x.reshape(self.n_seg, L) - self.mean[:, None]
+        else:
+            d = self.x - self.mean[self.seg]
+        d *= d
+        return seg_sum(d.reshape(-1), self.seg, self.n_seg)
+
+    @cached_property
+    def sum_sq(self) -> np.ndarray:
+        return seg_sum(self.x * self.x, self.seg, self.n_seg)
+
+    def squared(self, x2: np.ndarray) -> "SegmentSums":
+        """The sums of ``x2`` = x**2 on the same segments: the layout is shared and Σx²
+        is this array's ``sum_sq`` (x**2 and x·x are the same floats)."""
+        out = SegmentSums(x2, self.seg, self.n_seg)
+        for key in ("counts", "n", "contiguous", "layout", "equal_length"):
+            out.__dict__[key] = getattr(self, key)
+        out.__dict__["total"] = self.sum_sq
+        return out
 
 
 @dataclass(frozen=True, eq=False)
