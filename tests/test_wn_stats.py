@@ -539,3 +539,37 @@ def test_shared_segment_sums_give_the_same_numbers_bitwise(lengths, shuffled):
         pairs.append((jumps.lee_mykland(x, seg, S, 6).__dict__, jumps.lee_mykland(x, seg, S, 6, sums=sums).__dict__))
     for ref, got in pairs:
         assert _bitwise_equal(flat(ref), flat(got)) and len(flat(ref)) == len(flat(got))
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_equal_length_increment_views_equal_the_gathers_bitwise(ragged):
+    # with every series of one length the coordinates read the (S, L) panel matrix's
+    # columns instead of gathering at row and row − 1; the generic gathers are the reference
+    from forecheck.panel import Panel
+    from forecheck.stats.standardize import COORDINATES, Increments
+
+    rng = np.random.default_rng(24)
+    S, T = 40, 30
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.05, (S, T)), axis=1), 0, 1)
+    p[3, 10:] = 1.0  # absorbed: dropped from the standardised coordinates
+    p[5] = 0.37  # constant: no scale
+    series = np.repeat([f"s{i:02d}" for i in range(S)], T)
+    time = np.tile(np.arange(T, dtype=float), S)
+    keep = np.ones(S * T, dtype=bool)
+    if ragged:
+        keep[rng.random(S * T) < 0.2] = False
+        keep[np.arange(0, S * T, T)] = True
+    pan = Panel.from_arrays(series[keep], time[keep], p.ravel()[keep],
+                            outcome=(rng.random(S * T) < 0.5).astype(float)[keep])
+    fast = Increments.from_panel(pan, 5)
+    slow = Increments.from_panel(pan, 5)
+    slow.__dict__["_equal_length"] = 0
+    assert bool(fast._equal_length) == (not ragged)
+    for inc in (fast, slow):
+        inc.memo(True)
+    for name in COORDINATES:
+        a, b = fast.coordinate(name), slow.coordinate(name)
+        assert _bitwise_equal([a.x, a.seg, a.series, a.row, a.scale], [b.x, b.seg, b.series, b.row, b.scale])
+    for attr in ("p_prev", "p", "tau_prev", "tau", "tau_prev_time"):
+        assert np.array_equal(getattr(fast, attr), getattr(slow, attr), equal_nan=True)
+    assert np.array_equal(fast.diff(pan.p), pan.dp)

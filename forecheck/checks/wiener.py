@@ -94,12 +94,15 @@ def check_wn301(ctx: CheckContext) -> Measurement:
     wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
+    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
     # bucket of p and of τ/horizon at every panel row, read at each coordinate's t − 1
     p_bucket = bucket_index(panel.p, P_EDGES)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
+    if np.all(horizon > 0):  # τ/horizon is the coordinates' own τ row (the same divisions)
+        tau_bucket = bucket_index(inc.row_tau(), TAU_EDGES)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
-    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
     buckets = None
     for name in COORDINATES:
         try:
@@ -109,9 +112,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             continue
         if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
             if buckets is None:
-                prev = inc.row - 1
-                bp, bt = p_bucket[prev], tau_bucket[prev]
-                del prev
+                bp, bt = inc.at_start(p_bucket), inc.at_start(tau_bucket)
                 # the bucket counts are the same for every coordinate sharing these rows
                 buckets = bp, bt, np.bincount(bp, minlength=len(P_EDGES) - 1), \
                     np.bincount(bt, minlength=len(TAU_EDGES) - 1)

@@ -184,13 +184,60 @@ class Increments:
     def n(self) -> int:
         return len(self.row)
 
+    @cached_property
+    def _equal_length(self) -> int:
+        """L when every increment is used and every panel series has L ≥ 2 rows: the
+        increments are then the (S, L − 1) matrix of each series' rows after its first,
+        so values at their end and start rows are column slices of the (S, L) panel
+        matrix (no index gathers); else 0."""
+        if self.keep is not None:
+            return 0
+        lengths = self.panel.lengths
+        if len(lengths) == 0 or len(self.row) == 0:
+            return 0
+        L = int(lengths[0])
+        return L if L >= 2 and bool(np.all(lengths == L)) else 0
+
+    def _r0(self) -> np.ndarray:
+        return self._memoised("r0", lambda: self.row - 1)
+
+    def at_end(self, a: np.ndarray) -> np.ndarray:
+        """``a[row]``: a per-panel-row array at each increment's end row."""
+        L = self._equal_length
+        if L:
+            return a.reshape(-1, L)[:, 1:].reshape(-1)
+        return a[self.row]
+
+    def at_start(self, a: np.ndarray) -> np.ndarray:
+        """``a[row − 1]``: a per-panel-row array at each increment's start row."""
+        L = self._equal_length
+        if L:
+            return a.reshape(-1, L)[:, :-1].reshape(-1)
+        return a[self._r0()]
+
+    def diff(self, a: np.ndarray) -> np.ndarray:
+        """``a[row] − a[row − 1]`` (the same subtractions, without the two gathers when
+        the series have one length)."""
+        L = self._equal_length
+        if L:
+            A = a.reshape(-1, L)
+            out = np.empty((A.shape[0], L - 1), dtype=np.result_type(a.dtype, a.dtype))
+            np.subtract(A[:, 1:], A[:, :-1], out=out)
+            return out.reshape(-1)
+        return a[self.row] - a[self._r0()]
+
+    @cached_property
+    def series_counts(self) -> np.ndarray:
+        """(S,) number of increments of each panel series."""
+        return np.bincount(self.series, minlength=self.panel.n_series)
+
     @property
     def p_prev(self) -> np.ndarray:
-        return self.panel.p[self.row - 1]
+        return self.at_start(self.panel.p)
 
     @property
     def p(self) -> np.ndarray:
-        return self.panel.p[self.row]
+        return self.at_end(self.panel.p)
 
     @property
     def dp(self) -> np.ndarray:
@@ -203,7 +250,7 @@ class Increments:
     @property
     def tau_prev_time(self) -> np.ndarray:
         """Time to resolution at t−1 in the panel's time unit."""
-        return self.panel.time_to_resolution[self.row - 1]
+        return self.at_start(self.panel.time_to_resolution)
 
     def memo(self, on: bool = True) -> None:
         """Keep (``on``) or drop the per-row transforms (τ/horizon, Φ⁻¹(p)) between
@@ -219,8 +266,12 @@ class Increments:
             m[key] = compute()
         return m[key]
 
-    def _row_tau(self) -> np.ndarray:
+    def row_tau(self) -> np.ndarray:
+        """(N_panel,) τ of every panel row as a fraction of its series' horizon
+        (memoised while :meth:`memo` is on)."""
         return self._memoised("tau", self._row_tau_compute)
+
+    _row_tau = row_tau
 
     def _row_tau_compute(self) -> np.ndarray:
         """(N_panel,) τ of every panel row as a fraction of its series' horizon (τ at
@@ -234,54 +285,66 @@ class Increments:
     @property
     def tau_prev(self) -> np.ndarray:
         """Time to resolution at t−1, fraction of the series' horizon."""
-        return self._row_tau()[self.row - 1]
+        return self.at_start(self._row_tau())
 
     @property
     def tau(self) -> np.ndarray:
-        return self._row_tau()[self.row]
+        return self.at_end(self._row_tau())
 
     def values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Unscaled values of a coordinate and the mask where they exist.
 
         Transforms of p (Φ⁻¹, logit) and τ are evaluated once per panel row and
-        gathered at both end points of each increment (the same numbers as evaluating
-        them at p_{t−1} and at p_t separately)."""
+        read at both end points of each increment (the same numbers as evaluating
+        them at p_{t−1} and at p_t separately); the arithmetic is done in place, in
+        the order of the formulas (the same floats as evaluating them directly)."""
         if name == "raw":
             return self.dp, np.ones(self.n, dtype=bool)
         if name not in COORDINATES:
             raise ValueError(f"unknown coordinate {name!r}; expected one of {', '.join(COORDINATES)}")
-        r1 = self.row
         pr = self.panel.p
         mz = self._memoised
-        r0 = mz("r0", lambda: r1 - 1)
         dt = self.dt
         # masks shared by the coordinates (memoised while WN301 reads all four)
-        inner_prev = mz("inner_prev", lambda: _inside(pr[r0]))
-        inner = mz("inner", lambda: inner_prev & _inside(pr[r1]))
+        inside = mz("inside", lambda: _inside(pr))
+        inner_prev = mz("inner_prev", lambda: self.at_start(inside))
+        inner = mz("inner", lambda: inner_prev & self.at_end(inside))
         ok_dt = mz("ok_dt", lambda: dt > 0)
         sqrt_dt = mz("sqrt_dt", lambda: np.sqrt(dt))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if name == "logit":
                 lg = special.logit(pr)
-                v = lg[r1] - lg[r0]
+                v = self.diff(lg)
                 del lg
                 v /= sqrt_dt
                 return v, inner & ok_dt
             tau_row = self._row_tau()
-            tau_prev = mz("tau_prev", lambda: tau_row[r0])
+            tau_prev = mz("tau_prev", lambda: self.at_start(tau_row))
             ok_tau_prev = mz("ok_tau_prev", lambda: tau_prev > 0)
             if name == "probit_clock":
-                # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
-                dens = stats.norm.pdf(mz("ndtri", lambda: special.ndtri(pr))[r0])
-                dens *= np.sqrt(dt / tau_prev)
-                v = self.dp / dens
-                return v, inner_prev & ok_dt & ok_tau_prev
+                # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1})), φ(x) =
+                # exp(−0.5·x·x)/√(2π) as dists.norm.pdf evaluates it
+                g = self.at_start(mz("ndtri", lambda: special.ndtri(pr)))
+                dens = np.multiply(-0.5, g)
+                dens *= g
+                del g
+                np.exp(dens, out=dens)
+                dens /= stats._SQRT2PI
+                q = np.divide(dt, tau_prev)
+                np.sqrt(q, out=q)
+                dens *= q
+                del q
+                np.divide(self.dp, dens, out=dens)
+                return dens, inner_prev & ok_dt & ok_tau_prev
             # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-            S = mz("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
-            v = S[r1] - S[r0]
+            S = np.sqrt(tau_row)
+            S *= mz("ndtri", lambda: special.ndtri(pr))
+            v = self.diff(S)
             del S
             v /= sqrt_dt
-            ok = inner & ok_dt & ok_tau_prev & (tau_row[r1] >= 0)
+            ok = inner & ok_dt
+            ok &= ok_tau_prev
+            ok &= self.at_end(tau_row >= 0)
             return v, ok
 
     def coordinate(self, name: str) -> Coordinate:
@@ -294,27 +357,31 @@ class Increments:
         ser = self.series if every else self.series[ok]
         u = v if every else v[ok]
         del v
-        cnt = np.bincount(ser, minlength=s_all)
+        cnt = self.series_counts if every else np.bincount(ser, minlength=s_all)
         ss = np.bincount(ser, weights=u * u, minlength=s_all)
         with np.errstate(divide="ignore", invalid="ignore"):
             rms = np.sqrt(ss / cnt)
         use_series = (cnt >= MIN_INCREMENTS) & (rms > 0)
         series_ids = np.flatnonzero(use_series)
         row = self.row
-        if not use_series[ser].all():
+        if not use_series[cnt > 0].all():  # = use_series[ser].all(): ser holds the series with cnt > 0
             sub = use_series[ser]
             ok &= use_series[self.series]
             ser, u = ser[sub], u[sub]
             every = False
         if not every:
             row = row[ok]
+        scale = rms[series_ids]
         if len(series_ids) == s_all:  # every panel series is a segment: compact ids are the series numbers
             seg = ser
+            L = self._equal_length if every else 0
+            if L:  # the same divisions, by broadcasting instead of gathering scale[seg]
+                x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                return Coordinate(name=name, x=x, seg=seg, series=series_ids, row=row, scale=scale)
         else:
             compact = np.full(s_all, -1, dtype=np.int64)
             compact[series_ids] = np.arange(len(series_ids))
             seg = compact[ser]
-        scale = rms[series_ids]
         return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
 
 
