@@ -86,12 +86,6 @@ def _f(x: Any, spec: str = ".3g") -> str:
 def check_wn301(ctx: CheckContext) -> Measurement:
     inc = _increments(ctx)
     panel = ctx.panel
-    try:
-        fit = fit_vol_shape(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
-    except ValueError as exc:
-        raise InsufficientDataError(str(exc)) from None
-    ci = fit.ci()
-    wald, p_wald = fit.wald_constant()
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
     inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
@@ -131,6 +125,14 @@ def check_wn301(ctx: CheckContext) -> Measurement:
         coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
                                             homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
     inc.memo(False)
+    # the fit after the coordinates: its (n,) buffers reuse the heap the coordinates
+    # grew and freed, instead of being returned to the system and faulted in again
+    try:
+        fit = fit_vol_shape(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
+    except ValueError as exc:
+        raise InsufficientDataError(str(exc)) from None
+    ci = fit.ci()
+    wald, p_wald = fit.wald_constant()
     ranked = sorted((v.spread, k) for k, v in coords.items() if v and v.spread is not None)
     homo = [k for k, v in coords.items() if v and v.homoskedastic]
     best = ranked[0][1] if ranked else None
