@@ -372,6 +372,13 @@ def test_largest_equals_stable_argsort():
     a = np.abs(np.r_[np.random.default_rng(18).standard_normal(500), 3.0, 3.0, 3.0, 3.0, 3.0, 3.0])
     assert np.array_equal(_largest(a, 5), np.argsort(-a, kind="stable")[:5])  # ties in index order
     assert np.array_equal(_largest(a[:3], 5), np.argsort(-a[:3], kind="stable")[:5])
+    # long inputs take the threshold from block maxima: ties, a tail block, the large
+    # values crowded into one block, every value equal
+    rng = np.random.default_rng(25)
+    n = 4 * 5 * (1 << 16) + 12345
+    for b in (np.round(rng.random(n), 3), np.r_[np.zeros(n - 100), rng.random(100)],
+              np.r_[rng.random(n - 20000) * 1e-3, rng.random(20000)], np.ones(n)):
+        assert np.array_equal(_largest(b, 5), np.argsort(-b, kind="stable")[:5])
 
 
 @pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2]])
@@ -573,3 +580,16 @@ def test_equal_length_increment_views_equal_the_gathers_bitwise(ragged):
     for attr in ("p_prev", "p", "tau_prev", "tau", "tau_prev_time"):
         assert np.array_equal(getattr(fast, attr), getattr(slow, attr), equal_nan=True)
     assert np.array_equal(fast.diff(pan.p), pan.dp)
+
+
+@pytest.mark.parametrize("L", [2, 3, 7, 11, 60])
+def test_microstructure_equal_length_paths_equal_the_masks_bitwise(L):
+    rng = np.random.default_rng(26)
+    S = 50
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.02, (S, L)), axis=1), 0, 1).ravel()
+    seg = np.repeat(np.arange(S), L)
+    dp = (p.reshape(S, L)[:, 1:] - p.reshape(S, L)[:, :-1]).ravel()
+    dseg = np.repeat(np.arange(S), L - 1)
+    assert microstructure.roll(dp, dseg) == microstructure.roll(dp, None, seg_length=L - 1)
+    assert (microstructure.signature_ratio(p, seg, S, q=5)
+            == microstructure.signature_ratio(p, None, S, q=5, seg_length=L))

@@ -302,9 +302,12 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, 
     lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a, sums=c.sums)
     p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
     crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
-    tested = np.isfinite(lm.xi)
-    flag = np.zeros(len(c.x), dtype=bool)
-    flag[tested] = lm.xi[tested] > crit[gi][c.seg[tested]]
+    # xi is NaN where not tested, so the comparison over every increment flags the same ones
+    crit_s = crit[gi]
+    crit_x = np.repeat(crit_s, c.counts) if c.sums.contiguous else crit_s[c.seg]
+    with np.errstate(invalid="ignore"):
+        flag = lm.xi > crit_x
+    del crit_x
     ok = np.isfinite(b.z)
     rv, bv = float(b.rv[ok].sum()), float(b.bv[ok].sum())
     part = JumpPart(
@@ -335,8 +338,22 @@ def _largest(a: np.ndarray, k: int) -> np.ndarray:
     n = len(a)
     if n <= k or not np.all(np.isfinite(a)):
         return np.argsort(-a, kind="stable")[:k]
-    thr = np.partition(a, n - k)[n - k]
+    B = 1 << 16
+    if n >= 4 * k * B:
+        # the k-th largest of the block maxima is at most the k-th largest value (the k
+        # largest maxima are k distinct values): a threshold from n/B maxima instead of
+        # a partition of all n values; the candidates above it still hold the k largest
+        m = n // B
+        mx = a[:m * B].reshape(m, B).max(axis=1)
+        if m * B < n:
+            mx = np.r_[mx, a[m * B:].max()]
+        thr = np.partition(mx, len(mx) - k)[len(mx) - k]
+    else:
+        thr = np.partition(a, n - k)[n - k]
     cand = np.flatnonzero(a >= thr)
+    if len(cand) > 64 * k:  # many values at or above the threshold: the exact k-th largest among them
+        v = a[cand]
+        cand = cand[v >= np.partition(v, len(v) - k)[len(v) - k]]
     return cand[np.argsort(-a[cand], kind="stable")][:k]
 
 
@@ -552,12 +569,21 @@ def check_wn307(ctx: CheckContext) -> Measurement:
         rows = np.flatnonzero(inc.eligible[panel.series_index])
         p_rows, s_rows = panel.p[rows], panel.series_index[rows]
     grid = microstructure.detect_grid(p_rows)
-    seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
-    rl = microstructure.roll(dp, seg)
-    del seg
-    rseg, n_seg = group_codes(s_rows)
-    sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
-    regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
+    L = inc.at_equal_length()  # every series used and of one length L: no segment codes needed
+    if L:
+        rl = microstructure.roll(dp, None, seg_length=L - 1)
+        sig = microstructure.signature_ratio(p_rows, None, panel.n_series, q=5, seg_length=L)
+        step = np.repeat(panel.typical_step, L - 1)
+    else:
+        seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
+        rl = microstructure.roll(dp, seg)
+        del seg
+        rseg, n_seg = group_codes(s_rows)
+        sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
+        del rseg
+        step = panel.typical_step[inc.series]
+    regular = float(np.mean(np.isclose(inc.dt, step))) if inc.n else None
+    del step
     sig_ok = sig["n_series"] > 0 and sig["ratio"] is not None
     bounce = rl["bounce_share"]
     fails = zero_share >= 0.10 or (rl["pvalue"] is not None and rl["pvalue"] < a and (bounce or 0) > 0.05)

@@ -166,17 +166,26 @@ def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, 
     c[0] = 0.0
     np.cumsum(b, out=c[1:])  # c[m] = Σ_{j<m} b_j
     del b
-    pos = np.arange(n) - np.repeat(starts, counts)
+    # returns at position ≥ K − 1 of their segment (a full window): the first K − 1 of
+    # each segment cleared, instead of an (n,) position array
+    full = np.ones(n, dtype=bool)
+    for j in range(K - 1):
+        full[starts[counts > j] + j] = False
     L = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         sig = c[w:n] - c[:n - w]  # entry i − w: c[i] − c[i−K+2] = Σ_{j=i−K+2}^{i−1} b_j
         del c
         sig /= K - 2
         np.sqrt(sig, out=sig)
-        L[w:] = np.where((pos[w:] >= K - 1) & (sig > 0), r[w:] / sig, np.nan)
-    del sig, pos
+        ok_w = full[w:]
+        ok_w &= sig > 0
+        L[w:] = np.where(ok_w, r[w:] / sig, np.nan)
+    del sig, full, ok_w
     tested = np.isfinite(L)
-    n_t = np.bincount(seg, weights=tested, minlength=n_seg)
+    # tested returns per segment (exact integers, as the bincount of the 0/1 weights gives)
+    eq = n // n_seg if n_seg and n % n_seg == 0 and np.all(counts == n // n_seg) else 0
+    n_t = (tested.reshape(n_seg, eq).sum(axis=1) if eq else
+           np.bincount(seg[tested], minlength=n_seg)).astype(float)
     seg_ok = n_t >= 2  # C_n, S_n need n ≥ 2
     if not seg_ok.all():
         tested &= seg_ok[seg]

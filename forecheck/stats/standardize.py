@@ -198,6 +198,10 @@ class Increments:
         L = int(lengths[0])
         return L if L >= 2 and bool(np.all(lengths == L)) else 0
 
+    def at_equal_length(self) -> int:
+        """L (≥ 2) when every panel series is used and has L rows, else 0."""
+        return self._equal_length
+
     def _r0(self) -> np.ndarray:
         return self._memoised("r0", lambda: self.row - 1)
 
