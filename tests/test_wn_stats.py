@@ -593,3 +593,24 @@ def test_microstructure_equal_length_paths_equal_the_masks_bitwise(L):
     assert microstructure.roll(dp, dseg) == microstructure.roll(dp, None, seg_length=L - 1)
     assert (microstructure.signature_ratio(p, seg, S, q=5)
             == microstructure.signature_ratio(p, None, S, q=5, seg_length=L))
+
+
+@pytest.mark.parametrize("cells", [1, 7, 100, 1 << 16])
+def test_segment_blocks_give_the_one_block_sums_bitwise(cells, monkeypatch):
+    # JB, BNS and ARCH-LM read the segments of each length a few columns at a time;
+    # per-segment sums must not depend on how many columns a block holds
+    from forecheck.stats import standardize
+
+    rng = np.random.default_rng(27)
+    lengths = [60] * 7 + [12, 40, 150, 7, 40, 3, 1, 12] + [60] * 3
+    x, seg = _segmented(rng, lengths)
+    S = len(lengths)
+    ref = (normality.jarque_bera(x, seg, S), clustering.arch_lm_segments(x, seg, S, 3), jumps.bns(x, seg, S).__dict__)
+    gen = standardize.segment_blocks
+    monkeypatch.setattr(normality, "segment_blocks", lambda x, g: gen(x, g, cells))
+    monkeypatch.setattr(clustering, "segment_blocks", lambda x, g: gen(x, g, cells))
+    monkeypatch.setattr(jumps, "segment_blocks", lambda x, g: gen(x, g, cells))
+    got = (normality.jarque_bera(x, seg, S), clustering.arch_lm_segments(x, seg, S, 3), jumps.bns(x, seg, S).__dict__)
+    for r, g in zip(ref, got):
+        keys = [k for k in r if isinstance(r[k], np.ndarray)]
+        assert keys and _bitwise_equal([r[k] for k in keys], [g[k] for k in keys])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
+from forecheck.stats.standardize import segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, lag_pairs, length_groups, seg_count, seg_sum,
                                      segment_block)
 
@@ -200,10 +201,8 @@ def _arch_sums_blocks(y: np.ndarray, groups, n_seg: int, nlags: int):
     xtx = np.zeros((n_seg, k, k))
     xty = np.zeros((n_seg, k))
     syy = np.zeros(n_seg)
-    for ids, st, L in groups:
-        if L <= nlags:  # no complete lag window: no design rows (zero sums, as bincount gives)
-            continue
-        Y = segment_block(y, st, L)
+    for ids, Y, L in segment_blocks(y, [gr for gr in groups if gr[2] > nlags]):
+        # (lengths L ≤ nlags have no complete lag window: no design rows, zero sums as bincount gives)
         rows = L - nlags
         blk = np.empty((len(ids), k, k))
         bty = np.empty((len(ids), k))

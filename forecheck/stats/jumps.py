@@ -24,6 +24,7 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
+from forecheck.stats.standardize import segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, lag_product, length_groups, position_in_segment,
                                      seg_count, seg_sum, segment_block)
 
@@ -57,8 +58,7 @@ def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5, sums=None) -
     a = np.abs(r)
     if groups is not None:  # (L, g) blocks: lags are row slices, sums in the bincount's order
         s_bv, s_tq = np.zeros(n_seg), np.zeros(n_seg)
-        for ids, st, L in groups:
-            A = segment_block(a, st, L)
+        for ids, A, L in segment_blocks(a, groups):
             s_bv[ids] = column_sums(A[1:] * A[:-1])
             A *= np.cbrt(A)
             s_tq[ids] = column_sums(A[2:] * A[1:-1] * A[:-2])

@@ -21,6 +21,7 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
+from forecheck.stats.standardize import segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
                                      rank_within_segment, seg_count, seg_sum, segment_block, sort_within_segments)
 
@@ -50,8 +51,7 @@ def _moments_blocks(x: np.ndarray, groups, n_seg: int) -> SegmentMoments:
     n = np.zeros(n_seg)
     out = [np.full(n_seg, np.nan) for _ in range(4)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        for ids, st, L in groups:
-            X = segment_block(x, st, L)
+        for ids, X, L in segment_blocks(x, groups):
             mean = column_sums(X) / L
             d = X - mean
             d2 = d * d

@@ -389,6 +389,29 @@ class Increments:
         return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
 
 
+BLOCK_CELLS = 1 << 16  # values per (L, c) block of segment_blocks (512 KB: the block stays in cache)
+
+
+def segment_blocks(x: np.ndarray, groups, max_cells: int = BLOCK_CELLS):
+    """``(ids, block, L)`` for the contiguous segments of each length L
+    (:func:`segments.length_groups`), a few at a time: ``block`` is the (L, c)
+    C-contiguous matrix whose columns are c of those segments (as
+    :func:`segments.segment_block` forms all of them at once). Per-segment column
+    sums of the blocks are the same floats as of the one big block (each column is
+    added row by row either way); the products and sums stay in cache instead of
+    streaming (L, g) temporaries through memory."""
+    for ids, st, L in groups:
+        c = max(1, max_cells // max(L, 1))
+        for a in range(0, len(ids), c):
+            s = st[a:a + c]
+            g, s0 = len(s), int(s[0])
+            if int(s[-1]) - s0 == (g - 1) * L:  # consecutive segments: one slice, transposed
+                blk = np.ascontiguousarray(x[s0:s0 + g * L].reshape(g, L).T)
+            else:
+                blk = x[np.arange(L)[:, None] + s[None, :]]
+            yield ids[a:a + c], blk, L
+
+
 def bucket_index(key: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Bucket of each ``key`` among increasing ``edges`` (int8):
     ``clip(searchsorted(edges, key, side="right") − 1, 0, len(edges) − 2)``, computed
