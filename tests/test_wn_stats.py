@@ -614,3 +614,33 @@ def test_segment_blocks_give_the_one_block_sums_bitwise(cells, monkeypatch):
     for r, g in zip(ref, got):
         keys = [k for k in r if isinstance(r[k], np.ndarray)]
         assert keys and _bitwise_equal([r[k] for k in keys], [g[k] for k in keys])
+
+
+def test_pairwise_sum_fed_in_blocks_equals_np_sum():
+    rng = np.random.default_rng(28)
+    for n in (1, 7, 128, 129, 1000, 65536, 65537, 300_001):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
+        for leaf in (128, 1000, 1 << 16):
+            st = clustering._PairwiseSum(n, leaf)
+            pos = 0
+            while pos < n:
+                m = int(rng.integers(1, 5000))
+                st.feed(x[pos:pos + m])
+                pos += m
+            assert st.result() == np.sum(x)
+
+
+def test_blocked_lag_sums_equal_the_whole_products():
+    # the exchangeable ACF's lag products are summed block by block; the reference is
+    # the (n_seg, L − k) product matrix formed whole and np.sum'd (the earlier code)
+    rng = np.random.default_rng(29)
+    S, L = 3000, 47  # more values than one block
+    x = rng.standard_normal(S * L)
+    mean = x.reshape(S, L).mean(axis=1)
+    sums, row1 = clustering._lag_sums_equal(x, mean, S, L, 5, True)
+    D = x.reshape(S, L) - mean[:, None]
+    for k in range(1, 6):
+        P = np.ascontiguousarray(D[:, k:] * D[:, :-k])
+        assert sums[k] == np.sum(P)
+    P = D[:, 1:] * D[:, :-1]
+    assert np.array_equal(row1, np.cumsum(P, axis=1)[:, -1])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from forecheck.stats import dists as stats
 
-from forecheck.stats.standardize import segment_blocks
+from forecheck.stats.standardize import BLOCK_CELLS, segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, lag_pairs, length_groups, seg_count, seg_sum,
                                      segment_block)
 
@@ -272,18 +272,14 @@ def _acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int, wan
     num1 = np.zeros(n_seg) if want_acf1 and D is not None else None  # per-segment lag-1 sums
     if den <= 0:
         return acf, null, segment_acf1(x, seg, n_seg) if want_acf1 else None
-    buf = np.empty(len(x)) if D is not None else None
+    if D is not None:
+        del D, d  # the lag products are formed block by block from x and the means
+        lag_sums, row1 = _lag_sums_equal(x, mean, n_seg, L, lags, want_acf1)
+        if row1 is not None:
+            num1 = row1
     for k in range(1, lags + 1):
-        if D is not None:  # the lag pairs of equal-length segments in the same (flat) order
-            if L > k:
-                P = buf[:n_seg * (L - k)].reshape(n_seg, L - k)  # contiguous: np.sum sees the flat order
-                np.multiply(D[:, k:], D[:, :-k], out=P)
-                acf[k - 1] = np.sum(P) / den
-                if k == 1 and num1 is not None:  # running sums along each row: the last is the row's sum
-                    np.cumsum(P, axis=1, out=P)
-                    num1 = P[:, -1].copy()
-            else:
-                acf[k - 1] = 0.0 / den
+        if L:  # the lag pairs of equal-length segments in the same (flat) order
+            acf[k - 1] = lag_sums[k] / den if L > k else 0.0 / den
         else:
             i, j = lag_pairs(seg, k)
             acf[k - 1] = np.sum(d[i] * d[j]) / den
@@ -296,3 +292,64 @@ def _acf_exchangeable(x: np.ndarray, seg: np.ndarray, n_seg: int, lags: int, wan
         return acf, null, segment_acf1(x, seg, n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         return acf, null, np.where(den_s > 0, num1 / den_s, np.nan)
+
+
+class _PairwiseSum:
+    """``np.sum`` of n values fed in order, a block at a time, to the same float: numpy
+    sums a contiguous float64 array pairwise (halves of n, the first rounded down to a
+    multiple of 8, down to 128 values), so the sums of the tree's nodes of at most
+    ``leaf`` values, each the ``np.sum`` of its own slice, added back up the tree give
+    the sum of the whole array without forming it."""
+
+    def __init__(self, n: int, leaf: int = BLOCK_CELLS):
+        self.sizes: list[int] = []
+        self.tree = self._split(n, max(int(leaf), 128))
+        self.vals: list[float] = []
+        self.pending = np.empty(0)
+
+    def _split(self, n: int, leaf: int):
+        if n <= leaf:
+            self.sizes.append(n)
+            return len(self.sizes) - 1
+        n2 = n // 2
+        n2 -= n2 % 8
+        return (self._split(n2, leaf), self._split(n - n2, leaf))
+
+    def feed(self, v: np.ndarray) -> None:
+        if len(self.pending):
+            v = np.concatenate([self.pending, v])
+        pos, i = 0, len(self.vals)
+        while i < len(self.sizes) and self.sizes[i] <= len(v) - pos:
+            m = self.sizes[i]
+            self.vals.append(np.sum(v[pos:pos + m]))
+            pos += m
+            i += 1
+        self.pending = v[pos:].copy()
+
+    def result(self) -> np.float64:
+        if len(self.vals) != len(self.sizes) or len(self.pending):
+            raise ValueError("fed a different number of values than announced")
+
+        def up(node):
+            return self.vals[node] if isinstance(node, int) else up(node[0]) + up(node[1])
+        return up(self.tree)
+
+
+def _lag_sums_equal(x: np.ndarray, mean: np.ndarray, n_seg: int, L: int, lags: int, want_acf1: bool):
+    """For n_seg contiguous segments of length L: ``{k: np.sum(P_k)}`` with P_k the
+    (n_seg, L − k) lag-k products of the deviations D = x − mean (row by row), and with
+    ``want_acf1`` the row sums of P_1 (left to right) — the same floats as forming D and
+    each P_k whole (:class:`_PairwiseSum`), from blocks of rows that stay in cache."""
+    X = x.reshape(n_seg, L)
+    streams = {k: _PairwiseSum(n_seg * (L - k)) for k in range(1, lags + 1) if L > k}
+    row1 = np.empty(n_seg) if want_acf1 and 1 in streams else None
+    R = max(1, BLOCK_CELLS // L)
+    for r0 in range(0, n_seg, R):
+        Dc = X[r0:r0 + R] - mean[r0:r0 + R, None]
+        for k, st in streams.items():
+            P = Dc[:, k:] * Dc[:, :-k]
+            st.feed(P.reshape(-1))
+            if k == 1 and row1 is not None:  # running sums along each row: the last is the row's sum
+                np.cumsum(P, axis=1, out=P)
+                row1[r0:r0 + R] = P[:, -1]
+    return {k: st.result() for k, st in streams.items()}, row1
