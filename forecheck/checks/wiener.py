@@ -116,13 +116,19 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             bp, bt = p_bucket[prev], tau_bucket[prev]
             cp = ct = None
             del prev
-        x2 = c.x * c.x
+        n_c = int(len(c.x))
+        if name in CACHED_COORDINATES:
+            x2 = c.x * c.x
+        else:  # read by WN301 only: squared in place (the same products), one (N,) array less
+            x2 = c.x
+            x2 *= x2
+        del c
         byp = dispersion_by_index(x2, bp, P_EDGES, cnt=cp)
         byt = dispersion_by_index(x2, bt, TAU_EDGES, cnt=ct)
         del x2, bp, bt, cp, ct
         ratios = [r for r in (byp["ratio"], byt["ratio"]) if r is not None]
         spread = max(ratios) if ratios else None
-        coords[name] = CoordinateDispersion(n=int(len(c.x)), by_p=byp, by_tau=byt, spread=spread,
+        coords[name] = CoordinateDispersion(n=n_c, by_p=byp, by_tau=byt, spread=spread,
                                             homoskedastic=spread is not None and spread < HOMOSKEDASTIC_RATIO)
     inc.memo(False)
     # the fit after the coordinates: its (n,) buffers reuse the heap the coordinates
