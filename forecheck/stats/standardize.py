@@ -31,7 +31,7 @@ from scipy import special
 from forecheck.stats import dists as stats
 
 from forecheck.panel import Panel
-from forecheck.stats.segments import MAX_LENGTH_GROUPS, is_contiguous, seg_count, seg_sum
+from forecheck.stats.segments import MAX_LENGTH_GROUPS, column_sums, is_contiguous, seg_count, seg_sum
 
 COORDINATES = ("raw", "logit", "probit_clock", "latent")
 STANDARDISED = "latent"
@@ -362,7 +362,8 @@ class Increments:
         u = v if every else v[ok]
         del v
         cnt = self.series_counts if every else np.bincount(ser, minlength=s_all)
-        ss = np.bincount(ser, weights=u * u, minlength=s_all)
+        L = self._equal_length if every else 0
+        ss = _row_sums_of_squares(u.reshape(s_all, L - 1)) if L else np.bincount(ser, weights=u * u, minlength=s_all)
         with np.errstate(divide="ignore", invalid="ignore"):
             rms = np.sqrt(ss / cnt)
         use_series = (cnt >= MIN_INCREMENTS) & (rms > 0)
@@ -378,7 +379,7 @@ class Increments:
         scale = rms[series_ids]
         if len(series_ids) == s_all:  # every panel series is a segment: compact ids are the series numbers
             seg = ser
-            L = self._equal_length if every else 0
+            L = L if every else 0
             if L:  # the same divisions, by broadcasting instead of gathering scale[seg]
                 x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
                 return Coordinate(name=name, x=x, seg=seg, series=series_ids, row=row, scale=scale)
@@ -387,6 +388,19 @@ class Increments:
             compact[series_ids] = np.arange(len(series_ids))
             seg = compact[ser]
         return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
+
+
+def _row_sums_of_squares(U: np.ndarray) -> np.ndarray:
+    """Σ u² of each row of U, added left to right — ``np.bincount(rows, weights=u * u)``'s
+    floats — from transposed blocks of rows whose column sums run in cache."""
+    S, m = U.shape
+    out = np.empty(S)
+    R = max(1, BLOCK_CELLS // max(m, 1))
+    for r0 in range(0, S, R):
+        B = U[r0:r0 + R]
+        B = np.ascontiguousarray((B * B).T)
+        out[r0:r0 + R] = column_sums(B)
+    return out
 
 
 BLOCK_CELLS = 1 << 16  # values per (L, c) block of segment_blocks (512 KB: the block stays in cache)
