@@ -644,3 +644,18 @@ def test_blocked_lag_sums_equal_the_whole_products():
         assert sums[k] == np.sum(P)
     P = D[:, 1:] * D[:, :-1]
     assert np.array_equal(row1, np.cumsum(P, axis=1)[:, -1])
+
+
+def test_row_sums_equal_the_bincount_bitwise():
+    from forecheck.stats.standardize import row_sums
+
+    rng = np.random.default_rng(30)
+    for S, m in ((5000, 99), (3, 5), (1, 70000), (40000, 1)):
+        U = rng.standard_normal((S, m)) * 10.0 ** rng.uniform(-5, 5, (S, m))
+        c = U.mean(axis=1)
+        rows = np.repeat(np.arange(S), m)
+        assert np.array_equal(row_sums(U), np.bincount(rows, weights=U.ravel(), minlength=S))
+        assert np.array_equal(row_sums(U, square=True), np.bincount(rows, weights=(U * U).ravel(), minlength=S))
+        D = U - c[:, None]
+        assert np.array_equal(row_sums(U, center=c, square=True),
+                              np.bincount(rows, weights=(D * D).ravel(), minlength=S))

@@ -21,7 +21,7 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
-from forecheck.stats.standardize import segment_blocks
+from forecheck.stats.standardize import row_sums, segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
                                      rank_within_segment, seg_count, seg_sum, segment_block, sort_within_segments)
 
@@ -230,7 +230,7 @@ def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, 
     del Y
     terms *= (2 * np.arange(1, L + 1) - 1).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a2 = -n - seg_sum(terms.reshape(-1), seg, n_seg) / n
+        a2 = -n - row_sums(terms) / n  # each row added left to right, as seg_sum adds a segment
         a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
         a2s = a2 * (1 + 0.75 / n + 2.25 / n**2)
     return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}

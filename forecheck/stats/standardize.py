@@ -122,6 +122,9 @@ class SegmentSums:
 
     @cached_property
     def total(self) -> np.ndarray:
+        L = self.equal_length
+        if L:
+            return row_sums(self.x.reshape(self.n_seg, L))
         return seg_sum(self.x, self.seg, self.n_seg)
 
     @cached_property
@@ -132,15 +135,17 @@ class SegmentSums:
     @cached_property
     def dev_ss(self) -> np.ndarray:
         L = self.equal_length
-        if L:  # broadcasting instead of the gather: the same differences
-            d = self.x.reshape(self.n_seg, L) - self.mean[:, None]
-        else:
-            d = self.x - self.mean[self.seg]
+        if L:  # the same differences and squares, by broadcasting, a block of rows at a time
+            return row_sums(self.x.reshape(self.n_seg, L), center=self.mean, square=True)
+        d = self.x - self.mean[self.seg]
         d *= d
-        return seg_sum(d.reshape(-1), self.seg, self.n_seg)
+        return seg_sum(d, self.seg, self.n_seg)
 
     @cached_property
     def sum_sq(self) -> np.ndarray:
+        L = self.equal_length
+        if L:
+            return row_sums(self.x.reshape(self.n_seg, L), square=True)
         return seg_sum(self.x * self.x, self.seg, self.n_seg)
 
     def squared(self, x2: np.ndarray) -> "SegmentSums":
@@ -390,17 +395,27 @@ class Increments:
         return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
 
 
-def _row_sums_of_squares(U: np.ndarray) -> np.ndarray:
-    """Σ u² of each row of U, added left to right — ``np.bincount(rows, weights=u * u)``'s
-    floats — from transposed blocks of rows whose column sums run in cache."""
+def row_sums(U: np.ndarray, center: np.ndarray | None = None, square: bool = False) -> np.ndarray:
+    """Σ of each row of U (of (u − center_row)² or u² when asked), added left to right —
+    the floats of ``np.bincount(rows, weights=…)`` over the flat values — from
+    transposed blocks of rows whose column sums run in cache, without (N,) temporaries."""
     S, m = U.shape
     out = np.empty(S)
     R = max(1, BLOCK_CELLS // max(m, 1))
     for r0 in range(0, S, R):
         B = U[r0:r0 + R]
-        B = np.ascontiguousarray((B * B).T)
-        out[r0:r0 + R] = column_sums(B)
+        if center is not None:
+            B = B - center[r0:r0 + R, None]
+            if square:
+                B *= B
+        elif square:
+            B = B * B
+        out[r0:r0 + R] = column_sums(np.ascontiguousarray(B.T))
     return out
+
+
+def _row_sums_of_squares(U: np.ndarray) -> np.ndarray:
+    return row_sums(U, square=True)
 
 
 BLOCK_CELLS = 1 << 16  # values per (L, c) block of segment_blocks (512 KB: the block stays in cache)
