@@ -372,6 +372,13 @@ def test_largest_equals_stable_argsort():
     a = np.abs(np.r_[np.random.default_rng(18).standard_normal(500), 3.0, 3.0, 3.0, 3.0, 3.0, 3.0])
     assert np.array_equal(_largest(a, 5), np.argsort(-a, kind="stable")[:5])  # ties in index order
     assert np.array_equal(_largest(a[:3], 5), np.argsort(-a[:3], kind="stable")[:5])
+    # long inputs take the threshold from block maxima: ties, a tail block, the large
+    # values crowded into one block, every value equal
+    rng = np.random.default_rng(25)
+    n = 4 * 5 * (1 << 16) + 12345
+    for b in (np.round(rng.random(n), 3), np.r_[np.zeros(n - 100), rng.random(100)],
+              np.r_[rng.random(n - 20000) * 1e-3, rng.random(20000)], np.ones(n)):
+        assert np.array_equal(_largest(b, 5), np.argsort(-b, kind="stable")[:5])
 
 
 @pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12, 2]])
@@ -412,6 +419,28 @@ def test_full_rank_prescreen_equals_matrix_rank():
     A[50:60] *= 1e-300  # tiny but full rank
     ref = np.linalg.matrix_rank(A) == 6  # numpy reference
     assert np.array_equal(clustering._full_rank_psd(A), ref) and ref[60:].all() and not ref[:50].any()
+
+
+def test_clearly_full_rank_implies_the_eigenvalue_test():
+    # _clearly_full_rank (a Cholesky bound) only answers True where the eigenvalue test
+    # of _full_rank_psd certainly holds; near and below its threshold it answers False
+    rng = np.random.default_rng(22)
+    for k in (2, 4, 6):
+        m = 3000
+        Q = np.linalg.qr(rng.standard_normal((m, k, k)))[0]
+        lam = np.sort(10.0 ** rng.uniform(-17, 0, (m, k)), axis=1)
+        lam[:, -1] = 1.0
+        lam[:100, 0] = 0.0  # singular
+        A = Q @ (lam[:, :, None] * Q.transpose(0, 2, 1))
+        A = (A + A.transpose(0, 2, 1)) / 2
+        A *= 10.0 ** rng.uniform(-100, 100, (m, 1, 1))  # scale-free
+        clear = clustering._clearly_full_rank(A)
+        ev = np.linalg.eigvalsh(A)
+        eig_ok = ev[:, 0] > 1e3 * np.abs(ev).max(axis=-1) * k * np.finfo(float).eps
+        assert not (clear & ~eig_ok).any() and not clear[:100].any()
+        assert clear[lam[:, 0] > 1e-6].all()  # well-conditioned: no eigen-decomposition needed
+        ref = np.linalg.matrix_rank(A) == k
+        assert np.array_equal(clustering._full_rank_psd(A), np.where(eig_ok, True, ref))
 
 
 def test_hill_partition_matches_full_sort():
@@ -482,3 +511,151 @@ def test_acf_and_acf1_together_equal_the_separate_functions(lengths):
     acf, null, acf1 = clustering.pooled_acf_exchangeable_and_acf1(x, seg, n_seg, 5)
     ref = clustering.pooled_acf_exchangeable(x, seg, n_seg, 5)
     assert _bitwise_equal((acf, null, acf1), (*ref, clustering.segment_acf1(x, seg, n_seg)))
+
+
+@pytest.mark.parametrize("lengths", [[60] * 9, [12, 40, 150, 7, 40, 3, 1, 12], [1] * 5])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_shared_segment_sums_give_the_same_numbers_bitwise(lengths, shuffled):
+    # WN302/WN304/WN305 share one SegmentSums per coordinate (counts, layout, means,
+    # Σ(x − mean)², Σx²) instead of each statistic's own bincounts: the same floats
+    from forecheck.stats.standardize import SegmentSums
+
+    rng = np.random.default_rng(23)
+    x, seg = _segmented(rng, lengths)
+    if shuffled:  # not contiguous: the generic paths
+        perm = rng.permutation(len(x))
+        x, seg = x[perm], seg[perm]
+    S = len(lengths)
+    sums = SegmentSums(x, seg, S)
+    x2 = x**2
+
+    def flat(d):
+        return [v for v in (d.values() if isinstance(d, dict) else d) if isinstance(v, np.ndarray)]
+
+    pairs = [
+        (normality.jarque_bera(x, seg, S), normality.jarque_bera(x, seg, S, sums=sums)),
+        (normality.anderson_darling(x, seg, S), normality.anderson_darling(x, seg, S, sums=sums)),
+        (clustering.arch_lm_segments(x, seg, S, 3), clustering.arch_lm_segments(x, seg, S, 3, sums=sums, x2=x2)),
+        (clustering.pooled_acf_exchangeable_and_acf1(x, seg, S, 5),
+         clustering.pooled_acf_exchangeable_and_acf1(x, seg, S, 5, sums=sums)),
+        (clustering.pooled_acf_exchangeable(x2, seg, S, 5),
+         clustering.pooled_acf_exchangeable(x2, seg, S, 5, sums=sums.squared(x2))),
+        (jumps.bns(x, seg, S).__dict__, jumps.bns(x, seg, S, sums=sums).__dict__),
+    ]
+    if len(x) > 6:
+        pairs.append((jumps.lee_mykland(x, seg, S, 6).__dict__, jumps.lee_mykland(x, seg, S, 6, sums=sums).__dict__))
+    for ref, got in pairs:
+        assert _bitwise_equal(flat(ref), flat(got)) and len(flat(ref)) == len(flat(got))
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_equal_length_increment_views_equal_the_gathers_bitwise(ragged):
+    # with every series of one length the coordinates read the (S, L) panel matrix's
+    # columns instead of gathering at row and row − 1; the generic gathers are the reference
+    from forecheck.panel import Panel
+    from forecheck.stats.standardize import COORDINATES, Increments
+
+    rng = np.random.default_rng(24)
+    S, T = 40, 30
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.05, (S, T)), axis=1), 0, 1)
+    p[3, 10:] = 1.0  # absorbed: dropped from the standardised coordinates
+    p[5] = 0.37  # constant: no scale
+    series = np.repeat([f"s{i:02d}" for i in range(S)], T)
+    time = np.tile(np.arange(T, dtype=float), S)
+    keep = np.ones(S * T, dtype=bool)
+    if ragged:
+        keep[rng.random(S * T) < 0.2] = False
+        keep[np.arange(0, S * T, T)] = True
+    pan = Panel.from_arrays(series[keep], time[keep], p.ravel()[keep],
+                            outcome=(rng.random(S * T) < 0.5).astype(float)[keep])
+    fast = Increments.from_panel(pan, 5)
+    slow = Increments.from_panel(pan, 5)
+    slow.__dict__["_equal_length"] = 0
+    assert bool(fast._equal_length) == (not ragged)
+    for inc in (fast, slow):
+        inc.memo(True)
+    for name in COORDINATES:
+        a, b = fast.coordinate(name), slow.coordinate(name)
+        assert _bitwise_equal([a.x, a.seg, a.series, a.row, a.scale], [b.x, b.seg, b.series, b.row, b.scale])
+    for attr in ("p_prev", "p", "tau_prev", "tau", "tau_prev_time"):
+        assert np.array_equal(getattr(fast, attr), getattr(slow, attr), equal_nan=True)
+    assert np.array_equal(fast.diff(pan.p), pan.dp)
+
+
+@pytest.mark.parametrize("L", [2, 3, 7, 11, 60])
+def test_microstructure_equal_length_paths_equal_the_masks_bitwise(L):
+    rng = np.random.default_rng(26)
+    S = 50
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.02, (S, L)), axis=1), 0, 1).ravel()
+    seg = np.repeat(np.arange(S), L)
+    dp = (p.reshape(S, L)[:, 1:] - p.reshape(S, L)[:, :-1]).ravel()
+    dseg = np.repeat(np.arange(S), L - 1)
+    assert microstructure.roll(dp, dseg) == microstructure.roll(dp, None, seg_length=L - 1)
+    assert (microstructure.signature_ratio(p, seg, S, q=5)
+            == microstructure.signature_ratio(p, None, S, q=5, seg_length=L))
+
+
+@pytest.mark.parametrize("cells", [1, 7, 100, 1 << 16])
+def test_segment_blocks_give_the_one_block_sums_bitwise(cells, monkeypatch):
+    # JB, BNS and ARCH-LM read the segments of each length a few columns at a time;
+    # per-segment sums must not depend on how many columns a block holds
+    from forecheck.stats import standardize
+
+    rng = np.random.default_rng(27)
+    lengths = [60] * 7 + [12, 40, 150, 7, 40, 3, 1, 12] + [60] * 3
+    x, seg = _segmented(rng, lengths)
+    S = len(lengths)
+    ref = (normality.jarque_bera(x, seg, S), clustering.arch_lm_segments(x, seg, S, 3), jumps.bns(x, seg, S).__dict__)
+    gen = standardize.segment_blocks
+    monkeypatch.setattr(normality, "segment_blocks", lambda x, g: gen(x, g, cells))
+    monkeypatch.setattr(clustering, "segment_blocks", lambda x, g: gen(x, g, cells))
+    monkeypatch.setattr(jumps, "segment_blocks", lambda x, g: gen(x, g, cells))
+    got = (normality.jarque_bera(x, seg, S), clustering.arch_lm_segments(x, seg, S, 3), jumps.bns(x, seg, S).__dict__)
+    for r, g in zip(ref, got):
+        keys = [k for k in r if isinstance(r[k], np.ndarray)]
+        assert keys and _bitwise_equal([r[k] for k in keys], [g[k] for k in keys])
+
+
+def test_pairwise_sum_fed_in_blocks_equals_np_sum():
+    rng = np.random.default_rng(28)
+    for n in (1, 7, 128, 129, 1000, 65536, 65537, 300_001):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
+        for leaf in (128, 1000, 1 << 16):
+            st = clustering._PairwiseSum(n, leaf)
+            pos = 0
+            while pos < n:
+                m = int(rng.integers(1, 5000))
+                st.feed(x[pos:pos + m])
+                pos += m
+            assert st.result() == np.sum(x)
+
+
+def test_blocked_lag_sums_equal_the_whole_products():
+    # the exchangeable ACF's lag products are summed block by block; the reference is
+    # the (n_seg, L − k) product matrix formed whole and np.sum'd (the earlier code)
+    rng = np.random.default_rng(29)
+    S, L = 3000, 47  # more values than one block
+    x = rng.standard_normal(S * L)
+    mean = x.reshape(S, L).mean(axis=1)
+    sums, row1 = clustering._lag_sums_equal(x, mean, S, L, 5, True)
+    D = x.reshape(S, L) - mean[:, None]
+    for k in range(1, 6):
+        P = np.ascontiguousarray(D[:, k:] * D[:, :-k])
+        assert sums[k] == np.sum(P)
+    P = D[:, 1:] * D[:, :-1]
+    assert np.array_equal(row1, np.cumsum(P, axis=1)[:, -1])
+
+
+def test_row_sums_equal_the_bincount_bitwise():
+    from forecheck.stats.standardize import row_sums
+
+    rng = np.random.default_rng(30)
+    for S, m in ((5000, 99), (3, 5), (1, 70000), (40000, 1)):
+        U = rng.standard_normal((S, m)) * 10.0 ** rng.uniform(-5, 5, (S, m))
+        c = U.mean(axis=1)
+        rows = np.repeat(np.arange(S), m)
+        assert np.array_equal(row_sums(U), np.bincount(rows, weights=U.ravel(), minlength=S))
+        assert np.array_equal(row_sums(U, square=True), np.bincount(rows, weights=(U * U).ravel(), minlength=S))
+        D = U - c[:, None]
+        assert np.array_equal(row_sums(U, center=c, square=True),
+                              np.bincount(rows, weights=(D * D).ravel(), minlength=S))

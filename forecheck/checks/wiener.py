@@ -86,18 +86,17 @@ def _f(x: Any, spec: str = ".3g") -> str:
 def check_wn301(ctx: CheckContext) -> Measurement:
     inc = _increments(ctx)
     panel = ctx.panel
-    try:
-        fit = fit_vol_shape(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
-    except ValueError as exc:
-        raise InsufficientDataError(str(exc)) from None
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
+    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
     # bucket of p and of τ/horizon at every panel row, read at each coordinate's t − 1
     p_bucket = bucket_index(panel.p, P_EDGES)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
+    if np.all(horizon > 0):  # τ/horizon is the coordinates' own τ row (the same divisions)
+        tau_bucket = bucket_index(inc.row_tau(), TAU_EDGES)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau_bucket = bucket_index(ttr / horizon[panel.series_index], TAU_EDGES)
     coords: dict[str, CoordinateDispersion | None] = {}
-    inc.memo(True)  # the four coordinates share Φ⁻¹(p), τ and their masks
     buckets = None
     for name in COORDINATES:
         try:
@@ -107,9 +106,7 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             continue
         if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
             if buckets is None:
-                prev = inc.row - 1
-                bp, bt = p_bucket[prev], tau_bucket[prev]
-                del prev
+                bp, bt = inc.at_start(p_bucket), inc.at_start(tau_bucket)
                 # the bucket counts are the same for every coordinate sharing these rows
                 buckets = bp, bt, np.bincount(bp, minlength=len(P_EDGES) - 1), \
                     np.bincount(bt, minlength=len(TAU_EDGES) - 1)
@@ -119,12 +116,24 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             bp, bt = p_bucket[prev], tau_bucket[prev]
             cp = ct = None
             del prev
-        x2 = c.x * c.x
+        n_c = int(len(c.x))
+        if name in CACHED_COORDINATES:
+            x2 = c.x * c.x
+        else:  # read by WN301 only: squared in place (the same products), one (N,) array less
+            x2 = c.x
+            x2 *= x2
+        del c
         byp = dispersion_by_index(x2, bp, P_EDGES, cnt=cp)
         byt = dispersion_by_index(x2, bt, TAU_EDGES, cnt=ct)
         del x2, bp, bt, cp, ct
-        coords[name] = coordinate_dispersion(int(len(c.x)), byp, byt)
+        coords[name] = coordinate_dispersion(n_c, byp, byt)
     inc.memo(False)
+    # the fit after the coordinates: its (n,) buffers reuse the heap the coordinates
+    # grew and freed, instead of being returned to the system and faulted in again
+    try:
+        fit = fit_vol_shape(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
+    except ValueError as exc:
+        raise InsufficientDataError(str(exc)) from None
     return wn301_measurement(fit, coords, ctx.config.alpha, panel.time_unit)
 
 
@@ -171,8 +180,8 @@ def wn301_measurement(fit: VolShapeFit, coords: dict[str, CoordinateDispersion |
 # --------------------------------------------------------------------------- WN302
 def _normality(c, alpha: float) -> tuple[NormalityPart, np.ndarray]:
     """Normality of one coordinate, and the per-series JB p-values (series table)."""
-    jb = normality.jarque_bera(c.x, c.seg, c.n_seg)
-    ad = normality.anderson_darling(c.x, c.seg, c.n_seg)
+    jb = normality.jarque_bera(c.x, c.seg, c.n_seg, sums=c.sums)
+    ad = normality.anderson_darling(c.x, c.seg, c.n_seg, sums=c.sums)
     pooled = normality.jarque_bera(c.x)
     part = normality_part(pooled, jb["excess_kurtosis"], jb["pvalue"], ad["pvalue"],
                           tuple(KSigma(**k) for k in normality.k_sigma_counts(c.x)), alpha)
@@ -264,10 +273,12 @@ def wn303_measurement(std: HillPart, raw: HillPart, alpha: float) -> Measurement
 
 # --------------------------------------------------------------------------- WN304
 def _cluster(c, nlags: int, alpha: float) -> ClusteringPart:
-    lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags)
+    x2 = c.x**2
+    lm = clustering.arch_lm_segments(c.x, c.seg, c.n_seg, nlags, sums=c.sums, x2=x2)
     comb = binomial_combination(lm["pvalue"], alpha)
-    signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5)
-    squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, 5)
+    signed, s0, acf1 = clustering.pooled_acf_exchangeable_and_acf1(c.x, c.seg, c.n_seg, 5, sums=c.sums)
+    squared, q0 = clustering.pooled_acf_exchangeable(x2, c.seg, c.n_seg, 5, sums=c.sums.squared(x2))
+    del x2
     return clustering_part(signed - s0, squared - q0, acf1, lm["lm"], comb, len(c.x), nlags)
 
 
@@ -338,14 +349,17 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, 
     n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
         c.counts, K, n_null, ctx.seed("WN305")))
-    b = jumps.bns(c.x, c.seg, c.n_seg)
+    b = jumps.bns(c.x, c.seg, c.n_seg, sums=c.sums)
     p_bns = jumps.mc_pvalue(b.z, null.bns_z, gi)
-    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a)
+    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a, sums=c.sums)
     p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
     crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
-    tested = np.isfinite(lm.xi)
-    flag = np.zeros(len(c.x), dtype=bool)
-    flag[tested] = lm.xi[tested] > crit[gi][c.seg[tested]]
+    # xi is NaN where not tested, so the comparison over every increment flags the same ones
+    crit_s = crit[gi]
+    crit_x = np.repeat(crit_s, c.counts) if c.sums.contiguous else crit_s[c.seg]
+    with np.errstate(invalid="ignore"):
+        flag = lm.xi > crit_x
+    del crit_x
     ok = np.isfinite(b.z)
     rv, bv = float(b.rv[ok].sum()), float(b.bv[ok].sum())
     part = JumpPart(
@@ -376,8 +390,22 @@ def _largest(a: np.ndarray, k: int) -> np.ndarray:
     n = len(a)
     if n <= k or not np.all(np.isfinite(a)):
         return np.argsort(-a, kind="stable")[:k]
-    thr = np.partition(a, n - k)[n - k]
+    B = 1 << 16
+    if n >= 4 * k * B:
+        # the k-th largest of the block maxima is at most the k-th largest value (the k
+        # largest maxima are k distinct values): a threshold from n/B maxima instead of
+        # a partition of all n values; the candidates above it still hold the k largest
+        m = n // B
+        mx = a[:m * B].reshape(m, B).max(axis=1)
+        if m * B < n:
+            mx = np.r_[mx, a[m * B:].max()]
+        thr = np.partition(mx, len(mx) - k)[len(mx) - k]
+    else:
+        thr = np.partition(a, n - k)[n - k]
     cand = np.flatnonzero(a >= thr)
+    if len(cand) > 64 * k:  # many values at or above the threshold: the exact k-th largest among them
+        v = a[cand]
+        cand = cand[v >= np.partition(v, len(v) - k)[len(v) - k]]
     return cand[np.argsort(-a[cand], kind="stable")][:k]
 
 
@@ -593,12 +621,21 @@ def check_wn307(ctx: CheckContext) -> Measurement:
         rows = np.flatnonzero(inc.eligible[panel.series_index])
         p_rows, s_rows = panel.p[rows], panel.series_index[rows]
     grid = microstructure.detect_grid(p_rows)
-    seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
-    rl = microstructure.roll(dp, seg)
-    del seg
-    rseg, n_seg = group_codes(s_rows)
-    sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
-    regular = float(np.mean(np.isclose(inc.dt, panel.typical_step[inc.series]))) if inc.n else None
+    L = inc.at_equal_length()  # every series used and of one length L: no segment codes needed
+    if L:
+        rl = microstructure.roll(dp, None, seg_length=L - 1)
+        sig = microstructure.signature_ratio(p_rows, None, panel.n_series, q=5, seg_length=L)
+        step = np.repeat(panel.typical_step, L - 1)
+    else:
+        seg, _ = group_codes(inc.series)  # = np.unique(…, return_inverse=True)[1]
+        rl = microstructure.roll(dp, seg)
+        del seg
+        rseg, n_seg = group_codes(s_rows)
+        sig = microstructure.signature_ratio(p_rows, rseg, n_seg, q=5)
+        del rseg
+        step = panel.typical_step[inc.series]
+    regular = float(np.mean(np.isclose(inc.dt, step))) if inc.n else None
+    del step
     return wn307_measurement(zero_share, tick, grid, rl, sig, regular, inc.n, a)
 
 

@@ -24,8 +24,9 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
+from forecheck.stats.standardize import segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, lag_product, length_groups, position_in_segment,
-                                     seg_count, seg_sum, segment_block)
+                                     seg_count, seg_sum)
 
 # E|Z|^{4/3} for Z ~ N(0,1): 2^{2/3}Γ(7/6)/Γ(1/2) (BNS 2004)
 MU_43 = 2 ** (2 / 3) * special.gamma(7 / 6) / special.gamma(0.5)
@@ -44,16 +45,20 @@ class BNSResult:
     pvalue: np.ndarray
 
 
-def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5) -> BNSResult:
-    """BNS ratio jump test per segment (NaN where fewer than ``min_n`` returns)."""
-    n = seg_count(seg, n_seg).astype(float)
+def bns(r: np.ndarray, seg: np.ndarray, n_seg: int, min_n: int = 5, sums=None) -> BNSResult:
+    """BNS ratio jump test per segment (NaN where fewer than ``min_n`` returns).
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (r, seg) when
+    the caller has them (counts, Σr² and the layout are not recomputed)."""
+    if sums is not None:
+        n, rv, groups = sums.n, sums.sum_sq, sums.layout
+    else:
+        n = seg_count(seg, n_seg).astype(float)
+        rv = seg_sum(r * r, seg, n_seg)
+        groups = length_groups(seg, n_seg)
     a = np.abs(r)
-    rv = seg_sum(r * r, seg, n_seg)
-    groups = length_groups(seg, n_seg)
     if groups is not None:  # (L, g) blocks: lags are row slices, sums in the bincount's order
         s_bv, s_tq = np.zeros(n_seg), np.zeros(n_seg)
-        for ids, st, L in groups:
-            A = segment_block(a, st, L)
+        for ids, A, L in segment_blocks(a, groups):
             s_bv[ids] = column_sums(A[1:] * A[:-1])
             A *= np.cbrt(A)
             s_tq[ids] = column_sums(A[2:] * A[1:-1] * A[:-2])
@@ -99,13 +104,16 @@ class LMResult:
     jump: np.ndarray  # per return, bool
 
 
-def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: float = 0.05) -> LMResult:
-    """Lee–Mykland jump statistics for every return with a full window in its segment."""
+def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: float = 0.05,
+                sums=None) -> LMResult:
+    """Lee–Mykland jump statistics for every return with a full window in its segment.
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (r, seg) when
+    the caller has them."""
     K = int(window)
     if K < 3:
         raise ValueError("Lee–Mykland window K must be at least 3")
-    if len(r) > K and is_contiguous(seg):
-        return _lee_mykland_contiguous(r, seg, n_seg, K, alpha)
+    if len(r) > K and (sums.contiguous if sums is not None else is_contiguous(seg)):
+        return _lee_mykland_contiguous(r, seg, n_seg, K, alpha, None if sums is None else sums.counts)
     a = np.abs(r)
     pos = position_in_segment(seg)
     b = np.zeros(len(r))
@@ -137,14 +145,16 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
     return LMResult(window=K, L=L, xi=xi, n_tested=n_t, xi_max=xi_max, pvalue=pval, jump=jump)
 
 
-def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float) -> LMResult:
+def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float,
+                            counts: np.ndarray | None = None) -> LMResult:
     """:func:`lee_mykland` for contiguous segments: the same numbers (the bipower terms,
     the global cumulative sum and its window differences are formed from the same
     operands), computed with shifted slices instead of index gathers."""
     n = len(r)
     w = K - 2
     a = np.abs(r)
-    counts = np.bincount(seg, minlength=n_seg)
+    if counts is None:
+        counts = np.bincount(seg, minlength=n_seg)
     starts = np.r_[0, np.cumsum(counts)][:-1]
     first = starts[counts > 0]
     b = np.empty(n)
@@ -156,17 +166,26 @@ def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, 
     c[0] = 0.0
     np.cumsum(b, out=c[1:])  # c[m] = Σ_{j<m} b_j
     del b
-    pos = np.arange(n) - np.repeat(starts, counts)
+    # returns at position ≥ K − 1 of their segment (a full window): the first K − 1 of
+    # each segment cleared, instead of an (n,) position array
+    full = np.ones(n, dtype=bool)
+    for j in range(K - 1):
+        full[starts[counts > j] + j] = False
     L = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         sig = c[w:n] - c[:n - w]  # entry i − w: c[i] − c[i−K+2] = Σ_{j=i−K+2}^{i−1} b_j
         del c
         sig /= K - 2
         np.sqrt(sig, out=sig)
-        L[w:] = np.where((pos[w:] >= K - 1) & (sig > 0), r[w:] / sig, np.nan)
-    del sig, pos
+        ok_w = full[w:]
+        ok_w &= sig > 0
+        L[w:] = np.where(ok_w, r[w:] / sig, np.nan)
+    del sig, full, ok_w
     tested = np.isfinite(L)
-    n_t = np.bincount(seg, weights=tested, minlength=n_seg)
+    # tested returns per segment (exact integers, as the bincount of the 0/1 weights gives)
+    eq = n // n_seg if n_seg and n % n_seg == 0 and np.all(counts == n // n_seg) else 0
+    n_t = (tested.reshape(n_seg, eq).sum(axis=1) if eq else
+           np.bincount(seg[tested], minlength=n_seg)).astype(float)
     seg_ok = n_t >= 2  # C_n, S_n need n ≥ 2
     if not seg_ok.all():
         tested &= seg_ok[seg]

@@ -34,18 +34,27 @@ def detect_grid(p: np.ndarray, tol: float = 1e-7) -> float | None:
     return None
 
 
-def roll(dp: np.ndarray, seg: np.ndarray) -> dict:
+def roll(dp: np.ndarray, seg: np.ndarray, seg_length: int = 0) -> dict:
     """Pooled lag-1 autocovariance of raw increments (mean zero imposed) and the Roll
     bounce share, with a one-sided test of ρ₁ < 0 (SE of the pooled lag-1 correlation
-    under independence ≈ 1/√(number of pairs))."""
+    under independence ≈ 1/√(number of pairs)). ``seg_length`` > 0: the segments are
+    contiguous and all of that length (the pairs are the columns of a matrix)."""
     # the lag-1 pairs (i, i − 1) within a segment as a mask on shifted slices: the same
     # values in the same order as gathering dp[i], dp[i − 1] (so the same sums)
-    same = seg[1:] == seg[:-1]
-    npairs = int(np.count_nonzero(same))
     m2 = float(np.mean(dp**2)) if len(dp) else float("nan")
+    if seg_length:  # segment by segment, the pairs are the matrix's adjacent columns, in the same order
+        D = dp.reshape(-1, seg_length)
+        npairs = D.shape[0] * (seg_length - 1)
+        same = None
+    else:
+        same = seg[1:] == seg[:-1]
+        npairs = int(np.count_nonzero(same))
     if npairs < 3 or not m2 > 0:
         return {"gamma1": None, "rho1": None, "bounce_share": None, "pvalue": None, "pairs": npairs}
-    di, dj = dp[1:][same], dp[:-1][same]
+    if same is None:
+        di, dj = D[:, 1:].reshape(-1), D[:, :-1].reshape(-1)
+    else:
+        di, dj = dp[1:][same], dp[:-1][same]
     del same
     prod = di * dj
     g1 = float(np.mean(prod))
@@ -57,9 +66,12 @@ def roll(dp: np.ndarray, seg: np.ndarray) -> dict:
             "pvalue": float(stats.norm.cdf(rho1 * np.sqrt(npairs))), "pairs": npairs}
 
 
-def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5) -> dict:
+def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5, seg_length: int = 0) -> dict:
     """Σ RV(step 1) / Σ RV(step q) over complete q-blocks of each series (rows of p
-    segmented by series, in time order)."""
+    segmented by series, in time order). ``seg_length`` > 0: the segments are
+    contiguous and all of that length."""
+    if seg_length and n_seg * seg_length == len(p):
+        return _signature_ratio_equal(p.reshape(n_seg, seg_length), q)
     pos = position_in_segment(seg)
     n = seg_count(seg, n_seg)
     nblocks = (n - 1) // q  # complete blocks per series
@@ -81,3 +93,22 @@ def signature_ratio(p: np.ndarray, seg: np.ndarray, n_seg: int, q: int = 5) -> d
     return {"q": q, "rv_fine": rv_fine, "rv_coarse": rv_coarse,
             "ratio": rv_fine / rv_coarse if rv_coarse > 0 else None,
             "n_series": int(np.sum(nblocks >= 2)), "n_blocks": int(np.sum(nblocks))}
+
+
+def _signature_ratio_equal(P: np.ndarray, q: int) -> dict:
+    """:func:`signature_ratio` for segments of one length (the rows of P): the
+    increments inside complete blocks are column ranges of P, read row by row — the
+    same differences in the same order as the masks select, so the same sums."""
+    S, n = P.shape
+    nb = (n - 1) // q  # complete blocks per series
+    fine = P[:, 1:nb * q + 1] - P[:, :nb * q]
+    fine *= fine
+    rv_fine = float(np.sum(fine.reshape(-1)))  # one flat (pairwise) sum, as over the masked values
+    del fine
+    coarse = P[:, q:nb * q + 1:q] - P[:, :(nb - 1) * q + 1:q] if nb else np.zeros((S, 0))
+    coarse *= coarse
+    rv_coarse = float(np.sum(coarse.reshape(-1)))
+    del coarse
+    return {"q": q, "rv_fine": rv_fine, "rv_coarse": rv_coarse,
+            "ratio": rv_fine / rv_coarse if rv_coarse > 0 else None,
+            "n_series": int(S if nb >= 2 else 0), "n_blocks": int(S * nb)}

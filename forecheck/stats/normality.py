@@ -21,8 +21,9 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
+from forecheck.stats.standardize import row_sums, segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
-                                     rank_within_segment, seg_count, seg_sum, segment_block, sort_within_segments)
+                                     rank_within_segment, seg_count, seg_sum, sort_within_segments)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ def _moments_blocks(x: np.ndarray, groups, n_seg: int) -> SegmentMoments:
     n = np.zeros(n_seg)
     out = [np.full(n_seg, np.nan) for _ in range(4)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        for ids, st, L in groups:
-            X = segment_block(x, st, L)
+        for ids, X, L in segment_blocks(x, groups):
             mean = column_sums(X) / L
             d = X - mean
             d2 = d * d
@@ -110,12 +110,14 @@ def _moments_one(x: np.ndarray) -> SegmentMoments:
                               m3=np.array([s3 / L]), m4=np.array([s4 / L]))
 
 
-def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> SegmentMoments:
-    """Central moments (ddof = 0) of each segment (``seg`` None: one segment)."""
+def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int, sums=None) -> SegmentMoments:
+    """Central moments (ddof = 0) of each segment (``seg`` None: one segment).
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (x, seg) when
+    the caller has them (its layout is not recomputed)."""
     if seg is None:
         return _moments_one(np.asarray(x, dtype=float)) if len(x) \
             else segment_moments(x, np.zeros(0, dtype=np.int64), 1)
-    groups = length_groups(seg, n_seg)
+    groups = sums.layout if sums is not None else length_groups(seg, n_seg)
     if groups is not None:
         mo = _moments_blocks(x, groups, n_seg)
         # segments with no values: n = 0 and NaN moments, as 0/0 gives below
@@ -129,9 +131,9 @@ def segment_moments(x: np.ndarray, seg: np.ndarray | None, n_seg: int) -> Segmen
                               m3=seg_sum(d2 * d, seg, n_seg) / n, m4=seg_sum(d2 * d2, seg, n_seg) / n)
 
 
-def jarque_bera(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None) -> dict:
+def jarque_bera(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None, sums=None) -> dict:
     """JB statistic and asymptotic χ²₂ p-value per segment (or for one sample)."""
-    return jarque_bera_of(segment_moments(x, seg, 1 if seg is None else n_seg))
+    return jarque_bera_of(segment_moments(x, seg, 1 if seg is None else n_seg, sums))
 
 
 def jarque_bera_of(mo: SegmentMoments) -> dict:
@@ -158,17 +160,28 @@ def stephens_pvalue(a2_star: np.ndarray) -> np.ndarray:
 
 
 def anderson_darling(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | None = None,
-                     min_n: int = 8) -> dict:
-    """AD normality test per segment (NaN for segments shorter than ``min_n``)."""
+                     min_n: int = 8, sums=None) -> dict:
+    """AD normality test per segment (NaN for segments shorter than ``min_n``).
+    ``sums``: the :class:`~forecheck.stats.standardize.SegmentSums` of (x, seg) when
+    the caller has them (counts, means and squared deviations are not recomputed)."""
     if seg is None:
         seg, n_seg = np.zeros(len(x), dtype=np.int64), 1
-    n = seg_count(seg, n_seg).astype(float)
-    L = len(x) // n_seg if n_seg else 0
-    if L >= 1 and L * n_seg == len(x) and np.all(n == L) and is_contiguous(seg):
-        return _anderson_darling_equal(x, seg, n_seg, L, n, min_n)
+    if sums is not None:
+        n = sums.n
+        L = sums.equal_length
+        if L:
+            return _anderson_darling_equal(x, seg, n_seg, L, n, min_n, sums)
+    else:
+        n = seg_count(seg, n_seg).astype(float)
+        L = len(x) // n_seg if n_seg else 0
+        if L >= 1 and L * n_seg == len(x) and np.all(n == L) and is_contiguous(seg):
+            return _anderson_darling_equal(x, seg, n_seg, L, n, min_n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = seg_sum(x, seg, n_seg) / n
-        var = seg_sum((x - mean[seg]) ** 2, seg, n_seg) / (n - 1)
+        if sums is not None:
+            mean, var = sums.mean, sums.dev_ss / (n - 1)
+        else:
+            mean = seg_sum(x, seg, n_seg) / n
+            var = seg_sum((x - mean[seg]) ** 2, seg, n_seg) / (n - 1)
         y = (x - mean[seg]) / np.sqrt(var[seg])
     ys = sort_within_segments(y, seg, n_seg)
     if ys is None:
@@ -196,15 +209,21 @@ def anderson_darling(x: np.ndarray, seg: np.ndarray | None = None, n_seg: int | 
     return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}
 
 
-def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, n: np.ndarray, min_n: int) -> dict:
+def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, n: np.ndarray, min_n: int,
+                            sums=None) -> dict:
     """:func:`anderson_darling` for contiguous segments of one length L, on the (n_seg, L)
     matrix: broadcasting replaces the per-element gathers, y_(n+1−i) is the reversed row
     and 2i − 1 a row vector; the same operations on the same operands, so the same numbers."""
     X = x.reshape(n_seg, L)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = seg_sum(x, seg, n_seg) / n
-        Y = X - mean[:, None]
-        var = seg_sum((Y * Y).reshape(-1), seg, n_seg) / (n - 1)
+        if sums is not None:
+            mean = sums.mean
+            Y = X - mean[:, None]
+            var = sums.dev_ss / (n - 1)
+        else:
+            mean = seg_sum(x, seg, n_seg) / n
+            Y = X - mean[:, None]
+            var = seg_sum((Y * Y).reshape(-1), seg, n_seg) / (n - 1)
         Y /= np.sqrt(var)[:, None]
     Y.sort(axis=1)
     # log(1 − Φ(y_(n+1−i))) = log_ndtr(−y_(n+1−i)) and log Φ(y_(i)) = log_ndtr(y_(i)) (what
@@ -216,7 +235,7 @@ def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, 
     del Y
     terms *= (2 * np.arange(1, L + 1) - 1).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a2 = -n - seg_sum(terms.reshape(-1), seg, n_seg) / n
+        a2 = -n - row_sums(terms) / n  # each row added left to right, as seg_sum adds a segment
         a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
         a2s = a2 * (1 + 0.75 / n + 2.25 / n**2)
     return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}

@@ -31,7 +31,7 @@ from scipy import special
 from forecheck.stats import dists as stats
 
 from forecheck.panel import Panel
-from forecheck.stats.segments import seg_count, seg_sum
+from forecheck.stats.segments import MAX_LENGTH_GROUPS, column_sums, is_contiguous, seg_count, seg_sum
 
 COORDINATES = ("raw", "logit", "probit_clock", "latent")
 STANDARDISED = "latent"
@@ -61,7 +61,101 @@ class Coordinate:
 
     @cached_property
     def counts(self) -> np.ndarray:
+        return self.sums.counts
+
+    @cached_property
+    def sums(self) -> "SegmentSums":
+        """Per-series sums of ``x`` that WN302, WN304 and WN305 all read (formed once)."""
+        return SegmentSums(self.x, self.seg, self.n_seg)
+
+
+class SegmentSums:
+    """Per-segment quantities of one segmented array ``x`` that several statistics
+    need, each computed on first use and then shared: the same floats the
+    statistics' own ``np.bincount``s give (``seg_sum``: values added in order).
+
+    ``counts``; ``n`` (as float); ``layout`` (:func:`segments.length_groups`);
+    ``equal_length`` (L when the values are ``n_seg`` contiguous segments of one
+    length L, else 0); ``total`` (Σx), ``mean`` (Σx/n), ``dev_ss`` (Σ(x − mean)²),
+    ``sum_sq`` (Σx²) per segment."""
+
+    def __init__(self, x: np.ndarray, seg: np.ndarray, n_seg: int):
+        self.x, self.seg, self.n_seg = x, seg, int(n_seg)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
         return seg_count(self.seg, self.n_seg)
+
+    @cached_property
+    def n(self) -> np.ndarray:
+        return self.counts.astype(float)
+
+    @cached_property
+    def contiguous(self) -> bool:
+        return is_contiguous(self.seg)
+
+    @cached_property
+    def layout(self) -> list[tuple[np.ndarray, np.ndarray, int]] | None:
+        """:func:`segments.length_groups` from the counts already formed."""
+        if not self.contiguous:
+            return None
+        counts = self.counts
+        lengths = np.unique(counts[counts > 0])
+        if len(lengths) > MAX_LENGTH_GROUPS:
+            return None
+        starts = np.r_[0, np.cumsum(counts)][:-1]
+        out = []
+        for L in lengths:
+            ids = np.flatnonzero(counts == L)
+            out.append((ids, starts[ids], int(L)))
+        return out
+
+    @cached_property
+    def equal_length(self) -> int:
+        n_seg, n = self.n_seg, len(self.x)
+        if n_seg == 0 or n % n_seg:
+            return 0
+        L = n // n_seg
+        if L == 0 or not self.contiguous or np.any(self.counts != L):
+            return 0
+        return L
+
+    @cached_property
+    def total(self) -> np.ndarray:
+        L = self.equal_length
+        if L:
+            return row_sums(self.x.reshape(self.n_seg, L))
+        return seg_sum(self.x, self.seg, self.n_seg)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.total / self.n
+
+    @cached_property
+    def dev_ss(self) -> np.ndarray:
+        L = self.equal_length
+        if L:  # the same differences and squares, by broadcasting, a block of rows at a time
+            return row_sums(self.x.reshape(self.n_seg, L), center=self.mean, square=True)
+        d = self.x - self.mean[self.seg]
+        d *= d
+        return seg_sum(d, self.seg, self.n_seg)
+
+    @cached_property
+    def sum_sq(self) -> np.ndarray:
+        L = self.equal_length
+        if L:
+            return row_sums(self.x.reshape(self.n_seg, L), square=True)
+        return seg_sum(self.x * self.x, self.seg, self.n_seg)
+
+    def squared(self, x2: np.ndarray) -> "SegmentSums":
+        """The sums of ``x2`` = x**2 on the same segments: the layout is shared and Σx²
+        is this array's ``sum_sq`` (x**2 and x·x are the same floats)."""
+        out = SegmentSums(x2, self.seg, self.n_seg)
+        for key in ("counts", "n", "contiguous", "layout", "equal_length"):
+            out.__dict__[key] = getattr(self, key)
+        out.__dict__["total"] = self.sum_sq
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,13 +189,64 @@ class Increments:
     def n(self) -> int:
         return len(self.row)
 
+    @cached_property
+    def _equal_length(self) -> int:
+        """L when every increment is used and every panel series has L ≥ 2 rows: the
+        increments are then the (S, L − 1) matrix of each series' rows after its first,
+        so values at their end and start rows are column slices of the (S, L) panel
+        matrix (no index gathers); else 0."""
+        if self.keep is not None:
+            return 0
+        lengths = self.panel.lengths
+        if len(lengths) == 0 or len(self.row) == 0:
+            return 0
+        L = int(lengths[0])
+        return L if L >= 2 and bool(np.all(lengths == L)) else 0
+
+    def at_equal_length(self) -> int:
+        """L (≥ 2) when every panel series is used and has L rows, else 0."""
+        return self._equal_length
+
+    def _r0(self) -> np.ndarray:
+        return self._memoised("r0", lambda: self.row - 1)
+
+    def at_end(self, a: np.ndarray) -> np.ndarray:
+        """``a[row]``: a per-panel-row array at each increment's end row."""
+        L = self._equal_length
+        if L:
+            return a.reshape(-1, L)[:, 1:].reshape(-1)
+        return a[self.row]
+
+    def at_start(self, a: np.ndarray) -> np.ndarray:
+        """``a[row − 1]``: a per-panel-row array at each increment's start row."""
+        L = self._equal_length
+        if L:
+            return a.reshape(-1, L)[:, :-1].reshape(-1)
+        return a[self._r0()]
+
+    def diff(self, a: np.ndarray) -> np.ndarray:
+        """``a[row] − a[row − 1]`` (the same subtractions, without the two gathers when
+        the series have one length)."""
+        L = self._equal_length
+        if L:
+            A = a.reshape(-1, L)
+            out = np.empty((A.shape[0], L - 1), dtype=np.result_type(a.dtype, a.dtype))
+            np.subtract(A[:, 1:], A[:, :-1], out=out)
+            return out.reshape(-1)
+        return a[self.row] - a[self._r0()]
+
+    @cached_property
+    def series_counts(self) -> np.ndarray:
+        """(S,) number of increments of each panel series."""
+        return np.bincount(self.series, minlength=self.panel.n_series)
+
     @property
     def p_prev(self) -> np.ndarray:
-        return self.panel.p[self.row - 1]
+        return self.at_start(self.panel.p)
 
     @property
     def p(self) -> np.ndarray:
-        return self.panel.p[self.row]
+        return self.at_end(self.panel.p)
 
     @property
     def dp(self) -> np.ndarray:
@@ -114,7 +259,7 @@ class Increments:
     @property
     def tau_prev_time(self) -> np.ndarray:
         """Time to resolution at t−1 in the panel's time unit."""
-        return self.panel.time_to_resolution[self.row - 1]
+        return self.at_start(self.panel.time_to_resolution)
 
     def memo(self, on: bool = True) -> None:
         """Keep (``on``) or drop the per-row transforms (τ/horizon, Φ⁻¹(p)) between
@@ -130,8 +275,12 @@ class Increments:
             m[key] = compute()
         return m[key]
 
-    def _row_tau(self) -> np.ndarray:
+    def row_tau(self) -> np.ndarray:
+        """(N_panel,) τ of every panel row as a fraction of its series' horizon
+        (memoised while :meth:`memo` is on)."""
         return self._memoised("tau", self._row_tau_compute)
+
+    _row_tau = row_tau
 
     def _row_tau_compute(self) -> np.ndarray:
         """(N_panel,) τ of every panel row as a fraction of its series' horizon (τ at
@@ -145,54 +294,66 @@ class Increments:
     @property
     def tau_prev(self) -> np.ndarray:
         """Time to resolution at t−1, fraction of the series' horizon."""
-        return self._row_tau()[self.row - 1]
+        return self.at_start(self._row_tau())
 
     @property
     def tau(self) -> np.ndarray:
-        return self._row_tau()[self.row]
+        return self.at_end(self._row_tau())
 
     def values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Unscaled values of a coordinate and the mask where they exist.
 
         Transforms of p (Φ⁻¹, logit) and τ are evaluated once per panel row and
-        gathered at both end points of each increment (the same numbers as evaluating
-        them at p_{t−1} and at p_t separately)."""
+        read at both end points of each increment (the same numbers as evaluating
+        them at p_{t−1} and at p_t separately); the arithmetic is done in place, in
+        the order of the formulas (the same floats as evaluating them directly)."""
         if name == "raw":
             return self.dp, np.ones(self.n, dtype=bool)
         if name not in COORDINATES:
             raise ValueError(f"unknown coordinate {name!r}; expected one of {', '.join(COORDINATES)}")
-        r1 = self.row
         pr = self.panel.p
         mz = self._memoised
-        r0 = mz("r0", lambda: r1 - 1)
         dt = self.dt
         # masks shared by the coordinates (memoised while WN301 reads all four)
-        inner_prev = mz("inner_prev", lambda: _inside(pr[r0]))
-        inner = mz("inner", lambda: inner_prev & _inside(pr[r1]))
+        inside = mz("inside", lambda: _inside(pr))
+        inner_prev = mz("inner_prev", lambda: self.at_start(inside))
+        inner = mz("inner", lambda: inner_prev & self.at_end(inside))
         ok_dt = mz("ok_dt", lambda: dt > 0)
         sqrt_dt = mz("sqrt_dt", lambda: np.sqrt(dt))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if name == "logit":
                 lg = special.logit(pr)
-                v = lg[r1] - lg[r0]
+                v = self.diff(lg)
                 del lg
                 v /= sqrt_dt
                 return v, inner & ok_dt
             tau_row = self._row_tau()
-            tau_prev = mz("tau_prev", lambda: tau_row[r0])
+            tau_prev = mz("tau_prev", lambda: self.at_start(tau_row))
             ok_tau_prev = mz("ok_tau_prev", lambda: tau_prev > 0)
             if name == "probit_clock":
-                # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1}))
-                dens = stats.norm.pdf(mz("ndtri", lambda: special.ndtri(pr))[r0])
-                dens *= np.sqrt(dt / tau_prev)
-                v = self.dp / dens
-                return v, inner_prev & ok_dt & ok_tau_prev
+                # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1})), φ(x) =
+                # exp(−0.5·x·x)/√(2π) as dists.norm.pdf evaluates it
+                g = self.at_start(mz("ndtri", lambda: special.ndtri(pr)))
+                dens = np.multiply(-0.5, g)
+                dens *= g
+                del g
+                np.exp(dens, out=dens)
+                dens /= stats._SQRT2PI
+                q = np.divide(dt, tau_prev)
+                np.sqrt(q, out=q)
+                dens *= q
+                del q
+                np.divide(self.dp, dens, out=dens)
+                return dens, inner_prev & ok_dt & ok_tau_prev
             # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-            S = mz("ndtri", lambda: special.ndtri(pr)) * np.sqrt(tau_row)
-            v = S[r1] - S[r0]
+            S = np.sqrt(tau_row)
+            S *= mz("ndtri", lambda: special.ndtri(pr))
+            v = self.diff(S)
             del S
             v /= sqrt_dt
-            ok = inner & ok_dt & ok_tau_prev & (tau_row[r1] >= 0)
+            ok = inner & ok_dt
+            ok &= ok_tau_prev
+            ok &= self.at_end(tau_row >= 0)
             return v, ok
 
     def coordinate(self, name: str) -> Coordinate:
@@ -205,28 +366,79 @@ class Increments:
         ser = self.series if every else self.series[ok]
         u = v if every else v[ok]
         del v
-        cnt = np.bincount(ser, minlength=s_all)
-        ss = np.bincount(ser, weights=u * u, minlength=s_all)
+        cnt = self.series_counts if every else np.bincount(ser, minlength=s_all)
+        L = self._equal_length if every else 0
+        ss = _row_sums_of_squares(u.reshape(s_all, L - 1)) if L else np.bincount(ser, weights=u * u, minlength=s_all)
         with np.errstate(divide="ignore", invalid="ignore"):
             rms = np.sqrt(ss / cnt)
         use_series = (cnt >= MIN_INCREMENTS) & (rms > 0)
         series_ids = np.flatnonzero(use_series)
         row = self.row
-        if not use_series[ser].all():
+        if not use_series[cnt > 0].all():  # = use_series[ser].all(): ser holds the series with cnt > 0
             sub = use_series[ser]
             ok &= use_series[self.series]
             ser, u = ser[sub], u[sub]
             every = False
         if not every:
             row = row[ok]
+        scale = rms[series_ids]
         if len(series_ids) == s_all:  # every panel series is a segment: compact ids are the series numbers
             seg = ser
+            L = L if every else 0
+            if L:  # the same divisions, by broadcasting instead of gathering scale[seg]
+                x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                return Coordinate(name=name, x=x, seg=seg, series=series_ids, row=row, scale=scale)
         else:
             compact = np.full(s_all, -1, dtype=np.int64)
             compact[series_ids] = np.arange(len(series_ids))
             seg = compact[ser]
-        scale = rms[series_ids]
         return Coordinate(name=name, x=u / scale[seg], seg=seg, series=series_ids, row=row, scale=scale)
+
+
+def row_sums(U: np.ndarray, center: np.ndarray | None = None, square: bool = False) -> np.ndarray:
+    """Σ of each row of U (of (u − center_row)² or u² when asked), added left to right —
+    the floats of ``np.bincount(rows, weights=…)`` over the flat values — from
+    transposed blocks of rows whose column sums run in cache, without (N,) temporaries."""
+    S, m = U.shape
+    out = np.empty(S)
+    R = max(1, BLOCK_CELLS // max(m, 1))
+    for r0 in range(0, S, R):
+        B = U[r0:r0 + R]
+        if center is not None:
+            B = B - center[r0:r0 + R, None]
+            if square:
+                B *= B
+        elif square:
+            B = B * B
+        out[r0:r0 + R] = column_sums(np.ascontiguousarray(B.T))
+    return out
+
+
+def _row_sums_of_squares(U: np.ndarray) -> np.ndarray:
+    return row_sums(U, square=True)
+
+
+BLOCK_CELLS = 1 << 16  # values per (L, c) block of segment_blocks (512 KB: the block stays in cache)
+
+
+def segment_blocks(x: np.ndarray, groups, max_cells: int = BLOCK_CELLS):
+    """``(ids, block, L)`` for the contiguous segments of each length L
+    (:func:`segments.length_groups`), a few at a time: ``block`` is the (L, c)
+    C-contiguous matrix whose columns are c of those segments (as
+    :func:`segments.segment_block` forms all of them at once). Per-segment column
+    sums of the blocks are the same floats as of the one big block (each column is
+    added row by row either way); the products and sums stay in cache instead of
+    streaming (L, g) temporaries through memory."""
+    for ids, st, L in groups:
+        c = max(1, max_cells // max(L, 1))
+        for a in range(0, len(ids), c):
+            s = st[a:a + c]
+            g, s0 = len(s), int(s[0])
+            if int(s[-1]) - s0 == (g - 1) * L:  # consecutive segments: one slice, transposed
+                blk = np.ascontiguousarray(x[s0:s0 + g * L].reshape(g, L).T)
+            else:
+                blk = x[np.arange(L)[:, None] + s[None, :]]
+            yield ids[a:a + c], blk, L
 
 
 def bucket_index(key: np.ndarray, edges: np.ndarray) -> np.ndarray:

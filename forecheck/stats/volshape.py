@@ -127,12 +127,13 @@ def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> 
 
 
 def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
-            xty: np.ndarray) -> tuple[np.ndarray, bool, int]:
+            xty: np.ndarray, work: "_Work | None" = None) -> tuple[np.ndarray, bool, int]:
     """Newton–Raphson on the Poisson log-likelihood Σ y·η − e^η (= IRLS for the
     canonical log link): β ← β + (X'diag(μ)X)⁻¹X'(y − μ), stopping when the step's
     largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y."""
     k = Xt.shape[0]
-    work = _Work(Xt.shape[1])
+    if work is None:
+        work = _Work(Xt.shape[1])
     it = 0
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         for it in range(1, max_iter + 1):
@@ -159,7 +160,8 @@ WARM_START_ROWS = 50_000  # above twice this many rows, Newton starts from the f
 
 
 def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int = 100,
-                tol: float = 1e-10, n_groups: int | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+                tol: float = 1e-10, n_groups: int | None = None,
+                overwrite_y: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """Poisson-family GLM with log link (Newton = IRLS); cluster-robust (sandwich) covariance.
 
     Same estimator as ``statsmodels.GLM(y, X, family=Poisson()).fit(cov_type="cluster")``
@@ -169,14 +171,20 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     m-th row (≈ ``WARM_START_ROWS`` rows), so the full data needs only the last few
     (quadratically convergent) steps; the estimate is the same root of the score
     equations (to rounding). ``n_groups`` given: ``groups`` are already the codes
-    0..n_groups − 1 (:func:`group_codes`), not recomputed."""
+    0..n_groups − 1 (:func:`group_codes`), not recomputed. ``overwrite_y``: y (float64)
+    may be rescaled in place (one (n,) array less at the peak)."""
     y = np.asarray(y, float)
     Xt = np.ascontiguousarray(np.asarray(X, float).T)  # (k, n): each regressor contiguous
     if not np.all(Xt[0] == 1.0):
         raise ValueError("the first column of the design must be the constant")
     ym = y.mean()
     scale_y = ym if ym > 0 else 1.0
-    yy = y / scale_y  # rescaling y only shifts the intercept
+    if overwrite_y:
+        yy = y
+        yy /= scale_y
+    else:
+        yy = y / scale_y  # rescaling y only shifts the intercept
+    del y
     k = Xt.shape[0]
     beta = np.zeros(k)
     beta[0] = np.log(max(yy.mean(), 1e-300))
@@ -191,22 +199,27 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         except ValueError:
             pass  # the subsample is degenerate: start from the constant as usual
         del sub_y, sub_X
-    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy))
+    work = _Work(n)  # Newton's buffers, then the sandwich's (no further (n,) temporaries)
+    beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy), work)
     with np.errstate(over="ignore", under="ignore"):
-        mu = np.exp(_eta(Xt, beta))
+        mu = _eta(Xt, beta, work)
+        np.exp(mu, out=mu)
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
         raise ValueError("the volatility-shape fit diverged (degenerate increments)")
     try:
-        bread = np.linalg.inv(_weighted_gram(Xt, mu))
+        bread = np.linalg.inv(_weighted_gram(Xt, mu, work))
     except np.linalg.LinAlgError:
         raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
-    resid = yy - mu
+    resid = np.subtract(yy, mu, out=work.tmp)
+    scratch = np.abs(resid, out=work.eta)  # μ is no longer needed
     del mu
-    exact = not np.max(np.abs(resid)) > 1e-10 * np.max(yy)
+    exact = not np.max(scratch) > 1e-10 * np.max(yy)
     gi, G = group_codes(groups) if n_groups is None else (groups, n_groups)
     sc = np.empty((G, k))
     for j in range(k):
-        sc[:, j] = np.bincount(gi, weights=Xt[j] * resid, minlength=G)
+        w = resid if j == 0 else np.multiply(Xt[j], resid, out=scratch)  # the constant: 1·r = r
+        sc[:, j] = np.bincount(gi, weights=w, minlength=G)
+    del resid, scratch, work
     meat = np.einsum("ga,gb->ab", sc, sc)  # numpy loop, not a threaded BLAS call
     # statsmodels' default small-sample correction for cluster-robust covariance
     corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
@@ -216,6 +229,18 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     beta = beta.copy()
     beta[0] += np.log(scale_y)
     return beta, cov, converged
+
+
+def _codes(g: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`group_codes`, returning ``g`` itself when it already is its codes
+    (0, then steps of 0 or 1: the panel's series numbers of its increments when every
+    series is used), without an (n,) copy."""
+    g = np.asarray(g)
+    if g.ndim == 1 and len(g) and g.dtype.kind in "iu" and g[0] == 0:
+        step = np.diff(g)
+        if np.all((step == 0) | (step == 1)):
+            return g, int(g[-1]) + 1
+    return group_codes(g)
 
 
 def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.ndarray,
@@ -241,13 +266,14 @@ def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.nd
     del p_prev, dp, dt, tau, ok  # (the caller's temporaries are freed here, before the fit)
     if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
-    gi, n_groups = group_codes(g)  # computed once: poisson_glm takes the codes as they are
+    gi, n_groups = _codes(g)  # computed once: poisson_glm takes the codes as they are
     del g
     if n_groups < MIN_CLUSTERS:
         # too few series for cluster-robust SEs (with one cluster the score sums to 0):
         # fall back to heteroskedasticity-robust (HC0-type) SEs, each increment its own cluster
         gi = np.arange(len(y))
-    beta, cov, conv = poisson_glm(y, Xt.T, gi, n_groups=len(gi) if n_groups < MIN_CLUSTERS else n_groups)
+    beta, cov, conv = poisson_glm(y, Xt.T, gi, n_groups=len(gi) if n_groups < MIN_CLUSTERS else n_groups,
+                                  overwrite_y=True)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # a tiny negative variance is rounding
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),
                        se_gamma=float(se[1]), se_alpha=float(se[2]), cov=cov,
