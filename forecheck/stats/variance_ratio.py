@@ -88,20 +88,23 @@ def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int, *,
     pos < q − 1 lack lags and are flagged unusable (second return value False).
     ``_tmp``, ``_out``, ``_usable``: scratch and output buffers a caller reuses across q.
     """
+    h = _lag_sum(dx, q, np.empty_like(dx) if _tmp is None else _tmp, np.empty_like(dx) if _out is None else _out)
+    usable = np.greater_equal(pos, q - 1, out=_usable)
+    h[~usable] = 0.0
+    return h, usable
+
+
+def _lag_sum(dx: np.ndarray, q: int, tmp: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Σ_{k=1}^{q−1} 2(1−k/q) Δx_{t−k} over the flat increments into ``out`` (lags reach
+    into the previous series where pos < q − 1: the caller zeroes those rows)."""
     n = len(dx)
-    if _out is None:
-        h = np.zeros_like(dx)
-    else:
-        h = _out
-        h.fill(0.0)
-    tmp = np.empty_like(dx) if _tmp is None else _tmp
+    h = out
+    h.fill(0.0)
     for k in range(1, min(q, n + 1)):  # loop over lags only; h[k:] += w·Δx[:−k], in place
         w = 2.0 * (1.0 - k / q)
         np.multiply(dx[:-k] if k < n else dx[:0], w, out=tmp[:n - k])
         h[k:] += tmp[:n - k]
-    usable = np.greater_equal(pos, q - 1, out=_usable)
-    h[~usable] = 0.0
-    return h, usable
+    return h
 
 
 def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n_inc: np.ndarray,
@@ -116,7 +119,10 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     long_enough = np.empty(len(dx), bool)
     h_buf, usable_buf = np.empty_like(tmp), np.empty(len(dx), bool)  # reused across q
     for j, q in enumerate(qs):
-        h, usable = lag_weighted_sum(dx, pos, q, _tmp=tmp, _out=h_buf, _usable=usable_buf)
+        # (lag_weighted_sum's h, zeroed once below where unusable: rows without q − 1
+        # lags are unusable here too)
+        h = _lag_sum(dx, q, tmp, h_buf)
+        usable = np.greater_equal(pos, q - 1, out=usable_buf)
         np.take(n_inc >= 2 * q, series, out=long_enough)
         usable &= long_enough
         np.multiply(dx, h, out=h)
