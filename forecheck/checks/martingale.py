@@ -270,7 +270,10 @@ def check_mg101(ctx: CheckContext) -> Measurement:
                                 ratio=float(b.movement[sel].sum() / rj) if rj > 0 else None, pvalue=float(pj),
                                 reference=inf.strata_references[j]))
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
-    tau = pan.time_to_resolution[pan.increment_rows - 1]
+    not_last = np.ones(pan.n_obs, bool)  # rows t − 1 of the increments: all but each series' last
+    not_last[pan.last_row] = False
+    tau = pan.time_to_resolution[not_last]  # (= [increment_rows − 1], without the N indices)
+    del not_last
     edges, labels = _tau_bins(pan, tau)
     kb = np.searchsorted(edges, tau, side="left")
     del tau
@@ -434,7 +437,7 @@ def _design(rows: list[np.ndarray], pan: Panel):
         X[:, 0] = 1.0
         X[:, 1] = x
         del x
-        y = np.array(y, dtype=float)
+        y = np.asarray(y, dtype=float)  # (read, never written, by the regression)
     return _with_codes(y, X, series, time, pan)
 
 
@@ -660,9 +663,8 @@ def check_mg104(ctx: CheckContext) -> Measurement:
         pan = pan.select_series(pan.resolved)
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
-    rows = pan.increment_rows
     cells = ctx.increment_cells(pan)
-    r = _regression(ctx, "MG104", lambda: _design([pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series,
+    r = _regression(ctx, "MG104", lambda: _design([_forecast_errors(pan), pan.dp, pan.dp_series,
                                                    _increment_times(pan, cells)], pan), pan, cells=cells)
     del cells
     # p-value: the regression's t on matched martingale paths (MG101's parametric
@@ -688,6 +690,14 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     m = _regression_measurement(r, details, "H0: b = 0 (forecast errors unpredictable from revisions)",
                                 f"b = {b:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]: {reading}")
     return replace(m, caps=caps)
+
+
+def _forecast_errors(pan: Panel) -> np.ndarray:
+    """o − p_t at the in-flight increments (``pan.outcome[pan.dp_series] −
+    pan.p[pan.increment_rows]``, subtracted in place)."""
+    e = pan.outcome[pan.dp_series]
+    e -= pan.p[pan.increment_rows]
+    return e
 
 
 # ------------------------------------------------------------------ MG105
