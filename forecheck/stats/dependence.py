@@ -183,16 +183,18 @@ def combine_cells(parts: list[CellSums]) -> Dependence:
                       n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z)
 
 
-def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-                  cluster: np.ndarray | None = None) -> Dependence:
+def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray | None, n_series: int,
+                  cluster: np.ndarray | None = None, *, cells: tuple | None = None) -> Dependence:
     """Design effect and average same-time correlation of ``values`` across series.
 
     values, series, time : flat arrays (one entry per increment); cluster : (S,)
     declared cluster of each series or None (then every series may be related).
-    One implementation for both engines: per-cell sums (:func:`cell_sums`), combined
-    (:func:`combine_cells`; the Dask engine combines one part per partition).
+    ``cells`` : the (cluster, time) cells when already formed (as :func:`cell_sums`;
+    ``time`` is then not read). One implementation for both engines: per-cell sums
+    (:func:`cell_sums`), combined (:func:`combine_cells`; the Dask engine combines one
+    part per partition).
     """
-    return combine_cells([cell_sums(values, series, time, n_series, cluster)])
+    return combine_cells([cell_sums(values, series, time, n_series, cluster, cells=cells)])
 
 
 @dataclass(frozen=True)
