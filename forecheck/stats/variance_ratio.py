@@ -94,16 +94,28 @@ def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int, *,
     return h, usable
 
 
+#: rows of h formed at a time by :func:`_lag_sum` (a block of h, Δx and the products in cache)
+_LAG_BLOCK = 32768
+
+
 def _lag_sum(dx: np.ndarray, q: int, tmp: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Σ_{k=1}^{q−1} 2(1−k/q) Δx_{t−k} over the flat increments into ``out`` (lags reach
-    into the previous series where pos < q − 1: the caller zeroes those rows)."""
+    into the previous series where pos < q − 1: the caller zeroes those rows).
+
+    Each h_t is 0 + w_1Δx_{t−1} + … + w_{q−1}Δx_{t−q+1}, added in lag order, one block of
+    rows at a time (the same sums as adding each lag over all rows in turn, without
+    q − 1 passes over N-sized arrays)."""
     n = len(dx)
     h = out
-    h.fill(0.0)
-    for k in range(1, min(q, n + 1)):  # loop over lags only; h[k:] += w·Δx[:−k], in place
-        w = 2.0 * (1.0 - k / q)
-        np.multiply(dx[:-k] if k < n else dx[:0], w, out=tmp[:n - k])
-        h[k:] += tmp[:n - k]
+    weights = [2.0 * (1.0 - k / q) for k in range(1, min(q, n + 1))]
+    for a in range(0, n, _LAG_BLOCK):
+        b = min(a + _LAG_BLOCK, n)
+        h[a:b] = 0.0
+        for k, w in enumerate(weights, start=1):  # h[lo:b] += w·Δx[lo−k:b−k], in place
+            lo = max(a, k)
+            if lo < b:
+                prod = np.multiply(dx[lo - k:b - k], w, out=tmp[:b - lo])
+                h[lo:b] += prod
     return h
 
 
