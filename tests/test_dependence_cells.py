@@ -149,3 +149,14 @@ def test_own_cells_shortcut_matches_the_keyed_cells():
             assert np.array_equal(uc.cell, cell) and np.array_equal(uc.cu, cu)
         assert np.array_equal(uc.across, a_code) and np.array_equal(uc.across_time, a_time)
         assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))
+
+
+def test_cell_sums_counts_series_whose_squares_underflow_as_used():
+    # a series is used when it has a non-zero value, read from Σv² > 0 unless a series
+    # with values has Σv² = 0: all zeros (not used) or squares below the smallest double
+    series = np.repeat(np.arange(4), 3)
+    time = np.tile(np.arange(3.0), 4)
+    values = np.array([1.0, 2, 3, 0, 0, 0, 1e-200, 0, 0, 4, 5, 6])
+    assert dependence.cell_sums(values, series, time, 4).used == 3
+    assert dependence.cell_sums(np.where(values == 1e-200, 1.0, values), series, time, 4).used == 3
+    assert dependence.cell_sums(values, series, time, 5).used == 3  # a series without values
