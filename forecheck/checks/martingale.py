@@ -46,7 +46,9 @@ VR_QS = (2, 5, 10)
 # ----------------------------------------------------------------- helpers
 def _position(panel: Panel) -> np.ndarray:
     """0-based position of each in-flight increment within its series."""
-    return panel.step_in_series[panel.increment_rows] - 1
+    pos = panel.step_in_series[panel.increment_rows]
+    pos -= 1
+    return pos
 
 
 # ------------------------------------------------------------------ MG101
