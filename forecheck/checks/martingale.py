@@ -549,14 +549,7 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     resolving step is indistinguishable from an absorbing revision of ordinary size
     and gets weight 1, like the in-flight step it could have been.
     """
-    pos = _position(pan)
-    cur = np.flatnonzero(pos >= 1)
-    del pos
-    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
-    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
-    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    cur, res, w_res, y_res, x_res = _mg103_parts(pan)
     # in-flight pairs in [:m], resolution rows after them: each column filled in place
     # (np.take into a slice; mode="clip" is not buffered, the indices are in range)
     m = len(cur)
@@ -572,17 +565,29 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     np.take(pan.time, cur, out=t[:m], mode="clip")
     del cur
     if len(res):
-        last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
-        pl = pan.p_last[res]
-        u = pl * (1 - pl)
-        near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w[m:] = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
-        y[m:] = pan.outcome[res] - pl
-        x[m:] = pan.dp[last_inc]
+        w[m:], y[m:], x[m:] = w_res, y_res, x_res
         s[m:] = res
         t[m:] = pan.resolution_time[res]
     return y, x, s, t, w
+
+
+def _mg103_parts(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`mg103_rows` is formed from: the in-flight increments that are a
+    pair's Δp_t (all but each series' first), and the resolution rows' series,
+    weights, y = o − p_last and x = the last in-flight Δp (weights: mg103_rows)."""
+    cur = _later_increments(pan)
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
+    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
+    pl = pan.p_last[res]
+    u = pl * (1 - pl)
+    near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
+    return cur, res, w, pan.outcome[res] - pl, pan.dp[last_inc]
 
 
 def _later_increments(pan: Panel) -> np.ndarray:
@@ -600,26 +605,10 @@ def mg103_design(pan: Panel):
     itself: an in-flight pair has weight 1, so its scaled row is (Δp_t; 1, Δp_{t−1})
     exactly (√1 = 1, 1·v = v) and only the resolution rows are scaled (and dropped
     where their weight is 0), without the weight, √w and unscaled y, x columns."""
-    cur = _later_increments(pan)
-    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
-    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
-    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
-    w_res = x_res = None
-    if len(res):  # the resolution rows' weights and x, as mg103_rows forms them
-        last_inc = pan.offsets[res + 1] - 1 - res - 1
-        pl = pan.p_last[res]
-        u = pl * (1 - pl)
-        near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
-        w_res = np.ones(len(res))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_res[:] = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
-        y_res = pan.outcome[res] - pl
-        x_res = pan.dp[last_inc]
-        keep = w_res > 0
-        if not keep.all():
-            res, w_res, y_res, x_res = res[keep], w_res[keep], y_res[keep], x_res[keep]
+    cur, res, w_res, y_res, x_res = _mg103_parts(pan)
+    keep = w_res > 0
+    if not keep.all():
+        res, w_res, y_res, x_res = res[keep], w_res[keep], y_res[keep], x_res[keep]
     m = len(cur)
     n = m + len(res)
     y, X, t = np.empty(n), np.empty((n, 2)), np.empty(n)
