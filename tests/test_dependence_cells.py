@@ -106,3 +106,57 @@ def test_shared_cells_and_one_value_per_cell_path_match_the_direct_sums():
             ref = _old_unit_design_effect(v, series, time, unit, cluster)
             assert dependence.unit_design_effect(v, series, time, unit, cluster) == ref
             assert dependence.unit_design_effect(v, series, time, unit, cluster, cells=cells) == ref
+
+
+def _keyed_cells(series, time, unit):
+    # unit_cells as formed from the N (unit, time) keys (_unit_time_cells_ex), the path
+    # its counting shortcut (_own_cells) replaces for sorted runs of own cells
+    ucode = dependence._dense_rank(unit[series])
+    cell, cu, ct = dependence._unit_time_cells(ucode, time)
+    a_code, n_a, a_time, _ = dependence._cells(ct, None, keys=True)
+    return cell, cu, a_code, a_time, np.bincount(cu)
+
+
+def test_own_cells_shortcut_matches_the_keyed_cells():
+    # units = series: increments in (series, time) order, with and without appended
+    # resolution rows (one per series, later, some series without one), against the
+    # keyed cells; rows that tie with or precede their series' rows, a NaN time, three
+    # runs or shared units take the keyed path itself
+    rng = np.random.default_rng(5)
+    for trial in range(80):
+        S, L = int(rng.integers(2, 30)), int(rng.integers(1, 9))
+        series = np.repeat(np.arange(S), L)
+        time = np.tile(np.arange(L, dtype=float), S) * (0.5 if trial % 5 == 0 else 1.0)
+        if trial % 3:
+            res = np.flatnonzero(rng.uniform(size=S) < 0.8) if trial % 3 == 1 else np.arange(S)
+            t_res = time.reshape(S, L)[res, -1] + rng.integers(1, 4, len(res))
+            if trial % 7 == 0 and len(res):
+                t_res[0] -= rng.integers(1, 3)  # ties with or precedes its series' last row
+            series, time = np.r_[series, res], np.r_[time, t_res]
+        if trial % 11 == 0:
+            time = time.copy()
+            time[rng.integers(len(time))] = np.nan
+        if trial % 13 == 0:
+            series, time = np.r_[series, 0], np.r_[time, 99.0]
+        unit = np.arange(S) if trial % 6 else rng.integers(0, S, S)
+        uc = dependence.unit_cells(series, time, unit)
+        if np.isnan(time).any():
+            continue  # (the keyed path's own NaN handling; only that the shortcut declines it)
+        cell, cu, a_code, a_time, per_unit = _keyed_cells(series, time, unit)
+        if uc.cell is None:
+            assert np.array_equal(cell, np.arange(len(series))) and np.array_equal(cu, uc.units_of_cells(series))
+        else:
+            assert np.array_equal(uc.cell, cell) and np.array_equal(uc.cu, cu)
+        assert np.array_equal(uc.across, a_code) and np.array_equal(uc.across_time, a_time)
+        assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))
+
+
+def test_cell_sums_counts_series_whose_squares_underflow_as_used():
+    # a series is used when it has a non-zero value, read from Σv² > 0 unless a series
+    # with values has Σv² = 0: all zeros (not used) or squares below the smallest double
+    series = np.repeat(np.arange(4), 3)
+    time = np.tile(np.arange(3.0), 4)
+    values = np.array([1.0, 2, 3, 0, 0, 0, 1e-200, 0, 0, 4, 5, 6])
+    assert dependence.cell_sums(values, series, time, 4).used == 3
+    assert dependence.cell_sums(np.where(values == 1e-200, 1.0, values), series, time, 4).used == 3
+    assert dependence.cell_sums(values, series, time, 5).used == 3  # a series without values

@@ -128,7 +128,15 @@ class CheckContext:
                 order = np.lexsort((np.arange(pan.n_series), u))
                 first[order[np.r_[True, u[order][1:] != u[order][:-1]]]] = True
             rep = pan.select_series(first)
-            return design_effect(rep.dp, rep.dp_series, rep.time[rep.increment_rows], rep.n_series, rep.cluster)
+            # the increments' time cells when the shared increment cells already hold them
+            # (every series its own unit, no clusters: their across cells are the time cells)
+            uc = self.cache.get("increment_cells")
+            cells = None
+            if (uc is not None and uc.cell is None and uc.cl is None and rep.n_series == pan.n_series
+                    and uc.n_values == len(rep.dp)):
+                cells = (uc.across.astype(np.int64), uc.n_across, uc.across_time, None)
+            return design_effect(rep.dp, rep.dp_series, rep.time[rep.increment_rows] if cells is None else None,
+                                 rep.n_series, rep.cluster, cells=cells)
         return self.cached("dependence", make)
 
     def increment_cells(self, pan: Panel, pooled_mask: np.ndarray | None = None) -> UnitCells | None:

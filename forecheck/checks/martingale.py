@@ -46,7 +46,9 @@ VR_QS = (2, 5, 10)
 # ----------------------------------------------------------------- helpers
 def _position(panel: Panel) -> np.ndarray:
     """0-based position of each in-flight increment within its series."""
-    return panel.step_in_series[panel.increment_rows] - 1
+    pos = panel.step_in_series[panel.increment_rows]
+    pos -= 1
+    return pos
 
 
 # ------------------------------------------------------------------ MG101
@@ -64,6 +66,13 @@ def _mg101_shared(ctx: CheckContext) -> dict:
     """Work MG101 hands to MG102 on the same panel (its excess terms d): kept with
     ``mg101_inputs``, so it is dropped with it after the last of the two."""
     return ctx.cache["mg101_inputs"][2]
+
+
+def _increment_times(pan: Panel, cells) -> np.ndarray | None:
+    """The times of ``pan``'s in-flight increments, which the design effect of values
+    on them reads only to form their cells: None when the cells are given
+    (``ctx.increment_cells``)."""
+    return pan.time[pan.increment_rows] if cells is None else None
 
 
 def _excess_d(pan: Panel) -> np.ndarray:
@@ -102,7 +111,22 @@ def excess_reduction_variance(pan: Panel) -> np.ndarray:
     steps) the term (1 − 2p_{t−1})²(u(p_{t−1}) − u(p_t)) of R, the variance of ΣX that
     the realised uncertainty reduction implies (``stats/bootstrap.reduction_variance``);
     at a resolution step p_t is the outcome."""
-    return _reduction_terms(pan, uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows]))
+    return _reduction_terms(pan, _inflight_reduction(pan))
+
+
+def _inflight_reduction(pan: Panel) -> np.ndarray:
+    """u(p_{t−1}) − u(p_t) of the in-flight steps (the values of
+    ``uncertainty(pan.dp_prev_p) − uncertainty(pan.p[pan.increment_rows])``: u(p) =
+    p(1 − p) as (1 − p)·p, the same product) in three N-sized buffers instead of six."""
+    prev = pan.dp_prev_p
+    red = np.subtract(1.0, prev)
+    red *= prev
+    cur = pan.p[pan.increment_rows]
+    u = np.subtract(1.0, cur)
+    u *= cur
+    del cur
+    red -= u
+    return red
 
 
 def _one_minus_twice(p: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -196,8 +220,10 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     dc = np.subtract(d[:n_in], d[:n_in].mean() if n_in else 0.0, out=d2[:n_in])  # (in d2's buffer)
     del d2
     _mg101_shared(ctx)["d"] = d  # MG102 screens the same terms
-    dep_x = unit_design_effect(dc, pan.dp_series, pan.time[pan.increment_rows], pan.question, pan.cluster,
-                               cells=ctx.increment_cells(pan, mask))
+    cells = ctx.increment_cells(pan, mask)
+    dep_x = unit_design_effect(dc, pan.dp_series, _increment_times(pan, cells), pan.question, pan.cluster,
+                               cells=cells)
+    del cells
     del dc
     deff = dep_x.deff
     ctx.cache["neff.MG101"] = ("excess terms", dep_x)
@@ -206,7 +232,7 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # reduction implies (also unbiased under H0); t is studentised by the smaller (floored),
     # the one the alternative does not inflate (stats/bootstrap.studentiser; docs/validation.md).
     # The in-flight u(p_{t−1}) − u(p_t) are kept for the time-to-resolution bins below.
-    red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+    red = _inflight_reduction(pan)
     sr_var = float(np.sum(_reduction_terms(pan, red)))
     sv_t = float(studentiser(sv, sr_var)) if sv > 0 else sv
     se_sum = np.sqrt(deff * sv_t) if sv > 0 else np.inf
@@ -246,7 +272,10 @@ def check_mg101(ctx: CheckContext) -> Measurement:
                                 ratio=float(b.movement[sel].sum() / rj) if rj > 0 else None, pvalue=float(pj),
                                 reference=inf.strata_references[j]))
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
-    tau = pan.time_to_resolution[pan.increment_rows - 1]
+    not_last = np.ones(pan.n_obs, bool)  # rows t − 1 of the increments: all but each series' last
+    not_last[pan.last_row] = False
+    tau = pan.time_to_resolution[not_last]  # (= [increment_rows − 1], without the N indices)
+    del not_last
     edges, labels = _tau_bins(pan, tau)
     kb = np.searchsorted(edges, tau, side="left")
     del tau
@@ -400,8 +429,23 @@ def _design(rows: list[np.ndarray], pan: Panel):
             sw = np.sqrt(weights[keep])
             y, x, series, time = y[keep], x[keep], series[keep], time[keep]
         del weights, keep
-    else:
-        sw = np.ones_like(y)
+        X = np.empty((len(sw), 2))  # (= np.column_stack([sw, sw * x]), without the temporary sw * x)
+        X[:, 0] = sw
+        np.multiply(sw, x, out=X[:, 1])
+        del x
+        y = sw * y
+    else:  # weight 1: the scaled rows are the rows (1·v = v)
+        X = np.empty((len(y), 2))
+        X[:, 0] = 1.0
+        X[:, 1] = x
+        del x
+        y = np.asarray(y, dtype=float)  # (read, never written, by the regression)
+    return _with_codes(y, X, series, time, pan)
+
+
+def _with_codes(y: np.ndarray, X: np.ndarray, series: np.ndarray, time: np.ndarray, pan: Panel):
+    """:func:`_design`'s result from its scaled rows: the cluster codes of the rows and
+    the cluster label of each series added (InsufficientDataError with too few)."""
     # the cluster of each row: contracts nest in questions, questions in declared clusters
     if pan.cluster is not None:
         group_of_series = pan.cluster.astype(str)
@@ -411,23 +455,18 @@ def _design(rows: list[np.ndarray], pan: Panel):
     G = codes[1]
     if G < 3 or len(y) < 10:
         raise InsufficientDataError(f"too few clusters ({G}) or observations ({len(y)}) for a clustered regression")
-    X = np.empty((len(sw), 2))  # (= np.column_stack([sw, sw * x]), without the temporary sw * x)
-    X[:, 0] = sw
-    np.multiply(sw, x, out=X[:, 1])
-    del x
-    y = sw * y
     return y, X, series, time, codes, group_of_series
 
 
-def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.ndarray]], pan: Panel,
+def _regression(ctx: CheckContext, code: str, make_design: Callable[[], tuple], pan: Panel,
                 cells=None) -> dict:
     """A series-clustered (WLS) regression of y on x with CR1 SEs widened by the
     design effect of its own scores, and a wild cluster restricted bootstrap p.
 
-    ``make_rows()`` gives the rows (``_design``). The design is freed before the
-    scores' design effect is measured and formed again from the same rows only when
-    the wild bootstrap needs it (few independent clusters: small panels)."""
-    y, X, series, time, codes, group_of_series = _design(make_rows(), pan)
+    ``make_design()`` gives the design (``_design`` of the rows). It is freed before
+    the scores' design effect is measured and formed again only when the wild
+    bootstrap needs it (few independent clusters: small panels)."""
+    y, X, series, time, codes, group_of_series = make_design()
     G = codes[1]
     fit = cluster_ols(y, X, None, codes=codes, keep_resid=True)
     if not np.isfinite(fit.bse[1]) or fit.bse[1] == 0:
@@ -460,7 +499,7 @@ def _regression(ctx: CheckContext, code: str, make_rows: Callable[[], list[np.nd
     if ref.analytic:
         p_boot = p_t
     else:
-        y, X, series, _, codes, group_of_series = _design(make_rows(), pan)  # the same design again
+        y, X, series, _, codes, group_of_series = make_design()  # the same design again
         order = stream_order(group_keys(series_keys(pan), series, group_of_series[series]))
         p_boot, _ = wild_cluster_bootstrap_p(y, X, None, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
                                              deff=deff, order=order, codes=codes)
@@ -510,14 +549,7 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     resolving step is indistinguishable from an absorbing revision of ordinary size
     and gets weight 1, like the in-flight step it could have been.
     """
-    pos = _position(pan)
-    cur = np.flatnonzero(pos >= 1)
-    del pos
-    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
-    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
-    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    cur, res, w_res, y_res, x_res = _mg103_parts(pan)
     # in-flight pairs in [:m], resolution rows after them: each column filled in place
     # (np.take into a slice; mode="clip" is not buffered, the indices are in range)
     m = len(cur)
@@ -533,24 +565,78 @@ def mg103_rows(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     np.take(pan.time, cur, out=t[:m], mode="clip")
     del cur
     if len(res):
-        last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
-        pl = pan.p_last[res]
-        u = pl * (1 - pl)
-        near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w[m:] = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
-        y[m:] = pan.outcome[res] - pl
-        x[m:] = pan.dp[last_inc]
+        w[m:], y[m:], x[m:] = w_res, y_res, x_res
         s[m:] = res
         t[m:] = pan.resolution_time[res]
     return y, x, s, t, w
 
 
+def _mg103_parts(pan: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`mg103_rows` is formed from: the in-flight increments that are a
+    pair's Δp_t (all but each series' first), and the resolution rows' series,
+    weights, y = o − p_last and x = the last in-flight Δp (weights: mg103_rows)."""
+    cur = _later_increments(pan)
+    n_inc = np.bincount(pan.dp_series, minlength=pan.n_series)
+    v = np.bincount(pan.dp_series, weights=pan.dp**2, minlength=pan.n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(n_inc > 0, v / np.maximum(n_inc, 1), 0.0)
+    res = np.flatnonzero(pan.resolved & (n_inc >= 1) & (v > 0))
+    last_inc = pan.offsets[res + 1] - 1 - res - 1  # index of the series' last in-flight increment
+    pl = pan.p_last[res]
+    u = pl * (1 - pl)
+    near = np.minimum(pl, 1 - pl) <= RES_NEAR_EDGE * np.sqrt(v[res]) + 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(near, 1.0, np.minimum(1.0, v[res] / np.where(u > 0, u, np.inf)))
+    return cur, res, w, pan.outcome[res] - pl, pan.dp[last_inc]
+
+
+def _later_increments(pan: Panel) -> np.ndarray:
+    """``np.flatnonzero(_position(pan) >= 1)``, the in-flight increments after the first
+    of their series, without the N positions: all but each series' first (increment
+    ``offsets[i] − i`` of a series i with two or more rows)."""
+    later = np.ones(len(pan.dp), bool)
+    moves = pan.lengths >= 2
+    later[(pan.offsets[:-1] - np.arange(pan.n_series))[moves]] = False
+    return np.flatnonzero(later)
+
+
+def mg103_design(pan: Panel):
+    """``_design(list(mg103_rows(pan)), pan)``, the rows written into the design
+    itself: an in-flight pair has weight 1, so its scaled row is (Δp_t; 1, Δp_{t−1})
+    exactly (√1 = 1, 1·v = v) and only the resolution rows are scaled (and dropped
+    where their weight is 0), without the weight, √w and unscaled y, x columns."""
+    cur, res, w_res, y_res, x_res = _mg103_parts(pan)
+    keep = w_res > 0
+    if not keep.all():
+        res, w_res, y_res, x_res = res[keep], w_res[keep], y_res[keep], x_res[keep]
+    m = len(cur)
+    n = m + len(res)
+    y, X, t = np.empty(n), np.empty((n, 2)), np.empty(n)
+    s = np.empty(n, dtype=pan.dp_series.dtype)
+    np.take(pan.dp, cur, out=y[:m], mode="clip")
+    np.take(pan.dp_series, cur, out=s[:m], mode="clip")
+    X[:m, 0] = 1.0
+    cur -= 1
+    np.take(pan.dp, cur, out=X[:m, 1], mode="clip")
+    cur += 1
+    np.take(pan.increment_rows, cur, out=cur, mode="clip")
+    np.take(pan.time, cur, out=t[:m], mode="clip")
+    del cur
+    if len(res):
+        sw = np.sqrt(w_res)
+        X[m:, 0] = sw
+        np.multiply(sw, x_res, out=X[m:, 1])
+        np.multiply(sw, y_res, out=y[m:])
+        s[m:] = res
+        t[m:] = pan.resolution_time[res]
+    return _with_codes(y, X, s, t, pan)
+
+
 def check_mg103(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
-    if not np.any(_position(pan) >= 1):
+    if not np.any(pan.lengths >= 3):  # (an increment at position 1 or later)
         raise InsufficientDataError(f"no series with {max(3, ctx.config.min_length)}+ forecasts")
-    r = _regression(ctx, "MG103", lambda: list(mg103_rows(pan)), pan)
+    r = _regression(ctx, "MG103", lambda: mg103_design(pan), pan)
     beta = r["beta"]
     reading = ("smoothing / under-reaction (revisions continue)" if beta > 0
                else "over-reaction or bid-ask bounce (revisions reverse)")
@@ -568,9 +654,10 @@ def check_mg104(ctx: CheckContext) -> Measurement:
         pan = pan.select_series(pan.resolved)
     if pan.n_series == 0 or len(pan.dp) == 0:
         raise InsufficientDataError("no resolved series with in-flight revisions")
-    rows = pan.increment_rows
-    r = _regression(ctx, "MG104", lambda: [pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series,
-                                           pan.time[rows]], pan, cells=ctx.increment_cells(pan))
+    cells = ctx.increment_cells(pan)
+    r = _regression(ctx, "MG104", lambda: _design([_forecast_errors(pan), pan.dp, pan.dp_series,
+                                                   _increment_times(pan, cells)], pan), pan, cells=cells)
+    del cells
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
     if r["reference"] == "asymptotic":
@@ -596,6 +683,14 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     return replace(m, caps=caps)
 
 
+def _forecast_errors(pan: Panel) -> np.ndarray:
+    """o − p_t at the in-flight increments (``pan.outcome[pan.dp_series] −
+    pan.p[pan.increment_rows]``, subtracted in place)."""
+    e = pan.outcome[pan.dp_series]
+    e -= pan.p[pan.increment_rows]
+    return e
+
+
 # ------------------------------------------------------------------ MG105
 def check_mg105(ctx: CheckContext) -> Measurement:
     pan, _ = ctx.dynamic()
@@ -605,17 +700,23 @@ def check_mg105(ctx: CheckContext) -> Measurement:
         raise InsufficientDataError("series too short for a variance ratio (need 4+ revisions)")
     # the scores once; the design effect of their own terms then widens the same scores
     probe = variance_ratio_scores(pan.dp, _position(pan), pan.dp_series, n_inc, qs)
-    t_inc = pan.time[pan.increment_rows]
+    cells = ctx.increment_cells(pan)
+    t_inc = _increment_times(pan, cells)
     # centred, as MG101's excess terms: a common non-zero mean (the effect under test)
-    # is not dependence
+    # is not dependence. (np.where(used, v − mean, 0) written into one buffer, which each
+    # q's scores reuse: the design effects read each vector before the next is formed.)
+    buf = np.empty(len(pan.dp))
+
     def centred(v: np.ndarray) -> np.ndarray:
         used = v != 0
-        return np.where(used, v - (v[used].mean() if used.any() else 0.0), 0.0)
+        np.subtract(v, v[used].mean() if used.any() else 0.0, out=buf)
+        buf[~used] = 0.0
+        return buf
 
     # (a generator: each q's centred scores are formed when their cells are summed)
     deps = unit_design_effects((centred(probe.scores[:, j]) for j in range(len(qs))), pan.dp_series, t_inc,
-                               pan.question, pan.cluster, cells=ctx.increment_cells(pan))
-    del t_inc
+                               pan.question, pan.cluster, cells=cells)
+    del t_inc, cells, buf
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)

@@ -135,7 +135,8 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray, *, deff: float
     if not np.all(np.isfinite(y)):
         raise InsufficientDataError("non-finite values of the dependent variable")
     beta = xtx_inv @ (X.T @ y)
-    u = y - X @ beta
+    u = X @ beta
+    np.subtract(y, u, out=u)  # û = y − Xβ, in the fitted values' buffer
     s = _column_group_sums(X, u, g, G)  # (G, K) scores
     meat = s.T @ s
     c = G / (G - 1) * (n - 1) / (n - k)

@@ -119,20 +119,26 @@ def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series
     ms = np.bincount(series, weights=v2, minlength=n_series) / np.maximum(per_series, 1)
     np.multiply(v2, v2, out=v2)  # v⁴, in place
     q4_cell = np.bincount(cell, weights=v2, minlength=nc)
-    del v2
     # e = values / √ms[series] where ms > 0, else 0 (the root taken per series, then
-    # gathered: the same numbers as gathering first, one N-sized array fewer)
-    e = np.sqrt(ms)[series]
+    # gathered into v⁴'s buffer: the same numbers as gathering first, no new N-sized array)
+    moves = ms > 0
+    e = np.take(np.sqrt(ms), series, out=v2, mode="clip")  # (in range: ms has a bin per series)
+    del v2
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(values, e, out=e)
-    if not np.all(ms > 0):  # (the usual case: every series moves, nothing to mask)
-        e[~(ms > 0)[series]] = 0.0
+    if not np.all(moves):  # (the usual case: every series moves, nothing to mask)
+        e[~moves[series]] = 0.0
     cnt = np.bincount(cell, minlength=nc).astype(float) if counts is None else counts[0]  # series present
     te = np.bincount(cell, weights=e, minlength=nc)
     np.multiply(e, e, out=e)
     te2 = np.bincount(cell, weights=e, minlength=nc)
     del e
-    used = int(np.count_nonzero(np.bincount(series[values != 0], minlength=n_series)))
+    # series with a non-zero value: those whose Σv² > 0, unless a series with values has
+    # Σv² = 0 (all zero, or squares below the smallest double): then counted from the values
+    if np.all(moves | (per_series == 0)):
+        used = int(np.count_nonzero(moves))
+    else:
+        used = int(np.count_nonzero(np.bincount(series[values != 0], minlength=n_series)))
     return CellSums(time=tkeys, cluster=ckeys,
                     tot=tot, sq_cell=sq_cell, q4_cell=q4_cell, cnt=cnt, te=te, te2=te2, sq=sq, used=used,
                     n_series=int(n_series), n_values=len(values), clusters=clusters)
@@ -177,16 +183,18 @@ def combine_cells(parts: list[CellSums]) -> Dependence:
                       n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z)
 
 
-def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series: int,
-                  cluster: np.ndarray | None = None) -> Dependence:
+def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray | None, n_series: int,
+                  cluster: np.ndarray | None = None, *, cells: tuple | None = None) -> Dependence:
     """Design effect and average same-time correlation of ``values`` across series.
 
     values, series, time : flat arrays (one entry per increment); cluster : (S,)
     declared cluster of each series or None (then every series may be related).
-    One implementation for both engines: per-cell sums (:func:`cell_sums`), combined
-    (:func:`combine_cells`; the Dask engine combines one part per partition).
+    ``cells`` : the (cluster, time) cells when already formed (as :func:`cell_sums`;
+    ``time`` is then not read). One implementation for both engines: per-cell sums
+    (:func:`cell_sums`), combined (:func:`combine_cells`; the Dask engine combines one
+    part per partition).
     """
-    return combine_cells([cell_sums(values, series, time, n_series, cluster)])
+    return combine_cells([cell_sums(values, series, time, n_series, cluster, cells=cells)])
 
 
 @dataclass(frozen=True)
@@ -349,11 +357,16 @@ def unit_cells(series: np.ndarray, time: np.ndarray, unit_of_series: np.ndarray 
     unit_s = np.arange(n_s) if unit_of_series is None else np.asarray(unit_of_series, np.int64)
     # dense rank of each value's unit among the units present (``_dense_rank`` of the
     # N units), ranked over the series present and gathered once
-    present = np.bincount(series, minlength=n_s) > 0
+    per_series = np.bincount(series, minlength=n_s)
+    present = per_series > 0
     ucode_s = np.full(n_s, -1, dtype=np.int64)
     ucode_s[present] = _dense_rank(unit_s[:n_s][present])
-    ucode = ucode_s[series]
     n_units = int(ucode_s.max()) + 1
+    if cluster_of_series is None:
+        fast = _own_cells(series, np.asarray(time, float), ucode_s, present, per_series, n_units)
+        if fast is not None:
+            return fast
+    ucode = ucode_s[series]
     cl = None
     if cluster_of_series is not None:
         # cluster of each unit (units nest in clusters: first series' cluster)
@@ -377,6 +390,61 @@ def unit_cells(series: np.ndarray, time: np.ndarray, unit_of_series: np.ndarray 
     return UnitCells(n_values=len(series), n_units=n_units, ucode_s=ucode_s, cell=cell,
                      cu=None if cell is None else cu, cl=cl, across=_compact(a_code, n_a), n_across=n_a,
                      across_time=a_time, across_cluster=a_cl, cnt=cnt, per_unit=per_unit,
+                     units_are_series=bool(np.array_equal(ucode_s, np.arange(n_s))))
+
+
+def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, present: np.ndarray,
+               per_series: np.ndarray, n_units: int) -> UnitCells | None:
+    """:func:`unit_cells` without declared clusters when every value is its own
+    (unit, time) cell, found without forming the N (unit, time) keys of
+    ``_unit_time_cells_ex``; else None. Needs each present series its own unit, units
+    numbered in series order, and the values in one or two runs sorted by series and
+    strictly by time within a series: a panel's increments (the cells in order, as
+    the keys' first case numbers them), or MG103's in-flight rows followed by one
+    resolution row per series, each later than its series' in-flight rows (the
+    cells' lexicographic ranks found by counting, as the keys' stable sort ranks
+    them). The same structure either way: the across cells are the first-appearance
+    codes of the cells' times, a unit's cells its series' values."""
+    up = ucode_s[present]
+    if len(up) > 1 and not np.all(up[1:] > up[:-1]):
+        return None
+    down = np.flatnonzero(series[1:] < series[:-1])
+    if len(down) > 1:
+        return None
+    step = np.not_equal(series[1:], series[:-1])
+    step |= time[1:] > time[:-1]  # (a NaN time is never greater: general path)
+    if not step.all():
+        return None
+    del step
+    import pandas as pd
+
+    cell = cu = None
+    ct = time
+    if len(down):  # two runs [:m] and [m:]
+        m = int(down[0]) + 1
+        a_s, b_s = series[:m], series[m:]
+        last = np.searchsorted(a_s, b_s, side="right")  # A's values of series ≤ each B value's
+        prev = np.maximum(last - 1, 0)
+        shared = (last > 0) & (a_s[prev] == b_s)
+        if not np.all(time[m:][shared] > time[:m][prev[shared]]):  # B after its series' A values
+            return None
+        n_b_before = np.cumsum(np.bincount(b_s, minlength=len(ucode_s)))
+        n_b_before -= np.bincount(b_s, minlength=len(ucode_s))  # B values of earlier series
+        cell = np.empty(len(series), np.int64)
+        np.add(np.arange(m), n_b_before[a_s], out=cell[:m])
+        np.add(np.arange(len(b_s)), last, out=cell[m:])
+        cu = np.repeat(up, per_series[present])
+        ct = np.empty(len(series))
+        ct[cell] = time
+    tcode, tuniq = pd.factorize(ct)
+    if len(tcode) and tcode.min() < 0:  # a NaN time
+        return None
+    n_a = len(tuniq)
+    cnt = np.bincount(tcode, minlength=n_a).astype(float)
+    n_s = len(ucode_s)
+    return UnitCells(n_values=len(series), n_units=n_units, ucode_s=ucode_s, cell=cell, cu=cu, cl=None,
+                     across=_compact(tcode, n_a), n_across=n_a, across_time=np.asarray(tuniq, float),
+                     across_cluster=None, cnt=cnt, per_unit=per_series[present],
                      units_are_series=bool(np.array_equal(ucode_s, np.arange(n_s))))
 
 
@@ -407,8 +475,8 @@ def unit_sums_many(values_list: Iterable[np.ndarray], series: np.ndarray, time: 
     """:func:`unit_sums` of several value vectors on the same contributions (series,
     time): the (unit, time) cells and their (cluster, time) cells are formed once
     (MG105's three horizons q), or given (``cells``: :func:`unit_cells` of the same
-    arguments). ``values_list`` is read once, in order (a generator forms each vector
-    only when it is summed)."""
+    arguments; ``time`` is then not read and may be None). ``values_list`` is read
+    once, in order (a generator forms each vector only when it is summed)."""
     series = np.asarray(series, np.int64)
     if len(series) == 0:
         return [UnitSums(0.0, 0.0, 0, 0, cell_sums(np.zeros(0), series, time, 0), 0) for _ in values_list]

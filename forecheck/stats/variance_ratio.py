@@ -88,20 +88,37 @@ def lag_weighted_sum(dx: np.ndarray, pos: np.ndarray, q: int, *,
     pos < q − 1 lack lags and are flagged unusable (second return value False).
     ``_tmp``, ``_out``, ``_usable``: scratch and output buffers a caller reuses across q.
     """
-    n = len(dx)
-    if _out is None:
-        h = np.zeros_like(dx)
-    else:
-        h = _out
-        h.fill(0.0)
-    tmp = np.empty_like(dx) if _tmp is None else _tmp
-    for k in range(1, min(q, n + 1)):  # loop over lags only; h[k:] += w·Δx[:−k], in place
-        w = 2.0 * (1.0 - k / q)
-        np.multiply(dx[:-k] if k < n else dx[:0], w, out=tmp[:n - k])
-        h[k:] += tmp[:n - k]
+    tmp = np.empty(min(_LAG_BLOCK, len(dx)), dtype=dx.dtype) if _tmp is None else _tmp
+    h = _lag_sum(dx, q, tmp, np.empty_like(dx) if _out is None else _out)
     usable = np.greater_equal(pos, q - 1, out=_usable)
     h[~usable] = 0.0
     return h, usable
+
+
+#: rows of h formed at a time by :func:`_lag_sum` (a block of h, Δx and the products in cache)
+_LAG_BLOCK = 32768
+
+
+def _lag_sum(dx: np.ndarray, q: int, tmp: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Σ_{k=1}^{q−1} 2(1−k/q) Δx_{t−k} over the flat increments into ``out`` (lags reach
+    into the previous series where pos < q − 1: the caller zeroes those rows); ``tmp``
+    holds the products of one block (at least min(_LAG_BLOCK, len(dx)) values).
+
+    Each h_t is 0 + w_1Δx_{t−1} + … + w_{q−1}Δx_{t−q+1}, added in lag order, one block of
+    rows at a time (the same sums as adding each lag over all rows in turn, without
+    q − 1 passes over N-sized arrays)."""
+    n = len(dx)
+    h = out
+    weights = [2.0 * (1.0 - k / q) for k in range(1, min(q, n + 1))]
+    for a in range(0, n, _LAG_BLOCK):
+        b = min(a + _LAG_BLOCK, n)
+        h[a:b] = 0.0
+        for k, w in enumerate(weights, start=1):  # h[lo:b] += w·Δx[lo−k:b−k], in place
+            lo = max(a, k)
+            if lo < b:
+                prod = np.multiply(dx[lo - k:b - k], w, out=tmp[:b - lo])
+                h[lo:b] += prod
+    return h
 
 
 def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n_inc: np.ndarray,
@@ -112,11 +129,15 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
     scores = np.zeros((len(dx), len(qs)))
     total = np.zeros(len(qs))
     vr, nser, nstep = [], [], []
-    tmp = np.empty_like(np.asarray(dx, float))
+    dx2 = np.multiply(dx, dx, out=np.empty(len(dx)))  # Δx², the same for every q
+    scratch = np.empty(min(_LAG_BLOCK, len(dx)))  # _lag_sum's products of one block
     long_enough = np.empty(len(dx), bool)
-    h_buf, usable_buf = np.empty_like(tmp), np.empty(len(dx), bool)  # reused across q
+    h_buf, usable_buf = np.empty(len(dx)), np.empty(len(dx), bool)  # reused across q
     for j, q in enumerate(qs):
-        h, usable = lag_weighted_sum(dx, pos, q, _tmp=tmp, _out=h_buf, _usable=usable_buf)
+        # (lag_weighted_sum's h, zeroed once below where unusable: rows without q − 1
+        # lags are unusable here too)
+        h = _lag_sum(dx, q, scratch, h_buf)
+        usable = np.greater_equal(pos, q - 1, out=usable_buf)
         np.take(n_inc >= 2 * q, series, out=long_enough)
         usable &= long_enough
         np.multiply(dx, h, out=h)
@@ -128,8 +149,7 @@ def variance_ratio_scores(dx: np.ndarray, pos: np.ndarray, series: np.ndarray, n
         # of np.cumsum, in h's buffer; the row-wise reduction itself is slow)
         total[j] = np.cumsum(h, out=h)[-1] if len(h) else 0.0
         del h
-        np.multiply(dx, dx, out=tmp)
-        den = float(np.sum(tmp[usable]))
+        den = float(np.sum(dx2[usable]))
         vr.append(1.0 + num / den if den > 0 else np.nan)
         nser.append(int(np.sum(n_inc >= 2 * q)))
         nstep.append(int(usable.sum()))
