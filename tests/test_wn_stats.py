@@ -292,6 +292,32 @@ def test_poisson_glm_warm_started_matches_statsmodels(monkeypatch):
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-6)
 
 
+def test_warm_start_survives_a_stride_that_aliases_with_the_series_length(monkeypatch):
+    # 1,000 series of 99 increments with τ the steps left: a regular stride of 198 rows
+    # samples one step of every series, so its -log τ column is constant (a singular
+    # subsample); the second subsample (one random row per run of m) spans the steps.
+    # Either start, the fit is statsmodels' root
+    from forecheck.stats import volshape
+
+    monkeypatch.setattr(volshape, "WARM_START_ROWS", 500)
+    S, L = 1000, 99
+    n = S * L
+    first, second = volshape._warm_start_rows(n)
+    assert len(np.unique((np.arange(n)[first]) % L)) == 1
+    assert len(np.unique(second % L)) > L // 2
+    rng = np.random.default_rng(5)
+    tau = np.tile(np.arange(L, 0, -1, dtype=float), S)
+    u = rng.uniform(0.02, 0.25, n)
+    y = u**1.6 / tau * rng.chisquare(1, n) * 1e-3
+    X = np.column_stack([np.ones(n), np.log(u), -np.log(tau)])
+    g = np.repeat(np.arange(S), L)
+    beta, cov, conv = poisson_glm(y, X, g)
+    ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert conv
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-7)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-6)
+
+
 def test_group_codes_equal_numpy_unique_inverse():
     from forecheck.stats.segments import group_codes
 

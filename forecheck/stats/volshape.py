@@ -159,6 +159,18 @@ def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol
 WARM_START_ROWS = 50_000  # above twice this many rows, Newton starts from the fit on a regular subsample
 
 
+def _warm_start_rows(n: int):
+    """The subsamples of about WARM_START_ROWS of n rows whose fit starts Newton, in
+    turn until one converges: every m-th row, then one row drawn at random (a fixed
+    seed) in each run of m. A regular stride can alias with the series length (L
+    dividing m puts every sampled increment at one step of its series: a singular
+    design, 10^7 rows of 100-step series: m = 198 = 2*99)."""
+    m = n // WARM_START_ROWS
+    yield slice(None, None, m)
+    k = n // m
+    yield np.arange(k) * m + np.random.default_rng(m).integers(0, m, size=k)
+
+
 def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int = 100,
                 tol: float = 1e-10, n_groups: int | None = None,
                 overwrite_y: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -190,15 +202,17 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     beta[0] = np.log(max(yy.mean(), 1e-300))
     n = len(yy)
     if n > 2 * WARM_START_ROWS:
-        m = n // WARM_START_ROWS
-        sub_y, sub_X = np.ascontiguousarray(yy[::m]), np.ascontiguousarray(Xt[:, ::m])
-        try:
-            b0, ok, _ = _newton(sub_y, sub_X, beta.copy(), max_iter, tol, _xty(sub_X, sub_y))
+        for pick in _warm_start_rows(n):
+            sub_y, sub_X = np.ascontiguousarray(yy[pick]), np.ascontiguousarray(Xt[:, pick])
+            try:
+                b0, ok, _ = _newton(sub_y, sub_X, beta.copy(), max_iter, tol, _xty(sub_X, sub_y))
+            except ValueError:
+                continue  # the subsample is degenerate: try the next one, else start from the constant
+            finally:
+                del sub_y, sub_X
             if ok and np.all(np.isfinite(b0)):
                 beta = b0
-        except ValueError:
-            pass  # the subsample is degenerate: start from the constant as usual
-        del sub_y, sub_X
+                break
     work = _Work(n)  # Newton's buffers, then the sandwich's (no further (n,) temporaries)
     beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy), work)
     with np.errstate(over="ignore", under="ignore"):
