@@ -70,7 +70,11 @@ from forecheck.stats.standardize import (
     dispersion_by_index,
 )
 from forecheck.stats.volshape import (
+    DIVERGED,
     MIN_CLUSTERS,
+    cluster_sandwich,
+    newton_steps,
+    vol_shape_rows,
     VolShapeFit,
     _eta,
     _gram,
@@ -378,25 +382,14 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
 # volshape.poisson_glm; on more than 2·WARM_START_ROWS increments the in-memory
 # engine starts from a subsample's fit instead, which converges to the same root.
 _GLM = {k: v.default for k, v in inspect.signature(poisson_glm).parameters.items() if k in ("max_iter", "tol")}
-DIVERGED = "the volatility-shape fit diverged (degenerate increments)"
-SINGULAR = "the volatility-shape fit is singular (regressors without variation)"
 
 
 def vol_design(panel, config: AnalysisConfig) -> dict:
     """fit_vol_shape's rows of one partition: y = Δp²/Δt and the transposed design
     (1, log p(1−p), −log τ) on the increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
     inc = Increments.from_panel(panel, config.min_length)
-    p_prev, dp, dt, tau = inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time
-    u = p_prev * (1 - p_prev)
-    ok = (u > 0) & (dt > 0) & (tau > 0) & np.isfinite(dp)
-    y = dp[ok] ** 2
-    y /= dt[ok]
-    Xt = np.empty((3, len(y)))
-    Xt[0] = 1.0
-    np.log(u[ok], out=Xt[1])
-    np.log(tau[ok], out=Xt[2])
-    np.negative(Xt[2], out=Xt[2])
-    groups, n_groups = group_codes(inc.series[ok])
+    y, Xt, series = vol_shape_rows(inc.p_prev, inc.dp, inc.dt, inc.tau_prev_time, inc.series)
+    groups, n_groups = group_codes(series)
     return {"y": y, "Xt": Xt, "groups": groups, "G": n_groups}
 
 
@@ -456,38 +449,21 @@ def fit_volatility(run) -> VolShapeFit:
     k = len(xty)
     beta = np.zeros(k)
     beta[0] = np.log(max(ym / scale_y, 1e-300))
-    converged = False
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        for _ in range(_GLM["max_iter"]):
-            parts = [r for r in run(vol_newton, beta=beta) if r is not None]
-            if not (min(r["mu_min"] for r in parts) > 0 and np.isfinite(max(r["mu_max"] for r in parts))):
-                raise ValueError(DIVERGED)
-            hess = sum(r["hess"] for r in parts)
-            grad = xty - hess[0, :k]
-            if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
-                raise ValueError(DIVERGED)
-            try:
-                step = np.linalg.solve(hess, grad)
-            except np.linalg.LinAlgError:
-                raise ValueError(SINGULAR) from None
-            new = beta + step
-            done = np.max(np.abs(step)) < _GLM["tol"] * (1 + np.max(np.abs(beta)))
-            beta = new
-            if done:
-                converged = True
-                break
+
+    def weighted_gram_at(b: np.ndarray):
+        parts = [r for r in run(vol_newton, beta=b) if r is not None]
+        mu_min, mu_max = min(r["mu_min"] for r in parts), max(r["mu_max"] for r in parts)
+        usable = mu_min > 0 and np.isfinite(mu_max)
+        return mu_min, mu_max, sum(r["hess"] for r in parts) if usable else None
+
+    beta, converged, _ = newton_steps(beta, xty, weighted_gram_at, _GLM["max_iter"], _GLM["tol"])
     fin = [r for r in run(vol_scores, beta=beta, scale_y=scale_y, per_increment=per_increment) if r is not None]
     if not (np.all(np.isfinite(beta)) and np.isfinite(max(r["mu_max"] for r in fin))
             and min(r["mu_min"] for r in fin) > 0):
         raise ValueError(DIVERGED)
-    try:
-        bread = np.linalg.inv(sum(r["gram"] for r in fin))
-    except np.linalg.LinAlgError:
-        raise ValueError(SINGULAR) from None
     exact = not max(r["max_resid"] for r in fin) > 1e-10 * max(r["max_yy"] for r in fin)
-    G = n if per_increment else n_groups
-    corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
-    cov = np.zeros((k, k)) if exact else corr * bread @ sum(r["meat"] for r in fin) @ bread
+    cov = cluster_sandwich(sum(r["gram"] for r in fin), sum(r["meat"] for r in fin), n,
+                           n if per_increment else n_groups, exact)
     beta[0] += np.log(scale_y)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     return VolShapeFit(log_c=float(beta[0]), gamma=float(beta[1]), alpha=float(beta[2]),

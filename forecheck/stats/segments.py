@@ -94,7 +94,11 @@ def length_groups(seg: np.ndarray, n_seg: int) -> list[tuple[np.ndarray, np.ndar
     per-segment sums become sums over matrix rows with no per-element bookkeeping."""
     if not is_contiguous(seg):
         return None
-    counts = np.bincount(seg, minlength=n_seg)
+    return length_groups_of_counts(np.bincount(seg, minlength=n_seg))
+
+
+def length_groups_of_counts(counts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]] | None:
+    """:func:`length_groups` of contiguous segments from their counts."""
     lengths = np.unique(counts[counts > 0])
     if len(lengths) > MAX_LENGTH_GROUPS:
         return None

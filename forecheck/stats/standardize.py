@@ -31,7 +31,7 @@ from scipy import special
 from forecheck.stats import dists as stats
 
 from forecheck.panel import Panel
-from forecheck.stats.segments import MAX_LENGTH_GROUPS, column_sums, is_contiguous, seg_count, seg_sum
+from forecheck.stats.segments import column_sums, is_contiguous, length_groups_of_counts, seg_count, seg_sum
 
 COORDINATES = ("raw", "logit", "probit_clock", "latent")
 STANDARDISED = "latent"
@@ -97,18 +97,7 @@ class SegmentSums:
     @cached_property
     def layout(self) -> list[tuple[np.ndarray, np.ndarray, int]] | None:
         """:func:`segments.length_groups` from the counts already formed."""
-        if not self.contiguous:
-            return None
-        counts = self.counts
-        lengths = np.unique(counts[counts > 0])
-        if len(lengths) > MAX_LENGTH_GROUPS:
-            return None
-        starts = np.r_[0, np.cumsum(counts)][:-1]
-        out = []
-        for L in lengths:
-            ids = np.flatnonzero(counts == L)
-            out.append((ids, starts[ids], int(L)))
-        return out
+        return length_groups_of_counts(self.counts) if self.contiguous else None
 
     @cached_property
     def equal_length(self) -> int:

@@ -12,6 +12,7 @@ and robust to the many zero increments of sticky series; Santos Silva & Tenreyro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from forecheck.stats import dists as stats
@@ -126,34 +127,68 @@ def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> 
     return out
 
 
-def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
-            xty: np.ndarray, work: "_Work | None" = None) -> tuple[np.ndarray, bool, int]:
+DIVERGED = "the volatility-shape fit diverged (degenerate increments)"
+SINGULAR = "the volatility-shape fit is singular (regressors without variation)"
+
+
+def newton_steps(beta: np.ndarray, xty: np.ndarray, weighted_gram_at: Callable, max_iter: int,
+                 tol: float) -> tuple[np.ndarray, bool, int]:
     """Newton–Raphson on the Poisson log-likelihood Σ y·η − e^η (= IRLS for the
     canonical log link): β ← β + (X'diag(μ)X)⁻¹X'(y − μ), stopping when the step's
-    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y."""
-    k = Xt.shape[0]
-    if work is None:
-        work = _Work(Xt.shape[1])
+    largest entry is below ``tol``·(1 + max|β|). ``xty`` = X'y; ``weighted_gram_at(β)``
+    gives (min μ, max μ, X'diag(μ)X) for μ = exp(Xβ), the matrix None when μ is not
+    finite and positive: from the rows in memory (:func:`_newton`) or summed over a
+    cluster's partitions (``engine/wiener.fit_volatility``)."""
+    k = len(xty)
     it = 0
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         for it in range(1, max_iter + 1):
-            mu = _eta(Xt, beta, work)
-            np.exp(mu, out=mu)
-            if not (mu.min() > 0 and np.isfinite(mu.max())):
-                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
-            hess = _weighted_gram(Xt, mu, work)
+            mu_min, mu_max, hess = weighted_gram_at(beta)
+            if not (mu_min > 0 and np.isfinite(mu_max)):
+                raise ValueError(DIVERGED)
             grad = xty - hess[0, :k]  # X'μ is the first row of X'diag(μ)X (constant regressor)
             if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
-                raise ValueError("the volatility-shape fit diverged (degenerate increments)")
+                raise ValueError(DIVERGED)
             try:
                 step = np.linalg.solve(hess, grad)
             except np.linalg.LinAlgError:
-                raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
+                raise ValueError(SINGULAR) from None
             new = beta + step
             if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
                 return new, True, it
             beta = new
     return beta, False, it
+
+
+def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol: float,
+            xty: np.ndarray, work: "_Work | None" = None) -> tuple[np.ndarray, bool, int]:
+    """:func:`newton_steps` on the rows ``yy``, ``Xt`` (the (k, n) transposed design)."""
+    if work is None:
+        work = _Work(Xt.shape[1])
+
+    def weighted_gram_at(b: np.ndarray):
+        mu = _eta(Xt, b, work)
+        np.exp(mu, out=mu)
+        mu_min, mu_max = mu.min(), mu.max()
+        usable = mu_min > 0 and np.isfinite(mu_max)
+        return mu_min, mu_max, _weighted_gram(Xt, mu, work) if usable else None
+
+    return newton_steps(beta, xty, weighted_gram_at, max_iter, tol)
+
+
+def cluster_sandwich(gram: np.ndarray, meat: np.ndarray, n: int, G: int, exact: bool) -> np.ndarray:
+    """Cluster-robust covariance (X'diag(μ)X)⁻¹ M (X'diag(μ)X)⁻¹ of a Poisson fit from its
+    weighted Gram matrix and the meat M = Σ_g s_g s_gᵀ of the G clusters' score sums,
+    with statsmodels' default small-sample factor G/(G − 1)·(n − 1)/(n − k)."""
+    k = len(gram)
+    try:
+        bread = np.linalg.inv(gram)
+    except np.linalg.LinAlgError:
+        raise ValueError(SINGULAR) from None
+    corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
+    # an exact fit (every residual zero to rounding) has no sampling variance to estimate:
+    # the sandwich would be rounding noise, so report a zero covariance (no Wald test)
+    return np.zeros((k, k)) if exact else corr * bread @ meat @ bread
 
 
 WARM_START_ROWS = 50_000  # above twice this many rows, Newton starts from the fit on a regular subsample
@@ -219,11 +254,8 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         mu = _eta(Xt, beta, work)
         np.exp(mu, out=mu)
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
-        raise ValueError("the volatility-shape fit diverged (degenerate increments)")
-    try:
-        bread = np.linalg.inv(_weighted_gram(Xt, mu, work))
-    except np.linalg.LinAlgError:
-        raise ValueError("the volatility-shape fit is singular (regressors without variation)") from None
+        raise ValueError(DIVERGED)
+    gram = _weighted_gram(Xt, mu, work)
     resid = np.subtract(yy, mu, out=work.tmp)
     scratch = np.abs(resid, out=work.eta)  # μ is no longer needed
     del mu
@@ -235,11 +267,7 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
         sc[:, j] = np.bincount(gi, weights=w, minlength=G)
     del resid, scratch, work
     meat = np.einsum("ga,gb->ab", sc, sc)  # numpy loop, not a threaded BLAS call
-    # statsmodels' default small-sample correction for cluster-robust covariance
-    corr = (G / (G - 1)) * ((n - 1) / (n - k)) if G > 1 else 1.0
-    # an exact fit (every residual zero to rounding) has no sampling variance to estimate:
-    # the sandwich would be rounding noise, so report a zero covariance (no Wald test)
-    cov = np.zeros((k, k)) if exact else corr * bread @ meat @ bread
+    cov = cluster_sandwich(gram, meat, n, G, exact)
     beta = beta.copy()
     beta[0] += np.log(scale_y)
     return beta, cov, converged
@@ -257,27 +285,36 @@ def _codes(g: np.ndarray) -> tuple[np.ndarray, int]:
     return group_codes(g)
 
 
-def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.ndarray,
-                  groups: np.ndarray) -> VolShapeFit:
-    """Fit E[Δp²/Δt] = c·[p(1−p)]^γ/τ^α on increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
+def vol_shape_rows(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.ndarray,
+                   groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fit's rows: y = Δp²/Δt, the transposed design (1, log p(1−p), −log τ) and the
+    groups, on the increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0 (both engines; the
+    arrays themselves, not copies, when every increment qualifies)."""
     u = p_prev * (1 - p_prev)
     ok = (u > 0) & (dt > 0) & (tau > 0) & np.isfinite(dp)
     n_ok = int(ok.sum())
-    if n_ok < 10:
-        raise ValueError("too few increments to fit the volatility shape")
     every = n_ok == len(ok)
     y = dp**2 if every else dp[ok] ** 2
     y /= dt if every else dt[ok]
-    if not np.any(y > 0):
-        raise ValueError("every increment is zero")
     Xt = np.empty((3, n_ok))
     Xt[0] = 1.0
     np.log(u if every else u[ok], out=Xt[1])
     del u
     np.log(tau if every else tau[ok], out=Xt[2])
     np.negative(Xt[2], out=Xt[2])
-    g = groups if every else groups[ok]
-    del p_prev, dp, dt, tau, ok  # (the caller's temporaries are freed here, before the fit)
+    return y, Xt, groups if every else groups[ok]
+
+
+def fit_vol_shape(p_prev: np.ndarray, dp: np.ndarray, dt: np.ndarray, tau: np.ndarray,
+                  groups: np.ndarray) -> VolShapeFit:
+    """Fit E[Δp²/Δt] = c·[p(1−p)]^γ/τ^α on increments with 0 < p_{t−1} < 1, Δt > 0, τ > 0."""
+    y, Xt, g = vol_shape_rows(p_prev, dp, dt, tau, groups)
+    del p_prev, dp, dt, tau  # (the caller's temporaries are freed here, before the fit)
+    n_ok = len(y)
+    if n_ok < 10:
+        raise ValueError("too few increments to fit the volatility shape")
+    if not np.any(y > 0):
+        raise ValueError("every increment is zero")
     if not (np.all(np.isfinite(Xt[1:])) and _gram_full_rank(_gram(Xt))):
         raise ValueError("p(1−p) or the time to resolution does not vary enough to fit the volatility shape")
     gi, n_groups = _codes(g)  # computed once: poisson_glm takes the codes as they are
