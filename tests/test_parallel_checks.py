@@ -119,3 +119,34 @@ def test_every_after_in_the_registry_names_an_earlier_check():
     codes = [s.code for s in all_specs()]
     for i, spec in enumerate(all_specs()):
         assert all(c in codes[:i] for c in spec.after), spec.code
+
+
+def test_numbers_do_not_depend_on_the_blas_thread_count(tmp_path):
+    # a threaded BLAS splits each product's sum by its thread count: on 2,000 jump series
+    # × 30 steps CA204's statistic differed in the last digits between OPENBLAS_NUM_THREADS=1
+    # and 2 before the checks ran BLAS on one thread (checks.one_blas_thread)
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "jump.csv"
+    subprocess.run([sys.executable, "-m", "forecheck", "simulate", "jump", "--series", "2000", "--steps", "30",
+                    "--seed", "2", "-o", str(data)], check=True, capture_output=True)
+    out = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        p = subprocess.run([sys.executable, "-m", "forecheck", "analyze", str(data), "--format", "json",
+                            "--no-progress", "--select", "CA204,MG103,MG104"], capture_output=True, text=True,
+                           env=env)
+        assert p.returncode in (0, 1), p.stderr
+        out.append(p.stdout)
+    assert '"CA204"' in out[0] and out[0] == out[1]
+
+
+def test_blas_runs_on_one_thread_while_the_checks_run():
+    from threadpoolctl import threadpool_info
+
+    from forecheck.checks import one_blas_thread
+
+    with one_blas_thread():
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")

@@ -17,6 +17,7 @@ adjusted p-value: fail iff ``pvalue_adjusted < alpha``.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
@@ -213,8 +214,28 @@ def execute(panel: Panel, config: AnalysisConfig | None = None,
     every number are the same as with one thread: each check draws from its own
     random stream (:func:`check_rng`), shared work is computed once under a lock
     (``CheckContext.cached``), a check waits for the checks it reads (``after``),
-    and results are collected in report order."""
-    config = config or AnalysisConfig()
+    and results are collected in report order.
+
+    BLAS runs on one thread meanwhile (:func:`one_blas_thread`): a threaded BLAS
+    splits a product's sum by the machine's core count, so the last digits of a
+    regression would depend on the machine (MG103/MG104 at 3·10⁵ rows and more)."""
+    with one_blas_thread():
+        return _execute(panel, config or AnalysisConfig(), specs, extra)
+
+
+@contextmanager
+def one_blas_thread():
+    """Limit the BLAS library (OpenBLAS, MKL, ...) to one thread for the duration
+    (threadpoolctl): every product then sums in one order on any machine, and the
+    checks' own threads (``--jobs``) are not oversubscribed by BLAS's."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _execute(panel: Panel, config: AnalysisConfig, specs: list[CheckSpec] | None,
+             extra: list[CheckResult] | None) -> tuple[list[CheckResult], CheckContext]:
     ctx = CheckContext(panel=panel, config=config)
     results: list[CheckResult] = [r for r in (extra or []) if config.is_selected(r.code)]
     # a run from input (findings given: forecheck.analyze) also reports DQ011 on its questions
