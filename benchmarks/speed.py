@@ -31,7 +31,8 @@ def _peak_gb() -> float:
 
 def run(path: str) -> list[tuple[str, float, float, float, float]]:
     from forecheck.api import load
-    from forecheck.checks import CheckContext, all_specs, dependence_gate, finalize, release_after, stamp
+    from forecheck.checks import (CheckContext, all_specs, dependence_gate, finalize, one_blas_thread, release_after,
+                                  stamp)
     from forecheck.config import AnalysisConfig
     from forecheck.errors import InsufficientDataError
     from forecheck.report import render
@@ -50,17 +51,18 @@ def run(path: str) -> list[tuple[str, float, float, float, float]]:
     results = list(loaded.findings)
     specs = all_specs()
     release = release_after([spec.code for spec in specs])  # as the runner drops shared work
-    for i, spec in enumerate(specs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            m = spec.run(ctx)
-            gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based else None
-            results.append(stamp(spec, m, gate))  # as the runner does (checks.execute)
-        except InsufficientDataError:
-            pass
-        for key in release.get(i, ()):
-            ctx.cache.pop(key, None)
-        mark(f"  {spec.code} {spec.name}", t0, c0)
+    with one_blas_thread():  # as the runner runs the checks
+        for i, spec in enumerate(specs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                m = spec.run(ctx)
+                gate = dependence_gate(ctx, m) if spec.dependence_gated and m.test_based else None
+                results.append(stamp(spec, m, gate))  # as the runner does (checks.execute)
+            except InsufficientDataError:
+                pass
+            for key in release.get(i, ()):
+                ctx.cache.pop(key, None)
+            mark(f"  {spec.code} {spec.name}", t0, c0)
     t0, c0 = time.perf_counter(), time.process_time()
     results = finalize(results, config)
     report = Report(input=loaded.info.to_dict(), config=config, results=tuple(results),
