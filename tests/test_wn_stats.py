@@ -436,6 +436,29 @@ def test_lee_mykland_contiguous_path_equals_generic_bitwise(lengths, monkeypatch
                           [slow.L, slow.xi, slow.n_tested, slow.xi_max, slow.pvalue, slow.jump])
 
 
+@pytest.mark.parametrize("contiguous_path", [True, False])
+@pytest.mark.parametrize("lengths", [[100] * 40, [100, 37, 100, 250, 100, 12, 100, 100, 64, 100] * 4])
+def test_lee_mykland_series_alone_equals_series_inside_mixed_scale_panel(lengths, contiguous_path, monkeypatch):
+    # a series' local bipower windows use only its own returns: its L, xi, xi_max and
+    # p-value are the same floats whatever (and however loud) the series before it are
+    rng = np.random.default_rng(22)
+    x, seg = _segmented(rng, lengths)
+    x *= np.where(seg % 2 == 1, 1000.0, 1.0)[seg]  # every other series 1000x larger
+    if not contiguous_path:
+        monkeypatch.setattr(jumps, "is_contiguous", lambda s: False)
+    panel = jumps.lee_mykland(x, seg, len(lengths), 16)
+    for s in (0, 2, len(lengths) - 2):  # quiet series at the start, early and at the end
+        r = x[seg == s]
+        alone = jumps.lee_mykland(r, np.zeros(len(r), dtype=np.int64), 1, 16)
+        np.testing.assert_array_equal(panel.L[seg == s], alone.L)
+        np.testing.assert_array_equal(panel.xi[seg == s], alone.xi)
+        np.testing.assert_array_equal(panel.jump[seg == s], alone.jump)
+        np.testing.assert_array_equal(panel.xi_max[[s]], alone.xi_max)
+        np.testing.assert_array_equal(panel.pvalue[[s]], alone.pvalue)
+        np.testing.assert_array_equal(panel.n_tested[[s]], alone.n_tested)
+        assert np.isfinite(alone.L).sum() == len(r) - 15
+
+
 def test_full_rank_prescreen_equals_matrix_rank():
     rng = np.random.default_rng(21)
     B = rng.standard_normal((200, 6, 8))

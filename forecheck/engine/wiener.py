@@ -22,10 +22,10 @@ The records are assembled here from those parts with the statistics functions of
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
 
-Not here: WN305, whose Lee–Mykland window sums (``stats/jumps.lee_mykland``) are
-differences of one running sum over the whole panel, so each series' statistics
-carry rounding from every series before it and a partition cannot reproduce them
-(docs/performance.md, "Dask engine"); WN306, which needs ``--underlying-col``.
+Not here: WN305, whose partition parts are not built yet (its Lee–Mykland window
+sums, ``stats/jumps.trailing_window_sums``, are formed per series, so a partition
+can reproduce each series' statistics; docs/performance.md, "Dask engine"); WN306,
+which needs ``--underlying-col``.
 """
 
 from __future__ import annotations

@@ -104,6 +104,23 @@ class LMResult:
     jump: np.ndarray  # per return, bool
 
 
+def trailing_window_sums(b: np.ndarray, w: int) -> np.ndarray:
+    """Σ_{k=1}^{w} b[..., i − k] for i = w, …, m − 1 along the last axis (entry i − w),
+    added oldest term first.
+
+    Lee & Mykland (2008, eq. 8) local bipower variation sums the K − 2 = w terms
+    |r_j||r_{j−1}|, j = i−K+2, …, i−1. The terms are added directly rather than as
+    differences of one running sum: a running sum over a whole panel carries the
+    rounding of every earlier series into each window (a quiet series after a loud
+    one lost ~1e-6 relative), while w shifted additions involve only the window's own
+    terms, so a series gets the same floats alone as inside any panel."""
+    m = b.shape[-1]
+    out = b[..., :m - w].copy()
+    for k in range(1, w):
+        out += b[..., k:m - w + k]
+    return out
+
+
 def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: float = 0.05,
                 sums=None) -> LMResult:
     """Lee–Mykland jump statistics for every return with a full window in its segment.
@@ -119,10 +136,12 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
     b = np.zeros(len(r))
     i1, prod = lag_product(a, seg, 1)
     b[i1] = prod  # b_j = |r_j||r_{j−1}|, 0 at a segment's first return
-    c = np.concatenate([[0.0], np.cumsum(b)])  # c[m] = Σ_{j<m} b_j
     idx = np.flatnonzero(pos >= K - 1)
-    # Σ_{j=i−K+2}^{i−1} b_j = c[i] − c[i−K+2]
-    s = c[idx] - c[idx - K + 2]
+    # Σ_{j=i−K+2}^{i−1} b_j, oldest term first (as trailing_window_sums adds them);
+    # the window lies inside i's segment since i is at position ≥ K − 1
+    s = b[idx - (K - 2)]
+    for k in range(K - 3, 0, -1):
+        s += b[idx - k]
     L = np.full(len(r), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         sig = np.sqrt(s / (K - 2))
@@ -147,9 +166,9 @@ def lee_mykland(r: np.ndarray, seg: np.ndarray, n_seg: int, window: int, alpha: 
 
 def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, alpha: float,
                             counts: np.ndarray | None = None) -> LMResult:
-    """:func:`lee_mykland` for contiguous segments: the same numbers (the bipower terms,
-    the global cumulative sum and its window differences are formed from the same
-    operands), computed with shifted slices instead of index gathers."""
+    """:func:`lee_mykland` for contiguous segments: the same numbers (the bipower terms
+    and their window sums are formed from the same operands in the same order),
+    computed with shifted slices instead of index gathers."""
     n = len(r)
     w = K - 2
     a = np.abs(r)
@@ -162,10 +181,6 @@ def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, 
     np.multiply(a[1:], a[:-1], out=b[1:])  # b_j = |r_j||r_{j−1}|, 0 at a segment's first return
     b[first] = 0.0
     del a
-    c = np.empty(n + 1)
-    c[0] = 0.0
-    np.cumsum(b, out=c[1:])  # c[m] = Σ_{j<m} b_j
-    del b
     # returns at position ≥ K − 1 of their segment (a full window): the first K − 1 of
     # each segment cleared, instead of an (n,) position array
     full = np.ones(n, dtype=bool)
@@ -173,8 +188,8 @@ def _lee_mykland_contiguous(r: np.ndarray, seg: np.ndarray, n_seg: int, K: int, 
         full[starts[counts > j] + j] = False
     L = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sig = c[w:n] - c[:n - w]  # entry i − w: c[i] − c[i−K+2] = Σ_{j=i−K+2}^{i−1} b_j
-        del c
+        sig = trailing_window_sums(b, w)  # entry i − w: Σ_{j=i−K+2}^{i−1} b_j
+        del b
         sig /= K - 2
         np.sqrt(sig, out=sig)
         ok_w = full[w:]
@@ -261,12 +276,11 @@ def _null_stats_equal_length(x: np.ndarray, window: int) -> tuple[np.ndarray, np
     if m >= K:
         bb = np.zeros((b, m))
         bb[:, 1:] = a[:, 1:] * a[:, :-1]
-        c = np.zeros((b, m + 1))
-        np.cumsum(bb, axis=1, out=c[:, 1:])
-        i = np.arange(K - 1, m)
+        # returns K − 1, …, m − 1 (a full window); the window of return K − 2 is dropped
+        s = trailing_window_sums(bb, K - 2)[:, 1:]
         with np.errstate(divide="ignore", invalid="ignore"):
-            sig = np.sqrt((c[:, i] - c[:, i - K + 2]) / (K - 2))
-            L = np.where(sig > 0, np.abs(x[:, i]) / sig, np.nan)
+            sig = np.sqrt(s / (K - 2))
+            L = np.where(sig > 0, a[:, K - 1:] / sig, np.nan)
         n_t = np.sum(np.isfinite(L), axis=1).astype(float)
         c_n, s_n = lm_constants(n_t)
         with np.errstate(invalid="ignore"):
