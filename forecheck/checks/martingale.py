@@ -657,7 +657,7 @@ def check_mg104(ctx: CheckContext) -> Measurement:
     cells = ctx.increment_cells(pan)
     r = _regression(ctx, "MG104", lambda: _design([_forecast_errors(pan), pan.dp, pan.dp_series,
                                                    _increment_times(pan, cells)], pan), pan, cells=cells)
-    del cells
+    cells = None  # (the design lambda has run)
     # p-value: the regression's t on matched martingale paths (MG101's parametric
     # bootstrap, stats/bootstrap.py); the symmetric WCR p stays in details
     if r["reference"] == "asymptotic":
@@ -716,7 +716,8 @@ def check_mg105(ctx: CheckContext) -> Measurement:
     # (a generator: each q's centred scores are formed when their cells are summed)
     deps = unit_design_effects((centred(probe.scores[:, j]) for j in range(len(qs))), pan.dp_series, t_inc,
                                pan.question, pan.cluster, cells=cells)
-    del t_inc, cells, buf
+    del t_inc
+    cells = buf = None  # (read by centred, which is done: their memory goes back before widen)
     deff = max(d.deff for d in deps)
     dep_vr = min(deps, key=lambda d: d.n_eff)
     ctx.cache["neff.MG105"] = ("variance-ratio terms", dep_vr)
