@@ -29,6 +29,14 @@ def check_rng(seed: int, code: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(code[2:])])
 
 
+def check_seed(seed: int, code: str) -> int:
+    """An integer seed for check ``code``, for ``stats/`` functions that derive
+    several streams from one seed (same convention as :func:`check_rng`): a function
+    of ``--seed`` and the code only, so an engine without a panel (the Dask engine's
+    driver) draws what the in-memory engine draws."""
+    return int(np.random.SeedSequence([int(seed), int(code[2:])]).generate_state(1)[0])
+
+
 @dataclass
 class CheckContext:
     panel: Panel
@@ -68,9 +76,8 @@ class CheckContext:
         return check_rng(self.config.seed, code)
 
     def seed(self, code: str) -> int:
-        """An integer seed for check ``code``, for ``stats/`` functions that derive
-        several streams from one seed (same convention as :func:`check_rng`)."""
-        return int(np.random.SeedSequence([int(self.config.seed), int(code[2:])]).generate_state(1)[0])
+        """An integer seed for check ``code`` (see :func:`check_seed`)."""
+        return check_seed(self.config.seed, code)
 
     def budget(self) -> Budget:
         """The variance budget of every series of the panel (A-R 2021), computed once."""

@@ -15,6 +15,7 @@ report prose: ``forecheck.report.prose.assumption_rows`` builds it from these re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -340,42 +341,101 @@ def wn304_measurement(std: ClusteringPart, raw: ClusteringPart, nlags: int, alph
 
 
 # --------------------------------------------------------------------------- WN305
+MAX_NULL_DRAWS = 999  # WN305's Gaussian null: at most this many draws per length (reported as a cap)
+NEWS_DAYS = 10  # flagged increments of largest |L| listed
+LARGEST_MOVES = 5  # largest |Δp| steps listed
+
+
+@dataclass(frozen=True)
+class SeriesJumps:
+    """One coordinate's per-series jump statistics, in panel order: what WN305's part
+    is built from (:func:`jump_part`). Each entry depends on its own series only (BNS
+    sums and Lee–Mykland's local bipower windows are formed within the series,
+    ``stats/jumps.py``), so the in-memory engine forms them on the whole panel and the
+    Dask engine on partitions of whole series."""
+
+    z: np.ndarray  # BNS ratio Z (Barndorff-Nielsen & Shephard 2006; Huang & Tauchen 2005), NaN: untested
+    pvalue_asymptotic: np.ndarray  # its one-sided N(0, 1) p-value
+    rj: np.ndarray  # relative jump (RV − BV)/RV
+    rv: np.ndarray  # realised variance Σr²
+    bv: np.ndarray  # bipower variation (π/2)Σ|r_i||r_{i−1}|
+    xi_max: np.ndarray  # Lee–Mykland (2008) max statistic (max|L| − C_n)/S_n, NaN: untested
+    pvalue_gumbel: np.ndarray  # its Gumbel p-value (Lee & Mykland 2008, Lemma 1)
+    n_jumps: np.ndarray  # increments whose statistic exceeds the simulated critical value of the length
+
+    def take(self, order: np.ndarray) -> SeriesJumps:
+        """The series in ``order``."""
+        return SeriesJumps(**{k: v[order] for k, v in self.__dict__.items()})
+
+    @staticmethod
+    def concat(parts: list[SeriesJumps]) -> SeriesJumps:
+        """The series of ``parts``, one after the other."""
+        return SeriesJumps(**{k: np.concatenate([getattr(p, k) for p in parts])
+                              for k in SeriesJumps.__dataclass_fields__})
+
+
+def jump_window(counts: np.ndarray) -> int:
+    """Lee–Mykland's window K from the median number of a coordinate's values per series."""
+    return jumps.default_window(float(np.median(counts)))
+
+
+def null_critical_values(null: jumps.GaussianNull, alpha: float) -> np.ndarray:
+    """Per grid length the (1 − α) quantile of the simulated ξ_max: the critical value
+    an increment's (|L| − C_n)/S_n is compared with (in place of the Gumbel β*, which is
+    oversized at these lengths: stats/jumps.GaussianNull)."""
+    return np.array([np.nanquantile(r, 1 - alpha) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
+
+
+def series_jumps(c, window: int, crit: np.ndarray, alpha: float) -> tuple[SeriesJumps, np.ndarray, np.ndarray]:
+    """BNS and Lee–Mykland per series of coordinate ``c`` (``crit``: each series'
+    simulated critical value); also the per-increment jump flags and L statistics."""
+    b = jumps.bns(c.x, c.seg, c.n_seg, sums=c.sums)
+    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, window, alpha=alpha, sums=c.sums)
+    # xi is NaN where not tested, so the comparison over every increment flags the same ones
+    crit_x = np.repeat(crit, c.counts) if c.sums.contiguous else crit[c.seg]
+    with np.errstate(invalid="ignore"):
+        flag = lm.xi > crit_x
+    del crit_x
+    s = SeriesJumps(z=b.z, pvalue_asymptotic=b.pvalue, rj=b.rj, rv=b.rv, bv=b.bv, xi_max=lm.xi_max,
+                    pvalue_gumbel=lm.pvalue, n_jumps=seg_count(c.seg[flag], c.n_seg))
+    return s, flag, lm.L
+
+
+def jump_part(s: SeriesJumps, window: int, null: jumps.GaussianNull, gi: np.ndarray, alpha: float,
+              seed: int) -> tuple[JumpPart, np.ndarray]:
+    """A coordinate's jump record from its per-series statistics, with Monte-Carlo
+    p-values under i.i.d. Gaussian increments of the same length (``null``, ``gi``:
+    stats/jumps.simulate_gaussian_null; ``seed``: --seed, as reported); also the
+    per-series BNS Monte-Carlo p-values (series table)."""
+    p_bns = jumps.mc_pvalue(s.z, null.bns_z, gi)
+    p_lm = jumps.mc_pvalue(s.xi_max, null.lm_xi, gi)
+    ok = np.isfinite(s.z)
+    rv, bv = float(s.rv[ok].sum()), float(s.bv[ok].sum())
+    part = JumpPart(
+        bns=BNSPart(per_series=Combination.of(binomial_combination(p_bns, alpha)),
+                    per_series_asymptotic=Combination.of(binomial_combination(s.pvalue_asymptotic, alpha)),
+                    median_rj=float(np.median(s.rj[ok])) if ok.any() else None,
+                    pooled_jump_share=1 - bv / rv if rv > 0 else None),
+        lee_mykland=LeeMyklandPart(window=window, per_series=Combination.of(binomial_combination(p_lm, alpha)),
+                                   per_series_gumbel=Combination.of(binomial_combination(s.pvalue_gumbel, alpha)),
+                                   gumbel_threshold=jumps.gumbel_threshold(alpha), n_jumps=int(s.n_jumps.sum()),
+                                   series_with_jumps=int(np.sum(s.n_jumps > 0))),
+        null={"n_sim": null.n_sim, "seed": seed, "lengths": null.grid.tolist()})
+    return part, p_bns
+
+
 def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, np.ndarray, np.ndarray]:
     """BNS and Lee–Mykland per series with Monte-Carlo p-values under i.i.d. Gaussian
     increments of the same length (the check's own random stream). Returns the part
     and the per-increment jump flags, L statistics and per-series BNS p-values."""
     a = ctx.config.alpha
-    K = jumps.default_window(float(np.median(c.counts)))
+    K = jump_window(c.counts)
     n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
     null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
         c.counts, K, n_null, ctx.seed("WN305")))
-    b = jumps.bns(c.x, c.seg, c.n_seg, sums=c.sums)
-    p_bns = jumps.mc_pvalue(b.z, null.bns_z, gi)
-    lm = jumps.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=a, sums=c.sums)
-    p_lm = jumps.mc_pvalue(lm.xi_max, null.lm_xi, gi)
-    crit = np.array([np.nanquantile(r, 1 - a) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
-    # xi is NaN where not tested, so the comparison over every increment flags the same ones
-    crit_s = crit[gi]
-    crit_x = np.repeat(crit_s, c.counts) if c.sums.contiguous else crit_s[c.seg]
-    with np.errstate(invalid="ignore"):
-        flag = lm.xi > crit_x
-    del crit_x
-    ok = np.isfinite(b.z)
-    rv, bv = float(b.rv[ok].sum()), float(b.bv[ok].sum())
-    part = JumpPart(
-        bns=BNSPart(per_series=Combination.of(binomial_combination(p_bns, a)),
-                    per_series_asymptotic=Combination.of(binomial_combination(b.pvalue, a)),
-                    median_rj=float(np.median(b.rj[ok])) if ok.any() else None,
-                    pooled_jump_share=1 - bv / rv if rv > 0 else None),
-        lee_mykland=LeeMyklandPart(window=K, per_series=Combination.of(binomial_combination(p_lm, a)),
-                                   per_series_gumbel=Combination.of(binomial_combination(lm.pvalue, a)),
-                                   gumbel_threshold=jumps.gumbel_threshold(a), n_jumps=int(flag.sum()),
-                                   series_with_jumps=int(np.sum(seg_count(c.seg[flag], c.n_seg) > 0))),
-        null={"n_sim": null.n_sim, "seed": ctx.config.seed, "lengths": null.grid.tolist()})
-    return part, flag, lm.L, p_bns
-
-
-MAX_NULL_DRAWS = 999  # WN305's Gaussian null: at most this many draws per length (reported as a cap)
+    s, flag, L = series_jumps(c, K, null_critical_values(null, a)[gi], a)
+    part, p_bns = jump_part(s, K, null, gi, a, ctx.config.seed)
+    return part, flag, L, p_bns
 
 
 def _step(panel, row: int, L: float | None) -> NewsDay:
@@ -409,8 +469,18 @@ def _largest(a: np.ndarray, k: int) -> np.ndarray:
     return cand[np.argsort(-a[cand], kind="stable")][:k]
 
 
+def news_day_index(flag: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """The NEWS_DAYS flagged increments of largest |L|, largest first."""
+    idx = np.flatnonzero(flag)
+    return idx[np.argsort(-np.abs(L[idx]))][:NEWS_DAYS]
+
+
+def largest_move_index(inc: Increments) -> np.ndarray:
+    """The LARGEST_MOVES increments of largest |Δp|, largest first, ties in panel order."""
+    return _largest(np.abs(inc.dp), LARGEST_MOVES)
+
+
 def check_wn305(ctx: CheckContext) -> Measurement:
-    a = ctx.config.alpha
     panel = ctx.panel
     c = _coord(ctx, STANDARDISED, min_values=20)
     std, flag, L, p_bns = _jump_tests(ctx, c, STANDARDISED)
@@ -418,31 +488,35 @@ def check_wn305(ctx: CheckContext) -> Measurement:
     col = np.full(panel.n_series, np.nan)
     col[c.series] = p_bns
     ctx.series_columns["wn_bns_pvalue_std"] = col
-    idx = np.flatnonzero(flag)
-    idx = idx[np.argsort(-np.abs(L[idx]))][:10]
-    top = tuple(_step(panel, c.row[i], L[i]) for i in idx)
+    top = tuple(_step(panel, c.row[i], L[i]) for i in news_day_index(flag, L))
     inc = _increments(ctx)
-    big = _largest(np.abs(inc.dp), 5)
-    largest = tuple(_step(panel, inc.row[i], None) for i in big)
+    largest = tuple(_step(panel, inc.row[i], None) for i in largest_move_index(inc))
+    return wn305_measurement(std, raw, top, largest, len(c.x), ctx.config.alpha, ctx.config.n_sim)
+
+
+def wn305_measurement(std: JumpPart, raw: JumpPart, news_days: tuple[NewsDay, ...],
+                      largest_moves: tuple[NewsDay, ...], nobs: int, alpha: float, n_sim: int) -> Measurement:
+    """WN305's record from the two coordinates' jump parts, the news days and the
+    largest moves (both engines)."""
     ps = [x for x in (std.bns.per_series.pvalue, std.lee_mykland.per_series.pvalue) if x is not None]
     p = float(min(1.0, 2 * min(ps))) if ps else None
-    fails = p is not None and p < a
+    fails = p is not None and p < alpha
     js = std.bns.pooled_jump_share
     lmd = std.lee_mykland
     msg = (f"BNS rejects in {_pct(std.bns.per_series.share_reject)} of series "
            f"(raw Δp {_pct(raw.bns.per_series.share_reject)}), jump share of variance "
            f"{_f(100 * js if js is not None else None, '.0f')}%; Lee–Mykland (K = {lmd.window}) flags "
            f"{lmd.n_jumps} jumps in {lmd.series_with_jumps} series")
-    caps = () if ctx.config.n_sim <= MAX_NULL_DRAWS else (SimulationCap(
-        what="WN305 Gaussian null draws per series length", requested=int(ctx.config.n_sim),
+    caps = () if n_sim <= MAX_NULL_DRAWS else (SimulationCap(
+        what="WN305 Gaussian null draws per series length", requested=int(n_sim),
         used=MAX_NULL_DRAWS, reason="descriptive layer-B p-values; more draws add run time, not information"),)
-    return _measured(fails, statistic=std.bns.median_rj, pvalue=p, estimate=js, nobs=int(len(c.x)), message=msg,
+    return _measured(fails, statistic=std.bns.median_rj, pvalue=p, estimate=js, nobs=nobs, message=msg,
                      null="continuous paths (no jumps) in standardised increments", alternative="jumps",
                      details=JumpsDetails(
-                         coordinates=STD_NOTE, standardised=std, raw=raw, news_days=top,
+                         coordinates=STD_NOTE, standardised=std, raw=raw, news_days=news_days,
                          pvalue_rule="per-series Monte-Carlo p-values (Gaussian null, same length); "
                                      "2·min(BNS, Lee–Mykland) of 2·min(binomial, Bonferroni) combinations",
-                         largest_moves=largest), caps=caps)
+                         largest_moves=largest_moves), caps=caps)
 
 
 # --------------------------------------------------------------------------- WN306

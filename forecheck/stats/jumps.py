@@ -237,8 +237,14 @@ def length_grid(lengths: np.ndarray, max_points: int = 24) -> tuple[np.ndarray, 
     u = np.unique(lengths)
     if len(u) > max_points:
         u = np.unique(np.round(np.geomspace(u.min(), u.max(), max_points)).astype(int))
-    idx = np.abs(lengths[:, None] - u[None, :]).argmin(axis=1)
-    return u, idx
+    return u, grid_index(lengths, u)
+
+
+def grid_index(lengths: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The index of the grid length nearest each series' length (the first of two
+    equally near): a function of the series' own length and the grid only, so a
+    subset of the series gets the rows it gets in the whole panel."""
+    return np.abs(np.asarray(lengths)[:, None] - grid[None, :]).argmin(axis=1)
 
 
 @dataclass(frozen=True)
