@@ -183,3 +183,22 @@ def test_claim1_hug_fifty_is_judged_by_the_brier_score_of_pulled_in_forecasts():
         d = (o - 0.95) ** 2 - (o - 0.725) ** 2
         assert c1.extra["z"] == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(n)))
         assert c1.verdict == expect
+
+
+def test_news_days_ties_are_listed_in_panel_order():
+    """Two copies of every series (ids "…:a", "…:b"): each copy's per-series statistics,
+    window, null and critical values are the single panel's, so each jump is flagged
+    twice with an exactly tied |L|. The doubled panel's ten news days must be the single
+    panel's top five, each followed by its copy (ties in panel order: the ids sorted);
+    expected values from the single panel, whose |L| are distinct."""
+    single = jump_panel(120, 100, seed=303)
+    rows_id = single.ids[single.series_index].astype(str)
+    out = single.outcome[single.series_index]
+    doubled = Panel.from_arrays(np.concatenate([np.char.add(rows_id, ":a"), np.char.add(rows_id, ":b")]),
+                                np.tile(single.time, 2), np.tile(single.p, 2), outcome=np.tile(out, 2))
+    one = _run(single)[0]["WN305"].details
+    two = _run(doubled)[0]["WN305"].details
+    assert two.standardised.lee_mykland.n_jumps == 2 * one.standardised.lee_mykland.n_jumps > 16
+    assert len({abs(d.L) for d in one.news_days}) == len(one.news_days) == 10
+    expected = [dataclasses.replace(d, series=d.series + s) for d in one.news_days[:5] for s in (":a", ":b")]
+    assert list(two.news_days) == expected

@@ -470,9 +470,11 @@ def _largest(a: np.ndarray, k: int) -> np.ndarray:
 
 
 def news_day_index(flag: np.ndarray, L: np.ndarray) -> np.ndarray:
-    """The NEWS_DAYS flagged increments of largest |L|, largest first."""
+    """The NEWS_DAYS flagged increments of largest |L|, largest first, ties in panel
+    order (a defined order, so that the Dask engine's merge of its partitions' news
+    days lists the same ones)."""
     idx = np.flatnonzero(flag)
-    return idx[np.argsort(-np.abs(L[idx]))][:NEWS_DAYS]
+    return idx[_largest(np.abs(L[idx]), NEWS_DAYS)]
 
 
 def largest_move_index(inc: Increments) -> np.ndarray:
