@@ -25,7 +25,7 @@ from forecheck.io.options import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
-WN = ("WN301", "WN302", "WN303", "WN304", "WN307")
+WN = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
 COMPUTED = POOLED + WN
 TOL = 1e-9
 
@@ -225,9 +225,10 @@ def _simulated(model: str, tmp_path: Path) -> list[str]:
 
 @pytest.mark.parametrize("model", ["gaussian", "jump", "bidask"])
 def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
-    """WN301 by distributed Newton steps, WN302–WN304 and WN307 from per-series tests,
-    merged moments, top order statistics and additive sums: every number of the record
-    equal, and the series table's JB column; each model gives the checks something to find."""
+    """WN301 by distributed Newton steps, WN302–WN305 and WN307 from per-series tests,
+    merged moments, top order statistics, additive sums and (WN305) the driver's
+    Gaussian null: every number of the record equal, and the series table's JB and BNS
+    columns; each model gives the checks something to find."""
     files = _simulated(model, tmp_path)
     mem = _mem(files, select=WN, min_length=15)
     dsk = _dask(files, client, select=WN, min_length=15)
@@ -236,9 +237,10 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     for code in WN:
         assert dsk.result(code).status in ("pass", "fail"), (code, dsk.result(code).message)
     status = {c: dsk.result(c).status for c in WN}
-    if model == "jump":  # heavy-tailed increments: Gaussianity and the tail index fail, many stale steps
-        assert status["WN302"] == status["WN303"] == status["WN307"] == "fail"
+    if model == "jump":  # heavy-tailed increments: Gaussianity, the tail index and continuity fail, many stale steps
+        assert status["WN302"] == status["WN303"] == status["WN305"] == status["WN307"] == "fail"
         assert dsk.result("WN303").details.standardised.xi > dsk.result("WN303").details.standardised.gaussian_reference_xi
+        assert len(dsk.result("WN305").details.news_days) == 10  # the partitions' candidates merged
     if model == "bidask":  # quotes on a 0.01 grid with bid-ask bounce
         d = dsk.result("WN307").details
         assert d.grid == 0.01 and d.roll["bounce_share"] > 0.05 and status["WN307"] == "fail"
@@ -248,20 +250,57 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     eligible = pd.concat(pd.read_parquet(f) for f in files).groupby("series").size().ge(15).sum()
     assert vol.converged and vol.se == "clustered by series" and vol.n_series == eligible < 80
     assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
-    col = "wn_jb_pvalue_std"
+    assert len(dsk.result("WN305").details.largest_moves) == 5
+    for col in ("wn_jb_pvalue_std", "wn_bns_pvalue_std"):
+        _same_column(dsk, mem, col)
+
+
+def _same_column(dsk, mem, col: str) -> None:
+    """A series-table column of the Dask engine equals the in-memory engine's (by id)."""
     a = dsk.series.set_index("id")[col]
     b = mem.series.set_index("id")[col].reindex(a.index)
     assert a.notna().sum() > 40 and np.array_equal(a.isna(), b.isna())
     assert np.allclose(a[a.notna()], b[a.notna()], rtol=TOL, atol=0)
 
 
+def test_wn305_many_lengths_and_ties_equal_the_in_memory_engine(client, tmp_path):
+    """WN305 on a jump panel whose series have 40 different lengths (the Gaussian null
+    is simulated on a geometric grid of 24 lengths, each series at its nearest: the
+    grid rows formed on the partitions) and where every series appears twice under two
+    ids (each |L| and |Δp| tied with its copy's; the shuffle puts most copies in another
+    partition than their original, 43 of the 60 when this was written): the record, its
+    news days and largest moves in the same order (ties in panel order), and the BNS
+    column, as the in-memory engine gives."""
+    from forecheck.simulate.models import simulate
+
+    df = simulate("jump", 60, 60, seed=8)
+    ids = df["series"].unique()
+    keep = dict(zip(ids, np.random.default_rng(2).integers(20, 60, size=len(ids))))
+    df = df[df["time"] < df["series"].map(keep)]
+    df = pd.concat([df, df.assign(series=df["series"] + "b")], ignore_index=True)
+    files = _write(df, tmp_path / "ties", 3, by_time=False)
+    mem = _mem(files, select=("WN305",))
+    dsk = _dask(files, client, select=("WN305",))
+    assert _compare(dsk, mem, ("WN305",)) == []
+    d = dsk.result("WN305").details
+    assert dsk.result("WN305").status == "fail"
+    n_lengths = df.groupby("series").size().nunique()
+    assert n_lengths > 24 and len(d.standardised.null["lengths"]) <= 24
+    for rows, key in ((d.news_days, lambda r: abs(r.L)), (d.largest_moves, lambda r: abs(r.dp))):
+        # each listed step tied with its copy's, the copy (id + "b") listed next
+        assert len(rows) in (5, 10)
+        assert all(key(rows[i]) == key(rows[i + 1]) and rows[i + 1].series == rows[i].series + "b"
+                   for i in range(0, len(rows) - 1, 2))
+    _same_column(dsk, mem, "wn_bns_pvalue_std")
+
+
 def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
     """Six short series: WN301 (with per-increment robust SEs: fewer than 10 series),
-    WN302 and WN307 computed, WN303 and WN304 skipped with the in-memory engine's reason
+    WN302 and WN307 computed, WN303–WN305 skipped with the in-memory engine's reason
     (too few standardised values); with min_length above every series, all skip alike."""
     df = _panel(6, 5, seed=11, unresolved=0.0)
     files = _write(df, tmp_path / "t", 2, by_time=True)
-    for kw, skips in (({}, {"WN303", "WN304"}), ({"min_length": 9}, set(WN))):
+    for kw, skips in (({}, {"WN303", "WN304", "WN305"}), ({"min_length": 9}, set(WN))):
         mem = _mem(files, select=WN, **kw)
         dsk = _dask(files, client, select=WN, **kw)
         assert _compare(dsk, mem, WN) == []

@@ -22,7 +22,7 @@ import numpy as np
 from forecheck.stats import dists as stats
 
 from forecheck.checks import CheckSpec
-from forecheck.checks.context import CheckContext
+from forecheck.checks.context import CheckContext, check_seed
 from forecheck.details import (ArchLM, BNSPart, Claim, ClusteringPart, Combination, CoordinateDispersion,
                                GaussianIncrementsDetails, HillPart, JumpPart, JumpsDetails, KSigma, LeeMyklandPart,
                                MicrostructureDetails, NewsDay, NormalityPart, TailIndexDetails, TalebDetails,
@@ -379,6 +379,16 @@ def jump_window(counts: np.ndarray) -> int:
     return jumps.default_window(float(np.median(counts)))
 
 
+def jump_null(counts: np.ndarray, window: int, config) -> tuple[jumps.GaussianNull, np.ndarray]:
+    """WN305's Gaussian null for series of these lengths and each series' grid row:
+    the check's own seed (a function of --seed only: check_seed) and at most
+    MAX_NULL_DRAWS draws per length; each length's stream is seeded by (seed, length)
+    (stats/jumps.simulate_gaussian_null), so the draws do not depend on the panel's
+    order or on which engine asks."""
+    return jumps.simulate_gaussian_null(counts, window, min(config.n_sim, MAX_NULL_DRAWS),
+                                        check_seed(config.seed, "WN305"))
+
+
 def null_critical_values(null: jumps.GaussianNull, alpha: float) -> np.ndarray:
     """Per grid length the (1 − α) quantile of the simulated ξ_max: the critical value
     an increment's (|L| − C_n)/S_n is compared with (in place of the Gumbel β*, which is
@@ -430,9 +440,7 @@ def _jump_tests(ctx: CheckContext, c, name: str) -> tuple[JumpPart, np.ndarray, 
     and the per-increment jump flags, L statistics and per-series BNS p-values."""
     a = ctx.config.alpha
     K = jump_window(c.counts)
-    n_null = min(ctx.config.n_sim, MAX_NULL_DRAWS)
-    null, gi = ctx.cached(f"wn_null_{name}", lambda: jumps.simulate_gaussian_null(
-        c.counts, K, n_null, ctx.seed("WN305")))
+    null, gi = ctx.cached(f"wn_null_{name}", lambda: jump_null(c.counts, K, ctx.config))
     s, flag, L = series_jumps(c, K, null_critical_values(null, a)[gi], a)
     part, p_bns = jump_part(s, K, null, gi, a, ctx.config.seed)
     return part, flag, L, p_bns

@@ -10,7 +10,7 @@ pressure).
 
 Computed: the data-quality findings and row accounting, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN304, WN307 (``engine/wiener.py``).
+and WN301–WN305, WN307 (``engine/wiener.py``).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -30,7 +30,7 @@ from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
-            "WN301", "WN302", "WN303", "WN304", "WN307")
+            "WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -198,7 +198,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             fit_errors.pop("MG105", None)
         except InsufficientDataError as exc:
             vr_q, fit_errors["MG105"] = None, str(exc)
-        wn_params = wiener.second_params([r.wn for r in first], config)
+        wn_nulls = wiener.jump_nulls([r.wn for r in first], config)  # WN305's Gaussian null, on the driver
+        wn_params = wiener.second_params([r.wn for r in first], config, wn_nulls)
         p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs,
                                                      {c: (f[0], f[1]) for c, f in fits.items()},
                                                      vr_q[1] if vr_q is not None else None, wn_params)
@@ -219,7 +220,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts), vol)
+                   (vr_q, vr_parts), vol, wn_nulls)
 
 
 def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):
@@ -297,7 +298,7 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol):
+            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None):
     from forecheck.checks import all_specs, dependence_gate, finalize, stamp
     from forecheck.engine import combine as C
     from forecheck.engine import wiener as W
@@ -331,7 +332,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                                "questions are not detected by the Dask engine (each series is its own question); "
                                "see docs/performance.md"))
     own = {}
-    mg102_cols = cal_ctx = wn302_cols = None
+    mg102_cols = cal_ctx = wn302_cols = wn305_cols = None
     wn_first = [r.wn for r in first]
     n_dyn = sum(r.n_dynamic for r in first)
     n_dp = sum(r.n_dp_dynamic for r in first)
@@ -366,6 +367,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 m = W.wn303(wn_first, [s[4] for s in second], config)
             elif spec.code == "WN304":
                 m = W.wn304(wn_first, [s[4] for s in second], config)
+            elif spec.code == "WN305":
+                m, wn305_cols = W.wn305(wn_first, [s[4] for s in second], wn_nulls, config)
             elif spec.code == "WN307":
                 m = W.wn307(wn_first, config)
             elif spec.code in BY_CHECK_FUNCTION:
@@ -379,7 +382,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
             continue
         gate = dependence_gate(_Deps(dep), m) if spec.dependence_gated and m.test_based else None
         results.append(stamp(spec, m, gate))
-    for cols in (mg102_cols, wn302_cols):
+    for cols in (mg102_cols, wn302_cols, wn305_cols):
         if cols is not None:
             series = series.merge(cols, on="id", how="left")
     return Report(input=info, config=config, results=tuple(finalize(results, config)), series=series, panel=None)

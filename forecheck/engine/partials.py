@@ -71,7 +71,7 @@ class Pass1:
     time_unit: str
     vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
     regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
-    wn: dict | None  # WN301–WN304, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
+    wn: dict | None  # WN301–WN305, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
 
 
 REGRESSIONS = ("MG103", "MG104")
@@ -253,7 +253,7 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
     mean; and the calibration checks' forecasts of each resolved series at its last
     forecast and at every candidate horizon (checks/calibration.calibration_data's
     rows, before the horizons with too few series are dropped over all partitions); and
-    WN303's / WN304's parts (engine/wiener.second_parts, given ``wn_params``)."""
+    WN303's, WN304's and WN305's parts (engine/wiener.second_parts, given ``wn_params``)."""
     from forecheck.checks.calibration import horizon_rows
 
     if len(frame) == 0:

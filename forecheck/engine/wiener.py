@@ -1,31 +1,34 @@
-"""WN301–WN304 and WN307 in the Dask engine: the partitions' parts and the driver's
+"""WN301–WN305 and WN307 in the Dask engine: the partitions' parts and the driver's
 records.
 
 Every increment these checks read belongs to one series and is scaled by that
 series' own RMS (``stats/standardize.py``), so a partition of whole series forms
 the coordinates exactly as the in-memory engine does (``Increments.from_panel`` and
 ``Increments.coordinate`` on the partition's panel). What leaves a partition:
-per-series test results (JB, AD, ARCH-LM p-values, lag-1 ACF), additive sums
-(moments, autocovariances, bucket sums, counts, realised variances, GLM cross
-products) and, for WN303, the k + 1 largest |x| of each coordinate — never the
-increments.
+per-series test results (JB, AD, ARCH-LM p-values, lag-1 ACF, WN305's BNS and
+Lee–Mykland statistics), additive sums (moments, autocovariances, bucket sums,
+counts, realised variances, GLM cross products), for WN303 the k + 1 largest |x| of
+each coordinate and for WN305 the partition's candidates for the news days and the
+largest moves — never the increments.
 
 Pass 1 gives the per-series parts and the sizes that fix the second pass's
 parameters (the number of usable |x| for Hill's k; the per-series counts for
-WN304's number of ARCH lags); pass 2, given those, gives WN303's top order
-statistics and WN304's ARCH-LM and autocorrelation parts. WN301's Poisson GLM
-takes one more pass per Newton step (``fit_volatility``). None of these checks
-draws random numbers.
+WN304's number of ARCH lags and WN305's Lee–Mykland window and Gaussian null,
+simulated on the driver between the passes: ``jump_nulls``); pass 2, given those,
+gives WN303's top order statistics, WN304's ARCH-LM and autocorrelation parts and
+WN305's per-series jump statistics (against the null's critical values; the
+Monte-Carlo p-values are formed on the driver). WN301's Poisson GLM takes one more
+pass per Newton step (``fit_volatility``). WN305 is the only one of these checks that
+draws random numbers, and its draws are the in-memory engine's: the seed is a
+function of ``--seed`` only and each length's stream of (seed, length)
+(``checks/wiener.jump_null``).
 
 The records are assembled here from those parts with the statistics functions of
 ``forecheck/stats`` and the record helpers of ``checks/wiener.py``; their wording
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
 
-Not here: WN305, whose partition parts are not built yet (its Lee–Mykland window
-sums, ``stats/jumps.trailing_window_sums``, are formed per series, so a partition
-can reproduce each series' statistics; docs/performance.md, "Dask engine"); WN306,
-which needs ``--underlying-col``.
+Not here: WN306, which needs ``--underlying-col`` (the engine refuses it).
 """
 
 from __future__ import annotations
@@ -37,16 +40,28 @@ import numpy as np
 
 from forecheck.checks.wiener import (
     COORD_LABEL,
+    LARGEST_MOVES,
+    NEWS_DAYS,
     P_EDGES,
     TAU_EDGES,
+    SeriesJumps,
+    _step,
     clustering_part,
     coordinate_dispersion,
     hill_part,
+    jump_null,
+    jump_part,
+    jump_window,
+    largest_move_index,
+    news_day_index,
     normality_part,
+    null_critical_values,
+    series_jumps,
     wn301_measurement,
     wn302_measurement,
     wn303_measurement,
     wn304_measurement,
+    wn305_measurement,
     wn307_measurement,
 )
 from forecheck.config import AnalysisConfig
@@ -59,7 +74,7 @@ from forecheck.details import (
 )
 from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement
-from forecheck.stats import clustering, microstructure, normality, tails
+from forecheck.stats import clustering, jumps, microstructure, normality, tails
 from forecheck.stats import dists as stats
 from forecheck.stats.segments import binomial_combination, group_codes
 from forecheck.stats.standardize import (
@@ -85,7 +100,7 @@ from forecheck.stats.volshape import (
 )
 
 #: the WN checks this engine computes
-COMPUTED = ("WN301", "WN302", "WN303", "WN304", "WN307")
+COMPUTED = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
 COORDS = (STANDARDISED, "raw")
 ACF_LAGS = 5  # lags of WN304's signed and squared autocorrelations (checks/wiener._cluster)
 SIGNATURE_Q = 5  # WN307's coarse sampling step (checks/wiener.check_wn307)
@@ -105,7 +120,7 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
     inc = Increments.from_panel(panel, config.min_length)
     out: dict = {"n_inc": inc.n}
     names = COORDINATES if config.is_selected("WN301") else \
-        COORDS if _selected(config, ("WN302", "WN303", "WN304")) else ()
+        COORDS if _selected(config, ("WN302", "WN303", "WN304", "WN305")) else ()
     coords = {name: inc.coordinate(name) for name in names}
     if config.is_selected("WN301"):
         out["dispersion"] = _dispersion_sums(panel, coords)
@@ -122,9 +137,27 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
                         moments=np.array([mo.n[0], mo.mean[0], mo.m2[0], mo.m3[0], mo.m4[0]]),
                         k_sigma=normality.k_sigma_counts(c.x))
         out[name] = part
+    if config.is_selected("WN305"):
+        a = np.abs(inc.dp)
+        out["largest"] = [_candidate(panel, inc.row[i], a[i], None) for i in largest_move_index(inc)]
     if config.is_selected("WN307"):
         out["micro"] = _micro_sums(panel, inc)
     return out
+
+
+def _candidate(panel, row: int, value: float, L: float | None) -> tuple[float, str, int, object]:
+    """One of a partition's candidates for WN305's news days (``L`` given) or largest
+    moves: the value it was ranked by (|L| or |Δp|), its place in the in-memory panel's
+    order (series id, then position in the series: the order check_wn305 keeps among
+    ties) and its record."""
+    s = panel.series_index[row]
+    return float(value), str(panel.ids[s]), int(row - panel.offsets[s]), _step(panel, row, L)
+
+
+def _top(candidates: list[tuple], k: int) -> tuple:
+    """The k largest of the partitions' candidates (each partition sent its own k
+    largest), ties in the in-memory panel's order: the records check_wn305 lists."""
+    return tuple(c[3] for c in sorted(candidates, key=lambda c: (-c[0], c[1], c[2]))[:k])
 
 
 def _dispersion_sums(panel, coords: dict) -> dict:
@@ -163,12 +196,14 @@ def _micro_sums(panel, inc: Increments) -> dict:
             "regular": int(np.count_nonzero(np.isclose(inc.dt, panel.typical_step[inc.series])))}
 
 
-def second_params(first: list[dict], config: AnalysisConfig) -> dict | None:
+def second_params(first: list[dict], config: AnalysisConfig, nulls: dict | None = None) -> dict | None:
     """What pass 2 needs from pass 1: per coordinate how many of the largest |x| to
-    send (Hill's k + 1 for the pooled count n, every value when n < 10), and WN304's
-    number of ARCH lags (from the median count of standardised values per series)."""
+    send (Hill's k + 1 for the pooled count n, every value when n < 10), WN304's
+    number of ARCH lags (from the median count of standardised values per series) and,
+    given WN305's nulls (:func:`jump_nulls`), each coordinate's Lee–Mykland window and
+    the null's grid of lengths and critical values (never the null's draws)."""
     parts = [f for f in first if f is not None]
-    if not parts or not _selected(config, ("WN303", "WN304")):
+    if not parts or not _selected(config, ("WN303", "WN304", "WN305")):
         return None
     out: dict = {"take": {}}
     for name in COORDS:
@@ -176,6 +211,29 @@ def second_params(first: list[dict], config: AnalysisConfig) -> dict | None:
         out["take"][name] = n if n < 10 else int(np.floor(np.sqrt(n))) + 1
     counts = np.concatenate([p[STANDARDISED]["counts"] for p in parts])
     out["nlags"] = int(np.clip(np.median(counts) // 10, 1, 5)) if len(counts) else 1
+    if nulls is not None:
+        out["jumps"] = {name: {"window": K, "grid": null.grid, "crit": null_critical_values(null, config.alpha)}
+                        for name, (K, null) in nulls.items()}
+    return out
+
+
+def jump_nulls(first: list[dict], config: AnalysisConfig) -> dict | None:
+    """WN305's Lee–Mykland window and Gaussian null of each coordinate, simulated here
+    on the driver from the pooled per-series counts (checks/wiener.jump_null: the
+    in-memory engine's seed, lengths and draws); None when WN305 is not selected or
+    skips for too little data (wn305 then gives the reason)."""
+    if not config.is_selected("WN305"):
+        return None
+    try:
+        parts = {name: _require(first, name, 20 if name == STANDARDISED else 10, config.min_length)
+                 for name in COORDS}
+    except InsufficientDataError:
+        return None
+    out = {}
+    for name, ps in parts.items():
+        counts = np.concatenate([p["counts"] for p in ps])
+        K = jump_window(counts)
+        out[name] = (K, jump_null(counts, K, config)[0])
     return out
 
 
@@ -199,7 +257,20 @@ def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | N
             squared, q0 = clustering.pooled_acf_exchangeable(c.x**2, c.seg, c.n_seg, ACF_LAGS)
             part.update(lm=lm["lm"], lm_p=lm["pvalue"], acf1=acf1,
                         signed=_acf_sums(c.x, c, signed, s0), squared=_acf_sums(c.x**2, c, squared, q0))
+        if "jumps" in params and c.n_seg:
+            part["jumps"] = _jump_parts(panel, c, params["jumps"][name], config.alpha, news=name == STANDARDISED)
         out[name] = part
+    return out
+
+
+def _jump_parts(panel, c, p: dict, alpha: float, news: bool) -> dict:
+    """WN305's per-series statistics of the partition's series (checks/wiener.series_jumps,
+    each series against the critical value of its nearest grid length) with their ids
+    and counts, and with ``news`` the partition's NEWS_DAYS candidates for the news days."""
+    s, flag, L = series_jumps(c, p["window"], p["crit"][jumps.grid_index(c.counts, p["grid"])], alpha)
+    out = {"series": s, "ids": panel.ids[c.series].astype(str), "counts": c.counts}
+    if news:
+        out["news"] = [_candidate(panel, c.row[i], abs(L[i]), L[i]) for i in news_day_index(flag, L)]
     return out
 
 
@@ -325,6 +396,43 @@ def wn304(first: list[dict], second: list[dict], config: AnalysisConfig) -> Meas
     raw_n = sum(p["n"] for p in _require(first, "raw", 10, config.min_length))
     raw = _cluster([s["raw"] for s in parts], raw_n, nlags, a)
     return wn304_measurement(std, raw, nlags, a)
+
+
+# ------------------------------------------------------------------ WN305
+def _jump_coordinate(parts: list[dict], window: int, null, config: AnalysisConfig):
+    """checks/wiener.jump_part of a coordinate from the partitions' per-series
+    statistics, put in the in-memory panel's series order (ids sorted) so that the
+    Monte-Carlo p-values, sums and medians are taken over the same arrays in the same
+    order; also the ids and the per-series BNS p-values (series table)."""
+    ids = np.concatenate([p["ids"] for p in parts])
+    order = np.argsort(ids, kind="stable")
+    s = SeriesJumps.concat([p["series"] for p in parts]).take(order)
+    counts = np.concatenate([p["counts"] for p in parts])[order]
+    part, p_bns = jump_part(s, window, null, jumps.grid_index(counts, null.grid), config.alpha, config.seed)
+    return part, ids[order], p_bns
+
+
+def wn305(first: list[dict], second: list[dict], nulls: dict | None, config: AnalysisConfig):
+    """check_wn305's record from the partitions' per-series jump statistics, news-day
+    and largest-move candidates, and the driver's nulls (:func:`jump_nulls`); also its
+    series-table column (ids, BNS Monte-Carlo p-values)."""
+    import pandas as pd
+
+    # check_wn305's conditions in its order: the standardised coordinate's, then raw's
+    nobs = sum(p["n"] for p in _require(first, STANDARDISED, 20, config.min_length))
+    _require(first, "raw", 10, config.min_length)
+    assert nulls is not None  # simulated whenever the conditions above hold (jump_nulls)
+    parts = [s for s in second if s]
+    coords = {}
+    for name in COORDS:
+        K, null = nulls[name]
+        coords[name] = _jump_coordinate([s[name]["jumps"] for s in parts if "jumps" in s[name]], K, null, config)
+    std, ids, p_bns = coords[STANDARDISED]
+    news = _top([c for s in parts if "jumps" in s[STANDARDISED] for c in s[STANDARDISED]["jumps"]["news"]],
+                NEWS_DAYS)
+    largest = _top([c for f in first if f is not None for c in f["largest"]], LARGEST_MOVES)
+    m = wn305_measurement(std, coords["raw"][0], news, largest, nobs, config.alpha, config.n_sim)
+    return m, pd.DataFrame({"id": ids, "wn_bns_pvalue_std": p_bns})
 
 
 def _roll(parts: list[dict]) -> dict:
