@@ -270,7 +270,8 @@ def test_wn305_many_lengths_and_ties_equal_the_in_memory_engine(client, tmp_path
     ids (each |L| and |Δp| tied with its copy's; the shuffle puts most copies in another
     partition than their original, 43 of the 60 when this was written): the record, its
     news days and largest moves in the same order (ties in panel order), and the BNS
-    column, as the in-memory engine gives."""
+    column, as the in-memory engine gives. A --seed and an --n-sim above the null's cap
+    of 999 draws: the driver's null follows the settings as the in-memory one does."""
     from forecheck.simulate.models import simulate
 
     df = simulate("jump", 60, 60, seed=8)
@@ -279,11 +280,13 @@ def test_wn305_many_lengths_and_ties_equal_the_in_memory_engine(client, tmp_path
     df = df[df["time"] < df["series"].map(keep)]
     df = pd.concat([df, df.assign(series=df["series"] + "b")], ignore_index=True)
     files = _write(df, tmp_path / "ties", 3, by_time=False)
-    mem = _mem(files, select=("WN305",))
-    dsk = _dask(files, client, select=("WN305",))
+    mem = _mem(files, select=("WN305",), seed=7, n_sim=1500)
+    dsk = _dask(files, client, select=("WN305",), seed=7, n_sim=1500)
     assert _compare(dsk, mem, ("WN305",)) == []
     d = dsk.result("WN305").details
     assert dsk.result("WN305").status == "fail"
+    assert d.standardised.null["seed"] == 7 and d.standardised.null["n_sim"] == 999
+    assert [c.used for c in dsk.result("WN305").caps] == [999]
     n_lengths = df.groupby("series").size().nunique()
     assert n_lengths > 24 and len(d.standardised.null["lengths"]) <= 24
     for rows, key in ((d.news_days, lambda r: abs(r.L)), (d.largest_moves, lambda r: abs(r.dp))):

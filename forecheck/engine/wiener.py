@@ -238,7 +238,8 @@ def jump_nulls(first: list[dict], config: AnalysisConfig) -> dict | None:
 
 
 def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | None:
-    """Pass 2 of one partition: WN303's largest |x| and WN304's ARCH-LM and ACF parts."""
+    """Pass 2 of one partition: WN303's largest |x|, WN304's ARCH-LM and ACF parts and
+    WN305's per-series jump statistics and news-day candidates."""
     if params is None:
         return None
     inc = Increments.from_panel(panel, config.min_length)
