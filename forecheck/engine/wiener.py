@@ -70,6 +70,7 @@ from forecheck.details import (
     CoordinateDispersion,
     HillPart,
     KSigma,
+    NewsDay,
     NormalityPart,
 )
 from forecheck.errors import InsufficientDataError
@@ -145,7 +146,7 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
     return out
 
 
-def _candidate(panel, row: int, value: float, L: float | None) -> tuple[float, str, int, object]:
+def _candidate(panel, row: int, value: float, L: float | None) -> tuple[float, str, int, NewsDay]:
     """One of a partition's candidates for WN305's news days (``L`` given) or largest
     moves: the value it was ranked by (|L| or |Δp|), its place in the in-memory panel's
     order (series id, then position in the series: the order check_wn305 keeps among
