@@ -61,7 +61,11 @@ def factorize_cells(values: pd.Series, transform, **kw) -> tuple[np.ndarray, obj
     distinct cells of an Arrow-backed column (one hash pass over the N cells,
     ``dictionary_encode``) and the K results are factorised: same codes, same
     uniques in the same (first-appearance) order, without N-row string
-    operations. Other columns take the direct way."""
+    operations. A categorical column (the Parquet reader's dictionary-encoded series
+    ids) is factorised on its categories the same way. Other columns take the direct
+    way."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _factorize_categorical(values, transform, **kw)
     ca = arrow_cells(values)
     if ca is None or ca.num_chunks == 0:
         return pd.factorize(transform(values), **kw)
@@ -84,6 +88,33 @@ def factorize_cells(values: pd.Series, transform, **kw) -> tuple[np.ndarray, obj
         out[pos:pos + len(ix)] = ix if identity else codes[ix]
         pos += len(ix)
     return out, uniques
+
+
+def _factorize_categorical(values: pd.Series, transform, **kw) -> tuple[np.ndarray, object]:
+    """:func:`factorize_cells` of a categorical column: its distinct cells, in order of
+    first appearance, are categories (or missing) picked by the codes, so ``transform``
+    runs on them alone and the rows take their codes. The codes of a file's dictionary
+    usually number the cells in that order already (each new cell one more than the
+    largest before it), which one running maximum confirms without a hash pass."""
+    cc = values.cat.codes.to_numpy()
+    n = len(cc)
+    if n == 0:
+        return pd.factorize(transform(values), **kw)
+    running = np.maximum.accumulate(cc)
+    if cc[0] == 0 and (np.diff(running) <= 1).all():  # then every code below the maximum appeared before it
+        rows, first = cc, np.arange(int(running[-1]) + 1)
+    else:
+        rows, first = pd.factorize(cc)  # category codes (−1: missing) in order of first appearance
+    del running
+    cells = values.cat.categories.take(np.maximum(first, 0))
+    distinct = pd.Series(cells.array, name=values.name)
+    if (first < 0).any():
+        distinct = distinct.astype(cells.dtype).where(first >= 0)
+    codes, uniques = pd.factorize(transform(distinct), **kw)
+    codes = np.asarray(codes, dtype=np.int64)
+    if np.array_equal(codes, np.arange(len(codes))) and rows.dtype == np.int64:
+        return rows, uniques
+    return codes[rows], uniques
 
 
 def _same_buffers(a, b) -> bool:

@@ -1,0 +1,154 @@
+"""The Parquet read with the series ids kept dictionary-encoded gives what the plain
+read (every text column decoded) gives: the same panel, ids, findings, info and
+messages; a file it cannot plan (a stored index, a wide layout) takes the plain read."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from forecheck.errors import InputError
+from forecheck.io import ReadOptions, load, readers
+
+
+def _columns(n_series: int, steps: int, ids=None) -> dict:
+    rng = np.random.default_rng(11)
+    ids = ids if ids is not None else [f"s{s}" for s in range(n_series)]
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.03, (n_series, steps)), axis=1), 0.01, 0.99)
+    return {"series": [ids[s] for s in range(n_series) for _ in range(steps)],
+            "time": [t for _ in range(n_series) for t in range(steps)],
+            "p": p.ravel().tolist(),
+            "outcome": [s % 2 for s in range(n_series) for _ in range(steps)]}
+
+
+def _load_both(path: str, monkeypatch, options: ReadOptions | None = None):
+    """(dictionary-path result or error, plain-path result or error, whether the
+    dictionary path built the frame)."""
+    used = []
+    real = readers._parquet_dictionary_frame
+
+    def spy(*a, **k):
+        frame = real(*a, **k)
+        used.append(frame is not None)
+        return frame
+
+    def run():
+        try:
+            return load([path], options)
+        except InputError as exc:
+            return exc
+
+    with monkeypatch.context() as m:
+        m.setattr(readers, "_parquet_dictionary_frame", spy)
+        dictionary = run()
+    with monkeypatch.context() as m:
+        m.setattr(readers, "_dictionary_plan", lambda *a: None)
+        plain = run()
+    return dictionary, plain, any(used)
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, InputError) or isinstance(b, InputError):
+        assert type(a) is type(b) and str(a) == str(b) and a.code == b.code
+        return
+    pa_, pb = a.panel, b.panel
+    for name in ("offsets", "time", "p", "outcome", "source_row"):
+        np.testing.assert_array_equal(getattr(pa_, name), getattr(pb, name))
+    assert list(pa_.ids) == list(pb.ids)
+    assert dataclasses.asdict(a.info) == dataclasses.asdict(b.info)
+    assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
+
+
+def test_pyarrow_file_in_several_row_groups(tmp_path, monkeypatch):
+    path = tmp_path / "f.parquet"
+    # 700-row groups: each has its own dictionary, which the reader unifies
+    pq.write_table(pa.table(_columns(40, 90)), path, row_group_size=700)
+    d, p, used = _load_both(str(path), monkeypatch)
+    assert used
+    _assert_same(d, p)
+    assert d.panel.n_series == 40
+
+
+def test_pandas_file_with_other_text_columns(tmp_path, monkeypatch):
+    cols = _columns(30, 50)
+    cols["note"] = [f"n{i % 7}" for i in range(len(cols["p"]))]  # another text column stays text
+    path = tmp_path / "f.parquet"
+    pd.DataFrame(cols).to_parquet(path)
+    d, p, used = _load_both(str(path), monkeypatch)
+    assert used
+    _assert_same(d, p)
+
+
+def test_codes_out_of_order_padding_blank_and_missing_ids(tmp_path, monkeypatch):
+    # a dictionary in its own order (not the rows' first appearance), ids equal after stripping,
+    # and missing ids: the error message (rows without a series id) must be the same
+    ids = [" b", "a", "b", "a ", "c"] * 4
+    cols = _columns(len(ids), 20, ids)
+    dictionary = pa.array(["c", "a ", "b", " b", "a"])
+    index = {v: i for i, v in enumerate(dictionary.to_pylist())}
+    codes = pa.array([index[v] for v in cols["series"]], pa.int32())
+    table = pa.table({**cols, "series": pa.DictionaryArray.from_arrays(codes, dictionary)})
+    path = tmp_path / "f.parquet"
+    pq.write_table(table, path, store_schema=False)  # read back as text (no Arrow dictionary type)
+    d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("series",)))
+    assert used
+    _assert_same(d, p)
+    with_null = pa.table({**cols, "series": pa.DictionaryArray.from_arrays(
+        pa.array([None if i % 97 == 5 else c for i, c in enumerate(codes.to_pylist())], pa.int32()), dictionary)})
+    pq.write_table(with_null, path, store_schema=False)
+    d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("series",)))
+    assert used and isinstance(p, InputError)
+    _assert_same(d, p)
+
+
+@pytest.mark.parametrize("cells", [
+    ["b", "a", "b", "c"],  # codes in first-appearance order or not, depending on the categories
+    [" b", "a", None, "b", "a ", "", None, "c"],  # padding merges cells; missing and blank are one id
+    [None, "x", "x"],
+    [],
+])
+@pytest.mark.parametrize("categories", ["sorted", "reversed"])
+def test_factorize_categorical_equals_factorize_of_the_cells(cells, categories):
+    from forecheck.io import _stripped
+    from forecheck.io.parse import factorize_cells
+
+    distinct = sorted({c for c in cells if c is not None}, reverse=categories == "reversed")
+    col = pd.Series(pd.Categorical(cells, categories=pd.Index(distinct, dtype="str")))
+    codes, uniques = factorize_cells(col, _stripped, use_na_sentinel=False)
+    # reference: pandas' factorisation of the transformed cells themselves (the direct way)
+    ref_codes, ref_uniques = pd.factorize(_stripped(pd.Series(cells, dtype="str")), use_na_sentinel=False)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert list(uniques) == list(ref_uniques)
+
+
+def test_two_series_columns(tmp_path, monkeypatch):
+    cols = _columns(24, 30)
+    cols["race"] = [s.replace("s", "r") for s in cols["series"]]
+    cols["candidate"] = [f"c{int(s[1:]) % 3}" for s in cols["series"]]
+    del cols["series"]
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table(cols), path)
+    d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("race", "candidate")))
+    assert used
+    _assert_same(d, p)
+
+
+@pytest.mark.parametrize("kind", ["stored index", "numeric ids", "no rows"])
+def test_files_the_plan_leaves_to_the_plain_read(tmp_path, monkeypatch, kind):
+    cols = _columns(10, 30)
+    path = tmp_path / "f.parquet"
+    if kind == "stored index":
+        pd.DataFrame(cols).set_index("series").to_parquet(path)
+    elif kind == "numeric ids":
+        cols["series"] = [int(s[1:]) for s in cols["series"]]
+        pq.write_table(pa.table(cols), path)
+    else:
+        pq.write_table(pa.table(cols).slice(0, 0), path)
+    d, p, used = _load_both(str(path), monkeypatch)
+    assert not used
+    _assert_same(d, p)
