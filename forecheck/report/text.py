@@ -62,7 +62,7 @@ def verdict_card(report: Report) -> RichPanel:
     if lb is not None:
         if lb.fail:
             line = Text("critiques assuming " + ", ".join(lb.fail) + " do not apply (those assumptions fail)")
-        elif not lb.hold:  # every WN check skipped (e.g. --engine dask): nothing to claim
+        elif not lb.hold:  # every WN check skipped (too little data, or none selected): nothing to claim
             line = Text("no Wiener-process assumption was measured")
         else:
             line = Text("every measured Wiener-process assumption holds here")
