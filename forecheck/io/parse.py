@@ -96,25 +96,41 @@ def _factorize_categorical(values: pd.Series, transform, **kw) -> tuple[np.ndarr
     runs on them alone and the rows take their codes. The codes of a file's dictionary
     usually number the cells in that order already (each new cell one more than the
     largest before it), which one running maximum confirms without a hash pass."""
-    cc = values.cat.codes.to_numpy()
+    cc = np.asarray(values.array.codes)  # (a view of the codes; ``.cat.codes`` copies them into a Series)
     n = len(cc)
     if n == 0:
         return pd.factorize(transform(values), **kw)
-    running = np.maximum.accumulate(cc)
-    if cc[0] == 0 and (np.diff(running) <= 1).all():  # then every code below the maximum appeared before it
-        rows, first = cc, np.arange(int(running[-1]) + 1)
+    top = _top_code_if_in_first_appearance_order(cc)
+    if top is not None:
+        rows, first = cc, np.arange(top + 1)
     else:
         rows, first = pd.factorize(cc)  # category codes (−1: missing) in order of first appearance
-    del running
     cells = values.cat.categories.take(np.maximum(first, 0))
     distinct = pd.Series(cells.array, name=values.name)
     if (first < 0).any():
         distinct = distinct.astype(cells.dtype).where(first >= 0)
     codes, uniques = pd.factorize(transform(distinct), **kw)
     codes = np.asarray(codes, dtype=np.int64)
-    if np.array_equal(codes, np.arange(len(codes))) and rows.dtype == np.int64:
-        return rows, uniques
+    if np.array_equal(codes, np.arange(len(codes))):  # the transform merged no two cells
+        return rows.astype(np.int64), uniques
     return codes[rows], uniques
+
+
+def _top_code_if_in_first_appearance_order(cc: np.ndarray, block: int = 1 << 16) -> int | None:
+    """The largest code when the codes number the cells in order of first appearance
+    (code 0 first, each later code at most one more than the largest before it: then
+    every code below that largest appeared before it), else None. One running maximum
+    over blocks that stay in cache, without N-sized temporaries."""
+    if cc[0] != 0:
+        return None
+    top = 0
+    for start in range(0, len(cc), block):
+        run = np.maximum.accumulate(cc[start:start + block])
+        np.maximum(run, top, out=run)
+        if run[0] > top + 1 or (len(run) > 1 and int((run[1:] - run[:-1]).max()) > 1):
+            return None
+        top = int(run[-1])
+    return top
 
 
 def _same_buffers(a, b) -> bool:

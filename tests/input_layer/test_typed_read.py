@@ -1,4 +1,4 @@
-"""The typed read (probability and 0/1 outcome columns converted by pyarrow's CSV
+"""The typed read (probability and 0/1 outcome columns converted, series ids dictionary-encoded by pyarrow's CSV
 reader) gives what the all-text read gives: the same panel, findings, info and
 messages; any cell it could change sends the file to the text read."""
 
@@ -70,7 +70,7 @@ def _assert_same(a, b) -> None:
 def test_plain_file_is_read_typed_and_equals_text_read(tmp_path, monkeypatch):
     path = _write(tmp_path, _rows(30, 100))  # 3000 rows: the head (2000) is a part of the file
     typed, text, used = _load_both(path, monkeypatch)
-    assert used == {"p", "outcome"}
+    assert used == {"series", "p", "outcome"}
     _assert_same(typed, text)
 
 
@@ -105,7 +105,7 @@ def test_an_outcome_cell_after_the_head_that_is_not_0_1_or_blank(tmp_path, monke
 def test_na_values_and_percent_files_take_the_text_read_or_agree(tmp_path, monkeypatch):
     lines = _rows(30, 100)
     typed, text, used = _load_both(_write(tmp_path, lines), monkeypatch, ReadOptions(na_values=("-1",)))
-    assert used == {"outcome"}  # markers are matched as text
+    assert used == {"series", "outcome"}  # markers are matched as text
     _assert_same(typed, text)
     pct = ["series,time,p,outcome"] + [",".join([a, b, repr(round(100 * float(c), 3)), d])
                                        for a, b, c, d in (r.split(",") for r in lines[1:])]
@@ -122,4 +122,27 @@ def test_header_only_semicolon_and_tsv(tmp_path, monkeypatch):
         assert used
         _assert_same(typed, text)
     typed, text, _ = _load_both(_write(tmp_path, lines[:1], "h.csv"), monkeypatch)
+    _assert_same(typed, text)
+
+
+def test_series_ids_padded_blank_quoted_and_two_columns(tmp_path, monkeypatch):
+    # ids that strip to the same id, a blank id (an error the text read words), quoted ids with
+    # the delimiter inside, and a two-column id: dictionary-encoded, they must read as the text does
+    lines = _rows(30, 100)
+    ids = {"s1": " s1", "s2": "s1 ", "s3": '"s,3"', "s4": '"s4"'}
+    padded = ["series,time,p,outcome"] + [",".join([ids.get(a, a), b, c, d])
+                                          for a, b, c, d in (r.split(",") for r in lines[1:])]
+    typed, text, used = _load_both(_write(tmp_path, padded), monkeypatch)
+    assert "series" in used
+    _assert_same(typed, text)
+    blank = list(padded)
+    blank[2600] = "," + blank[2600].split(",", 1)[1]
+    typed, text, _ = _load_both(_write(tmp_path, blank, "blank.csv"), monkeypatch)
+    assert isinstance(text, InputError)
+    _assert_same(typed, text)
+    two = ["race,candidate,time,p,outcome"] + [",".join([f"r{int(a[1:]) // 3}", f"c{int(a[1:]) % 3}", b, c, d])
+                                              for a, b, c, d in (r.split(",") for r in lines[1:])]
+    typed, text, used = _load_both(_write(tmp_path, two, "two.csv"), monkeypatch,
+                                   ReadOptions(series_cols=("race", "candidate")))
+    assert {"race", "candidate"} <= used
     _assert_same(typed, text)
