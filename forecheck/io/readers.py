@@ -356,11 +356,10 @@ def _typed_plan(text_bytes: bytes, delim: str, path: str, options: ReadOptions):
     - the probability column as float64 (unless --na-values names markers, which
       must be matched as text);
     - the outcome column as int64 when its head cells are 0, 1 or blank;
-    - the series id column(s) dictionary-encoded: the same text, read as codes into
-      the K distinct ids (pandas categoricals; ``parse.factorize_cells`` reads the
-      codes instead of hashing 10⁷ cells, and the reader hashes them on its threads).
-
-    The time column stays text: its cells are quoted in messages."""
+    - the series id column(s) and the time column dictionary-encoded: the same text,
+      read as codes into the distinct cells (pandas categoricals, whose cells messages
+      quote as written; ``parse.factorize_cells`` reads the codes instead of hashing
+      10⁷ cells, and the reader hashes them on its threads)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -393,7 +392,7 @@ def _typed_plan(text_bytes: bytes, delim: str, path: str, options: ReadOptions):
         types[name[cm.p]] = pa.float64()
     if cm.outcome is not None and head[cm.outcome].str.strip().isin(["0", "1", ""]).all():
         types[name[cm.outcome]] = pa.int64()
-    for col in cm.series:
+    for col in [*cm.series, *([cm.time] if cm.time is not None and not cm.time_keys else [])]:
         types[name[col]] = pa.dictionary(pa.int32(), pa.large_string())
     return (types, cm) if types else None
 

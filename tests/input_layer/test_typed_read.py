@@ -1,4 +1,4 @@
-"""The typed read (probability and 0/1 outcome columns converted, series ids dictionary-encoded by pyarrow's CSV
+"""The typed read (probability and 0/1 outcome columns converted, series ids and times dictionary-encoded by pyarrow's CSV
 reader) gives what the all-text read gives: the same panel, findings, info and
 messages; any cell it could change sends the file to the text read."""
 
@@ -70,7 +70,7 @@ def _assert_same(a, b) -> None:
 def test_plain_file_is_read_typed_and_equals_text_read(tmp_path, monkeypatch):
     path = _write(tmp_path, _rows(30, 100))  # 3000 rows: the head (2000) is a part of the file
     typed, text, used = _load_both(path, monkeypatch)
-    assert used == {"series", "p", "outcome"}
+    assert used == {"series", "time", "p", "outcome"}
     _assert_same(typed, text)
 
 
@@ -105,7 +105,7 @@ def test_an_outcome_cell_after_the_head_that_is_not_0_1_or_blank(tmp_path, monke
 def test_na_values_and_percent_files_take_the_text_read_or_agree(tmp_path, monkeypatch):
     lines = _rows(30, 100)
     typed, text, used = _load_both(_write(tmp_path, lines), monkeypatch, ReadOptions(na_values=("-1",)))
-    assert used == {"series", "outcome"}  # markers are matched as text
+    assert used == {"series", "time", "outcome"}  # markers are matched as text
     _assert_same(typed, text)
     pct = ["series,time,p,outcome"] + [",".join([a, b, repr(round(100 * float(c), 3)), d])
                                        for a, b, c, d in (r.split(",") for r in lines[1:])]
@@ -145,4 +145,25 @@ def test_series_ids_padded_blank_quoted_and_two_columns(tmp_path, monkeypatch):
     typed, text, used = _load_both(_write(tmp_path, two, "two.csv"), monkeypatch,
                                    ReadOptions(series_cols=("race", "candidate")))
     assert {"race", "candidate"} <= used
+    _assert_same(typed, text)
+
+
+@pytest.mark.parametrize("bad", ["", "yesterday", " 5 ", "5.5", "1e3"])
+def test_a_time_cell_after_the_head(tmp_path, monkeypatch, bad):
+    # the time column is dictionary-encoded text: a blank or unparseable cell is quoted as
+    # written in the same DQ055 message, and odd-but-valid numbers parse as in the text read
+    lines = _rows(30, 100)
+    s, _, p, o = lines[2500].split(",")
+    lines[2500] = ",".join([s, bad, p, o])
+    typed, text, used = _load_both(_write(tmp_path, lines), monkeypatch)
+    assert "time" in used
+    _assert_same(typed, text)
+
+
+def test_date_times_read_typed_equal_the_text_read(tmp_path, monkeypatch):
+    lines = _rows(30, 100)
+    dated = ["series,date,p,outcome"] + [",".join([a, f"2020-{1 + int(b) // 28:02d}-{1 + int(b) % 28:02d}", c, d])
+                                         for a, b, c, d in (r.split(",") for r in lines[1:])]
+    typed, text, used = _load_both(_write(tmp_path, dated), monkeypatch)
+    assert "date" in used
     _assert_same(typed, text)
