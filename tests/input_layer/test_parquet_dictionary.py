@@ -4,8 +4,6 @@ messages; a file it cannot plan (a stored index, a wide layout) takes the plain 
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -13,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from forecheck.errors import InputError
-from forecheck.io import ReadOptions, load, readers
+from forecheck.io import ReadOptions
+
+from .same_load import assert_same_load, fast_and_plain
 
 
 def _columns(n_series: int, steps: int, ids=None) -> dict:
@@ -30,38 +30,17 @@ def _load_both(path: str, monkeypatch, options: ReadOptions | None = None):
     """(dictionary-path result or error, plain-path result or error, whether the
     dictionary path built the frame)."""
     used = []
-    real = readers._parquet_dictionary_frame
 
-    def spy(*a, **k):
-        frame = real(*a, **k)
-        used.append(frame is not None)
-        return frame
+    def wrap(real):
+        def spy(*a, **k):
+            frame = real(*a, **k)
+            used.append(frame is not None)
+            return frame
+        return spy
 
-    def run():
-        try:
-            return load([path], options)
-        except InputError as exc:
-            return exc
-
-    with monkeypatch.context() as m:
-        m.setattr(readers, "_parquet_dictionary_frame", spy)
-        dictionary = run()
-    with monkeypatch.context() as m:
-        m.setattr(readers, "_dictionary_plan", lambda *a: None)
-        plain = run()
+    dictionary, plain = fast_and_plain(monkeypatch, path, options, spy="_parquet_dictionary_frame", wrap=wrap,
+                                       plan="_dictionary_plan")
     return dictionary, plain, any(used)
-
-
-def _assert_same(a, b) -> None:
-    if isinstance(a, InputError) or isinstance(b, InputError):
-        assert type(a) is type(b) and str(a) == str(b) and a.code == b.code
-        return
-    pa_, pb = a.panel, b.panel
-    for name in ("offsets", "time", "p", "outcome", "source_row"):
-        np.testing.assert_array_equal(getattr(pa_, name), getattr(pb, name))
-    assert list(pa_.ids) == list(pb.ids)
-    assert dataclasses.asdict(a.info) == dataclasses.asdict(b.info)
-    assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
 
 
 def test_pyarrow_file_in_several_row_groups(tmp_path, monkeypatch):
@@ -70,7 +49,7 @@ def test_pyarrow_file_in_several_row_groups(tmp_path, monkeypatch):
     pq.write_table(pa.table(_columns(40, 90)), path, row_group_size=700)
     d, p, used = _load_both(str(path), monkeypatch)
     assert used
-    _assert_same(d, p)
+    assert_same_load(d, p)
     assert d.panel.n_series == 40
 
 
@@ -81,7 +60,7 @@ def test_pandas_file_with_other_text_columns(tmp_path, monkeypatch):
     pd.DataFrame(cols).to_parquet(path)
     d, p, used = _load_both(str(path), monkeypatch)
     assert used
-    _assert_same(d, p)
+    assert_same_load(d, p)
 
 
 def test_codes_out_of_order_padding_blank_and_missing_ids(tmp_path, monkeypatch):
@@ -97,13 +76,13 @@ def test_codes_out_of_order_padding_blank_and_missing_ids(tmp_path, monkeypatch)
     pq.write_table(table, path, store_schema=False)  # read back as text (no Arrow dictionary type)
     d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("series",)))
     assert used
-    _assert_same(d, p)
+    assert_same_load(d, p)
     with_null = pa.table({**cols, "series": pa.DictionaryArray.from_arrays(
         pa.array([None if i % 97 == 5 else c for i, c in enumerate(codes.to_pylist())], pa.int32()), dictionary)})
     pq.write_table(with_null, path, store_schema=False)
     d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("series",)))
     assert used and isinstance(p, InputError)
-    _assert_same(d, p)
+    assert_same_load(d, p)
 
 
 @pytest.mark.parametrize("cells", [
@@ -135,7 +114,7 @@ def test_two_series_columns(tmp_path, monkeypatch):
     pq.write_table(pa.table(cols), path)
     d, p, used = _load_both(str(path), monkeypatch, ReadOptions(series_cols=("race", "candidate")))
     assert used
-    _assert_same(d, p)
+    assert_same_load(d, p)
 
 
 @pytest.mark.parametrize("kind", ["stored index", "numeric ids", "no rows"])
@@ -151,4 +130,4 @@ def test_files_the_plan_leaves_to_the_plain_read(tmp_path, monkeypatch, kind):
         pq.write_table(pa.table(cols).slice(0, 0), path)
     d, p, used = _load_both(str(path), monkeypatch)
     assert not used
-    _assert_same(d, p)
+    assert_same_load(d, p)

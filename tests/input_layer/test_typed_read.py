@@ -4,13 +4,13 @@ messages; any cell it could change sends the file to the text read."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from forecheck.errors import InputError
-from forecheck.io import ReadOptions, load, readers
+from forecheck.io import ReadOptions
+
+from .same_load import assert_same_load, fast_and_plain
 
 
 def _rows(n_series: int, steps: int, outcome=lambda s: str(s % 2)) -> list[str]:
@@ -32,53 +32,31 @@ def _load_both(path: str, monkeypatch, options: ReadOptions | None = None):
     """(typed-path result or error, text-path result or error), and the columns
     the typed read converted (empty: it was not used)."""
     used = []
-    real = readers._arrow_text
 
-    def spy(text_bytes, delim, types=None):
-        frame = real(text_bytes, delim, types)
-        if types and frame is not None:
-            used.extend(types)
-        return frame
+    def wrap(real):
+        def spy(text_bytes, delim, types=None):
+            frame = real(text_bytes, delim, types)
+            if types and frame is not None:
+                used.extend(types)
+            return frame
+        return spy
 
-    def run():
-        try:
-            return load([path], options)
-        except InputError as exc:
-            return exc
-
-    with monkeypatch.context() as m:
-        m.setattr(readers, "_arrow_text", spy)
-        typed = run()
-    with monkeypatch.context() as m:
-        m.setattr(readers, "_typed_plan", lambda *a: None)
-        text = run()
+    typed, text = fast_and_plain(monkeypatch, path, options, spy="_arrow_text", wrap=wrap, plan="_typed_plan")
     return typed, text, set(used)
-
-
-def _assert_same(a, b) -> None:
-    if isinstance(a, InputError) or isinstance(b, InputError):
-        assert type(a) is type(b) and str(a) == str(b) and a.code == b.code
-        return
-    pa_, pb = a.panel, b.panel
-    for name in ("offsets", "time", "p", "outcome", "source_row"):
-        np.testing.assert_array_equal(getattr(pa_, name), getattr(pb, name))
-    assert list(pa_.ids) == list(pb.ids)
-    assert dataclasses.asdict(a.info) == dataclasses.asdict(b.info)
-    assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
 
 
 def test_plain_file_is_read_typed_and_equals_text_read(tmp_path, monkeypatch):
     path = _write(tmp_path, _rows(30, 100))  # 3000 rows: the head (2000) is a part of the file
     typed, text, used = _load_both(path, monkeypatch)
     assert used == {"series", "time", "p", "outcome"}
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 def test_unresolved_series_keep_the_typed_outcome(tmp_path, monkeypatch):
     path = _write(tmp_path, _rows(30, 100, outcome=lambda s: "" if s % 3 == 0 else str(s % 2)))
     typed, text, used = _load_both(path, monkeypatch)
     assert used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
     assert np.isnan(typed.panel.outcome).sum() == 10
 
 
@@ -88,7 +66,7 @@ def test_a_probability_cell_after_the_head_that_is_not_a_finite_number(tmp_path,
     s, t, _, o = lines[2500].split(",")
     lines[2500] = ",".join([s, t, bad, o])
     typed, text, _ = _load_both(_write(tmp_path, lines), monkeypatch)
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 @pytest.mark.parametrize("bad", ["2", "yes", "true", "1.0", "-1", " 1"])
@@ -99,19 +77,19 @@ def test_an_outcome_cell_after_the_head_that_is_not_0_1_or_blank(tmp_path, monke
         s, t, p, _ = lines[i].split(",")
         lines[i] = ",".join([s, t, p, bad])
     typed, text, _ = _load_both(_write(tmp_path, lines), monkeypatch)
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 def test_na_values_and_percent_files_take_the_text_read_or_agree(tmp_path, monkeypatch):
     lines = _rows(30, 100)
     typed, text, used = _load_both(_write(tmp_path, lines), monkeypatch, ReadOptions(na_values=("-1",)))
     assert used == {"series", "time", "outcome"}  # markers are matched as text
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
     pct = ["series,time,p,outcome"] + [",".join([a, b, repr(round(100 * float(c), 3)), d])
                                        for a, b, c, d in (r.split(",") for r in lines[1:])]
     typed, text, used = _load_both(_write(tmp_path, pct, "pct.csv"), monkeypatch)
     assert used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 def test_header_only_semicolon_and_tsv(tmp_path, monkeypatch):
@@ -120,9 +98,9 @@ def test_header_only_semicolon_and_tsv(tmp_path, monkeypatch):
         path = _write(tmp_path, [r.replace(",", delim) for r in lines], name)
         typed, text, used = _load_both(path, monkeypatch)
         assert used
-        _assert_same(typed, text)
+        assert_same_load(typed, text)
     typed, text, _ = _load_both(_write(tmp_path, lines[:1], "h.csv"), monkeypatch)
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 def test_series_ids_padded_blank_quoted_and_two_columns(tmp_path, monkeypatch):
@@ -134,18 +112,18 @@ def test_series_ids_padded_blank_quoted_and_two_columns(tmp_path, monkeypatch):
                                           for a, b, c, d in (r.split(",") for r in lines[1:])]
     typed, text, used = _load_both(_write(tmp_path, padded), monkeypatch)
     assert "series" in used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
     blank = list(padded)
     blank[2600] = "," + blank[2600].split(",", 1)[1]
     typed, text, _ = _load_both(_write(tmp_path, blank, "blank.csv"), monkeypatch)
     assert isinstance(text, InputError)
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
     two = ["race,candidate,time,p,outcome"] + [",".join([f"r{int(a[1:]) // 3}", f"c{int(a[1:]) % 3}", b, c, d])
                                               for a, b, c, d in (r.split(",") for r in lines[1:])]
     typed, text, used = _load_both(_write(tmp_path, two, "two.csv"), monkeypatch,
                                    ReadOptions(series_cols=("race", "candidate")))
     assert {"race", "candidate"} <= used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 @pytest.mark.parametrize("bad", ["", "yesterday", " 5 ", "5.5", "1e3"])
@@ -157,7 +135,7 @@ def test_a_time_cell_after_the_head(tmp_path, monkeypatch, bad):
     lines[2500] = ",".join([s, bad, p, o])
     typed, text, used = _load_both(_write(tmp_path, lines), monkeypatch)
     assert "time" in used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
 
 
 def test_date_times_read_typed_equal_the_text_read(tmp_path, monkeypatch):
@@ -166,4 +144,4 @@ def test_date_times_read_typed_equal_the_text_read(tmp_path, monkeypatch):
                                          for a, b, c, d in (r.split(",") for r in lines[1:])]
     typed, text, used = _load_both(_write(tmp_path, dated), monkeypatch)
     assert "date" in used
-    _assert_same(typed, text)
+    assert_same_load(typed, text)
