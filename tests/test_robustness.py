@@ -296,3 +296,17 @@ def test_exit_status_follows_the_interpreter_rule(capsys):
 
     assert [_exit_status(c) for c in (None, 0, 1, 2)] == [0, 0, 1, 2]
     assert _exit_status("no such file") == 1 and capsys.readouterr().err == "no such file\n"
+
+
+def test_atexit_handlers_run_before_the_fast_exit(tmp_path):
+    # main() skips the interpreter's teardown but not the atexit handlers (coverage's, a
+    # user's sitecustomize): a handler registered at start-up still runs
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        "import atexit\natexit.register(lambda: open('ran.txt', 'w').write('yes'))\n")
+    env = {**os.environ, **ENV, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)])}
+    r = subprocess.run([sys.executable, "-m", "forecheck", "analyze", str(DATA / "good.csv"), "--format", "json",
+                        "-o", "out.json", "--no-progress"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert (tmp_path / "ran.txt").read_text() == "yes" and (tmp_path / "out.json").stat().st_size > 0

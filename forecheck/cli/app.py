@@ -114,12 +114,15 @@ def main() -> None:
     run quietly (Python docs, signal module: "Note on SIGPIPE"); the commands keep
     their exit code themselves (see ``cli.common.write_payload``).
 
-    The process ends with ``os._exit`` once stdout and stderr are flushed: the
-    interpreter's own teardown lets pyarrow's thread pool be destroyed while its
-    threads still run, which aborts the process ("terminate called without an active
-    exception", exit status 134) after a finished run (apache/arrow#34314; before
-    this, 9 of 30 runs on a header-only Parquet file ended so). The command has written and closed
-    everything by then (the Dask engine closes its own cluster), so nothing is lost.
+    The process ends with ``os._exit`` once the ``atexit`` handlers have run and stdout
+    and stderr are flushed: the interpreter's own teardown lets pyarrow's thread pool
+    be destroyed while its threads still run, which aborts the process ("terminate
+    called without an active exception", exit status 134) after a finished run
+    (apache/arrow#34314; before this, 9 of 30 runs on a header-only Parquet file ended
+    so). The command has written and closed everything by then (the Dask engine closes
+    its own cluster), so nothing is lost. A profiler that reports after the module
+    returns (``python -m pyinstrument -m forecheck``) sees no report: profile through
+    ``benchmarks/speed.py`` or the Python API instead.
     """
     args = sys.argv[1:]
     _tune_allocator()
@@ -146,10 +149,14 @@ def _exit_status(code) -> int:
 
 
 def _flush_and_exit(code: int) -> None:
+    """Run the ``atexit`` handlers (coverage's, a user's ``sitecustomize``), flush the two
+    streams and end the process without the interpreter's teardown."""
+    import atexit
     import os
 
     from forecheck.cli.common import _stdio_to_devnull
 
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
