@@ -708,3 +708,15 @@ def test_row_sums_equal_the_bincount_bitwise():
         D = U - c[:, None]
         assert np.array_equal(row_sums(U, center=c, square=True),
                               np.bincount(rows, weights=(D * D).ravel(), minlength=S))
+
+
+def test_volshape_blocked_mu_equals_eta_then_exp_bitwise():
+    from forecheck.stats import volshape
+
+    rng = np.random.default_rng(31)
+    n = 3 * volshape._MU_BLOCK + 17
+    Xt = np.vstack([np.ones(n), rng.normal(-1.5, 1, n), rng.normal(0, 2, n)])
+    beta = np.array([0.3, 1.7, -0.4])
+    work = volshape._Work(n)
+    got = volshape._mu(Xt, beta, work).copy()
+    assert np.array_equal(got, np.exp(volshape._eta(Xt, beta)))

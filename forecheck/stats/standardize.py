@@ -277,8 +277,13 @@ class Increments:
         panel = self.panel
         ttr = panel.time_to_resolution
         horizon = ttr[panel.first_row]
+        h = np.where(horizon > 0, horizon, np.nan)
+        lengths = panel.lengths
         with np.errstate(divide="ignore", invalid="ignore"):
-            return ttr / np.where(horizon > 0, horizon, np.nan)[panel.series_index]
+            if len(lengths) and len(ttr) == len(lengths) * int(lengths[0]) and np.all(lengths == lengths[0]):
+                # series of one length: the same divisions by broadcasting, no (N,) gather
+                return (ttr.reshape(len(lengths), -1) / h[:, None]).reshape(-1)
+            return ttr / h[panel.series_index]
 
     @property
     def tau_prev(self) -> np.ndarray:
@@ -375,7 +380,13 @@ class Increments:
             seg = ser
             L = L if every else 0
             if L:  # the same divisions, by broadcasting instead of gathering scale[seg]
-                x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                if name == "raw":  # u is the panel's own Δp
+                    x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                else:  # u was computed for this call: divided in place, no second (N,) array
+                    U = u.reshape(s_all, L - 1)
+                    U /= scale[:, None]
+                    x = u
+                    del U
                 return Coordinate(name=name, x=x, seg=seg, series=series_ids, row=row, scale=scale)
         else:
             compact = np.full(s_all, -1, dtype=np.int64)
