@@ -710,6 +710,24 @@ def test_row_sums_equal_the_bincount_bitwise():
                               np.bincount(rows, weights=(D * D).ravel(), minlength=S))
 
 
+def test_anderson_darling_row_blocks_equal_the_generic_code_bitwise(monkeypatch):
+    # the one-length path standardises, sorts and weights a few hundred rows at a time
+    # (BLOCK_CELLS // L rows): several blocks and a short last one must give the floats
+    # of the generic lexsort code
+    rng = np.random.default_rng(30)
+    n_seg, L = 3001, 50
+    x = rng.standard_t(4, size=n_seg * L)
+    x[7 * L:8 * L] = 1.5  # a constant series: var = 0, NaN statistic
+    seg = np.repeat(np.arange(n_seg), L)
+    assert n_seg > 2 * (normality.BLOCK_CELLS // L)
+    fast = normality.anderson_darling(x, seg, n_seg)
+    monkeypatch.setattr(normality, "sort_within_segments", lambda *a: None)
+    monkeypatch.setattr(normality, "is_contiguous", lambda s: False)
+    slow = normality.anderson_darling(x, seg, n_seg)
+    assert np.isnan(fast["statistic"][7])
+    assert all(_bitwise_equal([fast[k]], [slow[k]]) for k in fast)
+
+
 def test_volshape_blocked_mu_equals_eta_then_exp_bitwise():
     from forecheck.stats import volshape
 
