@@ -738,3 +738,29 @@ def test_volshape_blocked_mu_equals_eta_then_exp_bitwise():
     work = volshape._Work(n)
     got = volshape._mu(Xt, beta, work).copy()
     assert np.array_equal(got, np.exp(volshape._eta(Xt, beta)))
+
+
+def test_coordinate_row_blocks_and_row_tau_equal_the_gathers_bitwise():
+    # enough series for several row blocks of the logit, probit-clock and latent values
+    # (BLOCK_CELLS // L series each, a short last one); τ/horizon by broadcasting against
+    # the per-row gather
+    from forecheck.panel import Panel
+    from forecheck.stats.standardize import BLOCK_CELLS, Increments
+
+    rng = np.random.default_rng(32)
+    S, T = 5000, 30
+    assert S > 2 * (BLOCK_CELLS // (T - 1))
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.05, (S, T)), axis=1), 0, 1)
+    pan = Panel.from_arrays(np.repeat([f"s{i:04d}" for i in range(S)], T), np.tile(np.arange(T, dtype=float), S),
+                            p.ravel(), outcome=(rng.random(S * T) < 0.5).astype(float))
+    fast = Increments.from_panel(pan, 5)
+    slow = Increments.from_panel(pan, 5)
+    slow.__dict__["_equal_length"] = 0
+    assert fast._equal_length == T
+    for name in ("logit", "probit_clock", "latent"):
+        assert _bitwise_equal(fast.values(name), slow.values(name))
+    ttr = pan.time_to_resolution
+    horizon = ttr[pan.first_row]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref = ttr / np.where(horizon > 0, horizon, np.nan)[pan.series_index]
+    assert np.array_equal(fast.row_tau(), ref, equal_nan=True)
