@@ -708,3 +708,59 @@ def test_row_sums_equal_the_bincount_bitwise():
         D = U - c[:, None]
         assert np.array_equal(row_sums(U, center=c, square=True),
                               np.bincount(rows, weights=(D * D).ravel(), minlength=S))
+
+
+def test_anderson_darling_row_blocks_equal_the_generic_code_bitwise(monkeypatch):
+    # the one-length path standardises, sorts and weights a few hundred rows at a time
+    # (BLOCK_CELLS // L rows): several blocks and a short last one must give the floats
+    # of the generic lexsort code
+    rng = np.random.default_rng(30)
+    n_seg, L = 3001, 50
+    x = rng.standard_t(4, size=n_seg * L)
+    x[7 * L:8 * L] = 1.5  # a constant series: var = 0, NaN statistic
+    seg = np.repeat(np.arange(n_seg), L)
+    assert n_seg > 2 * (normality.BLOCK_CELLS // L)
+    fast = normality.anderson_darling(x, seg, n_seg)
+    monkeypatch.setattr(normality, "sort_within_segments", lambda *a: None)
+    monkeypatch.setattr(normality, "is_contiguous", lambda s: False)
+    slow = normality.anderson_darling(x, seg, n_seg)
+    assert np.isnan(fast["statistic"][7])
+    assert all(_bitwise_equal([fast[k]], [slow[k]]) for k in fast)
+
+
+def test_volshape_blocked_mu_equals_eta_then_exp_bitwise():
+    from forecheck.stats import volshape
+
+    rng = np.random.default_rng(31)
+    n = 3 * volshape._MU_BLOCK + 17
+    Xt = np.vstack([np.ones(n), rng.normal(-1.5, 1, n), rng.normal(0, 2, n)])
+    beta = np.array([0.3, 1.7, -0.4])
+    work = volshape._Work(n)
+    got = volshape._mu(Xt, beta, work).copy()
+    assert np.array_equal(got, np.exp(volshape._eta(Xt, beta)))
+
+
+def test_coordinate_row_blocks_and_row_tau_equal_the_gathers_bitwise():
+    # enough series for several row blocks of the logit, probit-clock and latent values
+    # (BLOCK_CELLS // L series each, a short last one); τ/horizon by broadcasting against
+    # the per-row gather
+    from forecheck.panel import Panel
+    from forecheck.stats.standardize import BLOCK_CELLS, Increments
+
+    rng = np.random.default_rng(32)
+    S, T = 5000, 30
+    assert S > 2 * (BLOCK_CELLS // (T - 1))
+    p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.05, (S, T)), axis=1), 0, 1)
+    pan = Panel.from_arrays(np.repeat([f"s{i:04d}" for i in range(S)], T), np.tile(np.arange(T, dtype=float), S),
+                            p.ravel(), outcome=(rng.random(S * T) < 0.5).astype(float))
+    fast = Increments.from_panel(pan, 5)
+    slow = Increments.from_panel(pan, 5)
+    slow.__dict__["_equal_length"] = 0
+    assert fast._equal_length == T
+    for name in ("logit", "probit_clock", "latent"):
+        assert _bitwise_equal(fast.values(name), slow.values(name))
+    ttr = pan.time_to_resolution
+    horizon = ttr[pan.first_row]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref = ttr / np.where(horizon > 0, horizon, np.nan)[pan.series_index]
+    assert np.array_equal(fast.row_tau(), ref, equal_nan=True)

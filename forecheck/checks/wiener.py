@@ -107,7 +107,9 @@ def check_wn301(ctx: CheckContext) -> Measurement:
             continue
         if c.row is inc.row:  # no increment dropped: the buckets at t − 1 of every increment
             if buckets is None:
-                bp, bt = inc.at_start(p_bucket), inc.at_start(tau_bucket)
+                # as intp, the index type bincount converts anything else to: one conversion
+                # here instead of a fresh (N,) one in each of the coordinates' bincounts
+                bp, bt = inc.at_start(p_bucket).astype(np.intp), inc.at_start(tau_bucket).astype(np.intp)
                 # the bucket counts are the same for every coordinate sharing these rows
                 buckets = bp, bt, np.bincount(bp, minlength=len(P_EDGES) - 1), \
                     np.bincount(bt, minlength=len(TAU_EDGES) - 1)

@@ -21,7 +21,7 @@ from scipy import special
 
 from forecheck.stats import dists as stats
 
-from forecheck.stats.standardize import row_sums, segment_blocks
+from forecheck.stats.standardize import BLOCK_CELLS, row_sums, segment_blocks
 from forecheck.stats.segments import (column_sums, is_contiguous, length_groups, position_in_segment,
                                      rank_within_segment, seg_count, seg_sum, sort_within_segments)
 
@@ -218,24 +218,38 @@ def _anderson_darling_equal(x: np.ndarray, seg: np.ndarray, n_seg: int, L: int, 
     with np.errstate(divide="ignore", invalid="ignore"):
         if sums is not None:
             mean = sums.mean
-            Y = X - mean[:, None]
             var = sums.dev_ss / (n - 1)
         else:
             mean = seg_sum(x, seg, n_seg) / n
             Y = X - mean[:, None]
             var = seg_sum((Y * Y).reshape(-1), seg, n_seg) / (n - 1)
-        Y /= np.sqrt(var)[:, None]
-    Y.sort(axis=1)
-    # log(1 − Φ(y_(n+1−i))) = log_ndtr(−y_(n+1−i)) and log Φ(y_(i)) = log_ndtr(y_(i)) (what
-    # norm.logsf / norm.logcdf evaluate), in two buffers instead of four
-    terms = np.negative(Y[:, ::-1])
-    special.log_ndtr(terms, out=terms)
-    special.log_ndtr(Y, out=Y)
-    terms += Y
-    del Y
-    terms *= (2 * np.arange(1, L + 1) - 1).astype(float)
+            del Y
+        sd = np.sqrt(var)
+    weight = (2 * np.arange(1, L + 1) - 1).astype(float)
+    term_sums = np.empty(n_seg)
+    # a few hundred rows at a time (every step is within a row): the block and its
+    # terms stay in cache through the standardisation, the sort, both log_ndtr and the
+    # weighting, instead of two (n_seg, L) temporaries streamed through memory eight times
+    R = max(1, BLOCK_CELLS // L)
+    Yb, Tb = np.empty((min(R, n_seg), L)), np.empty((min(R, n_seg), L))
+    for r0 in range(0, n_seg, R):
+        r1 = min(r0 + R, n_seg)
+        Y, T = Yb[:r1 - r0], Tb[:r1 - r0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.subtract(X[r0:r1], mean[r0:r1, None], out=Y)
+            Y /= sd[r0:r1, None]
+        Y.sort(axis=1)
+        # log(1 − Φ(y_(n+1−i))) = log_ndtr(−y_(n+1−i)) and log Φ(y_(i)) = log_ndtr(y_(i)) (what
+        # norm.logsf / norm.logcdf evaluate)
+        np.negative(Y[:, ::-1], out=T)
+        special.log_ndtr(T, out=T)
+        special.log_ndtr(Y, out=Y)
+        T += Y
+        T *= weight
+        term_sums[r0:r1] = row_sums(T)  # each row added left to right, as seg_sum adds a segment
+    del Yb, Tb
     with np.errstate(divide="ignore", invalid="ignore"):
-        a2 = -n - row_sums(terms) / n  # each row added left to right, as seg_sum adds a segment
+        a2 = -n - term_sums / n
         a2 = np.where((n >= min_n) & (var > 0), a2, np.nan)
         a2s = a2 * (1 + 0.75 / n + 2.25 / n**2)
     return {"statistic": a2, "statistic_modified": a2s, "pvalue": stephens_pvalue(a2s), "n": n}

@@ -277,8 +277,13 @@ class Increments:
         panel = self.panel
         ttr = panel.time_to_resolution
         horizon = ttr[panel.first_row]
+        h = np.where(horizon > 0, horizon, np.nan)
+        lengths = panel.lengths
         with np.errstate(divide="ignore", invalid="ignore"):
-            return ttr / np.where(horizon > 0, horizon, np.nan)[panel.series_index]
+            if len(lengths) and len(ttr) == len(lengths) * int(lengths[0]) and np.all(lengths == lengths[0]):
+                # series of one length: the same divisions by broadcasting, no (N,) gather
+                return (ttr.reshape(len(lengths), -1) / h[:, None]).reshape(-1)
+            return ttr / h[panel.series_index]
 
     @property
     def tau_prev(self) -> np.ndarray:
@@ -311,6 +316,8 @@ class Increments:
         sqrt_dt = mz("sqrt_dt", lambda: np.sqrt(dt))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if name == "logit":
+                if self._equal_length:
+                    return self._scaled_diff_rows(lambda a, b: special.logit(pr[a:b]), sqrt_dt), inner & ok_dt
                 lg = special.logit(pr)
                 v = self.diff(lg)
                 del lg
@@ -322,7 +329,10 @@ class Increments:
             if name == "probit_clock":
                 # docs/checks.md: z_t = Δp_t / (φ(Φ⁻¹(p_{t−1}))·√(Δt/τ_{t−1})), φ(x) =
                 # exp(−0.5·x·x)/√(2π) as dists.norm.pdf evaluates it
-                g = self.at_start(mz("ndtri", lambda: special.ndtri(pr)))
+                nd = mz("ndtri", lambda: special.ndtri(pr))
+                if self._equal_length:
+                    return self._probit_clock_rows(nd, dt, tau_prev), inner_prev & ok_dt & ok_tau_prev
+                g = self.at_start(nd)
                 dens = np.multiply(-0.5, g)
                 dens *= g
                 del g
@@ -335,15 +345,68 @@ class Increments:
                 np.divide(self.dp, dens, out=dens)
                 return dens, inner_prev & ok_dt & ok_tau_prev
             # latent: S_t = Φ⁻¹(p_t)·√τ_t (docs/checks.md; Archak & Ipeirotis 2009)
-            S = np.sqrt(tau_row)
-            S *= mz("ndtri", lambda: special.ndtri(pr))
-            v = self.diff(S)
-            del S
-            v /= sqrt_dt
+            nd = mz("ndtri", lambda: special.ndtri(pr))
+            if self._equal_length:
+                def latent(a: int, b: int) -> np.ndarray:
+                    S = np.sqrt(tau_row[a:b])
+                    S *= nd[a:b]
+                    return S
+
+                v = self._scaled_diff_rows(latent, sqrt_dt)
+            else:
+                S = np.sqrt(tau_row)
+                S *= nd
+                v = self.diff(S)
+                del S
+                v /= sqrt_dt
             ok = inner & ok_dt
             ok &= ok_tau_prev
             ok &= self.at_end(tau_row >= 0)
             return v, ok
+
+    def _scaled_diff_rows(self, transform, sqrt_dt: np.ndarray) -> np.ndarray:
+        """``diff(f) / sqrt_dt`` for a per-panel-row transform f when every series has L
+        rows, a few hundred series at a time: ``transform(a, b)`` gives f on panel rows
+        a..b − 1, and only that block of f exists at once (no (N_panel,) array of f).
+        The same subtractions and divisions, so the same floats as :meth:`diff`."""
+        L = self._equal_length
+        S = self.panel.n_obs // L
+        out = np.empty((S, L - 1))
+        SD = sqrt_dt.reshape(S, L - 1)
+        R = max(1, BLOCK_CELLS // L)
+        for r0 in range(0, S, R):
+            r1 = min(r0 + R, S)
+            F = transform(r0 * L, r1 * L).reshape(r1 - r0, L)
+            o = out[r0:r1]
+            np.subtract(F[:, 1:], F[:, :-1], out=o)
+            o /= SD[r0:r1]
+        return out.reshape(-1)
+
+    def _probit_clock_rows(self, nd: np.ndarray, dt: np.ndarray, tau_prev: np.ndarray) -> np.ndarray:
+        """The probit-clock values of :meth:`values` when every series has L rows, a few
+        hundred series at a time: Φ⁻¹(p_{t−1}) read as a column slice of the (S, L) matrix
+        and the block's density and clock factor kept in cache, instead of a gathered copy
+        and two more (N,) temporaries. The same operations on the same operands in the
+        same order (elementwise), so the same floats."""
+        L = self._equal_length
+        S = len(nd) // L
+        G = nd.reshape(S, L)
+        DT, TP, DP = dt.reshape(S, L - 1), tau_prev.reshape(S, L - 1), self.dp.reshape(S, L - 1)
+        out = np.empty((S, L - 1))
+        R = max(1, BLOCK_CELLS // (L - 1))
+        qb = np.empty((min(R, S), L - 1))
+        for r0 in range(0, S, R):
+            r1 = min(r0 + R, S)
+            dens, g, q = out[r0:r1], G[r0:r1, :-1], qb[:r1 - r0]
+            np.multiply(-0.5, g, out=dens)
+            dens *= g
+            np.exp(dens, out=dens)
+            dens /= stats._SQRT2PI
+            np.divide(DT[r0:r1], TP[r0:r1], out=q)
+            np.sqrt(q, out=q)
+            dens *= q
+            np.divide(DP[r0:r1], dens, out=dens)
+        return out.reshape(-1)
 
     def coordinate(self, name: str) -> Coordinate:
         """Per-series RMS-scaled increments in one coordinate, series with at least
@@ -375,7 +438,13 @@ class Increments:
             seg = ser
             L = L if every else 0
             if L:  # the same divisions, by broadcasting instead of gathering scale[seg]
-                x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                if name == "raw":  # u is the panel's own Δp
+                    x = (u.reshape(s_all, L - 1) / scale[:, None]).reshape(-1)
+                else:  # u was computed for this call: divided in place, no second (N,) array
+                    U = u.reshape(s_all, L - 1)
+                    U /= scale[:, None]
+                    x = u
+                    del U
                 return Coordinate(name=name, x=x, seg=seg, series=series_ids, row=row, scale=scale)
         else:
             compact = np.full(s_all, -1, dtype=np.int64)

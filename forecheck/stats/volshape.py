@@ -112,6 +112,28 @@ def _eta(Xt: np.ndarray, beta: np.ndarray, work: _Work | None = None) -> np.ndar
     return eta
 
 
+_MU_BLOCK = 1 << 15  # values per block of _mu (its buffers' blocks stay in cache)
+
+
+def _mu(Xt: np.ndarray, beta: np.ndarray, work: _Work) -> np.ndarray:
+    """μ = exp(Xβ) into ``work.eta``: :func:`_eta`'s products and sums, then ``np.exp``,
+    block by block, so that the block stays in cache between the k + 1 operations
+    instead of each streaming the (n,) buffers through memory (elementwise: the same
+    operations on the same operands, so the same floats)."""
+    eta, tmp = work.eta, work.tmp
+    k, n = Xt.shape
+    for a0 in range(0, n, _MU_BLOCK):
+        a1 = min(a0 + _MU_BLOCK, n)
+        e, t = eta[a0:a1], tmp[a0:a1]
+        np.multiply(Xt[1, a0:a1], beta[1], out=e)
+        for a in range(2, k):
+            np.multiply(Xt[a, a0:a1], beta[a], out=t)
+            e += t
+        e += beta[0]
+        np.exp(e, out=e)
+    return eta
+
+
 def _weighted_gram(Xt: np.ndarray, w: np.ndarray, work: _Work | None = None) -> np.ndarray:
     """X' diag(w) X from the (k, n) transposed design whose first row is the constant:
     Σw, and for each regressor a ≥ 1 the products w·x_a dotted with x_b (b ≥ a)."""
@@ -167,8 +189,7 @@ def _newton(yy: np.ndarray, Xt: np.ndarray, beta: np.ndarray, max_iter: int, tol
         work = _Work(Xt.shape[1])
 
     def weighted_gram_at(b: np.ndarray):
-        mu = _eta(Xt, b, work)
-        np.exp(mu, out=mu)
+        mu = _mu(Xt, b, work)
         mu_min, mu_max = mu.min(), mu.max()
         usable = mu_min > 0 and np.isfinite(mu_max)
         return mu_min, mu_max, _weighted_gram(Xt, mu, work) if usable else None
@@ -251,8 +272,7 @@ def poisson_glm(y: np.ndarray, X: np.ndarray, groups: np.ndarray, max_iter: int 
     work = _Work(n)  # Newton's buffers, then the sandwich's (no further (n,) temporaries)
     beta, converged, _ = _newton(yy, Xt, beta, max_iter, tol, _xty(Xt, yy), work)
     with np.errstate(over="ignore", under="ignore"):
-        mu = _eta(Xt, beta, work)
-        np.exp(mu, out=mu)
+        mu = _mu(Xt, beta, work)
     if not (np.all(np.isfinite(beta)) and np.isfinite(mu.max()) and mu.min() > 0):
         raise ValueError(DIVERGED)
     gram = _weighted_gram(Xt, mu, work)
