@@ -17,7 +17,7 @@ import pytest
 import forecheck
 from forecheck.panel import Panel
 from forecheck.simulate import simulate
-from forecheck.stats.streams import canonical, group_keys, series_keys
+from forecheck.stats.streams import _bits, _row_hashes, canonical, group_keys, mix64, series_keys
 
 
 def _panel_frame() -> pd.DataFrame:
@@ -98,6 +98,24 @@ def test_series_keys_depend_on_data_not_ids():
     g1 = group_keys(k1, s, np.where(s < 10, "x", "y"))
     g2 = group_keys(k1, s, np.where(s < 10, "zz", "aa"))
     assert sorted(g1.tolist()) == sorted(g2.tolist())
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 15])
+def test_row_hashes_in_blocks_equal_one_pass(block):
+    # the blocked hash against the one-pass formula it replaced (SplitMix64 finaliser of the
+    # row's forecast bits, time bits and step): integers, so equal bit for bit, over several
+    # blocks and a short last one, with -0.0 and NaN among the values
+    rng = np.random.default_rng(8)
+    n = 1000
+    p = rng.random(n)
+    p[[3, 500]] = [-0.0, np.nan]
+    time = np.round(rng.random(n) * 50, 1)
+    step = rng.integers(0, 100, n)
+    with np.errstate(over="ignore"):
+        whole = mix64(_bits(p) ^ mix64(_bits(time) + np.uint64(0x9E3779B97F4A7C15))
+                      ^ mix64(step.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)))
+    got = _row_hashes(p, time, step, block=block)
+    assert got.dtype == np.uint64 and got.tobytes() == whole.tobytes()
 
 
 def test_wild_bootstrap_ties_do_not_depend_on_series_order():

@@ -53,8 +53,7 @@ def series_keys(panel: Panel) -> np.ndarray:
     if hit is not None:
         return hit
     with np.errstate(over="ignore"):
-        step = panel.step_in_series.astype(np.uint64)
-        h = mix64(_bits(panel.p) ^ mix64(_bits(panel.time) + _GOLD) ^ mix64(step * _GOLD + np.uint64(1)))
+        h = _row_hashes(panel.p, panel.time, panel.step_in_series)
         tot = np.add.reduceat(h, panel.offsets[:-1]) if len(h) else np.zeros(0, np.uint64)
         per = mix64(_bits(panel.outcome) + np.uint64(7)) + panel.lengths.astype(np.uint64) * _GOLD
         if panel.resolved_at is not None:
@@ -62,6 +61,25 @@ def series_keys(panel: Panel) -> np.ndarray:
         keys = mix64(tot ^ per)
     _KEYS[panel] = keys
     return keys
+
+
+#: rows hashed at a time: every temporary of :func:`_row_hashes` stays in cache
+HASH_BLOCK = 1 << 15
+
+
+def _row_hashes(p: np.ndarray, time: np.ndarray, step: np.ndarray, block: int = HASH_BLOCK) -> np.ndarray:
+    """(N,) uint64 hash of every row from its forecast, time and step in its series,
+    ``block`` rows at a time: integer arithmetic elementwise, so the same hashes as
+    one pass over the panel, without a dozen (N,) temporaries streamed through memory
+    (0.4 s of CA204 at 10⁷ rows)."""
+    n = len(p)
+    out = np.empty(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(0, n, block):
+            j = min(i + block, n)
+            st = step[i:j].astype(np.uint64)
+            out[i:j] = mix64(_bits(p[i:j]) ^ mix64(_bits(time[i:j]) + _GOLD) ^ mix64(st * _GOLD + np.uint64(1)))
+    return out
 
 
 def stream_order(keys: np.ndarray) -> np.ndarray:
