@@ -69,7 +69,7 @@ def test_a_probability_cell_after_the_head_that_is_not_a_finite_number(tmp_path,
     assert_same_load(typed, text)
 
 
-@pytest.mark.parametrize("bad", ["2", "yes", "true", "1.0", "-1", " 1"])
+@pytest.mark.parametrize("bad", ["2", "yes", "true", "1.0", "-1", " 1", "-9223372036854775808", "9223372036854775807"])
 def test_an_outcome_cell_after_the_head_that_is_not_0_1_or_blank(tmp_path, monkeypatch, bad):
     lines = _rows(30, 100)
     start = 1 + 25 * 100  # every row of series s25
@@ -145,3 +145,28 @@ def test_date_times_read_typed_equal_the_text_read(tmp_path, monkeypatch):
     typed, text, used = _load_both(_write(tmp_path, dated), monkeypatch)
     assert "date" in used
     assert_same_load(typed, text)
+
+
+def test_many_small_blocks_read_what_one_block_reads(tmp_path, monkeypatch):
+    # pyarrow's reader parses (and dictionary-encodes) each block on its own; the chunks'
+    # dictionaries are unified afterwards. 4 KB blocks cut this ~150 KB file into dozens of
+    # chunks, whose series and times recur across chunks: the same load as one block, and
+    # the same as the text read.
+    from forecheck.io import readers
+
+    path = _write(tmp_path, _rows(40, 100))
+    monkeypatch.setattr(readers, "csv_block_size", lambda n: 1 << 30)
+    one_block, _, used = _load_both(path, monkeypatch)
+    monkeypatch.setattr(readers, "csv_block_size", lambda n: 4096)
+    many, text, _ = _load_both(path, monkeypatch)
+    assert used == {"series", "time", "p", "outcome"}
+    assert_same_load(many, one_block)
+    assert_same_load(many, text)
+
+
+def test_csv_block_size_is_an_eighth_of_the_text_within_1_and_16_mb():
+    from forecheck.io.readers import csv_block_size
+
+    assert csv_block_size(1000) == 1 << 20
+    assert csv_block_size(80 << 20) == 10 << 20
+    assert csv_block_size(324_000_000) == 1 << 24
