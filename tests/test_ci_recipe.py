@@ -13,7 +13,6 @@ the command line and the file in the precedence, so it is also exercised here).
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess

@@ -18,7 +18,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.panel import Panel
 from forecheck.report.model import Report, series_table
 from forecheck.results import CheckResult, ExitCode
-from forecheck.stats.budget import excess_by_orthogonality, series_budget
+from forecheck.stats.budget import excess_by_orthogonality
 from forecheck.stats.multitest import adjust_pvalues
 
 

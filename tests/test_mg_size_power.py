@@ -4,7 +4,6 @@ replications per cell is docs/validation.md (benchmarks/size_power.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from forecheck.checks import run_checks

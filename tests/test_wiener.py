@@ -18,7 +18,6 @@ from forecheck.config import AnalysisConfig
 from forecheck.panel import Panel
 from forecheck.report.model import Report, series_table
 from forecheck.report.sections import wiener as section
-from forecheck.results import CheckResult
 from forecheck.stats import taleb
 from forecheck.stats.budget import series_budget
 

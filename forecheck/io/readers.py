@@ -564,9 +564,7 @@ def _parquet_dictionary_frame(data: bytes, wide, plan, path: str, options: ReadO
     """The frame with the planned series columns as pandas categoricals of the file's
     dictionaries, or None when the full frame would not map its columns as the head
     did (the plain read decides then) or a dictionary is not a set of distinct values."""
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from forecheck.io.infer import infer_columns
