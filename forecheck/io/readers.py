@@ -281,9 +281,9 @@ def csv_block_size(n_bytes: int) -> int:
     pool, one chunk of the table): an eighth of the text, within 1 MB (pyarrow's
     default) and 16 MB. Its 1 MB default cuts a 10⁷-row file into 310 chunks, each
     with its own dictionaries to unify and its own conversion set-up; 20 blocks of
-    16 MB still keep both cores busy (sp_10m.csv read + dictionary unification, 8
-    alternating whole-process pairs: median wall ratio 0.91). Blocks never change
-    the values read, only the chunking."""
+    16 MB still keep both cores busy (``python benchmarks/speed.py sp_10m.csv``, read +
+    validate, two alternating pairs: 3.59/1.99 → 2.24/1.71 s wall; benchmarks/README.md,
+    hot spot 31). Blocks never change the values read, only the chunking."""
     return int(min(max(n_bytes // 8, 1 << 20), 1 << 24))
 
 
