@@ -147,16 +147,22 @@ class Panel:
         """Row numbers t (not first in series) for which Δp_t = p_t − p_{t−1} exists."""
         return np.flatnonzero(~self.is_first)
 
+    def _at_increments(self, values: np.ndarray) -> np.ndarray:
+        """``values[increment_rows − 1]`` of N − 1 values aligned with rows 0..N − 2
+        (``np.diff`` of a row array, or its rows but the last), without the N indices:
+        rows t − 1 are those whose next row continues the series."""
+        return values[~self.is_first[1:]]
+
     @_rows_derived
     def dp(self) -> np.ndarray:
-        """In-flight increments Δp_t at ``increment_rows`` (length N − S)."""
-        r = self.increment_rows
-        return self.p[r] - self.p[r - 1]
+        """In-flight increments Δp_t at ``increment_rows`` (length N − S): the values
+        of ``p[r] − p[r − 1]``, each the difference np.diff forms."""
+        return self._at_increments(np.diff(self.p))
 
     @_rows_derived
     def dp_prev_p(self) -> np.ndarray:
         """p_{t−1} for each in-flight increment."""
-        return self.p[self.increment_rows - 1]
+        return self._at_increments(self.p[:-1])
 
     @_rows_derived
     def dp_series(self) -> np.ndarray:
@@ -165,9 +171,8 @@ class Panel:
 
     @_rows_derived
     def dt(self) -> np.ndarray:
-        """Time elapsed over each in-flight increment."""
-        r = self.increment_rows
-        return self.time[r] - self.time[r - 1]
+        """Time elapsed over each in-flight increment (``time[r] − time[r − 1]``)."""
+        return self._at_increments(np.diff(self.time))
 
     def segment_sum(self, values: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
         """Sum ``values`` per series. ``index`` gives the series of each value
@@ -207,7 +212,9 @@ class Panel:
     @_rows_derived
     def time_to_resolution(self) -> np.ndarray:
         """(N,) τ: time left until resolution at each forecast (> 0)."""
-        return self.resolution_time[self.series_index] - self.time
+        tau = self.resolution_time[self.series_index]
+        tau -= self.time  # (in the gathered buffer)
+        return tau
 
     def format_time(self, t: float | np.ndarray) -> str | list[str]:
         """Human form of a time value (ISO date for dates, plain number otherwise)."""

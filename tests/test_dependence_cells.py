@@ -160,3 +160,46 @@ def test_cell_sums_counts_series_whose_squares_underflow_as_used():
     assert dependence.cell_sums(values, series, time, 4).used == 3
     assert dependence.cell_sums(np.where(values == 1e-200, 1.0, values), series, time, 4).used == 3
     assert dependence.cell_sums(values, series, time, 5).used == 3  # a series without values
+
+
+def test_repeated_grid_shortcut_matches_the_keyed_cells(monkeypatch):
+    # every series on one grid of strictly increasing times: the time cells repeated
+    # from the first series' times, against the keyed cells; a series off the grid, a
+    # decreasing or NaN grid time or unequal lengths take the hashed path
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        S, L = int(rng.integers(1, 30)), int(rng.integers(1, 9))
+        series = np.repeat(np.arange(S), L)
+        grid = np.cumsum(rng.integers(1, 4, L)).astype(float) * (0.5 if trial % 2 else 1.0)
+        time = np.tile(grid, S)
+        shortcut = True
+        if trial % 5 == 1 and S > 1:
+            time[-1] += 0.25  # the last series off the grid
+            shortcut = False
+        if trial % 5 == 2 and L > 1:
+            time = np.tile(grid[::-1], S)
+            shortcut = False
+        if trial % 5 == 3 and (trial % 2 or L > 1):
+            if trial % 2:
+                time[0] = np.nan
+            else:
+                time[1] = time[0]  # a tie: not strictly increasing
+            shortcut = False
+        if trial % 5 == 4 and S > 1:
+            keep = np.ones(len(series), bool)
+            keep[-1] = False  # the last series one value short
+            series, time = series[keep], time[keep]
+            shortcut = False
+        per_series = np.bincount(series, minlength=S)
+        assert (dependence._repeated_grid(time, per_series) is not None) == shortcut
+        uc = dependence.unit_cells(series, time, np.arange(S))
+        if uc is None or np.isnan(time).any():
+            continue
+        cell, cu, a_code, a_time, per_unit = _keyed_cells(series, time, np.arange(S))
+        if uc.cell is None:
+            assert np.array_equal(cell, np.arange(len(series)))
+        else:
+            assert np.array_equal(uc.cell, cell) and np.array_equal(uc.cu, cu)
+        assert uc.across.dtype == dependence._compact(a_code, len(a_time)).dtype
+        assert np.array_equal(uc.across, a_code) and np.array_equal(uc.across_time, a_time)
+        assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))

@@ -7,8 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forecheck.checks import martingale
 from forecheck.stats import clustered, evalue
+from forecheck.stats.budget import uncertainty
 from forecheck.stats.variance_ratio import lag_weighted_sum, variance_ratio_scores
+from tests.test_core import random_panel
 
 
 def _old_log_evalue(d, c, series, n_series, lambdas):
@@ -93,3 +96,60 @@ def test_lower_bound_into_same_bits(n):
     p[: n // 10] = 0.5
     p[n // 10: n // 5] = rng.choice([0.0, 1.0], n // 5 - n // 10)
     assert np.array_equal(evalue.lower_bound_into(p, np.empty(n)), evalue.lower_bound(p))
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 15])
+def test_tau_bin_sums_in_blocks_same_bits_as_boolean_selections(monkeypatch, block):
+    # MG101's time-to-resolution sums: each bin's values gathered block by block into
+    # one buffer, against the sums over the boolean selections they replace
+    monkeypatch.setattr(martingale, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    n = 20_011
+    tau = np.concatenate([rng.integers(1, 60, n // 2).astype(float), rng.random(n - n // 2) * 60])
+    edges = np.array([-np.inf, 7.5, 20.0, 41.25, np.inf])
+    kb_old = np.clip(np.searchsorted(edges, tau, side="left") - 1, 0, 3)
+    kb = martingale._bin_codes(tau, edges, 4)
+    assert kb.dtype == np.int8 and np.array_equal(kb, kb_old)
+    bounds = np.concatenate([[0], np.cumsum([np.count_nonzero(kb == j) for j in range(4)])])
+    buf = np.empty(n)
+    for v in (rng.normal(size=n), rng.normal(scale=1e-3, size=n) ** 2):
+        martingale._group_by_bin(v, kb, bounds, out=buf)
+        for j in range(4):
+            assert buf[bounds[j]:bounds[j + 1]].sum() == v[kb_old == j].sum()
+    dp = rng.normal(scale=0.02, size=n)  # Δp² formed after the gather
+    martingale._group_by_bin(dp, kb, bounds, out=buf)
+    np.square(buf, out=buf)
+    for j in range(4):
+        assert buf[bounds[j]:bounds[j + 1]].sum() == (dp**2)[kb_old == j].sum()
+
+
+def test_tau_quantiles_in_place_same_bits():
+    rng = np.random.default_rng(3)
+    pan = random_panel(seed=3)
+    for tau in (rng.random(10_001) * 90, rng.integers(1, 5, 999).astype(float), np.array([2.0])):
+        want = np.quantile(tau, [0, 0.25, 0.5, 0.75, 1.0])
+        qs = np.unique(want)
+        want_edges = np.concatenate([[-np.inf], qs[1:-1], [np.inf]]) if len(qs) > 2 else np.array([-np.inf, np.inf])
+        edges, _ = martingale._tau_bins(pan, tau.copy())
+        assert np.array_equal(edges, want_edges)
+
+
+@pytest.mark.parametrize("block", [1, 5, 1 << 15])
+def test_inflight_reduction_in_blocks_same_bits(monkeypatch, block):
+    monkeypatch.setattr(martingale, "_BLOCK", block)
+    for seed in range(3):
+        pan = random_panel(seed=seed)
+        want = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
+        assert np.array_equal(martingale._inflight_reduction(pan), want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_panel_increments_same_bits_as_gathers(seed):
+    # the increments by np.diff and a mask, τ subtracted in place, against the gathers
+    # at rows r and r − 1 they replace (single-row series included)
+    pan = random_panel(seed=seed, max_len=4 if seed % 2 else 30)
+    r = pan.increment_rows
+    for got, want in ((pan.dp, pan.p[r] - pan.p[r - 1]), (pan.dp_prev_p, pan.p[r - 1]),
+                      (pan.dt, pan.time[r] - pan.time[r - 1]),
+                      (pan.time_to_resolution, pan.resolution_time[pan.series_index] - pan.time)):
+        assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -41,6 +41,9 @@ FAMILY = "MG"
 P0_EDGES = np.array([0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0])
 VR_QS = (2, 5, 10)
 
+#: values per block of the passes done a block at a time (a block's values, codes and
+#: scratch stay in cache, and no N-sized temporary is formed)
+_BLOCK = 1 << 15
 
 
 # ----------------------------------------------------------------- helpers
@@ -117,15 +120,18 @@ def excess_reduction_variance(pan: Panel) -> np.ndarray:
 def _inflight_reduction(pan: Panel) -> np.ndarray:
     """u(p_{t−1}) − u(p_t) of the in-flight steps (the values of
     ``uncertainty(pan.dp_prev_p) − uncertainty(pan.p[pan.increment_rows])``: u(p) =
-    p(1 − p) as (1 − p)·p, the same product) in three N-sized buffers instead of six."""
+    p(1 − p) as (1 − p)·p, the same product) in one N-sized buffer instead of six."""
     prev = pan.dp_prev_p
     red = np.subtract(1.0, prev)
     red *= prev
-    cur = pan.p[pan.increment_rows]
-    u = np.subtract(1.0, cur)
-    u *= cur
-    del cur
-    red -= u
+    rows = pan.increment_rows
+    cur, u = np.empty(min(_BLOCK, len(red))), np.empty(min(_BLOCK, len(red)))
+    for a in range(0, len(red), _BLOCK):  # u(p_t) a block at a time: no (N,) p_t or u(p_t)
+        n = min(_BLOCK, len(red) - a)
+        np.take(pan.p, rows[a:a + n], out=cur[:n], mode="clip")  # (in range; not buffered)
+        np.subtract(1.0, cur[:n], out=u[:n])
+        u[:n] *= cur[:n]
+        red[a:a + n] -= u[:n]
     return red
 
 
@@ -151,11 +157,14 @@ def _reduction_terms(pan: Panel, red: np.ndarray) -> np.ndarray:
 
 
 def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Edges and labels of the time-to-resolution bins (at most 4). ``tau`` may be
+    reordered (its quantiles are taken in place: no copy of the N values)."""
     if panel.time_unit == "day":
         edges = np.array([0, 7, 30, 90, np.inf])
         labels = ["≤ 7 days", "8–30 days", "31–90 days", "> 90 days"]
     else:
-        qs = np.unique(np.quantile(tau, [0, 0.25, 0.5, 0.75, 1.0])) if len(tau) else np.array([0, 1])
+        qs = (np.unique(np.quantile(tau, [0, 0.25, 0.5, 0.75, 1.0], overwrite_input=True)) if len(tau)
+              else np.array([0, 1]))
         edges = np.concatenate([[-np.inf], qs[1:-1], [np.inf]]) if len(qs) > 2 else np.array([-np.inf, np.inf])
         labels = []
         for lo, hi in zip(edges[:-1], edges[1:]):
@@ -163,6 +172,33 @@ def _tau_bins(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
             hi_s = "" if not np.isfinite(hi) else f"≤ {hi:g}"
             labels.append(" and ".join(x for x in (lo_s, hi_s) if x) or "all")
     return edges, labels
+
+
+def _bin_codes(x: np.ndarray, edges: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin of each value, ``clip(searchsorted(edges, x, side="left") − 1, 0, n_bins − 1)``,
+    as int8 (n_bins ≤ 127), a block at a time: no (N,) int64 codes."""
+    out = np.empty(len(x), np.int8)
+    for a in range(0, len(x), _BLOCK):
+        k = np.searchsorted(edges, x[a:a + _BLOCK], side="left")
+        k -= 1
+        np.clip(k, 0, n_bins - 1, out=k)
+        out[a:a + _BLOCK] = k
+    return out
+
+
+def _group_by_bin(values: np.ndarray, kb: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+    """``out[bounds[j]:bounds[j + 1]] = values[kb == j]`` for every bin j (``bounds``:
+    the cumulative counts of the bins, from 0): each bin's values in order, so a sum over
+    its range is the sum over the boolean selection, the same floats. A block at a time:
+    ``values`` is read once, not once per bin, and no (N,) mask or selection is formed."""
+    pos = np.array(bounds[:-1], np.int64)
+    for a in range(0, len(values), _BLOCK):
+        kk, v = kb[a:a + _BLOCK], values[a:a + _BLOCK]
+        for j in range(len(pos)):
+            at = np.flatnonzero(kk == j)
+            if len(at):
+                np.take(v, at, out=out[pos[j]:pos[j] + len(at)], mode="clip")  # (in range; not buffered)
+                pos[j] += len(at)
 
 
 def questions_summary(ctx: CheckContext) -> QuestionsSummary | None:
@@ -274,25 +310,29 @@ def check_mg101(ctx: CheckContext) -> Measurement:
     # time to resolution: per in-flight step (τ at the earlier forecast), plus the resolution step
     not_last = np.ones(pan.n_obs, bool)  # rows t − 1 of the increments: all but each series' last
     not_last[pan.last_row] = False
-    tau = pan.time_to_resolution[not_last]  # (= [increment_rows − 1], without the N indices)
-    del not_last
-    edges, labels = _tau_bins(pan, tau)
-    kb = np.searchsorted(edges, tau, side="left")
-    del tau
-    kb -= 1
-    np.clip(kb, 0, len(labels) - 1, out=kb)
-    d_in = d[:n_in]  # (1 − 2p_{t−1})Δp_t
-    mv = pan.dp**2
+    ttr = pan.time_to_resolution
+    tau = ttr[not_last]  # (= [increment_rows − 1], without the N indices)
+    edges, labels = _tau_bins(pan, tau)  # (tau reordered: from here only a buffer of n_in values)
+    kb = _bin_codes(ttr, edges, len(labels))[not_last]
+    del not_last, ttr
     by_tau = []
+    # per bin the sums of red[kb == j], Δp²[kb == j] and d[kb == j]: each gathered into
+    # its range of tau's buffer and summed there (the squares formed after the gather)
+    bounds = np.concatenate([[0], np.cumsum([np.count_nonzero(kb == j) for j in range(len(labels))])])
+    sums = []
+    for v, square in ((red, False), (pan.dp, True), (d[:n_in], False)):
+        _group_by_bin(v, kb, bounds, out=tau)
+        if square:
+            np.square(tau, out=tau)
+        sums.append([float(tau[bounds[j]:bounds[j + 1]].sum()) for j in range(len(labels))])
+    del tau, kb
     for j, lab in enumerate(labels):
-        sel = kb == j
-        if not sel.any():
+        n_j = int(bounds[j + 1] - bounds[j])
+        if n_j == 0:
             continue
-        rj = float(red[sel].sum())
-        mj = float(mv[sel].sum())
-        by_tau.append(TauBin(time_to_resolution=lab, n_steps=int(sel.sum()), movement=mj,
-                             uncertainty_reduction=rj, excess=float(d_in[sel].sum()),
-                             ratio=mj / rj if rj > 0 else None))
+        rj, mj, xj = sums[0][j], sums[1][j], sums[2][j]
+        by_tau.append(TauBin(time_to_resolution=lab, n_steps=n_j, movement=mj, uncertainty_reduction=rj,
+                             excess=xj, ratio=mj / rj if rj > 0 else None))
     if res.any():
         by_tau.append(TauBin(time_to_resolution="resolution step", n_steps=int(res.sum()), movement=m_res,
                              uncertainty_reduction=budget_res, excess=float(m_res - budget_res),

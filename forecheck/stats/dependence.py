@@ -411,41 +411,65 @@ def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, presen
     down = np.flatnonzero(series[1:] < series[:-1])
     if len(down) > 1:
         return None
-    step = np.not_equal(series[1:], series[:-1])
-    step |= time[1:] > time[:-1]  # (a NaN time is never greater: general path)
-    if not step.all():
-        return None
-    del step
-    import pandas as pd
-
     cell = cu = None
-    ct = time
-    if len(down):  # two runs [:m] and [m:]
-        m = int(down[0]) + 1
-        a_s, b_s = series[:m], series[m:]
-        last = np.searchsorted(a_s, b_s, side="right")  # A's values of series ≤ each B value's
-        prev = np.maximum(last - 1, 0)
-        shared = (last > 0) & (a_s[prev] == b_s)
-        if not np.all(time[m:][shared] > time[:m][prev[shared]]):  # B after its series' A values
+    grid = None if len(down) else _repeated_grid(time, per_series[present])
+    if grid is not None:
+        # the first-appearance codes of the times are the grid's positions, repeated
+        n_a = len(grid)
+        across = np.tile(_compact(np.arange(n_a), n_a), len(series) // n_a)
+        a_time = grid.copy()
+        cnt = np.full(n_a, float(len(series) // n_a))
+    else:
+        step = np.not_equal(series[1:], series[:-1])
+        step |= time[1:] > time[:-1]  # (a NaN time is never greater: general path)
+        if not step.all():
             return None
-        n_b_before = np.cumsum(np.bincount(b_s, minlength=len(ucode_s)))
-        n_b_before -= np.bincount(b_s, minlength=len(ucode_s))  # B values of earlier series
-        cell = np.empty(len(series), np.int64)
-        np.add(np.arange(m), n_b_before[a_s], out=cell[:m])
-        np.add(np.arange(len(b_s)), last, out=cell[m:])
-        cu = np.repeat(up, per_series[present])
-        ct = np.empty(len(series))
-        ct[cell] = time
-    tcode, tuniq = pd.factorize(ct)
-    if len(tcode) and tcode.min() < 0:  # a NaN time
-        return None
-    n_a = len(tuniq)
-    cnt = np.bincount(tcode, minlength=n_a).astype(float)
+        del step
+        import pandas as pd
+
+        ct = time
+        if len(down):  # two runs [:m] and [m:]
+            m = int(down[0]) + 1
+            a_s, b_s = series[:m], series[m:]
+            last = np.searchsorted(a_s, b_s, side="right")  # A's values of series ≤ each B value's
+            prev = np.maximum(last - 1, 0)
+            shared = (last > 0) & (a_s[prev] == b_s)
+            if not np.all(time[m:][shared] > time[:m][prev[shared]]):  # B after its series' A values
+                return None
+            n_b_before = np.cumsum(np.bincount(b_s, minlength=len(ucode_s)))
+            n_b_before -= np.bincount(b_s, minlength=len(ucode_s))  # B values of earlier series
+            cell = np.empty(len(series), np.int64)
+            np.add(np.arange(m), n_b_before[a_s], out=cell[:m])
+            np.add(np.arange(len(b_s)), last, out=cell[m:])
+            cu = np.repeat(up, per_series[present])
+            ct = np.empty(len(series))
+            ct[cell] = time
+        tcode, tuniq = pd.factorize(ct)
+        if len(tcode) and tcode.min() < 0:  # a NaN time
+            return None
+        n_a = len(tuniq)
+        cnt = np.bincount(tcode, minlength=n_a).astype(float)
+        across, a_time = _compact(tcode, n_a), np.asarray(tuniq, float)
+        del tcode
     n_s = len(ucode_s)
     return UnitCells(n_values=len(series), n_units=n_units, ucode_s=ucode_s, cell=cell, cu=cu, cl=None,
-                     across=_compact(tcode, n_a), n_across=n_a, across_time=np.asarray(tuniq, float),
+                     across=across, n_across=n_a, across_time=a_time,
                      across_cluster=None, cnt=cnt, per_unit=per_series[present],
                      units_are_series=bool(np.array_equal(ucode_s, np.arange(n_s))))
+
+
+def _repeated_grid(time: np.ndarray, per_series: np.ndarray) -> np.ndarray | None:
+    """The times of the first series when the values are whole series one after
+    another (series sorted; ``per_series`` their counts) that all have these times,
+    strictly increasing (the usual panel: one grid); else None. Factorising the N
+    times by hash then only repeats what the first series' times give."""
+    if len(per_series) == 0 or not np.all(per_series == per_series[0]):
+        return None
+    rows = time.reshape(len(per_series), int(per_series[0]))
+    grid = rows[0]
+    if not (np.all(grid[1:] > grid[:-1]) and np.array_equal(rows, np.broadcast_to(grid, rows.shape))):
+        return None
+    return grid
 
 
 @dataclass(frozen=True)
