@@ -7,7 +7,8 @@ Prints, for reading + validation, every check and the JSON rendering: wall secon
 CPU seconds, resident memory after the stage and the process's peak so far (GB).
 The checks run one at a time here, so each stage's cost is its own; the command line
 runs them on ``--jobs`` threads (default 2) and its wall time is about half their sum.
-Numbers are reported in docs/performance.md and benchmarks/README.md.
+The heap is kept as the command line keeps it (``FORECHECK_MALLOC=system``: glibc's
+defaults). Numbers are reported in docs/performance.md and benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=10000)
     ap.add_argument("--steps", type=int, default=100)
     args = ap.parse_args()
+    from forecheck.cli.app import _tune_allocator
+
+    # the heap kept as the command line keeps it (FORECHECK_MALLOC=system: glibc's defaults),
+    # so a stage's fresh column-sized arrays fault no more pages than they do in `analyze`
+    _tune_allocator()
     with tempfile.TemporaryDirectory() as d:
         path = args.file
         if path is None:
