@@ -162,7 +162,7 @@ def test_cell_sums_counts_series_whose_squares_underflow_as_used():
     assert dependence.cell_sums(values, series, time, 5).used == 3  # a series without values
 
 
-def test_repeated_grid_shortcut_matches_the_keyed_cells(monkeypatch):
+def test_repeated_grid_shortcut_matches_the_keyed_cells():
     # every series on one grid of strictly increasing times: the time cells repeated
     # from the first series' times, against the keyed cells; a series off the grid, a
     # decreasing or NaN grid time or unequal lengths take the hashed path

@@ -464,9 +464,10 @@ def _checked_names(frame: pd.DataFrame, path: str) -> pd.DataFrame:
 
 
 # Arrow's conversion of a Parquet table to pandas: the table freed column by column as it is
-# converted. Not ``split_blocks``: one pandas block per column took 0.35-0.55 s for the three
-# numeric columns of 10^7 rows in ten row groups, consolidated blocks 0.04-0.06 s, at the same
-# peak RSS (0.82-0.89 GB; one process per conversion, three alternating rounds)
+# converted. Not ``split_blocks``: one pandas block per column made converting the numeric
+# columns of 10^7 rows in ten row groups the slowest part of the read (``python
+# benchmarks/speed.py sp_10m.parquet``, read + validate, two alternating pairs: 1.83 -> 0.79 s
+# wall and 9.23 -> 1.01 s under outside load; benchmarks/README.md, hot spot 33)
 PARQUET_TO_PANDAS = {"self_destruct": True}
 
 
@@ -505,7 +506,7 @@ def _parquet_frame(data: bytes, path: str, options: ReadOptions) -> pd.DataFrame
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kw = PARQUET_TO_PANDAS
+    kw = dict(PARQUET_TO_PANDAS)  # (a copy: the options are handed on to pandas)
     pf = pq.ParquetFile(io.BytesIO(data))
     schema = pf.schema_arrow
     wide = pa.schema([f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f for f in schema],
