@@ -52,7 +52,7 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     from forecheck import progress
     from forecheck.checks import all_specs, execute
     from forecheck.report.model import Report, series_table
-    from forecheck.stats.questions import question_budget
+    from forecheck.stats.questions import questions_info
 
     config = config or AnalysisConfig()
     if options:
@@ -65,17 +65,7 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     info = loaded.info.to_dict()
     q = ctx.questions()
     if q.n_questions:  # what the pooled tests count (docs/checks.md, "Questions")
-        info = {**info, "questions": {
-            "source": q.source, "n_questions": q.n_questions, "n_series_in_questions": q.n_in_questions,
-            "outcomes_per_question": {str(k): v for k, v in q.size_counts().items()},
-            "n_mirrors_dropped": int(q.redundant().sum()), "summary": q.summary()}}
-        b = ctx.budget()
-        qb = question_budget(q.label, q.n_questions, b.movement, b.uncertainty_reduction, b.resolved)
-        su, sm = float(qb.uncertainty.sum()), float(qb.movement.sum())
-        info["questions"].update(uncertainty=su, movement=sm, ratio=sm / su if su > 0 else None)
-        if su > 0:
-            info["questions"]["summary"] += (f"; their budget (A-R Prop. 3): movement Σm = {sm:.2f} against "
-                                             f"uncertainty Σu = {su:.2f} ({sm / su:.2f}×)")
+        info = {**info, "questions": questions_info(q, ctx.budget())}
     report = Report(input=info, config=config, results=tuple(results), series=table, panel=loaded.panel)
     if loaded.panel.group is not None:
         report = _with_groups(report, loaded.panel, config)

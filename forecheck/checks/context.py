@@ -37,6 +37,17 @@ def check_seed(seed: int, code: str) -> int:
     return int(np.random.SeedSequence([int(seed), int(code[2:])]).generate_state(1)[0])
 
 
+def first_of_units(u: np.ndarray) -> np.ndarray:
+    """(S,) bool: the first series (panel order) of each unit code in ``u``: the one
+    contract per question MG106 measures (the Dask engine's partitions, holding whole
+    questions, select the same series)."""
+    first = np.zeros(len(u), bool)
+    if len(u):  # (series are not sorted by unit)
+        order = np.lexsort((np.arange(len(u)), u))
+        first[order[np.r_[True, u[order][1:] != u[order][:-1]]]] = True
+    return first
+
+
 @dataclass
 class CheckContext:
     panel: Panel
@@ -129,12 +140,7 @@ class CheckContext:
         ``stats/dependence.py``)."""
         def make():
             pan, _ = self.dynamic()
-            u = pan.question
-            first = np.zeros(pan.n_series, bool)
-            if pan.n_series:  # first series of each unit (series are not sorted by unit)
-                order = np.lexsort((np.arange(pan.n_series), u))
-                first[order[np.r_[True, u[order][1:] != u[order][:-1]]]] = True
-            rep = pan.select_series(first)
+            rep = pan.select_series(first_of_units(pan.question))
             # the increments' time cells when the shared increment cells already hold them
             # (every series its own unit, no clusters: their across cells are the time cells)
             uc = self.cache.get("increment_cells")

@@ -496,6 +496,22 @@ def question_budget(label: np.ndarray, n_questions: int, movement: np.ndarray,
     return QuestionBudget(uncertainty=u, movement=m, excess=m - u, resolved=n_res == size)
 
 
+def questions_info(q: Questions, budget) -> dict:
+    """The input header's ``questions`` block (what the pooled tests count) of questions
+    ``q`` with at least one question, ``budget`` the series' budgets (``stats/budget.py``);
+    both engines report it."""
+    out = {"source": q.source, "n_questions": q.n_questions, "n_series_in_questions": q.n_in_questions,
+           "outcomes_per_question": {str(k): v for k, v in q.size_counts().items()},
+           "n_mirrors_dropped": int(q.redundant().sum()), "summary": q.summary()}
+    qb = question_budget(q.label, q.n_questions, budget.movement, budget.uncertainty_reduction, budget.resolved)
+    su, sm = float(qb.uncertainty.sum()), float(qb.movement.sum())
+    out.update(uncertainty=su, movement=sm, ratio=sm / su if su > 0 else None)
+    if su > 0:
+        out["summary"] += (f"; their budget (A-R Prop. 3): movement Σm = {sm:.2f} against "
+                           f"uncertainty Σu = {su:.2f} ({sm / su:.2f}×)")
+    return out
+
+
 def of_panel(panel, detection: bool = True) -> Questions:
     """Question membership of a panel's series, the rule of ``CheckContext.questions``:
     declared (``panel.question``), else detected unless ``detection`` is off."""
