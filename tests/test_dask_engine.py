@@ -314,6 +314,103 @@ def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
             assert dsk.result("WN301").details.se.startswith("heteroskedasticity-robust")
 
 
+def _question_panel(seed: int = 3, n_pairs: int = 60, n_multi: int = 30, n_solo: int = 40, n_steps: int = 10,
+                    n_clusters: int = 9) -> pd.DataFrame:
+    """Declared questions (column ``qid``) in declared clusters (``clu``): YES/NO pairs
+    (p and 1 − p, outcomes o and 1 − o; a tenth unresolved), races of 3 or 4
+    candidates (softmax of walks, one winner drawn from the last forecasts) and
+    standalone series (a question of one series), each question in one cluster, the
+    walks of a cluster sharing a same-time shock; four missing probabilities
+    (dropped rows)."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(scale=0.1, size=(n_clusters, n_steps))
+    scale = np.sqrt(0.09 * (n_steps - 1 - np.arange(n_steps)) + 0.3)
+    rows = []
+    for i in range(n_pairs + n_multi + n_solo):
+        c = int(rng.integers(n_clusters))
+        q = f"Q{i:04d}"
+
+        def walk(c=c):
+            return np.cumsum(rng.normal(scale=0.3, size=n_steps) + common[c]) + rng.normal(scale=0.3)
+
+        if i < n_pairs or i >= n_pairs + n_multi:
+            z = walk()
+            p = ndtr(z / scale)
+            o = float(z[-1] + rng.normal(scale=0.5) > 0)
+            if i < n_pairs:
+                o = o if rng.random() > 0.1 else np.nan
+                paths = ((f"{q}Y", p, o), (f"{q}N", 1 - p, 1 - o))
+            else:
+                paths = ((f"{q}S", p, o),)
+        else:
+            Z = np.stack([walk() for _ in range(int(rng.integers(3, 5)))])
+            P = np.exp(Z) / np.exp(Z).sum(0)
+            win = int(rng.choice(len(P), p=P[:, -1]))
+            paths = tuple((f"{q}_{j}", P[j], float(j == win)) for j in range(len(P)))
+        for sid, pp, oo in paths:
+            rows.extend((sid, t, pp[t], oo, q, f"c{c}") for t in range(n_steps))
+    df = pd.DataFrame(rows, columns=["series", "time", "p", "outcome", "qid", "clu"])
+    df.loc[rng.choice(len(df), size=4, replace=False), "p"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("declared", ["questions and clusters", "questions", "clusters", "missing labels"])
+def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_path, monkeypatch, declared):
+    """--question-col / --cluster-col: the rows shuffled by the outer grouping, every
+    record of DQ (DQ011 included), MG101–MG106, CA201–CA204 and WN equal to the
+    in-memory engine's on the same files (rows of every series over three files, out
+    of file order), as are the header's questions block, the row accounting and the
+    series table (MG102's columns of a dropped mirror contract are its question's).
+    Clusters alone: without --question-col the in-memory engine would detect the
+    YES/NO pairs, which the Dask engine does not, so both run with detection off (then
+    DQ011 is the in-memory "no questions" record). Missing labels: a few series without
+    a question or a cluster value (both engines read them as one more label). The
+    switch to the N(0, 1) reference is lowered to 5 effectively independent units
+    (the cluster runs in this process) so that MG101's p-values compare too."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _question_panel()
+    if declared == "missing labels":
+        df.loc[df["series"].isin(["Q0070S", "Q0071S", "Q0005Y", "Q0005N"]), "qid"] = None
+        df.loc[df["series"].isin(["Q0072S", "Q0006Y", "Q0006N"]), "clu"] = None
+    files = _write(df, tmp_path / "q", 3, by_time=False)
+    opts = ReadOptions(question_col=None if declared == "clusters" else "qid",
+                       cluster_col=None if declared == "questions" else "clu")
+    kw = {"select": ("DQ", "MG", "CA", "WN"), "question_detection": declared != "clusters"}
+    mem = forecheck.analyze(files, config=AnalysisConfig(**kw), read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "q")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
+    codes = [r.code for r in mem.results if r.code != "WN306"]  # (WN306: not computed by the Dask engine)
+    assert "DQ011" in codes and set(COMPUTED) <= set(codes)
+    diffs = _compare(dsk, mem, codes)
+    assert diffs == [], diffs
+    assert [r.status for r in dsk.results if r.code in codes] == [mem.result(r.code).status for r in dsk.results
+                                                                  if r.code in codes]
+    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
+        assert dsk.input[key] == mem.input[key], key
+    assert dsk.input.get("questions") == mem.input.get("questions")
+    cols = [c for c in mem.series.columns if c in dsk.series.columns]
+    assert cols == list(mem.series.columns)
+    out = []
+    _close(dsk.series[cols].to_dict(orient="list"), mem.series[cols].to_dict(orient="list"), "series", out)
+    assert out == []
+    # the data exercise what the shuffle must keep whole (as the in-memory engine reads them)
+    m106 = mem.result("MG106").details
+    if declared != "clusters":
+        q = mem.input["questions"]
+        assert q["n_mirrors_dropped"] >= 50 and {"3", "4"} <= set(q["outcomes_per_question"])
+        assert mem.result("MG101").details.questions is not None and m106.n_questions == q["n_questions"]
+        assert mem.result("DQ011").status == "pass" and mem.result("DQ011").nobs == q["n_questions"]
+    else:
+        assert "questions" not in mem.input and mem.result("DQ011").message.startswith("no questions")
+    assert m106.clusters_declared == (declared != "questions")
+    if declared != "questions":
+        assert m106.n_clusters == df["clu"].nunique(dropna=False)
+        assert mem.result("MG103").details.n_clusters == m106.n_clusters
+
+
 def test_cli_engine_dask_with_a_scheduler(client, tmp_path):
     from typer.testing import CliRunner
 
@@ -333,11 +430,49 @@ def test_cli_engine_dask_with_a_scheduler(client, tmp_path):
     assert doc["input"]["rows_read"] == mem.input["rows_read"]
 
 
+@pytest.mark.parametrize("bad, text", [
+    ("question in two clusters", "1 question has series in more than one cluster, e.g. question 'Q0000'"),
+    ("series in two questions", ("column 'qid' (--question-col): 1 series has rows with more than one value, "
+                                 "e.g. series 'Q0001Y': 'Q0001', 'Q0002'")),
+    ("series in two clusters", "column 'clu' (--cluster-col): 1 series has rows with more than one value"),
+])
+def test_labels_that_do_not_nest_exit_2(client, tmp_path, bad, text):
+    """Labels that do not nest, which no partition sees alone after the shuffle (the
+    halves of a series, or of a question, land in different partitions): exit 2 and a
+    message naming the column, the label and what to do. The in-memory engine runs on
+    the same files (exit 0 or 1, no message: it takes each series' first row's labels),
+    which is why the Dask engine refuses rather than give a different answer."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _question_panel(n_pairs=12, n_multi=4, n_solo=8, n_clusters=4)
+    if bad == "question in two clusters":
+        df.loc[df["series"] == "Q0000N", "clu"] = "cX"
+    elif bad == "series in two questions":
+        df.loc[(df["series"] == "Q0001Y") & (df["time"] >= 5), "qid"] = "Q0002"
+    else:
+        df.loc[(df["series"] == "Q0003Y") & (df["time"] >= 5), "clu"] = "cY"
+    _write(df, tmp_path / "b", 3, by_time=False)
+    args = ["analyze", str(tmp_path / "b"), "--question-col", "qid", "--cluster-col", "clu", "--isolated",
+            "--format", "json", "-o", str(tmp_path / "r.json")]
+    res = CliRunner().invoke(app, [*args, "--engine", "dask", "--scheduler", client.scheduler.address])
+    assert res.exit_code == 2 and text in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "r.json").exists()
+    files = [str(f) for f in sorted((tmp_path / "b").glob("*.parquet"))]
+    mem = CliRunner().invoke(app, ["analyze", *files, *args[2:]])
+    assert mem.exit_code in (0, 1), mem.stderr
+
+
 @pytest.mark.parametrize("args, text", [
     (["sample_data/pres2020_states.csv", "--engine", "dask"], "Parquet files only"),
     (["tests/data/good.parquet", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
     (["sample_data/pres2020_states.csv", "--scheduler", "tcp://127.0.0.1:9"], "need --engine dask"),
-    (["tests/data/good.parquet", "--engine", "dask", "--cluster-col", "x"], "does not support --cluster-col"),
+    (["tests/data/good.parquet", "--engine", "dask", "--group-by", "x"], "does not support --group-by"),
+    # accepted since the shuffle keeps declared questions and clusters whole: a missing column is the
+    # in-memory engine's message
+    (["tests/data/good.parquet", "--engine", "dask", "--cluster-col", "x"], "--cluster-col 'x': no such column"),
+    (["tests/data/good.parquet", "--engine", "dask", "--question-col", "x"], "--question-col 'x': no such column"),
 ])
 def test_bad_combinations_exit_2(args, text):
     from typer.testing import CliRunner

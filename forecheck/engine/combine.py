@@ -256,26 +256,34 @@ def mg102(pooled: pd.DataFrame, alpha: float) -> tuple[Measurement, pd.DataFrame
 
 
 # ------------------------------------------------------------------ MG106
-def mg106(dep: Dependence, n_dynamic: int, n_dp: int, own: dict[str, tuple[str, UnitDependence]]) -> Measurement:
-    """check_mg106 from the combined cells; ``own`` the pooled tests' own counts."""
+def mg106(dep: Dependence, n_dynamic: int, n_dp: int, own: dict[str, tuple[str, UnitDependence]],
+          clusters: frozenset | None = None, n_questions: int = 0) -> Measurement:
+    """check_mg106 from the combined cells; ``own`` the pooled tests' own counts,
+    ``clusters`` the declared clusters of the dynamic series (None: none declared),
+    ``n_questions`` the declared questions."""
     if n_dynamic < 2 or n_dp == 0:
         raise InsufficientDataError("fewer than two series with revisions")
-    return mg106_measurement(dep, sorted(own.items()), clusters_declared=False, n_clusters=None, n_questions=None)
+    return mg106_measurement(dep, sorted(own.items()), clusters_declared=clusters is not None,
+                             n_clusters=len(clusters) if clusters is not None else None,
+                             n_questions=n_questions or None)
 
 
 # ------------------------------------------------------------------ CA201–CA204
 class SeriesView:
-    """The per-series face of the pooled panel that the calibration checks read
-    (question and cluster of each series, time unit, lengths); no rows. With it in a
-    CheckContext whose cache holds the combined CalibrationData, the in-memory check
-    functions CA201–CA204 run unchanged on the driver."""
+    """The per-series face of a panel that the driver's checks read (question unit
+    and declared cluster of each series, time unit, lengths, ids); no rows. With the
+    pooled panel's in a CheckContext whose cache holds the combined CalibrationData,
+    the in-memory check functions CA201–CA204 run unchanged on the driver; with the
+    whole panel's and the combined questions, DQ011 and MG101's questions summary."""
 
-    def __init__(self, n_series: int, time_unit: str, lengths: np.ndarray):
+    def __init__(self, n_series: int, time_unit: str, lengths: np.ndarray, question: np.ndarray | None = None,
+                 cluster: np.ndarray | None = None, ids: np.ndarray | None = None):
         self.n_series = n_series
         self.time_unit = time_unit
         self.lengths = lengths
-        self.question = np.arange(n_series)
-        self.cluster = None
+        self.question = np.arange(n_series) if question is None else question
+        self.cluster = cluster
+        self.ids = ids
 
 
 def candidate_horizons(view: SeriesView, resolved: np.ndarray, config) -> tuple[float, ...]:
@@ -292,9 +300,11 @@ def candidate_horizons(view: SeriesView, resolved: np.ndarray, config) -> tuple[
 
 
 def calibration_context(pooled: pd.DataFrame, cal: pd.DataFrame, hs: tuple[float, ...], time_unit: str,
-                        dep: Dependence, config):
+                        dep: Dependence, config, units: np.ndarray | None = None):
     """A CheckContext for CA201–CA204 from the partitions' rows (calibration_data's
-    assembly: horizons with fewer than MIN_SERIES series are dropped, over all series)."""
+    assembly: horizons with fewer than MIN_SERIES series are dropped, over all series);
+    ``units`` the pooled series' question units (None: each series its own), their
+    declared clusters the column ``cluster`` of ``pooled`` when there is one."""
     from dataclasses import replace
 
     from forecheck.checks.calibration import MIN_SERIES, CalibrationData, horizon_label
@@ -302,7 +312,8 @@ def calibration_context(pooled: pd.DataFrame, cal: pd.DataFrame, hs: tuple[float
     from forecheck.stats import streams
 
     S = len(pooled)
-    view = SeriesView(S, time_unit, pooled["n"].to_numpy())
+    view = SeriesView(S, time_unit, pooled["n"].to_numpy(), question=units,
+                      cluster=pooled["cluster"].to_numpy(dtype=object) if "cluster" in pooled else None)
     series = pd.Index(pooled["id"]).get_indexer(cal["id"])
     p_all = cal[[f"h{k}" for k in range(len(hs) + 1)]].to_numpy(float)
     avail = np.sum(~np.isnan(p_all[:, 1:]), axis=0)
@@ -355,9 +366,10 @@ def regression_fit(code: str, sums: list[dict], min_length: int) -> tuple[np.nda
     return xtx_inv @ xty, sum(s["sum_x1"] for s in sums) / n, xtx_inv, n, G
 
 
-def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx):
+def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx, clustered: bool = False):
     """checks/martingale._regression and the MG103/MG104 records from the partitions'
-    per-cluster scores; returns (Measurement, UnitDependence of the scores)."""
+    per-cluster scores (``clustered``: declared clusters, whose CR1 SE needs no design
+    effect); returns (Measurement, UnitDependence of the scores)."""
     from forecheck.checks.martingale import _regression_details, _regression_measurement
     from forecheck.details import RevisionAutocorrelationDetails, RevisionErrorDetails
     from forecheck.stats import dists
@@ -373,7 +385,7 @@ def regression(code: str, fit, scores: list[dict], dep: Dependence, deps_ctx):
         raise InsufficientDataError("no variation in the regressor (all revisions zero?)")
     tval = beta / bse
     dep_u = combine_units([s["cells"] for s in scores])
-    deff, n_eff = dep_u.deff_across_used, dep_u.n_eff
+    deff, n_eff = (1.0, float(G)) if clustered else (dep_u.deff_across_used, dep_u.n_eff)
     n_eff_ref = min(n_eff, dep.n_eff) if dep.n_cells > 0 else n_eff
     ref = choose_reference(np.concatenate([s["slope_score_sums"] for s in scores]) ** 2, deff, n_eff_ref)
     p_t = float(2 * dists.t.sf(abs(tval[1] / np.sqrt(deff)), G - 1))
@@ -445,3 +457,34 @@ def variance_ratio(qs: tuple[int, ...], parts: list[dict], cells: list[list]):
     vr = np.array([1.0 + t / d if d > 0 else np.nan for t, d in zip(total, den)])
     z, pv, wald, wald_p, bonf = score_tests(total, omega)
     return mg105_measurement(qs, vr, z, pv, wald, wald_p, bonf, n_series, n_steps, deff, dep_vr), dep_vr
+
+
+# ------------------------------------------------------------------ questions
+def combine_questions(parts: list, n_series: list[int]):
+    """The stats.questions.Questions of the whole panel from the partitions' (each
+    holding whole questions, its series in id order, ``n_series`` of them): questions
+    renumbered in the order of their names (from_declared's np.unique), each series'
+    label carried over, the per-question sums as the partitions formed them (over the
+    same series in the same order: the same numbers). The series order is the
+    concatenation of the partitions'; the caller puts it in id order."""
+    from forecheck.stats.questions import Questions, none
+
+    total = sum(n_series)
+    qs = [q for q in parts if q.n_questions]
+    if not qs:
+        return none(total)
+    names = np.concatenate([np.asarray(q.names, dtype=object) for q in qs]).astype(str)
+    order = np.argsort(names, kind="stable")
+    if len(np.unique(names)) != len(names):  # (the driver's nesting check runs first)
+        raise ValueError("a declared question in two partitions")
+    new_code = np.empty(len(names), np.int64)
+    new_code[order] = np.arange(len(names))
+    labels, base = [], 0
+    for q in parts:
+        lab = np.asarray(q.label, np.int64)
+        labels.append(np.where(lab >= 0, new_code[np.maximum(lab, 0) + base], -1) if q.n_questions else lab)
+        base += q.n_questions
+    cat = {f: np.concatenate([getattr(q, f) for q in qs])[order]
+           for f in ("size", "prob_dev_max", "prob_dev_median", "outcome_sum", "complementary")}
+    return Questions(label=np.concatenate(labels), source=qs[0].source, names=names[order].astype(object),
+                     tol=qs[0].tol, **cat)

@@ -1,7 +1,9 @@
 """``forecheck analyze --engine dask``: Parquet input larger than memory.
 
 The rows are read with ``dask.dataframe.read_parquet`` (a directory, a glob or one
-file), shuffled by series so that each partition holds whole series, and each
+file), shuffled by the outermost declared grouping (the cluster column, else the
+question column, else the series) so that each partition holds whole series, whole
+declared questions and whole declared clusters, and each
 partition is reduced on a worker to per-series columns and per-time-cell sums
 (``engine/partials.py``, the in-memory loader and formulas). The driver adds them up
 and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
@@ -10,7 +12,9 @@ pressure).
 
 Computed: the data-quality findings and row accounting, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN305, WN307 (``engine/wiener.py``).
+and WN301–WN305, WN307 (``engine/wiener.py``); with --question-col also DQ011.
+Labels that do not nest (a series with two questions or clusters, a question in
+two clusters) are refused (exit 2): the driver checks every partition's labels.
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -71,8 +75,7 @@ def _is_parquet(path: str) -> bool:
 
 def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
     bad = [flag for flag, on in (
-        ("--layout wide", opts.layout == "wide"), ("--cluster-col", opts.cluster_col),
-        ("--question-col", opts.question_col), ("--group-by", opts.group_col), ("--outcomes", opts.outcomes_file),
+        ("--layout wide", opts.layout == "wide"), ("--group-by", opts.group_col), ("--outcomes", opts.outcomes_file),
         ("--published-col", opts.published_col), ("--resolved-at-col", opts.resolved_at_col),
         ("--underlying-col", opts.underlying_col), ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
@@ -163,7 +166,9 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     _unsupported(read_options, config)
     files = parquet_files(paths)
     opts, scale_note = _columns(files, read_options, config)
-    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([opts.outcome_col] if opts.outcome_col else [])]
+    grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
+    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([opts.outcome_col] if opts.outcome_col else []),
+              *grouping]
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -180,7 +185,11 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         ddf = ddf.map_partitions(partials.add_order,
                                  meta=ddf._meta.assign(**{partials.ORDER: pd.Series(dtype="int64")}))
         n_part = npartitions or max(ddf.npartitions, 2 * len(client.scheduler_info().get("workers", {})) or 2)
-        shuffled = ddf.shuffle(on=list(opts.series_cols), npartitions=n_part)
+        # the outermost grouping: series nest in questions, questions in clusters (checked
+        # after the first pass), so every partition holds whole units of each
+        key = [opts.cluster_col] if opts.cluster_col else [opts.question_col] if opts.question_col \
+            else list(opts.series_cols)
+        shuffled = ddf.shuffle(on=key, npartitions=n_part)
         shuffled = client.persist(shuffled)
         parts = shuffled.to_delayed()
         names = [f"<partition {i}>" for i in range(len(parts))]
@@ -188,6 +197,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         first = [r for r in client.gather(p1) if r is not None]
         if not first:
             raise InputError(f"{files[0]}: no rows")
+        _check_nesting([r.labels for r in first if r.labels is not None], opts)
         d_n = sum(r.d_n for r in first)
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
         hs = _horizons(first, config)
@@ -220,7 +230,52 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts), vol, wn_nulls)
+                   (vr_q, vr_parts), vol, wn_nulls, opts, key)
+
+
+def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
+    """Series nest in questions and questions in clusters (the in-memory engine's model,
+    which the shuffle by the outer grouping relies on): each series one question and
+    one cluster, each question one cluster, over the rows of every partition (after the
+    shuffle a partition may hold part of a series, or one cluster's part of a
+    question, and cannot see it alone). The in-memory engine does not check this: it
+    takes each series' labels from its first row."""
+    if not parts:
+        return
+    df = pd.concat(parts, ignore_index=True).drop_duplicates()
+    series = list(opts.series_cols)
+
+    def many(n: int, one: str, other: str) -> str:
+        return f"{n} {one if n == 1 else other}"
+
+    for col, flag, unit in ((opts.question_col, "--question-col", "question"),
+                            (opts.cluster_col, "--cluster-col", "cluster")):
+        if not col:
+            continue
+        n = df.groupby(series, sort=True, dropna=False)[col].nunique(dropna=False)
+        bad = n[n > 1]
+        if len(bad):
+            key = bad.index[0] if isinstance(bad.index[0], tuple) else (bad.index[0],)
+            sel = np.logical_and.reduce([df[c].astype(object).to_numpy() == v for c, v in zip(series, key)])
+            vals = sorted(df.loc[sel, col].unique().tolist())
+            raise InputError(
+                f"--engine dask: column {col!r} ({flag}): {many(len(bad), 'series has', 'series have')} rows "
+                f"with more than one value, e.g. series {key[0] if len(key) == 1 else key!r}: "
+                f"{', '.join(map(repr, vals[:5]))}. A series belongs to one {unit}: give all its rows one "
+                "value (the in-memory engine would silently take the value of the series' first row).")
+    if opts.question_col and opts.cluster_col:
+        qc = df[[opts.question_col, opts.cluster_col]].drop_duplicates()
+        n = qc.groupby(opts.question_col, sort=True)[opts.cluster_col].nunique(dropna=False)
+        bad = n[n > 1]
+        if len(bad):
+            q = bad.index[0]
+            vals = sorted(qc.loc[qc[opts.question_col] == q, opts.cluster_col].tolist())
+            raise InputError(
+                f"--engine dask: column {opts.cluster_col!r} (--cluster-col): "
+                f"{many(len(bad), 'question has', 'questions have')} series in more than one cluster, e.g. "
+                f"question {q!r} (column {opts.question_col!r}): {', '.join(map(repr, vals[:5]))}. Questions "
+                "nest in clusters (the contracts of one question are one event): give every series of a "
+                "question the same cluster.")
 
 
 def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):
@@ -281,8 +336,11 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
+    # a question or cluster column found by its name (question_id, cluster) is read as the
+    # in-memory engine reads it
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
-                   prob_col=cols["p"], outcome_col=cols.get("outcome")), None
+                   prob_col=cols["p"], outcome_col=cols.get("outcome"), question_col=cols.get("question"),
+                   cluster_col=cols.get("cluster")), None
 
 
 def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
@@ -297,30 +355,76 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
+def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, config: AnalysisConfig):
+    """The whole panel's declared questions (engine/combine.combine_questions, in the
+    series table's id order ``order``) and a driver context holding them with the
+    series' budgets: what DQ011, MG101's questions summary and the header read."""
+    from forecheck.checks.context import CheckContext
+    from forecheck.engine import combine as C
+    from forecheck.stats.budget import Budget
+
+    q = C.combine_questions([r.questions for r in first], [len(r.series) for r in first])
+    q = replace(q, label=q.label[order])
+    view = C.SeriesView(len(series), time_unit, series["n"].to_numpy(), ids=series["id"].to_numpy(dtype=object))
+    b = Budget(*(series[c].to_numpy(float) for c in ("movement_inflight", "movement_resolution", "movement",
+                                                      "uncertainty_reduction", "excess", "ratio")),
+               resolved=~np.isnan(series["outcome"].to_numpy(float)))
+    ctx = CheckContext(panel=view, config=config)  # type: ignore[arg-type]
+    ctx.cache.update({"questions": q, "budget": b})
+    return q, ctx
+
+
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
-            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None):
-    from forecheck.checks import all_specs, dependence_gate, finalize, stamp
+            hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None,
+            opts: ReadOptions, key: list[str]):
+    from forecheck.checks import (
+        all_specs,
+        dependence_gate,
+        finalize,
+        question_findings,
+        stamp,
+    )
+    from forecheck.checks.martingale import questions_summary
     from forecheck.engine import combine as C
     from forecheck.engine import wiener as W
     from forecheck.report.model import Report
     from forecheck.results import skipped
     from forecheck.stats.dependence import combine_cells, combine_units
 
-    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        df = pd.concat(frames, ignore_index=True)
-        return df.iloc[np.argsort(df["id"].to_numpy(dtype=str), kind="stable")].reset_index(drop=True)
+    def order(frames: list[pd.DataFrame]) -> np.ndarray:  # the in-memory panel's series order (by id)
+        return np.argsort(pd.concat([f["id"] for f in frames], ignore_index=True).to_numpy(dtype=str), kind="stable")
 
+    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(frames, ignore_index=True).iloc[order(frames)].reset_index(drop=True)
+
+    series_order = order([r.series for r in first])
     series = cat([r.series for r in first])
+    if series["id"].duplicated().any():  # (whole series per partition: the nesting check runs first)
+        raise RuntimeError("a series in two partitions")
     pooled = cat([r.pooled for r in first])
     tau = (pd.concat([r.tau for r in first], ignore_index=True).groupby("tau", sort=True).sum().reset_index())
     dep = combine_cells([r.cells106 for r in first])
     dep_x = combine_units([s[0] for s in second])
     cal = cat([s[1] for s in second])
     time_unit = first[0].time_unit
-    note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by series into {n_parts} "
-            f"partitions; computed: data quality, {', '.join(COMPUTED)} (docs/performance.md).")
+    by = ("series" if key == list(opts.series_cols) else
+          f"{'cluster' if key == [opts.cluster_col] else 'question'} (column {key[0]!r})")
+    busy = "" if len(first) == n_parts else f" ({len(first)} holding rows)"  # (fewer units than partitions)
+    note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by {by} into {n_parts} "
+            f"partitions{busy}; computed: data quality, {', '.join(COMPUTED)}"
+            f"{', DQ011' if opts.question_col or not config.question_detection else ''} (docs/performance.md).")
     info = C.combine_info([r.info for r in first], min(r.time_min for r in first), max(r.time_max for r in first),
                           paths, note)
+    questions, q_ctx = _questions(first, series, series_order, time_unit, config)
+    if questions.n_questions:  # as forecheck.analyze reports them
+        from forecheck.stats.questions import questions_info
+
+        info["questions"] = questions_info(questions, q_ctx.budget())
+    # the pooled series' question units (CheckContext.pooled: q.units() without the mirrors)
+    units_all = questions.units()
+    keep = ~questions.redundant()
+    unit_of = pd.Series(units_all[keep], index=series["id"].to_numpy(dtype=object)[keep])
+    pooled_units = unit_of.reindex(pooled["id"].to_numpy(dtype=object)).to_numpy(np.int64)
     findings = C.combine_findings([r.findings for r in first])
     if scale_note:  # decided over every row (the partitions were told the scale)
         info["scale_note"] = scale_note
@@ -328,9 +432,13 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                     for r in findings]
     results = [r for r in findings if config.is_selected(r.code)]
     if config.is_selected("DQ011"):
-        results.append(skipped("DQ011", "question-sums", "DQ", "warning",
-                               "questions are not detected by the Dask engine (each series is its own question); "
-                               "see docs/performance.md"))
+        if opts.question_col or not config.question_detection:
+            # declared questions, whole in their partitions (or none): the in-memory record
+            results.extend(question_findings(q_ctx))
+        else:
+            results.append(skipped("DQ011", "question-sums", "DQ", "warning",
+                                   "questions are not detected by the Dask engine (each series is its own "
+                                   "question; --question-col declares them); see docs/performance.md"))
     own = {}
     mg102_cols = cal_ctx = wn302_cols = wn305_cols = None
     wn_first = [r.wn for r in first]
@@ -345,6 +453,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
         try:
             if spec.code == "MG101":
                 m = C.mg101(pooled, sum(r.n_excluded for r in first), tau, time_unit, dep_x, dep, config.n_sim)
+                m = replace(m, details=replace(m.details, questions=questions_summary(q_ctx)))
                 own["MG101"] = ("excess terms", dep_x)
             elif spec.code == "MG102":
                 m, mg102_cols = C.mg102(pooled, config.alpha)
@@ -352,7 +461,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 if spec.code in fit_errors:
                     raise InsufficientDataError(fit_errors[spec.code])
                 m, dep_u = C.regression(spec.code, fits[spec.code],
-                                        [s[2][spec.code] for s in second if spec.code in s[2]], dep, _Deps(dep))
+                                        [s[2][spec.code] for s in second if spec.code in s[2]], dep, _Deps(dep),
+                                        clustered=opts.cluster_col is not None)
                 own[spec.code] = ("regression scores", dep_u)
             elif spec.code == "MG105":
                 if "MG105" in fit_errors:
@@ -373,16 +483,23 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 m = W.wn307(wn_first, config)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
-                    cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)
+                    cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config, pooled_units)
                 m = spec.run(cal_ctx)
             else:
-                m = C.mg106(dep, n_dyn, n_dp, own)
+                c106 = [r.clusters106 for r in first if r.clusters106 is not None]
+                m = C.mg106(dep, n_dyn, n_dp, own, frozenset().union(*c106) if opts.cluster_col else None,
+                            questions.n_questions)
         except InsufficientDataError as exc:
             results.append(skipped(spec.code, spec.name, spec.family, spec.severity, str(exc)))
             continue
         gate = dependence_gate(_Deps(dep), m) if spec.dependence_gated and m.test_based else None
         results.append(stamp(spec, m, gate))
-    for cols in (mg102_cols, wn302_cols, wn305_cols):
+    if mg102_cols is not None:  # each series shows its unit's screened series (check_mg102)
+        src = np.concatenate([r.mg102_src for r in first])[series_order]
+        shown = mg102_cols.set_index("id").reindex(pd.Index(src, dtype=object))
+        for c in mg102_cols.columns.drop("id"):
+            series[c] = shown[c].to_numpy()
+    for cols in (wn302_cols, wn305_cols):
         if cols is not None:
             series = series.merge(cols, on="id", how="left")
     return Report(input=info, config=config, results=tuple(finalize(results, config)), series=series, panel=None)

@@ -1,12 +1,17 @@
-"""One partition of whole series -> the additive contributions of the pooled checks.
+"""One partition of whole units -> the additive contributions of the pooled checks.
 
-A partition (a pandas frame holding every row of each of its series; the Dask
-engine shuffles by series to get there) is read by the in-memory loader
+A partition (a pandas frame holding every row of each of its series, and every
+series of each of its declared questions and clusters: the Dask engine shuffles by
+the outermost declared grouping to get there) is read by the in-memory loader
 (``forecheck.io.load_frame``: the same validation, row accounting and DQ findings)
 and the per-series quantities are computed by the same code the in-memory checks
 use (``CheckContext``, ``series_budget``, ``_excess_terms``, ``excess_pvalues``,
 ``stats.dependence.cell_sums``/``unit_sums``). What leaves the partition is O(series)
-per-series columns plus O(times) per-time-cell sums, never the rows.
+per-series columns plus O(times) per-time-cell sums, never the rows. Declared
+questions (``--question-col``) are honoured as the in-memory engine honours them
+(``CheckContext.questions``: mirror contracts dropped from the pooled panel, unit
+codes, per-cluster scores); what a partition cannot see, whether the labels nest
+(``labels``), the driver checks over every partition's labels.
 
 Two passes: the first gives everything except the same-time cells of MG101's
 excess terms, which are centred on the pooled mean of those terms (known only
@@ -22,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from forecheck.checks.context import CheckContext
+from forecheck.checks.context import CheckContext, first_of_units
 from forecheck.checks.martingale import (
     _excess_terms,
     _mg101_inputs,
@@ -72,6 +77,10 @@ class Pass1:
     vr: dict | None  # MG105: per-q sums of the scores (engine/combine.variance_ratio)
     regressions: dict  # MG103/MG104: X'X, X'y, rows, clusters, Σ x-column (engine/combine.regression)
     wn: dict | None  # WN301–WN305, WN307: per-series tests, counts and sums (engine/wiener.first_parts)
+    questions: object  # stats.questions.Questions of this partition's series (series table order)
+    mg102_src: np.ndarray  # (S,) id of the pooled series whose MG102 columns each series shows, or None
+    clusters106: frozenset | None  # declared clusters of the dynamic series (MG106's count), None: none
+    labels: pd.DataFrame | None  # distinct (series columns, question, cluster) of the rows (nesting check)
 
 
 REGRESSIONS = ("MG103", "MG104")
@@ -96,7 +105,9 @@ def regression_rows(ctx: CheckContext, code: str):
         rows = pan.increment_rows
         y, x, s, t = pan.outcome[pan.dp_series] - pan.p[rows], pan.dp, pan.dp_series, pan.time[rows]
         sw = np.ones_like(y)
-    groups = pan.question[s]
+    # the cluster of each row as checks/martingale._with_codes forms it: contracts nest in
+    # questions, questions in declared clusters (a partition holds whole clusters)
+    groups = (pan.cluster.astype(str) if pan.cluster is not None else pan.question)[s]
     return np.column_stack([sw, sw * x]), sw * y, s, t, groups, pan
 
 
@@ -195,14 +206,46 @@ def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, 
     frame = frame.astype({c: object for c in frame.columns
                           if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
     loaded = io.load_frame(frame, options, name=name, min_length=config.min_length)
-    # each series is its own question: detection compares series across partitions
+    # no question detection (it compares series across partitions); declared questions
+    # (panel.question) are whole in the partition and honoured (CheckContext.questions)
     ctx = CheckContext(panel=loaded.panel, config=replace(config, question_detection=False))
     return loaded, ctx
+
+
+def labels(frame: pd.DataFrame, options: ReadOptions) -> pd.DataFrame | None:
+    """The distinct (series columns, question, cluster) of the rows, as text (the
+    loader's ``astype(str)``): the driver checks over all partitions that each series
+    has one question and one cluster and each question one cluster, which no partition
+    can see alone once the rows are shuffled by the outer grouping."""
+    cols = [c for c in (options.question_col, options.cluster_col) if c]
+    if not cols:
+        return None
+    keep = [*options.series_cols, *cols]
+    out = frame[keep].astype(object).drop_duplicates()
+    return out.astype({c: str for c in cols}).drop_duplicates().reset_index(drop=True)
+
+
+def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """check_mg102's series-table mapping: the id of the screened series whose values each
+    series of the panel shows (its unit's last screened series: a mirror contract shows
+    its question's), None where its unit has none."""
+    S = ctx.panel.n_series
+    out = np.full(S, None, dtype=object)
+    if S == 0:
+        return out
+    at = np.flatnonzero(ctx.pooled()[1])[mask]
+    units = ctx.questions().units()
+    src = np.full(int(units.max()) + 1, -1, dtype=np.int64)
+    src[units[at]] = np.arange(len(at))
+    k = src[units]
+    out[k >= 0] = ids[k[k >= 0]]
+    return out
 
 
 def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> Pass1 | None:
     if len(frame) == 0:
         return None
+    lab = labels(frame, options)
     loaded, ctx = _context(frame, options, config, name)
     panel = loaded.panel
     pan, mask = _mg101_inputs(ctx)
@@ -221,6 +264,8 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
         "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
         "excess": b.excess, "ratio": b.ratio, "v": v, "r": r, "x": x, "z": z, "pv": pv,
         "key": series_keys(pan)})  # data keys: CA204's bootstrap order (stats/streams.py)
+    if pan.cluster is not None:  # the calibration checks' units (checks/calibration._units)
+        pooled["cluster"] = pan.cluster.astype(str)
     # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
     tau = pan.time_to_resolution[pan.increment_rows - 1]
     red = uncertainty(pan.dp_prev_p) - uncertainty(pan.p[pan.increment_rows])
@@ -228,13 +273,18 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                             "reduction": red, "excess": d[:n_in]})
               .groupby("tau", sort=True).sum().reset_index())
     dyn, _ = ctx.dynamic()
-    cells = cell_sums(dyn.dp, dyn.dp_series, dyn.time[dyn.increment_rows], dyn.n_series, dyn.cluster)
+    # MG106 measures one contract per question (CheckContext.dependence)
+    rep = dyn.select_series(first_of_units(dyn.question))
+    cells = cell_sums(rep.dp, rep.dp_series, rep.time[rep.increment_rows], rep.n_series, rep.cluster)
     return Pass1(info=loaded.info, findings=list(loaded.findings),
                  series=series_table(panel, ctx.budget(), {}), pooled=pooled,
                  n_excluded=int((~mask).sum()), d_sum=float(d[:n_in].sum()), d_n=int(n_in), tau=tau_df,
                  cells106=cells, n_dynamic=int(dyn.n_series), n_dp_dynamic=len(dyn.dp),
                  time_min=float(panel.time.min()), time_max=float(panel.time.max()), time_unit=panel.time_unit,
-                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx), wn=wiener.first_parts(panel, config))
+                 regressions=_regression_sums(ctx), vr=_vr_sums(ctx), wn=wiener.first_parts(panel, config),
+                 questions=ctx.questions(), mg102_src=_mg102_sources(ctx, mask, pan.ids.astype(str)),
+                 clusters106=None if dyn.cluster is None else frozenset(dyn.cluster.astype(str).tolist()),
+                 labels=lab)
 
 
 def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> dict | None:
