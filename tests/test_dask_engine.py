@@ -488,6 +488,28 @@ def test_bad_combinations_exit_2(args, text):
     assert res.exit_code == 2 and text in res.stderr and "Traceback" not in res.stderr
 
 
+def test_columns_recognised_by_name(client, tmp_path):
+    """Columns the in-memory loader takes by their name: ``cluster`` (and ``question_id``)
+    are read as declared clusters (questions), as the in-memory engine reads them (MG106's
+    count of clusters is the in-memory one: 4 clusters in the data); ``underlying``, a
+    role the Dask engine does not support, is refused (exit 2), not dropped."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _question_panel(n_pairs=12, n_multi=4, n_solo=8, n_clusters=4).rename(columns={"clu": "cluster"})
+    files = _write(df.drop(columns="qid"), tmp_path / "c", 2, by_time=True)
+    mem = _mem(files, select=("MG",), question_detection=False)
+    dsk = _dask([str(tmp_path / "c")], client, select=("MG",), question_detection=False)
+    assert mem.input["columns"]["cluster"] == dsk.input["columns"]["cluster"] == "cluster"
+    assert dsk.result("MG106").details.n_clusters == mem.result("MG106").details.n_clusters == 4
+    assert _compare(dsk, mem, ("MG102", "MG103", "MG106")) == []
+    _write(df.assign(underlying=1.0), tmp_path / "u", 2, by_time=True)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "u"), "--engine", "dask", "--scheduler",
+                                   client.scheduler.address, "--isolated"])
+    assert res.exit_code == 2 and "column 'underlying' is recognised by its name" in res.stderr, res.stderr
+
+
 def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

@@ -336,6 +336,15 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
+    # a column the in-memory engine would read by its name in a role this engine does not
+    # support: refused, not dropped (its records would differ from the in-memory ones)
+    for role, flag in (("published", "--published-col"), ("resolved_at", "--resolved-at-col"),
+                       ("underlying", "--underlying-col")):
+        if cols.get(role):
+            raise InputError(f"{files[0]}: column {cols[role]!r} is recognised by its name as the "
+                             f"{role.replace('_', ' ')} column ({flag}), which --engine dask does not support yet "
+                             "(docs/performance.md, \"Dask engine\"); rename or drop the column, or use the "
+                             "in-memory engine")
     # a question or cluster column found by its name (question_id, cluster) is read as the
     # in-memory engine reads it
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
