@@ -411,6 +411,57 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
         assert mem.result("MG103").details.n_clusters == m106.n_clusters
 
 
+def test_outcomes_file_equals_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """--outcomes FILE (outcome and resolution time per series, joined by the series
+    column's name): each partition's loader joins it on its own series; the records, the
+    row accounting and the note's count of matched series (summed over the partitions)
+    equal the in-memory engine's on the same files. The file also lists a series the
+    data do not have and lacks one the data have (unresolved then). A file whose key
+    column has another name is refused (exit 2): the in-memory engine would pick the
+    column matching most series ids, which a partition cannot decide alone."""
+    from dataclasses import replace
+
+    from typer.testing import CliRunner
+
+    import forecheck.stats.asymptotic as asym
+    from forecheck.cli.app import app
+    from forecheck.engine.dask_engine import analyze_dask
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _question_panel(n_pairs=30, n_multi=12, n_solo=20)
+    out = df.groupby("series", as_index=False)["outcome"].first()
+    out = out[out["series"] != "Q0061S"]
+    out = pd.concat([out, pd.DataFrame({"series": ["not_in_the_data"], "outcome": [1.0]})], ignore_index=True)
+    out["resolved_at"] = 11.0  # one step after the last forecast (time 9)
+    out.to_csv(tmp_path / "outcomes.csv", index=False)
+    files = _write(df.drop(columns="outcome"), tmp_path / "o", 3, by_time=False)
+    opts = ReadOptions(question_col="qid", cluster_col="clu", outcomes_file=str(tmp_path / "outcomes.csv"))
+    sel = ("DQ", "MG", "CA", "WN")
+    mem = forecheck.analyze(files, config=AnalysisConfig(select=sel), read_options=opts)
+    dsk = analyze_dask([str(tmp_path / "o")], opts, AnalysisConfig(select=sel), client=client, npartitions=4)
+    codes = [r.code for r in mem.results if r.code != "WN306"]
+    assert _compare(dsk, mem, codes) == []
+    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
+        assert dsk.input[key] == mem.input[key], key
+    note = [n for n in mem.input["notes"] if n.startswith("Outcomes from")]
+    assert len(note) == 1 and note[0] in dsk.input["notes"] and "resolution time 'resolved_at'" in note[0]
+    assert mem.input["resolved_series"] == df.loc[df["series"] != "Q0061S", "series"].nunique() - \
+        df.loc[df["outcome"].isna(), "series"].nunique()
+    # --outcome-col naming the file's column (not one of the data's): the same join
+    out.rename(columns={"outcome": "settled"}).to_csv(tmp_path / "settled.csv", index=False)
+    opts = replace(opts, outcome_col="settled", outcomes_file=str(tmp_path / "settled.csv"))
+    mem2 = forecheck.analyze(files, config=AnalysisConfig(select=sel), read_options=opts)
+    dsk2 = analyze_dask([str(tmp_path / "o")], opts, AnalysisConfig(select=sel), client=client, npartitions=4)
+    assert mem2.input["resolved_series"] == mem.input["resolved_series"]
+    assert _compare(dsk2, mem2, ("MG101", "MG104", "CA202", "CA204")) == []
+    out.rename(columns={"series": "market"}).to_csv(tmp_path / "renamed.csv", index=False)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "o"), "--engine", "dask", "--scheduler",
+                                   client.scheduler.address, "--outcomes", str(tmp_path / "renamed.csv"),
+                                   "--isolated"])
+    assert res.exit_code == 2 and "joins --outcomes on the data's series column(s) by name" in res.stderr, \
+        res.stderr
+
+
 def test_cli_engine_dask_with_a_scheduler(client, tmp_path):
     from typer.testing import CliRunner
 

@@ -108,7 +108,8 @@ def combine_info(infos: list, time_min: float, time_max: float, paths: list[str]
     for inf in infos:
         for k, v in inf.rows_dropped.items():
             dropped[k] = dropped.get(k, 0) + int(v)
-    notes = [n for n in first.notes if not n.startswith("<partition")]
+    notes = [_outcomes_note(n, infos) if n.startswith("Outcomes from ") else n
+             for n in first.notes if not n.startswith("<partition")]
     d = first.to_dict()
     d.update(paths=list(paths), format="parquet", rows_read=sum(int(i.rows_read) for i in infos),
              rows_used=sum(int(i.rows_used) for i in infos), rows_dropped=dropped,
@@ -116,6 +117,19 @@ def combine_info(infos: list, time_min: float, time_max: float, paths: list[str]
              short_series=sum(int(i.short_series) for i in infos),
              time_range=list(_fmt_times(first.time_kind, [time_min, time_max])), notes=notes + [note])
     return d
+
+
+def _outcomes_note(note: str, infos: list) -> str:
+    """io/outcomes.read_outcomes_file's note with its count of matched series summed
+    over the partitions (each joined the file on its own series, disjoint sets)."""
+    import re
+
+    pat = re.compile(r"; (\d+) of (\d+) series matched\.$")
+    counts = [pat.search(n) for inf in infos for n in inf.notes if n.startswith("Outcomes from ")]
+    if not counts or not all(counts):
+        return note
+    matched, total = (sum(int(m.group(k)) for m in counts) for k in (1, 2))
+    return pat.sub(f"; {matched} of {total} series matched.", note)
 
 
 # ------------------------------------------------------------------ tau bins

@@ -75,7 +75,7 @@ def _is_parquet(path: str) -> bool:
 
 def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
     bad = [flag for flag, on in (
-        ("--layout wide", opts.layout == "wide"), ("--group-by", opts.group_col), ("--outcomes", opts.outcomes_file),
+        ("--layout wide", opts.layout == "wide"), ("--group-by", opts.group_col),
         ("--published-col", opts.published_col), ("--resolved-at-col", opts.resolved_at_col),
         ("--underlying-col", opts.underlying_col), ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
@@ -166,9 +166,11 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     _unsupported(read_options, config)
     files = parquet_files(paths)
     opts, scale_note = _columns(files, read_options, config)
+    if opts.outcomes_file:
+        _outcomes_key(opts)
     grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
-    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([opts.outcome_col] if opts.outcome_col else []),
-              *grouping]
+    data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in _schema(files[0]) else None
+    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([data_outcome] if data_outcome else []), *grouping]
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -347,9 +349,34 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
                              "in-memory engine")
     # a question or cluster column found by its name (question_id, cluster) is read as the
     # in-memory engine reads it
+    # (--outcome-col may name the outcomes file's column, which the data do not have: kept for
+    # the loader's join, not read from the data)
+    outcome = cols.get("outcome") or (opts.outcome_col if opts.outcomes_file else None)
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
-                   prob_col=cols["p"], outcome_col=cols.get("outcome"), question_col=cols.get("question"),
+                   prob_col=cols["p"], outcome_col=outcome, question_col=cols.get("question"),
                    cluster_col=cols.get("cluster")), None
+
+
+def _schema(path: str) -> set[str]:
+    import pyarrow.parquet as pq
+
+    return set(pq.read_schema(path).names)
+
+
+def _outcomes_key(opts: ReadOptions) -> None:
+    """--outcomes FILE: every partition's loader joins the file (read on its worker: the
+    path must be readable there too) on its own series. The in-memory join key is the
+    data's series column(s) by name, else the column matching most series ids — which
+    a partition, seeing only its ids, could choose differently: refused."""
+    from forecheck.io.readers import read_table
+
+    tab = read_table(opts.outcomes_file, "auto", limits=opts)
+    cols = [str(c) for c in tab.frame.columns]
+    low = {c.lower() for c in cols}
+    if not all(c.lower() in low for c in opts.series_cols):
+        raise InputError(f"{opts.outcomes_file}: --engine dask joins --outcomes on the data's series column(s) by "
+                         f"name ({', '.join(map(repr, opts.series_cols))}), which the file does not have (columns: "
+                         f"{', '.join(cols[:20])}); name its key column so, or use the in-memory engine")
 
 
 def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
