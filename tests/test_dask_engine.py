@@ -354,7 +354,8 @@ def _question_panel(seed: int = 3, n_pairs: int = 60, n_multi: int = 30, n_solo:
     return df
 
 
-@pytest.mark.parametrize("declared", ["questions and clusters", "questions", "clusters", "missing labels"])
+@pytest.mark.parametrize("declared", ["questions and clusters", "questions", "clusters", "missing labels",
+                                      "one cluster per question", "one cluster per series"])
 def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_path, monkeypatch, declared):
     """--question-col / --cluster-col: the rows shuffled by the outer grouping, every
     record of DQ (DQ011 included), MG101–MG106, CA201–CA204 and WN equal to the
@@ -364,7 +365,8 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     Clusters alone: without --question-col the in-memory engine would detect the
     YES/NO pairs, which the Dask engine does not, so both run with detection off (then
     DQ011 is the in-memory "no questions" record). Missing labels: a few series without
-    a question or a cluster value (both engines read them as one more label). The
+    a question or a cluster value (both engines read them as one more label). A cluster
+    column that is the question column or the series column (read once, shuffled by it). The
     switch to the N(0, 1) reference is lowered to 5 effectively independent units
     (the cluster runs in this process) so that MG101's p-values compare too."""
     import forecheck.stats.asymptotic as asym
@@ -375,9 +377,11 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
         df.loc[df["series"].isin(["Q0070S", "Q0071S", "Q0005Y", "Q0005N"]), "qid"] = None
         df.loc[df["series"].isin(["Q0072S", "Q0006Y", "Q0006N"]), "clu"] = None
     files = _write(df, tmp_path / "q", 3, by_time=False)
-    opts = ReadOptions(question_col=None if declared == "clusters" else "qid",
-                       cluster_col=None if declared == "questions" else "clu")
-    kw = {"select": ("DQ", "MG", "CA", "WN"), "question_detection": declared != "clusters"}
+    # (the last two: a cluster column that is the question or the series column itself)
+    opts = ReadOptions(question_col=None if declared in ("clusters", "one cluster per series") else "qid",
+                       cluster_col={"questions": None, "one cluster per question": "qid",
+                                    "one cluster per series": "series"}.get(declared, "clu"))
+    kw = {"select": ("DQ", "MG", "CA", "WN"), "question_detection": opts.question_col is not None}
     mem = forecheck.analyze(files, config=AnalysisConfig(**kw), read_options=opts)
     from forecheck.engine.dask_engine import analyze_dask
 
@@ -398,16 +402,16 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     assert out == []
     # the data exercise what the shuffle must keep whole (as the in-memory engine reads them)
     m106 = mem.result("MG106").details
-    if declared != "clusters":
+    if opts.question_col:
         q = mem.input["questions"]
         assert q["n_mirrors_dropped"] >= 50 and {"3", "4"} <= set(q["outcomes_per_question"])
         assert mem.result("MG101").details.questions is not None and m106.n_questions == q["n_questions"]
         assert mem.result("DQ011").status == "pass" and mem.result("DQ011").nobs == q["n_questions"]
     else:
         assert "questions" not in mem.input and mem.result("DQ011").message.startswith("no questions")
-    assert m106.clusters_declared == (declared != "questions")
-    if declared != "questions":
-        assert m106.n_clusters == df["clu"].nunique(dropna=False)
+    assert m106.clusters_declared == (opts.cluster_col is not None)
+    if opts.cluster_col:
+        assert m106.n_clusters == df[opts.cluster_col].nunique(dropna=False)
         assert mem.result("MG103").details.n_clusters == m106.n_clusters
 
 

@@ -171,6 +171,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
     data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in _schema(files[0]) else None
     needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([data_outcome] if data_outcome else []), *grouping]
+    needed = list(dict.fromkeys(needed))  # (a grouping column may be a series column, or both groupings one)
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -252,7 +253,7 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
 
     for col, flag, unit in ((opts.question_col, "--question-col", "question"),
                             (opts.cluster_col, "--cluster-col", "cluster")):
-        if not col:
+        if not col or col in series:  # (a series column: one value per series by definition)
             continue
         n = df.groupby(series, sort=True, dropna=False)[col].nunique(dropna=False)
         bad = n[n > 1]
@@ -265,7 +266,7 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
                 f"with more than one value, e.g. series {key[0] if len(key) == 1 else key!r}: "
                 f"{', '.join(map(repr, vals[:5]))}. A series belongs to one {unit}: give all its rows one "
                 "value (the in-memory engine would silently take the value of the series' first row).")
-    if opts.question_col and opts.cluster_col:
+    if opts.question_col and opts.cluster_col and opts.question_col != opts.cluster_col:
         qc = df[[opts.question_col, opts.cluster_col]].drop_duplicates()
         n = qc.groupby(opts.question_col, sort=True)[opts.cluster_col].nunique(dropna=False)
         bad = n[n > 1]

@@ -220,7 +220,7 @@ def labels(frame: pd.DataFrame, options: ReadOptions) -> pd.DataFrame | None:
     cols = [c for c in (options.question_col, options.cluster_col) if c]
     if not cols:
         return None
-    keep = [*options.series_cols, *cols]
+    keep = list(dict.fromkeys([*options.series_cols, *cols]))  # (a grouping may be a series column)
     out = frame[keep].astype(object).drop_duplicates()
     return out.astype({c: str for c in cols}).drop_duplicates().reset_index(drop=True)
 
