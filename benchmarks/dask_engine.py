@@ -2,7 +2,7 @@
 
     python benchmarks/dask_engine.py sp_10m.parquet --out sp10m_parts \
         [--partitions 20] [--workers 2] [--memory-limit 1GB] [--scheduler tcp://127.0.0.1:8786] \
-        [--select WN305] [--compare]
+        [--select WN305] [--clusters K] [--compare]
 
 Writes SOURCE's rows as PARTITIONS Parquet files of consecutive rows into OUT (series
 straddle the file boundaries, so the shuffle by series matters; never commit them),
@@ -13,7 +13,10 @@ RSS and each worker's peak RSS (sampled every 0.2 s). ``--select`` runs only tho
 checks or families (comma-separated; default every check). ``--compare`` also runs the
 in-memory engine on SOURCE (the same rows; the selected checks, by default the DQ, MG
 and CA checks) and prints its wall and CPU time and the largest relative difference of
-the numbers in the records both engines computed.
+the numbers in the records both engines computed. ``--clusters K`` adds a column
+``cluster`` (series i in cluster i mod K, by first appearance) to the files and runs both
+engines with ``--cluster-col cluster``: the Dask engine then shuffles by cluster, so K
+bounds the partitions holding rows (K = 1: every row in one partition).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def write_parts(source: str, out: Path, n: int) -> int:
+def write_parts(source: str, out: Path, n: int, clusters: int | None = None) -> int:
     import pyarrow.parquet as pq
 
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.parquet"):
         old.unlink()
+    if clusters:
+        return _write_clustered(source, out, n, clusters)
     pf = pq.ParquetFile(source)
     total = pf.metadata.num_rows
     per = math.ceil(total / n)
@@ -56,6 +61,20 @@ def write_parts(source: str, out: Path, n: int) -> int:
     if writer is not None:
         writer.close()
     return total
+
+
+def _write_clustered(source: str, out: Path, n: int, k: int) -> int:
+    """The rows as n files of consecutive rows with a ``cluster`` column (series i, by
+    first appearance, in cluster i mod k); the whole source in memory (10^6 rows: fine)."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_parquet(source)
+    series = "series" if "series" in df.columns else df.columns[0]
+    df["cluster"] = pd.Series(pd.factorize(df[series])[0] % k).map(lambda i: f"k{i}").to_numpy()
+    for j, idx in enumerate(np.array_split(np.arange(len(df)), n)):
+        df.iloc[idx].to_parquet(out / f"part{j:03d}.parquet", index=False)
+    return len(df)
 
 
 def _rss() -> int:
@@ -80,6 +99,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--scheduler")
     ap.add_argument("--select", help="checks or families to run, comma-separated (default: every check)")
+    ap.add_argument("--clusters", type=int, help="add a cluster column with this many clusters; --cluster-col it")
     ap.add_argument("--compare", action="store_true")
     a = ap.parse_args()
     select = tuple(a.select.split(",")) if a.select else None
@@ -93,7 +113,8 @@ def main() -> None:
     from forecheck.io.options import ReadOptions
 
     t0 = time.perf_counter()
-    rows = write_parts(a.source, Path(a.out), a.partitions)
+    rows = write_parts(a.source, Path(a.out), a.partitions, a.clusters)
+    opts = ReadOptions(cluster_col="cluster") if a.clusters else ReadOptions()
     size = sum(f.stat().st_size for f in Path(a.out).glob("*.parquet"))
     print(f"wrote {rows:,} rows as {a.partitions} files ({size / 1e6:.0f} MB on disk) in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
@@ -123,7 +144,7 @@ def main() -> None:
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     t1 = time.perf_counter()
-    rep = analyze_dask([a.out], ReadOptions(), AnalysisConfig(select=select) if select else AnalysisConfig(),
+    rep = analyze_dask([a.out], opts, AnalysisConfig(select=select) if select else AnalysisConfig(),
                        client=client)
     computed = [code for code in COMPUTED if rep.result(code) is not None]  # the selected ones
     wall = time.perf_counter() - t1
@@ -141,6 +162,7 @@ def main() -> None:
         r = rep.result(code)
         print(f"  {code} {r.status}: statistic {r.statistic}, p {r.pvalue}, estimate {r.estimate}")
     print("  rows read/used:", rep.input["rows_read"], rep.input["rows_used"], "dropped:", rep.input["rows_dropped"])
+    print("  " + rep.input["notes"][-1].split(";")[0])
     client.close()
     if cluster is not None:
         cluster.close()
@@ -152,7 +174,8 @@ def main() -> None:
         jumps._NULL_CACHE.clear()  # WN305's null: simulated again, not the Dask driver's memoised one
         sel = select or ("DQ", "MG", "CA")
         t2, r2 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-        mem = forecheck.analyze(a.source, select=sel)
+        src = sorted(map(str, Path(a.out).glob("*.parquet"))) if a.clusters else a.source  # (with the column)
+        mem = forecheck.analyze(src, select=sel, read_options=opts)
         r3 = resource.getrusage(resource.RUSAGE_SELF)
         print(f"in-memory engine (same rows, {', '.join(sel)}): {time.perf_counter() - t2:.1f} s wall, "
               f"{(r3.ru_utime - r2.ru_utime) + (r3.ru_stime - r2.ru_stime):.1f} CPU s, "
