@@ -376,6 +376,11 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     if declared == "missing labels":
         df.loc[df["series"].isin(["Q0070S", "Q0071S", "Q0005Y", "Q0005N"]), "qid"] = None
         df.loc[df["series"].isin(["Q0072S", "Q0006Y", "Q0006N"]), "clu"] = None
+    # DQ011 has findings to list: a race whose probabilities sum to 1.2, a YES/NO pair both
+    # resolved YES (its mirror then stays in the pooled panel)
+    race = df["series"].str.startswith("Q0062_")
+    df.loc[race, "p"] = df.loc[race, "p"] * 1.2
+    df.loc[df["series"].isin(["Q0003Y", "Q0003N"]), "outcome"] = 1.0
     files = _write(df, tmp_path / "q", 3, by_time=False)
     # (the last two: a cluster column that is the question or the series column itself)
     opts = ReadOptions(question_col=None if declared in ("clusters", "one cluster per series") else "qid",
@@ -406,7 +411,8 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
         q = mem.input["questions"]
         assert q["n_mirrors_dropped"] >= 50 and {"3", "4"} <= set(q["outcomes_per_question"])
         assert mem.result("MG101").details.questions is not None and m106.n_questions == q["n_questions"]
-        assert mem.result("DQ011").status == "pass" and mem.result("DQ011").nobs == q["n_questions"]
+        d11 = mem.result("DQ011")
+        assert d11.status == "fail" and d11.details.count == 2 and d11.nobs == q["n_questions"]
     else:
         assert "questions" not in mem.input and mem.result("DQ011").message.startswith("no questions")
     assert m106.clusters_declared == (opts.cluster_col is not None)
