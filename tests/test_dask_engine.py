@@ -25,7 +25,7 @@ from forecheck.io.options import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
-WN = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
+WN = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
 COMPUTED = POOLED + WN
 TOL = 1e-9
 
@@ -227,8 +227,8 @@ def _simulated(model: str, tmp_path: Path) -> list[str]:
 def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     """WN301 by distributed Newton steps, WN302–WN305 and WN307 from per-series tests,
     merged moments, top order statistics, additive sums and (WN305) the driver's
-    Gaussian null: every number of the record equal, and the series table's JB and BNS
-    columns; each model gives the checks something to find."""
+    Gaussian null, WN306 from the series table: every number of the record equal, and
+    the series table's JB and BNS columns; each model gives the checks something to find."""
     files = _simulated(model, tmp_path)
     mem = _mem(files, select=WN, min_length=15)
     dsk = _dask(files, client, select=WN, min_length=15)
@@ -251,6 +251,10 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     assert vol.converged and vol.se == "clustered by series" and vol.n_series == eligible < 80
     assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
     assert len(dsk.result("WN305").details.largest_moves) == 5
+    # WN306 from the series table: claims 1 and 3 tested (not "not testable"), claim 2 needs
+    # --underlying-col, which the engine refuses; the values are the in-memory record's (above)
+    claims = [c.verdict for c in dsk.result("WN306").details.claims]
+    assert claims[0] != "not testable" and claims[2] != "not testable" and claims[1] == "not testable"
     for col in ("wn_jb_pvalue_std", "wn_bns_pvalue_std"):
         _same_column(dsk, mem, col)
 

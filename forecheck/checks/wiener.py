@@ -47,11 +47,19 @@ STD_NOTE = ("standardised = latent probit-clock increments ΔS/√Δt, S = Φ⁻
 
 
 # --------------------------------------------------------------------------- plumbing
+MIN_INCREMENTS = 10  # every WN check needs this many increments of eligible series
+
+
+def require_increments(n: int, min_length: int) -> None:
+    """The WN checks' common precondition (both engines: n counted over eligible series)."""
+    if n < MIN_INCREMENTS:
+        raise InsufficientDataError(
+            f"fewer than {MIN_INCREMENTS} increments in series with at least {min_length} forecasts")
+
+
 def _increments(ctx: CheckContext) -> Increments:
     inc = ctx.cached("wn_increments", lambda: Increments.from_panel(ctx.panel, ctx.config.min_length))
-    if inc.n < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {ctx.config.min_length} forecasts")
+    require_increments(inc.n, ctx.config.min_length)
     return inc
 
 
@@ -587,26 +595,35 @@ def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
 
 
 def check_wn306(ctx: CheckContext) -> Measurement:
-    a = ctx.config.alpha
     panel = ctx.panel
     inc = _increments(ctx)
-    b = ctx.budget()
-    elig = inc.eligible
-    resolved = elig & panel.resolved
+    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False,
+                                                                        "reason": "no underlying column"}
+    return wn306_measurement(panel.p0, panel.outcome, inc.eligible, ctx.budget(), path, ctx.config.alpha)
+
+
+def wn306_measurement(p0: np.ndarray, outcome: np.ndarray, eligible: np.ndarray, b, path: dict,
+                      a: float) -> Measurement:
+    """WN306's record from per-series arrays (S,) in panel order: first forecast
+    ``p0``, ``outcome`` (NaN unresolved), ``eligible`` (series the increments use),
+    the variance budget ``b`` of every series, and the underlying's path (``_taleb_path``;
+    ``{"testable": False, "reason": ...}`` without one). Per-series inputs only, so the
+    Dask engine forms the same record from the series table (engine/wiener.wn306)."""
+    elig = eligible
+    resolved = elig & ~np.isnan(outcome)
     claims = []
 
     # (1) "with high uncertainty the forecast should stay near 50%". Take each resolved
     # series' first forecast (the most time, hence uncertainty, left); among those beyond
     # 20/80, would a forecast pulled halfway to 50% have scored better (Brier)? Paired
     # difference d = (o − p_fav)² − (o − p_half)², p_half = ½ + (p_fav − ½)/2.
-    p0 = panel.p0
     extreme = resolved & (np.abs(p0 - 0.5) >= 0.3)
     n_ext = int(extreme.sum())
     early_share = float(np.mean(np.abs(p0[elig] - 0.5) >= 0.3)) if elig.any() else None
     z1 = p1 = None
     if n_ext >= 5:
         pf = np.maximum(p0[extreme], 1 - p0[extreme])
-        won = np.where(p0[extreme] > 0.5, panel.outcome[extreme], 1 - panel.outcome[extreme])
+        won = np.where(p0[extreme] > 0.5, outcome[extreme], 1 - outcome[extreme])
         half = 0.5 + (pf - 0.5) / 2
         d = (won - pf) ** 2 - (won - half) ** 2
         sd = d.std(ddof=1)
@@ -624,8 +641,7 @@ def check_wn306(ctx: CheckContext) -> Measurement:
                                             "share_series_starting_beyond_20_80": early_share, "n": n_ext}))
 
     # (2) "it should not move more than its underlying" (Taleb 2018 fn 1)
-    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False,
-                                                                        "reason": "no underlying column"}
+    path = dict(path)
     sigma = path.pop("sigma_per_series", None)
     fit_ok = path.pop("fit_ok_per_series", None)
     if path.get("testable"):

@@ -10,7 +10,7 @@ pressure).
 
 Computed: the data-quality findings and row accounting, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN305, WN307 (``engine/wiener.py``).
+and WN301–WN307 (``engine/wiener.py``; WN306 from the series table).
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -30,7 +30,7 @@ from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
-            "WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
+            "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -371,6 +371,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 m, wn305_cols = W.wn305(wn_first, [s[4] for s in second], wn_nulls, config)
             elif spec.code == "WN307":
                 m = W.wn307(wn_first, config)
+            elif spec.code == "WN306":  # from the series table (the engine refuses --underlying-col)
+                m = W.wn306(series, config)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)

@@ -28,7 +28,9 @@ The records are assembled here from those parts with the statistics functions of
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
 
-Not here: WN306, which needs ``--underlying-col`` (the engine refuses it).
+WN306 reads per-series values only (first forecast, outcome, the variance budget)
+once the engine refuses ``--underlying-col``: its record is formed on the driver from
+the series table (``wn306``).
 """
 
 from __future__ import annotations
@@ -56,12 +58,14 @@ from forecheck.checks.wiener import (
     news_day_index,
     normality_part,
     null_critical_values,
+    require_increments,
     series_jumps,
     wn301_measurement,
     wn302_measurement,
     wn303_measurement,
     wn304_measurement,
     wn305_measurement,
+    wn306_measurement,
     wn307_measurement,
 )
 from forecheck.config import AnalysisConfig
@@ -77,6 +81,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement
 from forecheck.stats import clustering, jumps, microstructure, normality, tails
 from forecheck.stats import dists as stats
+from forecheck.stats.budget import Budget
 from forecheck.stats.segments import binomial_combination, group_codes
 from forecheck.stats.standardize import (
     COORDINATES,
@@ -291,8 +296,7 @@ def _acf_sums(v: np.ndarray, c, acf: np.ndarray, null: np.ndarray) -> tuple[floa
 def _require(first: list[dict], name: str, min_values: int, min_length: int) -> list[dict]:
     """checks/wiener._increments' and _coord's conditions on the pooled counts."""
     parts = [f for f in first if f is not None]
-    if sum(p["n_inc"] for p in parts) < 10:
-        raise InsufficientDataError(f"fewer than 10 increments in series with at least {min_length} forecasts")
+    require_increments(sum(p["n_inc"] for p in parts), min_length)
     if sum(p[name]["n"] for p in parts) < min_values:
         raise InsufficientDataError(f"fewer than {min_values} usable {COORD_LABEL[name]} increments")
     return [p[name] for p in parts]
@@ -467,9 +471,7 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
     """check_wn307's record from the partitions' sums."""
     parts = [f["micro"] for f in first if f is not None]
     n = sum(p["n"] for p in parts)
-    if n < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    require_increments(n, config.min_length)
     zero_share = sum(p["zeros"] for p in parts) / n
     tick = min(p["tick"] for p in parts)
     tick = float(tick) if np.isfinite(tick) else None
@@ -482,6 +484,23 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
            "n_series": int(sum(s["n_series"] for s in sig_parts)), "n_blocks": int(sum(s["n_blocks"] for s in sig_parts))}
     regular = sum(p["regular"] for p in parts) / n
     return wn307_measurement(zero_share, tick, grid, rl, sig, regular, n, config.alpha)
+
+
+# ------------------------------------------------------------------ WN306
+def wn306(series, config: AnalysisConfig) -> Measurement:
+    """check_wn306's record from the driver's series table (one row per series, in the
+    in-memory panel's order): claims 1 and 3 and the volatility seller read each
+    series' first forecast, outcome and budget; claim 2 (the underlying) is "not
+    testable", as in the in-memory engine without ``--underlying-col``."""
+    n = series["n"].to_numpy(np.int64)
+    eligible = n >= max(config.min_length, 2)  # Increments.from_panel's series
+    require_increments(int(np.sum(n[eligible] - 1)), config.min_length)  # n − 1 increments each
+    outcome = series["outcome"].to_numpy(float)
+    b = Budget(**{f: series[f].to_numpy(float) for f in (
+        "movement_inflight", "movement_resolution", "movement", "uncertainty_reduction", "excess", "ratio")},
+        resolved=~np.isnan(outcome))
+    return wn306_measurement(series["p0"].to_numpy(float), outcome, eligible, b,
+                             {"testable": False, "reason": "no underlying column"}, config.alpha)
 
 
 # ------------------------------------------------------------------ WN301
@@ -585,9 +604,7 @@ def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: A
           time_unit: str) -> Measurement:
     """check_wn301's record from the distributed fit and the partitions' bucket sums."""
     parts = [f for f in first if f is not None]
-    if sum(p["n_inc"] for p in parts) < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    require_increments(sum(p["n_inc"] for p in parts), config.min_length)
     if isinstance(fit, InsufficientDataError):
         raise fit
     coords: dict[str, CoordinateDispersion | None] = {}
