@@ -252,7 +252,7 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
     assert len(dsk.result("WN305").details.largest_moves) == 5
     # WN306 from the series table: claims 1 and 3 tested (not "not testable"), claim 2 needs
-    # --underlying-col, which the engine refuses; the values are the in-memory record's (above)
+    # an underlying (none here; test_wn306_with_an_underlying_...); values: the in-memory record's
     claims = [c.verdict for c in dsk.result("WN306").details.claims]
     assert claims[0] != "not testable" and claims[2] != "not testable" and claims[1] == "not testable"
     for col in ("wn_jb_pvalue_std", "wn_bns_pvalue_std"):
@@ -299,6 +299,59 @@ def test_wn305_many_lengths_and_ties_equal_the_in_memory_engine(client, tmp_path
         assert all(key(rows[i]) == key(rows[i + 1]) and rows[i + 1].series == rows[i].series + "b"
                    for i in range(0, len(rows) - 1, 2))
     _same_column(dsk, mem, "wn_bns_pvalue_std")
+
+
+def _with_underlying(n_series: int, n_steps: int, seed: int) -> pd.DataFrame:
+    """Taleb's model (2018, Eq. 1): an underlying vote share Y = ½ + ½ erf(X), X an exact
+    OU path, and the forecast B(Y_t, σ, τ_t) plus noise; the share in %, some missing."""
+    from math import erf
+
+    from forecheck.stats import taleb
+
+    rng = np.random.default_rng(seed)
+    sigma, dt = 0.7, 1.0 / n_steps
+    x = np.empty((n_series, n_steps))
+    x[:, 0] = rng.normal(0, 0.3, n_series)
+    for t in range(1, n_steps):
+        x[:, t] = x[:, t - 1] * np.exp(sigma**2 * dt) + np.sqrt((np.exp(2 * sigma**2 * dt) - 1) / 2) * \
+            rng.standard_normal(n_series)
+    y = 0.5 + 0.5 * np.vectorize(erf)(x)
+    p = taleb.binary_price(y, sigma, 1 - np.arange(n_steps)[None, :] / n_steps) + rng.normal(0, 0.02, x.shape)
+    outcome = (x[:, -1] > 0).astype(float)
+    outcome[:3] = np.nan
+    df = pd.DataFrame({"series": np.repeat([f"s{i:03d}" for i in range(n_series)], n_steps),
+                       "time": np.tile(np.arange(n_steps), n_series), "p": np.clip(p, 0.001, 0.999).ravel(),
+                       "outcome": np.repeat(outcome, n_steps), "underlying": 100 * y.ravel()})
+    df.loc[rng.choice(len(df), size=15, replace=False), "underlying"] = np.nan
+    return df
+
+
+def test_wn306_with_an_underlying_equals_the_in_memory_engine(client, tmp_path):
+    """WN306's claim 2 (Taleb's path): each partition's σ̂ per series and sums, the
+    driver's medians, RMSE and movement ratio. The column found by its name
+    ("underlying", in %) and named with --underlying-col; with 9 usable values the claim
+    is not testable in both engines, for the same reason. Expected values: the
+    in-memory engine on the same files."""
+    df = _with_underlying(60, 30, seed=2)
+    files = _write(df, tmp_path / "u", 3, by_time=False)
+    mem = _mem(files, select=("WN306",))
+    dsk = _dask(files, client, select=("WN306",))
+    assert _compare(dsk, mem, ("WN306",)) == []
+    claim = dsk.result("WN306").details.claims[1]
+    assert claim.verdict in ("holds", "fails") and claim.extra["underlying"]["sigma_median"] == pytest.approx(0.7, rel=0.15)
+    assert "spearman_sigma_vs_inflight_movement" in dsk.result("WN306").details.claims[2].extra
+    from forecheck.engine.dask_engine import analyze_dask
+
+    renamed = df.rename(columns={"underlying": "vote"})
+    renamed.loc[renamed.index[9:], "vote"] = np.nan  # 9 usable values: too few to fit
+    for frame, name in ((df.rename(columns={"underlying": "vote"}), "v"), (renamed, "thin")):
+        files = _write(frame, tmp_path / name, 3, by_time=False)
+        opts = ReadOptions(underlying_col="vote")
+        mem = forecheck.analyze(files, read_options=opts, config=AnalysisConfig(select=("WN306",)))
+        dsk = analyze_dask(files, opts, AnalysisConfig(select=("WN306",)), client=client, npartitions=4)
+        assert _compare(dsk, mem, ("WN306",)) == []
+        testable = dsk.result("WN306").details.claims[1].extra["underlying"]["testable"]
+        assert testable is (name == "v")
 
 
 def test_wn_too_little_data_is_the_same_skip(client, tmp_path):

@@ -540,25 +540,32 @@ def wn305_measurement(std: JumpPart, raw: JumpPart, news_days: tuple[NewsDay, ..
 
 
 # --------------------------------------------------------------------------- WN306
-def _underlying_share(panel) -> np.ndarray | None:
+UNDERLYING_PERCENT_ABOVE = 1.5  # an underlying with any value above this is in % (vote share 0–100)
+
+
+def underlying_share(panel, percent: bool | None = None) -> np.ndarray | None:
+    """The underlying as a share in (0, 1); ``percent`` None: decided on the panel's
+    values (the Dask engine decides over every partition and passes it)."""
     u = panel.underlying
     if u is None:
         return None
     u = np.asarray(u, dtype=float)
-    if np.nanmax(u) > 1.5:
+    if percent is None:
+        percent = bool(np.nanmax(u) > UNDERLYING_PERCENT_ABOVE)
+    if percent:
         u = u / 100.0
     return u
 
 
-def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
-    """Fit σ per series on the shadow X = erf⁻¹(2Y − 1) of the underlying and compare
-    the forecast with Taleb's B(Y_t, σ̂, τ_t)."""
-    panel = ctx.panel
-    y = _underlying_share(panel)
-    rows_all = np.flatnonzero(inc.eligible[panel.series_index])
-    ok_rows = rows_all[np.isfinite(y[rows_all]) & (y[rows_all] > 0) & (y[rows_all] < 1)]
-    if len(ok_rows) < 10:
-        return {"testable": False, "reason": "fewer than 10 usable underlying values in (0, 1)"}
+def _usable_underlying(y: np.ndarray) -> np.ndarray:
+    return np.isfinite(y) & (y > 0) & (y < 1)
+
+
+def taleb_parts(panel, inc: Increments, y: np.ndarray) -> dict:
+    """Per series σ̂ fitted on the shadow X = erf⁻¹(2Y − 1) of the underlying share
+    ``y`` (rows), σ from Taleb's Eq. 2, and the additive sums of the forecast against
+    Taleb's B(Y_t, σ̂, τ_t) and of |Δp| against |ΔY| (``taleb_path`` forms the claim;
+    the Dask engine adds the sums over partitions)."""
     s = panel.series_index
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
@@ -578,20 +585,55 @@ def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
     y0 = y[panel.first_row]
     sigma_eq2 = taleb.sigma_from_vote_volatility(svote, np.clip(y0, 1e-9, 1 - 1e-9), 1.0)
     b = taleb.binary_price(np.clip(y, 1e-12, 1 - 1e-12), sigma[s], np.maximum(tau, 0))
-    use = np.zeros(panel.n_obs, dtype=bool)
-    use[ok_rows] = True
+    use = inc.eligible[s] & _usable_underlying(y)
     use &= np.isfinite(b) & np.isfinite(sigma[s])
-    rmse = float(np.sqrt(np.mean((panel.p[use] - b[use]) ** 2))) if use.any() else None
     adp = np.abs(panel.p[r] - panel.p[r - 1])
     ady = np.abs(y[r] - y[r - 1])
-    fit_ok = np.isfinite(sigma) & (tt > 0)
+    return {"sse": float(np.sum((panel.p[use] - b[use]) ** 2)), "n_use": int(np.count_nonzero(use)),
+            "n_more": int(np.count_nonzero(adp > ady)), "n_steps": len(adp),
+            "sum_adp": float(adp.sum()), "sum_ady": float(ady.sum()),
+            "sigma": sigma, "sigma_eq2": sigma_eq2, "fit_ok": np.isfinite(sigma) & (tt > 0)}
+
+
+def taleb_path(parts: list[dict], sigma: np.ndarray, sigma_eq2: np.ndarray, fit_ok: np.ndarray) -> dict:
+    """WN306's underlying path from the parts' sums (one part in memory) and the
+    per-series σ̂, Eq. 2 σ and fit flags (S,) in panel order."""
+    sse, n_use, n_more, n_steps, sum_adp, sum_ady = (
+        parts[0][k] if len(parts) == 1 else sum(p[k] for p in parts)
+        for k in ("sse", "n_use", "n_more", "n_steps", "sum_adp", "sum_ady"))
     return {"testable": True, "n_series": int(fit_ok.sum()),
             "sigma_median": float(np.median(sigma[fit_ok])) if fit_ok.any() else None,
             "sigma_eq2_median": float(np.nanmedian(sigma_eq2[fit_ok])) if fit_ok.any() else None,
-            "rmse_forecast_vs_B": rmse,
-            "share_steps_forecast_moves_more": float(np.mean(adp > ady)) if len(adp) else None,
-            "abs_movement_ratio": float(adp.sum() / ady.sum()) if ady.sum() > 0 else None,
+            "rmse_forecast_vs_B": float(np.sqrt(sse / n_use)) if n_use else None,
+            "share_steps_forecast_moves_more": n_more / n_steps if n_steps else None,
+            "abs_movement_ratio": sum_adp / sum_ady if sum_ady > 0 else None,
             "sigma_per_series": sigma, "fit_ok_per_series": fit_ok}
+
+
+MIN_UNDERLYING = 10  # usable underlying values (in (0, 1), eligible series) for WN306's claim 2
+
+
+def untestable_underlying(n_usable: int) -> dict | None:
+    """WN306's claim 2 when the underlying is too thin to fit (else None)."""
+    if n_usable < MIN_UNDERLYING:
+        return {"testable": False, "reason": f"fewer than {MIN_UNDERLYING} usable underlying values in (0, 1)"}
+    return None
+
+
+def usable_underlying_count(panel, inc: Increments, y: np.ndarray) -> int:
+    """Rows of eligible series whose underlying share lies in (0, 1)."""
+    return int(np.count_nonzero(inc.eligible[panel.series_index] & _usable_underlying(y)))
+
+
+def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
+    """Fit σ per series on the shadow X = erf⁻¹(2Y − 1) of the underlying and compare
+    the forecast with Taleb's B(Y_t, σ̂, τ_t)."""
+    y = underlying_share(ctx.panel)
+    thin = untestable_underlying(usable_underlying_count(ctx.panel, inc, y))
+    if thin is not None:
+        return thin
+    part = taleb_parts(ctx.panel, inc, y)
+    return taleb_path([part], part["sigma"], part["sigma_eq2"], part["fit_ok"])
 
 
 def check_wn306(ctx: CheckContext) -> Measurement:

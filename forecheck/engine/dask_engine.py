@@ -74,7 +74,7 @@ def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
         ("--layout wide", opts.layout == "wide"), ("--cluster-col", opts.cluster_col),
         ("--question-col", opts.question_col), ("--group-by", opts.group_col), ("--outcomes", opts.outcomes_file),
         ("--published-col", opts.published_col), ("--resolved-at-col", opts.resolved_at_col),
-        ("--underlying-col", opts.underlying_col), ("--drop-backcast", opts.drop_backcast),
+        ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
     if bad:
         raise InputError(f"--engine dask does not support {', '.join(bad)} yet (docs/performance.md, "
@@ -163,7 +163,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     _unsupported(read_options, config)
     files = parquet_files(paths)
     opts, scale_note = _columns(files, read_options, config)
-    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([opts.outcome_col] if opts.outcome_col else [])]
+    needed = [*opts.series_cols, opts.time_col, opts.prob_col,
+              *(c for c in (opts.outcome_col, opts.underlying_col) if c)]
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -282,7 +283,7 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
-                   prob_col=cols["p"], outcome_col=cols.get("outcome")), None
+                   prob_col=cols["p"], outcome_col=cols.get("outcome"), underlying_col=cols.get("underlying")), None
 
 
 def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
@@ -371,8 +372,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 m, wn305_cols = W.wn305(wn_first, [s[4] for s in second], wn_nulls, config)
             elif spec.code == "WN307":
                 m = W.wn307(wn_first, config)
-            elif spec.code == "WN306":  # from the series table (the engine refuses --underlying-col)
-                m = W.wn306(series, config)
+            elif spec.code == "WN306":  # from the series table and pass 2's underlying parts
+                m = W.wn306(series, [s[4] for s in second], config)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config)

@@ -28,9 +28,10 @@ The records are assembled here from those parts with the statistics functions of
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
 
-WN306 reads per-series values only (first forecast, outcome, the variance budget)
-once the engine refuses ``--underlying-col``: its record is formed on the driver from
-the series table (``wn306``).
+WN306 is formed on the driver from the series table (each series' first forecast,
+outcome and variance budget) and, with an underlying, pass 2's sums of its claim 2 and
+per-series σ̂ (the % or share scale of the underlying decided over every partition
+from pass 1's maxima, as the in-memory engine decides over the panel).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import inspect
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from forecheck.checks.wiener import (
     COORD_LABEL,
@@ -46,6 +48,7 @@ from forecheck.checks.wiener import (
     NEWS_DAYS,
     P_EDGES,
     TAU_EDGES,
+    UNDERLYING_PERCENT_ABOVE,
     SeriesJumps,
     _step,
     clustering_part,
@@ -60,6 +63,11 @@ from forecheck.checks.wiener import (
     null_critical_values,
     require_increments,
     series_jumps,
+    taleb_parts,
+    taleb_path,
+    underlying_share,
+    untestable_underlying,
+    usable_underlying_count,
     wn301_measurement,
     wn302_measurement,
     wn303_measurement,
@@ -121,10 +129,14 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
     """Pass 1 of one partition: increment and value counts, WN301's bucket sums,
     WN302's per-series tests and pooled moments, WN307's sums (None when no computed
     WN check is selected)."""
-    if not _selected(config, COMPUTED):
+    if not _selected(config, (*COMPUTED, "WN306")):
         return None
     inc = Increments.from_panel(panel, config.min_length)
     out: dict = {"n_inc": inc.n}
+    if config.is_selected("WN306") and panel.underlying is not None:
+        u = np.asarray(panel.underlying, dtype=float)
+        u = u[~np.isnan(u)]  # the pooled nanmax decides % or share (checks/wiener.underlying_share)
+        out["underlying_max"] = float(u.max()) if len(u) else None
     names = COORDINATES if config.is_selected("WN301") else \
         COORDS if _selected(config, ("WN302", "WN303", "WN304", "WN305")) else ()
     coords = {name: inc.coordinate(name) for name in names}
@@ -209,9 +221,13 @@ def second_params(first: list[dict], config: AnalysisConfig, nulls: dict | None 
     given WN305's nulls (:func:`jump_nulls`), each coordinate's Lee–Mykland window and
     the null's grid of lengths and critical values (never the null's draws)."""
     parts = [f for f in first if f is not None]
+    out: dict = {}
+    maxima = [p["underlying_max"] for p in parts if p.get("underlying_max") is not None]
+    if any("underlying_max" in p for p in parts):  # WN306 with an underlying: its claim 2's parts
+        out["underlying_percent"] = bool(maxima) and max(maxima) > UNDERLYING_PERCENT_ABOVE
     if not parts or not _selected(config, ("WN303", "WN304", "WN305")):
-        return None
-    out: dict = {"take": {}}
+        return out or None
+    out["take"] = {}
     for name in COORDS:
         n = sum(p[name]["n_hill"] for p in parts)
         out["take"][name] = n if n < 10 else int(np.floor(np.sqrt(n))) + 1
@@ -250,7 +266,9 @@ def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | N
         return None
     inc = Increments.from_panel(panel, config.min_length)
     out = {}
-    for name in COORDS:
+    if "underlying_percent" in params and panel.underlying is not None:
+        out["taleb"] = _taleb_sums(panel, inc, params["underlying_percent"])
+    for name in COORDS if "take" in params else ():
         c = inc.coordinate(name)
         part: dict = {}
         if config.is_selected("WN303"):
@@ -268,6 +286,16 @@ def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | N
             part["jumps"] = _jump_parts(panel, c, params["jumps"][name], config.alpha, news=name == STANDARDISED)
         out[name] = part
     return out
+
+
+def _taleb_sums(panel, inc: Increments, percent: bool) -> dict:
+    """WN306's claim 2 on the partition's series (checks/wiener.taleb_parts): the
+    additive sums, the count of usable underlying values, and σ̂, Eq. 2's σ and the
+    fit flag per series with their ids."""
+    y = underlying_share(panel, percent)
+    part = taleb_parts(panel, inc, y)
+    series = pd.DataFrame({"id": panel.ids.astype(str), **{k: part.pop(k) for k in ("sigma", "sigma_eq2", "fit_ok")}})
+    return {**part, "n_usable": usable_underlying_count(panel, inc, y), "series": series}
 
 
 def _jump_parts(panel, c, p: dict, alpha: float, news: bool) -> dict:
@@ -487,11 +515,12 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
 
 
 # ------------------------------------------------------------------ WN306
-def wn306(series, config: AnalysisConfig) -> Measurement:
+def wn306(series: pd.DataFrame, second: list[dict | None], config: AnalysisConfig) -> Measurement:
     """check_wn306's record from the driver's series table (one row per series, in the
-    in-memory panel's order): claims 1 and 3 and the volatility seller read each
-    series' first forecast, outcome and budget; claim 2 (the underlying) is "not
-    testable", as in the in-memory engine without ``--underlying-col``."""
+    in-memory panel's order) and, with an underlying, the partitions' claim-2 parts:
+    claims 1 and 3 and the volatility seller read each series' first forecast,
+    outcome and budget; claim 2 adds the partitions' sums and puts their per-series σ̂
+    in the table's order."""
     n = series["n"].to_numpy(np.int64)
     eligible = n >= max(config.min_length, 2)  # Increments.from_panel's series
     require_increments(int(np.sum(n[eligible] - 1)), config.min_length)  # n − 1 increments each
@@ -499,8 +528,16 @@ def wn306(series, config: AnalysisConfig) -> Measurement:
     b = Budget(**{f: series[f].to_numpy(float) for f in (
         "movement_inflight", "movement_resolution", "movement", "uncertainty_reduction", "excess", "ratio")},
         resolved=~np.isnan(outcome))
-    return wn306_measurement(series["p0"].to_numpy(float), outcome, eligible, b,
-                             {"testable": False, "reason": "no underlying column"}, config.alpha)
+    parts = [s["taleb"] for s in second if s is not None and "taleb" in s]
+    if not parts:
+        path = {"testable": False, "reason": "no underlying column"}
+    else:
+        path = untestable_underlying(sum(p["n_usable"] for p in parts))
+        if path is None:
+            per = pd.concat([p["series"] for p in parts], ignore_index=True).set_index("id").reindex(series["id"])
+            path = taleb_path(parts, per["sigma"].to_numpy(float), per["sigma_eq2"].to_numpy(float),
+                              per["fit_ok"].to_numpy(bool))
+    return wn306_measurement(series["p0"].to_numpy(float), outcome, eligible, b, path, config.alpha)
 
 
 # ------------------------------------------------------------------ WN301
