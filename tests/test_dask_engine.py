@@ -390,6 +390,44 @@ def test_cli_engine_dask_with_a_scheduler(client, tmp_path):
     assert doc["input"]["rows_read"] == mem.input["rows_read"]
 
 
+def test_time_as_two_sort_keys_equals_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """--time-col time,-rev (a second key, descending): the engine reads both columns
+    (it used to ask Parquet for a column named "time,-rev"); records equal the
+    in-memory engine's on the same files (MG101's analytic reference in both, as in
+    test_pooled_records_equal_the_in_memory_engine)."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _panel(300, 8, seed=8, common_scale=0.02)
+    df["rev"] = -df["time"]  # descending rev = ascending time: the same order, by two keys
+    files = _write(df, tmp_path / "k", 2, by_time=False)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    opts = ReadOptions(time_col="time,-rev")
+    sel = ("DQ", "MG101", "MG102", "CA201")
+    mem = forecheck.analyze(files, read_options=opts, config=AnalysisConfig(select=sel))
+    dsk = analyze_dask(files, opts, AnalysisConfig(select=sel), client=client, npartitions=3)
+    assert dsk.input["columns"]["time"] == mem.input["columns"]["time"] == "time,-rev"
+    assert _compare(dsk, mem, ("MG101", "MG102", "CA201")) == []
+
+
+@pytest.mark.parametrize("column", ["resolved_at", "question_id", "cluster"])
+def test_a_role_found_by_name_is_refused_not_dropped(client, tmp_path, column):
+    """A column the in-memory inference reads by its name (resolution times, questions,
+    clusters) changes the in-memory engine's results; the Dask engine, which cannot
+    honour it yet, stops with exit 2 naming the column instead of ignoring it."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _panel(20, 6, seed=9)
+    df[column] = 10 if column == "resolved_at" else df["series"].str[:4]
+    _write(df, tmp_path / "n", 1, by_time=True)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "n"), "--engine", "dask", "--scheduler",
+                                   client.scheduler.address, "--isolated"])
+    assert res.exit_code == 2 and f"column {column!r}" in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.parametrize("args, text", [
     (["sample_data/pres2020_states.csv", "--engine", "dask"], "Parquet files only"),
     (["tests/data/good.parquet", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),

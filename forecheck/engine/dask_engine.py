@@ -31,6 +31,9 @@ from forecheck.io.options import ReadOptions
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
             "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
+#: column roles the in-memory inference may find by name that this engine refuses (role, flag)
+DETECTED_UNSUPPORTED = (("published", "--published-col"), ("resolved_at", "--resolved-at-col"),
+                        ("cluster", "--cluster-col"), ("question", "--question-col"))
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -163,7 +166,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     _unsupported(read_options, config)
     files = parquet_files(paths)
     opts, scale_note = _columns(files, read_options, config)
-    needed = [*opts.series_cols, opts.time_col, opts.prob_col,
+    needed = [*opts.series_cols, *_time_columns(opts.time_col, _schema_names(files[0])), opts.prob_col,
               *(c for c in (opts.outcome_col, opts.underlying_col) if c)]
     own_client = own_cluster = None
     if client is None:
@@ -282,8 +285,28 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
+    # roles the inference finds by a column's name (docs/input.md) that this engine cannot
+    # honour yet: refused, as their flags are (_unsupported), never dropped silently
+    for role, flag in DETECTED_UNSUPPORTED:
+        if cols.get(role):
+            raise InputError(f"{files[0]}: column {cols[role]!r} is read as the {role.replace('_', ' ')} column "
+                             f"(found by its name); --engine dask does not support {flag} yet (docs/performance.md, "
+                             "\"Dask engine\"): use the in-memory engine, or drop or rename the column")
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
                    prob_col=cols["p"], outcome_col=cols.get("outcome"), underlying_col=cols.get("underlying")), None
+
+
+def _schema_names(path: str) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).names
+
+
+def _time_columns(spec: str, columns) -> list[str]:
+    """The columns of a time given as several sort keys (``--time-col a,-b``: b descending)."""
+    if spec in columns:
+        return [spec]
+    return [k[1:] if k.startswith("-") and k not in columns else k for k in spec.split(",")]
 
 
 def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
