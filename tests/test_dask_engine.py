@@ -411,9 +411,34 @@ def test_time_as_two_sort_keys_equals_the_in_memory_engine(client, tmp_path, mon
     assert _compare(dsk, mem, ("MG101", "MG102", "CA201")) == []
 
 
-@pytest.mark.parametrize("column", ["resolved_at", "question_id", "cluster"])
+def test_resolution_times_equal_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """A resolved_at column (found by its name): per-series resolution times move every
+    time to resolution (MG101's τ bins, the calibration horizons, WN301's −log τ); some
+    series have forecasts after it (DQ009), some none (one typical step after the last
+    forecast). Every computed record equals the in-memory engine's on the same files."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _panel(300, 8, seed=8, common_scale=0.02)
+    ids = df["series"].unique()
+    at = dict(zip(ids, 8.0 + np.random.default_rng(0).integers(0, 5, len(ids))))
+    at.update(dict.fromkeys(ids[:10], 5.0))  # forecasts at times 6 and 7 come after it: DQ009
+    at.update(dict.fromkeys(ids[10:20], np.nan))  # not given
+    df["resolved_at"] = df["series"].map(at)
+    files = _write(df, tmp_path / "ra", 3, by_time=False)
+    mem = _mem(files, select=("ALL",))
+    dsk = _dask(files, client, select=("ALL",))
+    assert dsk.input["columns"]["resolved_at"] == "resolved_at"
+    assert mem.result("DQ009").status == dsk.result("DQ009").status == "fail"
+    assert dsk.result("DQ009").to_dict()["details"]["count"] == 20  # 10 series × times 6, 7
+    codes = [r.code for r in mem.results if r.code != "DQ011"]
+    assert all(dsk.result(c).status != "skip" for c in codes if not c.startswith("DQ"))
+    assert _compare(dsk, mem, codes) == []
+
+
+@pytest.mark.parametrize("column", ["published", "question_id", "cluster"])
 def test_a_role_found_by_name_is_refused_not_dropped(client, tmp_path, column):
-    """A column the in-memory inference reads by its name (resolution times, questions,
+    """A column the in-memory inference reads by its name (publication times, questions,
     clusters) changes the in-memory engine's results; the Dask engine, which cannot
     honour it yet, stops with exit 2 naming the column instead of ignoring it."""
     from typer.testing import CliRunner
@@ -421,7 +446,7 @@ def test_a_role_found_by_name_is_refused_not_dropped(client, tmp_path, column):
     from forecheck.cli.app import app
 
     df = _panel(20, 6, seed=9)
-    df[column] = 10 if column == "resolved_at" else df["series"].str[:4]
+    df[column] = df["time"] if column == "published" else df["series"].str[:4]
     _write(df, tmp_path / "n", 1, by_time=True)
     res = CliRunner().invoke(app, ["analyze", str(tmp_path / "n"), "--engine", "dask", "--scheduler",
                                    client.scheduler.address, "--isolated"])

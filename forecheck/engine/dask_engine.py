@@ -32,8 +32,8 @@ from forecheck.io.options import ReadOptions
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
             "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
 #: column roles the in-memory inference may find by name that this engine refuses (role, flag)
-DETECTED_UNSUPPORTED = (("published", "--published-col"), ("resolved_at", "--resolved-at-col"),
-                        ("cluster", "--cluster-col"), ("question", "--question-col"))
+DETECTED_UNSUPPORTED = (("published", "--published-col"), ("cluster", "--cluster-col"),
+                        ("question", "--question-col"))
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -76,7 +76,7 @@ def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
     bad = [flag for flag, on in (
         ("--layout wide", opts.layout == "wide"), ("--cluster-col", opts.cluster_col),
         ("--question-col", opts.question_col), ("--group-by", opts.group_col), ("--outcomes", opts.outcomes_file),
-        ("--published-col", opts.published_col), ("--resolved-at-col", opts.resolved_at_col),
+        ("--published-col", opts.published_col),
         ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
     if bad:
@@ -167,7 +167,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     files = parquet_files(paths)
     opts, scale_note = _columns(files, read_options, config)
     needed = [*opts.series_cols, *_time_columns(opts.time_col, _schema_names(files[0])), opts.prob_col,
-              *(c for c in (opts.outcome_col, opts.underlying_col) if c)]
+              *(c for c in (opts.outcome_col, opts.underlying_col, opts.resolved_at_col) if c)]
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -293,7 +293,8 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
                              f"(found by its name); --engine dask does not support {flag} yet (docs/performance.md, "
                              "\"Dask engine\"): use the in-memory engine, or drop or rename the column")
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
-                   prob_col=cols["p"], outcome_col=cols.get("outcome"), underlying_col=cols.get("underlying")), None
+                   prob_col=cols["p"], outcome_col=cols.get("outcome"), underlying_col=cols.get("underlying"),
+                   resolved_at_col=cols.get("resolved_at")), None
 
 
 def _schema_names(path: str) -> list[str]:
