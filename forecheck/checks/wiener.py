@@ -540,6 +540,7 @@ def wn305_measurement(std: JumpPart, raw: JumpPart, news_days: tuple[NewsDay, ..
 
 
 # --------------------------------------------------------------------------- WN306
+NO_UNDERLYING = "no underlying column"
 UNDERLYING_PERCENT_ABOVE = 1.5  # an underlying with any value above this is in % (vote share 0–100)
 
 
@@ -551,10 +552,17 @@ def underlying_share(panel, percent: bool | None = None) -> np.ndarray | None:
         return None
     u = np.asarray(u, dtype=float)
     if percent is None:
-        percent = bool(np.nanmax(u) > UNDERLYING_PERCENT_ABOVE)
+        top = underlying_max(u)
+        percent = top is not None and top > UNDERLYING_PERCENT_ABOVE
     if percent:
         u = u / 100.0
     return u
+
+
+def underlying_max(u: np.ndarray) -> float | None:
+    """The largest underlying value, NaN ignored (None when every value is missing)."""
+    u = u[~np.isnan(u)]
+    return float(u.max()) if len(u) else None
 
 
 def _usable_underlying(y: np.ndarray) -> np.ndarray:
@@ -639,8 +647,7 @@ def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
 def check_wn306(ctx: CheckContext) -> Measurement:
     panel = ctx.panel
     inc = _increments(ctx)
-    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False,
-                                                                        "reason": "no underlying column"}
+    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False, "reason": NO_UNDERLYING}
     return wn306_measurement(panel.p0, panel.outcome, inc.eligible, ctx.budget(), path, ctx.config.alpha)
 
 
@@ -693,7 +700,9 @@ def wn306_measurement(p0: np.ndarray, outcome: np.ndarray, eligible: np.ndarray,
               f"of steps; Σ|Δp|/Σ|ΔY| = {_f(ratio, '.2f')}; Taleb B path with fitted σ̂ "
               f"(median {_f(path['sigma_median'], '.2f')}) has RMSE {_f(path['rmse_forecast_vs_B'], '.3f')}")
     else:
-        verdict, ev = "not testable", f"no usable underlying ({path.get('reason', '')}); pass --underlying-col"
+        reason = path.get("reason", "")
+        verdict, ev = "not testable", (f"no usable underlying ({reason}); pass --underlying-col"
+                                       if reason == NO_UNDERLYING else f"the underlying is not usable: {reason}")
     claims.append(Claim(claim="the forecast should not move more than its underlying", verdict=verdict,
                         evidence=ev, extra={"underlying": path}))
 

@@ -46,6 +46,7 @@ from forecheck.checks.wiener import (
     COORD_LABEL,
     LARGEST_MOVES,
     NEWS_DAYS,
+    NO_UNDERLYING,
     P_EDGES,
     TAU_EDGES,
     UNDERLYING_PERCENT_ABOVE,
@@ -65,6 +66,7 @@ from forecheck.checks.wiener import (
     series_jumps,
     taleb_parts,
     taleb_path,
+    underlying_max,
     underlying_share,
     untestable_underlying,
     usable_underlying_count,
@@ -134,9 +136,8 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
     inc = Increments.from_panel(panel, config.min_length)
     out: dict = {"n_inc": inc.n}
     if config.is_selected("WN306") and panel.underlying is not None:
-        u = np.asarray(panel.underlying, dtype=float)
-        u = u[~np.isnan(u)]  # the pooled nanmax decides % or share (checks/wiener.underlying_share)
-        out["underlying_max"] = float(u.max()) if len(u) else None
+        # the pooled maximum decides % or share (checks/wiener.underlying_share)
+        out["underlying_max"] = underlying_max(np.asarray(panel.underlying, dtype=float))
     names = COORDINATES if config.is_selected("WN301") else \
         COORDS if _selected(config, ("WN302", "WN303", "WN304", "WN305")) else ()
     coords = {name: inc.coordinate(name) for name in names}
@@ -530,7 +531,7 @@ def wn306(series: pd.DataFrame, second: list[dict | None], config: AnalysisConfi
         resolved=~np.isnan(outcome))
     parts = [s["taleb"] for s in second if s is not None and "taleb" in s]
     if not parts:
-        path = {"testable": False, "reason": "no underlying column"}
+        path = {"testable": False, "reason": NO_UNDERLYING}
     else:
         path = untestable_underlying(sum(p["n_usable"] for p in parts))
         if path is None:
