@@ -25,7 +25,7 @@ from forecheck.io.options import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204")
-WN = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
+WN = ("WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
 COMPUTED = POOLED + WN
 TOL = 1e-9
 
@@ -227,8 +227,8 @@ def _simulated(model: str, tmp_path: Path) -> list[str]:
 def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     """WN301 by distributed Newton steps, WN302–WN305 and WN307 from per-series tests,
     merged moments, top order statistics, additive sums and (WN305) the driver's
-    Gaussian null: every number of the record equal, and the series table's JB and BNS
-    columns; each model gives the checks something to find."""
+    Gaussian null, WN306 from the series table: every number of the record equal, and
+    the series table's JB and BNS columns; each model gives the checks something to find."""
     files = _simulated(model, tmp_path)
     mem = _mem(files, select=WN, min_length=15)
     dsk = _dask(files, client, select=WN, min_length=15)
@@ -251,6 +251,10 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     assert vol.converged and vol.se == "clustered by series" and vol.n_series == eligible < 80
     assert vol.coordinates["latent"].n == dsk.result("WN303").details.standardised.n
     assert len(dsk.result("WN305").details.largest_moves) == 5
+    # WN306 from the series table: claims 1 and 3 tested (not "not testable"), claim 2 needs
+    # an underlying (none here; test_wn306_with_an_underlying_...); values: the in-memory record's
+    claims = [c.verdict for c in dsk.result("WN306").details.claims]
+    assert claims[0] != "not testable" and claims[2] != "not testable" and claims[1] == "not testable"
     for col in ("wn_jb_pvalue_std", "wn_bns_pvalue_std"):
         _same_column(dsk, mem, col)
 
@@ -295,6 +299,59 @@ def test_wn305_many_lengths_and_ties_equal_the_in_memory_engine(client, tmp_path
         assert all(key(rows[i]) == key(rows[i + 1]) and rows[i + 1].series == rows[i].series + "b"
                    for i in range(0, len(rows) - 1, 2))
     _same_column(dsk, mem, "wn_bns_pvalue_std")
+
+
+def _with_underlying(n_series: int, n_steps: int, seed: int) -> pd.DataFrame:
+    """Taleb's model (2018, Eq. 1): an underlying vote share Y = ½ + ½ erf(X), X an exact
+    OU path, and the forecast B(Y_t, σ, τ_t) plus noise; the share in %, some missing."""
+    from math import erf
+
+    from forecheck.stats import taleb
+
+    rng = np.random.default_rng(seed)
+    sigma, dt = 0.7, 1.0 / n_steps
+    x = np.empty((n_series, n_steps))
+    x[:, 0] = rng.normal(0, 0.3, n_series)
+    for t in range(1, n_steps):
+        x[:, t] = x[:, t - 1] * np.exp(sigma**2 * dt) + np.sqrt((np.exp(2 * sigma**2 * dt) - 1) / 2) * \
+            rng.standard_normal(n_series)
+    y = 0.5 + 0.5 * np.vectorize(erf)(x)
+    p = taleb.binary_price(y, sigma, 1 - np.arange(n_steps)[None, :] / n_steps) + rng.normal(0, 0.02, x.shape)
+    outcome = (x[:, -1] > 0).astype(float)
+    outcome[:3] = np.nan
+    df = pd.DataFrame({"series": np.repeat([f"s{i:03d}" for i in range(n_series)], n_steps),
+                       "time": np.tile(np.arange(n_steps), n_series), "p": np.clip(p, 0.001, 0.999).ravel(),
+                       "outcome": np.repeat(outcome, n_steps), "underlying": 100 * y.ravel()})
+    df.loc[rng.choice(len(df), size=15, replace=False), "underlying"] = np.nan
+    return df
+
+
+def test_wn306_with_an_underlying_equals_the_in_memory_engine(client, tmp_path):
+    """WN306's claim 2 (Taleb's path): each partition's σ̂ per series and sums, the
+    driver's medians, RMSE and movement ratio. The column found by its name
+    ("underlying", in %) and named with --underlying-col; with 9 usable values the claim
+    is not testable in both engines, for the same reason. Expected values: the
+    in-memory engine on the same files."""
+    df = _with_underlying(60, 30, seed=2)
+    files = _write(df, tmp_path / "u", 3, by_time=False)
+    mem = _mem(files, select=("WN306",))
+    dsk = _dask(files, client, select=("WN306",))
+    assert _compare(dsk, mem, ("WN306",)) == []
+    claim = dsk.result("WN306").details.claims[1]
+    assert claim.verdict in ("holds", "fails") and claim.extra["underlying"]["sigma_median"] == pytest.approx(0.7, rel=0.15)
+    assert "spearman_sigma_vs_inflight_movement" in dsk.result("WN306").details.claims[2].extra
+    from forecheck.engine.dask_engine import analyze_dask
+
+    renamed = df.rename(columns={"underlying": "vote"})
+    renamed.loc[renamed.index[9:], "vote"] = np.nan  # 9 usable values: too few to fit
+    for frame, name in ((df.rename(columns={"underlying": "vote"}), "v"), (renamed, "thin")):
+        files = _write(frame, tmp_path / name, 3, by_time=False)
+        opts = ReadOptions(underlying_col="vote")
+        mem = forecheck.analyze(files, read_options=opts, config=AnalysisConfig(select=("WN306",)))
+        dsk = analyze_dask(files, opts, AnalysisConfig(select=("WN306",)), client=client, npartitions=4)
+        assert _compare(dsk, mem, ("WN306",)) == []
+        testable = dsk.result("WN306").details.claims[1].extra["underlying"]["testable"]
+        assert testable is (name == "v")
 
 
 def test_wn_too_little_data_is_the_same_skip(client, tmp_path):
@@ -391,7 +448,7 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     from forecheck.engine.dask_engine import analyze_dask
 
     dsk = analyze_dask([str(tmp_path / "q")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
-    codes = [r.code for r in mem.results if r.code != "WN306"]  # (WN306: not computed by the Dask engine)
+    codes = [r.code for r in mem.results]
     assert "DQ011" in codes and set(COMPUTED) <= set(codes)
     diffs = _compare(dsk, mem, codes)
     assert diffs == [], diffs
@@ -449,7 +506,7 @@ def test_outcomes_file_equals_the_in_memory_engine(client, tmp_path, monkeypatch
     sel = ("DQ", "MG", "CA", "WN")
     mem = forecheck.analyze(files, config=AnalysisConfig(select=sel), read_options=opts)
     dsk = analyze_dask([str(tmp_path / "o")], opts, AnalysisConfig(select=sel), client=client, npartitions=4)
-    codes = [r.code for r in mem.results if r.code != "WN306"]
+    codes = [r.code for r in mem.results]
     assert _compare(dsk, mem, codes) == []
     for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
         assert dsk.input[key] == mem.input[key], key
@@ -489,6 +546,68 @@ def test_cli_engine_dask_with_a_scheduler(client, tmp_path):
     assert got["MG102"]["statistic"] == pytest.approx(mem.result("MG102").statistic, rel=1e-9)
     assert got["MG101"]["estimate"] == pytest.approx(mem.result("MG101").estimate, rel=1e-9)
     assert doc["input"]["rows_read"] == mem.input["rows_read"]
+
+
+def test_time_as_two_sort_keys_equals_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """--time-col time,-rev (a second key, descending): the engine reads both columns
+    (it used to ask Parquet for a column named "time,-rev"); records equal the
+    in-memory engine's on the same files (MG101's analytic reference in both, as in
+    test_pooled_records_equal_the_in_memory_engine)."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _panel(300, 8, seed=8, common_scale=0.02)
+    df["rev"] = -df["time"]  # descending rev = ascending time: the same order, by two keys
+    files = _write(df, tmp_path / "k", 2, by_time=False)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    opts = ReadOptions(time_col="time,-rev")
+    sel = ("DQ", "MG101", "MG102", "CA201")
+    mem = forecheck.analyze(files, read_options=opts, config=AnalysisConfig(select=sel))
+    dsk = analyze_dask(files, opts, AnalysisConfig(select=sel), client=client, npartitions=3)
+    assert dsk.input["columns"]["time"] == mem.input["columns"]["time"] == "time,-rev"
+    assert _compare(dsk, mem, ("MG101", "MG102", "CA201")) == []
+
+
+def test_resolution_times_equal_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """A resolved_at column (found by its name): per-series resolution times move every
+    time to resolution (MG101's τ bins, the calibration horizons, WN301's −log τ); some
+    series have forecasts after it (DQ009), some none (one typical step after the last
+    forecast). Every computed record equals the in-memory engine's on the same files."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _panel(300, 8, seed=8, common_scale=0.02)
+    ids = df["series"].unique()
+    at = dict(zip(ids, 8.0 + np.random.default_rng(0).integers(0, 5, len(ids))))
+    at.update(dict.fromkeys(ids[:10], 5.0))  # forecasts at times 6 and 7 come after it: DQ009
+    at.update(dict.fromkeys(ids[10:20], np.nan))  # not given
+    df["resolved_at"] = df["series"].map(at)
+    files = _write(df, tmp_path / "ra", 3, by_time=False)
+    mem = _mem(files, select=("ALL",))
+    dsk = _dask(files, client, select=("ALL",))
+    assert dsk.input["columns"]["resolved_at"] == "resolved_at"
+    assert mem.result("DQ009").status == dsk.result("DQ009").status == "fail"
+    assert dsk.result("DQ009").to_dict()["details"]["count"] == 20  # 10 series × times 6, 7
+    codes = [r.code for r in mem.results if r.code != "DQ011"]
+    assert all(dsk.result(c).status != "skip" for c in codes if not c.startswith("DQ"))
+    assert _compare(dsk, mem, codes) == []
+
+
+def test_a_publication_column_found_by_name_is_refused_not_dropped(client, tmp_path):
+    """A column the in-memory inference reads by its name as the publication time
+    (back-casts, DQ007) changes the in-memory engine's results; the Dask engine, which
+    cannot honour it yet, stops with exit 2 naming the column instead of ignoring it."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _panel(20, 6, seed=9)
+    df["published"] = df["time"]
+    _write(df, tmp_path / "n", 1, by_time=True)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "n"), "--engine", "dask", "--scheduler",
+                                   client.scheduler.address, "--isolated"])
+    assert res.exit_code == 2 and "column 'published'" in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize("bad, text", [
@@ -552,12 +671,9 @@ def test_bad_combinations_exit_2(args, text):
 def test_columns_recognised_by_name(client, tmp_path):
     """Columns the in-memory loader takes by their name: ``cluster`` (and ``question_id``)
     are read as declared clusters (questions), as the in-memory engine reads them (MG106's
-    count of clusters is the in-memory one: 4 clusters in the data); ``underlying``, a
-    role the Dask engine does not support, is refused (exit 2), not dropped."""
-    from typer.testing import CliRunner
-
-    from forecheck.cli.app import app
-
+    count of clusters is the in-memory one: 4 clusters in the data). (``underlying`` and
+    ``resolved_at``: test_wn306_with_an_underlying_..., test_resolution_times_...; a
+    publication column is refused: test_a_publication_column_found_by_name_...)"""
     df = _question_panel(n_pairs=12, n_multi=4, n_solo=8, n_clusters=4).rename(columns={"clu": "cluster"})
     files = _write(df.drop(columns="qid"), tmp_path / "c", 2, by_time=True)
     mem = _mem(files, select=("MG",), question_detection=False)
@@ -565,10 +681,6 @@ def test_columns_recognised_by_name(client, tmp_path):
     assert mem.input["columns"]["cluster"] == dsk.input["columns"]["cluster"] == "cluster"
     assert dsk.result("MG106").details.n_clusters == mem.result("MG106").details.n_clusters == 4
     assert _compare(dsk, mem, ("MG102", "MG103", "MG106")) == []
-    _write(df.assign(underlying=1.0), tmp_path / "u", 2, by_time=True)
-    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "u"), "--engine", "dask", "--scheduler",
-                                   client.scheduler.address, "--isolated"])
-    assert res.exit_code == 2 and "column 'underlying' is recognised by its name" in res.stderr, res.stderr
 
 
 def _run(code: str) -> subprocess.CompletedProcess:

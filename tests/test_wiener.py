@@ -146,6 +146,32 @@ def test_taleb_path_with_underlying_recovers_sigma():
     assert u["rmse_forecast_vs_B"] < 0.03
 
 
+@pytest.mark.filterwarnings("error")  # an all-missing underlying used to warn (nanmax of all NaN)
+@pytest.mark.parametrize("cell", [np.nan, "n/a", "abc"])
+def test_an_underlying_without_numbers_is_said_not_usable(cell, tmp_path):
+    """An underlying column with no usable value: claim 2 is "not testable" and says the
+    underlying is unusable (not "pass --underlying-col": one was read); cells that are
+    text rather than missing-value markers are named in a note."""
+    import pandas as pd
+
+    import forecheck
+
+    rng = np.random.default_rng(3)
+    n, T = 30, 12
+    df = pd.DataFrame({"series": np.repeat([f"s{i}" for i in range(n)], T), "time": np.tile(np.arange(T), n),
+                       "p": rng.uniform(0.1, 0.9, n * T), "outcome": np.repeat(rng.integers(0, 2, n), T),
+                       "underlying": cell})
+    f = tmp_path / "u.csv"
+    df.to_csv(f, index=False)
+    rep = forecheck.analyze(str(f), select=("WN306",))
+    claim = rep.result("WN306").details.claims[1]
+    assert claim.verdict == "not testable" and claim.evidence.startswith("the underlying is not usable")
+    text_notes = [x for x in rep.input["notes"] if "cells that are not numbers" in x]
+    assert text_notes == ([] if cell is np.nan or cell == "n/a" else
+                          ["Underlying column 'underlying': cells that are not numbers (such as 'abc') are read "
+                           "as missing; WN306's claim 2 uses the numbers."])
+
+
 def test_edge_cases_single_series_constant_and_absorbed():
     rng = np.random.default_rng(0)
     p = np.clip(0.5 + np.cumsum(rng.normal(0, 0.02, 150)), 0.01, 0.99)

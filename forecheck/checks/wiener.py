@@ -47,11 +47,19 @@ STD_NOTE = ("standardised = latent probit-clock increments ΔS/√Δt, S = Φ⁻
 
 
 # --------------------------------------------------------------------------- plumbing
+MIN_INCREMENTS = 10  # every WN check needs this many increments of eligible series
+
+
+def require_increments(n: int, min_length: int) -> None:
+    """The WN checks' common precondition (both engines: n counted over eligible series)."""
+    if n < MIN_INCREMENTS:
+        raise InsufficientDataError(
+            f"fewer than {MIN_INCREMENTS} increments in series with at least {min_length} forecasts")
+
+
 def _increments(ctx: CheckContext) -> Increments:
     inc = ctx.cached("wn_increments", lambda: Increments.from_panel(ctx.panel, ctx.config.min_length))
-    if inc.n < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {ctx.config.min_length} forecasts")
+    require_increments(inc.n, ctx.config.min_length)
     return inc
 
 
@@ -532,25 +540,40 @@ def wn305_measurement(std: JumpPart, raw: JumpPart, news_days: tuple[NewsDay, ..
 
 
 # --------------------------------------------------------------------------- WN306
-def _underlying_share(panel) -> np.ndarray | None:
+NO_UNDERLYING = "no underlying column"
+UNDERLYING_PERCENT_ABOVE = 1.5  # an underlying with any value above this is in % (vote share 0–100)
+
+
+def underlying_share(panel, percent: bool | None = None) -> np.ndarray | None:
+    """The underlying as a share in (0, 1); ``percent`` None: decided on the panel's
+    values (the Dask engine decides over every partition and passes it)."""
     u = panel.underlying
     if u is None:
         return None
     u = np.asarray(u, dtype=float)
-    if np.nanmax(u) > 1.5:
+    if percent is None:
+        top = underlying_max(u)
+        percent = top is not None and top > UNDERLYING_PERCENT_ABOVE
+    if percent:
         u = u / 100.0
     return u
 
 
-def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
-    """Fit σ per series on the shadow X = erf⁻¹(2Y − 1) of the underlying and compare
-    the forecast with Taleb's B(Y_t, σ̂, τ_t)."""
-    panel = ctx.panel
-    y = _underlying_share(panel)
-    rows_all = np.flatnonzero(inc.eligible[panel.series_index])
-    ok_rows = rows_all[np.isfinite(y[rows_all]) & (y[rows_all] > 0) & (y[rows_all] < 1)]
-    if len(ok_rows) < 10:
-        return {"testable": False, "reason": "fewer than 10 usable underlying values in (0, 1)"}
+def underlying_max(u: np.ndarray) -> float | None:
+    """The largest underlying value, NaN ignored (None when every value is missing)."""
+    u = u[~np.isnan(u)]
+    return float(u.max()) if len(u) else None
+
+
+def _usable_underlying(y: np.ndarray) -> np.ndarray:
+    return np.isfinite(y) & (y > 0) & (y < 1)
+
+
+def taleb_parts(panel, inc: Increments, y: np.ndarray) -> dict:
+    """Per series σ̂ fitted on the shadow X = erf⁻¹(2Y − 1) of the underlying share
+    ``y`` (rows), σ from Taleb's Eq. 2, and the additive sums of the forecast against
+    Taleb's B(Y_t, σ̂, τ_t) and of |Δp| against |ΔY| (``taleb_path`` forms the claim;
+    the Dask engine adds the sums over partitions)."""
     s = panel.series_index
     ttr = panel.time_to_resolution
     horizon = ttr[panel.first_row]
@@ -570,43 +593,86 @@ def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
     y0 = y[panel.first_row]
     sigma_eq2 = taleb.sigma_from_vote_volatility(svote, np.clip(y0, 1e-9, 1 - 1e-9), 1.0)
     b = taleb.binary_price(np.clip(y, 1e-12, 1 - 1e-12), sigma[s], np.maximum(tau, 0))
-    use = np.zeros(panel.n_obs, dtype=bool)
-    use[ok_rows] = True
+    use = inc.eligible[s] & _usable_underlying(y)
     use &= np.isfinite(b) & np.isfinite(sigma[s])
-    rmse = float(np.sqrt(np.mean((panel.p[use] - b[use]) ** 2))) if use.any() else None
     adp = np.abs(panel.p[r] - panel.p[r - 1])
     ady = np.abs(y[r] - y[r - 1])
-    fit_ok = np.isfinite(sigma) & (tt > 0)
+    return {"sse": float(np.sum((panel.p[use] - b[use]) ** 2)), "n_use": int(np.count_nonzero(use)),
+            "n_more": int(np.count_nonzero(adp > ady)), "n_steps": len(adp),
+            "sum_adp": float(adp.sum()), "sum_ady": float(ady.sum()),
+            "sigma": sigma, "sigma_eq2": sigma_eq2, "fit_ok": np.isfinite(sigma) & (tt > 0)}
+
+
+def taleb_path(parts: list[dict], sigma: np.ndarray, sigma_eq2: np.ndarray, fit_ok: np.ndarray) -> dict:
+    """WN306's underlying path from the parts' sums (one part in memory) and the
+    per-series σ̂, Eq. 2 σ and fit flags (S,) in panel order."""
+    sse, n_use, n_more, n_steps, sum_adp, sum_ady = (
+        parts[0][k] if len(parts) == 1 else sum(p[k] for p in parts)
+        for k in ("sse", "n_use", "n_more", "n_steps", "sum_adp", "sum_ady"))
     return {"testable": True, "n_series": int(fit_ok.sum()),
             "sigma_median": float(np.median(sigma[fit_ok])) if fit_ok.any() else None,
             "sigma_eq2_median": float(np.nanmedian(sigma_eq2[fit_ok])) if fit_ok.any() else None,
-            "rmse_forecast_vs_B": rmse,
-            "share_steps_forecast_moves_more": float(np.mean(adp > ady)) if len(adp) else None,
-            "abs_movement_ratio": float(adp.sum() / ady.sum()) if ady.sum() > 0 else None,
+            "rmse_forecast_vs_B": float(np.sqrt(sse / n_use)) if n_use else None,
+            "share_steps_forecast_moves_more": n_more / n_steps if n_steps else None,
+            "abs_movement_ratio": sum_adp / sum_ady if sum_ady > 0 else None,
             "sigma_per_series": sigma, "fit_ok_per_series": fit_ok}
 
 
+MIN_UNDERLYING = 10  # usable underlying values (in (0, 1), eligible series) for WN306's claim 2
+
+
+def untestable_underlying(n_usable: int) -> dict | None:
+    """WN306's claim 2 when the underlying is too thin to fit (else None)."""
+    if n_usable < MIN_UNDERLYING:
+        return {"testable": False, "reason": f"fewer than {MIN_UNDERLYING} usable underlying values in (0, 1)"}
+    return None
+
+
+def usable_underlying_count(panel, inc: Increments, y: np.ndarray) -> int:
+    """Rows of eligible series whose underlying share lies in (0, 1)."""
+    return int(np.count_nonzero(inc.eligible[panel.series_index] & _usable_underlying(y)))
+
+
+def _taleb_path(ctx: CheckContext, inc: Increments) -> dict:
+    """Fit σ per series on the shadow X = erf⁻¹(2Y − 1) of the underlying and compare
+    the forecast with Taleb's B(Y_t, σ̂, τ_t)."""
+    y = underlying_share(ctx.panel)
+    thin = untestable_underlying(usable_underlying_count(ctx.panel, inc, y))
+    if thin is not None:
+        return thin
+    part = taleb_parts(ctx.panel, inc, y)
+    return taleb_path([part], part["sigma"], part["sigma_eq2"], part["fit_ok"])
+
+
 def check_wn306(ctx: CheckContext) -> Measurement:
-    a = ctx.config.alpha
     panel = ctx.panel
     inc = _increments(ctx)
-    b = ctx.budget()
-    elig = inc.eligible
-    resolved = elig & panel.resolved
+    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False, "reason": NO_UNDERLYING}
+    return wn306_measurement(panel.p0, panel.outcome, inc.eligible, ctx.budget(), path, ctx.config.alpha)
+
+
+def wn306_measurement(p0: np.ndarray, outcome: np.ndarray, eligible: np.ndarray, b, path: dict,
+                      a: float) -> Measurement:
+    """WN306's record from per-series arrays (S,) in panel order: first forecast
+    ``p0``, ``outcome`` (NaN unresolved), ``eligible`` (series the increments use),
+    the variance budget ``b`` of every series, and the underlying's path (``_taleb_path``;
+    ``{"testable": False, "reason": ...}`` without one). Per-series inputs only, so the
+    Dask engine forms the same record from the series table (engine/wiener.wn306)."""
+    elig = eligible
+    resolved = elig & ~np.isnan(outcome)
     claims = []
 
     # (1) "with high uncertainty the forecast should stay near 50%". Take each resolved
     # series' first forecast (the most time, hence uncertainty, left); among those beyond
     # 20/80, would a forecast pulled halfway to 50% have scored better (Brier)? Paired
     # difference d = (o − p_fav)² − (o − p_half)², p_half = ½ + (p_fav − ½)/2.
-    p0 = panel.p0
     extreme = resolved & (np.abs(p0 - 0.5) >= 0.3)
     n_ext = int(extreme.sum())
     early_share = float(np.mean(np.abs(p0[elig] - 0.5) >= 0.3)) if elig.any() else None
     z1 = p1 = None
     if n_ext >= 5:
         pf = np.maximum(p0[extreme], 1 - p0[extreme])
-        won = np.where(p0[extreme] > 0.5, panel.outcome[extreme], 1 - panel.outcome[extreme])
+        won = np.where(p0[extreme] > 0.5, outcome[extreme], 1 - outcome[extreme])
         half = 0.5 + (pf - 0.5) / 2
         d = (won - pf) ** 2 - (won - half) ** 2
         sd = d.std(ddof=1)
@@ -624,8 +690,7 @@ def check_wn306(ctx: CheckContext) -> Measurement:
                                             "share_series_starting_beyond_20_80": early_share, "n": n_ext}))
 
     # (2) "it should not move more than its underlying" (Taleb 2018 fn 1)
-    path = _taleb_path(ctx, inc) if panel.underlying is not None else {"testable": False,
-                                                                        "reason": "no underlying column"}
+    path = dict(path)
     sigma = path.pop("sigma_per_series", None)
     fit_ok = path.pop("fit_ok_per_series", None)
     if path.get("testable"):
@@ -635,7 +700,9 @@ def check_wn306(ctx: CheckContext) -> Measurement:
               f"of steps; Σ|Δp|/Σ|ΔY| = {_f(ratio, '.2f')}; Taleb B path with fitted σ̂ "
               f"(median {_f(path['sigma_median'], '.2f')}) has RMSE {_f(path['rmse_forecast_vs_B'], '.3f')}")
     else:
-        verdict, ev = "not testable", f"no usable underlying ({path.get('reason', '')}); pass --underlying-col"
+        reason = path.get("reason", "")
+        verdict, ev = "not testable", (f"no usable underlying ({reason}); pass --underlying-col"
+                                       if reason == NO_UNDERLYING else f"the underlying is not usable: {reason}")
     claims.append(Claim(claim="the forecast should not move more than its underlying", verdict=verdict,
                         evidence=ev, extra={"underlying": path}))
 

@@ -12,8 +12,8 @@ pressure).
 
 Computed: the data-quality findings and row accounting, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN305, WN307 (``engine/wiener.py``); with --question-col also DQ011.
-Labels that do not nest (a series with two questions or clusters, a question in
+and WN301–WN307 (``engine/wiener.py``; WN306 from the series table); with --question-col
+also DQ011. Labels that do not nest (a series with two questions or clusters, a question in
 two clusters) are refused (exit 2): the driver checks every partition's labels.
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
@@ -34,7 +34,7 @@ from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
-            "WN301", "WN302", "WN303", "WN304", "WN305", "WN307")
+            "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
 #: computed by the in-memory check functions themselves, on the driver (engine/combine.py)
 BY_CHECK_FUNCTION = ("CA201", "CA202", "CA203", "CA204")
 
@@ -76,8 +76,7 @@ def _is_parquet(path: str) -> bool:
 def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
     bad = [flag for flag, on in (
         ("--layout wide", opts.layout == "wide"), ("--group-by", opts.group_col),
-        ("--published-col", opts.published_col), ("--resolved-at-col", opts.resolved_at_col),
-        ("--underlying-col", opts.underlying_col), ("--drop-backcast", opts.drop_backcast),
+        ("--published-col", opts.published_col), ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
     if bad:
         raise InputError(f"--engine dask does not support {', '.join(bad)} yet (docs/performance.md, "
@@ -169,8 +168,10 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     if opts.outcomes_file:
         _outcomes_key(opts)
     grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
-    data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in _schema(files[0]) else None
-    needed = [*opts.series_cols, opts.time_col, opts.prob_col, *([data_outcome] if data_outcome else []), *grouping]
+    schema = _schema(files[0])
+    data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in schema else None
+    needed = [*opts.series_cols, *_time_columns(opts.time_col, schema), opts.prob_col,
+              *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col) if c), *grouping]
     needed = list(dict.fromkeys(needed))  # (a grouping column may be a series column, or both groupings one)
     own_client = own_cluster = None
     if client is None:
@@ -341,27 +342,33 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
         raise InputError("--engine dask reads the long layout (series, time, p) only")
     # a column the in-memory engine would read by its name in a role this engine does not
     # support: refused, not dropped (its records would differ from the in-memory ones)
-    for role, flag in (("published", "--published-col"), ("resolved_at", "--resolved-at-col"),
-                       ("underlying", "--underlying-col")):
-        if cols.get(role):
-            raise InputError(f"{files[0]}: column {cols[role]!r} is recognised by its name as the "
-                             f"{role.replace('_', ' ')} column ({flag}), which --engine dask does not support yet "
-                             "(docs/performance.md, \"Dask engine\"); rename or drop the column, or use the "
-                             "in-memory engine")
-    # a question or cluster column found by its name (question_id, cluster) is read as the
-    # in-memory engine reads it
+    if cols.get("published"):
+        raise InputError(f"{files[0]}: column {cols['published']!r} is recognised by its name as the "
+                         "published column (--published-col), which --engine dask does not support yet "
+                         "(docs/performance.md, \"Dask engine\"); rename or drop the column, or use the "
+                         "in-memory engine")
+    # question, cluster, underlying and resolution-time columns found by their names
+    # (question_id, cluster, underlying, resolved_at, ...) are read as the in-memory engine reads them
     # (--outcome-col may name the outcomes file's column, which the data do not have: kept for
     # the loader's join, not read from the data)
     outcome = cols.get("outcome") or (opts.outcome_col if opts.outcomes_file else None)
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
                    prob_col=cols["p"], outcome_col=outcome, question_col=cols.get("question"),
-                   cluster_col=cols.get("cluster")), None
+                   cluster_col=cols.get("cluster"), underlying_col=cols.get("underlying"),
+                   resolved_at_col=cols.get("resolved_at")), None
 
 
 def _schema(path: str) -> set[str]:
     import pyarrow.parquet as pq
 
     return set(pq.read_schema(path).names)
+
+
+def _time_columns(spec: str, columns) -> list[str]:
+    """The columns of a time given as several sort keys (``--time-col a,-b``: b descending)."""
+    if spec in columns:
+        return [spec]
+    return [k[1:] if k.startswith("-") and k not in columns else k for k in spec.split(",")]
 
 
 def _outcomes_key(opts: ReadOptions) -> None:
@@ -518,6 +525,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                 m, wn305_cols = W.wn305(wn_first, [s[4] for s in second], wn_nulls, config)
             elif spec.code == "WN307":
                 m = W.wn307(wn_first, config)
+            elif spec.code == "WN306":  # from the series table and pass 2's underlying parts
+                m = W.wn306(series, [s[4] for s in second], config)
             elif spec.code in BY_CHECK_FUNCTION:
                 if cal_ctx is None:
                     cal_ctx = C.calibration_context(pooled, cal, hs, time_unit, dep, config, pooled_units)

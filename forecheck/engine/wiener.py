@@ -28,7 +28,10 @@ The records are assembled here from those parts with the statistics functions of
 and decision rules follow ``checks/wiener.py`` (which computes from the pooled
 arrays, so its assembly cannot be called on the parts).
 
-Not here: WN306, which needs ``--underlying-col`` (the engine refuses it).
+WN306 is formed on the driver from the series table (each series' first forecast,
+outcome and variance budget) and, with an underlying, pass 2's sums of its claim 2 and
+per-series σ̂ (the % or share scale of the underlying decided over every partition
+from pass 1's maxima, as the in-memory engine decides over the panel).
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ import inspect
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from forecheck.checks.wiener import (
     COORD_LABEL,
     LARGEST_MOVES,
     NEWS_DAYS,
+    NO_UNDERLYING,
     P_EDGES,
     TAU_EDGES,
+    UNDERLYING_PERCENT_ABOVE,
     SeriesJumps,
     _step,
     clustering_part,
@@ -56,12 +62,20 @@ from forecheck.checks.wiener import (
     news_day_index,
     normality_part,
     null_critical_values,
+    require_increments,
     series_jumps,
+    taleb_parts,
+    taleb_path,
+    underlying_max,
+    underlying_share,
+    untestable_underlying,
+    usable_underlying_count,
     wn301_measurement,
     wn302_measurement,
     wn303_measurement,
     wn304_measurement,
     wn305_measurement,
+    wn306_measurement,
     wn307_measurement,
 )
 from forecheck.config import AnalysisConfig
@@ -77,6 +91,7 @@ from forecheck.errors import InsufficientDataError
 from forecheck.results import Measurement
 from forecheck.stats import clustering, jumps, microstructure, normality, tails
 from forecheck.stats import dists as stats
+from forecheck.stats.budget import Budget
 from forecheck.stats.segments import binomial_combination, group_codes
 from forecheck.stats.standardize import (
     COORDINATES,
@@ -116,10 +131,13 @@ def first_parts(panel, config: AnalysisConfig) -> dict | None:
     """Pass 1 of one partition: increment and value counts, WN301's bucket sums,
     WN302's per-series tests and pooled moments, WN307's sums (None when no computed
     WN check is selected)."""
-    if not _selected(config, COMPUTED):
+    if not _selected(config, (*COMPUTED, "WN306")):
         return None
     inc = Increments.from_panel(panel, config.min_length)
     out: dict = {"n_inc": inc.n}
+    if config.is_selected("WN306") and panel.underlying is not None:
+        # the pooled maximum decides % or share (checks/wiener.underlying_share)
+        out["underlying_max"] = underlying_max(np.asarray(panel.underlying, dtype=float))
     names = COORDINATES if config.is_selected("WN301") else \
         COORDS if _selected(config, ("WN302", "WN303", "WN304", "WN305")) else ()
     coords = {name: inc.coordinate(name) for name in names}
@@ -204,9 +222,13 @@ def second_params(first: list[dict], config: AnalysisConfig, nulls: dict | None 
     given WN305's nulls (:func:`jump_nulls`), each coordinate's Lee–Mykland window and
     the null's grid of lengths and critical values (never the null's draws)."""
     parts = [f for f in first if f is not None]
+    out: dict = {}
+    maxima = [p["underlying_max"] for p in parts if p.get("underlying_max") is not None]
+    if any("underlying_max" in p for p in parts):  # WN306 with an underlying: its claim 2's parts
+        out["underlying_percent"] = bool(maxima) and max(maxima) > UNDERLYING_PERCENT_ABOVE
     if not parts or not _selected(config, ("WN303", "WN304", "WN305")):
-        return None
-    out: dict = {"take": {}}
+        return out or None
+    out["take"] = {}
     for name in COORDS:
         n = sum(p[name]["n_hill"] for p in parts)
         out["take"][name] = n if n < 10 else int(np.floor(np.sqrt(n))) + 1
@@ -245,7 +267,9 @@ def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | N
         return None
     inc = Increments.from_panel(panel, config.min_length)
     out = {}
-    for name in COORDS:
+    if "underlying_percent" in params and panel.underlying is not None:
+        out["taleb"] = _taleb_sums(panel, inc, params["underlying_percent"])
+    for name in COORDS if "take" in params else ():
         c = inc.coordinate(name)
         part: dict = {}
         if config.is_selected("WN303"):
@@ -263,6 +287,16 @@ def second_parts(panel, config: AnalysisConfig, params: dict | None) -> dict | N
             part["jumps"] = _jump_parts(panel, c, params["jumps"][name], config.alpha, news=name == STANDARDISED)
         out[name] = part
     return out
+
+
+def _taleb_sums(panel, inc: Increments, percent: bool) -> dict:
+    """WN306's claim 2 on the partition's series (checks/wiener.taleb_parts): the
+    additive sums, the count of usable underlying values, and σ̂, Eq. 2's σ and the
+    fit flag per series with their ids."""
+    y = underlying_share(panel, percent)
+    part = taleb_parts(panel, inc, y)
+    series = pd.DataFrame({"id": panel.ids.astype(str), **{k: part.pop(k) for k in ("sigma", "sigma_eq2", "fit_ok")}})
+    return {**part, "n_usable": usable_underlying_count(panel, inc, y), "series": series}
 
 
 def _jump_parts(panel, c, p: dict, alpha: float, news: bool) -> dict:
@@ -291,8 +325,7 @@ def _acf_sums(v: np.ndarray, c, acf: np.ndarray, null: np.ndarray) -> tuple[floa
 def _require(first: list[dict], name: str, min_values: int, min_length: int) -> list[dict]:
     """checks/wiener._increments' and _coord's conditions on the pooled counts."""
     parts = [f for f in first if f is not None]
-    if sum(p["n_inc"] for p in parts) < 10:
-        raise InsufficientDataError(f"fewer than 10 increments in series with at least {min_length} forecasts")
+    require_increments(sum(p["n_inc"] for p in parts), min_length)
     if sum(p[name]["n"] for p in parts) < min_values:
         raise InsufficientDataError(f"fewer than {min_values} usable {COORD_LABEL[name]} increments")
     return [p[name] for p in parts]
@@ -467,9 +500,7 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
     """check_wn307's record from the partitions' sums."""
     parts = [f["micro"] for f in first if f is not None]
     n = sum(p["n"] for p in parts)
-    if n < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    require_increments(n, config.min_length)
     zero_share = sum(p["zeros"] for p in parts) / n
     tick = min(p["tick"] for p in parts)
     tick = float(tick) if np.isfinite(tick) else None
@@ -482,6 +513,32 @@ def wn307(first: list[dict], config: AnalysisConfig) -> Measurement:
            "n_series": int(sum(s["n_series"] for s in sig_parts)), "n_blocks": int(sum(s["n_blocks"] for s in sig_parts))}
     regular = sum(p["regular"] for p in parts) / n
     return wn307_measurement(zero_share, tick, grid, rl, sig, regular, n, config.alpha)
+
+
+# ------------------------------------------------------------------ WN306
+def wn306(series: pd.DataFrame, second: list[dict | None], config: AnalysisConfig) -> Measurement:
+    """check_wn306's record from the driver's series table (one row per series, in the
+    in-memory panel's order) and, with an underlying, the partitions' claim-2 parts:
+    claims 1 and 3 and the volatility seller read each series' first forecast,
+    outcome and budget; claim 2 adds the partitions' sums and puts their per-series σ̂
+    in the table's order."""
+    n = series["n"].to_numpy(np.int64)
+    eligible = n >= max(config.min_length, 2)  # Increments.from_panel's series
+    require_increments(int(np.sum(n[eligible] - 1)), config.min_length)  # n − 1 increments each
+    outcome = series["outcome"].to_numpy(float)
+    b = Budget(**{f: series[f].to_numpy(float) for f in (
+        "movement_inflight", "movement_resolution", "movement", "uncertainty_reduction", "excess", "ratio")},
+        resolved=~np.isnan(outcome))
+    parts = [s["taleb"] for s in second if s is not None and "taleb" in s]
+    if not parts:
+        path = {"testable": False, "reason": NO_UNDERLYING}
+    else:
+        path = untestable_underlying(sum(p["n_usable"] for p in parts))
+        if path is None:
+            per = pd.concat([p["series"] for p in parts], ignore_index=True).set_index("id").reindex(series["id"])
+            path = taleb_path(parts, per["sigma"].to_numpy(float), per["sigma_eq2"].to_numpy(float),
+                              per["fit_ok"].to_numpy(bool))
+    return wn306_measurement(series["p0"].to_numpy(float), outcome, eligible, b, path, config.alpha)
 
 
 # ------------------------------------------------------------------ WN301
@@ -585,9 +642,7 @@ def wn301(first: list[dict], fit: VolShapeFit | InsufficientDataError, config: A
           time_unit: str) -> Measurement:
     """check_wn301's record from the distributed fit and the partitions' bucket sums."""
     parts = [f for f in first if f is not None]
-    if sum(p["n_inc"] for p in parts) < 10:
-        raise InsufficientDataError(
-            f"fewer than 10 increments in series with at least {config.min_length} forecasts")
+    require_increments(sum(p["n_inc"] for p in parts), config.min_length)
     if isinstance(fit, InsufficientDataError):
         raise fit
     coords: dict[str, CoordinateDispersion | None] = {}

@@ -29,7 +29,7 @@ from forecheck.io.infer import ColumnMap, SERIES_NAMES
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.outcomes import read_outcomes_file
-from forecheck.io.parse import parse_outcome, parse_prob, parse_time
+from forecheck.io.parse import MISSING_TOKENS, parse_outcome, parse_prob, parse_time
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
 
@@ -672,7 +672,15 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     if raw.question is not None:
         extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[sel]
     if raw.underlying is not None:
-        extra["underlying"] = pd.to_numeric(raw.underlying, errors="coerce").to_numpy(dtype=float)[sel]
+        u = pd.to_numeric(raw.underlying, errors="coerce")
+        failed = raw.underlying[u.isna().to_numpy() & raw.underlying.notna().to_numpy()]
+        # cells that are there but are neither numbers nor a missing-value marker (no count:
+        # the Dask engine shows the first partition's notes)
+        text = failed[~failed.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)] if len(failed) else failed
+        if len(text):
+            w.notes.append(f"Underlying column {w.cm.underlying!r}: cells that are not numbers (such as "
+                           f"{str(text.iloc[0])[:40]!r}) are read as missing; WN306's claim 2 uses the numbers.")
+        extra["underlying"] = u.to_numpy(dtype=float)[sel]
     row_meta = {"source_file": raw.file[sel]} if len(raw.paths) > 1 else None
     # the arrays are the validator's own (nothing else holds them): the panel may keep them
     panel = Panel.from_arrays(rows(raw.sid_codes), rows(w.t), rows(w.p), labels=raw.sid_labels,
