@@ -105,6 +105,39 @@ def test_cli_header_and_declared_questions(tmp_path):
     assert out["input"]["questions"]["n_questions"] == 5  # state0..2, race, gov (safeR/safeD/solo-free)
 
 
+@pytest.mark.parametrize("bad, text", [
+    ("series in two questions", ("column 'market' (--question-col): 1 series has rows with more than one value, "
+                                 "e.g. series 'state1:D': 'state1', 'stateX'. A series belongs to one question")),
+    ("series in two clusters", ("column 'election' (--cluster-col): 1 series has rows with more than one value, "
+                                "e.g. series 'state0:R': 'e1', 'e2'. A series belongs to one cluster")),
+    ("question in two clusters", ("column 'election' (--cluster-col): 1 question has series in more than one "
+                                  "cluster, e.g. question 'state2' (column 'market'): 'e1', 'e2'")),
+])
+def test_labels_that_do_not_nest_stop_the_run(tmp_path, bad, text):
+    """A series keeps one question and one cluster label, and a question one cluster
+    (the panel stores one label per series). Rows that disagree used to be settled
+    silently by the series' first row; they stop the run with exit 2, naming the
+    column, an example and the fix (the Dask engine gives the same message)."""
+    df = pd.read_csv(_constructed(tmp_path))
+    df["market"] = df["series"].str.split(":").str[0]
+    df["election"] = "e1"
+    late = df["date"] >= "2024-01-15"
+    if bad == "series in two questions":
+        df.loc[(df["series"] == "state1:D") & late, "market"] = "stateX"
+    elif bad == "series in two clusters":
+        df.loc[(df["series"] == "state0:R") & late, "election"] = "e2"
+    else:
+        df.loc[df["series"] == "state2:R", "election"] = "e2"
+    f = tmp_path / "labels.csv"
+    df.to_csv(f, index=False)
+    args = ["analyze", str(f), "--question-col", "market", "--cluster-col", "election", "-f", "json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and text in res.stderr and "Traceback" not in res.stderr, res.stderr
+    ok = tmp_path / "ok.csv"  # the same file with nesting labels runs
+    df.assign(market=df["series"].str.split(":").str[0], election="e1").to_csv(ok, index=False)
+    assert CliRunner().invoke(app, [args[0], str(ok), *args[2:]]).exit_code in (0, 1)
+
+
 def _mirror_of(pan: Panel) -> Panel:
     df = pan.to_frame()
     m = df.assign(series=df["series"] + "~no", p=1 - df["p"], outcome=1 - df["outcome"])

@@ -242,16 +242,14 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
     which the shuffle by the outer grouping relies on): each series one question and
     one cluster, each question one cluster, over the rows of every partition (after the
     shuffle a partition may hold part of a series, or one cluster's part of a
-    question, and cannot see it alone). The in-memory engine does not check this: it
-    takes each series' labels from its first row."""
+    question, and cannot see it alone; the in-memory loader stops on the same data,
+    io/validate.step_labels, with the same message)."""
+    from forecheck.io.validate import label_conflict, nesting_conflict
+
     if not parts:
         return
     df = pd.concat(parts, ignore_index=True).drop_duplicates()
     series = list(opts.series_cols)
-
-    def many(n: int, one: str, other: str) -> str:
-        return f"{n} {one if n == 1 else other}"
-
     for col, flag, unit in ((opts.question_col, "--question-col", "question"),
                             (opts.cluster_col, "--cluster-col", "cluster")):
         if not col or col in series:  # (a series column: one value per series by definition)
@@ -262,11 +260,8 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
             key = bad.index[0] if isinstance(bad.index[0], tuple) else (bad.index[0],)
             sel = np.logical_and.reduce([df[c].astype(object).to_numpy() == v for c, v in zip(series, key)])
             vals = sorted(df.loc[sel, col].unique().tolist())
-            raise InputError(
-                f"--engine dask: column {col!r} ({flag}): {many(len(bad), 'series has', 'series have')} rows "
-                f"with more than one value, e.g. series {key[0] if len(key) == 1 else key!r}: "
-                f"{', '.join(map(repr, vals[:5]))}. A series belongs to one {unit}: give all its rows one "
-                "value (the in-memory engine would silently take the value of the series' first row).")
+            raise InputError("--engine dask: " + label_conflict(col, flag, unit, len(bad), "|".join(map(str, key)),
+                                                                vals))
     if opts.question_col and opts.cluster_col and opts.question_col != opts.cluster_col:
         qc = df[[opts.question_col, opts.cluster_col]].drop_duplicates()
         n = qc.groupby(opts.question_col, sort=True)[opts.cluster_col].nunique(dropna=False)
@@ -274,12 +269,8 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
         if len(bad):
             q = bad.index[0]
             vals = sorted(qc.loc[qc[opts.question_col] == q, opts.cluster_col].tolist())
-            raise InputError(
-                f"--engine dask: column {opts.cluster_col!r} (--cluster-col): "
-                f"{many(len(bad), 'question has', 'questions have')} series in more than one cluster, e.g. "
-                f"question {q!r} (column {opts.question_col!r}): {', '.join(map(repr, vals[:5]))}. Questions "
-                "nest in clusters (the contracts of one question are one event): give every series of a "
-                "question the same cluster.")
+            raise InputError("--engine dask: " + nesting_conflict(opts.cluster_col, opts.question_col, len(bad), q,
+                                                                  vals))
 
 
 def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):

@@ -552,6 +552,93 @@ def step_read(w: Work) -> StepResult:
 
 Step = Callable[[Work], StepResult]
 
+def label_conflict(column: str, flag: str, unit: str, n_bad: int, example: str, values: list[str]) -> str:
+    """The message of a series whose rows carry two question or cluster labels (both
+    engines: this step, and the Dask engine's check over its partitions)."""
+    many = "1 series has" if n_bad == 1 else f"{n_bad} series have"
+    return (f"column {column!r} ({flag}): {many} rows with more than one value, e.g. series {example!r}: "
+            f"{', '.join(map(repr, values[:5]))}. A series belongs to one {unit}: give all its rows one value.")
+
+
+def nesting_conflict(cluster_col: str, question_col: str, n_bad: int, example: str, values: list[str]) -> str:
+    """The message of a question whose series lie in two clusters (both engines)."""
+    many = "1 question has" if n_bad == 1 else f"{n_bad} questions have"
+    return (f"column {cluster_col!r} (--cluster-col): {many} series in more than one cluster, e.g. question "
+            f"{example!r} (column {question_col!r}): {', '.join(map(repr, values[:5]))}. Questions nest in "
+            "clusters (the contracts of one question are one event): give every series of a question the same "
+            "cluster.")
+
+
+def _label_runs(sid: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray, int, pd.Index]:
+    """The rows starting a run of one series and one label, the run's label code
+    (equal codes = equal labels as the panel reads them, ``astype(str)``) and the
+    labels as text. A series is one run when its rows are together, so only run
+    starts are hashed; rows interleaved across series make more runs, at worst every
+    row. (The comparison runs on pandas' own arrays: no N-row object copy.)"""
+    try:
+        change = values.ne(values.shift(1)).to_numpy(dtype=bool, na_value=True)  # (missing: its own run)
+    except TypeError:  # objects that do not compare elementwise (pd.NA among strings): by hash codes
+        codes = pd.factorize(values, use_na_sentinel=False)[0]
+        change = np.r_[True, codes[1:] != codes[:-1]]
+    starts = np.flatnonzero((sid != np.r_[-1, sid[:-1]]) | change)
+    text = pd.Index(values.iloc[starts]).astype(str)
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)  # (a missing label is one more label)
+    return starts, codes.astype(np.int64, copy=False), max(len(uniques), 1), text
+
+
+def _several(outer: np.ndarray, n_outer: int, inner: np.ndarray, n_inner: int) -> np.ndarray:
+    """Codes of ``outer`` seen with more than one ``inner`` code (distinct pairs by one
+    hash pass over int64 keys)."""
+    pairs = pd.unique(outer * n_inner + inner)
+    return np.flatnonzero(np.bincount(pairs // n_inner, minlength=n_outer) > 1)
+
+
+def step_labels(w: Work) -> StepResult:
+    """Question and cluster labels nest: each series one question and one cluster, each
+    question one cluster (the panel keeps one label per series and the pooled tests
+    count questions within clusters; a second label used to be dropped silently, the
+    series' first row deciding). Stops the run on the kept rows that break it."""
+    raw = w.raw
+    kidx = np.flatnonzero(w.keep)
+    every = len(kidx) == len(w.keep)
+    sid = raw.sid_codes if every else raw.sid_codes[kidx]
+    sid = sid.astype(np.int64, copy=False)
+    n_sid = len(raw.sid_labels)
+    per_series = {}
+    for attr, col, flag, unit in (("question", w.cm.question, "--question-col", "question"),
+                                  ("cluster", w.cm.cluster, "--cluster-col", "cluster")):
+        column = getattr(raw, attr)
+        if column is None or col in w.cm.series:  # (a series column: one value per series by definition)
+            continue
+        values = column if every else column.iloc[kidx]
+        starts, codes, n_codes, text = _label_runs(sid, values)
+        bad = _several(sid[starts], n_sid, codes, n_codes)
+        if len(bad):
+            first = int(bad[0])
+            rows = np.flatnonzero(sid == first)
+            cells = np.array([str(x) for x in values.iloc[rows]], dtype=object)  # (one series' rows)
+            raise InputError(f"{w.path}: " + label_conflict(col, flag, unit, len(bad), str(raw.sid_labels[first]),
+                                                           sorted(pd.unique(cells).tolist())),
+                             details=_row_details(raw, kidx[rows], cells))
+        one = np.full(n_sid, -1, np.int64)  # each series' one label code (-1: no kept row)
+        one[sid[starts]] = codes
+        per_series[attr] = (one, n_codes, text, codes)
+    if len(per_series) == 2 and w.cm.question != w.cm.cluster:
+        (q, n_q, q_text, q_codes), (c, n_c, c_text, c_codes) = per_series["question"], per_series["cluster"]
+        # series without a question label are not one question here (as the Dask engine's check)
+        missing_q = np.unique(q_codes[pd.isna(q_text)])
+        has = (q >= 0) & ~np.isin(q, missing_q)
+        bad = _several(q[has], n_q, c[has], n_c)
+        if len(bad):
+            names = {k: str(v) for k, v in zip(q_codes.tolist(), q_text)}
+            example = min(bad.tolist(), key=names.get)  # the first such question by name
+            clusters = {k: str(v) for k, v in zip(c_codes.tolist(), c_text)}
+            shown = sorted({clusters[k] for k in c[has][q[has] == example].tolist()})
+            raise InputError(f"{w.path}: " + nesting_conflict(w.cm.cluster, w.cm.question, len(bad), names[example],
+                                                             shown))
+    return StepResult()
+
+
 # The row steps, in order (later steps read what earlier ones parsed).
 ROW_STEPS: tuple[Step, ...] = (
     step_read,
@@ -564,6 +651,7 @@ ROW_STEPS: tuple[Step, ...] = (
     step_backcast,  # DQ007
     step_time_order,  # DQ004
     step_duplicates,  # DQ052, DQ003
+    step_labels,  # question and cluster labels nest (stops the run otherwise)
 )
 
 
