@@ -255,6 +255,7 @@ def test_wn_records_equal_the_in_memory_engine(client, tmp_path, model):
     # an underlying (none here; test_wn306_with_an_underlying_...); values: the in-memory record's
     claims = [c.verdict for c in dsk.result("WN306").details.claims]
     assert claims[0] != "not testable" and claims[2] != "not testable" and claims[1] == "not testable"
+    assert _wn306_fields(dsk) == _wn306_fields(mem)  # the same floats (docs/performance.md says so)
     for col in ("wn_jb_pvalue_std", "wn_bns_pvalue_std"):
         _same_column(dsk, mem, col)
 
@@ -326,6 +327,12 @@ def _with_underlying(n_series: int, n_steps: int, seed: int) -> pd.DataFrame:
     return df
 
 
+def _wn306_fields(rep) -> dict:
+    d = rep.result("WN306").to_dict()
+    d.pop("pvalue_adjusted", None)  # (the Holm family: see SKIP_KEYS)
+    return d
+
+
 def test_wn306_with_an_underlying_equals_the_in_memory_engine(client, tmp_path):
     """WN306's claim 2 (Taleb's path): each partition's σ̂ per series and sums, the
     driver's medians, RMSE and movement ratio. The column found by its name
@@ -337,6 +344,10 @@ def test_wn306_with_an_underlying_equals_the_in_memory_engine(client, tmp_path):
     mem = _mem(files, select=("WN306",))
     dsk = _dask(files, client, select=("WN306",))
     assert _compare(dsk, mem, ("WN306",)) == []
+    # every field the same float but the RMSE, a sum over partitions in another order
+    a, b = _wn306_fields(dsk), _wn306_fields(mem)
+    ra, rb = (d["details"]["claims"][1]["underlying"].pop("rmse_forecast_vs_B") for d in (a, b))
+    assert a == b and ra == pytest.approx(rb, rel=1e-12)
     claim = dsk.result("WN306").details.claims[1]
     assert claim.verdict in ("holds", "fails") and claim.extra["underlying"]["sigma_median"] == pytest.approx(0.7, rel=0.15)
     assert "spearman_sigma_vs_inflight_movement" in dsk.result("WN306").details.claims[2].extra

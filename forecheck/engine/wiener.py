@@ -129,15 +129,18 @@ def _selected(config: AnalysisConfig, codes) -> bool:
 # ------------------------------------------------------------------ partitions
 def first_parts(panel, config: AnalysisConfig) -> dict | None:
     """Pass 1 of one partition: increment and value counts, WN301's bucket sums,
-    WN302's per-series tests and pooled moments, WN307's sums (None when no computed
-    WN check is selected)."""
+    WN302's per-series tests and pooled moments, WN307's sums, WN306's largest
+    underlying value (None when no computed WN check is selected)."""
     if not _selected(config, (*COMPUTED, "WN306")):
         return None
-    inc = Increments.from_panel(panel, config.min_length)
-    out: dict = {"n_inc": inc.n}
+    out: dict = {}
     if config.is_selected("WN306") and panel.underlying is not None:
         # the pooled maximum decides % or share (checks/wiener.underlying_share)
         out["underlying_max"] = underlying_max(np.asarray(panel.underlying, dtype=float))
+    if not _selected(config, COMPUTED):  # WN306 alone: its record reads the series table (wn306)
+        return out
+    inc = Increments.from_panel(panel, config.min_length)
+    out["n_inc"] = inc.n
     names = COORDINATES if config.is_selected("WN301") else \
         COORDS if _selected(config, ("WN302", "WN303", "WN304", "WN305")) else ()
     coords = {name: inc.coordinate(name) for name in names}
