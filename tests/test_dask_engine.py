@@ -433,7 +433,8 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     Clusters alone: without --question-col the in-memory engine would detect the
     YES/NO pairs, which the Dask engine does not, so both run with detection off (then
     DQ011 is the in-memory "no questions" record). Missing labels: a few series without
-    a question or a cluster value (both engines read them as one more label). A cluster
+    a question or a cluster value (both engines: a series without a question stands alone;
+    those without a cluster share one more label). A cluster
     column that is the question column or the series column (read once, shuffled by it). The
     switch to the N(0, 1) reference is lowered to 5 effectively independent units
     (the cluster runs in this process) so that MG101's p-values compare too."""

@@ -105,6 +105,25 @@ def test_cli_header_and_declared_questions(tmp_path):
     assert out["input"]["questions"]["n_questions"] == 5  # state0..2, race, gov (safeR/safeD/solo-free)
 
 
+def test_missing_question_labels_stand_alone(tmp_path):
+    """Series whose question label is missing are not one question called "nan": each
+    stands alone, as a series with a label of its own does (io/validate._question_labels).
+    Expected counts from the constructed file: state0..2, race and gov are 5 questions;
+    solo, safeR and safeD have no label (before, they were a sixth question, "")."""
+    import json
+
+    df = pd.read_csv(_constructed(tmp_path))
+    df["market"] = df["series"].str.split(":").str[0]
+    df.loc[df["series"].isin(["solo", "safeR", "safeD"]), "market"] = np.nan
+    f = tmp_path / "missing.csv"
+    df.to_csv(f, index=False)
+    res = CliRunner().invoke(app, ["analyze", str(f), "--question-col", "market", "--n-sim", "99", "-f", "json"])
+    assert res.exit_code in (0, 1), res.stderr
+    q = json.loads(res.stdout)["input"]["questions"]
+    assert q["n_questions"] == 5
+    assert "nan" not in res.stdout and "no question" not in res.stdout
+
+
 @pytest.mark.parametrize("bad, text", [
     ("series in two questions", ("column 'market' (--question-col): 1 series has rows with more than one value, "
                                  "e.g. series 'state1:D': 'state1', 'stateX'. A series belongs to one question")),

@@ -732,6 +732,26 @@ def _return_text_memory() -> None:
             pool.release_unused()
 
 
+#: the start of the label given to a series whose question label is missing: a question
+#: of its own, so series without a label are not one question (no CSV value starts so)
+NO_QUESTION = "\x00no question: "
+
+
+def _question_labels(raw: RawLong) -> np.ndarray:
+    """The question label of every row as text (``--question-col``). A missing or blank
+    label names no question: the series stands alone (a question of one outcome) and is
+    its own unit in the pooled tests' dependence, instead of every unlabelled series
+    forming one question called "nan" or "" (step_labels has checked that a series'
+    rows agree, so a series is unlabelled in all its rows or in none)."""
+    q = raw.question
+    labels = q.astype(str).to_numpy(dtype=object)
+    missing = q.isna().to_numpy() | (q.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        names = np.asarray(raw.sid_labels, dtype=object).astype(str)
+        labels[missing] = NO_QUESTION + names[raw.sid_codes[missing]]
+    return labels
+
+
 def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     raw = w.raw
     kidx, every = _kept(w.keep)
@@ -758,7 +778,7 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     if raw.group is not None:
         extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[sel]
     if raw.question is not None:
-        extra["question"] = raw.question.astype(str).to_numpy(dtype=object)[sel]
+        extra["question"] = _question_labels(raw)[sel]
     if raw.underlying is not None:
         u = pd.to_numeric(raw.underlying, errors="coerce")
         failed = raw.underlying[u.isna().to_numpy() & raw.underlying.notna().to_numpy()]
