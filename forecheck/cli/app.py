@@ -77,6 +77,33 @@ def __getattr__(name: str):
 TRIM_THRESHOLD = 512 * 2**20
 
 
+#: the kernel's transparent-huge-page defrag policy; the selected value is in brackets
+THP_DEFRAG = "/sys/kernel/mm/transparent_hugepage/defrag"
+
+
+def _numpy_hugepages(environ) -> None:
+    """Ask numpy not to ``madvise(MADV_HUGEPAGE)`` its large arrays when that advice
+    makes page faults stall, unless ``NUMPY_MADVISE_HUGEPAGE`` is set already (the
+    user's choice wins). numpy marks every array of 4 MB or more for huge pages; under
+    the kernel's default defrag policy (``madvise``, or ``defer+madvise``) a fault in
+    such a region compacts memory synchronously when no huge page is free, and on a
+    heap whose freed blocks are reused (above) the mark outlives the array
+    (numpy/numpy#31590). On 10⁷ rows that was 17–23 of 37–43 CPU seconds in the kernel
+    against 6–10 without the advice (benchmarks/README.md, "Huge pages"). Under
+    ``always``, ``defer`` or ``never`` the advice changes nothing or stalls nothing,
+    and numpy's default stays. numpy reads the variable when it is imported, which is
+    after this runs; the Dask engine's worker processes inherit it."""
+    if "NUMPY_MADVISE_HUGEPAGE" in environ:
+        return
+    try:
+        with open(THP_DEFRAG) as fh:
+            policy = fh.read()
+    except OSError:  # no transparent huge pages in this kernel: nothing to avoid
+        return
+    if "[madvise]" in policy or "[defer+madvise]" in policy:
+        environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+
+
 def _tune_allocator() -> None:
     """Keep freed memory in the process heap (glibc only; the command line, not the
     library). Each column-sized numpy array (80 MB at 10⁷ rows) is otherwise a fresh
@@ -89,12 +116,13 @@ def _tune_allocator() -> None:
     ``M_ARENA_MAX = 1``: the threads that run checks (``--jobs``) allocate from that
     same heap; in glibc's per-thread arenas, which cannot grow past 64 MB, each large
     block is an ``mmap`` again (at 10⁷ rows with 2 threads: 18.7 instead of 9.1 system
-    seconds and a 3.1 instead of 2.7 GB peak). ``FORECHECK_MALLOC=system`` leaves the
-    allocator's defaults."""
+    seconds and a 3.1 instead of 2.7 GB peak). Huge pages: see ``_numpy_hugepages``.
+    ``FORECHECK_MALLOC=system`` leaves the allocator's and numpy's defaults."""
     import os
 
     if os.environ.get("FORECHECK_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
         return
+    _numpy_hugepages(os.environ)
     try:
         import ctypes
 
