@@ -738,14 +738,17 @@ NO_QUESTION = "\x00no question: "
 
 
 def _question_labels(raw: RawLong) -> np.ndarray:
-    """The question label of every row as text (``--question-col``). A missing or blank
+    """The question label of every row as text (``--question-col``). A missing or empty
     label names no question: the series stands alone (a question of one outcome) and is
     its own unit in the pooled tests' dependence, instead of every unlabelled series
     forming one question called "nan" or "" (step_labels has checked that a series'
-    rows agree, so a series is unlabelled in all its rows or in none)."""
+    rows agree, so a series is unlabelled in all its rows or in none). Both tests are
+    vectorised on pandas' ``str`` dtype (``isna``, string length); stripping whitespace
+    would be a pass over every string, so a label of spaces stays a label."""
     q = raw.question
-    labels = q.astype(str).to_numpy(dtype=object)
-    missing = q.isna().to_numpy() | (q.astype(str).str.strip() == "").to_numpy()
+    text = q.astype(str)
+    labels = text.to_numpy(dtype=object)
+    missing = q.isna().to_numpy() | (text.str.len() == 0).to_numpy()
     if missing.any():
         names = np.asarray(raw.sid_labels, dtype=object).astype(str)
         labels[missing] = NO_QUESTION + names[raw.sid_codes[missing]]
