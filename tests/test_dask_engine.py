@@ -623,6 +623,36 @@ def test_a_publication_column_found_by_name_is_refused_not_dropped(client, tmp_p
 
 
 @pytest.mark.parametrize("bad, text", [
+    ("corrupt file", "part1.parquet: cannot be read as Parquet ("),
+    ("missing column", "part1.parquet: lacks column(s) p found in "),
+    ("numbers as text", "part1.parquet: column 'p' holds text values where "),
+])
+def test_files_that_do_not_match_exit_2(client, tmp_path, bad, text):
+    """Every file's footer is checked on the driver before a worker reads a row: a
+    corrupt file, a file without a column the run reads, a column of another kind in
+    one file. Each used to fail inside a worker, with Dask's traceback on stderr (the
+    last two as "internal error"); the messages of the first two are the in-memory
+    reader's (io.readers, io.load)."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _panel(20, 6, seed=9)
+    files = _write(df, tmp_path / "f", 2, by_time=True)
+    second = pd.read_parquet(files[1])
+    if bad == "corrupt file":
+        Path(files[1]).write_bytes(Path(files[1]).read_bytes()[:300])
+    elif bad == "missing column":
+        second.drop(columns="p").to_parquet(files[1], index=False)
+    else:
+        second.assign(p=second["p"].astype(str)).to_parquet(files[1], index=False)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "f"), "--engine", "dask", "--scheduler",
+                                   client.scheduler.address, "--isolated"])
+    assert res.exit_code == 2 and text in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("bad, text", [
     ("question in two clusters", "1 question has series in more than one cluster, e.g. question 'Q0000'"),
     ("series in two questions", ("column 'qid' (--question-col): 1 series has rows with more than one value, "
                                  "e.g. series 'Q0001Y': 'Q0001', 'Q0002'")),

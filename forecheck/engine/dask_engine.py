@@ -173,6 +173,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     needed = [*opts.series_cols, *_time_columns(opts.time_col, schema), opts.prob_col,
               *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col) if c), *grouping]
     needed = list(dict.fromkeys(needed))  # (a grouping column may be a series column, or both groupings one)
+    _check_files(files, needed)
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -353,6 +354,52 @@ def _schema(path: str) -> set[str]:
     import pyarrow.parquet as pq
 
     return set(pq.read_schema(path).names)
+
+
+def _kind(t) -> str:
+    """The kind of a Parquet column's Arrow type that the engine's readers care about:
+    integers and floats are both numbers (pandas unifies them), an all-null column
+    fits any kind, a dictionary column is the kind of its values."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    for kind, test in (("null", pa.types.is_null), ("number", lambda x: pa.types.is_integer(x)
+                       or pa.types.is_floating(x) or pa.types.is_decimal(x)), ("boolean", pa.types.is_boolean),
+                       ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
+                       ("date/time", lambda x: pa.types.is_temporal(x))):
+        if test(t):
+            return kind
+    return str(t)
+
+
+def _check_files(files: list[str], needed: list[str]) -> None:
+    """Every file is readable Parquet with the columns the run reads, each of one kind
+    across the files, checked from the files' footers on the driver before any worker
+    reads a row. The in-memory reader stops on the first two with the same messages
+    (io.readers, io.load); a column of another kind in one file (numbers written as
+    text, say) would otherwise fail inside a worker's read or shuffle with Dask's own
+    traceback."""
+    import pyarrow.parquet as pq
+
+    first_types: dict[str, tuple[str, str]] = {}
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for corrupt files)
+            raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
+        names = set(schema.names)
+        missing = [c for c in needed if c not in names]
+        if missing:
+            raise InputError(f"{path}: lacks column(s) {', '.join(missing)} found in {files[0]}; "
+                             "several files must share one layout.")
+        for col in needed:
+            kind = _kind(schema.field(col).type)
+            seen = first_types.setdefault(col, (kind, path)) if kind != "null" else None
+            if seen is not None and seen[0] != kind:
+                raise InputError(f"{path}: column {col!r} holds {kind} values where {seen[1]} holds {seen[0]}; "
+                                 "--engine dask reads each column as one type across the files: write it "
+                                 "as one type in every file, or use the in-memory engine")
 
 
 def _time_columns(spec: str, columns) -> list[str]:
