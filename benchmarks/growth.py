@@ -44,10 +44,11 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, float, float, int, float]:
     wall = grab(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([0-9:.]+)")
     parts = [float(x) for x in wall.split(":")]
     secs = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
-    cpu = float(grab(r"User time \(seconds\): ([0-9.]+)")) + float(grab(r"System time \(seconds\): ([0-9.]+)"))
+    system = float(grab(r"System time \(seconds\): ([0-9.]+)"))
+    cpu = float(grab(r"User time \(seconds\): ([0-9.]+)")) + system
     rss = int(grab(r"Maximum resident set size \(kbytes\): ([0-9]+)")) / 1e6
     code = int(grab(r"Exit status: ([0-9]+)"))
-    return secs, cpu, rss, code, float(grab(r"System time \(seconds\): ([0-9.]+)"))
+    return secs, cpu, rss, code, system
 
 
 def main() -> None:

@@ -88,8 +88,9 @@ def _numpy_hugepages(environ) -> None:
     the kernel's default defrag policy (``madvise``, or ``defer+madvise``) a fault in
     such a region compacts memory synchronously when no huge page is free, and on a
     heap whose freed blocks are reused (above) the mark outlives the array
-    (numpy/numpy#31590). On 10⁷ rows that was 17–23 of 37–43 CPU seconds in the kernel
-    against 6–10 without the advice (benchmarks/README.md, "Huge pages"). Under
+    (numpy/numpy#31590). On 10⁷ rows with the advice, 21.1–21.8 of 39–44 CPU seconds were
+    spent in the kernel, against 13.4–16.5 of 32–38 without it (benchmarks/README.md,
+    "Huge pages"). Under
     ``always``, ``defer`` or ``never`` the advice changes nothing or stalls nothing,
     and numpy's default stays. numpy reads the variable when it is imported, which is
     after this runs; the Dask engine's worker processes inherit it."""

@@ -168,7 +168,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     if opts.outcomes_file:
         _outcomes_key(opts)
     grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
-    schema = _schema(files[0])
+    schema = _schema(files[0])  # (readable: _columns read its first row group)
     data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in schema else None
     needed = [*opts.series_cols, *_time_columns(opts.time_col, schema), opts.prob_col,
               *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col) if c), *grouping]
@@ -321,12 +321,13 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     import pyarrow.parquet as pq
 
     from forecheck import io
+    from forecheck.io.readers import unreadable_parquet
 
     try:
         pf = pq.ParquetFile(files[0])
         sample = pf.read_row_group(0).slice(0, 20_000).to_pandas() if pf.num_row_groups else None
     except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for corrupt files)
-        raise InputError(f"{files[0]}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
+        raise unreadable_parquet(files[0], exc) from None
     if sample is None or len(sample) == 0:
         raise InputError(f"{files[0]}: the Parquet file has no rows.")
     cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
@@ -359,45 +360,49 @@ def _schema(path: str) -> set[str]:
 def _kind(t) -> str:
     """The kind of a Parquet column's Arrow type that the engine's readers care about:
     integers and floats are both numbers (pandas unifies them), an all-null column
-    fits any kind, a dictionary column is the kind of its values."""
-    import pyarrow as pa
+    ("null") fits any kind, a dictionary column is the kind of its values."""
+    import pyarrow.types as pt
 
-    if pa.types.is_dictionary(t):
+    if pt.is_dictionary(t):
         t = t.value_type
-    for kind, test in (("null", pa.types.is_null), ("number", lambda x: pa.types.is_integer(x)
-                       or pa.types.is_floating(x) or pa.types.is_decimal(x)), ("boolean", pa.types.is_boolean),
-                       ("text", lambda x: pa.types.is_string(x) or pa.types.is_large_string(x)),
-                       ("date/time", lambda x: pa.types.is_temporal(x))):
-        if test(t):
-            return kind
+    if pt.is_null(t):
+        return "null"
+    if pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t):
+        return "number"
+    if pt.is_string(t) or pt.is_large_string(t):
+        return "text"
+    if pt.is_temporal(t):
+        return "date/time"
     return str(t)
 
 
 def _check_files(files: list[str], needed: list[str]) -> None:
     """Every file is readable Parquet with the columns the run reads, each of one kind
     across the files, checked from the files' footers on the driver before any worker
-    reads a row. The in-memory reader stops on the first two with the same messages
-    (io.readers, io.load); a column of another kind in one file (numbers written as
-    text, say) would otherwise fail inside a worker's read or shuffle with Dask's own
-    traceback."""
+    reads a row. The first two are the in-memory reader's errors (io.readers,
+    io.load); a column of another kind in one file (numbers written as text, say)
+    would otherwise fail inside a worker's read or shuffle with Dask's own traceback."""
     import pyarrow.parquet as pq
 
-    first_types: dict[str, tuple[str, str]] = {}
+    from forecheck.io import layout_mismatch
+    from forecheck.io.readers import unreadable_parquet
+
+    first_kind: dict[str, tuple[str, str]] = {}  # column -> (kind, the first file holding it)
     for path in files:
         try:
             schema = pq.read_schema(path)
         except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for corrupt files)
-            raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
-        names = set(schema.names)
-        missing = [c for c in needed if c not in names]
+            raise unreadable_parquet(path, exc) from None
+        missing = [c for c in needed if c not in schema.names]
         if missing:
-            raise InputError(f"{path}: lacks column(s) {', '.join(missing)} found in {files[0]}; "
-                             "several files must share one layout.")
+            raise layout_mismatch(path, missing, files[0])
         for col in needed:
             kind = _kind(schema.field(col).type)
-            seen = first_types.setdefault(col, (kind, path)) if kind != "null" else None
-            if seen is not None and seen[0] != kind:
-                raise InputError(f"{path}: column {col!r} holds {kind} values where {seen[1]} holds {seen[0]}; "
+            if kind == "null":
+                continue
+            seen, where = first_kind.setdefault(col, (kind, path))
+            if seen != kind:
+                raise InputError(f"{path}: column {col!r} holds {kind} values where {where} holds {seen}; "
                                  "--engine dask reads each column as one type across the files: write it "
                                  "as one type in every file, or use the in-memory engine")
 

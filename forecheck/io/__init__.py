@@ -98,6 +98,12 @@ def _load_tables(tables: list[RawTable], options: ReadOptions, min_length: int =
         raise out_of_memory(names, "validating") from None
 
 
+def layout_mismatch(path: str, missing: list[str], first: str) -> InputError:
+    """The error for a file without columns the first file has (both engines)."""
+    return InputError(f"{path}: lacks column(s) {', '.join(missing)} found in {first}; "
+                      "several files must share one layout.", code="DQ057")
+
+
 def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length: int,
                        release: bool = False) -> LoadedInput:
     first = tables[0]
@@ -111,8 +117,7 @@ def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length:
     for tab in tables[1:]:
         missing = [c for c in needed if c not in tab.frame.columns]
         if missing:
-            raise InputError(f"{tab.path}: lacks column(s) {', '.join(missing)} found in {first.path}; "
-                             f"several files must share one layout.", code="DQ057")
+            raise layout_mismatch(tab.path, missing, first.path)
     # rows of the long frame (wide layout: cells), all inputs together
     n_long = sum(len(t.frame) for t in tables) * (len(cm.value_cols) if cm.layout == "wide" else 1)
     check_rows(n_long, first.path if len(tables) == 1 else f"{first.path} (+{len(tables) - 1} files)",

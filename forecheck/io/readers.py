@@ -471,6 +471,11 @@ def _checked_names(frame: pd.DataFrame, path: str) -> pd.DataFrame:
 PARQUET_TO_PANDAS = {"self_destruct": True}
 
 
+def unreadable_parquet(path: str, exc: Exception) -> InputError:
+    """The error for a file pyarrow cannot read as Parquet (both engines)."""
+    return InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).")
+
+
 def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
     try:
         import pyarrow.parquet as pq
@@ -479,7 +484,7 @@ def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
     except MemoryError:
         raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
+        raise unreadable_parquet(path, exc) from None
     check_columns(md.num_columns, path, limits.max_columns)
     check_rows(md.num_rows, path, limits.max_rows)
     size = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
@@ -491,7 +496,7 @@ def _read_parquet(data: bytes, path: str, limits: ReadOptions) -> RawTable:
     except MemoryError:
         raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0][:200]}).") from None
+        raise unreadable_parquet(path, exc) from None
     if frame.shape[0] == 0:
         raise InputError(f"{path}: the Parquet file has no rows.")
     return RawTable(frame=frame, path=path, format="parquet", first_line=1)
