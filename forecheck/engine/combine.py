@@ -27,12 +27,11 @@ from forecheck.details import (
     BudgetPart,
     ExcessInference,
     ExcessMovementDetails,
-    FindingDetails,
     P0Stratum,
     TauBin,
 )
 from forecheck.errors import InsufficientDataError
-from forecheck.io.dq_rules import MAX_SHOWN
+from forecheck.io.findings import merge, merge_notes
 from forecheck.results import CheckResult, Measurement
 from forecheck.stats.asymptotic import choose_reference
 from forecheck.stats.bootstrap import Z975, studentiser, two_sided_normal
@@ -46,58 +45,14 @@ SIMULATED_NOTE = ("the in-memory engine simulates this p-value (fewer than 1000 
 
 
 # ------------------------------------------------------------------ input
-def combine_findings(parts: list[list[CheckResult]]) -> list[CheckResult]:
-    """DQ records of the partitions as one: counts (and numeric extras) added, the
-    first rows listed, the message of the first partition with findings."""
+def combine_findings(parts: list[list[CheckResult]], paths: list[str]) -> list[CheckResult]:
+    """The DQ records of the partitions (disjoint sets of whole series) as one record
+    per code, as the in-memory engine reports them (io/findings.merge)."""
     by_code: dict[str, list[CheckResult]] = {}
     for recs in parts:
         for r in recs:
             by_code.setdefault(r.code, []).append(r)
-    out = []
-    n_parts = len(parts)
-    for code in sorted(by_code):
-        recs = by_code[code]
-        failed = [r for r in recs if r.status == "fail"]
-        nobs = sum(r.nobs for r in recs) if all(r.nobs is not None for r in recs) else recs[0].nobs
-        if not failed:
-            first = recs[0]
-            if first.nobs is not None and n_parts > 1 and any(ch.isdigit() for ch in first.message):
-                first = first.with_(message=first.message + f" [first of {n_parts} partitions; {nobs} in all]")
-            out.append(first.with_(nobs=nobs) if nobs != first.nobs else first)
-            continue
-        first = failed[0]
-        dets = [r.details for r in failed if isinstance(r.details, FindingDetails)]
-        count = sum(d.count for d in dets)
-        rows = None
-        if any(d.rows is not None for d in dets):
-            rows = tuple(row for d in dets for row in (d.rows or ()))[:10]
-        extra = None
-        if dets and dets[0].extra is not None:
-            extra = {}
-            for key, val in dets[0].extra.items():
-                vals = [d.extra.get(key) for d in dets if d.extra]
-                if isinstance(val, bool) or not isinstance(val, (int, float, list, tuple)):
-                    extra[key] = val
-                elif isinstance(val, (list, tuple)):
-                    # each partition lists its first series (capped): the first of their union are the
-                    # first overall
-                    items = [x for v in vals if isinstance(v, (list, tuple)) for x in v]
-                    cap = MAX_SHOWN
-                    try:
-                        items = sorted(items, key=lambda x: str(x.get("series", x)) if isinstance(x, dict)
-                                       else str(x))
-                    except TypeError:
-                        pass
-                    extra[key] = items[:cap]
-                else:
-                    extra[key] = sum(v for v in vals if isinstance(v, (int, float)))
-        msg = first.message
-        if n_parts > 1:
-            msg += (f" [Dask engine: {count} in all, found in {len(failed)} of {n_parts} partitions; the message "
-                    "is the first partition's]")
-        out.append(first.with_(statistic=float(count), details=FindingDetails(count=count, rows=rows, extra=extra),
-                               message=msg, nobs=nobs))
-    return out
+    return [merge(by_code[code], paths) for code in sorted(by_code)]
 
 
 def combine_info(infos: list, time_min: float, time_max: float, paths: list[str], note: str) -> dict:
@@ -108,8 +63,7 @@ def combine_info(infos: list, time_min: float, time_max: float, paths: list[str]
     for inf in infos:
         for k, v in inf.rows_dropped.items():
             dropped[k] = dropped.get(k, 0) + int(v)
-    notes = [_outcomes_note(n, infos) if n.startswith("Outcomes from ") else n
-             for n in first.notes if not n.startswith("<partition")]
+    notes = merge_notes([inf.notes for inf in infos])
     d = first.to_dict()
     d.update(paths=list(paths), format="parquet", rows_read=sum(int(i.rows_read) for i in infos),
              rows_used=sum(int(i.rows_used) for i in infos), rows_dropped=dropped,
@@ -117,19 +71,6 @@ def combine_info(infos: list, time_min: float, time_max: float, paths: list[str]
              short_series=sum(int(i.short_series) for i in infos),
              time_range=list(_fmt_times(first.time_kind, [time_min, time_max])), notes=notes + [note])
     return d
-
-
-def _outcomes_note(note: str, infos: list) -> str:
-    """io/outcomes.read_outcomes_file's note with its count of matched series summed
-    over the partitions (each joined the file on its own series, disjoint sets)."""
-    import re
-
-    pat = re.compile(r"; (\d+) of (\d+) series matched\.$")
-    counts = [pat.search(n) for inf in infos for n in inf.notes if n.startswith("Outcomes from ")]
-    if not counts or not all(counts):
-        return note
-    matched, total = (sum(int(m.group(k)) for m in counts) for k in (1, 2))
-    return pat.sub(f"; {matched} of {total} series matched.", note)
 
 
 # ------------------------------------------------------------------ tau bins

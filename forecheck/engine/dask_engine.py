@@ -1,9 +1,10 @@
 """``forecheck analyze --engine dask``: Parquet input larger than memory.
 
-The rows are read with ``dask.dataframe.read_parquet`` (a directory, a glob or one
-file), shuffled by the outermost declared grouping (the cluster column, else the
-question column, else the series) so that each partition holds whole series, whole
-declared questions and whole declared clusters, and each
+The rows (a directory, a glob or files) are read in pieces of whole row groups
+planned from the files' footers (``_check_files``), each row tagged with its file and
+row (``partials.read_piece``), and shuffled by the outermost declared grouping (the
+cluster column, else the question column, else the series) so that each partition
+holds whole series, whole declared questions and whole declared clusters, and each
 partition is reduced on a worker to per-series columns and per-time-cell sums
 (``engine/partials.py``, the in-memory loader and formulas). The driver adds them up
 and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
@@ -114,9 +115,11 @@ def _client(scheduler: str | None, n_workers: int | None, memory_limit: str | No
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {str(exc).splitlines()[0][:200]}")
     n = n_workers or max(1, min(4, os.cpu_count() or 1))
+    # (CRITICAL: a partition that stops on bad input would otherwise log "Compute Failed"
+    # with its traceback on stderr before the driver prints the one-line error)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=":0", memory_limit=memory_limit or "auto",
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
@@ -173,7 +176,9 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     needed = [*opts.series_cols, *_time_columns(opts.time_col, schema), opts.prob_col,
               *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col) if c), *grouping]
     needed = list(dict.fromkeys(needed))  # (a grouping column may be a series column, or both groupings one)
-    _check_files(files, needed)
+    pieces, unified = _check_files(files, needed)
+    if not pieces:
+        raise InputError(f"{files[0]}: no rows" if len(files) == 1 else f"{', '.join(files[:3])}: no rows")
     own_client = own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, n_workers, memory_limit)
@@ -181,14 +186,16 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     try:
         _check_workers(client)
         client.run(_quiet)  # Dask's own deprecation warnings on the workers are not the user's concern
-        ddf = dd.read_parquet(files, columns=needed)
+        from forecheck.engine import partials
+
+        meta = unified.empty_table().to_pandas().assign(**{partials.ORDER: pd.Series(dtype="int64")})
+        ddf = dd.from_map(partials.read_piece, pieces, args=(needed, unified), meta=meta,
+                          label="forecheck-read", enforce_metadata=False)
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
         from forecheck.engine import combine as C
-        from forecheck.engine import partials, wiener
+        from forecheck.engine import wiener
 
-        ddf = ddf.map_partitions(partials.add_order,
-                                 meta=ddf._meta.assign(**{partials.ORDER: pd.Series(dtype="int64")}))
         n_part = npartitions or max(ddf.npartitions, 2 * len(client.scheduler_info().get("workers", {})) or 2)
         # the outermost grouping: series nest in questions, questions in clusters (checked
         # after the first pass), so every partition holds whole units of each
@@ -197,8 +204,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         shuffled = ddf.shuffle(on=key, npartitions=n_part)
         shuffled = client.persist(shuffled)
         parts = shuffled.to_delayed()
-        names = [f"<partition {i}>" for i in range(len(parts))]
-        p1 = client.compute([delayed(partials.pass1)(p, opts, config, nm) for p, nm in zip(parts, names)])
+        sources = tuple(files)
+        p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources) for p in parts])
         first = [r for r in client.gather(p1) if r is not None]
         if not first:
             raise InputError(f"{files[0]}: no rows")
@@ -215,12 +222,12 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             vr_q, fit_errors["MG105"] = None, str(exc)
         wn_nulls = wiener.jump_nulls([r.wn for r in first], config)  # WN305's Gaussian null, on the driver
         wn_params = wiener.second_params([r.wn for r in first], config, wn_nulls)
-        p2 = client.compute([delayed(partials.pass2)(p, opts, config, nm, d_mean, hs,
+        p2 = client.compute([delayed(partials.pass2)(p, opts, config, sources, d_mean, hs,
                                                      {c: (f[0], f[1]) for c, f in fits.items()},
                                                      vr_q[1] if vr_q is not None else None, wn_params)
-                             for p, nm in zip(parts, names)])
+                             for p in parts])
         second = [r for r in client.gather(p2) if r is not None]
-        vol = _volatility_fit(client, parts, opts, config, names) if config.is_selected("WN301") else None
+        vol = _volatility_fit(client, parts, opts, config, sources) if config.is_selected("WN301") else None
         n_parts = len(parts)
         del shuffled
     except RuntimeError as exc:
@@ -274,7 +281,7 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
                                                                   vals))
 
 
-def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, names: list[str]):
+def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]):
     """WN301's Poisson GLM (engine/wiener.fit_volatility): each partition's rows are
     kept on its worker while the driver takes one pass per Newton step; the fit, or the
     reason it cannot be made."""
@@ -282,7 +289,7 @@ def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, na
 
     from forecheck.engine import partials, wiener
 
-    designs = client.compute([delayed(partials.vol_design)(p, opts, config, nm) for p, nm in zip(parts, names)])
+    designs = client.compute([delayed(partials.vol_design)(p, opts, config, files) for p in parts])
     try:
         return wiener.fit_volatility(lambda fn, **kw: client.gather(client.map(fn, designs, pure=False, **kw)))
     except ValueError as exc:
@@ -376,35 +383,91 @@ def _kind(t) -> str:
     return str(t)
 
 
-def _check_files(files: list[str], needed: list[str]) -> None:
+#: uncompressed bytes of the row groups one read piece gathers (Dask's read_parquet blocksize)
+PIECE_BYTES = 256 * 2**20
+
+
+def _check_files(files: list[str], needed: list[str]):
     """Every file is readable Parquet with the columns the run reads, each of one kind
     across the files, checked from the files' footers on the driver before any worker
     reads a row. The first two are the in-memory reader's errors (io.readers,
     io.load); a column of another kind in one file (numbers written as text, say)
-    would otherwise fail inside a worker's read or shuffle with Dask's own traceback."""
+    would otherwise fail inside a worker's read or shuffle with Dask's own traceback.
+
+    Returns the read pieces (runs of whole row groups of one file, each knowing the
+    file row it starts at, so every row keeps its file and row number) and the
+    columns' types unified over the files (a pyarrow schema)."""
     import pyarrow.parquet as pq
 
+    from forecheck.engine.partials import ROW_BITS, Piece
     from forecheck.io import layout_mismatch
     from forecheck.io.readers import unreadable_parquet
 
+    if len(files) >= 1 << (63 - ROW_BITS):
+        raise InputError(f"--engine dask reads at most {(1 << (63 - ROW_BITS)) - 1:,} files; merge some of them")
     first_kind: dict[str, tuple[str, str]] = {}  # column -> (kind, the first file holding it)
-    for path in files:
+    types: dict[str, list] = {c: [] for c in needed}
+    pieces = []
+    for i, path in enumerate(files):
         try:
-            schema = pq.read_schema(path)
+            md = pq.read_metadata(path)
+            schema = md.schema.to_arrow_schema()
         except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for corrupt files)
             raise unreadable_parquet(path, exc) from None
         missing = [c for c in needed if c not in schema.names]
         if missing:
             raise layout_mismatch(path, missing, files[0])
         for col in needed:
-            kind = _kind(schema.field(col).type)
+            t = schema.field(col).type
+            kind = _kind(t)
             if kind == "null":
                 continue
+            types[col].append(t)
             seen, where = first_kind.setdefault(col, (kind, path))
             if seen != kind:
                 raise InputError(f"{path}: column {col!r} holds {kind} values where {where} holds {seen}; "
                                  "--engine dask reads each column as one type across the files: write it "
                                  "as one type in every file, or use the in-memory engine")
+        if md.num_rows >= 1 << ROW_BITS:
+            raise InputError(f"{path}: {md.num_rows:,} rows; --engine dask reads files of fewer than "
+                             f"{1 << ROW_BITS:,} rows: split it")
+        groups: list[int] = []
+        start = row = size = 0
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            if groups and size + rg.total_byte_size > PIECE_BYTES:
+                pieces.append(Piece(i, path, tuple(groups), start))
+                groups, start, size = [], row, 0
+            groups.append(g)
+            row += rg.num_rows
+            size += rg.total_byte_size
+        if groups and row > start:
+            pieces.append(Piece(i, path, tuple(groups), start))
+    return pieces, _unified(types)
+
+
+def _unified(types: dict[str, list]):
+    """One Arrow type per column for every file's rows: the type the files share;
+    numbers of several types as float64 (pandas' unification), text as large_string,
+    dictionary-encoded columns as their values; otherwise the first file's type (a
+    cast that fails names the file, column and type)."""
+    import pyarrow as pa
+
+    fields = []
+    for col, ts in types.items():
+        ts = [t.value_type if pa.types.is_dictionary(t) else t for t in ts]
+        if not ts:
+            t = pa.null()
+        elif all(t == ts[0] for t in ts):
+            t = ts[0]
+        elif _kind(ts[0]) == "number":
+            t = pa.float64()
+        elif _kind(ts[0]) == "text":
+            t = pa.large_string()
+        else:
+            t = ts[0]
+        fields.append(pa.field(col, t))
+    return pa.schema(fields)
 
 
 def _time_columns(spec: str, columns) -> list[str]:
@@ -512,7 +575,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     keep = ~questions.redundant()
     unit_of = pd.Series(units_all[keep], index=series["id"].to_numpy(dtype=object)[keep])
     pooled_units = unit_of.reindex(pooled["id"].to_numpy(dtype=object)).to_numpy(np.int64)
-    findings = C.combine_findings([r.findings for r in first])
+    findings = C.combine_findings([r.findings for r in first], files)
     if scale_note:  # decided over every row (the partitions were told the scale)
         info["scale_note"] = scale_note
         findings = [r.with_(message=f"scale: {scale_note}") if r.code == "DQ056" and r.status == "pass" else r

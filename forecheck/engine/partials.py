@@ -37,7 +37,7 @@ from forecheck.checks.martingale import (
 )
 from forecheck.config import AnalysisConfig
 from forecheck.engine import wiener
-from forecheck.errors import InsufficientDataError
+from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
 from forecheck.report.model import series_table
@@ -47,15 +47,40 @@ from forecheck.stats.dependence import CellSums, cell_sums, unit_sums
 from forecheck.stats.evalue import excess_pvalues, lower_bound
 from forecheck.stats.streams import series_keys
 
-#: column the Dask engine adds before the shuffle: (partition of the input, row) as one int64
+#: column the Dask engine's reader adds: (file, row) of every row as one int64, file << ROW_BITS | row
 ORDER = "__forecheck_row_order"
+ROW_BITS = 40  # rows per file below 2^40, files below 2^23
 
 
-def add_order(df: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
-    """The input position of every row, so a shuffled partition can be put back in
-    input order (``partition_info``: Dask's number of the input partition)."""
-    i = int(partition_info["number"]) if partition_info else 0
-    return df.assign(**{ORDER: np.int64(i) * (1 << 32) + np.arange(len(df), dtype=np.int64)})
+@dataclass(frozen=True)
+class Piece:
+    """Consecutive row groups of one input file: one partition of the Dask read."""
+
+    file: int  # index into the run's files
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int  # 0-based row of the file where the piece starts
+
+
+def read_piece(piece: Piece, names: list[str], schema) -> pd.DataFrame:
+    """A piece's rows with the run's columns, cast to the types unified over the files
+    (``schema``, pyarrow), and the ORDER of each row: where it is in its file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # (the parameter is not called ``columns``: dask.dataframe.from_map would pass its own)
+    table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups), columns=names).select(names)
+    try:
+        table = table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        bad = [f"{f.name!r} ({f.type} as {schema.field(f.name).type})" for f in table.schema
+               if f.type != schema.field(f.name).type]
+        raise InputError(f"{piece.path}: column(s) {', '.join(bad)} cannot be read as the type the other files "
+                         f"give them ({str(exc).splitlines()[0][:200]}); write each column as one type in every "
+                         "file, or use the in-memory engine") from None
+    frame = table.to_pandas(self_destruct=True)
+    rows = np.arange(piece.first_row, piece.first_row + len(frame), dtype=np.int64)
+    return frame.assign(**{ORDER: (np.int64(piece.file) << ROW_BITS) | rows})
 
 
 @dataclass(frozen=True)
@@ -196,16 +221,19 @@ def _vr_cells(ctx: CheckContext, means: np.ndarray) -> list | None:
     return out
 
 
-def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str):
+def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]):
     from forecheck import io
 
-    if ORDER in frame.columns:  # back to the input's row order (DQ004, DQ003 keep file order)
-        frame = frame.sort_values(ORDER, kind="stable").drop(columns=ORDER)
-    frame = frame.reset_index(drop=True)
+    # back to the input's row order (files in turn, rows in file order: what DQ003 and
+    # DQ004 read), and each row's file and row for the findings' row references
+    frame = frame.sort_values(ORDER, kind="stable").reset_index(drop=True)
+    order = frame.pop(ORDER).to_numpy()
+    source = io.RowSource(file=order >> ROW_BITS, line=(order & ((1 << ROW_BITS) - 1)) + 1, paths=tuple(files))
     # Dask's Arrow-backed strings as the in-memory reader's Python strings
     frame = frame.astype({c: object for c in frame.columns
                           if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
-    loaded = io.load_frame(frame, options, name=name, min_length=config.min_length)
+    name = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
+    loaded = io.load_frame(frame, options, name=name, min_length=config.min_length, source=source)
     # no question detection (it compares series across partitions); declared questions
     # (panel.question) are whole in the partition and honoured (CheckContext.questions)
     ctx = CheckContext(panel=loaded.panel, config=replace(config, question_detection=False))
@@ -242,11 +270,11 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
     return out
 
 
-def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> Pass1 | None:
+def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]) -> Pass1 | None:
     if len(frame) == 0:
         return None
     lab = labels(frame, options)
-    loaded, ctx = _context(frame, options, config, name)
+    loaded, ctx = _context(frame, options, config, files)
     panel = loaded.panel
     pan, mask = _mg101_inputs(ctx)
     b = ctx.pooled_budget().select(mask)
@@ -287,16 +315,16 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
                  labels=lab)
 
 
-def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str) -> dict | None:
+def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]) -> dict | None:
     """WN301's GLM rows of one partition (engine/wiener.vol_design), kept on its worker
     for the Newton passes."""
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, name)
+    _, ctx = _context(frame, options, config, files)
     return wiener.vol_design(ctx.panel, config)
 
 
-def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, name: str,
+def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
           d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
           vr_means: np.ndarray | None = None, wn_params: dict | None = None):
     """MG101's same-time cells of the in-flight excess terms, centred on the pooled
@@ -308,7 +336,7 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, nam
 
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, name)
+    _, ctx = _context(frame, options, config, files)
     pan, _ = _mg101_inputs(ctx)
     d, ds_, dt_, _ = _excess_terms(pan)
     n_in = len(pan.dp)

@@ -20,12 +20,12 @@ from forecheck.io.dq_rules import DQ_RULES, RULES_TABLE
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.parse import factorize_cells
-from forecheck.io.readers import RawTable, check_columns, check_rows, out_of_memory, read_table
+from forecheck.io.readers import RawTable, RowSource, check_columns, check_rows, out_of_memory, read_table
 from forecheck.io.validate import RawLong, validate
 from forecheck.panel import Panel
 
-__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "InputInfo", "ReadOptions", "DQ_RULES", "RULES_TABLE",
-           "read_table"]
+__all__ = ["load", "load_frame", "load_panel", "LoadedInput", "InputInfo", "ReadOptions", "RowSource", "DQ_RULES",
+           "RULES_TABLE", "read_table"]
 
 
 def load(paths: list[str], options: ReadOptions | None = None, min_length: int = 3) -> LoadedInput:
@@ -44,8 +44,10 @@ def load(paths: list[str], options: ReadOptions | None = None, min_length: int =
 
 
 def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str = "<dataframe>",
-               min_length: int = 3) -> LoadedInput:
-    """Same inference and validation as :func:`load`, on an in-memory frame."""
+               min_length: int = 3, source: RowSource | None = None) -> LoadedInput:
+    """Same inference and validation as :func:`load`, on an in-memory frame
+    (``source``: the file and row of each row, when they come from files: messages
+    and row details then name them instead of the frame's row numbers)."""
     options = options or ReadOptions()
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}.")
@@ -55,7 +57,10 @@ def load_frame(df: pd.DataFrame, options: ReadOptions | None = None, name: str =
         raise InputError(f"{name}: the DataFrame has no rows.", code="DQ058")
     check_columns(frame.shape[1], name, options.max_columns)
     check_rows(frame.shape[0], name, options.max_rows)
-    return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1)], options, min_length)
+    if source is not None and len(source.line) != frame.shape[0]:
+        raise ValueError("source: one file and row per row of the frame")
+    return _load_tables([RawTable(frame=frame, path=name, format="dataframe", first_line=1, source=source)],
+                        options, min_length)
 
 
 def load_panel(panel: Panel, min_length: int = 3) -> LoadedInput:
@@ -123,7 +128,8 @@ def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length:
     check_rows(n_long, first.path if len(tables) == 1 else f"{first.path} (+{len(tables) - 1} files)",
                options.max_rows)
     parts = [_to_long(tab, cm, i) for i, tab in enumerate(tables)]
-    raw = _concat(parts, [t.path for t in tables], cm)
+    paths = list(first.source.paths) if len(tables) == 1 and first.source is not None else [t.path for t in tables]
+    raw = _concat(parts, paths, cm)
     formats = sorted({t.format for t in tables})
     encodings = sorted({t.encoding for t in tables if t.encoding})
     delims = sorted({t.delimiter for t in tables if t.delimiter})
@@ -212,7 +218,10 @@ def _label(v) -> str:
 def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
     f = tab.frame
     n = len(f)
-    line = np.arange(tab.first_line, tab.first_line + n, dtype=np.int64)
+    if tab.source is not None:
+        line, file = tab.source.line, tab.source.file
+    else:
+        line, file = np.arange(tab.first_line, tab.first_line + n, dtype=np.int64), _file_index(n, file_idx)
     if cm.layout == "wide":
         vc = cm.value_cols
         k = len(vc)
@@ -228,12 +237,13 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
         tkeys = [(rep(c), d) for c, d in cm.time_keys]
         return {"sid": sid, "time": rep(cm.time), "time_keys": tkeys, "p": vals, "outcome": None,
                 "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
-                "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k), "file": _file_index(n * k, file_idx)}
+                "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k),
+                "file": np.tile(file, k) if tab.source is not None else _file_index(n * k, file_idx)}
     return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
             "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
             "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
-            "question": _col(f, cm.question), "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": _file_index(n, file_idx)}
+            "question": _col(f, cm.question), "group": _col(f, cm.group), "underlying": _col(f, cm.underlying), "line": line, "file": file}
 
 
 def _file_index(n: int, file_idx: int) -> np.ndarray:
@@ -261,6 +271,21 @@ def _stack_columns(f: pd.DataFrame, cols: list[str]) -> pd.Series:
                      ignore_index=True)
 
 
+def _in_id_order(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Series codes numbered in the order of their ids as strings (the panel's series
+    order; several files' labels are numbered so by ``np.unique``): whatever the
+    validator lists by series (DQ003, DQ004) is then in the report's series order, in
+    one file, several, or a Dask partition alike. Labels already in that order (the
+    usual case: files written series by series) cost one comparison of the K labels."""
+    text = np.asarray(labels).astype(str)
+    if len(text) < 2 or bool(np.all(text[1:] > text[:-1])):
+        return codes, labels
+    order = np.argsort(text, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[codes], np.asarray(labels, dtype=object)[order]
+
+
 def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
     def cat(key):
         vals = [p[key] for p in parts]
@@ -277,7 +302,7 @@ def _concat(parts: list[dict], paths: list[str], cm: ColumnMap) -> RawLong:
             else parts[0]["time_keys"][j][0]
         tkeys.append((col, parts[0]["time_keys"][j][1]))
     if len(parts) == 1:
-        sid_codes, sid_labels = parts[0]["sid"]
+        sid_codes, sid_labels = _in_id_order(*parts[0]["sid"])
     else:
         all_labels = np.concatenate([p["sid"][1] for p in parts]).astype(str)
         uniq, inv = np.unique(all_labels, return_inverse=True)

@@ -27,6 +27,7 @@ import sys
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from forecheck.errors import InputError
@@ -53,6 +54,18 @@ class RawTable:
     # Line number of data row 0 (header is line 1 for text files); parquet and
     # frames count rows from 1.
     first_line: int = 2
+    # Where each row came from when the frame gathers rows of several files (a Dask
+    # engine partition); None: row k is line first_line + k of ``path``.
+    source: RowSource | None = None
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """The file and row of every row of a frame built from several files' rows."""
+
+    file: np.ndarray  # (n,) index into paths
+    line: np.ndarray  # (n,) 1-based row number in that file (Parquet rows count from 1)
+    paths: tuple[str, ...]
 
 
 def limit_error(path: str, what: str, flag: str) -> InputError:

@@ -25,6 +25,7 @@ import pandas as pd
 from forecheck.errors import InputError
 from forecheck.details import FindingDetails
 from forecheck.io.dq_rules import DQ_RULES, MAX_SHOWN, RULES
+from forecheck.io.findings import EMPTY_SERIES_NOTE, FINDINGS, UNSORTED_NOTE
 from forecheck.io.infer import ColumnMap, SERIES_NAMES
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
@@ -124,15 +125,18 @@ def _error(code: str, msg: str, details: list[dict] | None = None) -> InputError
     return InputError(msg, details=details, code=code)
 
 
-def _record(code: str, present: bool, message: str, count: int = 0, nobs: int | None = None,
+def _record(code: str, present: bool, message: str | None, count: int = 0, nobs: int | None = None,
             details: dict | None = None, ok: str = "none found") -> CheckResult:
     """A DQ finding record: status fail when present (severity info/warning, so it
-    does not gate at the default --fail-on error), pass otherwise."""
+    does not gate at the default --fail-on error), pass otherwise. ``message`` None:
+    the code's wording from its details (io/findings.FINDINGS)."""
     name, sev, _ = RULES[code]
+    typed = _finding(details or {"count": count})
+    if present and message is None:
+        message = FINDINGS[code].message(typed, nobs)
     return CheckResult(code=code, name=name, family="DQ", severity=sev, status="fail" if present else "pass",
                        statistic=float(count), estimate=None, nobs=nobs,
-                       message=message if present else ok,
-                       details=_finding(details or {"count": count}), test_based=False)
+                       message=message if present else ok, details=typed, test_based=False)
 
 
 def _finding(d: dict) -> FindingDetails:
@@ -304,17 +308,12 @@ def step_probabilities(w: Work) -> StepResult:
     miss_rows = pp.missing | pp.nonfinite
     b = np.flatnonzero(miss_rows)
     dq001 = _record(
-        "DQ001", bool(b.size),
-        f"{b.size} rows with a blank, NA or infinite probability were dropped "
-        f"({int(pp.missing.sum())} missing, {int(pp.nonfinite.sum())} infinite).",
-        b.size, w.n_read, {"count": int(b.size), "missing": int(pp.missing.sum()),
+        "DQ001", bool(b.size), None, b.size, w.n_read, {"count": int(b.size), "missing": int(pp.missing.sum()),
                            "nonfinite": int(pp.nonfinite.sum()),
                            "rows": _row_details(raw, b, _cells(raw.p, b))})
     b = np.flatnonzero(na_rows)
     dq002 = _record(
-        "DQ002", bool(b.size),
-        f"{b.size} rows whose probability is a --na-values marker ({', '.join(options.na_values)}) were dropped.",
-        b.size, w.n_read, {"count": int(b.size), "na_values": list(options.na_values),
+        "DQ002", bool(b.size), None, b.size, w.n_read, {"count": int(b.size), "na_values": list(options.na_values),
                            "rows": _row_details(raw, b, _cells(raw.p, b))})
     return StepResult((dq001, dq002, _pass("DQ051", "all probabilities are numbers or missing-value markers")),
                       {"na_value": na_rows, "missing_p": miss_rows})
@@ -499,12 +498,10 @@ def step_time_order(w: Work) -> StepResult:
     unsorted_series = int(len(np.unique(s_o[1:][back]))) if n_back else 0
     br = _at(order_file, np.flatnonzero(back) + 1)
     rec = _record(
-        "DQ004", n_back > 0,
-        f"{unsorted_series} series were not in time order in the file ({n_back} rows earlier than the row before "
-        f"them); rows were sorted by series and time.", n_back, int(w.keep.sum()),
+        "DQ004", n_back > 0, None, n_back, int(w.keep.sum()),
         {"count": n_back, "series": unsorted_series, "rows": _row_details(raw, br, raw_time_strings(raw, w.t, br))})
     if n_back:
-        w.notes.append(f"Input was not in time order within {unsorted_series} series; sorted.")
+        w.notes.append(UNSORTED_NOTE.format(unsorted_series))
     return StepResult((rec,))
 
 
@@ -535,9 +532,7 @@ def step_duplicates(w: Work) -> StepResult:
                               f"{hint}.", _row_details(raw, rows, p[rows]))
     dup_rows = _at(order, np.flatnonzero(dup))
     rec = _record(
-        "DQ003", bool(dup_rows.size),
-        f"{dup_rows.size} rows repeat an earlier row's series, time and probability; the copies were dropped.",
-        dup_rows.size, int(keep.sum()),
+        "DQ003", bool(dup_rows.size), None, dup_rows.size, int(keep.sum()),
         {"count": int(dup_rows.size), "rows": _row_details(raw, dup_rows, p[dup_rows])})
     drop = np.zeros(w.n_read, bool)
     drop[dup_rows] = True
@@ -694,7 +689,7 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
         raise AssertionError(f"row accounting: {n_read} read, {rows_used} used, dropped {dropped}")
     lost = len(raw.sid_labels) - panel.n_series
     if lost:
-        w.notes.append(f"{lost} series had no usable rows and are not in the analysis.")
+        w.notes.append(EMPTY_SERIES_NOTE.format(lost))
     findings.sort(key=lambda r: r.code)
 
     info = InputInfo(
@@ -786,7 +781,7 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
         u = pd.to_numeric(raw.underlying, errors="coerce")
         failed = raw.underlying[u.isna().to_numpy() & raw.underlying.notna().to_numpy()]
         # cells that are there but are neither numbers nor a missing-value marker (no count:
-        # the Dask engine shows the first partition's notes)
+        # over the Dask engine's partitions the first example stands, io/findings.merge_notes)
         text = failed[~failed.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)] if len(failed) else failed
         if len(text):
             w.notes.append(f"Underlying column {w.cm.underlying!r}: cells that are not numbers (such as "
@@ -862,9 +857,7 @@ def panel_short_series(panel: Panel, min_length: int) -> CheckResult:
     ids = panel.ids
     short = np.flatnonzero(panel.lengths < min_length)
     return _record(
-        "DQ005", bool(short.size),
-        f"{short.size} of {panel.n_series} series have fewer than {min_length} forecasts; they are kept for "
-        f"calibration but skipped by dynamic checks.", short.size, panel.n_series,
+        "DQ005", bool(short.size), None, short.size, panel.n_series,
         {"count": int(short.size), "min_length": min_length,
          "series": [{"series": str(ids[i]), "n": int(panel.lengths[i])} for i in short[:MAX_SHOWN]]})
 
@@ -878,22 +871,18 @@ def panel_certainty_then_move(panel: Panel, min_length: int) -> CheckResult:
     n_inc = panel.n_obs - panel.n_series  # the in-flight increments (rows not first in their series)
     s_hit = panel.series_index[hit]
     return _record(
-        "DQ006", bool(hit.size),
-        f"{hit.size} forecasts in {len(np.unique(s_hit))} series move away from a probability of exactly 0 or 1; "
-        f"a calibrated forecaster never does (certainty cannot be revised).", hit.size, n_inc,
+        "DQ006", bool(hit.size), None, hit.size, n_inc,
         {"count": int(hit.size), "series": int(len(np.unique(s_hit))),
          "rows": [{"line": int(src[k]), "series": str(ids[panel.series_index[k]]),
                    "time": panel.format_time(panel.time[k]), "from": float(panel.p[k - 1]),
-                   "value": float(panel.p[k])} for k in hit[:MAX_SHOWN]]})
+                   "value": float(panel.p[k]), **_file_of(panel, k)} for k in hit[:MAX_SHOWN]]})
 
 
 def panel_unresolved(panel: Panel, min_length: int) -> CheckResult:
     """DQ008: series without an outcome."""
     unres = np.flatnonzero(~panel.resolved)
     return _record(
-        "DQ008", bool(unres.size),
-        f"{unres.size} of {panel.n_series} series have no outcome; checks that need one skip them.",
-        unres.size, panel.n_series,
+        "DQ008", bool(unres.size), None, unres.size, panel.n_series,
         {"count": int(unres.size), "series": [str(panel.ids[i]) for i in unres[:MAX_SHOWN]]})
 
 
@@ -903,18 +892,15 @@ def panel_after_resolution(panel: Panel, min_length: int) -> CheckResult:
     if panel.resolved_at is not None:
         ra = panel.resolved_at[panel.series_index]
         late = np.flatnonzero(np.isfinite(ra) & (panel.time > ra))
-        msg = (f"{late.size} forecasts in {len(np.unique(panel.series_index[late]))} series are dated after their "
-               f"series' resolution time.")
     else:
         late = np.zeros(0, int)
-        msg = "no resolution times given"
     return _record(
-        "DQ009", bool(late.size), msg, late.size, panel.n_obs, ok=(msg if panel.resolved_at is None else
-                                                                  "no forecasts after resolution"),
-        details={"count": int(late.size),
+        "DQ009", bool(late.size), None, late.size, panel.n_obs,
+        ok="no resolution times given" if panel.resolved_at is None else "no forecasts after resolution",
+        details={"count": int(late.size), "series": len(np.unique(panel.series_index[late])),
                  "rows": [{"line": int(src[k]), "series": str(ids[panel.series_index[k]]),
-                           "time": panel.format_time(panel.time[k]), "value": float(panel.p[k])}
-                          for k in late[:MAX_SHOWN]]})
+                           "time": panel.format_time(panel.time[k]), "value": float(panel.p[k]),
+                           **_file_of(panel, k)} for k in late[:MAX_SHOWN]]})
 
 
 def panel_certain_start(panel: Panel, min_length: int) -> CheckResult:
@@ -924,14 +910,17 @@ def panel_certain_start(panel: Panel, min_length: int) -> CheckResult:
     p0 = panel.p0
     hit = np.flatnonzero((p0 == 0) | (p0 == 1))
     every = bool(hit.size) and hit.size == panel.n_series
-    msg = (f"{hit.size} of {panel.n_series} series start at a probability of exactly 0 or 1: their variance "
-           f"budget p0(1-p0) is zero, so the martingale checks have nothing to test on them"
-           + ("; that is every series, so no variance-budget check can test this input (check the "
-              "probability column and --scale)." if every else "."))
     return _record(
-        "DQ010", bool(hit.size), msg, hit.size, panel.n_series,
+        "DQ010", bool(hit.size), None, hit.size, panel.n_series,
         {"count": int(hit.size), "all": every,
          "series": [{"series": str(panel.ids[i]), "p0": float(p0[i])} for i in hit[:MAX_SHOWN]]})
+
+
+def _file_of(panel: Panel, k: int) -> dict:
+    """{"file": path} of panel row k when the rows come from several files (as
+    _row_details gives it), else {}."""
+    files = panel.meta.get("source_file")
+    return {} if files is None else {"file": panel.meta["paths"][int(files[k])]}
 
 
 def _source_rows(panel: Panel) -> np.ndarray:
