@@ -66,7 +66,8 @@ def analyze(data: Any, *, config: AnalysisConfig | None = None, read_options: Re
     q = ctx.questions()
     if q.n_questions:  # what the pooled tests count (docs/checks.md, "Questions")
         info = {**info, "questions": questions_info(q, ctx.budget())}
-    report = Report(input=info, config=config, results=tuple(results), series=table, panel=loaded.panel)
+    report = Report(input=info, config=config, results=tuple(results), series=table, panel=loaded.panel,
+                    figures=dict(ctx.figure_data))
     if loaded.panel.group is not None:
         report = _with_groups(report, loaded.panel, config)
     return report

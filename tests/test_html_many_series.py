@@ -97,7 +97,7 @@ def test_cumulative_excess_and_jumps_use_the_same_sample():
     assert collection_paths(cum.data) == 40
     assert "40 of 300 series drawn" in cum.note and cum.note in cum.alt
     assert "the 5 series with the largest |excess| are always drawn." in cum.note
-    j = pdata.detect_jumps(pan)
+    j = forecheck.analyze(pan, select=("WN305",)).figures["jumps"]
     jf = plots.plot_jumps(d, j)
     assert collection_paths(jf.data) == 40
     assert "40 of 300 series drawn" in jf.note
@@ -177,3 +177,13 @@ def test_reliability_rug_becomes_histogram_strips_for_many_forecasts(monkeypatch
     # (+ 1: the legend's handle of the bars)
     assert strips.count('<g id="patch_') == rug.count('<g id="patch_') + 2 * plots.STRIP_BINS + 1
     assert rug.count('<g id="line2d_') > strips.count('<g id="line2d_')  # the rug's ticks are gone
+
+
+def test_jumps_figure_draws_what_wn305_reports():
+    """The jumps figure draws WN305's own flags (report.figures), so its count is the
+    record's; without WN305 there is no jumps figure (nothing is tested again)."""
+    report = forecheck.analyze(walks(120))
+    lm = report.result("WN305").details.standardised.lee_mykland
+    text = H.render_html(report)
+    assert f"{lm.n_jumps} detected jumps marked in orange across {lm.series_with_jumps} series" in text
+    assert 'id="fig-jumps"' not in H.render_html(forecheck.analyze(walks(120), select=("MG", "CA")))

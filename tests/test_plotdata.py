@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import forecheck
 from forecheck.panel import Panel
 from forecheck.stats import plotdata as pdata
 from forecheck.stats.budget import series_budget
@@ -259,10 +260,13 @@ def test_jumps_find_an_injected_jump():
     shift = 0.35 if p[row - 1] < 0.5 else -0.35
     p[row:pan.offsets[i + 1]] = np.clip(p[row:pan.offsets[i + 1]] + shift, 0.01, 0.99)
     jumped = Panel(ids=pan.ids, offsets=pan.offsets, time=pan.time, p=p, outcome=pan.outcome)
-    j = pdata.detect_jumps(jumped, n_sim=299, seed=1)
+    report = forecheck.analyze(jumped, select=("WN305",), n_sim=299, seed=1)
+    j = report.figures["jumps"]  # what the HTML figure draws: WN305's own flags
     assert row in set(j.row.tolist())
     assert j.series[list(j.row).index(row)] == i
-    assert j.window >= 5 and j.n_tested > 0
+    lm = report.result("WN305").details.standardised.lee_mykland
+    assert j.window == lm.window >= 5
+    assert len(j.row) == lm.n_jumps and len(np.unique(j.series)) == lm.series_with_jumps
     assert len(j.row) <= 10  # the null rate on 20 × 120 Gaussian-signal steps is small
 
 

@@ -245,7 +245,7 @@ def _execute(panel: Panel, config: AnalysisConfig, specs: list[CheckSpec] | None
     readers_left = {key: sum(spec.code in readers for spec in run) for key, readers in CACHE_READERS.items()}
     done_lock = threading.Lock()
 
-    def one(spec: CheckSpec) -> tuple[CheckResult, dict]:
+    def one(spec: CheckSpec) -> tuple[CheckResult, CheckContext]:
         view = ctx.for_check()
         try:
             m = spec.run(view)
@@ -263,16 +263,17 @@ def _execute(panel: Panel, config: AnalysisConfig, specs: list[CheckSpec] | None
                     readers_left[key] -= 1
                     if readers_left[key] == 0:
                         ctx.cache.pop(key, None)
-        return record, view.series_columns
+        return record, view
 
     jobs = min(config.jobs, len(run))
     if jobs <= 1:
         outcomes = [one(spec) for spec in run]
     else:
         outcomes = _run_threads(run, one, jobs)
-    for record, columns in outcomes:
+    for record, view in outcomes:
         results.append(record)
-        ctx.series_columns.update(columns)
+        ctx.series_columns.update(view.series_columns)
+        ctx.figure_data.update(view.figure_data)
     return finalize(results, config), ctx
 
 

@@ -56,6 +56,10 @@ class CheckContext:
     # Per-series columns a check contributes to the report's series table and the
     # JSON ``series`` records (name -> (S,) array), e.g. MG102's one-sided z.
     series_columns: dict[str, Any] = field(default_factory=dict)
+    # What a check measured that the HTML report draws but the JSON does not carry (name ->
+    # a stats.plotdata object), e.g. WN305's flagged jumps: figures show the check's own
+    # findings instead of recomputing them
+    figure_data: dict[str, Any] = field(default_factory=dict)
     # one lock per cache key, shared by every view of this context (``for_check``): when
     # checks run on several threads, shared work is computed once and the others wait
     # for it. Keys form a DAG (questions → pooled → dynamic → dependence), so locks are
@@ -77,10 +81,10 @@ class CheckContext:
 
     def for_check(self) -> "CheckContext":
         """A view for one check: the same panel, settings, cache and locks, its own
-        ``series_columns`` (the runner merges them in report order, so the series
-        table's columns do not depend on which thread finished first)."""
+        ``series_columns`` and ``figure_data`` (the runner merges them in report order,
+        so the series table's columns do not depend on which thread finished first)."""
         return CheckContext(panel=self.panel, config=self.config, cache=self.cache, series_columns={},
-                            _locks=self._locks, _guard=self._guard)
+                            figure_data={}, _locks=self._locks, _guard=self._guard)
 
     def rng(self, code: str) -> np.random.Generator:
         """A fresh generator for check ``code`` (see :func:`check_rng`)."""

@@ -508,6 +508,8 @@ def check_wn305(ctx: CheckContext) -> Measurement:
     col = np.full(panel.n_series, np.nan)
     col[c.series] = p_bns
     ctx.series_columns["wn_bns_pvalue_std"] = col
+    flagged = np.flatnonzero(flag)  # the HTML report's jumps figure draws these (no second test)
+    ctx.figure_data["jumps"] = jumps.flagged_jumps(panel, c.row[flagged], L[flagged], std.lee_mykland.window)
     top = tuple(_step(panel, c.row[i], L[i]) for i in news_day_index(flag, L))
     inc = _increments(ctx)
     largest = tuple(_step(panel, inc.row[i], None) for i in largest_move_index(inc))

@@ -311,6 +311,7 @@ def _figures(report: Report) -> list[FigureSpec]:
     cfg = report.config
     ml = int(getattr(cfg, "min_length", 3))
     seed = int(getattr(cfg, "seed", 20240601))
+    jumps = getattr(report, "figures", {}).get("jumps")  # WN305's flags (drawn only when WN305 ran)
     cache: dict[str, Any] = {}
 
     def get(name: str, make: Callable[[], Any]) -> Any:
@@ -371,11 +372,12 @@ def _figures(report: Report) -> list[FigureSpec]:
                                   "forecasts are miscalibrated beyond what chance gives a calibrated forecaster.",
                    lambda: plots.plot_reliability(pdata.reliability(
                        *pdata.last_forecast(panel), np.random.default_rng([seed % 2**32, 201])))),
-        FigureSpec("jumps", "Orange bars mark single updates far larger than the series' local volatility "
-                            "(Lee–Mykland test on standardised increments, as in WN305); jumps are allowed for "
-                            "a calibrated forecaster — they mark news, not errors.",
-                   lambda: plots.plot_jumps(paths(), pdata.detect_jumps(
-                       panel, ml, float(getattr(cfg, "alpha", 0.05)), int(getattr(cfg, "n_sim", 999)), seed))),
+    ] + ([] if jumps is None else [
+        FigureSpec("jumps", "Orange bars mark single updates far larger than the series' local volatility: the "
+                            "jumps WN305 flags (Lee–Mykland test on standardised increments); jumps are allowed "
+                            "for a calibrated forecaster — they mark news, not errors.",
+                   lambda: plots.plot_jumps(paths(), jumps)),
+    ]) + [
         FigureSpec("walk", "The black curve is how many ±1% updates a calibrated forecaster needs on average "
                            "to reach certainty from each starting probability (dotted: the median); each dot is "
                            "one series' actual squared movement in those units, so dots above the curve moved "

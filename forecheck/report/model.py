@@ -68,6 +68,9 @@ class Report:
     # --group-by: (group, its own Report) and the pairwise comparisons (details.GroupComparison)
     groups: tuple[tuple[str, "Report"], ...] = field(default=(), repr=False, compare=False)
     group_comparisons: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    # what the checks measured for the HTML figures but the JSON does not carry
+    # (CheckContext.figure_data, e.g. "jumps": WN305's flagged increments)
+    figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------- verdict
     def gating_failures(self) -> list[CheckResult]:

@@ -358,3 +358,21 @@ def mc_pvalue(obs: np.ndarray, null: np.ndarray, index: np.ndarray | None = None
         cnt = len(row) - np.searchsorted(row, obs[sel], side="left")  # #{null ≥ obs}
         out[sel] = (1 + cnt) / (len(row) + 1)
     return out
+
+
+# ------------------------------------------------------------------ figure data
+@dataclass(frozen=True)
+class Jumps:
+    """The increments WN305 flags as jumps (Lee–Mykland on standardised increments,
+    against its simulated critical values): the check's own flags, not recomputed."""
+
+    row: np.ndarray  # panel row of the forecast after the jump
+    series: np.ndarray
+    L: np.ndarray
+    window: int
+
+
+def flagged_jumps(panel, rows: np.ndarray, L: np.ndarray, window: int) -> Jumps:
+    """The jumps figure's data from the flagged increments (their panel rows and L)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return Jumps(row=rows, series=panel.series_index[rows], L=np.asarray(L, float), window=int(window))

@@ -1,8 +1,9 @@
 """Plot data for the HTML report: arrays in, frozen dataclasses out.
 
 Nothing here draws; :mod:`forecheck.report.plots` turns these records into figures.
-Every quantity is recomputed from the panel with the definitions of the checks, so
-a plot never depends on the layout of a check's ``details``:
+Every quantity but one is computed from the panel with the definitions of the checks,
+so a plot never depends on the layout of a check's ``details``; the jumps are the ones
+WN305 flagged, handed over by the check itself (``CheckContext.figure_data``):
 
 - variance budget (Augenblick & Rabin 2021, *QJE* 136(2), p. 9): movement
   m = Σ(Δp)², uncertainty u(p) = p(1 − p), uncertainty reduction r = u(p0) − u(p_t);
@@ -18,8 +19,8 @@ a plot never depends on the layout of a check's ``details``:
   e2016191118): the PAV recalibration of the last forecasts and its consistency band
   (pointwise quantiles of the PAV fit over outcomes resampled as Bernoulli(p), i.e.
   under calibration);
-- jumps: Lee & Mykland (2008) statistics on standardised increments with the
-  Monte-Carlo critical value of WN305 (:mod:`forecheck.stats.jumps`);
+- jumps: the increments WN305 flags (Lee & Mykland 2008 statistics on standardised
+  increments above its Monte-Carlo critical values, :mod:`forecheck.stats.jumps`);
 - the ±h belief walk (:mod:`forecheck.stats.walk`): expected and median number
   of updates until certainty, E[T] = p0(1 − p0)/h².
 """
@@ -33,8 +34,8 @@ from scipy import stats
 
 from forecheck.panel import Panel
 from forecheck.stats.walk import duration_moments, duration_quantile, walk_grid
-from forecheck.stats import jumps as jumps_mod
 from forecheck.stats.budget import series_budget, uncertainty
+from forecheck.stats.jumps import Jumps, flagged_jumps  # noqa: F401 (the figures' jump data)
 from forecheck.stats.calibration import corp_decomposition, pav_recalibrate
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.standardize import STANDARDISED, Increments
@@ -428,42 +429,8 @@ def reliability(p: np.ndarray, o: np.ndarray, rng: np.random.Generator, n_boot: 
 
 
 # ------------------------------------------------------------------ jumps
-@dataclass(frozen=True)
-class Jumps:
-    """Increments flagged as jumps by Lee–Mykland on standardised increments."""
-
-    row: np.ndarray  # panel row of the forecast after the jump
-    series: np.ndarray
-    L: np.ndarray
-    window: int
-    n_tested: int
-    n_series_tested: int
-
-
-def detect_jumps(panel: Panel, min_length: int = 3, alpha: float = 0.05, n_sim: int = 999,
-                 seed: int = 20240601) -> Jumps:
-    """Lee–Mykland (2008) jumps with WN305's Monte-Carlo critical values: the
-    (1 − alpha) quantile of the simulated max statistic for the series' length
-    under i.i.d. Gaussian increments."""
-    inc = Increments.from_panel(panel, min_length)
-    e = np.zeros(0, dtype=np.int64)
-    if inc.n < 10:
-        return Jumps(e, e, np.zeros(0), 0, 0, 0)
-    c = inc.coordinate(STANDARDISED)
-    if len(c.x) < 20:
-        return Jumps(e, e, np.zeros(0), 0, 0, 0)
-    K = jumps_mod.default_window(float(np.median(c.counts)))
-    null, gi = jumps_mod.simulate_gaussian_null(c.counts, K, min(n_sim, 999), seed)
-    lm = jumps_mod.lee_mykland(c.x, c.seg, c.n_seg, K, alpha=alpha)
-    with np.errstate(all="ignore"):
-        crit = np.array([np.nanquantile(r, 1 - alpha) if np.isfinite(r).any() else np.nan for r in null.lm_xi])
-    tested = np.isfinite(lm.xi)
-    flag = np.zeros(len(c.x), dtype=bool)
-    flag[tested] = lm.xi[tested] > crit[gi][c.seg[tested]]
-    idx = np.flatnonzero(flag)
-    rows = c.row[idx]
-    return Jumps(row=rows, series=panel.series_index[rows], L=lm.L[idx], window=K, n_tested=int(tested.sum()),
-                 n_series_tested=int(np.unique(c.seg[tested]).size))
+# Jumps, flagged_jumps: in stats/jumps.py (WN305 builds them on every run, without this
+# module's imports)
 
 
 # ------------------------------------------------------------------- walk
