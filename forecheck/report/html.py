@@ -319,7 +319,11 @@ def _figures(report: Report) -> list[FigureSpec]:
             cache[name] = make()
         return cache[name]
 
+    def take(name: str, make: Callable[[], Any]) -> Any:  # the last reader: not kept after it
+        return cache.pop(name) if name in cache else make()
+
     paths = lambda: get("paths", lambda: pdata.paths(panel, max_lines=pdata.MAX_LINES))  # noqa: E731
+    terms = lambda: pdata.dynamic_terms(panel, ml)  # noqa: E731 (both binned figures' excess terms)
     cum = lambda: get("cum", lambda: pdata.cumulative_budget(panel))  # noqa: E731
     r101 = report.result("MG101")
     overall = (_field(r101, "estimate"), _field(r101, "ci")) if r101 is not None else None
@@ -357,12 +361,12 @@ def _figures(report: Report) -> list[FigureSpec]:
                                   "probability range, with an approximate 95% interval (widened for cross-series "
                                   "dependence); intervals that miss the dashed line at 1 point to too much or too "
                                   "little movement there; the shaded band is the all-series interval of MG101.",
-                   lambda: plots.plot_ratio_by_p0(pdata.ratio_by_p0(panel, ml), overall)),
+                   lambda: plots.plot_ratio_by_p0(pdata.ratio_by_p0(panel, ml, terms=get("terms", terms)), overall)),
         FigureSpec("excess-by-tau", "Each bar is the movement minus the uncertainty resolved by the steps taken "
                                     "that long before resolution (the last bar: the final step to the outcome); "
                                     "bars whose interval misses zero show when the forecast moved too much (up) "
                                     "or too little (down).",
-                   lambda: plots.plot_excess_by_tau(pdata.excess_by_tau(panel, ml))),
+                   lambda: plots.plot_excess_by_tau(pdata.excess_by_tau(panel, ml, terms=take("terms", terms)))),
         FigureSpec("qq", "Points on the dashed diagonal are Gaussian increments; points bending away at the ends "
                          "are fat tails — compare the standardised increments (left) with raw Δp (right), whose "
                          "tails a Gaussian-increment critique reads as excess volatility.",

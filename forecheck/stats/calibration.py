@@ -140,9 +140,16 @@ def pav_recalibrate(p, o) -> np.ndarray:
     """Isotonic (PAV) regression of o on p; equal forecasts get equal values
     (CORP's "optimal binning": ties are pooled before PAV)."""
     p, o = _as_arrays(p, o)
-    u, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
-    ybar = np.bincount(inv, weights=o, minlength=u.size) / cnt
-    return _pav(ybar, cnt.astype(float))[inv]
+    _, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
+    return pav_of_ties(inv, cnt, o)[inv]
+
+
+def pav_of_ties(inv: np.ndarray, cnt: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """The PAV fit at each distinct forecast, from ``np.unique(p, return_inverse=True,
+    return_counts=True)``'s inverse and counts: a caller refitting many outcome vectors
+    on the same forecasts (a consistency band) sorts them once."""
+    ybar = np.bincount(inv, weights=o, minlength=cnt.size) / cnt
+    return _pav(ybar, cnt.astype(float))
 
 
 def _pav(y: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from forecheck.panel import Panel
 from forecheck.stats.walk import duration_moments, duration_quantile, walk_grid
 from forecheck.stats.budget import series_budget, uncertainty
 from forecheck.stats.jumps import Jumps, flagged_jumps  # noqa: F401 (the figures' jump data)
-from forecheck.stats.calibration import corp_decomposition, pav_recalibrate
+from forecheck.stats.calibration import corp_decomposition, pav_of_ties
 from forecheck.stats.dependence import design_effect
 from forecheck.stats.standardize import STANDARDISED, Increments
 from forecheck.stats.streams import series_keys, stream_order
@@ -276,11 +276,18 @@ def _binned(labels, key, n_bins, t: _Terms, n_count, unit="") -> Binned:
                   ratio=ratio[keep], ratio_low=rlo[keep], ratio_high=rhi[keep], deff=t.deff, unit=unit)
 
 
-def ratio_by_p0(panel: Panel, min_length: int = 3, edges: np.ndarray = P0_EDGES) -> Binned:
-    """Movement ratio Σm/Σr by starting probability p0 (MG101's strata); the
-    series are those MG101 uses."""
+def dynamic_terms(panel: Panel, min_length: int = 3) -> tuple[Panel, _Terms]:
+    """MG101's series and their excess terms, which :func:`ratio_by_p0` and
+    :func:`excess_by_tau` bin (a report drawing both forms them once)."""
     pan = panel.select_series(dynamic_mask(panel, min_length))
-    t = _terms(pan)
+    return pan, _terms(pan)
+
+
+def ratio_by_p0(panel: Panel, min_length: int = 3, edges: np.ndarray = P0_EDGES,
+                terms: tuple[Panel, _Terms] | None = None) -> Binned:
+    """Movement ratio Σm/Σr by starting probability p0 (MG101's strata); the
+    series are those MG101 uses (``terms``: :func:`dynamic_terms` of the panel)."""
+    pan, t = terms if terms is not None else dynamic_terms(panel, min_length)
     nb = len(edges) - 1
     k_series = np.clip(np.searchsorted(edges, pan.p0, side="right") - 1, 0, nb - 1)
     labels = [f"{edges[j]:.2f}–{edges[j + 1]:.2f}" for j in range(nb)]
@@ -310,11 +317,11 @@ def tau_edges(panel: Panel, tau: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return edges, labels
 
 
-def excess_by_tau(panel: Panel, min_length: int = 3) -> Binned:
+def excess_by_tau(panel: Panel, min_length: int = 3, terms: tuple[Panel, _Terms] | None = None) -> Binned:
     """Excess movement by time to resolution at the earlier forecast of each step
-    (MG101's bins), plus the resolution steps as the last bin."""
-    pan = panel.select_series(dynamic_mask(panel, min_length))
-    t = _terms(pan)
+    (MG101's bins), plus the resolution steps as the last bin (``terms``:
+    :func:`dynamic_terms` of the panel)."""
+    pan, t = terms if terms is not None else dynamic_terms(panel, min_length)
     inflight = ~t.is_resolution
     edges, labels = tau_edges(pan, t.tau_prev[inflight])
     nb = len(labels)
@@ -421,9 +428,9 @@ def reliability(p: np.ndarray, o: np.ndarray, rng: np.random.Generator, n_boot: 
     sims = np.empty((n_boot, len(u)))
     for b in range(n_boot):  # a loop over resamples, not series
         ob = (rng.random(len(p)) < p).astype(float)
-        sims[b] = pav_recalibrate(p, ob)[first]
+        sims[b] = pav_of_ties(inv, cnt, ob)  # (= pav_recalibrate(p, ob)[first], p sorted once)
     a = (1 - level) / 2
-    lo, hi = np.quantile(sims, [a, 1 - a], axis=0)
+    lo, hi = np.quantile(sims, [a, 1 - a], axis=0, overwrite_input=True)  # (sims is scratch: no copy)
     return Reliability(p=u, recalibrated=fit, band_low=lo, band_high=hi, count=cnt, n=len(p), brier=dec.brier,
                        mcb=dec.mcb, dsc=dec.dsc, unc=dec.unc, n_boot=n_boot, forecasts=p, outcomes=o)
 
