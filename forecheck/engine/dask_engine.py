@@ -11,11 +11,21 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101–MG106,
+Without --question-col (and detection on) the questions are detected as the
+in-memory engine detects them (``stats/questions.find_sets``): the first pass also
+returns each series' length, candidate flag, grid fingerprint and values at the
+probe times (``partials.detection_parts``); the driver runs the detection over
+them (``_detect``), fetching from the partitions the full rows of only the series a
+stage still needs (``_FetchedRows``), and when questions are found the kept rows
+are shuffled again by question (with --cluster-col: the clusters a detected
+question joins are put together) and the first pass runs again with each
+partition reading the driver's questions (``partials.Detected``).
+
+Computed: the data-quality findings and row accounting, DQ011, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN307 (``engine/wiener.py``; WN306 from the series table); with --question-col
-also DQ011. Labels that do not nest (a series with two questions or clusters, a question in
-two clusters) are refused (exit 2): the driver checks every partition's labels.
+and WN301–WN307 (``engine/wiener.py``; WN306 from the series table). Labels that do
+not nest (a series with two questions or clusters, a question in two clusters) are
+refused (exit 2): the driver checks every partition's labels.
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -210,7 +220,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         first = client.gather(p1)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
-        detected = reshuffled = None
+        detected = det_arg = reshuffled = None
         if detection:
             # the in-memory engine's question detection over every partition's series
             # (_detect: rows fetched only for the series a stage still needs)
@@ -228,7 +238,9 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                     del rows  # (the first shuffle's rows are released with their last reference)
                     shuffled, reshuffled = new, True
                     parts = shuffled.to_delayed()
-                p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, detected) for p in parts])
+                # (one copy per worker, not one inside every task of the passes)
+                det_arg = client.scatter(detected, broadcast=True, hash=False)
+                p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, det_arg) for p in parts])
                 first = client.gather(p1)
                 _whole_questions(first, detected)
         first = [r for r in first if r is not None]
@@ -247,10 +259,10 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         wn_params = wiener.second_params([r.wn for r in first], config, wn_nulls)
         p2 = client.compute([delayed(partials.pass2)(p, opts, config, sources, d_mean, hs,
                                                      {c: (f[0], f[1]) for c, f in fits.items()},
-                                                     vr_q[1] if vr_q is not None else None, wn_params, detected)
+                                                     vr_q[1] if vr_q is not None else None, wn_params, det_arg)
                              for p in parts])
         second = [r for r in client.gather(p2) if r is not None]
-        vol = _volatility_fit(client, parts, opts, config, sources, detected) if config.is_selected("WN301") \
+        vol = _volatility_fit(client, parts, opts, config, sources, det_arg) if config.is_selected("WN301") \
             else None
         n_parts = len(parts)
         del shuffled

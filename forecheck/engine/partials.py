@@ -10,8 +10,10 @@ use (``CheckContext``, ``series_budget``, ``_excess_terms``, ``excess_pvalues``,
 per-series columns plus O(times) per-time-cell sums, never the rows. Declared
 questions (``--question-col``) are honoured as the in-memory engine honours them
 (``CheckContext.questions``: mirror contracts dropped from the pooled panel, unit
-codes, per-cluster scores); what a partition cannot see, whether the labels nest
-(``labels``), the driver checks over every partition's labels.
+codes, per-cluster scores), and so are the questions the driver detected
+(``Detected``, after the shuffle by them; what the driver's detection reads of a
+partition: ``detection_parts``, ``fetch_rows``); what a partition cannot see,
+whether the labels nest (``labels``), the driver checks over every partition's labels.
 
 Two passes: the first gives everything except the same-time cells of MG101's
 excess terms, which are centred on the pooled mean of those terms (known only

@@ -471,7 +471,12 @@ def find_sets(grid: np.ndarray, lengths: np.ndarray, src, tol: float = SUM_TOL) 
     through ``src`` (``PanelRows``, or the Dask engine's rows fetched from its
     partitions): its probes first, then the full rows of the series a stage still
     needs (``src.prefetch`` is told each stage's series at once). Sets in the order of
-    ``detect``: the grids of two series in grid order, then each larger grid's."""
+    ``detect``: the grids of two series in grid order, then each larger grid's.
+
+    A source has ``probes(mem, L)`` ((k, n) values at ``probe_steps(L)``), ``rows(mem,
+    L)`` ((k, L), C order), ``flat(mem, lengths)`` (the rows one after another),
+    ``prefetch(mem)`` and ``prefilter_pairs``: when true, the grids of two series are
+    first tested at ``probes_any(mem)`` ((k, 8), NaN after a series' last probe)."""
     gsize = np.bincount(grid[grid >= 0])
     members_by_grid = np.argsort(np.where(grid >= 0, grid, np.iinfo(np.int64).max), kind="stable")
     members_by_grid = members_by_grid[: int(np.sum(grid >= 0))]
@@ -566,7 +571,7 @@ def detect_fetched(lengths: np.ndarray, cand: np.ndarray, key: np.ndarray, src, 
     sub = mem[inq]
     Ls = lengths[sub]
     off_s = np.concatenate([[0], np.cumsum(Ls)]).astype(np.int64)
-    rows_in = [i for i in range(len(mem)) if inq[i]]
+    rows_in = np.flatnonzero(inq)
     q = summarise(lab_c[inq], off_s, np.concatenate([t_rows[i] for i in rows_in]),
                   np.concatenate([p_rows[i] for i in rows_in]), np.asarray(outcome, float)[sub],
                   source="detected", tol=tol)
