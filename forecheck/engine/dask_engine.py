@@ -43,6 +43,7 @@ import pandas as pd
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
+from forecheck.stats.questions import SUM_TOL
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
             "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
@@ -317,17 +318,19 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
                                                                   vals))
 
 
+#: the screening tolerance: the detection's, widened by the float32 rounding of the values
+SUM_TOL_SCREEN = SUM_TOL + 1e-6
+
+
 class _FetchedRows:
     """The row source of stats.questions.find_sets on the driver: the probes from the
     first pass (``detection_parts``), the full rows of the series a stage asks for
     fetched from the partitions holding them (one task per such partition and stage,
     partials.fetch_rows) and kept: the driver holds the rows of those series only."""
 
-    prefilter_pairs = True  # (two-series grids: the probes first, then the rows of the pairs left)
-
-    def __init__(self, client, parts, opts, config, files, ids, probes, where):
+    def __init__(self, client, parts, opts, config, files, ids, probes, screen, where):
         self.client, self.parts, self.opts, self.config, self.files = client, parts, opts, config, files
-        self.ids, self.P8, self.where = ids, probes, where
+        self.ids, self.P8, self.D, self.where = ids, probes, screen, where
         self.cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.n_fetches = 0  # tasks run
 
@@ -336,8 +339,20 @@ class _FetchedRows:
 
         return np.ascontiguousarray(self.P8[mem][:, :len(probe_steps(L))])
 
-    def probes_any(self, mem: np.ndarray) -> np.ndarray:
-        return self.P8[mem]
+    def screen(self, a: np.ndarray, b: np.ndarray, tol: float = SUM_TOL_SCREEN) -> np.ndarray:
+        """(n,) bool: pairs (a_i, b_i) of one grid whose values at the screening steps
+        (float32, partials.screen_steps) sum to 1 within the detection's tolerance, widened
+        by the float32 rounding (< 1.2·10⁻⁷ on a sum of two values in [0, 1]): a
+        necessary condition of summing to 1 at every time."""
+        if len(a) == 0:
+            return np.zeros(0, bool)
+        out = np.ones(len(a), bool)
+        for lo in range(0, len(a), 1 << 16):  # (blocks: a few MB at a time)
+            da = self.D[a[lo:lo + (1 << 16)]].astype(float)
+            db = self.D[b[lo:lo + (1 << 16)]].astype(float)
+            dev = np.where(np.isnan(da), 0.0, np.abs(da + db - 1.0))
+            out[lo:lo + (1 << 16)] = np.max(dev, axis=1) <= tol
+        return out
 
     def prefetch(self, mem: np.ndarray) -> None:
         from dask import delayed
@@ -388,7 +403,7 @@ def _detect(client, parts, first: list, opts: ReadOptions, config: AnalysisConfi
 
     where = np.concatenate([np.full(len(d["ids"]), k) for k, d in got])[order]
     cluster = cat("cluster") if got[0][1]["cluster"] is not None else None
-    src = _FetchedRows(client, parts, opts, config, files, ids[order], cat("probes"), where)
+    src = _FetchedRows(client, parts, opts, config, files, ids[order], cat("probes"), cat("screen"), where)
     q = Q.detect_fetched(cat("lengths"), cat("cand"), cat("key"), src, cat("outcome"))
     return q, ids[order], cluster, src
 

@@ -332,12 +332,18 @@ class _GridSearch:
     3. ``rest(rows)``: the race and the triples verified at every time.
 
     ``rows(idx)`` gives the (len(idx), L) probabilities of local series ``idx``
-    (sorted); the sets found, in order, are ``found``."""
+    (sorted); the sets found, in order, are ``found``. ``screen(ii, jj)``, if given,
+    is a further necessary condition on the pair candidates (a mask), tested before
+    their rows are asked for: the pairs it drops would fail the test at every time.
+    """
 
-    def __init__(self, Pp: np.ndarray, L: int, tol: float):
+    def __init__(self, Pp: np.ndarray, L: int, tol: float, screen=None):
         self.k, self.L, self.tol, self.Pp = len(Pp), L, tol, Pp
         self.probe = probe_steps(L)
         self.ii, self.jj = _pair_candidates(Pp, tol)  # (every probe already verified)
+        if screen is not None and len(self.ii):
+            ok = screen(self.ii, self.jj)  # (order kept: the same pairs survive the full test)
+            self.ii, self.jj = self.ii[ok], self.jj[ok]
         self.found: list[np.ndarray] = []
         self.rest_idx = np.zeros(0, np.int64)
         self.race = False
@@ -437,7 +443,7 @@ def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
 class PanelRows:
     """The rows of a panel's series as ``find_sets`` reads them (offsets, p: the panel's)."""
 
-    prefilter_pairs = False  # the two-series grids are tested on their rows directly
+    screen = None  # (the rows are at hand: no screening before they are read)
 
     def __init__(self, offsets: np.ndarray, p: np.ndarray):
         self.offsets, self.p = offsets, p
@@ -475,8 +481,9 @@ def find_sets(grid: np.ndarray, lengths: np.ndarray, src, tol: float = SUM_TOL) 
 
     A source has ``probes(mem, L)`` ((k, n) values at ``probe_steps(L)``), ``rows(mem,
     L)`` ((k, L), C order), ``flat(mem, lengths)`` (the rows one after another),
-    ``prefetch(mem)`` and ``prefilter_pairs``: when true, the grids of two series are
-    first tested at ``probes_any(mem)`` ((k, 8), NaN after a series' last probe)."""
+    ``prefetch(mem)`` and ``screen``: None, or ``screen(a, b)`` a mask of the pairs of
+    series (a_i, b_i) of one grid that may sum to 1 at every time (a necessary
+    condition, tested before their rows are asked for)."""
     gsize = np.bincount(grid[grid >= 0])
     members_by_grid = np.argsort(np.where(grid >= 0, grid, np.iinfo(np.int64).max), kind="stable")
     members_by_grid = members_by_grid[: int(np.sum(grid >= 0))]
@@ -486,17 +493,15 @@ def find_sets(grid: np.ndarray, lengths: np.ndarray, src, tol: float = SUM_TOL) 
     two = np.flatnonzero(gsize == 2)
     a = members_by_grid[gstart[two]]
     b = members_by_grid[gstart[two] + 1]
-    if len(two) and src.prefilter_pairs:
-        # at the probes first (a necessary condition: the probes are times of the grid)
-        pa, pb = src.probes_any(a), src.probes_any(b)
-        dev = np.where(np.isnan(pa), 0.0, np.abs(pa + pb - 1.0))
-        keep = np.max(dev, axis=1) <= tol
+    if len(two) and src.screen is not None:
+        keep = src.screen(a, b)
         a, b = a[keep], b[keep]
     big = [(g, members_by_grid[gstart[g]:gstart[g + 1]]) for g in np.flatnonzero(gsize >= 3)]
     searches = []
     for _, mem in big:  # few large grids (e.g. all states on one daily grid)
         L = int(lengths[mem[0]])
-        searches.append(_GridSearch(src.probes(mem, L), L, tol))
+        screen = None if src.screen is None else (lambda ii, jj, mem=mem: src.screen(mem[ii], mem[jj]))
+        searches.append(_GridSearch(src.probes(mem, L), L, tol, screen))
     src.prefetch(np.concatenate([a, b, *[mem[s.need_pairs()] for (_, mem), s in zip(big, searches)]]))
     if len(a):
         # equal grids: row r of a pairs with row r of b
