@@ -615,6 +615,107 @@ def test_detection_on_a_shared_grid_without_complements_fetches_no_rows(client, 
     assert dsk.result("MG101").estimate == pytest.approx(mem.result("MG101").estimate, rel=TOL)
     assert dsk.result("DQ011").status == "pass" and dsk.input["series"] == 3000
 
+class _LocalRows:
+    """The Dask engine's driver row source (dask_engine._FetchedRows: the partitions'
+    probes and screening values, rows fetched on request) with its fetch answered from
+    a panel in this process, recording the series asked for."""
+
+    def __new__(cls, pan, d):
+        from forecheck.engine import dask_engine
+
+        class Local(dask_engine._FetchedRows):
+            def prefetch(self, mem):
+                for i in np.unique(np.asarray(mem, np.int64)).tolist():
+                    if i not in self.cache:
+                        a, b = pan.offsets[i], pan.offsets[i + 1]
+                        self.cache[i] = (pan.time[a:b].copy(), pan.p[a:b].copy())
+
+        return Local(None, None, None, None, None, d["ids"], d["probes"], d["screen"], np.zeros(pan.n_series, int))
+
+
+def _adversarial_panel(seed: int):
+    """Series on a few grids built to sit on the edges of the detection's tests: exact
+    YES/NO pairs, pairs off by more than 0.01 at one step that is neither a probe nor
+    a screening step (or at one that is), pairs off by 0.0099 at every step, races of
+    3 alone on their grid (the whole-rest test) and among pairs (the triple search),
+    a race of 3 off at one step, series near 0 and 1 that do not move together,
+    constant and short series, and independent walks near 0 and 1."""
+    from forecheck.panel import Panel
+
+    rng = np.random.default_rng(seed)
+    rows = []  # (id, times, p, outcome)
+
+    def walk(n):
+        return ndtr(np.cumsum(rng.normal(scale=0.35, size=n)) + rng.normal(scale=0.5))
+
+    for k in range(12):
+        t = np.arange(60.0)
+        p = walk(60)
+        q = 1 - p
+        if k % 4 == 1:
+            q = q.copy()
+            q[37] += 0.011 * (1 if q[37] < 0.5 else -1)  # (37: not a probe, not a screening step of 60)
+        elif k % 4 == 2:
+            q = np.clip(q + 0.0099 * np.sign(0.5 - q), 0, 1)
+        elif k % 4 == 3:
+            q = q.copy()
+            q[0] += 0.02 * (1 if q[0] < 0.5 else -1)  # (a probe)
+        rows += [(f"a{k:02d}Y", t, p, 1.0), (f"a{k:02d}N", t, q, 0.0)]
+    for k in range(6):  # races: on the 60-grid (triples) and alone on their own grid
+        n = 60 if k < 4 else 25
+        t = np.arange(float(n)) if k < 4 else np.arange(float(n)) * 2 + 1000 * k
+        Z = np.cumsum(rng.normal(scale=0.3, size=(3, n)), axis=1)
+        P = np.exp(Z) / np.exp(Z).sum(0)
+        if k == 2:
+            P[0, 41] += 0.02
+        rows += [(f"r{k}_{j}", t, P[j], float(j == 0)) for j in range(3)]
+    a = 0.03 * rng.random(60)
+    rows += [("zlo", np.arange(60.0), 0.02 + a, 0.0),
+             ("zhi", np.arange(60.0), 0.98 - a + 0.016 * (rng.random(60) - 0.5), 1.0),
+             ("const", np.arange(60.0), np.full(60, 0.5), 1.0), ("short", np.arange(2.0), np.array([0.3, 0.7]), 1.0)]
+    for k in range(300):  # independent walks absorbed near 0 or 1 (pair candidates at the probes)
+        rows.append((f"w{k:03d}", np.arange(60.0), ndtr(np.cumsum(rng.normal(scale=0.2, size=60)) +
+                                                         rng.choice([-2.6, 2.6])), float(k % 2)))
+    rows.sort(key=lambda r: r[0])
+    lengths = np.array([len(r[1]) for r in rows])
+    return Panel(ids=np.array([r[0] for r in rows], dtype=object),
+                 offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                 time=np.concatenate([r[1] for r in rows]), p=np.concatenate([r[2] for r in rows]).astype(float),
+                 outcome=np.array([r[3] for r in rows]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_driver_detection_equals_detect_on_the_edges(seed):
+    """stats.questions.detect_fetched over the partitions' summaries
+    (engine/partials.detection_parts) and the driver's row source
+    (dask_engine._FetchedRows: its screening, fetches answered here) gives the Questions
+    of stats.questions.detect on the whole panel, every array the same values, on
+    series built at the edges of the tests (``_adversarial_panel``): which sets are
+    found rests on the tests at every time, not on the probes or the screening."""
+    from forecheck.engine import partials
+    from forecheck.io.options import ReadOptions as RO
+    from forecheck.stats import questions as Q
+
+    pan = _adversarial_panel(seed)
+    d = partials.detection_parts(None, RO(), pan)
+    src = _LocalRows(pan, d)
+    got = Q.detect_fetched(d["lengths"], d["cand"], d["key"], src, d["outcome"])
+    want = Q.detect(pan.offsets, pan.time, pan.p, pan.outcome)
+    # (as built: 6 pairs, 3 of them 0.0099 off at every step, and 5 races; the others fail a test)
+    assert want.n_questions == 11 and sorted(want.size.tolist()) == [2] * 6 + [3] * 5
+    for f in ("label", "size", "prob_dev_max", "prob_dev_median", "outcome_sum", "complementary", "names"):
+        assert np.array_equal(getattr(got, f), getattr(want, f), equal_nan=f.startswith("prob")), f
+    assert got.source == want.source == "detected"
+    ids = pan.ids.astype(str)
+    lab = dict(zip(ids, want.label))
+    assert lab["a00Y"] == lab["a00N"] >= 0 and lab["a02Y"] == lab["a02N"] >= 0
+    assert lab["a01Y"] == lab["a01N"] == -1 and lab["a03Y"] == -1
+    assert lab["zlo"] == lab["zhi"] == -1 and lab["r4_0"] == lab["r4_2"] >= 0 and lab["r2_0"] == -1
+    # the screening leaves few of the absorbed walks: their rows are not all fetched
+    walks = [i for i in src.cache if ids[i].startswith("w")]
+    assert len(walks) < 150, len(walks)
+
+
 def test_outcomes_file_equals_the_in_memory_engine(client, tmp_path, monkeypatch):
     """--outcomes FILE (outcome and resolution time per series, joined by the series
     column's name): each partition's loader joins it on its own series; the records, the
