@@ -162,7 +162,7 @@ def test_pooled_records_equal_the_in_memory_engine(client, tmp_path, monkeypatch
     sel = ("DQ", "MG", "CA")
     mem = _mem(files, select=sel)
     dsk = _dask([str(tmp_path / "d")], client, select=sel)
-    dq = [r.code for r in mem.results if r.code.startswith("DQ") and r.code != "DQ011"]
+    dq = [r.code for r in mem.results if r.code.startswith("DQ")]
     diffs = _compare(dsk, mem, dq + list(POOLED))
     print("\n".join(map(str, diffs)))
     assert diffs == []
@@ -199,8 +199,8 @@ def test_small_panel_statistics_and_simulated_p_values(client, tmp_path):
     assert a.gate.n_eff == pytest.approx(b.gate.n_eff, rel=1e-9)
     assert a.ci[0] == pytest.approx(max(0.0, a.estimate + ndtri(0.025) * a.details.inference.se_of_excess
                                         / a.details.uncertainty_reduction), rel=1e-9)
-    dq = [r.code for r in mem.results if r.code.startswith("DQ") and r.code != "DQ011"]
-    assert _compare(dsk, mem, dq + [c for c in COMPUTED if c != "MG101"]) == []
+    dq = [r.code for r in mem.results if r.code.startswith("DQ")]  # (DQ011: questions detected by both)
+    assert "DQ011" in dq and _compare(dsk, mem, dq + [c for c in COMPUTED if c != "MG101"]) == []
     # everything else: a skip record with the reason, never missing
     codes_mem = [r.code for r in mem.results]
     codes_dsk = [r.code for r in dsk.results]
@@ -208,7 +208,7 @@ def test_small_panel_statistics_and_simulated_p_values(client, tmp_path):
     for r in dsk.results:
         if r.code not in COMPUTED and not r.code.startswith("DQ"):
             assert r.status == "skip" and "not computed by the Dask engine" in r.message, r.code
-    assert dsk.result("DQ011").status == "skip"
+    assert dsk.result("DQ011").status == "pass" and dsk.result("DQ011").message.startswith("no questions")
 
 
 def _simulated(model: str, tmp_path: Path) -> list[str]:
@@ -429,9 +429,8 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     in-memory engine's on the same files (rows of every series over three files, out
     of file order), as are the header's questions block, the row accounting and the
     series table (MG102's columns of a dropped mirror contract are its question's).
-    Clusters alone: without --question-col the in-memory engine would detect the
-    YES/NO pairs, which the Dask engine does not, so both run with detection off (then
-    DQ011 is the in-memory "no questions" record). Missing labels: a few series without
+    Clusters alone: both run with detection off (then DQ011 is the in-memory "no
+    questions" record; detection: test_detected_questions_equal_the_in_memory_engine). Missing labels: a few series without
     a question or a cluster value (both engines: a series without a question stands alone;
     those without a cluster share one more label). A cluster
     column that is the question column or the series column (read once, shuffled by it). The
@@ -487,6 +486,234 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     if opts.cluster_col:
         assert m106.n_clusters == df[opts.cluster_col].nunique(dropna=False)
         assert mem.result("MG103").details.n_clusters == m106.n_clusters
+
+
+def _count_fetches(monkeypatch) -> list[str]:
+    """The ids of the series whose rows the driver's question detection fetches from
+    the partitions (each stage's request, without the series already fetched)."""
+    from forecheck.engine import dask_engine
+
+    fetched: list[str] = []
+    real = dask_engine._FetchedRows.prefetch
+
+    def prefetch(self, mem):
+        fetched.extend(str(self.ids[i]) for i in np.unique(np.asarray(mem, np.int64)) if int(i) not in self.cache)
+        return real(self, mem)
+
+    monkeypatch.setattr(dask_engine._FetchedRows, "prefetch", prefetch)
+    return fetched
+
+
+def _detection_panel(case: str) -> pd.DataFrame:
+    """``_question_panel`` without its question column, for the engines to detect its
+    YES/NO pairs and races. Cases: "pairs and races" (one grid of 10 times: pairs,
+    3- and 4-way races, singles); "grids" (also questions on grids of other lengths:
+    every fifth pair and every third race cut to 7 times, one pair alone on a grid of
+    12 times (a grid of exactly two series), and two unrelated series near 0 and near
+    1 whose probabilities sum to about 1 at every time but do not move together: not a
+    question); "clusters" (the clusters as declared, every question in one);
+    "questions across clusters" (the NO contracts of two pairs in the next cluster:
+    the in-memory engine detects questions regardless of the clusters, so those
+    clusters are shuffled together)."""
+    df = _question_panel().drop(columns="qid")
+    rng = np.random.default_rng(11)
+    # DQ011 has a finding to list: a YES/NO pair both resolved YES
+    df.loc[df["series"].isin(["Q0003Y", "Q0003N"]), "outcome"] = 1.0
+    if case == "grids":
+        q = df["series"].str[:5]
+        cut = (q.isin([f"Q{i:04d}" for i in range(0, 60, 5)]) | q.isin([f"Q{i:04d}" for i in range(60, 90, 3)]))
+        df = df[~(cut & (df["time"] >= 7))]
+        t = np.arange(12) * 0.5 + 100.0
+        z = np.cumsum(rng.normal(scale=0.3, size=12))
+        p = ndtr(z / 2)
+        a = 0.03 * rng.random(10)
+        lo, hi = 0.02 + a, 0.98 - a + 0.016 * (rng.random(10) - 0.5)  # |lo + hi − 1| ≤ 0.008
+        extra = [("P12Y", t, p, 1.0), ("P12N", t, 1 - p, 0.0), ("ZZlow", np.arange(10), lo, 0.0),
+                 ("ZZhigh", np.arange(10), hi, 1.0)]
+        df = pd.concat([df] + [pd.DataFrame({"series": s, "time": tt, "p": pp, "outcome": o, "clu": "c0"})
+                               for s, tt, pp, o in extra], ignore_index=True)
+    if case == "questions across clusters":
+        moved = df["series"].isin(["Q0001N", "Q0030N"])
+        df.loc[moved, "clu"] = "c" + ((df.loc[moved, "clu"].str[1:].astype(int) + 1) % 9).astype(str)
+    return df
+
+
+@pytest.mark.parametrize("case", ["pairs and races", "grids", "clusters", "questions across clusters"])
+def test_detected_questions_equal_the_in_memory_engine(client, tmp_path, monkeypatch, case):
+    """Without --question-col (detection on): the Dask engine detects the questions the
+    in-memory engine detects (stats/questions.detect) over every partition's series,
+    shuffles the rows by them, and every record of DQ (DQ011 included), MG, CA and WN,
+    the header's questions block, the row accounting and the series table equal the
+    in-memory engine's on the same files. The rows of every series are spread over three
+    files out of file order, and the 4 partitions of the first shuffle (by series, or by
+    cluster) hold the contracts of one question apart. The driver fetches the rows of
+    the candidate series only (at most the series in some grid's pair or race candidates),
+    not the panel's. As in the declared-question test, the switch to the N(0, 1) reference
+    is lowered so that MG101's p-values compare too."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    fetched = _count_fetches(monkeypatch)
+    df = _detection_panel(case)
+    files = _write(df, tmp_path / "d", 3, by_time=False)
+    opts = ReadOptions(cluster_col="clu" if case in ("clusters", "questions across clusters") else None)
+    kw = {"select": ("DQ", "MG", "CA", "WN")}
+    mem = forecheck.analyze(files, config=AnalysisConfig(**kw), read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "d")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
+    codes = [r.code for r in mem.results]
+    assert "DQ011" in codes and set(COMPUTED) <= set(codes)
+    diffs = _compare(dsk, mem, codes)
+    assert diffs == [], diffs
+    assert [r.status for r in dsk.results if r.code in codes] == [mem.result(r.code).status for r in dsk.results
+                                                                  if r.code in codes]
+    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
+        assert dsk.input[key] == mem.input[key], key
+    assert dsk.input["questions"] == mem.input["questions"]
+    cols = [c for c in mem.series.columns if c in dsk.series.columns]
+    assert cols == list(mem.series.columns)
+    out = []
+    _close(dsk.series[cols].to_dict(orient="list"), mem.series[cols].to_dict(orient="list"), "series", out)
+    assert out == []
+    # what the data exercise, as the in-memory engine reads them: detected pairs (mirrors
+    # dropped) and races, a DQ011 finding (the pair resolved YES twice), questions on
+    # several grids; the near-0 and near-1 series stand alone
+    q = mem.input["questions"]
+    assert q["source"] == "detected" and q["n_mirrors_dropped"] >= 40 and "3" in q["outcomes_per_question"]
+    d11 = mem.result("DQ011")
+    assert d11.status == "fail" and d11.details.count == 1 and d11.nobs == q["n_questions"]
+    assert mem.result("MG106").details.n_questions == q["n_questions"]
+    ids = mem.series["id"].to_numpy(dtype=str)
+    assert 0 < len(set(fetched)) <= len(ids) and len(fetched) == len(set(fetched))  # each series' rows once
+    if case == "grids":
+        from forecheck.stats.questions import of_panel
+
+        lab = dict(zip(mem.panel.ids.astype(str), of_panel(mem.panel).label))
+        assert {"P12Y", "P12N"} <= set(fetched) and lab["P12Y"] == lab["P12N"] >= 0
+        assert {"ZZlow", "ZZhigh"} <= set(fetched) and lab["ZZlow"] == lab["ZZhigh"] == -1
+        assert len({lab[i] for i in ids if i.startswith("Q0000")}) == 1 and lab["Q0000Y"] >= 0
+    note = next(n for n in dsk.input["notes"] if n.startswith("Read by the Dask engine"))
+    assert ("then by detected question" in note) == (case != "clusters")  # (clusters hold whole questions)
+    if case == "questions across clusters":
+        assert "(1 holding rows)" not in note and "clusters a question joins together" in note
+
+
+def test_detection_on_a_shared_grid_without_complements_fetches_no_rows(client, tmp_path, monkeypatch):
+    """3,000 independent walks on one shared grid (the common case: no complementary
+    contracts): the driver's detection works on the first pass's probes and fetches no
+    row; no question is detected, as by the in-memory engine, and DQ011's and MG106's
+    records and MG101's estimate are its (MG101's inference: the in-memory engine
+    simulates this panel's reference)."""
+    fetched = _count_fetches(monkeypatch)
+    files = _write(_panel(3000, 12, 21), tmp_path / "g", 2, by_time=True)
+    mem = _mem(files, select=("DQ", "MG"))
+    dsk = _dask([str(tmp_path / "g")], client, select=("DQ", "MG"))
+    assert fetched == []
+    assert "questions" not in mem.input and "questions" not in dsk.input
+    assert _compare(dsk, mem, ["DQ011", "MG106"]) == []
+    assert dsk.result("MG101").estimate == pytest.approx(mem.result("MG101").estimate, rel=TOL)
+    assert dsk.result("DQ011").status == "pass" and dsk.input["series"] == 3000
+
+class _LocalRows:
+    """The Dask engine's driver row source (dask_engine._FetchedRows: the partitions'
+    probes and screening values, rows fetched on request) with its fetch answered from
+    a panel in this process, recording the series asked for."""
+
+    def __new__(cls, pan, d):
+        from forecheck.engine import dask_engine
+
+        class Local(dask_engine._FetchedRows):
+            def prefetch(self, mem):
+                for i in np.unique(np.asarray(mem, np.int64)).tolist():
+                    if i not in self.cache:
+                        a, b = pan.offsets[i], pan.offsets[i + 1]
+                        self.cache[i] = (pan.time[a:b].copy(), pan.p[a:b].copy())
+
+        return Local(None, None, None, None, None, d["ids"], d["probes"], d["screen"], np.zeros(pan.n_series, int))
+
+
+def _adversarial_panel(seed: int):
+    """Series on a few grids built to sit on the edges of the detection's tests: exact
+    YES/NO pairs, pairs off by more than 0.01 at one step that is neither a probe nor
+    a screening step (or at one that is), pairs off by 0.0099 at every step, races of
+    3 alone on their grid (the whole-rest test) and among pairs (the triple search),
+    a race of 3 off at one step, series near 0 and 1 that do not move together,
+    constant and short series, and independent walks near 0 and 1."""
+    from forecheck.panel import Panel
+
+    rng = np.random.default_rng(seed)
+    rows = []  # (id, times, p, outcome)
+
+    def walk(n):
+        return ndtr(np.cumsum(rng.normal(scale=0.35, size=n)) + rng.normal(scale=0.5))
+
+    for k in range(12):
+        t = np.arange(60.0)
+        p = walk(60)
+        q = 1 - p
+        if k % 4 == 1:
+            q = q.copy()
+            q[37] += 0.011 * (1 if q[37] < 0.5 else -1)  # (37: not a probe, not a screening step of 60)
+        elif k % 4 == 2:
+            q = np.clip(q + 0.0099 * np.sign(0.5 - q), 0, 1)
+        elif k % 4 == 3:
+            q = q.copy()
+            q[0] += 0.02 * (1 if q[0] < 0.5 else -1)  # (a probe)
+        rows += [(f"a{k:02d}Y", t, p, 1.0), (f"a{k:02d}N", t, q, 0.0)]
+    for k in range(6):  # races: on the 60-grid (triples) and alone on their own grid
+        n = 60 if k < 4 else 25
+        t = np.arange(float(n)) if k < 4 else np.arange(float(n)) * 2 + 1000 * k
+        Z = np.cumsum(rng.normal(scale=0.3, size=(3, n)), axis=1)
+        P = np.exp(Z) / np.exp(Z).sum(0)
+        if k == 2:
+            P[0, 41] += 0.02
+        rows += [(f"r{k}_{j}", t, P[j], float(j == 0)) for j in range(3)]
+    a = 0.03 * rng.random(60)
+    rows += [("zlo", np.arange(60.0), 0.02 + a, 0.0),
+             ("zhi", np.arange(60.0), 0.98 - a + 0.016 * (rng.random(60) - 0.5), 1.0),
+             ("const", np.arange(60.0), np.full(60, 0.5), 1.0), ("short", np.arange(2.0), np.array([0.3, 0.7]), 1.0)]
+    for k in range(300):  # independent walks absorbed near 0 or 1 (pair candidates at the probes)
+        rows.append((f"w{k:03d}", np.arange(60.0), ndtr(np.cumsum(rng.normal(scale=0.2, size=60)) +
+                                                         rng.choice([-2.6, 2.6])), float(k % 2)))
+    rows.sort(key=lambda r: r[0])
+    lengths = np.array([len(r[1]) for r in rows])
+    return Panel(ids=np.array([r[0] for r in rows], dtype=object),
+                 offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                 time=np.concatenate([r[1] for r in rows]), p=np.concatenate([r[2] for r in rows]).astype(float),
+                 outcome=np.array([r[3] for r in rows]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_driver_detection_equals_detect_on_the_edges(seed):
+    """stats.questions.detect_fetched over the partitions' summaries
+    (engine/partials.detection_parts) and the driver's row source
+    (dask_engine._FetchedRows: its screening, fetches answered here) gives the Questions
+    of stats.questions.detect on the whole panel, every array the same values, on
+    series built at the edges of the tests (``_adversarial_panel``): which sets are
+    found rests on the tests at every time, not on the probes or the screening."""
+    from forecheck.engine import partials
+    from forecheck.io.options import ReadOptions as RO
+    from forecheck.stats import questions as Q
+
+    pan = _adversarial_panel(seed)
+    d = partials.detection_parts(None, RO(), pan)
+    src = _LocalRows(pan, d)
+    got = Q.detect_fetched(d["lengths"], d["cand"], d["key"], src, d["outcome"])
+    want = Q.detect(pan.offsets, pan.time, pan.p, pan.outcome)
+    # (as built: 6 pairs, 3 of them 0.0099 off at every step, and 5 races; the others fail a test)
+    assert want.n_questions == 11 and sorted(want.size.tolist()) == [2] * 6 + [3] * 5
+    for f in ("label", "size", "prob_dev_max", "prob_dev_median", "outcome_sum", "complementary", "names"):
+        assert np.array_equal(getattr(got, f), getattr(want, f), equal_nan=f.startswith("prob")), f
+    assert got.source == want.source == "detected"
+    ids = pan.ids.astype(str)
+    lab = dict(zip(ids, want.label))
+    assert lab["a00Y"] == lab["a00N"] >= 0 and lab["a02Y"] == lab["a02N"] >= 0
+    assert lab["a01Y"] == lab["a01N"] == -1 and lab["a03Y"] == -1
+    assert lab["zlo"] == lab["zhi"] == -1 and lab["r4_0"] == lab["r4_2"] >= 0 and lab["r2_0"] == -1
+    # the screening leaves few of the absorbed walks: their rows are not all fetched
+    walks = [i for i in src.cache if ids[i].startswith("w")]
+    assert len(walks) < 150, len(walks)
 
 
 def test_outcomes_file_equals_the_in_memory_engine(client, tmp_path, monkeypatch):
@@ -600,7 +827,7 @@ def test_resolution_times_equal_the_in_memory_engine(client, tmp_path, monkeypat
     assert dsk.input["columns"]["resolved_at"] == "resolved_at"
     assert mem.result("DQ009").status == dsk.result("DQ009").status == "fail"
     assert dsk.result("DQ009").to_dict()["details"]["count"] == 20  # 10 series × times 6, 7
-    codes = [r.code for r in mem.results if r.code != "DQ011"]
+    codes = [r.code for r in mem.results]
     assert all(dsk.result(c).status != "skip" for c in codes if not c.startswith("DQ"))
     assert _compare(dsk, mem, codes) == []
 

@@ -11,11 +11,21 @@ and forms the pooled records (``engine/combine.py``). The shuffled rows are kept
 on the cluster between the two passes (Dask spills them to disk under memory
 pressure).
 
-Computed: the data-quality findings and row accounting, MG101–MG106,
+Without --question-col (and detection on) the questions are detected as the
+in-memory engine detects them (``stats/questions.find_sets``): the first pass also
+returns each series' length, candidate flag, grid fingerprint and values at the
+probe times (``partials.detection_parts``); the driver runs the detection over
+them (``_detect``), fetching from the partitions the full rows of only the series a
+stage still needs (``_FetchedRows``), and when questions are found the kept rows
+are shuffled again by question (with --cluster-col: the clusters a detected
+question joins are put together) and the first pass runs again with each
+partition reading the driver's questions (``partials.Detected``).
+
+Computed: the data-quality findings and row accounting, DQ011, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
-and WN301–WN307 (``engine/wiener.py``; WN306 from the series table); with --question-col
-also DQ011. Labels that do not nest (a series with two questions or clusters, a question in
-two clusters) are refused (exit 2): the driver checks every partition's labels.
+and WN301–WN307 (``engine/wiener.py``; WN306 from the series table). Labels that do
+not nest (a series with two questions or clusters, a question in two clusters) are
+refused (exit 2): the driver checks every partition's labels.
 Every other selected check is a ``skip`` record saying it is not computed by this
 engine (docs/performance.md, "Dask engine").
 """
@@ -33,6 +43,7 @@ import pandas as pd
 from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.options import ReadOptions
+from forecheck.stats.questions import SUM_TOL
 
 COMPUTED = ("MG101", "MG102", "MG103", "MG104", "MG105", "MG106", "CA201", "CA202", "CA203", "CA204",
             "WN301", "WN302", "WN303", "WN304", "WN305", "WN306", "WN307")
@@ -205,10 +216,35 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         shuffled = client.persist(shuffled)
         parts = shuffled.to_delayed()
         sources = tuple(files)
-        p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources) for p in parts])
-        first = [r for r in client.gather(p1) if r is not None]
-        if not first:
+        detection = config.question_detection and not opts.question_col
+        p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, None, detection) for p in parts])
+        first = client.gather(p1)
+        if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
+        detected = det_arg = reshuffled = None
+        if detection:
+            # the in-memory engine's question detection over every partition's series
+            # (_detect: rows fetched only for the series a stage still needs)
+            dq, dq_ids, dq_cluster, _ = _detect(client, parts, first, opts, config, sources)
+            if dq.n_questions:
+                detected = partials.Detected(
+                    q_of={i: int(q) for i, q in zip(dq_ids[dq.label >= 0], dq.label[dq.label >= 0])},
+                    questions=replace(dq, label=np.zeros(0, np.int64)))
+                unit_of = _units_of(dq, dq_ids, dq_cluster, opts)
+                if unit_of is not None:  # partitions of whole detected questions (and clusters)
+                    rows = shuffled.map_partitions(partials.with_units, opts, unit_of, opts.cluster_col is not None,
+                                                   meta=shuffled._meta.assign(**{partials.UNIT: pd.Series(
+                                                       dtype="int64")}))
+                    new = client.persist(rows.shuffle(on=[partials.UNIT], npartitions=n_part))
+                    del rows  # (the first shuffle's rows are released with their last reference)
+                    shuffled, reshuffled = new, True
+                    parts = shuffled.to_delayed()
+                # (one copy per worker, not one inside every task of the passes)
+                det_arg = client.scatter(detected, broadcast=True, hash=False)
+                p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, det_arg) for p in parts])
+                first = client.gather(p1)
+                _whole_questions(first, detected)
+        first = [r for r in first if r is not None]
         _check_nesting([r.labels for r in first if r.labels is not None], opts)
         d_n = sum(r.d_n for r in first)
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
@@ -224,10 +260,11 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         wn_params = wiener.second_params([r.wn for r in first], config, wn_nulls)
         p2 = client.compute([delayed(partials.pass2)(p, opts, config, sources, d_mean, hs,
                                                      {c: (f[0], f[1]) for c, f in fits.items()},
-                                                     vr_q[1] if vr_q is not None else None, wn_params)
+                                                     vr_q[1] if vr_q is not None else None, wn_params, det_arg)
                              for p in parts])
         second = [r for r in client.gather(p2) if r is not None]
-        vol = _volatility_fit(client, parts, opts, config, sources) if config.is_selected("WN301") else None
+        vol = _volatility_fit(client, parts, opts, config, sources, det_arg) if config.is_selected("WN301") \
+            else None
         n_parts = len(parts)
         del shuffled
     except RuntimeError as exc:
@@ -242,7 +279,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts), vol, wn_nulls, opts, key)
+                   (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled)
 
 
 def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
@@ -281,7 +318,140 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
                                                                   vals))
 
 
-def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]):
+#: the screening tolerance: the detection's, widened by the float32 rounding of the values
+SUM_TOL_SCREEN = SUM_TOL + 1e-6
+
+
+class _FetchedRows:
+    """The row source of stats.questions.find_sets on the driver: the probes from the
+    first pass (``detection_parts``), the full rows of the series a stage asks for
+    fetched from the partitions holding them (one task per such partition and stage,
+    partials.fetch_rows) and kept: the driver holds the rows of those series only."""
+
+    def __init__(self, client, parts, opts, config, files, ids, probes, screen, where):
+        self.client, self.parts, self.opts, self.config, self.files = client, parts, opts, config, files
+        self.ids, self.P8, self.D, self.where = ids, probes, screen, where
+        self.cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.n_fetches = 0  # tasks run
+
+    def probes(self, mem: np.ndarray, L: int) -> np.ndarray:
+        from forecheck.stats.questions import probe_steps
+
+        return np.ascontiguousarray(self.P8[mem][:, :len(probe_steps(L))])
+
+    def screen(self, a: np.ndarray, b: np.ndarray, tol: float = SUM_TOL_SCREEN) -> np.ndarray:
+        """(n,) bool: pairs (a_i, b_i) of one grid whose values at the screening steps
+        (float32, partials.screen_steps) sum to 1 within the detection's tolerance, widened
+        by the float32 rounding (< 1.2·10⁻⁷ on a sum of two values in [0, 1]): a
+        necessary condition of summing to 1 at every time."""
+        if len(a) == 0:
+            return np.zeros(0, bool)
+        out = np.ones(len(a), bool)
+        for lo in range(0, len(a), 1 << 16):  # (blocks: a few MB at a time)
+            da = self.D[a[lo:lo + (1 << 16)]].astype(float)
+            db = self.D[b[lo:lo + (1 << 16)]].astype(float)
+            dev = np.where(np.isnan(da), 0.0, np.abs(da + db - 1.0))
+            out[lo:lo + (1 << 16)] = np.max(dev, axis=1) <= tol
+        return out
+
+    def prefetch(self, mem: np.ndarray) -> None:
+        from dask import delayed
+
+        from forecheck.engine import partials
+
+        need = [int(i) for i in np.unique(np.asarray(mem, np.int64)) if int(i) not in self.cache]
+        if not need:
+            return
+        by_part: dict[int, list[int]] = {}
+        for i in need:
+            by_part.setdefault(int(self.where[i]), []).append(i)
+        tasks = [delayed(partials.fetch_rows)(self.parts[k], self.opts, self.config, self.files,
+                                              [str(self.ids[i]) for i in idx]) for k, idx in by_part.items()]
+        self.n_fetches += len(tasks)
+        got: dict = {}
+        for d in self.client.gather(self.client.compute(tasks)):
+            got.update(d)
+        for i in need:
+            self.cache[i] = got[str(self.ids[i])]
+
+    def rows(self, mem: np.ndarray, L: int) -> np.ndarray:
+        self.prefetch(mem)
+        return np.stack([self.cache[int(i)][1] for i in mem]) if len(mem) else np.zeros((0, L))
+
+    def flat(self, mem: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        self.prefetch(mem)
+        return np.concatenate([self.cache[int(i)][1] for i in mem]) if len(mem) else np.zeros(0)
+
+    def rows_of(self, mem: np.ndarray) -> tuple[list, list]:
+        self.prefetch(mem)
+        return [self.cache[int(i)][0] for i in mem], [self.cache[int(i)][1] for i in mem]
+
+
+def _detect(client, parts, first: list, opts: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]):
+    """The questions the in-memory engine detects (stats.questions.detect) from the
+    first pass's per-series parts, in the in-memory series order (by id): the
+    Questions, the ids, the clusters (text, or None) and the row source (its
+    ``cache``: the series whose rows were fetched)."""
+    from forecheck.stats import questions as Q
+
+    got = [(k, r.detect) for k, r in enumerate(first) if r is not None]
+    ids = np.concatenate([d["ids"] for _, d in got]).astype(str)
+    order = np.argsort(ids, kind="stable")  # (the series table's order, _report)
+
+    def cat(name):
+        return np.concatenate([d[name] for _, d in got])[order]
+
+    where = np.concatenate([np.full(len(d["ids"]), k) for k, d in got])[order]
+    cluster = cat("cluster") if got[0][1]["cluster"] is not None else None
+    src = _FetchedRows(client, parts, opts, config, files, ids[order], cat("probes"), cat("screen"), where)
+    q = Q.detect_fetched(cat("lengths"), cat("cand"), cat("key"), src, cat("outcome"))
+    return q, ids[order], cluster, src
+
+
+def _units_of(q, ids: np.ndarray, cluster: np.ndarray | None, opts: ReadOptions) -> dict | None:
+    """The second shuffle's units (partials.with_units), or None when the partitions
+    already hold whole detected questions. Without --cluster-col: each detected
+    question (its series' ids -> its name). With it the partitions hold whole clusters;
+    the in-memory engine detects questions regardless of the clusters, so a question
+    may join series of several clusters: such clusters are shuffled together (each
+    connected group's clusters -> the group's first cluster), the others stay."""
+    inq = q.label >= 0
+    if cluster is None:
+        return {str(i): f"q{int(g)}" for i, g in zip(ids[inq], q.label[inq])}
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while parent.get(c, c) != c:
+            c = parent[c]
+        return c
+
+    pairs = pd.DataFrame({"q": q.label[inq], "c": cluster[inq].astype(str)}).drop_duplicates()
+    for _, cl in pairs.groupby("q", sort=True)["c"]:
+        cl = sorted(cl.tolist())
+        for c in cl[1:]:
+            a, b = find(cl[0]), find(c)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    if not parent:
+        return None
+    involved = set(parent) | set(parent.values())
+    return {c: find(c) for c in involved}
+
+
+def _whole_questions(first: list, detected) -> None:
+    """Every detected question lies in one partition after the shuffle (each
+    partition's Questions are the panel's restricted to its series): the partitions
+    holding some series of a question hold all of them."""
+    held = [[detected.q_of[i] for i in r.series["id"].astype(str) if i in detected.q_of] for r in first
+            if r is not None]
+    n = np.bincount(np.concatenate([np.asarray(h, np.int64) for h in held]), minlength=detected.questions.n_questions)
+    n_parts = sum(len(set(h)) for h in held)
+    if n_parts != detected.questions.n_questions or not np.array_equal(n, detected.questions.size):
+        raise RuntimeError("a detected question in two partitions")
+
+
+def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+                    detected=None):
     """WN301's Poisson GLM (engine/wiener.fit_volatility): each partition's rows are
     kept on its worker while the driver takes one pass per Newton step; the fit, or the
     reason it cannot be made."""
@@ -289,7 +459,7 @@ def _volatility_fit(client, parts, opts: ReadOptions, config: AnalysisConfig, fi
 
     from forecheck.engine import partials, wiener
 
-    designs = client.compute([delayed(partials.vol_design)(p, opts, config, files) for p in parts])
+    designs = client.compute([delayed(partials.vol_design)(p, opts, config, files, detected) for p in parts])
     try:
         return wiener.fit_volatility(lambda fn, **kw: client.gather(client.map(fn, designs, pure=False, **kw)))
     except ValueError as exc:
@@ -505,16 +675,21 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
-def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, config: AnalysisConfig):
-    """The whole panel's declared questions (engine/combine.combine_questions, in the
-    series table's id order ``order``) and a driver context holding them with the
-    series' budgets: what DQ011, MG101's questions summary and the header read."""
+def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, config: AnalysisConfig,
+               detected=None):
+    """The whole panel's questions: ``detected`` (the driver's detection, already in
+    the series table's id order), else the declared ones (engine/combine.combine_questions,
+    put in that order ``order``); and a driver context holding them with the series'
+    budgets: what DQ011, MG101's questions summary and the header read."""
     from forecheck.checks.context import CheckContext
     from forecheck.engine import combine as C
     from forecheck.stats.budget import Budget
 
-    q = C.combine_questions([r.questions for r in first], [len(r.series) for r in first])
-    q = replace(q, label=q.label[order])
+    if detected is not None:
+        q = detected
+    else:
+        q = C.combine_questions([r.questions for r in first], [len(r.series) for r in first])
+        q = replace(q, label=q.label[order])
     view = C.SeriesView(len(series), time_unit, series["n"].to_numpy(), ids=series["id"].to_numpy(dtype=object))
     b = Budget(*(series[c].to_numpy(float) for c in ("movement_inflight", "movement_resolution", "movement",
                                                       "uncertainty_reduction", "excess", "ratio")),
@@ -526,7 +701,7 @@ def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, c
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
             hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None,
-            opts: ReadOptions, key: list[str]):
+            opts: ReadOptions, key: list[str], detected=None, reshuffled: bool | None = None):
     from forecheck.checks import (
         all_specs,
         dependence_gate,
@@ -559,13 +734,14 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     time_unit = first[0].time_unit
     by = ("series" if key == list(opts.series_cols) else
           f"{'cluster' if key == [opts.cluster_col] else 'question'} (column {key[0]!r})")
+    if reshuffled:
+        by += ", then by detected question" + (" (clusters a question joins together)" if opts.cluster_col else "")
     busy = "" if len(first) == n_parts else f" ({len(first)} holding rows)"  # (fewer units than partitions)
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by {by} into {n_parts} "
-            f"partitions{busy}; computed: data quality, {', '.join(COMPUTED)}"
-            f"{', DQ011' if opts.question_col or not config.question_detection else ''} (docs/performance.md).")
+            f"partitions{busy}; computed: data quality, {', '.join(COMPUTED)}, DQ011 (docs/performance.md).")
     info = C.combine_info([r.info for r in first], min(r.time_min for r in first), max(r.time_max for r in first),
                           paths, note)
-    questions, q_ctx = _questions(first, series, series_order, time_unit, config)
+    questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
     if questions.n_questions:  # as forecheck.analyze reports them
         from forecheck.stats.questions import questions_info
 
@@ -581,14 +757,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
         findings = [r.with_(message=f"scale: {scale_note}") if r.code == "DQ056" and r.status == "pass" else r
                     for r in findings]
     results = [r for r in findings if config.is_selected(r.code)]
-    if config.is_selected("DQ011"):
-        if opts.question_col or not config.question_detection:
-            # declared questions, whole in their partitions (or none): the in-memory record
-            results.extend(question_findings(q_ctx))
-        else:
-            results.append(skipped("DQ011", "question-sums", "DQ", "warning",
-                                   "questions are not detected by the Dask engine (each series is its own "
-                                   "question; --question-col declares them); see docs/performance.md"))
+    if config.is_selected("DQ011"):  # declared, detected (or none): the in-memory record
+        results.extend(question_findings(q_ctx))
     own = {}
     mg102_cols = cal_ctx = wn302_cols = wn305_cols = None
     wn_first = [r.wn for r in first]

@@ -10,8 +10,10 @@ use (``CheckContext``, ``series_budget``, ``_excess_terms``, ``excess_pvalues``,
 per-series columns plus O(times) per-time-cell sums, never the rows. Declared
 questions (``--question-col``) are honoured as the in-memory engine honours them
 (``CheckContext.questions``: mirror contracts dropped from the pooled panel, unit
-codes, per-cluster scores); what a partition cannot see, whether the labels nest
-(``labels``), the driver checks over every partition's labels.
+codes, per-cluster scores), and so are the questions the driver detected
+(``Detected``, after the shuffle by them; what the driver's detection reads of a
+partition: ``detection_parts``, ``fetch_rows``); what a partition cannot see,
+whether the labels nest (``labels``), the driver checks over every partition's labels.
 
 Two passes: the first gives everything except the same-time cells of MG101's
 excess terms, which are centred on the pooled mean of those terms (known only
@@ -106,6 +108,7 @@ class Pass1:
     mg102_src: np.ndarray  # (S,) id of the pooled series whose MG102 columns each series shows, or None
     clusters106: frozenset | None  # declared clusters of the dynamic series (MG106's count), None: none
     labels: pd.DataFrame | None  # distinct (series columns, question, cluster) of the rows (nesting check)
+    detect: dict | None = None  # what the driver's question detection reads (detection_parts), or None
 
 
 REGRESSIONS = ("MG103", "MG104")
@@ -221,23 +224,168 @@ def _vr_cells(ctx: CheckContext, means: np.ndarray) -> list | None:
     return out
 
 
-def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]):
+def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+             detected: Detected | None = None):
     from forecheck import io
 
     # back to the input's row order (files in turn, rows in file order: what DQ003 and
     # DQ004 read), and each row's file and row for the findings' row references
     frame = frame.sort_values(ORDER, kind="stable").reset_index(drop=True)
     order = frame.pop(ORDER).to_numpy()
+    frame = frame.drop(columns=[UNIT], errors="ignore")
     source = io.RowSource(file=order >> ROW_BITS, line=(order & ((1 << ROW_BITS) - 1)) + 1, paths=tuple(files))
-    # Dask's Arrow-backed strings as the in-memory reader's Python strings
-    frame = frame.astype({c: object for c in frame.columns
-                          if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
+    frame = _python_strings(frame)
     name = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
     loaded = io.load_frame(frame, options, name=name, min_length=config.min_length, source=source)
-    # no question detection (it compares series across partitions); declared questions
-    # (panel.question) are whole in the partition and honoured (CheckContext.questions)
+    # no question detection here (it compares series across partitions): the driver
+    # detects them over every partition (``detected``: whole in this partition after
+    # the shuffle by them); declared questions (panel.question) are whole in the
+    # partition and honoured (CheckContext.questions)
     ctx = CheckContext(panel=loaded.panel, config=replace(config, question_detection=False))
+    if detected is not None and loaded.panel.question is None:
+        ctx.cache["questions"] = detected.of(loaded.panel.ids)
     return loaded, ctx
+
+
+def _python_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dask's Arrow-backed strings as the in-memory reader's Python strings."""
+    return frame.astype({c: object for c in frame.columns
+                         if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c])})
+
+
+#: column the Dask engine adds before its shuffle by detected questions: the unit of each row
+UNIT = "__forecheck_unit"
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The questions the driver detected (stats.questions.detect_fetched) as a
+    partition reads them: the question of each series in one (by id), and the
+    per-question numbers (``questions``, its label left empty)."""
+
+    q_of: dict  # series id -> question number (0..Q−1, the whole panel's order)
+    questions: object  # stats.questions.Questions, label of length 0
+
+    def of(self, ids: np.ndarray):
+        """The Questions of a partition's series ``ids`` (whole questions): the
+        panel's, restricted to them and renumbered in the panel's order (so units,
+        mirrors and MG106's representatives are the in-memory engine's)."""
+        from forecheck.stats.questions import Questions, none
+
+        g = pd.Series(self.q_of, dtype="int64").reindex(pd.Index(np.asarray(ids).astype(str), dtype=object))
+        g = g.fillna(-1).to_numpy(np.int64)
+        present = np.unique(g[g >= 0])
+        if len(present) == 0:
+            return none(len(g))
+        q = self.questions
+        return Questions(label=np.where(g >= 0, np.searchsorted(present, np.maximum(g, 0)), -1), size=q.size[present],
+                         source=q.source, prob_dev_max=q.prob_dev_max[present],
+                         prob_dev_median=q.prob_dev_median[present], outcome_sum=q.outcome_sum[present],
+                         complementary=q.complementary[present], names=q.names[present], tol=q.tol)
+
+
+def detection_parts(frame: pd.DataFrame, options: ReadOptions, panel) -> dict:
+    """What the driver's question detection reads of a partition's series
+    (stats.questions.detect_fetched): id, length, candidate flag, grid fingerprint,
+    outcome, the probabilities at the probe steps of the series' length (NaN after
+    the last probe) and at up to SCREEN_STEPS steps (float32, to screen pair
+    candidates) of each series, and with --cluster-col its cluster as the rows hold
+    it (``cluster_text``); O(series), not the rows."""
+    from forecheck.stats import questions as Q
+
+    offsets, p = panel.offsets, panel.p
+    lengths = np.diff(offsets)
+    cand = Q.candidates(offsets, p)
+    probes = np.full((panel.n_series, 8), np.nan)
+    screen = np.full((panel.n_series, SCREEN_STEPS), np.nan, dtype=np.float32)
+    for L in np.unique(lengths[cand]):
+        sel = np.flatnonzero(cand & (lengths == L))
+        for out, steps in ((probes, Q.probe_steps(int(L))), (screen, screen_steps(int(L)))):
+            out[sel[:, None], np.arange(len(steps))[None, :]] = p[offsets[sel][:, None] + steps[None, :]]
+    ids = panel.ids.astype(str)
+    cluster = None
+    if options.cluster_col:
+        codes, labs = row_series(frame, options)
+        first = pd.Series(cluster_text(frame, options)).groupby(codes, sort=True).first()
+        cluster = pd.Series(first.to_numpy(), index=labs[first.index.to_numpy()]).reindex(ids).to_numpy(dtype=object)
+    return {"ids": ids, "lengths": lengths, "cand": cand, "key": Q.grid_keys(offsets, panel.time),
+            "outcome": np.asarray(panel.outcome, float), "probes": probes, "screen": screen, "cluster": cluster}
+
+
+#: steps of each candidate series sent for the driver's screening of pair candidates
+#: (as float32): on 10⁵ gaussian walks of 100 steps (``forecheck simulate gaussian``)
+#: the 8 probes leave 12,945 series in some pair candidate, 32 steps 1,010 (every
+#: step: 173), so the driver fetches the rows of about 1% of the series, not 13%
+SCREEN_STEPS = 32
+
+
+def screen_steps(L: int) -> np.ndarray:
+    """The steps of a grid of ``L`` times whose values screen the pair candidates."""
+    return np.unique(np.linspace(0, L - 1, min(L, SCREEN_STEPS)).round().astype(int))
+
+
+def row_series(frame: pd.DataFrame, options: ReadOptions) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) series code of each row and (K,) the series ids (text) as the loader forms
+    them (io._series_id on the same columns)."""
+    from forecheck import io
+
+    cols = list(options.series_cols)
+    codes, labs = io._series_id(_python_strings(frame[cols]), cols, options.prob_col or "series")
+    return np.asarray(codes, np.int64), np.asarray(labs, dtype=object).astype(str)
+
+
+def cluster_text(frame: pd.DataFrame, options: ReadOptions) -> np.ndarray:
+    """(N,) the cluster of each row as text, one token for every missing value."""
+    col = frame[options.cluster_col].astype(object)
+    return np.where(col.isna().to_numpy(), "\x00missing", col.astype(str).to_numpy(dtype=object)).astype(object)
+
+
+def fetch_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+               ids: list[str]) -> dict:
+    """{id: (times, probabilities)} of the series ``ids`` of a partition (the rows the
+    driver's detection still needs): the loader reads the rows of those series only
+    (a series is loaded as in any set of whole series, the premise of the partitions),
+    all of the partition's rows should an id not be found so."""
+    if len(frame) == 0:
+        return {}
+    codes, labs = row_series(frame, options)
+    want = np.isin(labs, np.asarray(list(ids), dtype=object).astype(str))
+    out = _series_rows(frame[want[codes]], options, config, files, ids) if want.any() else {}
+    if len(out) < len(ids):
+        out = _series_rows(frame, options, config, files, ids)
+    return out
+
+
+def _series_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+                 ids: list[str]) -> dict:
+    loaded, _ = _context(frame, options, config, files)
+    pan = loaded.panel
+    pos = pd.Index(pan.ids.astype(str)).get_indexer(list(ids))
+    out = {}
+    for i, j in zip(ids, pos):
+        if j >= 0:
+            a, b = pan.offsets[j], pan.offsets[j + 1]
+            out[i] = (pan.time[a:b].copy(), pan.p[a:b].copy())
+    return out
+
+
+def with_units(frame: pd.DataFrame, options: ReadOptions, unit_of: dict, by_cluster: bool) -> pd.DataFrame:
+    """The rows with the shuffle key of the Dask engine's second shuffle (UNIT): a
+    hash of the series' detected question (``unit_of``: series id -> unit name), of
+    the series id itself when it is in none; with --cluster-col, of the cluster's
+    group (``unit_of``: cluster text -> the name of its group of clusters joined by
+    detected questions), of the cluster itself otherwise. Rows of one unit get one key."""
+    if by_cluster:
+        text = pd.Series(cluster_text(frame, options))
+        name = text.map(unit_of).fillna(text).to_numpy(dtype=object)
+    else:
+        codes, labs = row_series(frame, options)
+        names = pd.Series(labs).map(unit_of)
+        names = np.where(names.isna().to_numpy(), np.char.add("s:", labs.astype(str)).astype(object),
+                         names.to_numpy(dtype=object))
+        name = names[codes]
+    key = pd.util.hash_array(np.asarray(name, dtype=object)).astype(np.int64)
+    return frame.assign(**{UNIT: key})
 
 
 def labels(frame: pd.DataFrame, options: ReadOptions) -> pd.DataFrame | None:
@@ -270,11 +418,14 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
     return out
 
 
-def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]) -> Pass1 | None:
+def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+          detected: Detected | None = None, detection: bool = False) -> Pass1 | None:
+    """The first pass; with ``detection`` also what the driver's question detection
+    reads (``detection_parts``)."""
     if len(frame) == 0:
         return None
     lab = labels(frame, options)
-    loaded, ctx = _context(frame, options, config, files)
+    loaded, ctx = _context(frame, options, config, files, detected)
     panel = loaded.panel
     pan, mask = _mg101_inputs(ctx)
     b = ctx.pooled_budget().select(mask)
@@ -312,21 +463,22 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, fil
                  regressions=_regression_sums(ctx), vr=_vr_sums(ctx), wn=wiener.first_parts(panel, config),
                  questions=ctx.questions(), mg102_src=_mg102_sources(ctx, mask, pan.ids.astype(str)),
                  clusters106=None if dyn.cluster is None else frozenset(dyn.cluster.astype(str).tolist()),
-                 labels=lab)
+                 labels=lab, detect=detection_parts(frame, options, panel) if detection else None)
 
 
-def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...]) -> dict | None:
+def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
+               detected: Detected | None = None) -> dict | None:
     """WN301's GLM rows of one partition (engine/wiener.vol_design), kept on its worker
     for the Newton passes."""
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, files)
+    _, ctx = _context(frame, options, config, files, detected)
     return wiener.vol_design(ctx.panel, config)
 
 
 def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
           d_mean: float, horizons: tuple[float, ...], fits: dict | None = None,
-          vr_means: np.ndarray | None = None, wn_params: dict | None = None):
+          vr_means: np.ndarray | None = None, wn_params: dict | None = None, detected: Detected | None = None):
     """MG101's same-time cells of the in-flight excess terms, centred on the pooled
     mean; and the calibration checks' forecasts of each resolved series at its last
     forecast and at every candidate horizon (checks/calibration.calibration_data's
@@ -336,7 +488,7 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, fil
 
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, files)
+    _, ctx = _context(frame, options, config, files, detected)
     pan, _ = _mg101_inputs(ctx)
     d, ds_, dt_, _ = _excess_terms(pan)
     n_in = len(pan.dp)

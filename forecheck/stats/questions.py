@@ -24,7 +24,7 @@ All functions take arrays and return frozen dataclasses; no loop over series
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -169,6 +169,16 @@ def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.
         if np.array_equal(T, np.broadcast_to(T[0], T.shape)):
             grid[c] = 0
             return grid
+    return grid_numbers(grid_keys(offsets, time), cand)
+
+
+def grid_keys(offsets: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """(S, 4) fingerprint of each series' time grid: length, first time and two
+    order-sensitive weighted sums of the times since the first. Each series' sums add
+    its own rows in order, so a series has the same key whether it is computed on the
+    whole panel or on a part holding the whole series (the Dask engine's partitions)."""
+    S = len(offsets) - 1
+    lengths = np.diff(offsets)
     series = np.repeat(np.arange(S), lengths)
     step = np.arange(len(time)) - np.repeat(offsets[:-1], lengths)
     t0 = time[offsets[:-1]]
@@ -176,10 +186,35 @@ def _grid_groups(offsets: np.ndarray, time: np.ndarray, cand: np.ndarray) -> np.
     # two order-sensitive fingerprints of the time sequence
     h1 = np.bincount(series, weights=rel * np.cos(step * 0.7548776662), minlength=S)
     h2 = np.bincount(series, weights=rel * np.sin(step * 0.5698402910 + 0.3), minlength=S)
-    key = np.stack([lengths.astype(float), t0, np.round(h1, 6), np.round(h2, 6)], axis=1)
+    return np.stack([lengths.astype(float), t0, np.round(h1, 6), np.round(h2, 6)], axis=1)
+
+
+def grid_numbers(key: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """(S,) grid number of each candidate series (−1 otherwise) from the fingerprints
+    ``grid_keys``: grids numbered in the order of their keys."""
+    grid = np.full(len(key), -1, dtype=np.int64)
+    c = np.flatnonzero(cand)
+    if len(c) == 0:
+        return grid
     _, inv = np.unique(key[c], axis=0, return_inverse=True)
     grid[c] = inv.ravel()
     return grid
+
+
+def candidates(offsets: np.ndarray, p: np.ndarray, tol: float = SUM_TOL) -> np.ndarray:
+    """(S,) bool: the series that may be in a detected question: at least ``MIN_ROWS``
+    forecasts that move by more than ``tol``."""
+    S = len(offsets) - 1
+    lengths = np.diff(offsets)
+    pmin = np.minimum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
+    pmax = np.maximum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
+    return (lengths >= MIN_ROWS) & (pmax - pmin > tol)
+
+
+def probe_steps(L: int) -> np.ndarray:
+    """The steps of a grid of ``L`` times at which the search first compares series
+    (up to 8, spread over the grid; a function of ``L`` only)."""
+    return np.unique(np.linspace(0, L - 1, min(L, 8)).round().astype(int))
 
 
 def _unique_sets(sets: np.ndarray, k: int) -> np.ndarray:
@@ -284,56 +319,206 @@ def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray
     return ii[srt], jj[srt]
 
 
+class _GridSearch:
+    """The search of one grid (k series × L shared times, ``_search_grid``) in stages,
+    so that a caller holding only the probes (the values at ``probe_steps(L)``) can
+    fetch the full rows of the few series a stage still needs before the next:
+
+    1. ``__init__``: pair candidates at the probes (``need_pairs``: their rows);
+    2. ``pairs(rows)``: pairs verified at every other time; the whole rest of the grid
+       as one race and the triples tested at the probes (necessary conditions;
+       ``need_rest``: the rows of the rest if it may be a race, and of the triple
+       candidates);
+    3. ``rest(rows)``: the race and the triples verified at every time.
+
+    ``rows(idx)`` gives the (len(idx), L) probabilities of local series ``idx``
+    (sorted); the sets found, in order, are ``found``. ``screen(ii, jj)``, if given,
+    is a further necessary condition on the pair candidates (a mask), tested before
+    their rows are asked for: the pairs it drops would fail the test at every time.
+    """
+
+    def __init__(self, Pp: np.ndarray, L: int, tol: float, screen=None):
+        self.k, self.L, self.tol, self.Pp = len(Pp), L, tol, Pp
+        self.probe = probe_steps(L)
+        self.ii, self.jj = _pair_candidates(Pp, tol)  # (every probe already verified)
+        if screen is not None and len(self.ii):
+            ok = screen(self.ii, self.jj)  # (order kept: the same pairs survive the full test)
+            self.ii, self.jj = self.ii[ok], self.jj[ok]
+        self.found: list[np.ndarray] = []
+        self.rest_idx = np.zeros(0, np.int64)
+        self.race = False
+        self.trip = None
+
+    def need_pairs(self) -> np.ndarray:
+        return np.unique(np.concatenate([self.ii, self.jj]))
+
+    def pairs(self, rows) -> None:
+        k, L, tol = self.k, self.L, self.tol
+        ii, jj = self.ii, self.jj
+        if len(ii):
+            at = self.need_pairs()
+            P = rows(at)
+            mi, mj = np.searchsorted(at, ii), np.searchsorted(at, jj)
+            # then every other time, one at a time: the test max_t |P_i + P_j − 1| ≤ tol, but
+            # the list shrinks fast, and no (pairs × L) array is formed
+            for c in np.flatnonzero(~np.isin(np.arange(L), self.probe)):
+                if not len(mi):
+                    break
+                ok = np.abs(P[mi, c] + P[mj, c] - 1.0) <= tol
+                mi, mj = mi[ok], mj[ok]
+            ii, jj = at[mi], at[mj]
+        pairs = _unique_sets(np.stack([ii, jj], axis=1), k)
+        self.found.extend(pairs)
+        used = np.zeros(k, dtype=bool)
+        used[pairs.ravel()] = True
+        rest = np.flatnonzero(~used)
+        if len(rest) < 3:
+            return
+        self.rest_idx = rest
+        # the rest of the grid as one question (all candidates of one race), first at the
+        # probes: a necessary condition (the slack covers the rounding of the column sums)
+        self.race = bool(np.max(np.abs(self.Pp[rest].sum(axis=0) - 1.0)) <= tol * (1 + 1e-6) + 1e-12 * len(rest))
+        if len(rest) > MAX_TRIPLE_GRID:
+            return
+        # triples: for each pair (i < j) the third must be 1 − p_i − p_j
+        R = self.Pp[rest]
+        r = len(rest)
+        iu, ju = np.triu_indices(r, 1)
+        need = 1.0 - R[iu, 0] - R[ju, 0]
+        order = np.argsort(R[:, 0])
+        srt = R[order, 0]
+        lo = np.searchsorted(srt, need - tol, side="left")
+        hi = np.searchsorted(srt, need + tol, side="right")
+        n_c = hi - lo
+        if n_c.sum() == 0:
+            return
+        pi = np.repeat(iu, n_c)
+        pj = np.repeat(ju, n_c)
+        pl = order[_ranges(lo, hi)]
+        keep = pl > pj
+        pi, pj, pl = pi[keep], pj[keep], pl[keep]
+        ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
+        self.trip = (rest[pi[ok]], rest[pj[ok]], rest[pl[ok]])
+
+    def need_rest(self) -> np.ndarray:
+        parts = [self.rest_idx] if self.race else []
+        if self.trip is not None:
+            parts.extend(self.trip)
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def rest(self, rows) -> None:
+        rest, tol = self.rest_idx, self.tol
+        if len(rest) < 3:
+            return
+        if self.race and np.max(np.abs(rows(rest).sum(axis=0) - 1.0)) <= tol:
+            self.found.append(rest)
+            return
+        if self.trip is None:
+            return
+        pi, pj, pl = self.trip
+        if len(pi):
+            at = self.need_rest()
+            P = rows(at)
+            ai, aj, al = np.searchsorted(at, pi), np.searchsorted(at, pj), np.searchsorted(at, pl)
+            ok = np.max(np.abs(P[ai] + P[aj] + P[al] - 1.0), axis=1) <= tol
+        else:
+            ok = np.zeros(0, bool)
+        trip = _unique_sets(np.stack([pi[ok], pj[ok], pl[ok]], axis=1), self.k)
+        self.found.extend(trip)
+
+
 def _search_grid(P: np.ndarray, tol: float) -> list[np.ndarray]:
     """Complementary sets among the rows of P (k series × L shared times)."""
     k, L = P.shape
-    probe = np.unique(np.linspace(0, L - 1, min(L, 8)).round().astype(int))
-    Pp = P[:, probe]
-    found: list[np.ndarray] = []
-    ii, jj = _pair_candidates(Pp, tol)  # (every probe already verified)
-    # then every other time, one at a time: the test max_t |P_i + P_j − 1| ≤ tol, but
-    # the list shrinks fast, and no (pairs × L) array is formed
-    for c in np.flatnonzero(~np.isin(np.arange(L), probe)):
-        if not len(ii):
-            break
-        ok = np.abs(P[ii, c] + P[jj, c] - 1.0) <= tol
-        ii, jj = ii[ok], jj[ok]
-    pairs = _unique_sets(np.stack([ii, jj], axis=1), k)
-    found.extend(pairs)
-    used = np.zeros(k, dtype=bool)
-    used[pairs.ravel()] = True
-    rest = np.flatnonzero(~used)
-    if len(rest) < 3:
-        return found
-    # the rest of the grid as one question (all candidates of one race)
-    if np.max(np.abs((P if len(rest) == k else P[rest]).sum(axis=0) - 1.0)) <= tol:  # (P[rest] a copy of P)
-        found.append(rest)
-        return found
-    if len(rest) > MAX_TRIPLE_GRID:
-        return found
-    # triples: for each pair (i < j) the third must be 1 − p_i − p_j
-    R = Pp[rest]
-    r = len(rest)
-    iu, ju = np.triu_indices(r, 1)
-    need = 1.0 - R[iu, 0] - R[ju, 0]
-    order = np.argsort(R[:, 0])
-    srt = R[order, 0]
-    lo = np.searchsorted(srt, need - tol, side="left")
-    hi = np.searchsorted(srt, need + tol, side="right")
-    n_c = hi - lo
-    if n_c.sum() == 0:
-        return found
-    pi = np.repeat(iu, n_c)
-    pj = np.repeat(ju, n_c)
-    pl = order[_ranges(lo, hi)]
-    keep = pl > pj
-    pi, pj, pl = pi[keep], pj[keep], pl[keep]
-    ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
-    pi, pj, pl = rest[pi[ok]], rest[pj[ok]], rest[pl[ok]]
-    ok = np.max(np.abs(P[pi] + P[pj] + P[pl] - 1.0), axis=1) <= tol if len(pi) else np.zeros(0, bool)
-    trip = _unique_sets(np.stack([pi[ok], pj[ok], pl[ok]], axis=1), k)
-    found.extend(trip)
-    return found
+    s = _GridSearch(P[:, probe_steps(L)], L, tol)
+
+    def rows(idx):
+        return P if len(idx) == k else P[idx]  # (idx sorted: all of them is 0..k−1)
+
+    s.pairs(rows)
+    s.rest(rows)
+    return s.found
+
+
+class PanelRows:
+    """The rows of a panel's series as ``find_sets`` reads them (offsets, p: the panel's)."""
+
+    screen = None  # (the rows are at hand: no screening before they are read)
+
+    def __init__(self, offsets: np.ndarray, p: np.ndarray):
+        self.offsets, self.p = offsets, p
+        S = len(offsets) - 1
+        lengths = np.diff(offsets)
+        # every series, all of one length: the rows as they lie
+        self.square = bool(S and offsets[0] == 0 and offsets[-1] == len(p) == S * lengths[0])
+        self.S = S
+
+    def probes(self, mem: np.ndarray, L: int) -> np.ndarray:
+        return self.p[self.offsets[mem][:, None] + probe_steps(L)[None, :]]
+
+    def rows(self, mem: np.ndarray, L: int) -> np.ndarray:
+        if self.square:
+            P = self.p.reshape(self.S, L)
+            return P if len(mem) == self.S else P[mem]
+        return self.p[self.offsets[mem][:, None] + np.arange(L)[None, :]]
+
+    def flat(self, mem: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The rows of series ``mem`` one after another."""
+        return self.p[np.repeat(self.offsets[mem], lengths) + (np.arange(lengths.sum())
+                                                                 - np.repeat(np.cumsum(lengths) - lengths, lengths))]
+
+    def prefetch(self, mem: np.ndarray) -> None:
+        pass
+
+
+def find_sets(grid: np.ndarray, lengths: np.ndarray, src, tol: float = SUM_TOL) -> list[np.ndarray]:
+    """Complementary sets (before ``_moving_together``) among the candidate series of
+    each grid (``grid``: the grid number of each series, −1 for none), reading rows
+    through ``src`` (``PanelRows``, or the Dask engine's rows fetched from its
+    partitions): its probes first, then the full rows of the series a stage still
+    needs (``src.prefetch`` is told each stage's series at once). Sets in the order of
+    ``detect``: the grids of two series in grid order, then each larger grid's.
+
+    A source has ``probes(mem, L)`` ((k, n) values at ``probe_steps(L)``), ``rows(mem,
+    L)`` ((k, L), C order), ``flat(mem, lengths)`` (the rows one after another),
+    ``prefetch(mem)`` and ``screen``: None, or ``screen(a, b)`` a mask of the pairs of
+    series (a_i, b_i) of one grid that may sum to 1 at every time (a necessary
+    condition, tested before their rows are asked for)."""
+    gsize = np.bincount(grid[grid >= 0])
+    members_by_grid = np.argsort(np.where(grid >= 0, grid, np.iinfo(np.int64).max), kind="stable")
+    members_by_grid = members_by_grid[: int(np.sum(grid >= 0))]
+    gstart = np.concatenate([[0], np.cumsum(gsize)])
+    sets: list[np.ndarray] = []
+    # grids of exactly two series: one vectorised pass
+    two = np.flatnonzero(gsize == 2)
+    a = members_by_grid[gstart[two]]
+    b = members_by_grid[gstart[two] + 1]
+    if len(two) and src.screen is not None:
+        keep = src.screen(a, b)
+        a, b = a[keep], b[keep]
+    big = [(g, members_by_grid[gstart[g]:gstart[g + 1]]) for g in np.flatnonzero(gsize >= 3)]
+    searches = []
+    for _, mem in big:  # few large grids (e.g. all states on one daily grid)
+        L = int(lengths[mem[0]])
+        screen = None if src.screen is None else (lambda ii, jj, mem=mem: src.screen(mem[ii], mem[jj]))
+        searches.append(_GridSearch(src.probes(mem, L), L, tol, screen))
+    src.prefetch(np.concatenate([a, b, *[mem[s.need_pairs()] for (_, mem), s in zip(big, searches)]]))
+    if len(a):
+        # equal grids: row r of a pairs with row r of b
+        la = lengths[a]
+        dev = np.abs(src.flat(a, la) + src.flat(b, la) - 1.0)
+        pair_of = np.repeat(np.arange(len(a)), la)
+        mx = np.zeros(len(a))
+        np.maximum.at(mx, pair_of, dev)
+        ok = mx <= tol
+        sets.extend(np.stack([a[ok], b[ok]], axis=1))
+    for (_, mem), s in zip(big, searches):
+        s.pairs(lambda idx, mem=mem, L=s.L: src.rows(mem[idx], L))
+    src.prefetch(np.concatenate([np.zeros(0, np.int64), *[mem[s.need_rest()] for (_, mem), s in zip(big, searches)]]))
+    for (_, mem), s in zip(big, searches):
+        s.rest(lambda idx, mem=mem, L=s.L: src.rows(mem[idx], L))
+        sets.extend(mem[x] for x in s.found)
+    return sets
 
 
 def detect(offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.ndarray,
@@ -343,47 +528,61 @@ def detect(offsets: np.ndarray, time: np.ndarray, p: np.ndarray, outcome: np.nda
     offsets = np.asarray(offsets, np.int64)
     S = len(offsets) - 1
     lengths = np.diff(offsets)
-    pmin = np.minimum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
-    pmax = np.maximum.reduceat(p, offsets[:-1]) if S else np.zeros(0)
-    cand = (lengths >= MIN_ROWS) & (pmax - pmin > tol)
+    cand = candidates(offsets, p, tol)
     grid = _grid_groups(offsets, time, cand)
     label = np.full(S, -1, dtype=np.int64)
     if not np.any(grid >= 0):
         return none(S)
-    gsize = np.bincount(grid[grid >= 0])
-    members_by_grid = np.argsort(np.where(grid >= 0, grid, np.iinfo(np.int64).max), kind="stable")
-    members_by_grid = members_by_grid[: int(np.sum(grid >= 0))]
-    gstart = np.concatenate([[0], np.cumsum(gsize)])
-    sets: list[np.ndarray] = []
-    # grids of exactly two series: one vectorised pass
-    two = np.flatnonzero(gsize == 2)
-    if len(two):
-        a = members_by_grid[gstart[two]]
-        b = members_by_grid[gstart[two] + 1]
-        # equal grids: row r of a pairs with row r of b
-        la = lengths[a]
-        ra = np.repeat(offsets[a], la) + (np.arange(la.sum()) - np.repeat(np.cumsum(la) - la, la))
-        rb = np.repeat(offsets[b], la) + (ra - np.repeat(offsets[a], la))
-        dev = np.abs(p[ra] + p[rb] - 1.0)
-        pair_of = np.repeat(np.arange(len(two)), la)
-        mx = np.zeros(len(two))
-        np.maximum.at(mx, pair_of, dev)
-        ok = mx <= tol
-        sets.extend(np.stack([a[ok], b[ok]], axis=1))
-    for g in np.flatnonzero(gsize >= 3):  # few large grids (e.g. all states on one daily grid)
-        mem = members_by_grid[gstart[g]:gstart[g + 1]]
-        if len(mem) == S and offsets[0] == 0 and offsets[-1] == len(p) == S * lengths[0]:
-            # every series, all of one length (mem is then 0..S−1): the rows as they lie
-            P = p.reshape(S, lengths[0])
-        else:
-            P = p[offsets[mem][:, None] + np.arange(lengths[mem[0]])[None, :]]
-        sets.extend(mem[s] for s in _search_grid(P, tol))
+    sets = find_sets(grid, lengths, PanelRows(offsets, p), tol)
     sets = _moving_together(sets, offsets, lengths, p)
     if not sets:
         return none(S)
     sizes = np.array([len(x) for x in sets])
     label[np.concatenate([np.asarray(x) for x in sets])] = np.repeat(np.arange(len(sets)), sizes)
     return summarise(label, offsets, time, p, outcome, source="detected", tol=tol)
+
+
+def detect_fetched(lengths: np.ndarray, cand: np.ndarray, key: np.ndarray, src, outcome: np.ndarray,
+                   tol: float = SUM_TOL) -> Questions:
+    """``detect`` from per-series summaries (lengths, ``candidates``, ``grid_keys``,
+    the outcomes) and a row source ``src`` that fetches the rows of the series a stage
+    needs (the Dask engine's driver: ``src.rows_of(idx)`` gives their (time, p) rows).
+    The same sets, numbers and labels as ``detect`` on the whole panel: the same grids
+    (the keys' numbering; ``_grid_groups``' shortcut for one shared grid numbers it 0,
+    as the keys do), the same tests on the same values, and the movement test and the
+    sums of ``summarise`` on the rows of the detected series only (each of their sums
+    runs over those rows alone, in panel order)."""
+    S = len(lengths)
+    grid = grid_numbers(key, cand)
+    if not np.any(grid >= 0):
+        return none(S)
+    sets = find_sets(grid, lengths, src, tol)
+    if not sets:
+        return none(S)
+    mem = np.unique(np.concatenate([np.asarray(x) for x in sets]))
+    t_rows, p_rows = src.rows_of(mem)
+    L = lengths[mem]
+    off = np.concatenate([[0], np.cumsum(L)]).astype(np.int64)
+    local = [np.searchsorted(mem, x) for x in sets]
+    p_c = np.concatenate(p_rows) if len(p_rows) else np.zeros(0)
+    kept = _moving_together(local, off, L, p_c)
+    if not kept:
+        return none(S)
+    sizes = np.array([len(x) for x in kept])
+    lab_c = np.full(len(mem), -1, dtype=np.int64)
+    lab_c[np.concatenate(kept)] = np.repeat(np.arange(len(kept)), sizes)
+    # the rows of the detected series only (summarise reads no other row)
+    inq = lab_c >= 0
+    sub = mem[inq]
+    Ls = lengths[sub]
+    off_s = np.concatenate([[0], np.cumsum(Ls)]).astype(np.int64)
+    rows_in = np.flatnonzero(inq)
+    q = summarise(lab_c[inq], off_s, np.concatenate([t_rows[i] for i in rows_in]),
+                  np.concatenate([p_rows[i] for i in rows_in]), np.asarray(outcome, float)[sub],
+                  source="detected", tol=tol)
+    label = np.full(S, -1, dtype=np.int64)
+    label[sub] = q.label
+    return replace(q, label=label)
 
 
 def _moving_together(sets: list, offsets: np.ndarray, lengths: np.ndarray, p: np.ndarray) -> list:
