@@ -176,3 +176,18 @@ def test_panels_without_multi_outcome_questions_take_the_binary_path():
             assert res["CA203"].statistic == r.lr_stat
             assert "clustered" not in res["CA203"].details.note
         assert "bootstrap over series" in res["CA204"].details.method
+
+
+def test_ca204_pairs_bootstrap_equals_the_kept_contracts_alone():
+    """YES/NO pairs: the pooled panel drops each mirror, and CA204's bootstrap hands its
+    weights out in the data-key order of the series it resamples, so the record is the
+    one of a panel holding the kept contracts alone (the keys were once read off the
+    whole panel at the pooled panel's positions: other series' keys, another order)."""
+    pan = pairs_panel(40, 30, 5)
+    res, ctx = _run(pan, ("CA204",))
+    kept = ctx.pooled()[1]
+    assert 0 < kept.sum() < pan.n_series  # mirrors were dropped
+    alone, _ = _run(pan.select_series(kept), ("CA204",))
+    a, b = res["CA204"], alone["CA204"]
+    assert a.status != "skip" and "bootstrap over series" in a.details.method
+    assert (a.statistic, a.pvalue, a.nobs) == (b.statistic, b.pvalue, b.nobs)

@@ -394,7 +394,7 @@ def check_ca204(ctx: CheckContext) -> Measurement:
         summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order, unit=unit)
     else:
         unit = None
-        order = stream_order(series_keys(ctx.panel)[d.series[common]])
+        order = stream_order(series_keys(pooled)[d.series[common]])  # (d.series: rows of the pooled panel)
         summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order)
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
