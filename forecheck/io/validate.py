@@ -681,7 +681,7 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
                 dropped[reason] = dropped.get(reason, 0) + n
                 w.keep &= ~gone
 
-    _return_text_memory()
+    return_arrow_memory()
     panel = _build_panel(w, dropped)
     findings.extend(panel_findings(panel, min_length))
     rows_used = panel.n_obs
@@ -715,9 +715,10 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
     return LoadedInput(panel=panel, info=info, findings=findings)
 
 
-def _return_text_memory() -> None:
-    """Hand the memory of the released text columns back to the system: pyarrow's
-    allocator keeps freed pages for reuse, and the panel is built next."""
+def return_arrow_memory() -> None:
+    """Hand the pages pyarrow's allocator freed back to the system (it keeps them for
+    its own reuse, which the numpy arrays built next cannot have): after the text
+    columns are released, and once the raw columns are gone (``io.load``)."""
     import sys
 
     pa = sys.modules.get("pyarrow")
