@@ -909,6 +909,32 @@ def test_findings_equal_the_in_memory_engine(client, tmp_path, monkeypatch, n_fi
     assert len(sorted_note) == 1 and sorted_note[0] in dsk.input["notes"]  # (the partitions' counts added)
 
 
+def test_rows_repeated_in_another_file_equal_the_in_memory_engine(client, tmp_path, monkeypatch):
+    """Rows repeated exactly in a later file (an export that overlaps the previous one):
+    both engines drop the same 50 copies as DQ003 (the later copy, with its file and
+    row) and every record of DQ, MG, CA and WN computed from the rows kept equals the
+    in-memory engine's. (Each partition puts its rows back in input order before the
+    loader drops repeats, so the copy kept is the in-memory engine's.)"""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)  # (MG101's analytic reference in both engines)
+    df = _panel(200, 12, seed=3, common_scale=0.02)
+    files = _write(df, tmp_path / "r", 3, by_time=False)
+    again = df.iloc[np.random.default_rng(5).choice(len(df), 50, replace=False)]
+    again.to_parquet(tmp_path / "r" / "part3.parquet", index=False)
+    files.append(str(tmp_path / "r" / "part3.parquet"))
+    kw = {"select": ("DQ", "MG", "CA", "WN"), "question_detection": False}
+    mem = _mem(files, **kw)
+    dsk = _dask([str(tmp_path / "r")], client, **kw)
+    assert mem.result("DQ003").details.count == 50 and mem.input["rows_dropped"]["duplicate"] == 50
+    assert all(r["file"].endswith("part3.parquet") for r in mem.result("DQ003").details.rows)
+    codes = [r.code for r in mem.results]
+    assert set(COMPUTED) <= set(codes)
+    assert _compare(dsk, mem, codes) == []
+    for key in ("rows_read", "rows_used", "rows_dropped", "series"):
+        assert dsk.input[key] == mem.input[key], key
+
+
 def test_a_publication_column_found_by_name_is_refused_not_dropped(client, tmp_path):
     """A column the in-memory inference reads by its name as the publication time
     (back-casts, DQ007) changes the in-memory engine's results; the Dask engine, which
