@@ -162,7 +162,7 @@ def main() -> None:
         r = rep.result(code)
         print(f"  {code} {r.status}: statistic {r.statistic}, p {r.pvalue}, estimate {r.estimate}")
     print("  rows read/used:", rep.input["rows_read"], rep.input["rows_used"], "dropped:", rep.input["rows_dropped"])
-    print("  " + rep.input["notes"][-1].split(";")[0])
+    print("  " + "; ".join(x for x in rep.input["notes"][-1].split("; ") if not x.startswith("computed")))
     client.close()
     if cluster is not None:
         cluster.close()

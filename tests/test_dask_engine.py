@@ -594,6 +594,8 @@ def test_detected_questions_equal_the_in_memory_engine(client, tmp_path, monkeyp
     assert mem.result("MG106").details.n_questions == q["n_questions"]
     ids = mem.series["id"].to_numpy(dtype=str)
     assert 0 < len(set(fetched)) <= len(ids) and len(fetched) == len(set(fetched))  # each series' rows once
+    note = next(n for n in dsk.input["notes"] if n.startswith("Read by the Dask engine"))
+    assert f"question detection brought the rows of {len(fetched):,} of {len(ids):,} series" in note
     if case == "grids":
         from forecheck.stats.questions import of_panel
 
@@ -622,6 +624,9 @@ def test_detection_on_a_shared_grid_without_complements_fetches_no_rows(client, 
     assert _compare(dsk, mem, ["DQ011", "MG106"]) == []
     assert dsk.result("MG101").estimate == pytest.approx(mem.result("MG101").estimate, rel=TOL)
     assert dsk.result("DQ011").status == "pass" and dsk.input["series"] == 3000
+    note = next(n for n in dsk.input["notes"] if n.startswith("Read by the Dask engine"))
+    assert "question detection brought the rows of 0 of 3,000 series to the driver" in note
+
 
 class _LocalRows:
     """The Dask engine's driver row source (dask_engine._FetchedRows: the partitions'

@@ -221,11 +221,12 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         first = client.gather(p1)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
-        detected = det_arg = reshuffled = None
+        detected = det_arg = reshuffled = fetched = None
         if detection:
             # the in-memory engine's question detection over every partition's series
             # (_detect: rows fetched only for the series a stage still needs)
-            dq, dq_ids, dq_cluster, _ = _detect(client, parts, first, opts, config, sources)
+            dq, dq_ids, dq_cluster, src = _detect(client, parts, first, opts, config, sources)
+            fetched = len(src.cache)  # (the series whose rows came to the driver: the header's note)
             if dq.n_questions:
                 detected = partials.Detected(
                     q_of={i: int(q) for i, q in zip(dq_ids[dq.label >= 0], dq.label[dq.label >= 0])},
@@ -279,7 +280,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         if own_cluster is not None:
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
-                   (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled)
+                   (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled,
+                   fetched)
 
 
 def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
@@ -701,7 +703,8 @@ def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, c
 
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
             hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None,
-            opts: ReadOptions, key: list[str], detected=None, reshuffled: bool | None = None):
+            opts: ReadOptions, key: list[str], detected=None, reshuffled: bool | None = None,
+            fetched: int | None = None):
     from forecheck.checks import (
         all_specs,
         dependence_gate,
@@ -737,8 +740,10 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     if reshuffled:
         by += ", then by detected question" + (" (clusters a question joins together)" if opts.cluster_col else "")
     busy = "" if len(first) == n_parts else f" ({len(first)} holding rows)"  # (fewer units than partitions)
+    seen = "" if fetched is None else (f"; question detection brought the rows of {fetched:,} of "
+                                       f"{len(series):,} series to the driver")
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by {by} into {n_parts} "
-            f"partitions{busy}; computed: data quality, {', '.join(COMPUTED)}, DQ011 (docs/performance.md).")
+            f"partitions{busy}{seen}; computed: data quality, {', '.join(COMPUTED)}, DQ011 (docs/performance.md).")
     info = C.combine_info([r.info for r in first], min(r.time_min for r in first), max(r.time_max for r in first),
                           paths, note)
     questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
