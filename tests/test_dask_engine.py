@@ -140,6 +140,26 @@ def _compare(dask_rep, mem_rep, codes):
     return diffs
 
 
+def _assert_engines_agree(dsk, mem) -> None:
+    """Every record the in-memory engine wrote (DQ011 and every computed check among
+    them) equal, statuses equal, the row accounting, the header's questions block and the
+    series table (same columns in the same order, same numbers)."""
+    codes = [r.code for r in mem.results]
+    assert "DQ011" in codes and set(COMPUTED) <= set(codes)
+    diffs = _compare(dsk, mem, codes)
+    assert diffs == [], diffs
+    assert [r.status for r in dsk.results if r.code in codes] == [mem.result(r.code).status for r in dsk.results
+                                                                  if r.code in codes]
+    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
+        assert dsk.input[key] == mem.input[key], key
+    assert dsk.input.get("questions") == mem.input.get("questions")
+    cols = [c for c in mem.series.columns if c in dsk.series.columns]
+    assert cols == list(mem.series.columns)
+    out = []
+    _close(dsk.series[cols].to_dict(orient="list"), mem.series[cols].to_dict(orient="list"), "series", out)
+    assert out == []
+
+
 def _mem(files, **kw):
     return forecheck.analyze(files, config=AnalysisConfig(**kw))
 
@@ -458,20 +478,7 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     from forecheck.engine.dask_engine import analyze_dask
 
     dsk = analyze_dask([str(tmp_path / "q")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
-    codes = [r.code for r in mem.results]
-    assert "DQ011" in codes and set(COMPUTED) <= set(codes)
-    diffs = _compare(dsk, mem, codes)
-    assert diffs == [], diffs
-    assert [r.status for r in dsk.results if r.code in codes] == [mem.result(r.code).status for r in dsk.results
-                                                                  if r.code in codes]
-    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
-        assert dsk.input[key] == mem.input[key], key
-    assert dsk.input.get("questions") == mem.input.get("questions")
-    cols = [c for c in mem.series.columns if c in dsk.series.columns]
-    assert cols == list(mem.series.columns)
-    out = []
-    _close(dsk.series[cols].to_dict(orient="list"), mem.series[cols].to_dict(orient="list"), "series", out)
-    assert out == []
+    _assert_engines_agree(dsk, mem)
     # the data exercise what the shuffle must keep whole (as the in-memory engine reads them)
     m106 = mem.result("MG106").details
     if opts.question_col:
@@ -565,20 +572,8 @@ def test_detected_questions_equal_the_in_memory_engine(client, tmp_path, monkeyp
     from forecheck.engine.dask_engine import analyze_dask
 
     dsk = analyze_dask([str(tmp_path / "d")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
-    codes = [r.code for r in mem.results]
-    assert "DQ011" in codes and set(COMPUTED) <= set(codes)
-    diffs = _compare(dsk, mem, codes)
-    assert diffs == [], diffs
-    assert [r.status for r in dsk.results if r.code in codes] == [mem.result(r.code).status for r in dsk.results
-                                                                  if r.code in codes]
-    for key in ("rows_read", "rows_used", "rows_dropped", "series", "resolved_series", "short_series"):
-        assert dsk.input[key] == mem.input[key], key
-    assert dsk.input["questions"] == mem.input["questions"]
-    cols = [c for c in mem.series.columns if c in dsk.series.columns]
-    assert cols == list(mem.series.columns)
-    out = []
-    _close(dsk.series[cols].to_dict(orient="list"), mem.series[cols].to_dict(orient="list"), "series", out)
-    assert out == []
+    _assert_engines_agree(dsk, mem)
+    assert "questions" in mem.input
     # what the data exercise, as the in-memory engine reads them: detected pairs (mirrors
     # dropped) and races, a DQ011 finding (the pair resolved YES twice), questions on
     # several grids; the near-0 and near-1 series stand alone
