@@ -313,9 +313,9 @@ def detection_parts(frame: pd.DataFrame, options: ReadOptions, panel) -> dict:
 
 
 #: steps of each candidate series sent for the driver's screening of pair candidates
-#: (as float32): on 10⁵ gaussian walks of 100 steps (``forecheck simulate gaussian``)
-#: the 8 probes leave 12,945 series in some pair candidate, 32 steps 1,010 (every
-#: step: 173), so the driver fetches the rows of about 1% of the series, not 13%
+#: (as float32): on 10⁵ gaussian walks of 100 steps the 8 probes alone leave about 13%
+#: of the series in some pair candidate, 32 steps about 1%, whose rows the driver
+#: fetches (952 of 100,000 on the 10⁷-row benchmark, docs/performance.md "Detected questions")
 SCREEN_STEPS = 32
 
 
