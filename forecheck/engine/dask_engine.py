@@ -229,7 +229,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             fetched = len(src.cache)  # (the series whose rows came to the driver: the header's note)
             if dq.n_questions:
                 detected = partials.Detected(
-                    q_of={i: int(q) for i, q in zip(dq_ids[dq.label >= 0], dq.label[dq.label >= 0])},
+                    q_of=pd.Series(dq.label[dq.label >= 0], index=pd.Index(dq_ids[dq.label >= 0], dtype=object)),
                     questions=replace(dq, label=np.zeros(0, np.int64)))
                 unit_of = _units_of(dq, dq_ids, dq_cluster, opts)
                 if unit_of is not None:  # partitions of whole detected questions (and clusters)
@@ -444,10 +444,10 @@ def _whole_questions(first: list, detected) -> None:
     """Every detected question lies in one partition after the shuffle (each
     partition's Questions are the panel's restricted to its series): the partitions
     holding some series of a question hold all of them."""
-    held = [[detected.q_of[i] for i in r.series["id"].astype(str) if i in detected.q_of] for r in first
-            if r is not None]
-    n = np.bincount(np.concatenate([np.asarray(h, np.int64) for h in held]), minlength=detected.questions.n_questions)
-    n_parts = sum(len(set(h)) for h in held)
+    held = [detected.question_of(r.series["id"].to_numpy()) for r in first if r is not None]
+    held = [h[h >= 0] for h in held]
+    n = np.bincount(np.concatenate(held), minlength=detected.questions.n_questions)
+    n_parts = sum(len(np.unique(h)) for h in held)
     if n_parts != detected.questions.n_questions or not np.array_equal(n, detected.questions.size):
         raise RuntimeError("a detected question in two partitions")
 

@@ -263,8 +263,13 @@ class Detected:
     partition reads them: the question of each series in one (by id), and the
     per-question numbers (``questions``, its label left empty)."""
 
-    q_of: dict  # series id -> question number (0..Q−1, the whole panel's order)
+    q_of: pd.Series  # question number (0..Q−1, the whole panel's order), indexed by series id (text)
     questions: object  # stats.questions.Questions, label of length 0
+
+    def question_of(self, ids: np.ndarray) -> np.ndarray:
+        """(n,) the question number of each series id, −1 for a series in none."""
+        g = self.q_of.reindex(pd.Index(np.asarray(ids).astype(str), dtype=object))
+        return g.fillna(-1).to_numpy(np.int64)
 
     def of(self, ids: np.ndarray):
         """The Questions of a partition's series ``ids`` (whole questions): the
@@ -272,8 +277,7 @@ class Detected:
         mirrors and MG106's representatives are the in-memory engine's)."""
         from forecheck.stats.questions import Questions, none
 
-        g = pd.Series(self.q_of, dtype="int64").reindex(pd.Index(np.asarray(ids).astype(str), dtype=object))
-        g = g.fillna(-1).to_numpy(np.int64)
+        g = self.question_of(ids)
         present = np.unique(g[g >= 0])
         if len(present) == 0:
             return none(len(g))
