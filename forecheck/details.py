@@ -308,8 +308,12 @@ class SpiegelhalterDetails(Details):
 
     observed_brier: float
     expected_brier: float
-    pvalue_mc: float
+    pvalue_mc: float | None  # None: not simulated, Z's N(0, 1) reference holds (``reference``)
     pvalue_mc_note: str
+    reference: str  # "asymptotic": no simulated cross-check; "simulated": pvalue_mc computed
+    n_eff_variance: float  # N_v of the units' variance contributions to Z
+    n_eff_dependence: float
+    analytic_min_neff: float
     note: str
 
 
@@ -373,7 +377,11 @@ class HorizonConsistencyDetails(Details):
     merged_horizons: tuple[str, ...]
     per_horizon_calibration: tuple[HorizonCalibration, ...]
     method: str
-    n_boot: int
+    n_boot: int  # bootstrap draws, or draws of the Gaussian reference's maximum
+    reference: str  # "asymptotic" (Gaussian max-t) or "simulated" (bootstrap): stats/asymptotic.py
+    n_eff_variance: float  # N_v of the most concentrated contrast
+    n_eff_dependence: float
+    analytic_min_neff: float
     note: str
 
 

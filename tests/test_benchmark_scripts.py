@@ -37,13 +37,27 @@ def test_speed_stages_cover_every_check(tmp_path):
 
 def test_asymptotic_size_reads_the_reference_decision():
     bench = _module("asymptotic_size")
-    for code in ("MG101", "MG103", "MG104"):
-        res = bench._run(code, "gaussian", 200, 10, {}, seed=5)
+    for code in ("MG101", "MG103", "MG104", "CA202", "CA204"):
+        res, pan = bench._run(code, "gaussian", 200, 10, {}, seed=5)
         ne = bench._neff(code, res)
         # N_v/deff is a positive effective count no larger than the number of series
         assert 0 < ne <= 200, (code, ne)
         assert res.pvalue is None or 0 <= res.pvalue <= 1
         assert np.isfinite(res.statistic)
+        # the panel is handed back, so the simulated null can run on the same data
+        again, _ = bench._run(code, "gaussian", 200, 10, {}, seed=0, pan=pan)
+        assert again.statistic == res.statistic
+    # on 200 series both CA checks keep their simulated null: the simulated p is the record's
+    # (CA204) or its Monte-Carlo cross-check (CA202)
+    r202, _ = bench._run("CA202", "gaussian", 200, 10, {}, seed=5)
+    assert bench._simulated_p("CA202", r202) == r202.details.pvalue_mc is not None
+
+
+def test_asymptotic_size_boundary_rows(capsys):
+    bench = _module("asymptotic_size")
+    assert bench.main(["--boundary", "--reps", "3", "--n-sim", "19"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("| 1", "| 2"))]
+    assert [r.split("|")[1].strip() for r in rows] == ["200", "1,000", "10,000"]
 
 
 def test_example_scripts_render_a_simulated_panel():

@@ -347,7 +347,7 @@ def test_ca204_detects_dispersion_falling_near_resolution():
 def test_ca204_bootstrap_statistic_by_hand():
     p, o = _martingale_panel(12, s=30, t=20)
     P = p[:, [5, 15, 19]]
-    summary, test = C.horizon_consistency(P, o, n_boot=199, seed=3)
+    summary, test, _ = C.horizon_consistency(P, o, n_boot=199, seed=3)
     e = (o[:, None] - P) ** 2
     # d = (B2 - B1, B3 - B2, V1 - V2, V2 - V3) with plain means/variances
     d = np.r_[np.diff(e.mean(0)), -np.diff(P.var(0))]

@@ -156,8 +156,8 @@ def test_ca204_cluster_bootstrap_rows_are_questions():
     p, u, _ = _races(Q=25, seed=12)
     P = np.column_stack([np.clip(p + rng.normal(0, 0.05, p.size), 0.01, 0.99), p])
     o = (rng.random(p.size) < p).astype(float)
-    _, t_u = horizon_consistency(P, o, 199, 7, unit=u)
-    _, t_c = horizon_consistency(P, o, 199, 7)
+    _, t_u, _ = horizon_consistency(P, o, 199, 7, unit=u)
+    _, t_c, _ = horizon_consistency(P, o, 199, 7)
     np.testing.assert_allclose(t_u.diffs, t_c.diffs, rtol=1e-12)  # same point contrasts
     E = (o[:, None] - P) ** 2
     assert t_u.diffs[0] == pytest.approx(E[:, 1].mean() - E[:, 0].mean(), rel=1e-12)

@@ -92,7 +92,7 @@ def test_horizon_consistency_unchanged_statistics():
     P = np.clip(rng.uniform(size=(n, 1)) + rng.normal(scale=0.1, size=(n, K)), 0, 1)
     o = (rng.uniform(size=n) < P[:, -1]).astype(float)
     order = rng.permutation(n)
-    _, test = horizon_consistency(P, o, 199, 21, order=order)
+    _, test, _ = horizon_consistency(P, o, 199, 21, order=order)
     E, P2 = (o[:, None] - P) ** 2, P**2
     W = _counts_reference(n, 199, 21, order, 4_000_000)
     b, v = W @ E, W @ P2 - (W @ P) ** 2

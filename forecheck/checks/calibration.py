@@ -32,6 +32,7 @@ from forecheck.errors import InsufficientDataError, UsageError
 from forecheck.panel import Panel
 from forecheck.results import Measurement
 from forecheck.stats import calibration as cal
+from forecheck.stats.asymptotic import Reference, choose_reference, variance_neff
 from forecheck.stats.streams import group_keys, series_keys, stream_order
 
 FAMILY = "CA"
@@ -157,6 +158,16 @@ def _units(ctx: CheckContext) -> tuple[np.ndarray, int]:
     return ctx.cached("calibration.units", make)
 
 
+def _independent_units(ctx: CheckContext) -> float:
+    """How many independent units at most carry a calibration statistic, for the choice
+    of its asymptotic reference (``stats.asymptotic.choose_reference``): the units the
+    tests pool (declared clusters, or questions) and, when the series share forecast
+    times, MG106's effective number of series."""
+    n_units = _units(ctx)[1]
+    dep = ctx.dependence()
+    return float(min(dep.n_eff, n_units) if dep.n_cells > 0 else n_units)
+
+
 def _questions_of(ctx: CheckContext) -> np.ndarray:
     """(n,) question unit (pooled panel) of each resolved series of ``_data``."""
     return ctx.pooled()[0].question[_data(ctx).series]
@@ -242,6 +253,18 @@ def check_ca202(ctx: CheckContext) -> Measurement:
                                     expected_brier=r.expected_brier, n=r.n)
     if not np.isfinite(r.z):
         raise InsufficientDataError("CA202: every last forecast is 0, 0.5 or 1 (Z undefined)")
+    # the simulated cross-check only where Z's N(0, 1) reference may be coarse: few
+    # independent units carry its variance (forecasts near 0/1 concentrate it)
+    var_units = cal.grouped_variance(p, cal.unit_codes(q_units))[0] if grouped else (1 - 2 * p) ** 2 * p * (1 - p)
+    ref = choose_reference(var_units, 1.0, _independent_units(ctx))
+    if ref.analytic:
+        pvalue_mc = None
+        mc_note = (f"not simulated: {ref.n_eff_variance:.0f} effectively independent units carry Z's variance "
+                   f"(at least {ref.threshold:.0f}), so its N(0, 1) reference holds")
+    else:
+        pvalue_mc = (cal.spiegelhalter_grouped_mc_pvalue(p, o, q_units, ctx.config.n_sim, ctx.rng("CA202"))
+                     if grouped else cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.seed("CA202")))
+        mc_note = "conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws"
     if r.z > 0:
         reading = "outcomes fit worse than the forecasts' own confidence implies (over-confident)"
     else:
@@ -255,9 +278,7 @@ def check_ca202(ctx: CheckContext) -> Measurement:
         alternative="two-sided",
         details=SpiegelhalterDetails(
             observed_brier=r.observed_brier, expected_brier=r.expected_brier,
-            pvalue_mc=(cal.spiegelhalter_grouped_mc_pvalue(p, o, q_units, ctx.config.n_sim, ctx.rng("CA202"))
-                       if grouped else cal.spiegelhalter_mc_pvalue(p, o, ctx.config.n_sim, ctx.seed("CA202"))),
-            pvalue_mc_note="conditional on the forecasts, o* ~ Bernoulli(p), n_sim draws",
+            pvalue_mc=pvalue_mc, pvalue_mc_note=mc_note, **ref.as_dict(),
             note=INDEPENDENCE_NOTE),
     )
 
@@ -307,8 +328,8 @@ def check_ca203(ctx: CheckContext) -> Measurement:
 
 # ---------------------------------------------------------------------- CA204
 def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
-                        order: np.ndarray | None = None,
-                        unit: np.ndarray | None = None) -> tuple[dict, cal.InequalityTest]:
+                        order: np.ndarray | None = None, unit: np.ndarray | None = None,
+                        n_eff_dependence: float | None = None) -> tuple[dict, cal.InequalityTest, Reference]:
     """Patton & Timmermann (2012) bounds on forecasts of n events at K horizons.
 
     ``P`` is (n, K) with columns ordered from the farthest horizon to the nearest.
@@ -321,6 +342,12 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
     with all its contracts (a cluster bootstrap; ``order`` then permutes the Q units),
     since the contracts of one question share one outcome. The bounds hold for every
     contract's own binary forecast, so the contrasts stay means over contracts.
+
+    Reference: with many effectively independent units carrying every contrast's
+    variance (``stats.asymptotic.choose_reference`` on the units' influence, and
+    ``n_eff_dependence``, MG106's count) the max-t's Gaussian reference
+    (``cal.max_inequality_asymptotic``: n_boot draws of a 2(K − 1)-variate normal);
+    otherwise the bootstrap, whose cost grows with n_boot × units.
     """
     n, K = P.shape
     E = (o[:, None] - P) ** 2
@@ -332,13 +359,34 @@ def horizon_consistency(P: np.ndarray, o: np.ndarray, n_boot: int, seed: int,
         v = W @ P2 - m1**2  # weighted variance (ddof 0)
         return np.concatenate([b[:, 1:] - b[:, :-1], v[:, :-1] - v[:, 1:]], axis=1)
 
-    if unit is None:
-        test = cal.max_inequality_test(contrib, n, n_boot, seed, order=order)
+    n_units = n if unit is None else int(unit.max()) + 1
+    contrib_units = contrib if unit is None else (lambda Wq: contrib(cal.unit_weights(unit, Wq)))
+    d = np.asarray(contrib_units(np.full((1, n_units), 1.0 / n_units)))[0]
+    # each contract's terms of the contrasts (their mean is d): Brier differences and the
+    # differences of squared deviations from the horizon's mean (the variance's influence)
+    h = (P - P.mean(axis=0)) ** 2
+    terms = np.concatenate([E[:, 1:] - E[:, :-1], h[:, :-1] - h[:, 1:]], axis=1)
+    g = cal.inequality_influence(terms, d, unit)
+    ref = contrast_reference(g, n_eff_dependence if n_eff_dependence is not None else float(n_units))
+    if ref.analytic:
+        test = cal.max_inequality_asymptotic(d, g, n, np.max(np.abs(terms), axis=0), n_boot, seed)
     else:
-        test = cal.max_inequality_test(lambda Wq: contrib(cal.unit_weights(unit, Wq)), int(unit.max()) + 1,
-                                       n_boot, seed, order=order)
+        test = cal.max_inequality_test(contrib_units, n_units, n_boot, seed, order=order)
     summary = {"brier": E.mean(axis=0), "variance": P.var(axis=0)}
-    return summary, test
+    return summary, test, ref
+
+
+def contrast_reference(g: np.ndarray, n_eff_dependence: float) -> Reference:
+    """``choose_reference`` for a vector of contrasts: the contrast whose variance is
+    the most concentrated (smallest N_v over the units' influence ``g``) decides, since
+    the maximum's law needs every contrast near normal; contrasts without variance
+    carry no term of the statistic and are left out."""
+    v = g * g
+    live = np.flatnonzero(v.sum(axis=0) > 0)
+    if not len(live):
+        return choose_reference(np.zeros(0), 1.0, n_eff_dependence)
+    worst = min(live, key=lambda j: variance_neff(v[:, j]))
+    return choose_reference(v[:, worst], 1.0, n_eff_dependence)
 
 
 def check_ca204(ctx: CheckContext) -> Measurement:
@@ -388,14 +436,17 @@ def check_ca204(ctx: CheckContext) -> Measurement:
     # bootstrap weights handed out in data-key order: the same under renamed series
     pooled = ctx.pooled()[0]
     q_c = q_all[common]
+    n_eff_dep = _independent_units(ctx)
     if _grouped_among(ctx, common):  # resample questions, each with all its contracts
         unit = cal.unit_codes(q_c)
         order = stream_order(group_keys(series_keys(pooled)[d.series[common]], np.arange(len(unit)), unit))
-        summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order, unit=unit)
+        summary, test, ref = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order,
+                                                 unit=unit, n_eff_dependence=n_eff_dep)
     else:
         unit = None
         order = stream_order(series_keys(pooled)[d.series[common]])  # (d.series: rows of the pooled panel)
-        summary, test = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order)
+        summary, test, ref = horizon_consistency(Pc, oc, ctx.config.n_sim, ctx.seed("CA204"), order=order,
+                                                 n_eff_dependence=n_eff_dep)
     if not np.isfinite(test.stat):
         raise InsufficientDataError("CA204: the forecasts do not vary across series at these horizons")
     K = Pc.shape[1]
@@ -422,10 +473,12 @@ def check_ca204(ctx: CheckContext) -> Measurement:
         details=HorizonConsistencyDetails(
             sequence=sequence, violations=tuple(violations), merged_horizons=tuple(merged),
             per_horizon_calibration=tuple(per_h),
-            method="max-t over adjacent contrasts, bootstrap over "
+            method="max-t over adjacent contrasts, "
+                   + ("Gaussian reference with the contrasts' covariance from the influence of the "
+                      if ref.analytic else "bootstrap over ")
                    + ("questions (each with all its contracts)" if unit is not None else "series")
                    + " with Hansen (2005) recentring",
-            n_boot=ctx.config.n_sim, note=INDEPENDENCE_NOTE),
+            n_boot=ctx.config.n_sim, **ref.as_dict(), note=INDEPENDENCE_NOTE),
     )
 
 

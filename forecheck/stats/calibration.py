@@ -416,10 +416,11 @@ class InequalityTest:
     """Test of H0: d_j ≤ 0 for all j (no violation), max-t with a bootstrap."""
 
     diffs: np.ndarray  # d_j
-    se: np.ndarray  # bootstrap standard errors of d_j
+    se: np.ndarray  # standard errors of d_j (bootstrap, or from the influence: the reference)
     t: np.ndarray  # d_j / se_j
     stat: float  # max_j t_j
     pvalue: float
+    reference: str = "simulated"  # "simulated" (bootstrap) or "asymptotic" (Gaussian, estimated covariance)
 
 
 def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
@@ -473,19 +474,74 @@ def max_inequality_test(contrib: Callable[[np.ndarray], np.ndarray], n: int, n_b
     t[ok] = d[ok] / se[ok]
     if not np.any(ok):
         return InequalityTest(diffs=d, se=se, t=t, stat=float("nan"), pvalue=float("nan"))
-    thresh = -np.sqrt(2.0 * np.log(np.log(max(n, 3))))
-    mu = np.where(t < thresh, d, 0.0)
+    mu = _hansen_recentring(d, t, n)
     tstar = ((dstar[:, ok] - d[ok] + mu[ok]) / se[ok]).max(axis=1)
     stat = float(np.nanmax(t[ok]))
     pvalue = float((1 + np.sum(tstar >= stat)) / (n_boot + 1))
     return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue)
 
 
+def _hansen_recentring(d: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
+    """Hansen's (2005, eq. 9) μ̂_j = d_j 1{t_j < −√(2 log log n)}: clearly slack
+    inequalities keep their own mean under the null, the others sit on the boundary."""
+    thresh = -np.sqrt(2.0 * np.log(np.log(max(n, 3))))
+    return np.where(t < thresh, d, 0.0)
+
+
+def inequality_influence(terms: np.ndarray, d: np.ndarray, unit: np.ndarray | None = None) -> np.ndarray:
+    """(Q, J) influence of the Q units on J contrasts that are means over n contracts:
+    unit u's sum of its contracts' deviations Σ_{i∈u} (c_ij − d_j), ``terms`` (n, J)
+    holding each contract's c_ij (their mean is d). The contrasts' sampling covariance
+    is Q/(Q − 1)·gᵀg/n² (:func:`max_inequality_asymptotic`); ``unit`` (n,) codes
+    0..Q−1, None: every contract its own unit."""
+    dev = np.asarray(terms, float) - d
+    if unit is None:
+        return dev
+    Q = int(unit.max()) + 1
+    return np.column_stack([np.bincount(unit, weights=dev[:, j], minlength=Q) for j in range(dev.shape[1])])
+
+
+def max_inequality_asymptotic(d: np.ndarray, g: np.ndarray, n: int, scale: np.ndarray, n_draws: int,
+                              seed: int) -> InequalityTest:
+    """:func:`max_inequality_test` with the Gaussian reference of its statistic: d̂ is
+    a vector of means over Q independent units, so √Q(d̂ − d) → N(0, Σ) and the
+    bootstrap's law of max_j (d*_j − d_j + μ̂_j)/se_j is, to first order, that of
+    max_j (Z_j + μ̂_j/se_j) with Z ~ N(0, R), R the correlation of Σ (Hansen 2005,
+    Thm 1, whose bootstrap estimates this law). Σ/Q = Q/(Q − 1)·gᵀg/n² from the units'
+    influence ``g`` (:func:`inequality_influence`); the maximum of the J-variate normal
+    is simulated with ``n_draws`` draws (J values each, not n). ``scale`` (J,): the
+    largest |c_ij| of each contrast's terms. For many effectively independent units
+    only (the caller decides: ``stats.asymptotic.choose_reference``)."""
+    d = np.asarray(d, float)
+    g = np.asarray(g, float)
+    Q = g.shape[0]
+    if Q < 2:
+        raise InsufficientDataError("the asymptotic reference needs at least 2 units")
+    cov = (g.T @ g) * (Q / (Q - 1)) / float(n) ** 2
+    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    # contrasts that are 0 up to rounding in every contract carry no information (the
+    # bootstrap's guard, relative to the size of the contrast's own terms)
+    ok = se > 1e-10 * np.maximum(np.asarray(scale, float), 1e-300)
+    t = np.full_like(d, np.nan)
+    t[ok] = d[ok] / se[ok]
+    if not np.any(ok):
+        return InequalityTest(diffs=d, se=se, t=t, stat=float("nan"), pvalue=float("nan"), reference="asymptotic")
+    corr = cov[np.ix_(ok, ok)] / np.outer(se[ok], se[ok])
+    w, v = np.linalg.eigh(corr)  # R = L Lᵀ, L = V √Λ (R may be singular: Λ ≥ 0 clipped)
+    root = v * np.sqrt(np.maximum(w, 0.0))
+    mu = _hansen_recentring(d, t, Q)
+    z = np.random.default_rng(seed).standard_normal((n_draws, int(ok.sum()))) @ root.T
+    tstar = (z + mu[ok] / se[ok]).max(axis=1)
+    stat = float(np.nanmax(t[ok]))
+    pvalue = float((1 + np.sum(tstar >= stat)) / (n_draws + 1))
+    return InequalityTest(diffs=d, se=se, t=t, stat=stat, pvalue=pvalue, reference="asymptotic")
+
+
 #: a question whose last forecasts sum to 1 within this is drawn as Categorical(p)
 EXCLUSIVE_TOL = 0.05
 
 
-def _grouped_variance(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grouped_variance(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-unit null variance of Σ_s a_s o_s (a = 1 − 2p) and whether the unit is
     drawn as one categorical outcome. Exclusive units (Σp ≈ 1, 2+ contracts):
     Σ a²p − (Σ ap)² (o ~ Categorical(p)); a unit of one: a²p(1 − p); other units
@@ -505,14 +561,14 @@ def spiegelhalter_grouped(p, o, unit: np.ndarray) -> tuple[float, float]:
     """Spiegelhalter's Z with the outcomes of one question (``unit``) drawn jointly:
     within a question exactly one contract resolves YES, o ~ Categorical(p), so
     Var(Σ_s a_s o_s) = Σ_s a_s² p_s − (Σ_s a_s p_s)² with a = 1 − 2p; a unit of one
-    series gives the Bernoulli variance a²p(1 − p) (``_grouped_variance``). Returns
+    series gives the Bernoulli variance a²p(1 − p) (``grouped_variance``). Returns
     (Z, two-sided N(0,1) p)."""
     p, o = _as_arrays(p, o)
     _, u = np.unique(np.asarray(unit), return_inverse=True)
     u = u.ravel()
     a = 1.0 - 2.0 * p
     num = float(np.sum(a * (o - p)))
-    var = float(np.sum(_grouped_variance(p, u)[0]))
+    var = float(np.sum(grouped_variance(p, u)[0]))
     if var <= 0:
         return float("nan"), float("nan")
     z = num / np.sqrt(var)
@@ -538,7 +594,7 @@ def spiegelhalter_grouped_mc_pvalue(p, o, unit: np.ndarray, n_sim: int, rng: np.
     base = np.repeat(cum[start] - ps[start], np.diff(np.r_[start, len(ps)]))
     hi = cum - base
     lo = hi - ps
-    var_u, excl = _grouped_variance(ps, us)
+    var_u, excl = grouped_variance(ps, us)
     lo = np.where(excl[us], lo, 0.0)  # comonotone draws for non-exclusive units
     hi = np.where(excl[us], hi, ps)
     a = 1.0 - 2.0 * ps
