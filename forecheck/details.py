@@ -10,7 +10,7 @@ straight from ``stats/``) that no renderer reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from forecheck.results import Details
@@ -650,6 +650,10 @@ class FindingDetails(Details):
     count: int
     rows: tuple[dict[str, Any], ...] | None = None  # None: the rule reports no rows
     extra: dict[str, Any] | None = None
+    # what the message reads beyond the fields above, in a form that adds up over parts
+    # of the rows (io/findings.FindingSpec.state: DQ007's distinct model dates); internal,
+    # not written out
+    _state: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()

@@ -943,20 +943,243 @@ def test_rows_repeated_in_another_file_equal_the_in_memory_engine(client, tmp_pa
         assert dsk.input[key] == mem.input[key], key
 
 
-def test_a_publication_column_found_by_name_is_refused_not_dropped(client, tmp_path):
-    """A column the in-memory inference reads by its name as the publication time
-    (back-casts, DQ007) changes the in-memory engine's results; the Dask engine, which
-    cannot honour it yet, stops with exit 2 naming the column instead of ignoring it."""
+def _backcast_panel(name: str = "published", seed: int = 9) -> pd.DataFrame:
+    """_panel's walks on calendar dates (text, as a CSV export writes them) with a
+    publication time: every fourth series was run retroactively on its first five
+    model dates (2024-03-01 ... 03-05, published 3-12 days later: the same dates in
+    many series, so in several partitions), the short last series entirely; every
+    other row published within the day."""
+    df = _panel(200, 10, seed=seed, common_scale=0.02)
+    rng = np.random.default_rng(seed)
+    day = np.datetime64("2024-03-01") + df["time"].to_numpy().astype("timedelta64[D]")
+    num = df["series"].str[1:].astype(int).to_numpy()
+    back = ((num % 4 == 0) & (df["time"].to_numpy() < 5)) | (df["series"] == df["series"].iloc[-1]).to_numpy()
+    lag = np.where(back, rng.uniform(3.0, 12.0, len(df)), rng.uniform(0.0, 0.9, len(df)))
+    pub = pd.to_datetime(day) + pd.to_timedelta(lag, unit="D")
+    return df.assign(time=pd.Series(day).astype(str), **{name: pub.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+def _recording_backcast_merge(monkeypatch) -> list:
+    """The parts' DQ007 states the driver merges (io/findings.FINDINGS["DQ007"].state),
+    recorded: one list per merge."""
+    from dataclasses import replace
+
+    from forecheck.io import findings
+
+    spec = findings.FINDINGS["DQ007"]
+    seen: list = []
+
+    def merge(parts):
+        seen.append(list(parts))
+        return spec.state(parts)
+
+    monkeypatch.setitem(findings.FINDINGS, "DQ007", replace(spec, state=merge))
+    return seen
+
+
+@pytest.mark.parametrize("drop", [False, True])
+@pytest.mark.parametrize("column", ["published", "pubtime"])
+def test_backcasts_equal_the_in_memory_engine(client, tmp_path, monkeypatch, drop, column):
+    """A publication column, recognised by its name ("published") or given with
+    --published-col: DQ007 (message, count, model dates, listed rows with their file
+    and row) and with --drop-backcast every record of DQ, MG, CA and WN, the row
+    accounting and the series table equal the in-memory engine's on the same files
+    (rows over three files, out of file order). The back-cast dates recur in several
+    partitions: each partition's distinct dates summed would overcount the model dates,
+    so the merge unites them (the recorded parts show it)."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)  # (MG101's analytic reference in both engines)
+    seen = _recording_backcast_merge(monkeypatch)
+    df = _backcast_panel(column)
+    files = _write(df, tmp_path / "b", 3, by_time=False)
+    opts = ReadOptions(published_col=None if column == "published" else column, drop_backcast=drop)
+    kw = {"select": ("DQ", "MG", "CA", "WN")}
+    mem = forecheck.analyze(files, config=AnalysisConfig(**kw), read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "b")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
+    _assert_engines_agree(dsk, mem)
+    assert dsk.input["columns"]["published"] == mem.input["columns"]["published"] == column
+    d7 = mem.result("DQ007")
+    # every fourth of 200 series on 5 dates and the short series' 2 rows, less those without
+    # a probability (dropped before: _panel blanks 5 cells)
+    late = (pd.to_datetime(df[column]) - pd.to_datetime(df["time"])) > pd.Timedelta(days=1)
+    n_back = int((late & df["p"].notna()).sum())
+    assert 245 <= n_back <= 50 * 5 + 2
+    assert d7.status == "fail" and d7.details.count == n_back and d7.details.extra["model_dates"] == 5
+    assert "on 5 model dates (2024-03-01 ... 2024-03-05)" in d7.message and len(d7.details.rows) == 10
+    assert dsk.result("DQ007").to_dict() == d7.to_dict()
+    assert "_state" not in json.dumps(d7.to_dict()) and "dates" not in d7.to_dict()["details"]
+    (parts,) = seen
+    assert len(parts) >= 2 and sum(b.model_dates for b in parts) > d7.details.extra["model_dates"]
+    if drop:
+        assert mem.input["rows_dropped"]["backcast"] == n_back and mem.input["series"] == 199
+        assert d7.message.endswith("They were dropped (--drop-backcast).")
+    else:
+        assert "backcast" not in mem.input["rows_dropped"] and mem.input["series"] == 200
+
+
+def test_publication_column_with_times_not_in_days(client, tmp_path, monkeypatch):
+    """Times that are a step index: the publication column is not used, in every
+    partition as in the whole input (one note, no back-casts, nothing dropped with
+    --drop-backcast), DQ007 and the accounting equal the in-memory engine's (MG101's
+    analytic reference in both, as in test_pooled_records_equal_the_in_memory_engine)."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _backcast_panel().assign(time=_panel(200, 10, seed=9)["time"])
+    files = _write(df, tmp_path / "s", 2, by_time=False)
+    opts = ReadOptions(drop_backcast=True)
+    cfg = AnalysisConfig(select=("DQ", "MG101"), question_detection=False)
+    mem = forecheck.analyze(files, config=cfg, read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask(files, opts, cfg, client=client, npartitions=4)
+    note = "Publication column 'published' not used: back-casts need day-based times."
+    assert note in mem.input["notes"] and dsk.input["notes"].count(note) == 1
+    assert dsk.result("DQ007").to_dict() == mem.result("DQ007").to_dict()
+    assert mem.result("DQ007").status == "pass" and mem.result("DQ007").message == "no back-casts"
+    for key in ("rows_read", "rows_used", "rows_dropped", "series"):
+        assert dsk.input[key] == mem.input[key], key
+    assert _compare(dsk, mem, ("MG101",)) == []
+
+
+def test_a_column_decides_day_based_over_its_parts():
+    """What the Dask engine's partitions are told (io.parse.day_based_over of each
+    piece's day_based) is parse_time's unit of the whole column, including where a
+    part alone reads otherwise: a part of blank cells reads as dates, a part of
+    numbers as numbers."""
+    from forecheck.io.parse import day_based, day_based_over, parse_time
+
+    dates = pd.Series(["2024-03-01", "2024-03-02T10:00:00", ""], dtype=object)
+    numbers = pd.Series(["1709251200", " 1709337600", None], dtype=object)
+    blank = pd.Series(["", None, "  "], dtype=object)
+    assert parse_time(blank).unit == "day" and day_based(blank) is None
+    for parts in ([dates, numbers], [numbers, blank], [blank, blank], [dates, blank], [numbers],
+                  [pd.Series(pd.to_datetime(["2024-03-01"]))], [pd.Series([1.0, np.nan])]):
+        whole = pd.concat(parts, ignore_index=True)
+        assert day_based_over(day_based(p) for p in parts) == (parse_time(whole).unit == "day"), parts
+    # the part of numbers alone against the whole column of numbers and blanks: both numbers
+    assert parse_time(pd.concat([numbers, blank], ignore_index=True)).unit == "second"
+
+
+def test_publication_cells_of_two_kinds_exit_2(client, tmp_path):
+    """A publication column of text holding dates in one series and only numbers in the
+    others: the whole input reads the column as dates, a partition of the numeric series
+    alone would read numbers, which it cannot turn into the whole input's dates: exit 2
+    with a message naming the column (not a traceback)."""
     from typer.testing import CliRunner
 
     from forecheck.cli.app import app
 
-    df = _panel(20, 6, seed=9)
-    df["published"] = df["time"]
-    _write(df, tmp_path / "n", 1, by_time=True)
-    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "n"), "--engine", "dask", "--scheduler",
+    df = _backcast_panel(seed=4)
+    first = df["series"] == df["series"].iloc[0]
+    df.loc[~first, "published"] = "1709251200"
+    _write(df, tmp_path / "k", 2, by_time=False)
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "k"), "--engine", "dask", "--scheduler",
                                    client.scheduler.address, "--isolated"])
-    assert res.exit_code == 2 and "column 'published'" in res.stderr and "Traceback" not in res.stderr
+    assert res.exit_code == 2 and "column 'published' holds only numbers in some series' rows" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_the_sample_as_parquet_equals_the_in_memory_engine(client, tmp_path, monkeypatch, split):
+    """The bundled sample (its publication column found by name, back-casts on 70 model
+    dates of every state) written as Parquet: every record, the accounting and the
+    series table equal the in-memory engine's on the same files, with and without
+    --drop-backcast. Split: the model dates up to the last back-cast in a first file, the
+    rest in a second, so with --drop-backcast the first file (the sample the engine
+    infers the columns from) has no usable row. Through the CLI too (formerly refused:
+    exit 2)."""
+    from typer.testing import CliRunner
+
+    import forecheck.stats.asymptotic as asym
+    from forecheck.cli.app import app
+
+    # (56 states moving together: few effectively independent units, so the in-memory engine
+    # would simulate MG101's p-value where the Dask engine uses N(0, 1): analytic in both)
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = pd.read_csv(ROOT / "sample_data" / "pres2020_states.csv")
+    (tmp_path / "s").mkdir()
+    early = (df["modeldate"] <= "2020-08-09").to_numpy()
+    chunks = [early, ~early] if split else [np.ones(len(df), bool)]
+    files = [str(tmp_path / "s" / f"part{k}.parquet") for k in range(len(chunks))]
+    for f, rows in zip(files, chunks):
+        df[rows].to_parquet(f, index=False, row_group_size=2000)
+    for drop in (False, True):
+        opts = ReadOptions(drop_backcast=drop)
+        mem = forecheck.analyze(files, read_options=opts)
+        dsk = _dask_opts([str(tmp_path / "s")], client, opts)
+        _assert_engines_agree(dsk, mem)
+        assert mem.result("DQ007").details.extra["model_dates"] == 70
+        assert mem.input["rows_dropped"].get("backcast", 0) == (3920 if drop else 0)
+        if split and drop:  # (every row of the first file a back-cast)
+            assert int(early.sum()) == 3920
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["analyze", files[0], "--engine", "dask", "--scheduler", client.scheduler.address,
+                                   "--published-col", "published", "--select", "DQ,MG101", "--format", "json",
+                                   "-o", str(out), "--isolated"])
+    assert res.exit_code in (0, 1), res.stderr
+    got = {r["code"]: r for r in json.loads(out.read_text())["results"]}
+    mem = forecheck.analyze([files[0]], read_options=ReadOptions(published_col="published"),
+                            config=AnalysisConfig(select=("DQ", "MG101")))
+    assert got["DQ007"] == mem.result("DQ007").to_dict()
+
+
+_PASS1_KINDS: list[str] = []
+
+
+def _recording_pass1(*args, **kw):
+    """partials.pass1 recording what each partition returned (a module-level function:
+    the in-process cluster's tasks pickle it by reference, so the list is this one)."""
+    r = _recording_pass1.real(*args, **kw)
+    _PASS1_KINDS.append(type(r).__name__)
+    return r
+
+
+def test_a_partition_without_usable_rows_counts(client, tmp_path, monkeypatch):
+    """--drop-backcast on series back-cast throughout: a partition holding only such
+    series has no usable row, which the whole input has (it used to stop the run with
+    "no usable rows"): its rows, findings and "series had no usable rows" note count,
+    and every record equals the in-memory engine's. With every row dropped, both
+    engines stop (exit 2) with the same message."""
+    import forecheck.stats.asymptotic as asym
+    from forecheck.engine import partials
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 5.0)
+    df = _backcast_panel()
+    ids = df["series"].unique()
+    gone = df["series"].isin(ids[::2]).to_numpy()  # half the series back-cast throughout
+    df.loc[gone, "published"] = "2025-01-01T00:00:00"
+    files = _write(df, tmp_path / "d", 2, by_time=False)
+    _PASS1_KINDS.clear()
+    monkeypatch.setattr(_recording_pass1, "real", partials.pass1, raising=False)
+    monkeypatch.setattr(partials, "pass1", _recording_pass1)
+    opts = ReadOptions(drop_backcast=True)
+    cfg = AnalysisConfig(select=("DQ", "MG", "CA", "WN"))
+    mem = forecheck.analyze(files, config=cfg, read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "d")], opts, cfg, client=client, npartitions=40)
+    assert {"Dropped", "Pass1"} <= set(_PASS1_KINDS)  # (the shuffle put some back-cast series alone)
+    _assert_engines_agree(dsk, mem)
+    lost = "101 series had no usable rows and are not in the analysis."  # (and the short series)
+    assert lost in mem.input["notes"] and lost in dsk.input["notes"] and mem.input["series"] == 99
+    assert list(dsk.input["rows_dropped"]) == list(mem.input["rows_dropped"]) == ["missing_p", "backcast"]
+    df["published"] = "2025-01-01T00:00:00"
+    files = _write(df, tmp_path / "all", 2, by_time=False)
+    with pytest.raises(forecheck.errors.InputError) as m:
+        forecheck.analyze(files, config=cfg, read_options=opts)
+    with pytest.raises(forecheck.errors.InputError) as d:
+        analyze_dask([str(tmp_path / "all")], opts, cfg, client=client, npartitions=8)
+    assert str(d.value) == str(m.value) and f"no usable rows: all {len(df)} rows were dropped" in str(m.value)
+
+
+def _dask_opts(paths, client, opts: ReadOptions, **kw):
+    from forecheck.engine.dask_engine import analyze_dask
+
+    return analyze_dask(paths, opts, AnalysisConfig(**kw), client=client, npartitions=4)
 
 
 @pytest.mark.parametrize("bad, text", [
@@ -1075,7 +1298,7 @@ def test_columns_recognised_by_name(client, tmp_path):
     are read as declared clusters (questions), as the in-memory engine reads them (MG106's
     count of clusters is the in-memory one: 4 clusters in the data). (``underlying`` and
     ``resolved_at``: test_wn306_with_an_underlying_..., test_resolution_times_...; a
-    publication column is refused: test_a_publication_column_found_by_name_...)"""
+    publication column: test_backcasts_equal_the_in_memory_engine)"""
     df = _question_panel(n_pairs=12, n_multi=4, n_solo=8, n_clusters=4).rename(columns={"clu": "cluster"})
     files = _write(df.drop(columns="qid"), tmp_path / "c", 2, by_time=True)
     mem = _mem(files, select=("MG",), question_detection=False)

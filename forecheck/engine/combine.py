@@ -56,20 +56,18 @@ def combine_findings(parts: list[list[CheckResult]], paths: list[str]) -> list[C
 
 
 def combine_info(infos: list, time_min: float, time_max: float, paths: list[str], note: str) -> dict:
-    from forecheck.io.validate import _fmt_times
+    from forecheck.io.parse import format_times
+    from forecheck.io.validate import add_dropped
 
     first = infos[0]
-    dropped: dict[str, int] = {}
-    for inf in infos:
-        for k, v in inf.rows_dropped.items():
-            dropped[k] = dropped.get(k, 0) + int(v)
+    dropped = add_dropped(inf.rows_dropped for inf in infos)
     notes = merge_notes([inf.notes for inf in infos])
     d = first.to_dict()
     d.update(paths=list(paths), format="parquet", rows_read=sum(int(i.rows_read) for i in infos),
              rows_used=sum(int(i.rows_used) for i in infos), rows_dropped=dropped,
              series=sum(int(i.series) for i in infos), resolved_series=sum(int(i.resolved_series) for i in infos),
              short_series=sum(int(i.short_series) for i in infos),
-             time_range=list(_fmt_times(first.time_kind, [time_min, time_max])), notes=notes + [note])
+             time_range=list(format_times(first.time_kind, [time_min, time_max])), notes=notes + [note])
     return d
 
 

@@ -21,6 +21,13 @@ are shuffled again by question (with --cluster-col: the clusters a detected
 question joins are put together) and the first pass runs again with each
 partition reading the driver's questions (``partials.Detected``).
 
+A publication column (``--published-col`` or one found by its name) is read by every
+partition as the in-memory loader reads it: back-casts (DQ007) found and, with
+--drop-backcast, dropped per partition; whether the time and publication columns are
+day-based (else the column is not used) is decided over every row before the first pass
+(``_backcast_days``), and the distinct back-cast model dates are united on the driver
+(``io/findings.merge_backcasts``), not added.
+
 Computed: the data-quality findings and row accounting, DQ011, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
 and WN301–WN307 (``engine/wiener.py``; WN306 from the series table). Labels that do
@@ -88,7 +95,6 @@ def _is_parquet(path: str) -> bool:
 def _unsupported(opts: ReadOptions, config: AnalysisConfig) -> None:
     bad = [flag for flag, on in (
         ("--layout wide", opts.layout == "wide"), ("--group-by", opts.group_col),
-        ("--published-col", opts.published_col), ("--drop-backcast", opts.drop_backcast),
         ("--sequential", config.sequential)) if on]
     if bad:
         raise InputError(f"--engine dask does not support {', '.join(bad)} yet (docs/performance.md, "
@@ -185,7 +191,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     schema = _schema(files[0])  # (readable: _columns read its first row group)
     data_outcome = opts.outcome_col if opts.outcome_col and opts.outcome_col in schema else None
     needed = [*opts.series_cols, *_time_columns(opts.time_col, schema), opts.prob_col,
-              *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col) if c), *grouping]
+              *(c for c in (data_outcome, opts.underlying_col, opts.resolved_at_col, opts.published_col) if c),
+              *grouping]
     needed = list(dict.fromkeys(needed))  # (a grouping column may be a series column, or both groupings one)
     pieces, unified = _check_files(files, needed)
     if not pieces:
@@ -204,6 +211,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                           label="forecheck-read", enforce_metadata=False)
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
+        if opts.published_col:
+            opts = _backcast_days(client, ddf, opts, schema)
         from forecheck.engine import combine as C
         from forecheck.engine import wiener
 
@@ -221,6 +230,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         first = client.gather(p1)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
+        _some_usable(first)
         detected = det_arg = reshuffled = fetched = None
         if detection:
             # the in-memory engine's question detection over every partition's series
@@ -245,7 +255,8 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                 p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, det_arg) for p in parts])
                 first = client.gather(p1)
                 _whole_questions(first, detected)
-        first = [r for r in first if r is not None]
+        dropped = [r for r in first if isinstance(r, partials.Dropped)]  # (no usable row: counted only)
+        first = [r for r in first if isinstance(r, partials.Pass1)]
         _check_nesting([r.labels for r in first if r.labels is not None], opts)
         d_n = sum(r.d_n for r in first)
         d_mean = sum(r.d_sum for r in first) / d_n if d_n else 0.0
@@ -281,7 +292,21 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
                    (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled,
-                   fetched)
+                   fetched, dropped)
+
+
+def _some_usable(first: list) -> None:
+    """Some partition has a usable row, else the whole input has none: the in-memory
+    loader's error, on the rows of every partition (io/validate.no_usable_rows)."""
+    from forecheck.engine.partials import Dropped
+    from forecheck.io.validate import add_dropped, input_name, no_usable_rows
+
+    parts = [r for r in first if r is not None]
+    if not all(isinstance(r, Dropped) for r in parts):
+        return
+    dropped = add_dropped(r.info.rows_dropped for r in parts)
+    raise InputError(no_usable_rows(input_name(parts[0].info.paths), sum(r.info.rows_read for r in parts), dropped),
+                     code="DQ001")
 
 
 def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
@@ -394,9 +419,10 @@ def _detect(client, parts, first: list, opts: ReadOptions, config: AnalysisConfi
     first pass's per-series parts, in the in-memory series order (by id): the
     Questions, the ids, the clusters (text, or None) and the row source (its
     ``cache``: the series whose rows were fetched)."""
+    from forecheck.engine.partials import Pass1
     from forecheck.stats import questions as Q
 
-    got = [(k, r.detect) for k, r in enumerate(first) if r is not None]
+    got = [(k, r.detect) for k, r in enumerate(first) if isinstance(r, Pass1)]
     ids = np.concatenate([d["ids"] for _, d in got]).astype(str)
     order = np.argsort(ids, kind="stable")  # (the series table's order, _report)
 
@@ -444,7 +470,9 @@ def _whole_questions(first: list, detected) -> None:
     """Every detected question lies in one partition after the shuffle (each
     partition's Questions are the panel's restricted to its series): the partitions
     holding some series of a question hold all of them."""
-    held = [detected.question_of(r.series["id"].to_numpy()) for r in first if r is not None]
+    from forecheck.engine.partials import Pass1
+
+    held = [detected.question_of(r.series["id"].to_numpy()) for r in first if isinstance(r, Pass1)]
     held = [h[h >= 0] for h in held]
     n = np.bincount(np.concatenate(held), minlength=detected.questions.n_questions)
     n_parts = sum(len(np.unique(h)) for h in held)
@@ -501,6 +529,7 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
 
     from forecheck import io
     from forecheck.io.readers import unreadable_parquet
+    from forecheck.io.validate import NoUsableRows
 
     try:
         pf = pq.ParquetFile(files[0])
@@ -509,25 +538,22 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
         raise unreadable_parquet(files[0], exc) from None
     if sample is None or len(sample) == 0:
         raise InputError(f"{files[0]}: the Parquet file has no rows.")
-    cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
+    try:
+        cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
+    except NoUsableRows as exc:  # (a sample of back-casts, say, dropped: its columns are what is read here)
+        cols = exc.info.columns
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
-    # a column the in-memory engine would read by its name in a role this engine does not
-    # support: refused, not dropped (its records would differ from the in-memory ones)
-    if cols.get("published"):
-        raise InputError(f"{files[0]}: column {cols['published']!r} is recognised by its name as the "
-                         "published column (--published-col), which --engine dask does not support yet "
-                         "(docs/performance.md, \"Dask engine\"); rename or drop the column, or use the "
-                         "in-memory engine")
-    # question, cluster, underlying and resolution-time columns found by their names
-    # (question_id, cluster, underlying, resolved_at, ...) are read as the in-memory engine reads them
+    # question, cluster, underlying, resolution- and publication-time columns found by their names
+    # (question_id, cluster, underlying, resolved_at, published, ...) are read as the in-memory engine
+    # reads them
     # (--outcome-col may name the outcomes file's column, which the data do not have: kept for
     # the loader's join, not read from the data)
     outcome = cols.get("outcome") or (opts.outcome_col if opts.outcomes_file else None)
     return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
                    prob_col=cols["p"], outcome_col=outcome, question_col=cols.get("question"),
                    cluster_col=cols.get("cluster"), underlying_col=cols.get("underlying"),
-                   resolved_at_col=cols.get("resolved_at")), None
+                   resolved_at_col=cols.get("resolved_at"), published_col=cols.get("published")), None
 
 
 def _schema(path: str) -> set[str]:
@@ -677,6 +703,25 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
+def _backcast_days(client, ddf, opts: ReadOptions, schema: set[str]) -> ReadOptions:
+    """Whether back-casts can be told (DQ007: the time and publication columns both
+    day-based), decided over every row as the in-memory loader decides over the whole
+    input (io/validate.step_backcast), and given to the partitions: a partition alone
+    may hold only blank or only numeric publication cells and decide otherwise. A time
+    given as several sort keys is a step index."""
+    from dask import delayed
+
+    from forecheck.engine.partials import day_based_parts
+    from forecheck.io.parse import day_based_over
+
+    if opts.time_col not in schema:
+        return replace(opts, backcast_days=False)
+    cols = list(dict.fromkeys([opts.time_col, opts.published_col]))  # (the publication column may be the time)
+    got = client.gather(client.compute([delayed(day_based_parts)(p, cols) for p in ddf.to_delayed()]))
+    days = all(day_based_over(g[k] for g in got) for k in range(len(cols)))
+    return replace(opts, backcast_days=days)
+
+
 def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, config: AnalysisConfig,
                detected=None):
     """The whole panel's questions: ``detected`` (the driver's detection, already in
@@ -704,7 +749,7 @@ def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, c
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
             hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None,
             opts: ReadOptions, key: list[str], detected=None, reshuffled: bool | None = None,
-            fetched: int | None = None):
+            fetched: int | None = None, dropped: list | None = None):
     from forecheck.checks import (
         all_specs,
         dependence_gate,
@@ -725,6 +770,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.concat(frames, ignore_index=True).iloc[order(frames)].reset_index(drop=True)
 
+    dropped = dropped or []  # (partitions without a usable row: their rows, notes and findings count)
     series_order = order([r.series for r in first])
     series = cat([r.series for r in first])
     if series["id"].duplicated().any():  # (whole series per partition: the nesting check runs first)
@@ -739,13 +785,14 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
           f"{'cluster' if key == [opts.cluster_col] else 'question'} (column {key[0]!r})")
     if reshuffled:
         by += ", then by detected question" + (" (clusters a question joins together)" if opts.cluster_col else "")
-    busy = "" if len(first) == n_parts else f" ({len(first)} holding rows)"  # (fewer units than partitions)
+    held = len(first) + len(dropped)
+    busy = "" if held == n_parts else f" ({held} holding rows)"  # (fewer units than partitions)
     seen = "" if fetched is None else (f"; question detection brought the rows of {fetched:,} of "
                                        f"{len(series):,} series to the driver")
     note = (f"Read by the Dask engine: {len(files)} Parquet file(s), shuffled by {by} into {n_parts} "
             f"partitions{busy}{seen}; computed: data quality, {', '.join(COMPUTED)}, DQ011 (docs/performance.md).")
-    info = C.combine_info([r.info for r in first], min(r.time_min for r in first), max(r.time_max for r in first),
-                          paths, note)
+    info = C.combine_info([r.info for r in first] + [d.info for d in dropped], min(r.time_min for r in first),
+                          max(r.time_max for r in first), paths, note)
     questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
     if questions.n_questions:  # as forecheck.analyze reports them
         from forecheck.stats.questions import questions_info
@@ -756,7 +803,7 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
     keep = ~questions.redundant()
     unit_of = pd.Series(units_all[keep], index=series["id"].to_numpy(dtype=object)[keep])
     pooled_units = unit_of.reindex(pooled["id"].to_numpy(dtype=object)).to_numpy(np.int64)
-    findings = C.combine_findings([r.findings for r in first], files)
+    findings = C.combine_findings([r.findings for r in first] + [d.findings for d in dropped], files)
     if scale_note:  # decided over every row (the partitions were told the scale)
         info["scale_note"] = scale_note
         findings = [r.with_(message=f"scale: {scale_note}") if r.code == "DQ056" and r.status == "pass" else r

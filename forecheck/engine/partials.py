@@ -42,6 +42,7 @@ from forecheck.engine import wiener
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
+from forecheck.io.validate import NoUsableRows
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
 from forecheck.stats.budget import uncertainty
@@ -109,6 +110,17 @@ class Pass1:
     clusters106: frozenset | None  # declared clusters of the dynamic series (MG106's count), None: none
     labels: pd.DataFrame | None  # distinct (series columns, question, cluster) of the rows (nesting check)
     detect: dict | None = None  # what the driver's question detection reads (detection_parts), or None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The first pass of a partition none of whose rows is usable (each dropped: a
+    missing probability, a back-cast with --drop-backcast, ...), which the whole input
+    may well have: its rows and findings still count (the in-memory loader counts
+    them), its series are among those without usable rows."""
+
+    info: InputInfo
+    findings: list[CheckResult]
 
 
 REGRESSIONS = ("MG103", "MG104")
@@ -247,6 +259,16 @@ def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, 
     return loaded, ctx
 
 
+def day_based_parts(frame: pd.DataFrame, columns: list[str]) -> list[bool | None]:
+    """io.parse.day_based of each of ``columns`` in one read piece, as the loader sees
+    the cells: whether they are dates, numbers, or blank (the driver decides over every
+    piece whether back-casts can be told, io.parse.day_based_over)."""
+    from forecheck.io.parse import day_based
+
+    f = _python_strings(frame[columns])
+    return [day_based(f[c]) for c in columns]
+
+
 def _python_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Dask's Arrow-backed strings as the in-memory reader's Python strings."""
     return frame.astype({c: object for c in frame.columns
@@ -362,7 +384,10 @@ def fetch_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig
 
 def _series_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
                  ids: list[str]) -> dict:
-    loaded, _ = _context(frame, options, config, files)
+    try:
+        loaded, _ = _context(frame, options, config, files)
+    except NoUsableRows:
+        return {}
     pan = loaded.panel
     pos = pd.Index(pan.ids.astype(str)).get_indexer(list(ids))
     out = {}
@@ -423,13 +448,16 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
 
 
 def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
-          detected: Detected | None = None, detection: bool = False) -> Pass1 | None:
+          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | None:
     """The first pass; with ``detection`` also what the driver's question detection
     reads (``detection_parts``)."""
     if len(frame) == 0:
         return None
+    try:
+        loaded, ctx = _context(frame, options, config, files, detected)
+    except NoUsableRows as exc:
+        return Dropped(info=exc.info, findings=exc.findings)
     lab = labels(frame, options)
-    loaded, ctx = _context(frame, options, config, files, detected)
     panel = loaded.panel
     pan, mask = _mg101_inputs(ctx)
     b = ctx.pooled_budget().select(mask)
@@ -476,7 +504,10 @@ def vol_design(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig
     for the Newton passes."""
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, files, detected)
+    try:
+        _, ctx = _context(frame, options, config, files, detected)
+    except NoUsableRows:
+        return None
     return wiener.vol_design(ctx.panel, config)
 
 
@@ -492,7 +523,10 @@ def pass2(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, fil
 
     if len(frame) == 0:
         return None
-    _, ctx = _context(frame, options, config, files, detected)
+    try:
+        _, ctx = _context(frame, options, config, files, detected)
+    except NoUsableRows:
+        return None
     pan, _ = _mg101_inputs(ctx)
     d, ds_, dt_, _ = _excess_terms(pan)
     n_in = len(pan.dp)

@@ -1,10 +1,11 @@
 """How each data-quality finding is worded, and how findings on parts of the data add up.
 
-A finding's message is a function of its typed details (count and extras) and its
-``nobs``, declared here once per code: the validator words its records with it, and
-a finding assembled from the same finding on disjoint sets of series (the Dask
-engine's partitions, each validated on its own) is worded from the sums the same
-way (:func:`merge`), so both engines print the same sentence for the same data.
+A finding's message is a function of its typed details (count and extras, and for
+DQ007 an internal state: the distinct model dates, which do not add up as a count)
+and its ``nobs``, declared here once per code: the validator words its records with
+it, and a finding assembled from the same finding on disjoint sets of series (the
+Dask engine's partitions, each validated on its own) is worded from the sums the
+same way (:func:`merge`), so both engines print the same sentence for the same data.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from forecheck.details import FindingDetails
 from forecheck.io.dq_rules import MAX_SHOWN
+from forecheck.io.parse import format_times
 from forecheck.results import CheckResult
 
 
@@ -23,12 +28,51 @@ class FindingSpec:
     message: Callable[[FindingDetails, int | None], str]  # (details, nobs) -> the message of a finding
     rows_by: str = "file"  # the order rows are listed in: "file" (file, line) or "series" (id, then as found)
     # how each extra adds up over parts: "sum" (a count), "same" (a setting every part shares),
-    # "all" (true when true in every part), "series" (the first series listed, by id)
+    # "all" (true when true in every part), "series" (the first series listed, by id),
+    # "state" (the merged state's attribute of that name, below)
     extras: Mapping[str, str] | None = None
+    # how the parts' states (FindingDetails._state: what the message reads beyond the
+    # record, e.g. a set whose size is not the sum of the parts' sizes) add up; None: none
+    state: Callable[[list[Any]], Any] | None = None
 
 
 def _x(d: FindingDetails, key: str):
     return (d.extra or {})[key]
+
+
+@dataclass(frozen=True)
+class Backcasts:
+    """DQ007's state in one part of the rows: the distinct model dates of its back-casts
+    (float days, ascending: at most one per day, not one per row), the longest lag
+    (days), the time kind the dates are written in, and whether the rows were dropped."""
+
+    dates: np.ndarray
+    max_lag: float
+    time_kind: str
+    dropped: bool
+
+    @property
+    def model_dates(self) -> int:
+        return len(self.dates)
+
+
+def merge_backcasts(parts: list[Backcasts]) -> Backcasts:
+    """The whole input's Backcasts: the dates of every part (a date in several parts
+    once), the longest lag; a part with a time of day makes the whole input's times
+    timestamps (a date-only part is its dates at midnight)."""
+    kind = "datetime" if any(b.time_kind == "datetime" for b in parts) else parts[0].time_kind
+    return Backcasts(dates=np.unique(np.concatenate([b.dates for b in parts])),
+                     max_lag=max(b.max_lag for b in parts), time_kind=kind, dropped=parts[0].dropped)
+
+
+def _backcast_message(d: FindingDetails, n: int | None) -> str:
+    b: Backcasts = d._state
+    first, last = format_times(b.time_kind, [b.dates[0], b.dates[-1]])
+    return (f"{d.count} rows on {_x(d, 'model_dates')} model dates ({first} ... {last}) were published more than "
+            f"one day after their model date (up to {b.max_lag:.0f} days later): computed retroactively, so they "
+            "are not real-time forecasts."
+            + (" They were dropped (--drop-backcast)." if b.dropped else
+               " Use --drop-backcast to analyse only real-time rows."))
 
 
 FINDINGS: dict[str, FindingSpec] = {
@@ -56,6 +100,7 @@ FINDINGS: dict[str, FindingSpec] = {
         lambda d, n: f"{d.count} forecasts in {_x(d, 'series')} series move away from a probability of exactly 0 "
                      f"or 1; a calibrated forecaster never does (certainty cannot be revised).",
         rows_by="series", extras={"series": "sum"}),
+    "DQ007": FindingSpec(_backcast_message, extras={"model_dates": "state"}, state=merge_backcasts),
     "DQ008": FindingSpec(
         lambda d, n: f"{d.count} of {n} series have no outcome; checks that need one skip them.",
         extras={"series": "series"}),
@@ -97,13 +142,16 @@ def merge(parts: list[CheckResult], paths: list[str]) -> CheckResult:
                 (at.get(row.get("file"), 0), row.get("line", 0))
 
         rows = tuple(sorted((row for d in dets for row in (d.rows or ())), key=where)[:MAX_SHOWN])
+    states = [d._state for d in dets if d._state is not None]
+    state = spec.state(states) if spec.state is not None and states else None
     extra = None
     if dets[0].extra is not None:
-        extra = {key: _merge_extra(rule, [d.extra.get(key) for d in dets if d.extra])
+        extra = {key: getattr(state, key) if rule == "state" and state is not None else
+                 _merge_extra(rule, [d.extra.get(key) for d in dets if d.extra])
                  for key, rule in (spec.extras or {}).items()}
         extra.update({k: v for k, v in dets[0].extra.items() if k not in extra})
         extra = {k: extra[k] for k in dets[0].extra}  # (the validator's key order)
-    details = FindingDetails(count=count, rows=rows, extra=extra)
+    details = FindingDetails(count=count, rows=rows, extra=extra, _state=state)
     if count == 0:
         return first.with_(nobs=nobs, details=details)
     return first.with_(status="fail", statistic=float(count), nobs=nobs, details=details,
@@ -118,7 +166,7 @@ def _merge_extra(rule: str, values: list):
     if rule == "series":
         items = [x for v in values for x in v]
         return sorted(items, key=lambda x: str(x["series"]) if isinstance(x, dict) else str(x))[:MAX_SHOWN]
-    return values[0]  # "same"
+    return values[0]  # "same" (and "state" when no part has a state: each part's value, 0 alike)
 
 
 # ---------------------------------------------------------------- notes

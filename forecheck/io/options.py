@@ -37,6 +37,10 @@ class ReadOptions:
     input_format: Literal["auto", "csv", "tsv", "parquet"] = "auto"
     # Drop rows published more than one day after their model date (DQ007 back-casts).
     drop_backcast: bool = False
+    # Whether the time and publication columns are both day-based (back-casts can be told),
+    # decided over the whole input by a caller that validates it in parts (the Dask engine:
+    # a part alone may hold only blank or only numeric cells); None: decided from the rows read.
+    backcast_days: bool | None = None
     stdin_name: str | None = None  # what to call "-" in messages (--stdin-filename)
     # Reading limits (0 = no limit); exceeding one stops with an InputError (exit 2,
     # DQ058) before the data is parsed where possible. See docs/input.md.

@@ -242,6 +242,50 @@ def _exact_integers(u: pd.Series, blank: np.ndarray, codes: np.ndarray) -> np.nd
     return out[codes]
 
 
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray, np.ndarray]:
+    """A text time column's distinct cells, whitespace-normalised (``u``), the code
+    of each row's cell, which cells are blank and their values as numbers (NaN: not
+    a number)."""
+    codes, uniques = factorize_cells(values, _as_str)
+    u = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.split().str.join(" ")
+    blank = (u == "").to_numpy()
+    num = pd.to_numeric(u, errors="coerce").to_numpy(dtype=float)
+    return codes, u, blank, num
+
+
+def _numbers_only(blank: np.ndarray, num: np.ndarray) -> bool:
+    """A text time column read as numbers (epoch or step index), not as dates: every
+    non-blank cell is a number, and some cell is not blank."""
+    return bool(np.all(np.isfinite(num) | blank)) and not bool(np.all(blank))
+
+
+def day_based(values: pd.Series) -> bool | None:
+    """Whether :func:`parse_time` reads ``values`` in days (dates, timestamps: unit
+    "day") rather than as numbers (epoch seconds, a step index), in a form that adds
+    up over parts of a column (:func:`day_based_over`): None when every cell is blank
+    (a blank part leaves the decision to the others). The same tests as
+    ``parse_time``'s, without parsing the dates."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return True
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return False
+    _, _, blank, num = _distinct_text(values)
+    if np.all(blank):
+        return None
+    return not _numbers_only(blank, num)
+
+
+def day_based_over(parts) -> bool:
+    """``parse_time(whole).unit == "day"`` from :func:`day_based` of disjoint parts of
+    one column (each part of the same dtype): a part holding a cell that is neither
+    blank nor a number makes the whole column dates; otherwise a part of numbers makes
+    it numbers; a column blank throughout is read as (unparsed) dates."""
+    parts = list(parts)
+    if any(v is True for v in parts):
+        return True
+    return not any(v is False for v in parts)
+
+
 def parse_time(values: pd.Series) -> ParsedTime:
     """Parse a time column: datetimes, ISO/US dates, 538 run timestamps, epoch
     seconds or plain numbers (a step index)."""
@@ -257,11 +301,8 @@ def parse_time(values: pd.Series) -> ParsedTime:
             exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
                 len(values) == 0 or values.max() < 2**63 else None
         return ParsedTime(t, kind, unit, desc, ~np.isfinite(num), exact)
-    codes, uniques = factorize_cells(values, _as_str)
-    u = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.split().str.join(" ")
-    blank = (u == "").to_numpy()
-    num = pd.to_numeric(u, errors="coerce").to_numpy(dtype=float)
-    if np.all(np.isfinite(num) | blank) and not np.all(blank):
+    codes, u, blank, num = _distinct_text(values)
+    if _numbers_only(blank, num):
         t, kind, unit, desc = _numeric_time(np.where(blank, np.nan, num))
         tu = t
         return ParsedTime(tu[codes], kind, unit, desc, _per_row(blank | ~np.isfinite(tu), codes),
@@ -371,3 +412,19 @@ def parse_outcome(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _per_row(mask_u: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """A mask of the distinct values, per row (no gather when it is all False)."""
     return mask_u[codes] if mask_u.any() else np.zeros(len(codes), dtype=bool)
+
+
+def format_times(kind: str, values) -> list[str]:
+    """Times (float days, or seconds and steps) as the report writes them for a time
+    kind (date, datetime, epoch, index); blank for a missing one."""
+    out = []
+    for x in values:
+        if not np.isfinite(x):
+            out.append("")
+        elif kind == "date":
+            out.append(str(np.datetime64(int(round(x)), "D")))
+        elif kind == "datetime":
+            out.append(str(np.datetime64(int(round(x * 86400)), "s")).replace("T", " "))
+        else:
+            out.append(f"{x:g}")
+    return out

@@ -25,12 +25,12 @@ import pandas as pd
 from forecheck.errors import InputError
 from forecheck.details import FindingDetails
 from forecheck.io.dq_rules import DQ_RULES, MAX_SHOWN, RULES
-from forecheck.io.findings import EMPTY_SERIES_NOTE, FINDINGS, UNSORTED_NOTE
+from forecheck.io.findings import EMPTY_SERIES_NOTE, FINDINGS, UNSORTED_NOTE, Backcasts
 from forecheck.io.infer import ColumnMap, SERIES_NAMES
 from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.outcomes import read_outcomes_file
-from forecheck.io.parse import MISSING_TOKENS, parse_outcome, parse_prob, parse_time
+from forecheck.io.parse import MISSING_TOKENS, format_times, parse_outcome, parse_prob, parse_time
 from forecheck.panel import Panel
 from forecheck.results import CheckResult
 
@@ -126,12 +126,12 @@ def _error(code: str, msg: str, details: list[dict] | None = None) -> InputError
 
 
 def _record(code: str, present: bool, message: str | None, count: int = 0, nobs: int | None = None,
-            details: dict | None = None, ok: str = "none found") -> CheckResult:
+            details: dict | None = None, ok: str = "none found", state=None) -> CheckResult:
     """A DQ finding record: status fail when present (severity info/warning, so it
     does not gate at the default --fail-on error), pass otherwise. ``message`` None:
-    the code's wording from its details (io/findings.FINDINGS)."""
+    the code's wording from its details and ``state`` (io/findings.FINDINGS)."""
     name, sev, _ = RULES[code]
-    typed = _finding(details or {"count": count})
+    typed = _finding(details or {"count": count}, state)
     if present and message is None:
         message = FINDINGS[code].message(typed, nobs)
     return CheckResult(code=code, name=name, family="DQ", severity=sev, status="fail" if present else "pass",
@@ -139,12 +139,13 @@ def _record(code: str, present: bool, message: str | None, count: int = 0, nobs:
                        message=message if present else ok, details=typed, test_based=False)
 
 
-def _finding(d: dict) -> FindingDetails:
-    """Typed details of a DQ finding: the count, the first offending rows, extras."""
+def _finding(d: dict, state=None) -> FindingDetails:
+    """Typed details of a DQ finding: the count, the first offending rows, extras (and
+    the internal state its message reads, io/findings.FindingSpec.state)."""
     d = dict(d)
     count = int(d.pop("count", 0))
     rows = tuple(d.pop("rows")) if "rows" in d else None
-    return FindingDetails(count=count, rows=rows, extra=d or None)
+    return FindingDetails(count=count, rows=rows, extra=d or None, _state=state)
 
 
 def _pass(code: str, message: str) -> CheckResult:
@@ -452,30 +453,36 @@ def step_backcast(w: Work) -> StepResult:
     backcast = np.zeros(w.n_read, bool)
     lag = None
     if raw.published is not None:
-        pub = parse_time(raw.published)
-        if pub.unit == "day" and w.time_unit == "day":
+        days = options.backcast_days  # (None: from these rows; else decided over the whole input)
+        pub = parse_time(raw.published) if days is not False else None
+        own = pub is not None and pub.unit == "day" and w.time_unit == "day"
+        if days is None:
+            days = own
+        elif days and not own:
+            raise _mixed_kinds(w, w.cm.published if pub.unit != "day" else w.cm.time)
+        if days:
             lag = pub.values - t
             backcast = w.keep & np.isfinite(lag) & (lag > 1.0)
         else:
             w.notes.append(f"Publication column {w.cm.published!r} not used: back-casts need day-based times.")
     b = np.flatnonzero(backcast)
-    if b.size:
-        dates = np.unique(t[b])
-        first, last = _fmt_times(w.time_kind, [dates.min(), dates.max()])
-        msg = (f"{b.size} rows on {len(dates)} model dates ({first} ... {last}) were published more than one "
-               f"day after their model date (up to {np.nanmax(lag[b]):.0f} days later): computed "
-               f"retroactively, so they are not real-time forecasts.")
-        if options.drop_backcast:
-            msg += " They were dropped (--drop-backcast)."
-        else:
-            msg += " Use --drop-backcast to analyse only real-time rows."
-    else:
-        msg = ""
-    rec = _record("DQ007", bool(b.size), msg, ok=("no back-casts" if raw.published is not None else
-                                                  "no publication-time column"), count=b.size, nobs=w.n_read,
-                  details={"count": int(b.size), "model_dates": int(len(np.unique(t[b]))) if b.size else 0,
-                           "rows": _row_details(raw, b, _cells(raw.published, b) if b.size else [])})
+    dates = np.unique(t[b])
+    state = Backcasts(dates=dates, max_lag=float(np.nanmax(lag[b])), time_kind=w.time_kind,
+                      dropped=options.drop_backcast) if b.size else None
+    rec = _record("DQ007", bool(b.size), None, ok=("no back-casts" if raw.published is not None else
+                                                   "no publication-time column"), count=b.size, nobs=w.n_read,
+                  details={"count": int(b.size), "model_dates": int(len(dates)),
+                           "rows": _row_details(raw, b, _cells(raw.published, b) if b.size else [])}, state=state)
     return StepResult((rec,), {"backcast": backcast} if options.drop_backcast else {})
+
+
+def _mixed_kinds(w: Work, col: str) -> InputError:
+    """The error of rows that read a column as numbers which the whole input holds as
+    dates (``backcast_days`` decided over it): these rows alone cannot be read as the
+    whole input's dates."""
+    return InputError(f"{w.path}: column {col!r} holds only numbers in some series' rows and dates in others; "
+                     "back-casts (DQ007) are decided on dates: write the column as dates (or as numbers) "
+                     "throughout, or use the in-memory engine")
 
 
 def step_time_order(w: Work) -> StepResult:
@@ -650,6 +657,22 @@ ROW_STEPS: tuple[Step, ...] = (
 )
 
 
+# The reasons the row steps drop rows for, in the order of the steps (the order a
+# validation's rows_dropped lists them in: the reasons that arise, in this order).
+DROP_REASONS = ("na_value", "missing_p", "backcast", "duplicate")
+
+
+def add_dropped(parts) -> dict[str, int]:
+    """The rows_dropped of disjoint parts' validations as the whole input's: each
+    reason's rows added, the reasons in the steps' order (DROP_REASONS)."""
+    out: dict[str, int] = {}
+    for d in parts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + int(v)
+    rank = {k: i for i, k in enumerate(DROP_REASONS)}
+    return dict(sorted(out.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
+
 # The raw columns no later step reads, by the step after which they are dropped.
 RELEASE_AFTER: dict[str, tuple[str, ...]] = {
     "step_probabilities": ("p",),
@@ -663,7 +686,7 @@ RELEASE_AFTER: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------- main entry
 def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_length: int = 3) -> LoadedInput:
     """Parse, validate and account for every row; build the Panel, info and DQ findings."""
-    path = ", ".join(raw.paths) if len(raw.paths) <= 3 else f"{raw.paths[0]} (+{len(raw.paths) - 1} files)"
+    path = input_name(raw.paths)
     n_read = len(raw.p)
     w = Work(raw=raw, cm=cm, options=options, meta=meta, path=path, keep=np.ones(n_read, bool),
              notes=list(cm.notes))
@@ -682,7 +705,12 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
                 w.keep &= ~gone
 
     return_arrow_memory()
-    panel = _build_panel(w, dropped)
+    if n_read and not w.keep.any():
+        w.notes.append(EMPTY_SERIES_NOTE.format(len(raw.sid_labels)))
+        findings.sort(key=lambda r: r.code)
+        raise NoUsableRows(no_usable_rows(w.path, n_read, dropped), findings=findings,
+                           info=_info(w, meta, dropped, None, min_length))
+    panel = _build_panel(w)
     findings.extend(panel_findings(panel, min_length))
     rows_used = panel.n_obs
     if rows_used + sum(dropped.values()) != n_read:  # pragma: no cover - an invariant
@@ -691,28 +719,53 @@ def validate(raw: RawLong, cm: ColumnMap, options: ReadOptions, meta: dict, min_
     if lost:
         w.notes.append(EMPTY_SERIES_NOTE.format(lost))
     findings.sort(key=lambda r: r.code)
+    return LoadedInput(panel=panel, info=_info(w, meta, dropped, panel, min_length), findings=findings)
 
-    info = InputInfo(
-        paths=tuple(raw.paths),
+
+def _info(w: Work, meta: dict, dropped: dict[str, int], panel: Panel | None, min_length: int) -> InputInfo:
+    """The input block of the rows validated (``panel`` None: none was usable)."""
+    return InputInfo(
+        paths=tuple(w.raw.paths),
         format=meta.get("format"),
         encoding=meta.get("encoding"),
         delimiter=meta.get("delimiter"),
-        layout=cm.layout,
-        columns=cm.info(),
+        layout=w.cm.layout,
+        columns=w.cm.info(),
         scale=w.scale,
         scale_note=w.scale_note,
-        rows_read=int(n_read),
-        rows_used=int(rows_used),
+        rows_read=int(w.n_read),
+        rows_used=int(panel.n_obs) if panel is not None else 0,
         rows_dropped=dropped,
-        series=int(panel.n_series),
-        resolved_series=int(panel.resolved.sum()),
-        short_series=int((panel.lengths < min_length).sum()),
+        series=int(panel.n_series) if panel is not None else 0,
+        resolved_series=int(panel.resolved.sum()) if panel is not None else 0,
+        short_series=int((panel.lengths < min_length).sum()) if panel is not None else 0,
         time_kind=w.time_kind,
         time_unit=w.time_unit,
-        time_range=tuple(_fmt_times(w.time_kind, [panel.time.min(), panel.time.max()])),
+        time_range=tuple(format_times(w.time_kind, [panel.time.min(), panel.time.max()])) if panel is not None
+        else ("", ""),
         notes=tuple(w.notes + list(meta.get("notes", []))),
     )
-    return LoadedInput(panel=panel, info=info, findings=findings)
+
+
+def input_name(paths) -> str:
+    """The input as messages name it: its files, or the first and how many more."""
+    return ", ".join(paths) if len(paths) <= 3 else f"{paths[0]} (+{len(paths) - 1} files)"
+
+
+def no_usable_rows(path: str, n_read: int, dropped: dict[str, int]) -> str:
+    """The message of an input whose every row was dropped (both engines)."""
+    return (f"{path}: no usable rows: all {n_read} rows were dropped "
+            f"({', '.join(f'{k}: {v}' for k, v in dropped.items())}).")
+
+
+class NoUsableRows(InputError):
+    """Every row read was dropped: the run stops (exit 2, DQ001). A caller validating the
+    input in parts (the Dask engine's partitions) goes on without such a part's rows,
+    counting them (``info``: read and dropped, the notes) and its row findings."""
+
+    def __init__(self, message: str, *, findings: list[CheckResult], info: InputInfo):
+        super().__init__(message, code="DQ001")
+        self.findings, self.info = findings, info
 
 
 def return_arrow_memory() -> None:
@@ -751,7 +804,7 @@ def _question_labels(raw: RawLong) -> np.ndarray:
     return labels
 
 
-def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
+def _build_panel(w: Work) -> Panel:
     raw = w.raw
     kidx, every = _kept(w.keep)
     if w.t_key is not None and w.t_key.dtype.kind == "i" and w.keep.any() and _beyond_float(
@@ -766,9 +819,6 @@ def _build_panel(w: Work, dropped: dict[str, int]) -> Panel:
     def rows(a: np.ndarray) -> np.ndarray:  # the kept rows (the arrays themselves when all are kept)
         return a if every else a[kidx]
 
-    if not every and kidx.size == 0:
-        raise _error("DQ001", f"{w.path}: no usable rows: all {w.n_read} rows were dropped "
-                              f"({', '.join(f'{k}: {v}' for k, v in dropped.items())}).")
     extra: dict = {"source_row": rows(raw.line).astype(np.int64, copy=False)}
     if w.res_row is not None:
         extra["resolved_at"] = rows(w.res_row)
@@ -809,20 +859,6 @@ def raw_time_strings(raw: RawLong, t: np.ndarray, rows: np.ndarray) -> list:
     if raw.time is not None:
         return list(_cells(raw.time, rows))
     return list(t[rows[:MAX_SHOWN]])
-
-
-def _fmt_times(kind: str, values) -> list[str]:
-    out = []
-    for x in values:
-        if not np.isfinite(x):
-            out.append("")
-        elif kind == "date":
-            out.append(str(np.datetime64(int(round(x)), "D")))
-        elif kind == "datetime":
-            out.append(str(np.datetime64(int(round(x * 86400)), "s")).replace("T", " "))
-        else:
-            out.append(f"{x:g}")
-    return out
 
 
 def _distinguishing_columns(frame: pd.DataFrame | None, cm: ColumnMap, rows: np.ndarray) -> str:
