@@ -99,3 +99,37 @@ def test_series_records_when_arrow_formats_floats_otherwise(report, monkeypatch)
 
 def test_arrow_floats_probe_passes_here():
     assert json_format._arrow_floats_ok()
+
+
+@pytest.mark.parametrize("block", [1, 7, 1000, 3000, 10_000])
+def test_series_records_in_blocks_equal_the_generic_encoder(report, monkeypatch, block):
+    # the records formatted SERIES_BLOCK rows at a time (one block, several, a last
+    # partial one, one record per block) join to the same text
+    monkeypatch.setattr(json_format, "SERIES_BLOCK", block)
+    rep = dataclasses.replace(report, series=_frame(3_000))
+    chunks = json_format.render_json_chunks(rep)
+    assert len(chunks) == 2 + -(-3_000 // block) + 1  # head, the blocks, the list's end, the tail
+    assert "".join(chunks) == render_json(rep) == _generic(rep)
+
+
+def test_series_records_fallback_in_a_later_block(report, monkeypatch):
+    # a value only the generic encoder writes (a list) in the last block: the whole
+    # document takes the generic path, not a mix
+    monkeypatch.setattr(json_format, "SERIES_BLOCK", 8)
+    col = np.array([1.5] * 19 + [[1, 2]], dtype=object)
+    rep = dataclasses.replace(report, series=pd.DataFrame({"id": [f"s{i}" for i in range(20)], "v": col}))
+    assert json_format.render_json_chunks(rep) == [_generic(rep)]
+
+
+def test_written_pieces_equal_the_document(report, tmp_path, monkeypatch, capsys):
+    # the command line writes the pieces in turn, to a file (atomically) and to stdout
+    from forecheck.cli import common
+
+    monkeypatch.setattr(json_format, "SERIES_BLOCK", 10)
+    chunks = json_format.render_json_chunks(report)
+    assert len(chunks) > 3
+    out = tmp_path / "r.json"
+    assert common.write_payload(chunks, str(out))
+    assert out.read_text(encoding="utf-8") == render_json(report) + "\n"
+    assert common.write_payload(chunks, None)
+    assert capsys.readouterr().out == render_json(report) + "\n"

@@ -536,12 +536,12 @@ def run(paths: list[str], given: dict[str, Any], *, config_path: str | None, iso
     raise typer.Exit(decision.exit_code)
 
 
-def _render(report, decision, eff: S.Effective) -> str:
+def _render(report, decision, eff: S.Effective) -> str | list[str]:
     fmt = eff["format"]
-    if fmt == "json":
-        from forecheck.report.json_format import render_json
+    if fmt == "json":  # in pieces, written in turn (write_payload): the series list can be 0.6 GB
+        from forecheck.report.json_format import render_json_chunks
 
-        return render_json(report)
+        return render_json_chunks(report)
     if fmt == "junit":
         from forecheck.report.junit import render_junit
 

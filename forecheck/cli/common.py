@@ -114,12 +114,14 @@ def ascii_safe(text: str) -> str:
     return "".join(out)
 
 
-def _write_stdout(text: str, machine: bool) -> None:
+def _write_stdout(pieces: list[str], machine: bool) -> None:
     stream = sys.stdout
     enc = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(enc)
-        stream.write(text)
+    try:  # every piece checked before any is written: one way of writing for the whole text
+        for piece in pieces:
+            piece.encode(enc)
+        for piece in pieces:
+            stream.write(piece)
         stream.flush()
         return
     except (UnicodeEncodeError, LookupError):
@@ -127,10 +129,11 @@ def _write_stdout(text: str, machine: bool) -> None:
     buf = getattr(stream, "buffer", None)
     if machine and buf is not None:
         stream.flush()
-        buf.write(text.encode("utf-8"))
+        for piece in pieces:
+            buf.write(piece.encode("utf-8"))
         buf.flush()
         return
-    stream.write(ascii_safe(text).encode(enc, errors="replace").decode(enc, errors="replace"))
+    stream.write(ascii_safe("".join(pieces)).encode(enc, errors="replace").decode(enc, errors="replace"))
     stream.flush()
 
 
@@ -163,21 +166,23 @@ def check_output_path(path: str | None, flag: str, inputs: tuple[str, ...] = ())
             fail(f"{flag} {path}: is an input file; writing the report there would destroy it")
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file and ``os.replace``.
+def atomic_write(path: str, text: str | list[str]) -> None:
+    """Write ``text`` (UTF-8; a string or pieces written in turn) to ``path`` via a
+    temporary file and ``os.replace``.
 
     An interrupted run leaves either the old file or the new one, never half of one.
     Non-regular files (``/dev/stdout``, pipes) are written directly.
     """
+    pieces = [text] if isinstance(text, str) else text
     if os.path.exists(path) and not os.path.isfile(path):
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            fh.writelines(pieces)
         return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            fh.writelines(pieces)
             fh.flush()
             os.fsync(fh.fileno())
         mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_umask()
@@ -223,20 +228,23 @@ def quiet_on_broken_pipe(console: Console, stderr: bool = False) -> Console:
 
 
 
-def write_payload(text: str, output: str | None = None, *, machine: bool = True) -> bool:
+def write_payload(text: str | list[str], output: str | None = None, *, machine: bool = True) -> bool:
     """Write output to ``output`` (a path, atomically) or stdout; I/O errors exit 2.
+    ``text`` may be a list of pieces written one after another (a large JSON
+    document: report/json_format.render_json_chunks), never joined into one string.
 
     A closed stdout (``forecheck analyze f.csv | head -1``) is not an error of the
     run: the rest of the payload is discarded quietly, later outputs (--junit-xml)
     are still written and the exit code stays the run's. Returns False if the pipe
     was closed."""
-    if not text.endswith("\n"):
-        text += "\n"
+    pieces = [text] if isinstance(text, str) else list(text)
+    if not pieces or not pieces[-1].endswith("\n"):
+        pieces.append("\n")
     try:
         if output and output != "-":
-            atomic_write(output, text)
+            atomic_write(output, pieces)
         else:
-            _write_stdout(text, machine)
+            _write_stdout(pieces, machine)
     except BrokenPipeError:
         _stdio_to_devnull(sys.stdout)
         return False

@@ -31,16 +31,28 @@ _FIELD = "\n      "  # a field of such a record (depth 3)
 _ESCAPED = r'[\x00-\x1f\\"]'
 
 
+#: series records formatted at once: the Arrow texts of one block of rows live at a time
+SERIES_BLOCK = 50_000
+
+
 def render_json(report: Report) -> str:
+    return "".join(render_json_chunks(report))
+
+
+def render_json_chunks(report: Report) -> list[str]:
+    """The document of :func:`render_json` as consecutive pieces (their concatenation
+    is its text), for a writer that writes them one after another: at 10⁶ series the
+    series list is 0.6 GB of text, which one string would hold two or three times over
+    (the records, the document, the written copy)."""
     # allow_nan=False: NaN/inf are already mapped to null by Report.to_dict(); a
     # stray one must fail loudly here rather than emit invalid JSON.
-    series = _series_text(report.series)
+    series = _series_chunks(report.series)
     if series is None:  # a column this writer does not format: the generic path
-        return json.dumps(report.to_dict(), indent=2, allow_nan=False, ensure_ascii=False)
+        return [json.dumps(report.to_dict(), indent=2, allow_nan=False, ensure_ascii=False)]
     marker = f"forecheck-series-{uuid.uuid4().hex}"
     text = json.dumps(report.to_dict(series_placeholder=marker), indent=2, allow_nan=False, ensure_ascii=False)
     head, tail = text.split(f'"series": "{marker}"')
-    return "".join((head, '"series": ', series, tail))
+    return [head + '"series": ', *series, tail]
 
 
 def _scalar(v: Any) -> str | None:
@@ -176,21 +188,41 @@ def _column_arrow(col: Any):
 
 def _series_text(df: Any) -> str | None:
     """The ``"series"`` list of the JSON document as the indented encoder writes it."""
+    chunks = _series_chunks(df)
+    return None if chunks is None else "".join(chunks)
+
+
+def _series_chunks(df: Any) -> list[str] | None:
+    """:func:`_series_text` in pieces of ``SERIES_BLOCK`` records (None: a column this
+    writer does not format)."""
+    block = SERIES_BLOCK
+    if len(df) == 0:
+        return ["[]"]
+    if len(df.columns) == 0 or not df.columns.is_unique:
+        return None
+    out = []
+    for r0 in range(0, len(df), block):
+        body = _records_text(df.iloc[r0:r0 + block])
+        if body is None:
+            return None
+        # each record starts with the list's separator ("," then a new line): the
+        # first record's comma is cut off
+        out.append("[" + body[1:] if r0 == 0 else body)
+    out.append("\n  ]")
+    return out
+
+
+def _records_text(df: Any) -> str | None:
+    """The records of the rows of ``df``, each with its leading separator, end to end."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(df) == 0:
-        return "[]"
-    if len(df.columns) == 0 or not df.columns.is_unique:
-        return None
-    names = list(df.columns)
     pieces = []
-    for j, name in enumerate(names):
+    for j, name in enumerate(df.columns):
         text = _column_arrow(df.iloc[:, j])
         if text is None:
             return None
-        # each record starts with the list's separator ("," then a new line: the
-        # first record's comma is cut off below), every field with its name
+        # every record starts with the list's separator, every field with its name
         prefix = ("," + _ITEM + "{" if j == 0 else ",") + _FIELD + encode_basestring(str(name)) + ": "
         pieces += [pa.scalar(prefix, pa.large_string()), text]
     pieces.append(pa.scalar(_ITEM + "}", pa.large_string()))
@@ -201,5 +233,4 @@ def _series_text(df: Any) -> str | None:
         raise AssertionError("a series record is missing")
     # the records end to end are the data buffer between the first and last offsets
     offsets = np.frombuffer(records.buffers()[1], dtype=np.int64)[records.offset:records.offset + len(records) + 1]
-    body = str(memoryview(records.buffers()[2])[int(offsets[0]) + 1:int(offsets[-1])], "utf-8")
-    return "[" + body + "\n  ]"
+    return str(memoryview(records.buffers()[2])[int(offsets[0]):int(offsets[-1])], "utf-8")
