@@ -352,11 +352,11 @@ def screen_steps(L: int) -> np.ndarray:
 
 def row_series(frame: pd.DataFrame, options: ReadOptions) -> tuple[np.ndarray, np.ndarray]:
     """(N,) series code of each row and (K,) the series ids (text) as the loader forms
-    them (io._series_id on the same columns)."""
+    them (io.series_id_codes on the same columns)."""
     from forecheck import io
 
     cols = list(options.series_cols)
-    codes, labs = io._series_id(_python_strings(frame[cols]), cols, options.prob_col or "series")
+    codes, labs = io.series_id_codes(_python_strings(frame[cols]), cols, options.prob_col or "series")
     return np.asarray(codes, np.int64), np.asarray(labs, dtype=object).astype(str)
 
 

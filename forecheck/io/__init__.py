@@ -167,9 +167,10 @@ def _col(frame: pd.DataFrame, name: str | None) -> pd.Series | None:
     return None if name is None else frame[name].reset_index(drop=True)
 
 
-def _series_id(frame: pd.DataFrame, cols: list[str], default: str) -> tuple[np.ndarray, np.ndarray]:
+def series_id_codes(frame: pd.DataFrame, cols: list[str], default: str) -> tuple[np.ndarray, np.ndarray]:
     """Series codes (N,) and labels (K,): each key column is factorised on its own
-    and only the K distinct combinations are joined into "a|b|c" strings."""
+    and only the K distinct combinations are joined into "a|b|c" strings (the loader's
+    series ids; the Dask engine forms the same ids in its partitions)."""
     n = len(frame)
     if not cols:
         return np.zeros(n, dtype=np.int64), np.array([default], dtype=object)
@@ -244,7 +245,7 @@ def _to_long(tab: RawTable, cm: ColumnMap, file_idx: int) -> dict:
                 "published": rep(cm.published), "resolved_at": rep(cm.resolved_at), "cluster": rep(cm.cluster),
                 "question": rep(cm.question), "group": rep(cm.group), "underlying": None, "line": np.tile(line, k),
                 "file": np.tile(file, k) if tab.source is not None else _file_index(n * k, file_idx)}
-    return {"sid": _series_id(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
+    return {"sid": series_id_codes(f, cm.series, cm.p or "series"), "time": _col(f, cm.time),
             "time_keys": [(_col(f, c), d) for c, d in cm.time_keys], "p": _col(f, cm.p),
             "outcome": _col(f, cm.outcome), "published": _col(f, cm.published),
             "resolved_at": _col(f, cm.resolved_at), "cluster": _col(f, cm.cluster),
