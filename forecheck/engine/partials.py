@@ -475,7 +475,7 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, fil
         "movement_resolution": b.movement_resolution, "uncertainty_reduction": b.uncertainty_reduction,
         "excess": b.excess, "ratio": b.ratio, "v": v, "r": r, "x": x, "z": z, "pv": pv,
         "key": series_keys(pan)})  # data keys: CA204's bootstrap order (stats/streams.py)
-    if pan.cluster is not None:  # the calibration checks' units (checks/calibration._units)
+    if pan.cluster is not None:  # the calibration checks' units (checks/calibration._n_units)
         pooled["cluster"] = pan.cluster.astype(str)
     # per in-flight step τ (at the earlier forecast): aggregated by distinct τ
     tau = pan.time_to_resolution[pan.increment_rows - 1]

@@ -125,6 +125,27 @@ def _psi_over_sq_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray, small: np
 _SKIP_MARGIN = 1e-6
 
 
+#: series per block of the mixture bound: its (block, λ) temporaries stay in cache
+_BOUND_BLOCK = 16_384
+
+
+def _log_mixture_bound(sums: list[np.ndarray], ell: np.ndarray) -> np.ndarray:
+    """log mean_λ exp(ℓX − ℓ²Σd²/2 − ℓ³Σcd²/3 − ℓ⁴Σc²d²/4) per series (``excess_screen``),
+    a block of series at a time: the same operations on the same operands per element,
+    and each series' mean over its own row, so the same floats as the whole (S, λ) array
+    at once, without its five S × 24 temporaries (0.2 GB each at 10⁶ series)."""
+    S = len(sums[0])
+    out = np.empty(S)
+    for a in range(0, S, _BOUND_BLOCK):
+        b = min(a + _BOUND_BLOCK, S)
+        bound = (ell * sums[0][a:b, None] - ell**2 * (sums[1][a:b, None] / 2) - ell**3 * (sums[2][a:b, None] / 3)
+                 - ell**4 * (sums[3][a:b, None] / 4))
+        mx = bound.max(1, keepdims=True)
+        with np.errstate(over="ignore"):
+            out[a:b] = mx[:, 0] + np.log(np.mean(np.exp(bound - mx), axis=1))
+    return out
+
+
 def excess_pvalues(d: np.ndarray, c: np.ndarray, series: np.ndarray, n_series: int,
                    lambdas: np.ndarray = LAMBDAS) -> np.ndarray:
     """One-sided p-values per series for H0: martingale, against too much movement
@@ -160,12 +181,7 @@ def excess_screen(d: np.ndarray, c: np.ndarray, series: np.ndarray, n_series: in
     d2 = d * d
     cd2 = c * d2
     sums = [np.bincount(series, weights=w, minlength=n_series) for w in (d, d2, cd2, c * cd2)]
-    ell = np.asarray(lambdas, float) / C_MAX
-    bound = (ell * sums[0][:, None] - ell**2 * (sums[1][:, None] / 2) - ell**3 * (sums[2][:, None] / 3)
-             - ell**4 * (sums[3][:, None] / 4))
-    mx = bound.max(1, keepdims=True)
-    with np.errstate(over="ignore"):
-        log_bound = mx[:, 0] + np.log(np.mean(np.exp(bound - mx), axis=1))
+    log_bound = _log_mixture_bound(sums, np.asarray(lambdas, float) / C_MAX)
     exact = np.flatnonzero(~(log_bound < -_SKIP_MARGIN))
     log_e = np.full(n_series, -np.inf)
     if len(exact):
