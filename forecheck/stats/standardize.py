@@ -420,10 +420,14 @@ class Increments:
         del v
         cnt = self.series_counts if every else np.bincount(ser, minlength=s_all)
         L = self._equal_length if every else 0
-        ss = _row_sums_of_squares(u.reshape(s_all, L - 1)) if L else np.bincount(ser, weights=u * u, minlength=s_all)
+        # (a square can overflow: increments beyond 1e154, e.g. a latent coordinate of a
+        # probability within 1e-300 of 0; such a series has no finite scale and is left out)
+        with np.errstate(over="ignore"):
+            ss = _row_sums_of_squares(u.reshape(s_all, L - 1)) if L else np.bincount(ser, weights=u * u,
+                                                                                         minlength=s_all)
         with np.errstate(divide="ignore", invalid="ignore"):
             rms = np.sqrt(ss / cnt)
-        use_series = (cnt >= MIN_INCREMENTS) & (rms > 0)
+        use_series = (cnt >= MIN_INCREMENTS) & (rms > 0) & np.isfinite(rms)
         series_ids = np.flatnonzero(use_series)
         row = self.row
         if not use_series[cnt > 0].all():  # = use_series[ser].all(): ser holds the series with cnt > 0
