@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from forecheck.simulate import simulate
 
@@ -22,12 +23,13 @@ def _module(name: str, where: Path = _BENCH):
     return mod
 
 
-def test_speed_stages_cover_every_check(tmp_path):
+@pytest.mark.parametrize("detection", [True, False])
+def test_speed_stages_cover_every_check(tmp_path, detection):
     from forecheck.checks import all_specs
 
     path = tmp_path / "panel.csv"
     simulate("gaussian", n_series=40, n_steps=20, seed=3).to_csv(path, index=False)
-    rows = _module("speed").run(str(path))
+    rows = _module("speed").run(str(path), question_detection=detection)  # (--no-question-detection)
     labels = [r[0] for r in rows]
     assert labels[0].startswith("read + validate (800 rows)")
     assert [lab.split()[0] for lab in labels[1:-1]] == [s.code for s in all_specs()]

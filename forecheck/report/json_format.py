@@ -186,15 +186,9 @@ def _column_arrow(col: Any):
     return pa.array(out, pa.large_string())
 
 
-def _series_text(df: Any) -> str | None:
-    """The ``"series"`` list of the JSON document as the indented encoder writes it."""
-    chunks = _series_chunks(df)
-    return None if chunks is None else "".join(chunks)
-
-
 def _series_chunks(df: Any) -> list[str] | None:
-    """:func:`_series_text` in pieces of ``SERIES_BLOCK`` records (None: a column this
-    writer does not format)."""
+    """The ``"series"`` list of the JSON document as the indented encoder writes it, in
+    pieces of ``SERIES_BLOCK`` records (None: a column this writer does not format)."""
     block = SERIES_BLOCK
     if len(df) == 0:
         return ["[]"]

@@ -420,8 +420,9 @@ class Increments:
         del v
         cnt = self.series_counts if every else np.bincount(ser, minlength=s_all)
         L = self._equal_length if every else 0
-        # (a square can overflow: increments beyond 1e154, e.g. a latent coordinate of a
-        # probability within 1e-300 of 0; such a series has no finite scale and is left out)
+        # (a square can overflow: increments beyond 1e154, e.g. the probit-clock increment of
+        # a jump from 1e-300, Δp/φ(Φ⁻¹(p)) ≈ 1e298; such a series has no finite scale and is
+        # left out of this coordinate)
         with np.errstate(over="ignore"):
             ss = _row_sums_of_squares(u.reshape(s_all, L - 1)) if L else np.bincount(ser, weights=u * u,
                                                                                          minlength=s_all)
