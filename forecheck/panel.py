@@ -32,6 +32,12 @@ def _rows_derived(func):
     return cached_property(get)
 
 
+#: the cluster label of a series whose ``--cluster-col`` label is missing or empty: one
+#: cluster of all such series, however the file writes "missing" (blank, NA, null), which
+#: the series table shows as no label (null) and DQ012 reports
+NO_CLUSTER = "\x00no cluster"
+
+
 @dataclass(frozen=True, eq=False)
 class Panel:
     """Sorted forecast paths with per-series offsets.
@@ -53,7 +59,8 @@ class Panel:
     resolved_at : (S,) float64 or None
         Resolution time in the same unit as ``time`` (NaN where unknown).
     cluster : (S,) object array or None
-        Declared clusters (``--cluster-col``), e.g. election or model run.
+        Declared clusters (``--cluster-col``), e.g. election or model run; ``NO_CLUSTER``
+        for every series whose label is missing or empty (one cluster of them all: DQ012).
     question : (S,) object array or None
         Question of each series (``--question-col``): mutually exclusive outcomes of one question.
     underlying : (N,) float64 or None

@@ -493,6 +493,14 @@ def test_declared_questions_and_clusters_equal_the_in_memory_engine(client, tmp_
     if opts.cluster_col:
         assert m106.n_clusters == df[opts.cluster_col].nunique(dropna=False)
         assert mem.result("MG103").details.n_clusters == m106.n_clusters
+    # DQ012 (compared whole above): the series of the panel whose cluster cell is None, by id
+    d12 = mem.result("DQ012")
+    if declared == "missing labels":
+        unlabelled = sorted(df.loc[df["clu"].isna(), "series"].unique())
+        assert len(unlabelled) >= 2 and d12.status == "fail" and d12.nobs == df["series"].nunique()
+        assert d12.details.count == len(unlabelled) and d12.details.extra["series"] == unlabelled
+    else:
+        assert d12.status == "pass"
 
 
 def _count_fetches(monkeypatch) -> list[str]:

@@ -25,7 +25,7 @@ SAMPLE = str(SAMPLE_DATA / "pres2020_states.csv")
 # Public identifiers. Adding a code is fine (extend this list); renaming or removing one
 # breaks users' --select/--ignore lists and CI parsers.
 STABLE_CODES = {
-    "DQ001", "DQ002", "DQ003", "DQ004", "DQ005", "DQ006", "DQ007", "DQ008", "DQ009", "DQ010", "DQ011",
+    "DQ001", "DQ002", "DQ003", "DQ004", "DQ005", "DQ006", "DQ007", "DQ008", "DQ009", "DQ010", "DQ011", "DQ012",
     "DQ050", "DQ051", "DQ052", "DQ053", "DQ054", "DQ055", "DQ056", "DQ057", "DQ058", "DQ059",
     "MG101", "MG102", "MG103", "MG104", "MG105", "MG106",
     "CA201", "CA202", "CA203", "CA204",

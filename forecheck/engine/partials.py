@@ -43,6 +43,7 @@ from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
 from forecheck.io.validate import NoUsableRows
+from forecheck.panel import NO_CLUSTER
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
 from forecheck.stats.budget import uncertainty
@@ -361,9 +362,12 @@ def row_series(frame: pd.DataFrame, options: ReadOptions) -> tuple[np.ndarray, n
 
 
 def cluster_text(frame: pd.DataFrame, options: ReadOptions) -> np.ndarray:
-    """(N,) the cluster of each row as text, one token for every missing value."""
+    """(N,) the cluster of each row as text, as the panel labels it (``NO_CLUSTER``
+    for every missing or empty value)."""
     col = frame[options.cluster_col].astype(object)
-    return np.where(col.isna().to_numpy(), "\x00missing", col.astype(str).to_numpy(dtype=object)).astype(object)
+    text = col.astype(str)
+    missing = col.isna().to_numpy() | (text.str.len() == 0).to_numpy()
+    return np.where(missing, NO_CLUSTER, text.to_numpy(dtype=object)).astype(object)
 
 
 def fetch_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],

@@ -63,6 +63,12 @@ RULES_TABLE: tuple[DQRule, ...] = (
            "martingale checks have nothing to test on them (if every series starts there, nothing is tested).",
            "Check the probability column: an outcome or indicator column picked as --prob-col looks like "
            "this. Drop placeholder first rows (e.g. a 0 before trading opened) with --na-values."),
+    DQRule("DQ012", "unlabelled-cluster", "warning",
+           "Series whose --cluster-col label is missing or empty. They are taken together as one cluster: "
+           "dependent on one another, independent of the labelled clusters (the cautious reading; counted "
+           "apart they would be claimed independent).",
+           "Give every series its cluster; a series known to be independent of all others can be a cluster "
+           "of its own (e.g. its id in the cluster column)."),
     DQRule("DQ050", "probability-out-of-range", "error",
            "Probabilities outside [0, 1] (or [0, 100] with --scale percent); stops the run.",
            "Fix the rows listed, pass --scale percent for a 0-100 column, or --na-values for placeholders."),

@@ -114,6 +114,10 @@ FINDINGS: dict[str, FindingSpec] = {
                      + ("; that is every series, so no variance-budget check can test this input (check the "
                         "probability column and --scale)." if _x(d, "all") else "."),
         extras={"all": "all", "series": "series"}),
+    "DQ012": FindingSpec(
+        lambda d, n: f"{d.count} of {n} series have no cluster label (--cluster-col); they are taken together "
+                     f"as one cluster, dependent on one another and independent of the labelled clusters.",
+        extras={"series": "series"}),
 }
 
 

@@ -31,7 +31,7 @@ from forecheck.io.loaded import InputInfo, LoadedInput
 from forecheck.io.options import ReadOptions
 from forecheck.io.outcomes import read_outcomes_file
 from forecheck.io.parse import MISSING_TOKENS, format_times, parse_outcome, parse_prob, parse_time
-from forecheck.panel import Panel
+from forecheck.panel import NO_CLUSTER, Panel
 from forecheck.results import CheckResult
 
 __all__ = ["DQ_RULES", "RULES", "RawLong", "validate", "ROW_STEPS", "PANEL_STEPS", "read_outcomes_file"]
@@ -804,6 +804,20 @@ def _question_labels(raw: RawLong) -> np.ndarray:
     return labels
 
 
+def _cluster_labels(raw: RawLong) -> np.ndarray:
+    """The cluster label of every row as text (``--cluster-col``), ``NO_CLUSTER`` where
+    it is missing or empty: the series without a label are one cluster, as cautious a
+    reading as the data allow (DQ012 says so), whether their cells are blank or NA.
+    The same vectorised tests as :func:`_question_labels`."""
+    c = raw.cluster
+    text = c.astype(str)
+    labels = text.to_numpy(dtype=object)
+    missing = c.isna().to_numpy() | (text.str.len() == 0).to_numpy()
+    if missing.any():
+        labels[missing] = NO_CLUSTER
+    return labels
+
+
 def _build_panel(w: Work) -> Panel:
     raw = w.raw
     kidx, every = _kept(w.keep)
@@ -823,7 +837,7 @@ def _build_panel(w: Work) -> Panel:
     if w.res_row is not None:
         extra["resolved_at"] = rows(w.res_row)
     if raw.cluster is not None:
-        extra["cluster"] = raw.cluster.astype(str).to_numpy(dtype=object)[sel]
+        extra["cluster"] = _cluster_labels(raw)[sel]
     if raw.group is not None:
         extra["group"] = raw.group.astype(str).to_numpy(dtype=object)[sel]
     if raw.question is not None:
@@ -953,6 +967,16 @@ def panel_certain_start(panel: Panel, min_length: int) -> CheckResult:
          "series": [{"series": str(panel.ids[i]), "p0": float(p0[i])} for i in hit[:MAX_SHOWN]]})
 
 
+def panel_unlabelled_cluster(panel: Panel, min_length: int) -> CheckResult:
+    """DQ012: series without a cluster label (``--cluster-col``), taken as one cluster."""
+    if panel.cluster is None:
+        return _record("DQ012", False, None, ok="no cluster column")
+    miss = np.flatnonzero(np.asarray(panel.cluster, dtype=object) == NO_CLUSTER)
+    return _record("DQ012", bool(miss.size), None, miss.size, panel.n_series,
+                   {"count": int(miss.size), "series": [str(panel.ids[i]) for i in miss[:MAX_SHOWN]]},
+                   ok="every series has a cluster label")
+
+
 def _file_of(panel: Panel, k: int) -> dict:
     """{"file": path} of panel row k when the rows come from several files (as
     _row_details gives it), else {}."""
@@ -970,6 +994,7 @@ PANEL_STEPS: tuple[PanelStep, ...] = (
     panel_unresolved,  # DQ008
     panel_after_resolution,  # DQ009
     panel_certain_start,  # DQ010
+    panel_unlabelled_cluster,  # DQ012
 )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from forecheck import __version__
 from forecheck.config import AnalysisConfig
-from forecheck.panel import Panel
+from forecheck.panel import NO_CLUSTER, Panel
 from forecheck.report import prose
 from forecheck.results import CheckResult, ExitCode, _clean
 from forecheck.stats.budget import Budget
@@ -45,8 +45,9 @@ def series_table(panel: Panel, b: Budget, extra_columns: dict[str, np.ndarray] |
         # format_time returns a bare string for a single value
         df["first_time"] = [panel.format_time(panel.time[panel.first_row][0])]
         df["last_time"] = [panel.format_time(panel.time[panel.last_row][0])]
-    if panel.cluster is not None:
-        df["cluster"] = panel.cluster.astype(str)
+    if panel.cluster is not None:  # (a series without a label: none, NO_CLUSTER in the panel)
+        cl = panel.cluster.astype(str)
+        df["cluster"] = np.where(cl == NO_CLUSTER, None, cl).astype(object)
     for name, values in (extra_columns or {}).items():
         df[name] = values
     return df
