@@ -3,6 +3,7 @@
     python benchmarks/speed.py FILE.csv                 # an existing file
     python benchmarks/speed.py --series 10000 --steps 100   # simulate, write CSV, read back
     python benchmarks/speed.py sp_short10m.csv --no-question-detection
+    python benchmarks/speed.py sp_10m_cl.csv --cluster-col cl   # declared clusters
 
 Prints, for reading + validation, every check and the JSON rendering: wall seconds,
 CPU seconds, resident memory after the stage and the process's peak so far (GB).
@@ -31,12 +32,14 @@ def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
-def run(path: str, question_detection: bool = True) -> list[tuple[str, float, float, float, float]]:
+def run(path: str, question_detection: bool = True,
+        cluster_col: str | None = None) -> list[tuple[str, float, float, float, float]]:
     from forecheck.api import load
     from forecheck.checks import (CheckContext, all_specs, dependence_gate, finalize, one_blas_thread, release_after,
                                   stamp)
     from forecheck.config import AnalysisConfig
     from forecheck.errors import InsufficientDataError
+    from forecheck.io.options import ReadOptions
     from forecheck.report import render
     from forecheck.report.model import Report, series_table
 
@@ -46,7 +49,7 @@ def run(path: str, question_detection: bool = True) -> list[tuple[str, float, fl
         rows.append((label, time.perf_counter() - t0, time.process_time() - c0, _rss_gb(), _peak_gb()))
 
     t0, c0 = time.perf_counter(), time.process_time()
-    loaded = load(path)
+    loaded = load(path, ReadOptions(cluster_col=cluster_col))
     mark(f"read + validate ({loaded.panel.n_obs:,} rows)", t0, c0)
     config = AnalysisConfig(question_detection=question_detection)
     ctx = CheckContext(panel=loaded.panel, config=config)
@@ -81,6 +84,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--no-question-detection", action="store_true",
                     help="as the command line's flag (the stages of many short series without the question search)")
+    ap.add_argument("--cluster-col", default=None, help="as the command line's flag (declared clusters)")
     args = ap.parse_args()
     from forecheck.cli.app import _tune_allocator
 
@@ -94,7 +98,7 @@ def main() -> None:
 
             path = str(Path(d) / "panel.csv")
             simulate("gaussian", n_series=args.series, n_steps=args.steps, seed=1).to_csv(path, index=False)
-        rows = run(path, question_detection=not args.no_question_detection)
+        rows = run(path, question_detection=not args.no_question_detection, cluster_col=args.cluster_col)
     print(f"{'stage':<48s} {'wall s':>8s} {'cpu s':>8s} {'RSS GB':>7s} {'peak GB':>7s}")
     for label, w, c, r, p in rows:
         print(f"{label:<48s} {w:8.2f} {c:8.2f} {r:7.2f} {p:7.2f}")
