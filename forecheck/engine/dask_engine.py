@@ -21,6 +21,12 @@ are shuffled again by question (with --cluster-col: the clusters a detected
 question joins are put together) and the first pass runs again with each
 partition reading the driver's questions (``partials.Detected``).
 
+How the time column (and a resolution-time column) is read -- dates or datetimes, epoch
+seconds, epoch milliseconds or a step index, the date format -- is decided over every row
+(``_time_readings``: a summary of each shuffled partition, combined on the driver, as the
+in-memory loader decides over the whole column) and given to the partitions: one
+partition's rows alone may read otherwise.
+
 A publication column (``--published-col`` or one found by its name) is read by every
 partition as the in-memory loader reads it: back-casts (DQ007) found and, with
 --drop-backcast, dropped per partition; whether the time and publication columns are
@@ -184,7 +190,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         raise InputError("--engine dask needs Dask: pip install 'forecheck[dask]'") from None
     _unsupported(read_options, config)
     files = parquet_files(paths)
-    opts, scale_note = _columns(files, read_options, config)
+    opts, scale_note, column_notes = _columns(files, read_options, config)
     if opts.outcomes_file:
         _outcomes_key(opts)
     grouping = [c for c in (opts.question_col, opts.cluster_col) if c]
@@ -224,6 +230,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         shuffled = ddf.shuffle(on=key, npartitions=n_part)
         shuffled = client.persist(shuffled)
         parts = shuffled.to_delayed()
+        opts = _time_readings(client, parts, opts, schema)
         sources = tuple(files)
         detection = config.question_detection and not opts.question_col
         p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, None, detection) for p in parts])
@@ -292,7 +299,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
             own_cluster.close()
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
                    (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled,
-                   fetched, dropped)
+                   fetched, dropped, column_notes)
 
 
 def _some_usable(first: list) -> None:
@@ -523,11 +530,17 @@ def _horizons(first, config: AnalysisConfig) -> tuple[float, ...]:
     return C.candidate_horizons(view, pooled["resolved"].to_numpy(bool), config)
 
 
-def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tuple[ReadOptions, str | None]:
-    """Column roles from a sample of the first file (the in-memory inference)."""
+def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
+             ) -> tuple[ReadOptions, str | None, tuple[list[str], list[str]]]:
+    """Column roles from a sample of the first file (the in-memory inference); and the
+    notes on how the columns were found: what every partition will say (told the columns
+    by name, as flags: "Time column 'modeldate' (--time-col).") and what the in-memory
+    inference said (found by name: "Time column 'modeldate': recognised name."), which
+    the report shows instead (``_notes_as_found``)."""
     import pyarrow.parquet as pq
 
     from forecheck import io
+    from forecheck.io.infer import infer_columns
     from forecheck.io.readers import unreadable_parquet
     from forecheck.io.validate import NoUsableRows
 
@@ -550,10 +563,28 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig) -> tup
     # (--outcome-col may name the outcomes file's column, which the data do not have: kept for
     # the loader's join, not read from the data)
     outcome = cols.get("outcome") or (opts.outcome_col if opts.outcomes_file else None)
-    return replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
+    told = replace(opts, layout="long", series_cols=tuple(cols["series"]), time_col=cols["time"],
                    prob_col=cols["p"], outcome_col=outcome, question_col=cols.get("question"),
                    cluster_col=cols.get("cluster"), underlying_col=cols.get("underlying"),
-                   resolved_at_col=cols.get("resolved_at"), published_col=cols.get("published")), None
+                   resolved_at_col=cols.get("resolved_at"), published_col=cols.get("published"))
+    notes = (infer_columns(sample, told, files[0]).notes, infer_columns(sample, opts, files[0]).notes)
+    return told, None, notes
+
+
+def _notes_as_found(notes: list[str], told: list[str], found: list[str]) -> list[str]:
+    """The partitions' notes with their column notes (``told``: the columns as flags)
+    replaced by the in-memory inference's (``found``), where the first of them stood."""
+    told_set = set(told)
+    out: list[str] = []
+    placed = False
+    for note in notes:
+        if note in told_set:
+            if not placed:
+                out.extend(found)
+                placed = True
+            continue
+        out.append(note)
+    return out
 
 
 def _schema(path: str) -> set[str]:
@@ -722,6 +753,38 @@ def _backcast_days(client, ddf, opts: ReadOptions, schema: set[str]) -> ReadOpti
     return replace(opts, backcast_days=days)
 
 
+def _time_readings(client, parts, opts: ReadOptions, schema: set[str]) -> ReadOptions:
+    """How the time and resolution-time columns are read (kind, unit: epoch seconds,
+    milliseconds or a step index; the date format), decided over every row as the
+    in-memory loader decides over the whole column (io/validate.step_time), and given to
+    the partitions: a partition alone may hold only small integers of a column of epoch
+    seconds, or only the epoch milliseconds of a column mixing them with seconds, or
+    another date format than the rest, and read it otherwise. From a summary of each
+    shuffled partition (io.parse.time_part: no second read of the files); when those do
+    not decide (text of numbers in some partitions and dates in others, or no date format
+    reading every partition's cells) from the distinct cells of the column, brought to
+    the driver. A time given as several sort keys is a step index (not decided here)."""
+    from dask import delayed
+
+    from forecheck.engine import partials
+    from forecheck.io.parse import parse_time, reading_of, time_reading_over
+
+    cols = [c for c in dict.fromkeys([opts.time_col if opts.time_col in schema else None, opts.resolved_at_col])
+            if c]
+    if not cols:
+        return opts
+    got = client.gather(client.compute([delayed(partials.time_parts)(p, cols) for p in parts]))
+    readings = []
+    for k, col in enumerate(cols):
+        reading = time_reading_over(g[k] for g in got)
+        if reading is None:
+            cells = client.gather(client.compute([delayed(partials.time_cells)(p, col) for p in parts]))
+            whole = pd.Series(pd.unique(np.concatenate([np.asarray(c, dtype=object) for c in cells])), dtype=object)
+            reading = reading_of(parse_time(whole))
+        readings.append((col, reading))
+    return replace(opts, time_readings=tuple(readings))
+
+
 def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, config: AnalysisConfig,
                detected=None):
     """The whole panel's questions: ``detected`` (the driver's detection, already in
@@ -749,7 +812,8 @@ def _questions(first, series: pd.DataFrame, order: np.ndarray, time_unit: str, c
 def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_parts: int,
             hs: tuple[float, ...], fits: dict, fit_errors: dict, vr: tuple, vol, wn_nulls: dict | None,
             opts: ReadOptions, key: list[str], detected=None, reshuffled: bool | None = None,
-            fetched: int | None = None, dropped: list | None = None):
+            fetched: int | None = None, dropped: list | None = None,
+            column_notes: tuple[list[str], list[str]] | None = None):
     from forecheck.checks import (
         all_specs,
         dependence_gate,
@@ -793,6 +857,8 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
             f"partitions{busy}{seen}; computed: data quality, {', '.join(COMPUTED)}, DQ011 (docs/performance.md).")
     info = C.combine_info([r.info for r in first] + [d.info for d in dropped], min(r.time_min for r in first),
                           max(r.time_max for r in first), paths, note)
+    if column_notes is not None:
+        info["notes"] = _notes_as_found(info["notes"], *column_notes)
     questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
     if questions.n_questions:  # as forecheck.analyze reports them
         from forecheck.stats.questions import questions_info

@@ -270,6 +270,24 @@ def day_based_parts(frame: pd.DataFrame, columns: list[str]) -> list[bool | None
     return [day_based(f[c]) for c in columns]
 
 
+def time_parts(frame: pd.DataFrame, columns: list[str]) -> list:
+    """io.parse.time_part of each of the time columns ``columns`` in one partition, as
+    the loader sees the cells (the driver decides over every partition how each column
+    is read, io.parse.time_reading_over)."""
+    from forecheck.io.parse import time_part
+
+    f = _python_strings(frame[columns])
+    return [time_part(f[c]) for c in columns]
+
+
+def time_cells(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """io.parse.time_cells of a text time column in one partition: its distinct cells,
+    for the driver's reading when the partitions' time_parts do not decide it."""
+    from forecheck.io.parse import time_cells as cells
+
+    return cells(_python_strings(frame[[column]])[column])
+
+
 def _python_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Dask's Arrow-backed strings as the in-memory reader's Python strings."""
     return frame.astype({c: object for c in frame.columns

@@ -41,6 +41,11 @@ class ReadOptions:
     # decided over the whole input by a caller that validates it in parts (the Dask engine:
     # a part alone may hold only blank or only numeric cells); None: decided from the rows read.
     backcast_days: bool | None = None
+    # How time columns are read (``(column, io.parse.TimeReading)`` pairs: the time and
+    # resolution-time columns), decided over the whole input by a caller that validates it
+    # in parts (the Dask engine: a part alone may read its numbers or dates otherwise);
+    # a column not listed: decided from the rows read.
+    time_readings: tuple = ()
     stdin_name: str | None = None  # what to call "-" in messages (--stdin-filename)
     # Reading limits (0 = no limit); exceeding one stops with an InputError (exit 2,
     # DQ058) before the data is parsed where possible. See docs/input.md.

@@ -214,18 +214,34 @@ def _all_integral(x: np.ndarray, block: int = 1 << 20) -> bool:
     return True
 
 
-def _numeric_time(num: np.ndarray, integers: bool = False) -> tuple[np.ndarray, str, str, str]:
-    """``integers``: ``num`` was converted from an integer column (then every finite value is
-    integral: float64 rounds an int64 to an integer)."""
+EPOCH_MS = "epoch milliseconds (converted to seconds)"
+
+
+def _numeric_reading(integral: bool, lo: float, hi: float) -> tuple[str, str, str, float]:
+    """(kind, unit, description, divisor) of numeric times from their range: the
+    range of the whole column, so one number reads the same in every row."""
+    if integral and 1e9 <= lo and hi < 1e10:
+        return "epoch", "second", "epoch seconds", 1.0
+    if integral and 1e12 <= lo and hi < 1e13:
+        return "epoch", "second", EPOCH_MS, 1000.0
+    return "index", "step", "step index (numbers)", 1.0
+
+
+def _number_stats(num: np.ndarray, integers: bool) -> tuple[int, bool, float, float]:
+    """(finite values, all of them integral, min, max) of numeric times."""
     ok = np.isfinite(num)
     finite = num if ok.all() else num[ok]
     integral = finite.size > 0 and (integers or _all_integral(finite))
-    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
-    if integral and 1e9 <= lo and hi < 1e10:
-        return num, "epoch", "second", "epoch seconds"
-    if integral and 1e12 <= lo and hi < 1e13:
-        return num / 1000.0, "epoch", "second", "epoch milliseconds (converted to seconds)"
-    return num, "index", "step", "step index (numbers)"
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return int(finite.size), bool(integral), lo, hi
+
+
+def _numeric_time(num: np.ndarray, integers: bool = False) -> tuple[np.ndarray, str, str, str]:
+    """``integers``: ``num`` was converted from an integer column (then every finite value is
+    integral: float64 rounds an int64 to an integer)."""
+    _, integral, lo, hi = _number_stats(num, integers)
+    kind, unit, desc, divisor = _numeric_reading(integral, lo, hi)
+    return (num / divisor if divisor != 1.0 else num), kind, unit, desc
 
 
 def _exact_integers(u: pd.Series, blank: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
@@ -286,9 +302,13 @@ def day_based_over(parts) -> bool:
     return not any(v is False for v in parts)
 
 
-def parse_time(values: pd.Series) -> ParsedTime:
+def parse_time(values: pd.Series, reading: TimeReading | None = None) -> ParsedTime:
     """Parse a time column: datetimes, ISO/US dates, 538 run timestamps, epoch
-    seconds or plain numbers (a step index)."""
+    seconds or plain numbers (a step index). ``reading``: how to read it, decided
+    over the whole column by a caller that parses it in parts (:func:`time_reading_over`);
+    None: decided from ``values``."""
+    if reading is not None:
+        return _parse_as(values, reading)
     n = len(values)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         days, tod = _datetime_to_days(values)
@@ -324,6 +344,144 @@ def parse_time(values: pd.Series) -> ParsedTime:
     kind = "datetime" if tod else "date"
     out = days[codes] if n else np.empty(0)
     return ParsedTime(out, kind, "day", desc, _per_row(bad, codes) if n else np.zeros(0, bool))
+
+
+# ---------------------------------------------------------------- a column read in parts
+@dataclass(frozen=True)
+class TimeReading:
+    """How :func:`parse_time` reads a column (kind, unit and description as it reports
+    them), decided over the whole column by a caller that parses it in parts (the Dask
+    engine's partitions): a part alone could read its cells otherwise (a part of epoch
+    seconds as epoch seconds where the whole column, holding small integers too, is a
+    step index; epoch milliseconds where the whole column mixes them with seconds; text
+    dates in its own format)."""
+
+    kind: str  # date | datetime | epoch | index
+    unit: str  # day | second | step
+    description: str
+    divisor: float = 1.0  # numbers: 1000 for epoch milliseconds (read as seconds)
+    fmt: str | None = None  # text dates: the TIME_FORMATS format that reads them
+
+
+@dataclass(frozen=True)
+class TimePart:
+    """What :func:`time_reading_over` needs of one part of a time column (the same
+    tests as ``parse_time``'s, in a form that adds up over parts)."""
+
+    form: str  # datetime | numbers (numbers, or text of numbers) | dates (other text) | blank (text, all blank)
+    n: int = 0  # numbers: finite values
+    integral: bool = True  # numbers: every finite value integral
+    lo: float = 0.0  # numbers: range of the finite values
+    hi: float = 0.0
+    tod: bool = False  # datetime: some value has a time of day
+    # dates: per TIME_FORMATS format, (it reads every non-blank cell, some value has a time of day)
+    formats: tuple[tuple[bool, bool], ...] = ()
+
+
+def _dates_as(u: pd.Series, fmt: str):
+    kw = {"utc": True} if fmt == "ISO8601" else {}
+    return pd.to_datetime(u, format=fmt, errors="coerce", **kw)
+
+
+def time_part(values: pd.Series) -> TimePart:
+    """The :class:`TimePart` of one part of a time column."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return TimePart("datetime", tod=_datetime_to_days(values)[1])
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        n, integral, lo, hi = _number_stats(values.to_numpy(dtype=float, na_value=np.nan),
+                                            pd.api.types.is_integer_dtype(values.dtype))
+        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi)
+    _, u, blank, num = _distinct_text(values)
+    if np.all(blank):
+        return TimePart("blank")
+    if _numbers_only(blank, num):
+        n, integral, lo, hi = _number_stats(np.where(blank, np.nan, num), False)
+        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi)
+    formats = []
+    for fmt, _ in TIME_FORMATS:  # every format: which one reads every part's cells is known only over them all
+        try:
+            days, tod = _datetime_to_days(_dates_as(u, fmt))
+        except (ValueError, TypeError):
+            formats.append((False, False))
+            continue
+        formats.append((not bool(np.any(np.isnan(days) & ~blank)), tod))
+    return TimePart("dates", formats=tuple(formats))
+
+
+def time_reading_over(parts) -> TimeReading | None:
+    """``parse_time(whole)``'s reading from :func:`time_part` of disjoint parts of one
+    column (each part of the same dtype): datetimes are dates unless some value has a
+    time of day; numbers are epoch seconds, epoch milliseconds or a step index by the
+    range of every part's numbers; text dates take the first format that reads every
+    part's cells. None when the parts do not decide it (text of numbers in some parts
+    and dates in others, or no format reads every part's cells: ``parse_time`` then
+    picks the format failing on the fewest distinct cells, which counts need every
+    part's cells: :func:`time_cells`, ``reading_of(parse_time(...))``)."""
+    parts = [p for p in parts if p.form != "blank"]
+    if not parts:  # every cell blank: parse_time's dates of the first format (none parses)
+        return TimeReading("date", "day", TIME_FORMATS[0][1], fmt=TIME_FORMATS[0][0])
+    forms = {p.form for p in parts}
+    if forms == {"datetime"}:
+        return TimeReading("datetime" if any(p.tod for p in parts) else "date", "day", "datetime values")
+    if forms == {"numbers"}:
+        some = [p for p in parts if p.n > 0]
+        integral = bool(some) and all(p.integral for p in some)
+        lo, hi = (min(p.lo for p in some), max(p.hi for p in some)) if some else (0.0, 0.0)
+        kind, unit, desc, divisor = _numeric_reading(integral, lo, hi)
+        return TimeReading(kind, unit, desc, divisor)
+    if forms == {"dates"}:
+        for i, (fmt, desc) in enumerate(TIME_FORMATS):
+            if all(p.formats[i][0] for p in parts):
+                tod = any(p.formats[i][1] for p in parts)
+                return TimeReading("datetime" if tod else "date", "day", desc, fmt=fmt)
+    return None
+
+
+def time_cells(values: pd.Series) -> np.ndarray:
+    """The distinct cells of a text time column, stripped (blank: ""): parse_time of
+    every part's cells together reads them as the whole column (same distinct cells)."""
+    _, uniques = factorize_cells(values, _as_str)
+    return np.asarray(uniques, dtype=object)
+
+
+def reading_of(pt: ParsedTime) -> TimeReading:
+    """The :class:`TimeReading` that reads a column as ``pt`` read it."""
+    fmt = next((f for f, d in TIME_FORMATS if d == pt.description), None)
+    return TimeReading(pt.kind, pt.unit, pt.description, 1000.0 if pt.description == EPOCH_MS else 1.0, fmt)
+
+
+def _parse_as(values: pd.Series, reading: TimeReading) -> ParsedTime:
+    """``parse_time`` of one part of a column as the whole column reads (``reading``)."""
+    n = len(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        days, _ = _datetime_to_days(values)
+        return ParsedTime(days, reading.kind, "day", reading.description, np.isnan(days))
+    if reading.unit == "day" and reading.fmt is None:  # (datetimes: every part has the one dtype)
+        raise RuntimeError("a reading of datetime values given for a column of another type")
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        if reading.fmt is not None:
+            raise RuntimeError("a reading of text dates given for a column of numbers")
+        num = values.to_numpy(dtype=float, na_value=np.nan)
+        exact = None
+        if pd.api.types.is_integer_dtype(values.dtype):
+            exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
+                len(values) == 0 or values.max() < 2**63 else None
+        t = num / reading.divisor if reading.divisor != 1.0 else num
+        return ParsedTime(t, reading.kind, reading.unit, reading.description, ~np.isfinite(num), exact)
+    codes, u, blank, num = _distinct_text(values)
+    if reading.fmt is None:  # numbers (a cell that is not one reads as bad, as in a whole column of dates)
+        tu = np.where(blank, np.nan, num)
+        if reading.divisor != 1.0:
+            tu = tu / reading.divisor
+        return ParsedTime(tu[codes], reading.kind, reading.unit, reading.description,
+                          _per_row(blank | ~np.isfinite(tu), codes), _exact_integers(u, blank, codes))
+    try:
+        days, _ = _datetime_to_days(_dates_as(u, reading.fmt))
+    except (ValueError, TypeError):
+        days = np.full(len(u), np.nan)
+    bad = np.isnan(days)
+    out = days[codes] if n else np.empty(0)
+    return ParsedTime(out, reading.kind, "day", reading.description, _per_row(bad, codes) if n else np.zeros(0, bool))
 
 
 @dataclass

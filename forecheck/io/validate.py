@@ -326,6 +326,12 @@ def step_scale(w: Work) -> StepResult:
     return StepResult((_pass("DQ050", "all probabilities within range"), _pass("DQ056", f"scale: {w.scale_note}")))
 
 
+def _reading(options: ReadOptions, col: str | None):
+    """The reading of time column ``col`` decided over the whole input (ReadOptions.time_readings),
+    or None: parse_time decides from the rows read."""
+    return next((r for c, r in options.time_readings if c == col), None) if col else None
+
+
 def step_time(w: Work) -> StepResult:
     """DQ055: every kept row has a time (or an order from --time-col a,-b)."""
     raw = w.raw
@@ -333,7 +339,7 @@ def step_time(w: Work) -> StepResult:
         w.t = w.t_key = _parse_time_keys(raw, w.keep, raw.sid_codes, w.path)
         w.time_kind, w.time_unit, time_desc = "index", "step", "step index from ordered columns"
     else:
-        pt = parse_time(raw.time)
+        pt = parse_time(raw.time, _reading(w.options, w.cm.time))
         bad = np.flatnonzero(pt.bad & w.keep)
         if len(bad):
             vals = _cells(raw.time, bad)
@@ -430,7 +436,7 @@ def step_resolution_times(w: Work) -> StepResult:
     """Resolution time per series (no rule of its own: DQ009 reads it on the panel)."""
     raw, res_row = w.raw, w.res_row
     if raw.resolved_at is not None:
-        pr = parse_time(raw.resolved_at)
+        pr = parse_time(raw.resolved_at, _reading(w.options, w.cm.resolved_at))
         if pr.unit == w.time_unit:
             r = np.where(pr.bad, np.nan, pr.values)
             res_row = r if res_row is None else np.where(np.isnan(res_row), r, res_row)

@@ -1,0 +1,247 @@
+"""The Dask engine reads a time column as the in-memory engine reads the whole column.
+
+The in-memory loader decides how times are read (datetimes: dates unless some value
+has a time of day; numbers: epoch seconds, epoch milliseconds or a step index by
+the range of every number; text dates: the first format reading every cell) over the
+whole column (io/parse.parse_time). The Dask engine's partitions used to decide it
+each on their own rows, so files whose times differ (epoch seconds in one, small
+integers in another) were read with different kinds and units, silently combined,
+and the header reported the first partition's. Here every file holds its own series
+(so the shuffled partitions hold the rows of one kind or the other) and every
+expected value is the in-memory engine's on the same files.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecheck
+from forecheck.config import AnalysisConfig
+from forecheck.errors import InputError
+from forecheck.io.options import ReadOptions
+from tests.test_dask_engine import ROOT, _assert_engines_agree, _panel
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.dataframe")
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+#: partitions of the shuffle by series: as many as half the series of the small panels here, so
+#: that many partitions hold the series of one file only (with a few partitions of many series
+#: each, every partition would hold both files' series and read the mix as the whole column does)
+N_PARTITIONS = 12
+
+
+def _dask(paths, client, **kw):
+    from forecheck.engine.dask_engine import analyze_dask
+
+    return analyze_dask(paths, ReadOptions(), AnalysisConfig(**kw), client=client, npartitions=N_PARTITIONS)
+
+
+DAY = pd.Timestamp("2024-03-01")
+
+
+def _times(kind: str, step: np.ndarray):
+    """Times of one kind at the steps (0, 1, ...) of a series."""
+    if kind == "steps":
+        return step.astype(np.int64)
+    if kind == "epoch_s":
+        return 1_709_251_200 + 3_600 * step.astype(np.int64)
+    if kind == "epoch_ms":
+        return 1_709_251_200_000 + 3_600_000 * step.astype(np.int64)
+    if kind == "midnights":
+        return DAY + pd.to_timedelta(step, unit="D")
+    if kind == "timed":
+        return DAY + pd.to_timedelta(step, unit="D") + pd.Timedelta(hours=6)
+    if kind == "iso":
+        return (DAY + pd.to_timedelta(step, unit="D")).strftime("%Y-%m-%d").to_numpy(dtype=object)
+    if kind == "us":
+        return (DAY + pd.to_timedelta(step, unit="D")).strftime("%m/%d/%Y").to_numpy(dtype=object)
+    if kind == "number_text":
+        return step.astype(str).astype(object)
+    if kind == "epoch_text":
+        return (1_709_251_200 + 3_600 * step).astype(str).astype(object)
+    raise ValueError(kind)
+
+
+def _two_kinds(tmp_path, first: str, second: str, n_series: int = 24, n_steps: int = 8) -> list[str]:
+    """Two files, each holding its own half of the series (the first half's times of
+    kind ``first``, the second's of kind ``second``)."""
+    df = _panel(n_series, n_steps, seed=11, common_scale=0.02)
+    half = df["series"] < f"s{n_series // 2:05d}"
+    out = tmp_path / "d"
+    out.mkdir()
+    files = []
+    for k, (rows, kind) in enumerate(((half, first), (~half, second))):
+        part = df[rows.to_numpy()].copy()
+        part["time"] = _times(kind, part["time"].to_numpy())
+        files.append(str(out / f"part{k}.parquet"))
+        part.to_parquet(files[-1], index=False)
+    return files
+
+
+# (first file's times, second file's times): how the in-memory engine reads the two together
+MIXED = [
+    ("epoch_s", "steps"),  # 0..7 and 1.7e9..: a step index (not epoch seconds)
+    ("epoch_ms", "epoch_s"),  # 1.7e9.. and 1.7e12..: a step index (neither epoch unit)
+    ("midnights", "timed"),  # datetimes, some at 06:00: kind datetime (not date)
+    ("epoch_text", "number_text"),  # numbers as text: a step index
+]
+
+
+@pytest.mark.parametrize("first, second", MIXED)
+def test_partitions_of_two_time_kinds_read_as_the_whole_column(client, tmp_path, monkeypatch, first, second):
+    """Kind, unit, time range, the note saying how times were read and every record
+    equal the in-memory engine's on the same files (MG101's analytic reference in both:
+    test_dask_engine.test_the_sample_as_parquet_equals_the_in_memory_engine)."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    files = _two_kinds(tmp_path, first, second)
+
+    def read_as(rep) -> list[str]:
+        return [n for n in rep.input["notes"] if n.startswith("Times read as")]
+
+    mem = forecheck.analyze(files)
+    # a file alone reads otherwise than the two together (as a partition of its series alone did)
+    alone = [read_as(forecheck.analyze([f], config=AnalysisConfig(select=("DQ",)))) for f in files]
+    assert len(read_as(mem)) == 1 and any(a != read_as(mem) for a in alone)
+    dsk = _dask([str(tmp_path / "d")], client)
+    for key in ("time_kind", "time_unit", "time_range"):
+        assert dsk.input[key] == mem.input[key], key
+    assert read_as(dsk) == read_as(mem)
+    _assert_engines_agree(dsk, mem)
+
+
+def test_resolution_times_read_as_the_whole_column(client, tmp_path, monkeypatch):
+    """A resolved_at column (found by its name) of epoch seconds for the first file's
+    series and blank for the second's: the whole column is epoch seconds, the time
+    column's unit, so it is used; a partition of the second file's series alone read
+    its blank numbers as a step index and said "Resolution time column 'resolved_at'
+    ignored". Notes and every record: the in-memory engine's on the same files."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    files = _two_kinds(tmp_path, "epoch_s", "epoch_s")
+    for k, f in enumerate(files):
+        part = pd.read_parquet(f)
+        end = part.groupby("series")["time"].transform("max") + 3_600
+        part.assign(resolved_at=end.astype(float) if k == 0 else np.nan).to_parquet(f, index=False)
+    mem = forecheck.analyze(files)
+    dsk = _dask([str(tmp_path / "d")], client)
+    assert mem.input["columns"]["resolved_at"] == dsk.input["columns"]["resolved_at"] == "resolved_at"
+
+    def ignored(rep) -> list[str]:
+        return [n for n in rep.input["notes"] if n.startswith("Resolution time column")]
+
+    assert ignored(dsk) == ignored(mem) == []
+    _assert_engines_agree(dsk, mem)
+
+
+@pytest.mark.parametrize("first, second", [("iso", "us"), ("number_text", "iso")])
+def test_time_cells_no_one_reading_reads_stop(client, tmp_path, first, second):
+    """ISO dates in one file and US dates in another (or numbers in one, dates in the
+    other): the in-memory engine reads the whole column with the format failing on the
+    fewest cells and stops on the others (DQ055: an InputError, exit 2); so does the
+    Dask engine (its partitions used to read each file in its own format and go on),
+    with the in-memory message's column, file and advice (the rows named are those of the
+    partition that stopped first, as for any partition's bad rows: test_dask_engine.
+    test_bad_rows_in_a_partition_give_the_in_memory_error)."""
+    from forecheck.engine.dask_engine import analyze_dask
+
+    # (four series in twelve partitions: none holds both files' series, which would stop on its own)
+    files = _two_kinds(tmp_path, first, second, n_series=4, n_steps=6)
+    with pytest.raises(InputError) as mem:
+        forecheck.analyze(files)
+    mem_text = str(mem.value)
+    with pytest.raises(InputError) as dsk:
+        analyze_dask([str(tmp_path / "d")], ReadOptions(), AnalysisConfig(), client=client, npartitions=N_PARTITIONS)
+    text = str(dsk.value)
+    assert mem.value.code == dsk.value.code == "DQ055"
+    # the file of the in-memory message's first row reference ("FILE:ROW ('cell')"): the file the
+    # whole column's format does not read
+    bad_file = mem_text.split("number): ")[1].split(",")[0].split(" (")[0].rsplit(":", 1)[0]
+    assert bad_file in files
+    head = "time column 'time': "
+    assert head in mem_text and head in text and f"{bad_file}:" in text, text
+    assert mem_text.endswith("Fix them or choose another --time-col.") and text.endswith(
+        "Fix them or choose another --time-col."), text
+
+
+@pytest.mark.parametrize("parts", [
+    [[1_709_251_200, 1_709_254_800], [0, 1, 2]],
+    [[1_709_251_200_000.0, np.nan], [1_709_251_200.0]],
+    [[1_709_251_200_000, 1_709_254_800_000], [1_709_258_400_000]],
+    [["1709251200", ""], ["5", None]],
+    [["2024-03-01", "2024-03-02"], ["2024-03-03T10:00:00", ""]],
+    [["2024-03-01"], ["", None]],
+    [["", None], ["  "]],
+    [["3/1/2024", "3/2/2024"], ["3/3/2024"]],
+    [pd.to_datetime(["2024-03-01"]), pd.to_datetime(["2024-03-02 10:00"])],
+])
+def test_a_reading_over_parts_is_parse_time_of_the_whole(parts):
+    """What the Dask engine's partitions are told (io.parse.time_reading_over of each
+    part's time_part) reads every part as parse_time reads the whole column: same kind,
+    unit, description and values (the parts' rows in order)."""
+    from forecheck.io.parse import parse_time, reading_of, time_part, time_reading_over
+
+    series = [pd.Series(p) for p in parts]
+    whole = parse_time(pd.concat(series, ignore_index=True))
+    reading = time_reading_over(time_part(s) for s in series)
+    assert reading == reading_of(whole)
+    read = [parse_time(s, reading) for s in series]
+    assert {(r.kind, r.unit, r.description) for r in read} == {(whole.kind, whole.unit, whole.description)}
+    np.testing.assert_array_equal(np.concatenate([r.values for r in read]), whole.values)
+    np.testing.assert_array_equal(np.concatenate([r.bad for r in read]), whole.bad)
+
+
+def test_formats_no_part_decides_alone():
+    """ISO dates in one part, US dates in another: no format reads every cell, so the
+    parts' summaries do not decide (None) and the driver reads the distinct cells of
+    every part (time_cells) as parse_time reads the whole column: the format failing
+    on the fewest cells (ISO here, on a tie the first), the US part's cells bad."""
+    from forecheck.io.parse import parse_time, reading_of, time_cells, time_part, time_reading_over
+
+    iso, us = pd.Series(["2024-03-01", "2024-03-02"]), pd.Series(["03/03/2024", "03/04/2024"])
+    assert time_reading_over([time_part(iso), time_part(us)]) is None
+    cells = pd.Series(pd.unique(np.concatenate([time_cells(iso), time_cells(us)])), dtype=object)
+    whole = parse_time(pd.concat([iso, us], ignore_index=True))
+    assert reading_of(parse_time(cells)) == reading_of(whole)
+    assert parse_time(us, reading_of(whole)).bad.all() and not parse_time(iso, reading_of(whole)).bad.any()
+
+
+@pytest.mark.parametrize("data", ["sample", "clusters"])
+def test_column_notes_say_what_the_in_memory_engine_says(client, tmp_path, data):
+    """Columns found by their names: the Dask engine's notes say so as the in-memory
+    engine's do ("Time column 'modeldate': recognised name."), not as if the flags had
+    been given ("Time column 'modeldate' (--time-col)."), which is how the engine tells
+    its partitions the columns. Expected: the in-memory engine's notes on the same file
+    but its reader's note on the file's format, which the Dask engine has not (its own
+    note on the partitions ends its list instead)."""
+    out = tmp_path / "n"
+    out.mkdir()
+    if data == "sample":  # published column found by name too
+        df = pd.read_csv(ROOT / "sample_data" / "pres2020_states.csv")
+    else:  # cluster and resolved_at found by name
+        df = _panel(40, 6, seed=2).assign(cluster=lambda d: d["series"].str[-1:], resolved_at=9.0)
+    f = out / "part0.parquet"
+    df.to_parquet(f, index=False)
+    cfg = {"select": ("DQ", "MG101"), "question_detection": False}
+    mem = forecheck.analyze([str(f)], config=AnalysisConfig(**cfg))
+    dsk = _dask([str(out)], client, **cfg)
+    expected = [n for n in mem.input["notes"] if n != f"{f}: Parquet."]
+    assert any("recognised name" in n for n in expected)
+    assert dsk.input["notes"][:-1] == expected
+    assert dsk.input["notes"][-1].startswith("Read by the Dask engine")
