@@ -47,10 +47,23 @@ class Dependence:
         return max(1.0, self.deff) if self.z > 2.0 else 1.0
 
 
-def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None, keys: bool = False):
+def _coded_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct labels as text) of per-series or per-unit cluster labels: the
+    form :func:`_cells` takes as ``(codes[series], distinct)``, so that N values are
+    factorised as integers, not as N strings (seconds at 10⁷ values)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(np.asarray(labels).astype(str))
+    return np.asarray(codes, np.int64), np.asarray(uniq, dtype=object)
+
+
+def _cells(time: np.ndarray, cluster_of_value, keys: bool = False):
     """Integer code of each value's (cluster, time) cell, and the number of cells
     (and with ``keys`` each cell's time and cluster label). Hash-based factorisation
-    (linear time; the cells' numbering does not matter)."""
+    (linear time; the cells' numbering does not matter). ``cluster_of_value``: (N,)
+    labels, or (codes, distinct labels) from :func:`_coded_labels` gathered per value,
+    which number the cells exactly as the labels themselves would (first appearance
+    among the values; equal codes are equal labels)."""
     import pandas as pd
 
     tcode, tuniq = pd.factorize(np.asarray(time, float))
@@ -59,7 +72,12 @@ def _cells(time: np.ndarray, cluster_of_value: np.ndarray | None, keys: bool = F
         cell = tcode.astype(np.int64, copy=False)
         tkeys = np.asarray(tuniq, float)
     else:
-        ccode, cuniq = pd.factorize(np.asarray(cluster_of_value).astype(str))
+        if isinstance(cluster_of_value, tuple):
+            vcode, distinct = cluster_of_value
+            ccode, first = pd.factorize(np.asarray(vcode, np.int64))
+            cuniq = np.asarray(distinct, dtype=object)[first]
+        else:
+            ccode, cuniq = pd.factorize(np.asarray(cluster_of_value).astype(str))
         ccode = ccode.astype(np.int64)
         width = max(len(tuniq), 1)
         cell, kuniq = pd.factorize(ccode * width + tcode)
@@ -107,7 +125,10 @@ def cell_sums(values: np.ndarray, series: np.ndarray, time: np.ndarray, n_series
         return CellSums(z, None if cluster is None else np.zeros(0, dtype=object), z, z, z, z, z, z,
                         0.0, 0, int(n_series), 0, clusters)
     if cells is None:
-        cl = None if cluster is None else np.asarray(cluster)[series]
+        cl = None
+        if cluster is not None:
+            codes, distinct = _coded_labels(cluster)
+            cl = (codes[series], distinct)
         cells = _cells(np.asarray(time, float), cl, keys=True)
     cell, nc, tkeys, ckeys = cells
     tot = np.bincount(cell, weights=values, minlength=nc)
@@ -369,10 +390,12 @@ def unit_cells(series: np.ndarray, time: np.ndarray, unit_of_series: np.ndarray 
     ucode = ucode_s[series]
     cl = None
     if cluster_of_series is not None:
-        # cluster of each unit (units nest in clusters: first series' cluster)
-        cl_u = np.empty(n_units, dtype=object)
-        cl_u[ucode] = np.asarray(cluster_of_series).astype(str)[series]
-        cl = cl_u
+        # cluster of each unit (units nest in clusters): that of the series of the unit's
+        # last value, found on integer codes (an assignment of N series numbers, then S
+        # labels, not N strings)
+        last_series = np.empty(n_units, dtype=np.int64)
+        last_series[ucode] = series
+        cl = np.asarray(cluster_of_series).astype(str)[last_series].astype(object)
     cell, cu, ct, tfac = _unit_time_cells_ex(ucode, np.asarray(time, float))
     del ucode
     # the (cluster, time) cells of the unit sums, shared by every value vector
@@ -382,7 +405,11 @@ def unit_cells(series: np.ndarray, time: np.ndarray, unit_of_series: np.ndarray 
     else:
         if tfac is not None:
             ct = np.asarray(tfac[1], float)[tfac[0]]
-        across = _cells(np.asarray(ct, float), None if cl is None else cl[cu], keys=True)
+        coded = None
+        if cl is not None:
+            codes_u, distinct = _coded_labels(cl)
+            coded = (codes_u[cu], distinct)
+        across = _cells(np.asarray(ct, float), coded, keys=True)
     del ct, tfac
     a_code, n_a, a_time, a_cl = across
     cnt = np.bincount(a_code, minlength=n_a).astype(float)
