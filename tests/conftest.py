@@ -25,3 +25,19 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available on this machine")
     return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask ``distributed.Client`` on a one-worker LocalCluster in this process
+    (loopback, no dashboard), one per test module; skips without ``forecheck[dask]``."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.dataframe")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()

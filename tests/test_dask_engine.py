@@ -69,20 +69,6 @@ def _write(df: pd.DataFrame, out: Path, n_files: int, *, by_time: bool) -> list[
     return files
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    pytest.importorskip("dask.dataframe")
-    import logging
-
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                       dashboard_address=":0", silence_logs=logging.ERROR)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _close(a, b, path, out):
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):

@@ -13,8 +13,6 @@ expected value is the in-memory engine's on the same files.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,19 +22,6 @@ from forecheck.config import AnalysisConfig
 from forecheck.errors import InputError
 from forecheck.io.options import ReadOptions
 from tests.test_dask_engine import ROOT, _assert_engines_agree, _panel
-
-
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    pytest.importorskip("dask.dataframe")
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
 
 #: partitions of the shuffle by series: as many as half the series of the small panels here, so
 #: that many partitions hold the series of one file only (with a few partitions of many series
@@ -212,7 +197,13 @@ def test_formats_no_part_decides_alone():
     parts' summaries do not decide (None) and the driver reads the distinct cells of
     every part (time_cells) as parse_time reads the whole column: the format failing
     on the fewest cells (ISO here, on a tie the first), the US part's cells bad."""
-    from forecheck.io.parse import parse_time, reading_of, time_cells, time_part, time_reading_over
+    from forecheck.io.parse import (
+        parse_time,
+        reading_of,
+        time_cells,
+        time_part,
+        time_reading_over,
+    )
 
     iso, us = pd.Series(["2024-03-01", "2024-03-02"]), pd.Series(["03/03/2024", "03/04/2024"])
     assert time_reading_over([time_part(iso), time_part(us)]) is None
