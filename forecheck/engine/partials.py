@@ -42,7 +42,7 @@ from forecheck.engine import wiener
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
-from forecheck.io.validate import NoUsableRows
+from forecheck.io.validate import NoUsableRows, row_labels
 from forecheck.panel import NO_CLUSTER
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
@@ -382,10 +382,8 @@ def row_series(frame: pd.DataFrame, options: ReadOptions) -> tuple[np.ndarray, n
 def cluster_text(frame: pd.DataFrame, options: ReadOptions) -> np.ndarray:
     """(N,) the cluster of each row as text, as the panel labels it (``NO_CLUSTER``
     for every missing or empty value)."""
-    col = frame[options.cluster_col].astype(object)
-    text = col.astype(str)
-    missing = col.isna().to_numpy() | (text.str.len() == 0).to_numpy()
-    return np.where(missing, NO_CLUSTER, text.to_numpy(dtype=object)).astype(object)
+    labels, missing = row_labels(frame[options.cluster_col].astype(object))
+    return np.where(missing, NO_CLUSTER, labels).astype(object)
 
 
 def fetch_rows(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],

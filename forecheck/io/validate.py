@@ -792,7 +792,7 @@ def return_arrow_memory() -> None:
 NO_QUESTION = "\x00no question: "
 
 
-def _row_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def row_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(N,) each row's label as text (its cell's ``astype(str)``) and (N,) whether the
     cell is missing (NA) or empty, formed on the distinct cells (one hash pass, then a
     gather): at 10⁷ rows the direct ``astype(str).to_numpy()`` of an Arrow string
@@ -810,10 +810,9 @@ def _question_labels(raw: RawLong) -> np.ndarray:
     label names no question: the series stands alone (a question of one outcome) and is
     its own unit in the pooled tests' dependence, instead of every unlabelled series
     forming one question called "nan" or "" (step_labels has checked that a series'
-    rows agree, so a series is unlabelled in all its rows or in none). Both tests are
-    vectorised on pandas' ``str`` dtype (``isna``, string length); stripping whitespace
-    would be a pass over every string, so a label of spaces stays a label."""
-    labels, missing = _row_labels(raw.question)
+    rows agree, so a series is unlabelled in all its rows or in none). Both tests run on
+    the distinct cells (:func:`row_labels`); a label of spaces stays a label."""
+    labels, missing = row_labels(raw.question)
     if missing.any():
         names = np.asarray(raw.sid_labels, dtype=object).astype(str)
         labels[missing] = NO_QUESTION + names[raw.sid_codes[missing]]
@@ -824,8 +823,8 @@ def _cluster_labels(raw: RawLong) -> np.ndarray:
     """The cluster label of every row as text (``--cluster-col``), ``NO_CLUSTER`` where
     it is missing or empty: the series without a label are one cluster, as cautious a
     reading as the data allow (DQ012 says so), whether their cells are blank or NA.
-    The same tests as :func:`_question_labels` (:func:`_row_labels`)."""
-    labels, missing = _row_labels(raw.cluster)
+    The same tests as :func:`_question_labels` (:func:`row_labels`)."""
+    labels, missing = row_labels(raw.cluster)
     if missing.any():
         labels[missing] = NO_CLUSTER
     return labels
