@@ -539,8 +539,8 @@ def _regression(ctx: CheckContext, code: str, make_design: Callable[[], tuple], 
     if ref.analytic:
         p_boot = p_t
     else:
-        y, X, series, _, codes, group_of_series = make_design()  # the same design again
-        order = stream_order(group_keys(series_keys(pan), series, group_of_series[series]))
+        y, X, series, _, codes, _ = make_design()  # the same design again
+        order = stream_order(group_keys(series_keys(pan), series, None, codes=codes))  # (codes of those rows)
         p_boot, _ = wild_cluster_bootstrap_p(y, X, None, 1, n_boot=int(ctx.config.n_sim), rng=ctx.rng(code),
                                              deff=deff, order=order, codes=codes)
     se = fit.bse[1] * np.sqrt(deff)

@@ -88,13 +88,16 @@ def stream_order(keys: np.ndarray) -> np.ndarray:
     return np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")
 
 
-def group_keys(series_keys_: np.ndarray, row_series: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def group_keys(series_keys_: np.ndarray, row_series: np.ndarray, groups: np.ndarray | None,
+               codes: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """(G,) key of each group in ``np.unique(groups)`` order: the wrapping sum of the
     keys of its distinct member series (a group's key depends on which data it
-    holds, not on its name). ``row_series``/``groups`` are per-row arrays."""
+    holds, not on its name). ``row_series``/``groups`` are per-row arrays; ``codes``:
+    ``clustered._codes(groups)`` when the caller has them (``groups`` is then unused:
+    no second factorisation of N labels)."""
     from forecheck.stats.clustered import _codes
 
-    g, _ = _codes(groups)
+    g, _ = _codes(groups) if codes is None else codes
     g = g.ravel()
     G = int(g.max()) + 1 if len(g) else 0
     row_series = np.asarray(row_series, dtype=np.int64)
