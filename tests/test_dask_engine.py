@@ -1263,6 +1263,29 @@ def test_labels_that_do_not_nest_exit_2(client, tmp_path, bad, text):
     assert mem.exit_code == 2 and text in mem.stderr and "Traceback" not in mem.stderr, mem.stderr
 
 
+def test_labels_on_dropped_rows_are_not_checked(client, tmp_path):
+    """A row the loader drops (here: a blank probability, DQ001) whose cluster label
+    differs from its series' other rows: the in-memory loader checks the nesting of
+    the kept rows only (io/validate.step_labels) and runs; the Dask engine checks the
+    same rows (partials.labels of the partition's kept rows) and gives the same records,
+    where it used to stop with exit 2 on the dropped row's label."""
+    df = _question_panel(n_pairs=12, n_multi=4, n_solo=8, n_clusters=4)
+    row = df.index[(df["series"] == "Q0003Y") & (df["time"] == 5)][0]
+    df.loc[row, "p"] = np.nan
+    df.loc[row, "clu"] = "cY"
+    files = _write(df, tmp_path / "d", 3, by_time=False)
+    opts = ReadOptions(question_col="qid", cluster_col="clu")
+    kw = {"select": ("DQ", "MG", "CA", "WN")}
+    mem = forecheck.analyze(files, config=AnalysisConfig(**kw), read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "d")], opts, AnalysisConfig(**kw), client=client, npartitions=4)
+    # (the dropped row is DQ001's: counted by both engines alike)
+    assert mem.result("DQ001").details.count == dsk.result("DQ001").details.count >= 1
+    assert mem.input["rows_dropped"] == dsk.input["rows_dropped"]
+    assert [r.code for r in dsk.results] == [r.code for r in mem.results]
+
+
 @pytest.mark.parametrize("args, text", [
     (["sample_data/pres2020_states.csv", "--engine", "dask"], "Parquet files only"),
     (["tests/data/good.parquet", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),

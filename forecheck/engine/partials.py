@@ -437,14 +437,28 @@ def with_units(frame: pd.DataFrame, options: ReadOptions, unit_of: dict, by_clus
     return frame.assign(**{UNIT: key})
 
 
-def labels(frame: pd.DataFrame, options: ReadOptions) -> pd.DataFrame | None:
+def kept_rows(panel) -> np.ndarray:
+    """The ``ORDER`` keys (file, row) of the rows a partition's loader kept: the panel's
+    rows, by their file and 1-based row (``source_row``; one file: file 0)."""
+    line = np.asarray(panel.source_row, np.int64) - 1
+    files = panel.meta.get("source_file")
+    f = np.zeros_like(line) if files is None else np.asarray(files, np.int64)
+    return (f << ROW_BITS) | line
+
+
+def labels(frame: pd.DataFrame, options: ReadOptions, kept: np.ndarray | None = None) -> pd.DataFrame | None:
     """The distinct (series columns, question, cluster) of the rows, as text (the
     loader's ``astype(str)``): the driver checks over all partitions that each series
     has one question and one cluster and each question one cluster, which no partition
-    can see alone once the rows are shuffled by the outer grouping."""
+    can see alone once the rows are shuffled by the outer grouping. ``kept``: the
+    ``ORDER`` keys of the rows the loader kept (:func:`kept_rows`), the only rows the
+    in-memory loader checks (io/validate.step_labels): a dropped row's label (e.g. on a
+    blank probability) does not stop the run."""
     cols = [c for c in (options.question_col, options.cluster_col) if c]
     if not cols:
         return None
+    if kept is not None:
+        frame = frame[np.isin(frame[ORDER].to_numpy(), kept)]
     keep = list(dict.fromkeys([*options.series_cols, *cols]))  # (a grouping may be a series column)
     out = frame[keep].astype(object).drop_duplicates()
     return out.astype({c: str for c in cols}).drop_duplicates().reset_index(drop=True)
@@ -477,8 +491,8 @@ def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, fil
         loaded, ctx = _context(frame, options, config, files, detected)
     except NoUsableRows as exc:
         return Dropped(info=exc.info, findings=exc.findings)
-    lab = labels(frame, options)
     panel = loaded.panel
+    lab = labels(frame, options, kept=kept_rows(panel))
     pan, mask = _mg101_inputs(ctx)
     b = ctx.pooled_budget().select(mask)
     d, s, _, prev = _excess_terms(pan)
