@@ -33,8 +33,8 @@ def _rows_derived(func):
 
 
 #: the cluster label of a series whose ``--cluster-col`` label is missing or empty: one
-#: cluster of all such series, however the file writes "missing" (blank, NA, null), which
-#: the series table shows as no label (null) and DQ012 reports
+#: cluster of all such series, whether the cell is blank or null (a text such as "NA" is
+#: a label), which the series table shows as no label (null) and DQ012 reports
 NO_CLUSTER = "\x00no cluster"
 
 
