@@ -23,13 +23,18 @@ def _module(name: str, where: Path = _BENCH):
     return mod
 
 
-@pytest.mark.parametrize("detection", [True, False])
-def test_speed_stages_cover_every_check(tmp_path, detection):
+@pytest.mark.parametrize("detection, clusters", [(True, False), (False, False), (True, True)])
+def test_speed_stages_cover_every_check(tmp_path, detection, clusters):
     from forecheck.checks import all_specs
 
     path = tmp_path / "panel.csv"
-    simulate("gaussian", n_series=40, n_steps=20, seed=3).to_csv(path, index=False)
-    rows = _module("speed").run(str(path), question_detection=detection)  # (--no-question-detection)
+    df = simulate("gaussian", n_series=40, n_steps=20, seed=3)
+    if clusters:  # (--cluster-col: the ids' prefixes, 5 clusters of 8 series, as in sp_10m_cl.csv)
+        df["cl"] = df["series"].astype(str).str[:-1]
+        assert df["cl"].nunique() < df["series"].nunique()
+    df.to_csv(path, index=False)
+    rows = _module("speed").run(str(path), question_detection=detection,  # (--no-question-detection)
+                                cluster_col="cl" if clusters else None)
     labels = [r[0] for r in rows]
     assert labels[0].startswith("read + validate (800 rows)")
     assert [lab.split()[0] for lab in labels[1:-1]] == [s.code for s in all_specs()]
