@@ -236,13 +236,33 @@ def null_sums(x_draws: np.ndarray, n_sums: int, rng: np.random.Generator,
         return res if others else res[0]
     outs = [np.empty(n_sums) for _ in arrays]
     step = max(1, int(4e6 // max(S, 1)))
-    rows = (np.arange(S) if order is None else np.asarray(order))[None, :]
+    rows = np.arange(S) if order is None else np.asarray(order)
+    base, flats = _draw_base(rows, K), [_flat(a) for a in arrays]
     for b0 in range(0, n_sums, step):
         b = min(step, n_sums - b0)
         idx = rng.integers(K, size=(b, S))
-        for o, a in zip(outs, arrays):
-            o[b0:b0 + b] = a[rows, idx].sum(1)
+        at = _draw_positions(base, idx)
+        for o, f in zip(outs, flats):
+            o[b0:b0 + b] = np.take(f, at).sum(1)
     return tuple(outs) if others else outs[0]
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """An (S, K) array of draws as one C-ordered vector (a view when it is one)."""
+    return np.ascontiguousarray(a).ravel()
+
+
+def _draw_base(rows: np.ndarray, K: int) -> np.ndarray:
+    """(1, S) position of each row's first draw in :func:`_flat` of an (S, K) array."""
+    return (np.asarray(rows, np.int64) * K)[None, :]
+
+
+def _draw_positions(base: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(b, S) positions in :func:`_flat` of draw ``idx[j, i]`` of row i (``base``:
+    :func:`_draw_base`): ``np.take`` of them is ``a[rows[None, :], idx]``, the same
+    elements in the same (b, S) layout, gathered about 2.5× faster than by the 2-D
+    fancy index (benchmarks/README.md, hot spot 43)."""
+    return np.add(base, idx, out=idx)
 
 
 def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
@@ -464,13 +484,14 @@ def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.rand
     ns_g = agg(ns[None, :])[0]
     t_star = np.empty(B)
     step = max(1, chunk_cells // max(4 * S, 1))
-    rows = order[None, :]
+    base = _draw_base(order, K)
+    flats = {k: _flat(v) for k, v in sims.items()} if K < B else None
     for b0 in range(0, B, step):
         b = min(step, B - b0)
         if K >= B:
             arr = {k: agg(v[order, b0:b0 + b].T) for k, v in sims.items()}
         else:
-            idx = rng.integers(K, size=(b, S))
-            arr = {k: agg(v[rows, idx]) for k, v in sims.items()}
+            at = _draw_positions(base, rng.integers(K, size=(b, S)))
+            arr = {k: agg(np.take(f, at)) for k, f in flats.items()}
         t_star[b0:b0 + b] = slope_t_from_sums(ns_g, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
     return two_sided_mc(t_obs, t_star), K
