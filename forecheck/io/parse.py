@@ -244,6 +244,16 @@ def _numeric_time(num: np.ndarray, integers: bool = False) -> tuple[np.ndarray, 
     return (num / divisor if divisor != 1.0 else num), kind, unit, desc
 
 
+def _exact_of_integers(values: pd.Series) -> np.ndarray | None:
+    """The int64 times of an integer column (float64 cannot tell all of them apart; None
+    for another column, or unsigned values beyond int64)."""
+    if not pd.api.types.is_integer_dtype(values.dtype):
+        return None
+    if values.dtype.kind == "u" and len(values) and values.max() >= 2**63:
+        return None
+    return values.to_numpy(dtype=np.int64, na_value=0)
+
+
 def _exact_integers(u: pd.Series, blank: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
     """int64 of distinct number strings ``u`` when every non-blank one is an integer
     that int64 holds (else None), mapped to rows by ``codes``; blanks are 0."""
@@ -316,11 +326,7 @@ def parse_time(values: pd.Series, reading: TimeReading | None = None) -> ParsedT
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         num = values.to_numpy(dtype=float, na_value=np.nan)
         t, kind, unit, desc = _numeric_time(num, pd.api.types.is_integer_dtype(values.dtype))
-        exact = None
-        if pd.api.types.is_integer_dtype(values.dtype):
-            exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
-                len(values) == 0 or values.max() < 2**63 else None
-        return ParsedTime(t, kind, unit, desc, ~np.isfinite(num), exact)
+        return ParsedTime(t, kind, unit, desc, ~np.isfinite(num), _exact_of_integers(values))
     codes, u, blank, num = _distinct_text(values)
     if _numbers_only(blank, num):
         t, kind, unit, desc = _numeric_time(np.where(blank, np.nan, num))
@@ -329,12 +335,10 @@ def parse_time(values: pd.Series, reading: TimeReading | None = None) -> ParsedT
                           _exact_integers(u, blank, codes))
     best = None
     for fmt, desc in TIME_FORMATS:
-        kw = {"utc": True} if fmt == "ISO8601" else {}
         try:
-            dt = pd.to_datetime(u, format=fmt, errors="coerce", **kw)
+            days, tod = _datetime_to_days(_dates_as(u, fmt))
         except (ValueError, TypeError):
             continue
-        days, tod = _datetime_to_days(dt)
         bad = np.isnan(days)
         if best is None or bad.sum() < best[2].sum():
             best = (days, tod, bad, desc)
@@ -379,6 +383,7 @@ class TimePart:
 
 
 def _dates_as(u: pd.Series, fmt: str):
+    """The text cells ``u`` read in date format ``fmt`` of TIME_FORMATS (NaT where not)."""
     kw = {"utc": True} if fmt == "ISO8601" else {}
     return pd.to_datetime(u, format=fmt, errors="coerce", **kw)
 
@@ -462,12 +467,9 @@ def _parse_as(values: pd.Series, reading: TimeReading) -> ParsedTime:
         if reading.fmt is not None:
             raise RuntimeError("a reading of text dates given for a column of numbers")
         num = values.to_numpy(dtype=float, na_value=np.nan)
-        exact = None
-        if pd.api.types.is_integer_dtype(values.dtype):
-            exact = values.to_numpy(dtype=np.int64, na_value=0) if values.dtype.kind != "u" or \
-                len(values) == 0 or values.max() < 2**63 else None
         t = num / reading.divisor if reading.divisor != 1.0 else num
-        return ParsedTime(t, reading.kind, reading.unit, reading.description, ~np.isfinite(num), exact)
+        return ParsedTime(t, reading.kind, reading.unit, reading.description, ~np.isfinite(num),
+                          _exact_of_integers(values))
     codes, u, blank, num = _distinct_text(values)
     if reading.fmt is None:  # numbers (a cell that is not one reads as bad, as in a whole column of dates)
         tu = np.where(blank, np.nan, num)
