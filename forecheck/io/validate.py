@@ -795,8 +795,8 @@ NO_QUESTION = "\x00no question: "
 def row_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(N,) each row's label as text (its cell's ``astype(str)``) and (N,) whether the
     cell is missing (NA) or empty, formed on the distinct cells (one hash pass, then a
-    gather): at 10⁷ rows the direct ``astype(str).to_numpy()`` of an Arrow string
-    column took about 1 s, this a small part of that (benchmarks/README.md)."""
+    gather) instead of ``astype(str).to_numpy()`` of every row, which made 10⁷ string
+    objects at 10⁷ rows (benchmarks/README.md, hot spot 41)."""
     codes, uniques = pd.factorize(values)  # (a missing cell: code -1)
     text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
     empty = np.fromiter((len(x) == 0 for x in text), dtype=bool, count=len(text))

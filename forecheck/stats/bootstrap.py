@@ -260,8 +260,8 @@ def _draw_base(rows: np.ndarray, K: int) -> np.ndarray:
 def _draw_positions(base: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(b, S) positions in :func:`_flat` of draw ``idx[j, i]`` of row i (``base``:
     :func:`_draw_base`): ``np.take`` of them is ``a[rows[None, :], idx]``, the same
-    elements in the same (b, S) layout, gathered about 2.5× faster than by the 2-D
-    fancy index (benchmarks/README.md, hot spot 43)."""
+    elements in the same (b, S) layout, gathered faster than by the 2-D fancy index
+    (benchmarks/README.md, hot spot 43)."""
     return np.add(base, idx, out=idx)
 
 
