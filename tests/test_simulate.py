@@ -131,11 +131,48 @@ def test_martingale_models_keep_the_budget(model):
     assert abs(excess) < 0.06, (model, excess)
 
 
-@pytest.mark.parametrize("model", MARTINGALES + ["ar"])
+@pytest.mark.parametrize("model", [m for m in MARTINGALES if m != "deadline"] + ["ar"])
 def test_martingale_revisions_uncorrelated(model):
-    # E[Δp_t | past] = 0 ⇒ the pooled slope of Δp_t on Δp_{t−1} is 0.
+    # E[Δp_t | past] = 0 ⇒ the pooled slope of Δp_t on Δp_{t−1} is 0. (Not for
+    # "deadline": its in-flight revisions are a known decay, the test below.)
     slope = lag1_slope(simulate_panel(model, 2000, 40, seed=7))
     assert abs(slope) < 0.05, (model, slope)
+
+
+def _slope_with_resolution(panel: Panel) -> float:
+    """lag1_slope with each series' resolution step o − p_last appended as its last
+    revision (pandas, independent of the generator)."""
+    df = panel.to_frame()
+    last = df.groupby("series").tail(1)
+    res = last.assign(time=last["time"] + 1, p=last["outcome"].astype(float))
+    full = pd.concat([df, res]).sort_values(["series", "time"], kind="stable")
+    d = full.groupby("series")["p"].diff()
+    prev = d.groupby(full["series"]).shift(1)
+    ok = d.notna() & prev.notna()
+    x, y = prev[ok].to_numpy(), d[ok].to_numpy()
+    return float(x @ y / (x @ x))
+
+
+def test_deadline_model_formula_and_event_ends():
+    T = 20
+    paths = simulate_paths("deadline", 4000, T, seed=3)
+    p0 = paths.p[:, 0]
+    k = np.arange(T)
+    # p_k = 1 − exp(−λ(1 − k/T)) with λ = −log(1 − p0), i.e. 1 − (1 − p0)^(1 − k/T)
+    np.testing.assert_allclose(paths.p, 1 - (1 - p0[:, None]) ** (1 - k[None, :] / T), rtol=1e-12)
+    short = paths.length < T
+    assert np.all(paths.outcome[short] == 1)  # a history that stops early stopped at its event
+    # P(event within the window) = p0: the outcome rate matches the mean start (4.5 sd)
+    assert abs(paths.outcome.mean() - p0.mean()) < 4.5 * np.sqrt(np.mean(p0 * (1 - p0)) / len(p0))
+
+
+def test_deadline_revisions_are_martingale_differences_only_with_the_event():
+    """The in-flight decay is predictable (slope ≈ 1: each step decays a little more
+    than the last); with the event's jump to 1 (the resolution step) as the final
+    revision, revisions are martingale differences again (slope ≈ 0)."""
+    pan = simulate_panel("deadline", 4000, 40, seed=7)
+    assert lag1_slope(pan) > 0.9
+    assert abs(_slope_with_resolution(pan)) < 0.05
 
 
 @pytest.mark.parametrize("model", MARTINGALES)

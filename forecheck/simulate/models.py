@@ -297,6 +297,32 @@ def gen_walk(rng, n_series, n_steps, *, p0=None, step=0.01, move_prob=1.0) -> Si
     return SimPaths(p=p, length=length, outcome=outcome)
 
 
+def gen_deadline(rng, n_series, n_steps, *, p0=None) -> SimPaths:
+    """"Will the event happen before the deadline?" with a constant hazard the
+    forecaster knows: forecast k is made at t_k = k/T of the window, the event time
+    is exponential with rate λ = −log(1 − p0) per window, and
+
+        p_k = P(event in (t_k, 1] | none by t_k) = 1 − exp(−λ(1 − t_k)).
+
+    The history ends when the event happens (outcome 1; the jump to 1 after the last
+    forecast is the resolution step), else after the forecast at t_{T−1} (outcome 0).
+    An exact martingale: E[p_{k+1} 1{no event} + 1{event} | none by t_k] = p_k (the
+    exponential is memoryless). While no event happens the forecast decays by a known
+    amount each step, so the in-flight revisions alone are predictable and the length
+    of a series depends on its outcome (docs/validation.md, "Deadline questions")."""
+    start = _start(rng, n_series, p0)
+    lam = -np.log1p(-start)  # P(event within the window) = 1 − exp(−λ) = p0
+    t = np.arange(n_steps) / n_steps
+    p = -np.expm1(-lam[:, None] * (1.0 - t)[None, :])
+    tau = rng.exponential(size=n_series) / lam  # event time, in windows
+    event = tau < 1.0
+    # the event falls in (t_k, t_{k+1}]: forecast k is the last one (k = ⌈τT⌉ − 1)
+    k_last = np.clip(np.ceil(tau * n_steps).astype(np.int64) - 1, 0, n_steps - 1)
+    length = np.where(event, k_last + 1, n_steps).astype(np.int64)
+    np.clip(p, EPS_P, 1.0 - EPS_P, out=p)
+    return SimPaths(p=p, length=length, outcome=event.astype(np.int64))
+
+
 def gen_stale(rng, n_series, n_steps, *, p0=None, publish_prob=0.3, base="gaussian", horizon=None,
               news_prob=0.03, strength=2.0) -> SimPaths:
     """A martingale q_t published only on random days: with probability
@@ -466,6 +492,17 @@ MODELS: dict[str, ModelSpec] = {
         notes="Sampling a martingale at random times keeps it a martingale, so the budget is unbiased "
               "(clock-free); catch-up moves after stale runs look like jumps, and many zero "
               "increments show up as staleness (WN307)."),
+    "deadline": ModelSpec(
+        "deadline",
+        "Deadline question: will an event with a known constant hazard happen before the deadline? "
+        "p_t = 1 − exp(−λ(1 − t/T)), λ = −log(1 − p0); the series ends when the event happens "
+        "(outcome 1), else at the deadline (outcome 0).",
+        "martingale", ("MG101",), (), (_P0,), gen_deadline,
+        notes="An exact martingale whose in-flight revisions are a known decay (the no-news drift, "
+              "compensated only by the event's jump) and whose length depends on its outcome. "
+              "The budget (MG101) holds; the checks that read in-flight revisions or count horizons "
+              "back from the last forecast (MG103, MG105, MG106, CA202–CA204) are not valid on such "
+              "series (docs/validation.md, \"Deadline questions\")."),
     "ar": ModelSpec(
         "ar",
         "Augenblick–Rabin bias family: LR(p_{t+1}) = LR(p_t)^α · LR(s_{t+1})^β, LR = odds, on a "
