@@ -41,9 +41,42 @@ from scipy import special
 
 from forecheck.panel import Panel
 from forecheck.stats.budget import uncertainty
-from forecheck.stats.streams import canonical, series_keys, stream_order
+from forecheck.stats.streams import series_keys, stream_order
 
 _EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """What the matched-clock simulators read of a panel (its in-flight increments and
+    per-series starts), series in data-key order (``stats/streams.stream_order``)."""
+
+    n_series: int
+    p0: np.ndarray
+    dp: np.ndarray
+    dp_prev_p: np.ndarray
+    dp_series: np.ndarray
+    resolved: np.ndarray
+
+
+def _canonical_steps(panel: Panel) -> tuple[_Steps, np.ndarray]:
+    """The panel's increments with its series in key order, and the permutation (new
+    i = old perm[i]): the values ``streams.canonical(panel)`` would derive, in the same
+    order, gathered from this panel's own increments instead of from a reordered copy
+    of every row array and what is derived from it (about 0.5 GB at 10⁷ rows)."""
+    perm = stream_order(series_keys(panel))
+    if np.all(perm == np.arange(len(perm))):
+        return _Steps(panel.n_series, panel.p0, panel.dp, panel.dp_prev_p, panel.dp_series, panel.resolved), perm
+    S = panel.n_series
+    n_inc = np.bincount(panel.dp_series, minlength=S)
+    start = np.concatenate([[0], np.cumsum(n_inc)])
+    n_new = n_inc[perm]
+    # the increments of series perm[0], perm[1], ... one after another
+    rows = np.repeat(start[:-1][perm] - np.concatenate([[0], np.cumsum(n_new)[:-1]]), n_new)
+    rows += np.arange(len(rows))
+    steps = _Steps(S, panel.p0[perm], panel.dp[rows], panel.dp_prev_p[rows],
+                   np.repeat(np.arange(S), n_new), panel.resolved[perm])
+    return steps, perm
 
 
 def phi2_equal(h: np.ndarray, rho: np.ndarray) -> np.ndarray:
@@ -71,13 +104,14 @@ def information_fraction(p0: np.ndarray, m_inflight: np.ndarray, iters: int = 60
     return np.minimum(f, 1.0 - 1e-9)
 
 
-def _matched_clock(panel: Panel):
+def _matched_clock(panel: _Steps):
     """The probit-bridge set-up shared by :func:`simulate_excess` and
     :func:`simulate_error_sums`: per series the start a = Φ⁻¹(p_0) and the total
     information f matched to the observed in-flight movement; per in-flight step its
     share of f, proportional to the observed squared probit-scale move (with a small
     floor so that no step gets zero information), the information clock s reached
-    after the step and the increment sd √Δs. Increment offsets per series in ``start``.
+    after the step as 1/√(1 − s) (the simulators scale by it) and the increment sd √Δs.
+    Increment offsets per series in ``start``.
     """
     S = panel.n_series
     p0 = panel.p0
@@ -98,8 +132,10 @@ def _matched_clock(panel: Panel):
     has_inc = n_inc > 0
     cs_ds = np.cumsum(ds)
     s_clock = cs_ds - np.repeat(np.concatenate([[0.0], cs_ds])[start[:-1]], n_inc)
-    denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
-    return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], denom, np.sqrt(ds))
+    inv_denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
+    np.divide(1.0, inv_denom, out=inv_denom)  # (in place: the same quotients as 1.0 / denom)
+    return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], inv_denom,
+            np.sqrt(ds))
 
 
 def _unpermute(perm: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -128,19 +164,21 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     The draws are handed out in the order of the series' data keys
     (``stats/streams.py``), so a series' simulated paths do not depend on its id.
     """
-    pc, perm = canonical(panel)
-    res = _simulate_excess(pc, n_draws, rng, max_cells=max_cells, with_variance=with_variance or with_reduction,
+    steps, perm = _canonical_steps(panel)
+    clk, resolved = _matched_clock(steps), steps.resolved
+    del steps  # (the simulation reads the clock only: the gathered increments are freed)
+    res = _simulate_excess(clk, resolved, n_draws, rng, max_cells=max_cells,
+                           with_variance=with_variance or with_reduction,
                            with_reduction=with_reduction)
     if with_variance or with_reduction:
         return _unpermute(perm, *res)
     return _unpermute(perm, res)[0]
 
 
-def _chunk_paths(rng: np.random.Generator, b: int, clk: tuple, a_over: np.ndarray,
-                 inv_denom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_paths(rng: np.random.Generator, b: int, clk: tuple, a_over: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(b, n) simulated p*_t and p*_{t−1} of the matched probit bridge at every
     in-flight step (all series at once; in place where possible)."""
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
     w = rng.standard_normal((b, n))
     w *= sd
     # within-series cumulative sums: each series' first step gives back the previous
@@ -166,15 +204,12 @@ def _seg_sums(v: np.ndarray, S: int, has_inc: np.ndarray, first_pos: np.ndarray)
     return out
 
 
-def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+def _simulate_excess(clk: tuple, resolved: np.ndarray, n_draws: int, rng: np.random.Generator, *,
                      max_cells: int, with_variance: bool, with_reduction: bool = False):
-    clk = _matched_clock(panel)
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
-    srs = panel.dp_series
-    inv_denom = 1.0 / denom
-    a_over = a[srs] * inv_denom
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
+    a_over = np.repeat(a, n_inc)  # a of each step's series (steps in series order)
+    a_over *= inv_denom
     u0 = uncertainty(p0)
-    resolved = panel.resolved
     out = np.empty((S, n_draws))
     var = np.empty((S, n_draws)) if with_variance else None
     red = np.empty((S, n_draws)) if with_reduction else None
@@ -182,7 +217,7 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
         if n:
-            ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+            ps, pprev = _chunk_paths(rng, b, clk, a_over)
             x = ps - pprev
             if with_variance:
                 dd = 1.0 - 2.0 * pprev
@@ -202,6 +237,9 @@ def _simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
             x *= x
             m_sim = _seg_sums(x, S, has_inc, first_pos)
             plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
+            del ps, pprev, x  # (freed before the next chunk's paths: one chunk's rows at a time)
+            if with_variance:
+                del dd
         else:
             m_sim = np.zeros((b, S))
             v_sim = np.zeros((b, S))
@@ -279,25 +317,25 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     inherits MG101's skew (the rare path to the unlikely outcome carries the mean)
     and needs the same simulated null rather than a symmetric wild bootstrap.
     """
-    pc, perm = canonical(panel)
-    out = _simulate_error_sums(pc, n_draws, rng, max_cells=max_cells)
+    steps, perm = _canonical_steps(panel)
+    clk = _matched_clock(steps)
+    del steps  # (the simulation reads the clock only: the gathered increments are freed)
+    out = _simulate_error_sums(clk, n_draws, rng, max_cells=max_cells)
     return dict(zip(out, _unpermute(perm, *out.values())))
 
 
-def _simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
+def _simulate_error_sums(clk: tuple, n_draws: int, rng: np.random.Generator, *,
                          max_cells: int) -> dict[str, np.ndarray]:
-    clk = _matched_clock(panel)
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, denom, sd = clk
-    srs = panel.dp_series
+    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
     if n == 0:
         return out
-    inv_denom = 1.0 / denom
-    a_over = a[srs] * inv_denom
+    a_over = np.repeat(a, n_inc)  # a of each step's series (steps in series order)
+    a_over *= inv_denom
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
-        ps, pprev = _chunk_paths(rng, b, clk, a_over, inv_denom)
+        ps, pprev = _chunk_paths(rng, b, clk, a_over)
         x = np.subtract(ps, pprev, out=pprev)
         plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         o = (rng.random((b, S)) < plast).astype(float)
@@ -307,6 +345,7 @@ def _simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *
         sxp = _seg_sums(ps, S, has_inc, first_pos)
         x *= x
         sxx = _seg_sums(x, S, has_inc, first_pos)
+        del ps, pprev, x  # (freed before the next chunk's paths: one chunk's rows at a time)
         out["sx"][:, k0:k0 + b] = sx.T
         out["sxx"][:, k0:k0 + b] = sxx.T
         out["sy"][:, k0:k0 + b] = (n_inc[None, :] * o - sp).T
