@@ -123,6 +123,30 @@ def _selected(label: str, only: str) -> bool:
     return any(label == o[1:] if o.startswith("=") else o in label for o in parts)
 
 
+def drift_main(args) -> int:
+    """MG106's ``common_drift_z`` on the binary scenarios (the same seeds as their rows)."""
+    from forecheck.stats.dependence import COMMON_DRIFT_Z
+
+    cfg = AnalysisConfig(n_sim=args.n_sim, p_adjust="none", select=("MG106",))
+    specs = [s for s in all_specs() if s.code == "MG106"]
+    print(f"# command: python benchmarks/size_power.py --drift --reps {args.reps}"
+          + (f" --only '{args.only}'" if args.only else ""), flush=True)
+    print(f"| scenario | H0 | mean z | sd z | share abs(z) > {COMMON_DRIFT_Z:g} |")
+    print("|---|---|---|---|---|", flush=True)
+    for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
+        if args.only and not _selected(label, args.only):
+            continue
+        z = []
+        for r in range(args.reps):
+            pan = simulate_panel(model, S, T, seed=1_000_000 * (k + 1) + r, **params)
+            z.extend(res.details.common_drift_z for res in run_checks(pan, replace(cfg, seed=r), specs)
+                     if res.code == "MG106" and res.details is not None)
+        z = np.asarray(z)
+        print(f"| {label} ({S}×{T}) | {'yes' if is_null else 'no'} | {z.mean():+.2f} | {z.std():.2f} | "
+              f"{np.mean(np.abs(z) > COMMON_DRIFT_Z):.3f} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=400)
@@ -135,12 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ungated", action="store_true",
                     help="binary suite: where the dependence gate withholds a p-value, count the p-value the "
                          "check would report if its units were independent (gate.pvalue_if_independent)")
+    ap.add_argument("--drift", action="store_true",
+                    help="binary suite: MG106's common-drift statistic per scenario instead (mean, sd and the "
+                         "share beyond ±COMMON_DRIFT_Z of details.common_drift_z)")
     ap.add_argument("--suite", choices=("binary", "questions"), default="binary",
                     help="binary: the single-contract generators; questions: multi-outcome questions and "
                          "common-factor panels (size, inconclusive share, reported N_eff)")
     args = ap.parse_args(argv)
     if args.suite == "questions":
         return questions_main(args)
+    if args.drift:
+        return drift_main(args)
     fams = tuple(args.families.split(","))
     if args.codes:  # a few checks only (MG106 runs too: the runner's dependence gate reads it)
         want = tuple(args.codes.split(","))

@@ -245,6 +245,9 @@ class DependenceDetails(Details):
     method: str
     n_questions: int | None = None  # questions (declared or detected) among the series
     by_family: tuple["FamilyDependence", ...] = ()
+    # Σ_t D_t / √Σ_t D_t² of the same-time sums D_t of the revisions: ~N(0, 1) for a
+    # martingale; beyond ±COMMON_DRIFT_Z they drift together (stats/dependence.py)
+    common_drift_z: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ values), on sorted and unsorted input, small and large unit codes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from forecheck.stats import dependence
 
@@ -203,3 +204,40 @@ def test_repeated_grid_shortcut_matches_the_keyed_cells():
         assert uc.across.dtype == dependence._compact(a_code, len(a_time)).dtype
         assert np.array_equal(uc.across, a_code) and np.array_equal(uc.across_time, a_time)
         assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))
+
+
+def test_common_drift_z_is_the_self_normalised_sum_of_cell_totals():
+    """drift_z = Σ_c D_c / √Σ_c D_c² over (cluster, time) cells, D_c the cell's sum of
+    values: recomputed here with pandas groupby (independent of the cell codes)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    series = np.sort(rng.integers(0, 60, n))
+    time = rng.integers(0, 40, n).astype(float)
+    values = rng.standard_normal(n) - 0.05
+    cluster = np.array([f"c{i % 7}" for i in range(60)], dtype=object)
+    for cl in (None, cluster):
+        dep = dependence.design_effect(values, series, time, 60, cl)
+        frame = pd.DataFrame({"v": values, "t": time,
+                              "c": "" if cl is None else cl[series]})
+        d = frame.groupby(["c", "t"])["v"].sum().to_numpy()
+        assert dep.drift_z == pytest.approx(d.sum() / np.sqrt(np.sum(d**2)), rel=1e-12)
+
+
+def test_mg106_names_a_shared_drift_on_deadline_questions_only():
+    """The deadline model's in-flight revisions decay together (z ≈ −√T, docs/validation.md
+    "Deadline questions"); a fixed-horizon Bayesian's do not (z about N(0, 1))."""
+    from forecheck.checks import execute
+    from forecheck.config import AnalysisConfig
+    from forecheck.simulate import simulate_panel
+
+    cfg = AnalysisConfig(n_sim=19, select=("MG101", "MG106"))
+    by = {}
+    for model in ("deadline", "gaussian"):
+        res, _ = execute(simulate_panel(model, 50, 100, seed=1), cfg)
+        by[model] = next(r for r in res if r.code == "MG106")
+    assert by["deadline"].details.common_drift_z < -dependence.COMMON_DRIFT_Z
+    assert "drift together" in by["deadline"].message
+    assert abs(by["gaussian"].details.common_drift_z) < dependence.COMMON_DRIFT_Z
+    assert "drift together" not in by["gaussian"].message

@@ -30,7 +30,7 @@ from forecheck.stats.bootstrap import (SIM_CELLS, error_regression_pvalue, exces
                                        studentiser)
 from forecheck.stats.budget import uncertainty
 from forecheck.stats.clustered import cluster_ols, wild_cluster_bootstrap_p
-from forecheck.stats.dependence import unit_design_effect, unit_design_effects
+from forecheck.stats.dependence import COMMON_DRIFT_Z, unit_design_effect, unit_design_effects
 from forecheck.stats.evalue import excess_screen, lower_bound_into
 from forecheck.stats.multitest import adjust_pvalues
 from forecheck.stats.streams import group_keys, series_keys, stream_order
@@ -809,6 +809,10 @@ def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: in
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
                f"carry about {dep.n_eff:.0f} independent ones")
+    if dep.n_cells and abs(dep.drift_z) > COMMON_DRIFT_Z:
+        msg += (f"; the revisions also drift together (z = {dep.drift_z:+.1f}, about N(0, 1) for a martingale): "
+                "a shared drift counts as dependence here — predictable revisions, or series that end when "
+                "their event happens, as deadline questions do (docs/checks.md, MG106)")
     if own:  # each pooled test's count on its own contributions (the gate's)
         msg += "; pooled tests' own counts: " + ", ".join(f"{c} {d.n_eff:.0f} of {d.n_units}" for c, (_, d) in own)
     details = DependenceDetails(
@@ -820,7 +824,8 @@ def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: in
         n_questions=n_questions,
         by_family=tuple(FamilyDependence(code=c, contributions=what, n_units=d.n_units, n_eff=d.n_eff,
                                          design_effect=d.deff, design_effect_within_units=d.deff_within)
-                        for c, (what, d) in own))
+                        for c, (what, d) in own),
+        common_drift_z=dep.drift_z)
     return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
                        test_based=False, status="pass")
 

@@ -28,6 +28,10 @@ from typing import Iterable
 
 import numpy as np
 
+#: |drift_z| beyond which the same-time values share a drift that a martingale's
+#: revisions do not have (self-normalised, so |drift_z| ≤ √cells: never below 17 cells)
+COMMON_DRIFT_Z = 4.0
+
 
 @dataclass(frozen=True)
 class Dependence:
@@ -38,6 +42,10 @@ class Dependence:
     n_cells: int  # (cluster, time) cells with at least two series
     mean_sharing: float  # mean number of series per cell (over values)
     z: float = 0.0  # test of deff = 1 (no same-time dependence), ~N(0,1) under independence
+    # Σ_c D_c / √(Σ_c D_c²), D_c the sum of the values in (cluster, time) cell c: the cells'
+    # sums are martingale differences under a martingale (whatever the dependence within a
+    # time), so this is ~N(0,1); far from 0 the values share a drift (COMMON_DRIFT_Z)
+    drift_z: float = 0.0
 
     @property
     def deff_used(self) -> float:
@@ -200,8 +208,10 @@ def combine_cells(parts: list[CellSums]) -> Dependence:
         n_eff = float(used)
     if parts[0].clusters is not None:
         n_eff = min(n_eff, float(len(frozenset().union(*(p.clusters for p in parts)))))
+    tot_sq = float(np.sum(tot**2))
+    drift_z = float(np.sum(tot) / np.sqrt(tot_sq)) if tot_sq > 0 else 0.0
     return Dependence(deff=deff, rho=rho, n_eff=float(min(max(n_eff, 1.0), used)), n_series=int(used),
-                      n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z)
+                      n_cells=int(np.sum(cnt >= 2)), mean_sharing=nbar, z=z, drift_z=drift_z)
 
 
 def design_effect(values: np.ndarray, series: np.ndarray, time: np.ndarray | None, n_series: int,
