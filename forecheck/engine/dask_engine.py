@@ -859,6 +859,11 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                           max(r.time_max for r in first), paths, note)
     if column_notes is not None:
         info["notes"] = _notes_as_found(info["notes"], *column_notes)
+    # the in-memory reader's note on each file's format, where the in-memory engine places
+    # them (after the validator's notes), before the engine's own
+    from forecheck.io import parquet_note
+
+    info["notes"][-1:-1] = [parquet_note(f) for f in files]
     questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
     if questions.n_questions:  # as forecheck.analyze reports them
         from forecheck.stats.questions import questions_info
