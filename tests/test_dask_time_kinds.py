@@ -141,9 +141,8 @@ def test_time_cells_no_one_reading_reads_stop(client, tmp_path, first, second):
     other): the in-memory engine reads the whole column with the format failing on the
     fewest cells and stops on the others (DQ055: an InputError, exit 2); so does the
     Dask engine (its partitions used to read each file in its own format and go on),
-    with the in-memory message's column, file and advice (the rows named are those of the
-    partition that stopped first, as for any partition's bad rows: test_dask_engine.
-    test_bad_rows_in_a_partition_give_the_in_memory_error)."""
+    with the in-memory message: its cells counted and its rows named over every
+    partition (test_bad_time_cells_are_counted_over_every_partition)."""
     from forecheck.engine.dask_engine import analyze_dask
 
     # (four series in twelve partitions: none holds both files' series, which would stop on its own)
@@ -161,8 +160,8 @@ def test_time_cells_no_one_reading_reads_stop(client, tmp_path, first, second):
     assert bad_file in files
     head = "time column 'time': "
     assert head in mem_text and head in text and f"{bad_file}:" in text, text
-    assert mem_text.endswith("Fix them or choose another --time-col.") and text.endswith(
-        "Fix them or choose another --time-col."), text
+    assert mem_text.endswith("Fix them or choose another --time-col.") and text == mem_text, text
+    assert dsk.value.details == mem.value.details
 
 
 @pytest.mark.parametrize("parts", [
@@ -236,3 +235,67 @@ def test_column_notes_say_what_the_in_memory_engine_says(client, tmp_path, data)
     assert any("recognised name" in n for n in expected) and f"{f}: Parquet." in expected
     assert dsk.input["notes"][:-1] == expected
     assert dsk.input["notes"][-1].startswith("Read by the Dask engine")
+
+
+def _halves(tmp_path, df: pd.DataFrame, second=None, name: str = "h") -> list[str]:
+    """Two files, the first half of the series in one and the second half in the other
+    (``second``: how the second file's rows are written otherwise)."""
+    ids = df["series"].unique()
+    half = df["series"].isin(ids[: len(ids) // 2]).to_numpy()
+    out = tmp_path / name
+    out.mkdir()
+    files = []
+    for k, rows in enumerate((half, ~half)):
+        part = df[rows].copy()
+        if k == 1 and second is not None:
+            part = second(part)
+        files.append(str(out / f"part{k}.parquet"))
+        part.to_parquet(files[-1], index=False)
+    return files
+
+
+def _stop(run):
+    """The InputError ``run()`` stops with (exit 2)."""
+    with pytest.raises(InputError) as err:
+        run()
+    return err.value
+
+
+def _iso_dates(steps) -> np.ndarray:
+    return (DAY + pd.to_timedelta(np.asarray(steps), unit="D")).strftime("%Y-%m-%d").to_numpy(dtype=object)
+
+
+def _us_dates(part: pd.DataFrame, col: str) -> pd.DataFrame:
+    return part.assign(**{col: pd.to_datetime(part[col]).dt.strftime("%m/%d/%Y")})
+
+
+@pytest.mark.parametrize("where", ["both files", "second file"])
+def test_bad_time_cells_are_counted_over_every_partition(client, tmp_path, where):
+    """Time cells no reading reads, in series spread over many partitions: the in-memory
+    engine stops (DQ055, exit 2) counting them over the whole column and naming the
+    first rows of the input; so does the Dask engine: same message (file, column, count,
+    rows) and row details, and through the CLI the same stderr and exit code. It used to
+    count the cells of the first partition that stopped only (or, with some in the first
+    file, the cells of the sample it infers the columns from, naming that file alone)."""
+    from typer.testing import CliRunner
+
+    from forecheck.cli.app import app
+
+    df = _panel(24, 6, seed=11, common_scale=0.02)
+    df["time"] = _iso_dates(df["time"])
+    ids = df["series"].unique()
+    for k, s in enumerate(ids[1 if where == "both files" else 13::3]):  # (a few series of each file, or of the second)
+        df.loc[df.index[(df["series"] == s).to_numpy()][1 + k % 4], "time"] = "garbage"
+    files = _halves(tmp_path, df)
+    mem = _stop(lambda: forecheck.analyze(files))
+    dsk = _stop(lambda: _dask([str(tmp_path / "h")], client))
+    assert mem.code == dsk.code == "DQ055" and "values are blank or not a recognised time" in str(mem)
+    assert str(dsk) == str(mem)
+    assert dsk.details == mem.details and len(mem.details) >= 4
+    run = ["analyze", "--isolated", "--no-progress"]
+    cli_mem = CliRunner().invoke(app, [*run, *files])
+    cli_dsk = CliRunner().invoke(app, [*run, str(tmp_path / "h"), "--engine", "dask", "--scheduler",
+                                       client.scheduler.address])
+    assert cli_mem.exit_code == cli_dsk.exit_code == 2
+    assert cli_dsk.stderr == cli_mem.stderr and "garbage" in cli_mem.stderr
+

@@ -25,7 +25,8 @@ How the time column (and a resolution-time column) is read -- dates or datetimes
 seconds, epoch milliseconds or a step index, the date format -- is decided over every row
 (``_time_readings``: a summary of each shuffled partition, combined on the driver, as the
 in-memory loader decides over the whole column) and given to the partitions: one
-partition's rows alone may read otherwise.
+partition's rows alone may read otherwise. Time cells that cannot be read stop the run
+(DQ055) with the in-memory message, counted over every partition (``_stop_on_bad_times``).
 
 A publication column (``--published-col`` or one found by its name) is read by every
 partition as the in-memory loader reads it: back-casts (DQ007) found and, with
@@ -235,6 +236,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         detection = config.question_detection and not opts.question_col
         p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, None, detection) for p in parts])
         first = client.gather(p1)
+        _stop_on_bad_times(first)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
         _some_usable(first)
@@ -300,6 +302,17 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
                    (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled,
                    fetched, dropped, column_notes)
+
+
+def _stop_on_bad_times(first: list) -> None:
+    """Partitions whose time cells cannot be read (DQ055): the in-memory loader's stop on
+    the whole input, its cells counted over every partition and the rows shown the first
+    in input order (io/validate.merge_bad_times), not one partition's."""
+    from forecheck.io.validate import BadTimes, merge_bad_times
+
+    bad = [r for r in first if isinstance(r, BadTimes)]
+    if bad:
+        raise merge_bad_times(bad)
 
 
 def _some_usable(first: list) -> None:
@@ -542,7 +555,7 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
     from forecheck import io
     from forecheck.io.infer import infer_columns
     from forecheck.io.readers import unreadable_parquet
-    from forecheck.io.validate import NoUsableRows
+    from forecheck.io.validate import BadTimes, NoUsableRows
 
     try:
         pf = pq.ParquetFile(files[0])
@@ -555,6 +568,11 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
         cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     except NoUsableRows as exc:  # (a sample of back-casts, say, dropped: its columns are what is read here)
         cols = exc.info.columns
+    except BadTimes:
+        # (time cells the sample alone cannot read: how the column reads, and so which of its
+        # cells cannot be read, is decided over every row; the partitions stop with the whole
+        # input's DQ055 message if any)
+        cols = infer_columns(sample, opts, files[0]).info()
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
     # question, cluster, underlying, resolution- and publication-time columns found by their names

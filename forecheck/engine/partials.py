@@ -42,7 +42,7 @@ from forecheck.engine import wiener
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
-from forecheck.io.validate import NoUsableRows, row_labels
+from forecheck.io.validate import BadTimes, NoUsableRows, row_labels
 from forecheck.panel import NO_CLUSTER
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
@@ -482,15 +482,19 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
 
 
 def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
-          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | None:
+          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | BadTimes | None:
     """The first pass; with ``detection`` also what the driver's question detection
-    reads (``detection_parts``)."""
+    reads (``detection_parts``). Time cells that cannot be read (DQ055) are returned,
+    not raised: the driver words the stop of the whole input from every partition's
+    (io/validate.merge_bad_times)."""
     if len(frame) == 0:
         return None
     try:
         loaded, ctx = _context(frame, options, config, files, detected)
     except NoUsableRows as exc:
         return Dropped(info=exc.info, findings=exc.findings)
+    except BadTimes as exc:
+        return exc
     panel = loaded.panel
     lab = labels(frame, options, kept=kept_rows(panel))
     pan, mask = _mg101_inputs(ctx)
