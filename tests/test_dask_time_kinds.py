@@ -299,3 +299,75 @@ def test_bad_time_cells_are_counted_over_every_partition(client, tmp_path, where
     assert cli_mem.exit_code == cli_dsk.exit_code == 2
     assert cli_dsk.stderr == cli_mem.stderr and "garbage" in cli_mem.stderr
 
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_publication_dates_read_as_the_whole_column(client, tmp_path, monkeypatch, drop):
+    """Publication dates written as ISO dates in one file and as US dates in the other:
+    the in-memory engine reads the whole column in the one format reading most cells
+    (the others' publication times unknown: no back-cast found there); the Dask engine's
+    partitions used to read each file in its own format and found back-casts in both.
+    DQ007 and every record, the notes and the accounting (with --drop-backcast the rows
+    dropped) equal the in-memory engine's."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = _panel(24, 8, seed=11, common_scale=0.02)
+    steps = df["time"].to_numpy()
+    late = np.where(np.arange(len(df)) % 4 == 0, 3, 0)  # every fourth row published 3 days late
+    df = df.assign(time=_iso_dates(steps), published=_iso_dates(steps + late))
+    files = _halves(tmp_path, df, lambda p: _us_dates(p, "published"))
+    opts = ReadOptions(drop_backcast=drop)
+    mem = forecheck.analyze(files, read_options=opts)
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "h")], opts, AnalysisConfig(), client=client, npartitions=N_PARTITIONS)
+    d7 = mem.result("DQ007")
+    assert d7.status == "fail" and 0 < d7.details.count < int((late > 0).sum())  # (one file's back-casts)
+    assert dsk.result("DQ007").to_dict() == d7.to_dict()
+    assert dsk.input["notes"][:-1] == mem.input["notes"]
+    _assert_engines_agree(dsk, mem)
+
+
+def test_publication_cells_of_two_kinds_read_as_the_whole_column(client, tmp_path, monkeypatch):
+    """A publication column of text holding dates in one file's series and only numbers in
+    the other's: the in-memory engine reads the whole column as dates (the numbers are no
+    date: their rows have no publication time). The Dask engine reads every partition so
+    (it used to refuse the input, exit 2, since a partition of the numeric series alone
+    read numbers): DQ007, every record and the notes are the in-memory engine's."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = _panel(24, 8, seed=5, common_scale=0.02)
+    steps = df["time"].to_numpy()
+    df = df.assign(time=_iso_dates(steps), published=_iso_dates(steps + np.where(steps < 2, 4, 0)))
+    files = _halves(tmp_path, df, lambda p: p.assign(published="1709251200"))
+    mem = forecheck.analyze(files, read_options=ReadOptions(drop_backcast=True))
+    from forecheck.engine.dask_engine import analyze_dask
+
+    dsk = analyze_dask([str(tmp_path / "h")], ReadOptions(drop_backcast=True), AnalysisConfig(), client=client,
+                       npartitions=N_PARTITIONS)
+    assert mem.result("DQ007").status == "fail" and mem.input["rows_dropped"]["backcast"] > 0
+    assert dsk.result("DQ007").to_dict() == mem.result("DQ007").to_dict()
+    assert dsk.input["notes"][:-1] == mem.input["notes"]
+    _assert_engines_agree(dsk, mem)
+
+
+def test_ordering_columns_read_as_the_whole_column(client, tmp_path):
+    """--time-col a,-b with column a written as ISO dates in one file and as US dates in
+    the other: the in-memory engine reads a in one format over the whole column and stops
+    on the other file's cells (DQ055); the Dask engine's partitions used to read each
+    their own cells (in the US format where they hold the second file's series only), so
+    the run stopped on the partition holding both files' series that failed first, with
+    its count. Now the same stop, message and details."""
+    df = _panel(24, 6, seed=11, common_scale=0.02)
+    df = df.assign(a=_iso_dates(df["time"]), b=-df["time"]).drop(columns="time")
+    files = _halves(tmp_path, df, lambda p: _us_dates(p, "a"))
+    opts = ReadOptions(time_col="a,-b")
+    from forecheck.engine.dask_engine import analyze_dask
+
+    mem = _stop(lambda: forecheck.analyze(files, read_options=opts))
+    dsk = _stop(lambda: analyze_dask([str(tmp_path / "h")], opts, AnalysisConfig(), client=client,
+                                     npartitions=N_PARTITIONS))
+    assert mem.code == dsk.code == "DQ055" and "time column 'a'" in str(mem) and f"{files[1]}:1 " in str(mem)
+    assert str(dsk) == str(mem) and dsk.details == mem.details
+

@@ -21,19 +21,19 @@ are shuffled again by question (with --cluster-col: the clusters a detected
 question joins are put together) and the first pass runs again with each
 partition reading the driver's questions (``partials.Detected``).
 
-How the time column (and a resolution-time column) is read -- dates or datetimes, epoch
-seconds, epoch milliseconds or a step index, the date format -- is decided over every row
-(``_time_readings``: a summary of each shuffled partition, combined on the driver, as the
-in-memory loader decides over the whole column) and given to the partitions: one
-partition's rows alone may read otherwise. Time cells that cannot be read stop the run
-(DQ055) with the in-memory message, counted over every partition (``_stop_on_bad_times``).
+How the time column (or each of its ordering columns, ``--time-col a,-b``), a
+resolution-time and a publication column are read -- dates or datetimes, epoch seconds,
+epoch milliseconds or a step index, the date format -- is decided over every row (``_time_readings``: a summary of each shuffled partition,
+combined on the driver, as the in-memory loader decides over the whole column) and given
+to the partitions: one partition's rows alone may read otherwise. Time cells that cannot
+be read stop the run (DQ055) with the in-memory message, counted over every partition
+(``_stop_on_bad_times``).
 
 A publication column (``--published-col`` or one found by its name) is read by every
 partition as the in-memory loader reads it: back-casts (DQ007) found and, with
---drop-backcast, dropped per partition; whether the time and publication columns are
-day-based (else the column is not used) is decided over every row before the first pass
-(``_backcast_days``), and the distinct back-cast model dates are united on the driver
-(``io/findings.merge_backcasts``), not added.
+--drop-backcast, dropped per partition (the column is used when it and the time column
+are read in days, which the readings decide over every row), and the distinct back-cast
+model dates are united on the driver (``io/findings.merge_backcasts``), not added.
 
 Computed: the data-quality findings and row accounting, DQ011, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
@@ -218,8 +218,6 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                           label="forecheck-read", enforce_metadata=False)
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
-        if opts.published_col:
-            opts = _backcast_days(client, ddf, opts, schema)
         from forecheck.engine import combine as C
         from forecheck.engine import wiener
 
@@ -752,43 +750,24 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
-def _backcast_days(client, ddf, opts: ReadOptions, schema: set[str]) -> ReadOptions:
-    """Whether back-casts can be told (DQ007: the time and publication columns both
-    day-based), decided over every row as the in-memory loader decides over the whole
-    input (io/validate.step_backcast), and given to the partitions: a partition alone
-    may hold only blank or only numeric publication cells and decide otherwise. A time
-    given as several sort keys is a step index."""
-    from dask import delayed
-
-    from forecheck.engine.partials import day_based_parts
-    from forecheck.io.parse import day_based_over
-
-    if opts.time_col not in schema:
-        return replace(opts, backcast_days=False)
-    cols = list(dict.fromkeys([opts.time_col, opts.published_col]))  # (the publication column may be the time)
-    got = client.gather(client.compute([delayed(day_based_parts)(p, cols) for p in ddf.to_delayed()]))
-    days = all(day_based_over(g[k] for g in got) for k in range(len(cols)))
-    return replace(opts, backcast_days=days)
-
-
 def _time_readings(client, parts, opts: ReadOptions, schema: set[str]) -> ReadOptions:
-    """How the time and resolution-time columns are read (kind, unit: epoch seconds,
-    milliseconds or a step index; the date format), decided over every row as the
-    in-memory loader decides over the whole column (io/validate.step_time), and given to
-    the partitions: a partition alone may hold only small integers of a column of epoch
-    seconds, or only the epoch milliseconds of a column mixing them with seconds, or
-    another date format than the rest, and read it otherwise. From a summary of each
-    shuffled partition (io.parse.time_part: no second read of the files); when those do
-    not decide (text of numbers in some partitions and dates in others, or no date format
-    reading every partition's cells) from the distinct cells of the column, brought to
-    the driver. A time given as several sort keys is a step index (not decided here)."""
+    """How the time column (or each column of a time given as several sort keys), the
+    resolution-time and the publication columns are read (kind, unit: epoch seconds,
+    milliseconds or a step index; the date format), decided over
+    every row as the in-memory loader decides over the whole column (io/validate.step_time,
+    step_backcast), and given to the partitions: a partition alone may hold only small
+    integers of a column of epoch seconds, or only the epoch milliseconds of a column mixing
+    them with seconds, or another date format than the rest, and read it otherwise. From a summary of each shuffled
+    partition (io.parse.time_part: no second read of the files); when those do not decide
+    (text of numbers in some partitions and dates in others, or no date format reading
+    every partition's cells) from the distinct cells of the column, brought to the driver."""
     from dask import delayed
 
     from forecheck.engine import partials
     from forecheck.io.parse import parse_time, reading_of, time_reading_over
 
-    cols = [c for c in dict.fromkeys([opts.time_col if opts.time_col in schema else None, opts.resolved_at_col])
-            if c]
+    cols = [c for c in dict.fromkeys([*_time_columns(opts.time_col, schema), opts.resolved_at_col,
+                                      opts.published_col]) if c]
     if not cols:
         return opts
     got = client.gather(client.compute([delayed(partials.time_parts)(p, cols) for p in parts]))

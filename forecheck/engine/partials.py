@@ -260,16 +260,6 @@ def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, 
     return loaded, ctx
 
 
-def day_based_parts(frame: pd.DataFrame, columns: list[str]) -> list[bool | None]:
-    """io.parse.day_based of each of ``columns`` in one read piece, as the loader sees
-    the cells: whether they are dates, numbers, or blank (the driver decides over every
-    piece whether back-casts can be told, io.parse.day_based_over)."""
-    from forecheck.io.parse import day_based
-
-    f = _python_strings(frame[columns])
-    return [day_based(f[c]) for c in columns]
-
-
 def time_parts(frame: pd.DataFrame, columns: list[str]) -> list:
     """io.parse.time_part of each of the time columns ``columns`` in one partition, as
     the loader sees the cells (the driver decides over every partition how each column

@@ -285,33 +285,6 @@ def _numbers_only(blank: np.ndarray, num: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(num) | blank)) and not bool(np.all(blank))
 
 
-def day_based(values: pd.Series) -> bool | None:
-    """Whether :func:`parse_time` reads ``values`` in days (dates, timestamps: unit
-    "day") rather than as numbers (epoch seconds, a step index), in a form that adds
-    up over parts of a column (:func:`day_based_over`): None when every cell is blank
-    (a blank part leaves the decision to the others). The same tests as
-    ``parse_time``'s, without parsing the dates."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return True
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return False
-    _, _, blank, num = _distinct_text(values)
-    if np.all(blank):
-        return None
-    return not _numbers_only(blank, num)
-
-
-def day_based_over(parts) -> bool:
-    """``parse_time(whole).unit == "day"`` from :func:`day_based` of disjoint parts of
-    one column (each part of the same dtype): a part holding a cell that is neither
-    blank nor a number makes the whole column dates; otherwise a part of numbers makes
-    it numbers; a column blank throughout is read as (unparsed) dates."""
-    parts = list(parts)
-    if any(v is True for v in parts):
-        return True
-    return not any(v is False for v in parts)
-
-
 def parse_time(values: pd.Series, reading: TimeReading | None = None) -> ParsedTime:
     """Parse a time column: datetimes, ISO/US dates, 538 run timestamps, epoch
     seconds or plain numbers (a step index). ``reading``: how to read it, decided

@@ -271,7 +271,7 @@ def _parse_time_keys(w: Work) -> np.ndarray:
     raw, keep, sid_codes = w.raw, w.keep, w.raw.sid_codes
     keys = []
     for j, ((col, desc), (name, _)) in enumerate(zip(raw.time_keys, w.cm.time_keys)):
-        pt = parse_time(col)
+        pt = parse_time(col, _reading(w.options, name))
         bad = np.flatnonzero(pt.bad & keep)
         if len(bad):
             raise _bad_times(raw, w.path, col.name, j, bad, _cells(col, bad))
@@ -510,14 +510,9 @@ def step_backcast(w: Work) -> StepResult:
     backcast = np.zeros(w.n_read, bool)
     lag = None
     if raw.published is not None:
-        days = options.backcast_days  # (None: from these rows; else decided over the whole input)
-        pub = parse_time(raw.published) if days is not False else None
-        own = pub is not None and pub.unit == "day" and w.time_unit == "day"
-        if days is None:
-            days = own
-        elif days and not own:
-            raise _mixed_kinds(w, w.cm.published if pub.unit != "day" else w.cm.time)
-        if days:
+        # (read as the whole column reads when the input is validated in parts: ReadOptions.time_readings)
+        pub = parse_time(raw.published, _reading(options, w.cm.published))
+        if pub.unit == "day" and w.time_unit == "day":
             lag = pub.values - t
             backcast = w.keep & np.isfinite(lag) & (lag > 1.0)
         else:
@@ -531,15 +526,6 @@ def step_backcast(w: Work) -> StepResult:
                   details={"count": int(b.size), "model_dates": int(len(dates)),
                            "rows": _row_details(raw, b, _cells(raw.published, b) if b.size else [])}, state=state)
     return StepResult((rec,), {"backcast": backcast} if options.drop_backcast else {})
-
-
-def _mixed_kinds(w: Work, col: str) -> InputError:
-    """The error of rows that read a column as numbers which the whole input holds as
-    dates (``backcast_days`` decided over it): these rows alone cannot be read as the
-    whole input's dates."""
-    return InputError(f"{w.path}: column {col!r} holds only numbers in some series' rows and dates in others; "
-                     "back-casts (DQ007) are decided on dates: write the column as dates (or as numbers) "
-                     "throughout, or use the in-memory engine")
 
 
 def step_time_order(w: Work) -> StepResult:
