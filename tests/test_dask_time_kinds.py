@@ -174,11 +174,15 @@ def test_time_cells_no_one_reading_reads_stop(client, tmp_path, first, second):
     [["", None], ["  "]],
     [["3/1/2024", "3/2/2024"], ["3/3/2024"]],
     [pd.to_datetime(["2024-03-01"]), pd.to_datetime(["2024-03-02 10:00"])],
+    [[2**60 + 1, 2**60 + 2], [2**61 + 1]],
+    [["1152921504606846977", ""], ["1152921504606846978"]],
+    [["1152921504606846977", "1152921504606846978"], ["12.0", None]],
 ])
 def test_a_reading_over_parts_is_parse_time_of_the_whole(parts):
     """What the Dask engine's partitions are told (io.parse.time_reading_over of each
     part's time_part) reads every part as parse_time reads the whole column: same kind,
-    unit, description and values (the parts' rows in order)."""
+    unit, description, values (the parts' rows in order) and exact integers (none when
+    the whole column has a cell that is not one)."""
     from forecheck.io.parse import parse_time, reading_of, time_part, time_reading_over
 
     series = [pd.Series(p) for p in parts]
@@ -189,6 +193,10 @@ def test_a_reading_over_parts_is_parse_time_of_the_whole(parts):
     assert {(r.kind, r.unit, r.description) for r in read} == {(whole.kind, whole.unit, whole.description)}
     np.testing.assert_array_equal(np.concatenate([r.values for r in read]), whole.values)
     np.testing.assert_array_equal(np.concatenate([r.bad for r in read]), whole.bad)
+    if whole.exact is None:
+        assert all(r.exact is None for r in read)
+    else:
+        np.testing.assert_array_equal(np.concatenate([r.exact for r in read]), whole.exact)
 
 
 def test_formats_no_part_decides_alone():
@@ -371,3 +379,50 @@ def test_ordering_columns_read_as_the_whole_column(client, tmp_path):
     assert mem.code == dsk.code == "DQ055" and "time column 'a'" in str(mem) and f"{files[1]}:1 " in str(mem)
     assert str(dsk) == str(mem) and dsk.details == mem.details
 
+
+#: nanosecond epochs of 2001 and of 2017: on either side of 2^60 (2006), where float64's spacing doubles
+NS_2001, NS_2017 = 978_307_200 * 10**9, 1_483_228_800 * 10**9
+
+
+def test_integer_times_beyond_2_53_noted_as_the_whole_column(client, tmp_path, monkeypatch):
+    """Nanosecond epochs of 2001 in one file, of 2017 in the other: the in-memory engine
+    notes once that they are held as float64 "about 256 apart at most" (the whole
+    column's largest); the Dask engine's partitions used to note each their own largest
+    (128 in the partitions of 2001 only: two notes). Notes and every record equal."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = _panel(24, 8, seed=11, common_scale=0.02)
+    ns = df["time"].to_numpy().astype(np.int64) * 3_600 * 10**9
+    files = _halves(tmp_path, df.assign(time=NS_2001 + ns), lambda p: p.assign(time=p["time"] - NS_2001 + NS_2017))
+    mem = forecheck.analyze(files)
+    dsk = _dask([str(tmp_path / "h")], client)
+    noted = [n for n in mem.input["notes"] if n.startswith("Integer times above 2^53")]
+    assert len(noted) == 1 and "about 256 apart" in noted[0]
+    assert dsk.input["notes"][:-1] == mem.input["notes"]
+    _assert_engines_agree(dsk, mem)
+
+
+def test_integer_text_held_exactly_only_as_the_whole_column(client, tmp_path, monkeypatch):
+    """Times as text: nanosecond epochs written as integers in one file, and as decimals
+    ("12.0") in the other. The in-memory engine holds the whole column as float64 (not
+    every cell is an integer), so two rows of a series 1 ns apart with one probability
+    are one time: a duplicate (DQ003, dropped). A partition of the first file's series
+    alone used to hold them exactly (two times, no duplicate). DQ003, the accounting, the
+    notes and every record equal the in-memory engine's."""
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = _panel(24, 8, seed=11, common_scale=0.02)
+    t = NS_2017 + df["time"].to_numpy().astype(np.int64) * 3_600 * 10**9
+    df = df.assign(time=t.astype(str).astype(object))
+    first = df.drop_duplicates("series").index[:3]  # a copy of the first row of three series, 1 ns later
+    copies = df.loc[first].assign(time=(t[first] + 1).astype(str).astype(object))
+    df = pd.concat([df, copies]).sort_index(kind="stable").reset_index(drop=True)
+    files = _halves(tmp_path, df, lambda p: p.assign(time=p["time"] + ".0"))
+    mem = forecheck.analyze(files)
+    dsk = _dask([str(tmp_path / "h")], client)
+    assert mem.result("DQ003").status == "fail" and mem.input["rows_dropped"]["duplicate"] == 3
+    assert dsk.result("DQ003").to_dict() == mem.result("DQ003").to_dict()
+    assert dsk.input["notes"][:-1] == mem.input["notes"]
+    _assert_engines_agree(dsk, mem)

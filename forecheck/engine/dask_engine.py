@@ -23,7 +23,8 @@ partition reading the driver's questions (``partials.Detected``).
 
 How the time column (or each of its ordering columns, ``--time-col a,-b``), a
 resolution-time and a publication column are read -- dates or datetimes, epoch seconds,
-epoch milliseconds or a step index, the date format -- is decided over every row (``_time_readings``: a summary of each shuffled partition,
+epoch milliseconds or a step index, the date format, integers held exactly or as float64
+-- is decided over every row (``_time_readings``: a summary of each shuffled partition,
 combined on the driver, as the in-memory loader decides over the whole column) and given
 to the partitions: one partition's rows alone may read otherwise. Time cells that cannot
 be read stop the run (DQ055) with the in-memory message, counted over every partition
@@ -753,11 +754,12 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
 def _time_readings(client, parts, opts: ReadOptions, schema: set[str]) -> ReadOptions:
     """How the time column (or each column of a time given as several sort keys), the
     resolution-time and the publication columns are read (kind, unit: epoch seconds,
-    milliseconds or a step index; the date format), decided over
+    milliseconds or a step index; the date format; integers exactly or not), decided over
     every row as the in-memory loader decides over the whole column (io/validate.step_time,
     step_backcast), and given to the partitions: a partition alone may hold only small
     integers of a column of epoch seconds, or only the epoch milliseconds of a column mixing
-    them with seconds, or another date format than the rest, and read it otherwise. From a summary of each shuffled
+    them with seconds, or another date format than the rest, or only integer text of a
+    column holding "12.0" too, and read it otherwise. From a summary of each shuffled
     partition (io.parse.time_part: no second read of the files); when those do not decide
     (text of numbers in some partitions and dates in others, or no date format reading
     every partition's cells) from the distinct cells of the column, brought to the driver."""

@@ -394,7 +394,8 @@ def step_time(w: Work) -> StepResult:
         w.t = w.t_key = _parse_time_keys(w)
         w.time_kind, w.time_unit, time_desc = "index", "step", "step index from ordered columns"
     else:
-        pt = parse_time(raw.time, _reading(w.options, w.cm.time))
+        reading = _reading(w.options, w.cm.time)
+        pt = parse_time(raw.time, reading)
         bad = np.flatnonzero(pt.bad & w.keep)
         if len(bad):
             raise _bad_times(raw, w.path, w.cm.time, None, bad, _cells(raw.time, bad))
@@ -403,8 +404,10 @@ def step_time(w: Work) -> StepResult:
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
         big = pt.exact is not None and len(pt.exact) > 0 and _beyond_float(pt.exact)  # cheap test first
         if big and np.any(np.abs(pt.exact[w.keep]) > 2**53):
+            # (the whole column's largest time when it is read in parts: one note, the whole input's)
+            top = reading.top if reading is not None else float(np.abs(pt.exact).max())
             w.notes.append(f"Integer times above 2^53 (e.g. nanosecond epochs) are ordered and compared exactly; "
-                           f"the analysis holds them as float64 (about {np.spacing(float(np.abs(pt.exact).max())):g} "
+                           f"the analysis holds them as float64 (about {np.spacing(top):g} "
                            f"apart at most), so times closer than that count as simultaneous.")
     w.notes.append(f"Times read as {time_desc} (time kind {w.time_kind!r}, unit {w.time_unit!r}).")
     return StepResult((_pass("DQ055", f"all times parsed ({time_desc})"),))
