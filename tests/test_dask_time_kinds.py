@@ -426,3 +426,40 @@ def test_integer_text_held_exactly_only_as_the_whole_column(client, tmp_path, mo
     assert dsk.result("DQ003").to_dict() == mem.result("DQ003").to_dict()
     assert dsk.input["notes"][:-1] == mem.input["notes"]
     _assert_engines_agree(dsk, mem)
+
+
+def test_integer_times_beyond_2_53_with_nulls_in_one_file(client, tmp_path, monkeypatch):
+    """Nanosecond epochs as Parquet integers, the second file's column holding a null (on
+    a row without a probability: dropped before the times are read). pandas reads that
+    file's column as float64 and the first file's as int64; the in-memory engine holds the
+    whole column as float64 (no exact integers, no note). The Dask engine's shuffle could
+    not put the two together (int64 beyond 2^53 into float64: "internal error", exit 2);
+    now every piece reads such a column as float64, and every record, the notes and the
+    accounting equal the in-memory engine's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import forecheck.stats.asymptotic as asym
+
+    monkeypatch.setattr(asym, "ANALYTIC_MIN_NEFF", 0.0)
+    df = _panel(24, 8, seed=11, common_scale=0.02)
+    df["time"] = NS_2017 + df["time"].to_numpy().astype(np.int64) * 3_600 * 10**9
+    ids = df["series"].unique()
+    out = tmp_path / "h"
+    out.mkdir()
+    files = []
+    for k, part in enumerate((df[df["series"].isin(ids[:12])], df[~df["series"].isin(ids[:12])])):
+        time = pa.array(part["time"].to_numpy(), type=pa.int64())
+        if k == 1:  # (a null time on a row without a probability)
+            gone = int(np.flatnonzero(part["p"].isna().to_numpy())[0]) if part["p"].isna().any() else 0
+            part = part.assign(p=part["p"].where(np.arange(len(part)) != gone))
+            time = pa.array([None if i == gone else int(v) for i, v in enumerate(part["time"])], type=pa.int64())
+        table = pa.table({"series": part["series"].to_numpy(dtype=object), "time": time,
+                          "p": part["p"].to_numpy(), "outcome": part["outcome"].to_numpy()})
+        files.append(str(out / f"part{k}.parquet"))
+        pq.write_table(table, files[-1])  # (no pandas metadata: the column reads as float64 where it has a null)
+    mem = forecheck.analyze(files)
+    dsk = _dask([str(out)], client)
+    assert not any(n.startswith("Integer times above 2^53") for n in mem.input["notes"])
+    assert dsk.input["notes"][:-1] == mem.input["notes"]
+    _assert_engines_agree(dsk, mem)

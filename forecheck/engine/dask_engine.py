@@ -644,6 +644,7 @@ def _check_files(files: list[str], needed: list[str]):
     file row it starts at, so every row keeps its file and row number) and the
     columns' types unified over the files (a pyarrow schema)."""
     import pyarrow.parquet as pq
+    import pyarrow.types as pa_types
 
     from forecheck.engine.partials import ROW_BITS, Piece
     from forecheck.io import layout_mismatch
@@ -653,6 +654,7 @@ def _check_files(files: list[str], needed: list[str]):
         raise InputError(f"--engine dask reads at most {(1 << (63 - ROW_BITS)) - 1:,} files; merge some of them")
     first_kind: dict[str, tuple[str, str]] = {}  # column -> (kind, the first file holding it)
     types: dict[str, list] = {c: [] for c in needed}
+    with_nulls: set[str] = set()  # integer columns some row group of which may hold nulls
     pieces = []
     for i, path in enumerate(files):
         try:
@@ -669,6 +671,8 @@ def _check_files(files: list[str], needed: list[str]):
             if kind == "null":
                 continue
             types[col].append(t)
+            if kind == "number" and pa_types.is_integer(t) and _may_hold_nulls(md, col):
+                with_nulls.add(col)
             seen, where = first_kind.setdefault(col, (kind, path))
             if seen != kind:
                 raise InputError(f"{path}: column {col!r} holds {kind} values where {where} holds {seen}; "
@@ -689,14 +693,30 @@ def _check_files(files: list[str], needed: list[str]):
             size += rg.total_byte_size
         if groups and row > start:
             pieces.append(Piece(i, path, tuple(groups), start))
-    return pieces, _unified(types)
+    return pieces, _unified(types, with_nulls)
 
 
-def _unified(types: dict[str, list]):
+def _may_hold_nulls(md, col: str) -> bool:
+    """Whether a file's column may hold nulls, by its row groups' statistics (none
+    written: it may)."""
+    j = next((k for k in range(md.num_columns) if md.schema.column(k).path == col), None)
+    if j is None:
+        return True
+    for g in range(md.num_row_groups):
+        st = md.row_group(g).column(j).statistics
+        if st is None or not st.has_null_count or st.null_count > 0:
+            return True
+    return False
+
+
+def _unified(types: dict[str, list], with_nulls: set[str] = frozenset()):
     """One Arrow type per column for every file's rows: the type the files share;
     numbers of several types as float64 (pandas' unification), text as large_string,
     dictionary-encoded columns as their values; otherwise the first file's type (a
-    cast that fails names the file, column and type)."""
+    cast that fails names the file, column and type). An integer column that may hold
+    nulls (``with_nulls``) is float64 in every piece: pandas reads the pieces holding a
+    null as float64, the others as int64, which the shuffle cannot put together beyond
+    2^53 (the in-memory reader holds such a file's column as float64 too)."""
     import pyarrow as pa
 
     fields = []
@@ -704,6 +724,8 @@ def _unified(types: dict[str, list]):
         ts = [t.value_type if pa.types.is_dictionary(t) else t for t in ts]
         if not ts:
             t = pa.null()
+        elif col in with_nulls:
+            t = pa.float64()
         elif all(t == ts[0] for t in ts):
             t = ts[0]
         elif _kind(ts[0]) == "number":

@@ -74,6 +74,11 @@ def read_piece(piece: Piece, names: list[str], schema) -> pd.DataFrame:
 
     # (the parameter is not called ``columns``: dask.dataframe.from_map would pass its own)
     table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups), columns=names).select(names)
+    for k, f in enumerate(table.schema):
+        if pa.types.is_integer(f.type) and pa.types.is_floating(schema.field(f.name).type):
+            # integers read as float64 (columns of several number types, or with nulls): rounded
+            # to the nearest float64 beyond 2^53, as pandas reads them (the checked cast refuses)
+            table = table.set_column(k, f.name, table.column(k).cast(schema.field(f.name).type, safe=False))
     try:
         table = table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
