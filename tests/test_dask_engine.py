@@ -1039,44 +1039,6 @@ def test_publication_column_with_times_not_in_days(client, tmp_path, monkeypatch
     assert _compare(dsk, mem, ("MG101",)) == []
 
 
-def test_a_column_decides_day_based_over_its_parts():
-    """What the Dask engine's partitions are told (io.parse.day_based_over of each
-    piece's day_based) is parse_time's unit of the whole column, including where a
-    part alone reads otherwise: a part of blank cells reads as dates, a part of
-    numbers as numbers."""
-    from forecheck.io.parse import day_based, day_based_over, parse_time
-
-    dates = pd.Series(["2024-03-01", "2024-03-02T10:00:00", ""], dtype=object)
-    numbers = pd.Series(["1709251200", " 1709337600", None], dtype=object)
-    blank = pd.Series(["", None, "  "], dtype=object)
-    assert parse_time(blank).unit == "day" and day_based(blank) is None
-    for parts in ([dates, numbers], [numbers, blank], [blank, blank], [dates, blank], [numbers],
-                  [pd.Series(pd.to_datetime(["2024-03-01"]))], [pd.Series([1.0, np.nan])]):
-        whole = pd.concat(parts, ignore_index=True)
-        assert day_based_over(day_based(p) for p in parts) == (parse_time(whole).unit == "day"), parts
-    # the part of numbers alone against the whole column of numbers and blanks: both numbers
-    assert parse_time(pd.concat([numbers, blank], ignore_index=True)).unit == "second"
-
-
-def test_publication_cells_of_two_kinds_exit_2(client, tmp_path):
-    """A publication column of text holding dates in one series and only numbers in the
-    others: the whole input reads the column as dates, a partition of the numeric series
-    alone would read numbers, which it cannot turn into the whole input's dates: exit 2
-    with a message naming the column (not a traceback)."""
-    from typer.testing import CliRunner
-
-    from forecheck.cli.app import app
-
-    df = _backcast_panel(seed=4)
-    first = df["series"] == df["series"].iloc[0]
-    df.loc[~first, "published"] = "1709251200"
-    _write(df, tmp_path / "k", 2, by_time=False)
-    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "k"), "--engine", "dask", "--scheduler",
-                                   client.scheduler.address, "--isolated"])
-    assert res.exit_code == 2 and "column 'published' holds only numbers in some series' rows" in res.stderr
-    assert "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
-
-
 @pytest.mark.parametrize("split", [False, True])
 def test_the_sample_as_parquet_equals_the_in_memory_engine(client, tmp_path, monkeypatch, split):
     """The bundled sample (its publication column found by name, back-casts on 70 model

@@ -21,18 +21,20 @@ are shuffled again by question (with --cluster-col: the clusters a detected
 question joins are put together) and the first pass runs again with each
 partition reading the driver's questions (``partials.Detected``).
 
-How the time column (and a resolution-time column) is read -- dates or datetimes, epoch
-seconds, epoch milliseconds or a step index, the date format -- is decided over every row
-(``_time_readings``: a summary of each shuffled partition, combined on the driver, as the
-in-memory loader decides over the whole column) and given to the partitions: one
-partition's rows alone may read otherwise.
+How the time column (or each of its ordering columns, ``--time-col a,-b``), a
+resolution-time and a publication column are read -- dates or datetimes, epoch seconds,
+epoch milliseconds or a step index, the date format, integers held exactly or as float64
+-- is decided over every row (``_time_readings``: a summary of each shuffled partition,
+combined on the driver, as the in-memory loader decides over the whole column) and given
+to the partitions: one partition's rows alone may read otherwise. Time cells that cannot
+be read stop the run (DQ055) with the in-memory message, counted over every partition
+(``_stop_on_bad_times``).
 
 A publication column (``--published-col`` or one found by its name) is read by every
 partition as the in-memory loader reads it: back-casts (DQ007) found and, with
---drop-backcast, dropped per partition; whether the time and publication columns are
-day-based (else the column is not used) is decided over every row before the first pass
-(``_backcast_days``), and the distinct back-cast model dates are united on the driver
-(``io/findings.merge_backcasts``), not added.
+--drop-backcast, dropped per partition (the column is used when it and the time column
+are read in days, which the readings decide over every row), and the distinct back-cast
+model dates are united on the driver (``io/findings.merge_backcasts``), not added.
 
 Computed: the data-quality findings and row accounting, DQ011, MG101–MG106,
 CA201–CA204 (the last four by their own check functions on the per-series forecasts)
@@ -217,8 +219,6 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                           label="forecheck-read", enforce_metadata=False)
         if opts.scale == "auto":
             opts, scale_note = _scale(ddf, opts)
-        if opts.published_col:
-            opts = _backcast_days(client, ddf, opts, schema)
         from forecheck.engine import combine as C
         from forecheck.engine import wiener
 
@@ -235,6 +235,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         detection = config.question_detection and not opts.question_col
         p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, None, detection) for p in parts])
         first = client.gather(p1)
+        _stop_on_bad_times(first)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
         _some_usable(first)
@@ -300,6 +301,17 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
     return _report(first, second, files, paths, config, scale_note, n_parts, hs, fits, fit_errors,
                    (vr_q, vr_parts), vol, wn_nulls, opts, key, dq if detected is not None else None, reshuffled,
                    fetched, dropped, column_notes)
+
+
+def _stop_on_bad_times(first: list) -> None:
+    """Partitions whose time cells cannot be read (DQ055): the in-memory loader's stop on
+    the whole input, its cells counted over every partition and the rows shown the first
+    in input order (io/validate.merge_bad_times), not one partition's."""
+    from forecheck.io.validate import BadTimes, merge_bad_times
+
+    bad = [r for r in first if isinstance(r, BadTimes)]
+    if bad:
+        raise merge_bad_times(bad)
 
 
 def _some_usable(first: list) -> None:
@@ -542,7 +554,7 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
     from forecheck import io
     from forecheck.io.infer import infer_columns
     from forecheck.io.readers import unreadable_parquet
-    from forecheck.io.validate import NoUsableRows
+    from forecheck.io.validate import BadTimes, NoUsableRows
 
     try:
         pf = pq.ParquetFile(files[0])
@@ -555,6 +567,11 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
         cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     except NoUsableRows as exc:  # (a sample of back-casts, say, dropped: its columns are what is read here)
         cols = exc.info.columns
+    except BadTimes:
+        # (time cells the sample alone cannot read: how the column reads, and so which of its
+        # cells cannot be read, is decided over every row; the partitions stop with the whole
+        # input's DQ055 message if any)
+        cols = infer_columns(sample, opts, files[0]).info()
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
     # question, cluster, underlying, resolution- and publication-time columns found by their names
@@ -627,6 +644,7 @@ def _check_files(files: list[str], needed: list[str]):
     file row it starts at, so every row keeps its file and row number) and the
     columns' types unified over the files (a pyarrow schema)."""
     import pyarrow.parquet as pq
+    import pyarrow.types as pa_types
 
     from forecheck.engine.partials import ROW_BITS, Piece
     from forecheck.io import layout_mismatch
@@ -636,6 +654,7 @@ def _check_files(files: list[str], needed: list[str]):
         raise InputError(f"--engine dask reads at most {(1 << (63 - ROW_BITS)) - 1:,} files; merge some of them")
     first_kind: dict[str, tuple[str, str]] = {}  # column -> (kind, the first file holding it)
     types: dict[str, list] = {c: [] for c in needed}
+    with_nulls: set[str] = set()  # integer columns some row group of which may hold nulls
     pieces = []
     for i, path in enumerate(files):
         try:
@@ -652,6 +671,8 @@ def _check_files(files: list[str], needed: list[str]):
             if kind == "null":
                 continue
             types[col].append(t)
+            if kind == "number" and pa_types.is_integer(t) and _may_hold_nulls(md, col):
+                with_nulls.add(col)
             seen, where = first_kind.setdefault(col, (kind, path))
             if seen != kind:
                 raise InputError(f"{path}: column {col!r} holds {kind} values where {where} holds {seen}; "
@@ -672,14 +693,30 @@ def _check_files(files: list[str], needed: list[str]):
             size += rg.total_byte_size
         if groups and row > start:
             pieces.append(Piece(i, path, tuple(groups), start))
-    return pieces, _unified(types)
+    return pieces, _unified(types, with_nulls)
 
 
-def _unified(types: dict[str, list]):
+def _may_hold_nulls(md, col: str) -> bool:
+    """Whether a file's column may hold nulls, by its row groups' statistics (none
+    written: it may)."""
+    j = next((k for k in range(md.num_columns) if md.schema.column(k).path == col), None)
+    if j is None:
+        return True
+    for g in range(md.num_row_groups):
+        st = md.row_group(g).column(j).statistics
+        if st is None or not st.has_null_count or st.null_count > 0:
+            return True
+    return False
+
+
+def _unified(types: dict[str, list], with_nulls: set[str] = frozenset()):
     """One Arrow type per column for every file's rows: the type the files share;
     numbers of several types as float64 (pandas' unification), text as large_string,
     dictionary-encoded columns as their values; otherwise the first file's type (a
-    cast that fails names the file, column and type)."""
+    cast that fails names the file, column and type). An integer column that may hold
+    nulls (``with_nulls``) is float64 in every piece: pandas reads the pieces holding a
+    null as float64, the others as int64, which the shuffle cannot put together beyond
+    2^53 (the in-memory reader holds such a file's column as float64 too)."""
     import pyarrow as pa
 
     fields = []
@@ -687,6 +724,8 @@ def _unified(types: dict[str, list]):
         ts = [t.value_type if pa.types.is_dictionary(t) else t for t in ts]
         if not ts:
             t = pa.null()
+        elif col in with_nulls:
+            t = pa.float64()
         elif all(t == ts[0] for t in ts):
             t = ts[0]
         elif _kind(ts[0]) == "number":
@@ -734,43 +773,25 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
                      "--scale percent (or --scale unit) explicitly")
 
 
-def _backcast_days(client, ddf, opts: ReadOptions, schema: set[str]) -> ReadOptions:
-    """Whether back-casts can be told (DQ007: the time and publication columns both
-    day-based), decided over every row as the in-memory loader decides over the whole
-    input (io/validate.step_backcast), and given to the partitions: a partition alone
-    may hold only blank or only numeric publication cells and decide otherwise. A time
-    given as several sort keys is a step index."""
-    from dask import delayed
-
-    from forecheck.engine.partials import day_based_parts
-    from forecheck.io.parse import day_based_over
-
-    if opts.time_col not in schema:
-        return replace(opts, backcast_days=False)
-    cols = list(dict.fromkeys([opts.time_col, opts.published_col]))  # (the publication column may be the time)
-    got = client.gather(client.compute([delayed(day_based_parts)(p, cols) for p in ddf.to_delayed()]))
-    days = all(day_based_over(g[k] for g in got) for k in range(len(cols)))
-    return replace(opts, backcast_days=days)
-
-
 def _time_readings(client, parts, opts: ReadOptions, schema: set[str]) -> ReadOptions:
-    """How the time and resolution-time columns are read (kind, unit: epoch seconds,
-    milliseconds or a step index; the date format), decided over every row as the
-    in-memory loader decides over the whole column (io/validate.step_time), and given to
-    the partitions: a partition alone may hold only small integers of a column of epoch
-    seconds, or only the epoch milliseconds of a column mixing them with seconds, or
-    another date format than the rest, and read it otherwise. From a summary of each
-    shuffled partition (io.parse.time_part: no second read of the files); when those do
-    not decide (text of numbers in some partitions and dates in others, or no date format
-    reading every partition's cells) from the distinct cells of the column, brought to
-    the driver. A time given as several sort keys is a step index (not decided here)."""
+    """How the time column (or each column of a time given as several sort keys), the
+    resolution-time and the publication columns are read (kind, unit: epoch seconds,
+    milliseconds or a step index; the date format; integers exactly or not), decided over
+    every row as the in-memory loader decides over the whole column (io/validate.step_time,
+    step_backcast), and given to the partitions: a partition alone may hold only small
+    integers of a column of epoch seconds, or only the epoch milliseconds of a column mixing
+    them with seconds, or another date format than the rest, or only integer text of a
+    column holding "12.0" too, and read it otherwise. From a summary of each shuffled
+    partition (io.parse.time_part: no second read of the files); when those do not decide
+    (text of numbers in some partitions and dates in others, or no date format reading
+    every partition's cells) from the distinct cells of the column, brought to the driver."""
     from dask import delayed
 
     from forecheck.engine import partials
     from forecheck.io.parse import parse_time, reading_of, time_reading_over
 
-    cols = [c for c in dict.fromkeys([opts.time_col if opts.time_col in schema else None, opts.resolved_at_col])
-            if c]
+    cols = [c for c in dict.fromkeys([*_time_columns(opts.time_col, schema), opts.resolved_at_col,
+                                      opts.published_col]) if c]
     if not cols:
         return opts
     got = client.gather(client.compute([delayed(partials.time_parts)(p, cols) for p in parts]))
@@ -859,6 +880,11 @@ def _report(first, second, files, paths, config: AnalysisConfig, scale_note, n_p
                           max(r.time_max for r in first), paths, note)
     if column_notes is not None:
         info["notes"] = _notes_as_found(info["notes"], *column_notes)
+    # the in-memory reader's note on each file's format, where the in-memory engine places
+    # them (after the validator's notes), before the engine's own
+    from forecheck.io import parquet_note
+
+    info["notes"][-1:-1] = [parquet_note(f) for f in files]
     questions, q_ctx = _questions(first, series, series_order, time_unit, config, detected)
     if questions.n_questions:  # as forecheck.analyze reports them
         from forecheck.stats.questions import questions_info

@@ -42,7 +42,7 @@ from forecheck.engine import wiener
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
-from forecheck.io.validate import NoUsableRows, row_labels
+from forecheck.io.validate import BadTimes, NoUsableRows, row_labels
 from forecheck.panel import NO_CLUSTER
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
@@ -74,6 +74,11 @@ def read_piece(piece: Piece, names: list[str], schema) -> pd.DataFrame:
 
     # (the parameter is not called ``columns``: dask.dataframe.from_map would pass its own)
     table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups), columns=names).select(names)
+    for k, f in enumerate(table.schema):
+        if pa.types.is_integer(f.type) and pa.types.is_floating(schema.field(f.name).type):
+            # integers read as float64 (columns of several number types, or with nulls): rounded
+            # to the nearest float64 beyond 2^53, as pandas reads them (the checked cast refuses)
+            table = table.set_column(k, f.name, table.column(k).cast(schema.field(f.name).type, safe=False))
     try:
         table = table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -258,16 +263,6 @@ def _context(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, 
     if detected is not None and loaded.panel.question is None:
         ctx.cache["questions"] = detected.of(loaded.panel.ids)
     return loaded, ctx
-
-
-def day_based_parts(frame: pd.DataFrame, columns: list[str]) -> list[bool | None]:
-    """io.parse.day_based of each of ``columns`` in one read piece, as the loader sees
-    the cells: whether they are dates, numbers, or blank (the driver decides over every
-    piece whether back-casts can be told, io.parse.day_based_over)."""
-    from forecheck.io.parse import day_based
-
-    f = _python_strings(frame[columns])
-    return [day_based(f[c]) for c in columns]
 
 
 def time_parts(frame: pd.DataFrame, columns: list[str]) -> list:
@@ -482,15 +477,19 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
 
 
 def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
-          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | None:
+          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | BadTimes | None:
     """The first pass; with ``detection`` also what the driver's question detection
-    reads (``detection_parts``)."""
+    reads (``detection_parts``). Time cells that cannot be read (DQ055) are returned,
+    not raised: the driver words the stop of the whole input from every partition's
+    (io/validate.merge_bad_times)."""
     if len(frame) == 0:
         return None
     try:
         loaded, ctx = _context(frame, options, config, files, detected)
     except NoUsableRows as exc:
         return Dropped(info=exc.info, findings=exc.findings)
+    except BadTimes as exc:
+        return exc
     panel = loaded.panel
     lab = labels(frame, options, kept=kept_rows(panel))
     pan, mask = _mg101_inputs(ctx)

@@ -145,7 +145,7 @@ def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length:
             meta_notes.append(f"{t.path}: {t.format.upper()} text, {t.encoding}, {dname}-separated"
                               + (", gzip-compressed" if t.compressed else "") + ".")
         elif t.format == "parquet":
-            meta_notes.append(f"{t.path}: Parquet" + (", gzip-compressed" if t.compressed else "") + ".")
+            meta_notes.append(parquet_note(t.path, t.compressed))
     if cm.layout == "wide":
         meta_notes.append("Wide layout: rows are counted as cells (time rows x series columns).")
     # the DQ052 hint looks at the columns not used (the used ones are in ``raw``)
@@ -161,6 +161,11 @@ def _load_tables_inner(tables: list[RawTable], options: ReadOptions, min_length:
             t.frame = None
     del parts, first, hint_frame
     return validate(raw, cm, options, meta, min_length)
+
+
+def parquet_note(path: str, compressed: bool = False) -> str:
+    """The input note on a Parquet file (both engines)."""
+    return f"{path}: Parquet" + (", gzip-compressed" if compressed else "") + "."
 
 
 def _col(frame: pd.DataFrame, name: str | None) -> pd.Series | None:

@@ -37,14 +37,10 @@ class ReadOptions:
     input_format: Literal["auto", "csv", "tsv", "parquet"] = "auto"
     # Drop rows published more than one day after their model date (DQ007 back-casts).
     drop_backcast: bool = False
-    # Whether the time and publication columns are both day-based (back-casts can be told),
-    # decided over the whole input by a caller that validates it in parts (the Dask engine:
-    # a part alone may hold only blank or only numeric cells); None: decided from the rows read.
-    backcast_days: bool | None = None
-    # How time columns are read (``(column, io.parse.TimeReading)`` pairs: the time and
-    # resolution-time columns), decided over the whole input by a caller that validates it
-    # in parts (the Dask engine: a part alone may read its numbers or dates otherwise);
-    # a column not listed: decided from the rows read.
+    # How time columns are read (``(column, io.parse.TimeReading)`` pairs: the time column or
+    # each of its ordering columns, the resolution-time and publication columns), decided over
+    # the whole input by a caller that validates it in parts (the Dask engine: a part alone may
+    # read its numbers or dates otherwise); a column not listed: decided from the rows read.
     time_readings: tuple = ()
     stdin_name: str | None = None  # what to call "-" in messages (--stdin-filename)
     # Reading limits (0 = no limit); exceeding one stops with an InputError (exit 2,

@@ -285,33 +285,6 @@ def _numbers_only(blank: np.ndarray, num: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(num) | blank)) and not bool(np.all(blank))
 
 
-def day_based(values: pd.Series) -> bool | None:
-    """Whether :func:`parse_time` reads ``values`` in days (dates, timestamps: unit
-    "day") rather than as numbers (epoch seconds, a step index), in a form that adds
-    up over parts of a column (:func:`day_based_over`): None when every cell is blank
-    (a blank part leaves the decision to the others). The same tests as
-    ``parse_time``'s, without parsing the dates."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return True
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return False
-    _, _, blank, num = _distinct_text(values)
-    if np.all(blank):
-        return None
-    return not _numbers_only(blank, num)
-
-
-def day_based_over(parts) -> bool:
-    """``parse_time(whole).unit == "day"`` from :func:`day_based` of disjoint parts of
-    one column (each part of the same dtype): a part holding a cell that is neither
-    blank nor a number makes the whole column dates; otherwise a part of numbers makes
-    it numbers; a column blank throughout is read as (unparsed) dates."""
-    parts = list(parts)
-    if any(v is True for v in parts):
-        return True
-    return not any(v is False for v in parts)
-
-
 def parse_time(values: pd.Series, reading: TimeReading | None = None) -> ParsedTime:
     """Parse a time column: datetimes, ISO/US dates, 538 run timestamps, epoch
     seconds or plain numbers (a step index). ``reading``: how to read it, decided
@@ -365,6 +338,10 @@ class TimeReading:
     description: str
     divisor: float = 1.0  # numbers: 1000 for epoch milliseconds (read as seconds)
     fmt: str | None = None  # text dates: the TIME_FORMATS format that reads them
+    # integers: held exactly (ParsedTime.exact) only when the whole column can be (a part of
+    # integer cells alone could, where the whole column, holding "12.0" too, cannot)
+    exact: bool = False
+    top: float = 0.0  # exact integers: the largest magnitude of the whole column (its float64 spacing)
 
 
 @dataclass(frozen=True)
@@ -378,6 +355,8 @@ class TimePart:
     lo: float = 0.0  # numbers: range of the finite values
     hi: float = 0.0
     tod: bool = False  # datetime: some value has a time of day
+    exact: bool = False  # numbers: held exactly as int64 (ParsedTime.exact)
+    top: float = 0.0  # exact numbers: the largest magnitude
     # dates: per TIME_FORMATS format, (it reads every non-blank cell, some value has a time of day)
     formats: tuple[tuple[bool, bool], ...] = ()
 
@@ -395,13 +374,15 @@ def time_part(values: pd.Series) -> TimePart:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         n, integral, lo, hi = _number_stats(values.to_numpy(dtype=float, na_value=np.nan),
                                             pd.api.types.is_integer_dtype(values.dtype))
-        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi)
+        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi, **_exact_part(_exact_of_integers(values)))
     _, u, blank, num = _distinct_text(values)
     if np.all(blank):
         return TimePart("blank")
     if _numbers_only(blank, num):
         n, integral, lo, hi = _number_stats(np.where(blank, np.nan, num), False)
-        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi)
+        # (on the distinct cells: every one is some row's, so the largest is the rows')
+        exact = _exact_integers(u, blank, np.arange(len(u)))
+        return TimePart("numbers", n=n, integral=integral, lo=lo, hi=hi, **_exact_part(exact))
     formats = []
     for fmt, _ in TIME_FORMATS:  # every format: which one reads every part's cells is known only over them all
         try:
@@ -413,11 +394,23 @@ def time_part(values: pd.Series) -> TimePart:
     return TimePart("dates", formats=tuple(formats))
 
 
+def _exact_part(exact: np.ndarray | None) -> dict:
+    """TimePart's exact and top of a part whose integers are ``exact`` (None: not held exactly)."""
+    if exact is None:
+        return {"exact": False}
+    return {"exact": True, "top": _top(exact)}
+
+
+def _top(exact: np.ndarray) -> float:
+    """The largest magnitude of exact integer times, as the note on times beyond 2^53 quotes it."""
+    return float(np.abs(exact).max()) if len(exact) else 0.0
+
+
 def time_reading_over(parts) -> TimeReading | None:
     """``parse_time(whole)``'s reading from :func:`time_part` of disjoint parts of one
     column (each part of the same dtype): datetimes are dates unless some value has a
     time of day; numbers are epoch seconds, epoch milliseconds or a step index by the
-    range of every part's numbers; text dates take the first format that reads every
+    range of every part's numbers, held exactly (int64) when every part's are; text dates take the first format that reads every
     part's cells. None when the parts do not decide it (text of numbers in some parts
     and dates in others, or no format reads every part's cells: ``parse_time`` then
     picks the format failing on the fewest distinct cells, which counts need every
@@ -433,7 +426,9 @@ def time_reading_over(parts) -> TimeReading | None:
         integral = bool(some) and all(p.integral for p in some)
         lo, hi = (min(p.lo for p in some), max(p.hi for p in some)) if some else (0.0, 0.0)
         kind, unit, desc, divisor = _numeric_reading(integral, lo, hi)
-        return TimeReading(kind, unit, desc, divisor)
+        exact = all(p.exact for p in parts)  # (int64 for every part's integers: for the whole column's)
+        return TimeReading(kind, unit, desc, divisor, exact=exact,
+                           top=max(p.top for p in parts) if exact else 0.0)
     if forms == {"dates"}:
         for i, (fmt, desc) in enumerate(TIME_FORMATS):
             if all(p.formats[i][0] for p in parts):
@@ -452,7 +447,8 @@ def time_cells(values: pd.Series) -> np.ndarray:
 def reading_of(pt: ParsedTime) -> TimeReading:
     """The :class:`TimeReading` that reads a column as ``pt`` read it."""
     fmt = next((f for f, d in TIME_FORMATS if d == pt.description), None)
-    return TimeReading(pt.kind, pt.unit, pt.description, 1000.0 if pt.description == EPOCH_MS else 1.0, fmt)
+    return TimeReading(pt.kind, pt.unit, pt.description, 1000.0 if pt.description == EPOCH_MS else 1.0, fmt,
+                       exact=pt.exact is not None, top=_top(pt.exact) if pt.exact is not None else 0.0)
 
 
 def _parse_as(values: pd.Series, reading: TimeReading) -> ParsedTime:
@@ -469,14 +465,15 @@ def _parse_as(values: pd.Series, reading: TimeReading) -> ParsedTime:
         num = values.to_numpy(dtype=float, na_value=np.nan)
         t = num / reading.divisor if reading.divisor != 1.0 else num
         return ParsedTime(t, reading.kind, reading.unit, reading.description, ~np.isfinite(num),
-                          _exact_of_integers(values))
+                          _exact_of_integers(values) if reading.exact else None)
     codes, u, blank, num = _distinct_text(values)
     if reading.fmt is None:  # numbers (a cell that is not one reads as bad, as in a whole column of dates)
         tu = np.where(blank, np.nan, num)
         if reading.divisor != 1.0:
             tu = tu / reading.divisor
         return ParsedTime(tu[codes], reading.kind, reading.unit, reading.description,
-                          _per_row(blank | ~np.isfinite(tu), codes), _exact_integers(u, blank, codes))
+                          _per_row(blank | ~np.isfinite(tu), codes),
+                          _exact_integers(u, blank, codes) if reading.exact else None)
     try:
         days, _ = _datetime_to_days(_dates_as(u, reading.fmt))
     except (ValueError, TypeError):

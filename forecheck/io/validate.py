@@ -85,11 +85,20 @@ def _row_details(raw: RawLong, rows: np.ndarray, values, extra: dict | None = No
     return out
 
 
-def _examples(raw: RawLong, rows: np.ndarray, values) -> str:
+def _example_items(raw: RawLong, rows: np.ndarray, values) -> list[str]:
+    """The first MAX_SHOWN ``rows`` as messages show them: "line 12 ('x')"."""
     vals = list(np.asarray(values, dtype=object)[:MAX_SHOWN])
-    shown = ", ".join(f"{w} ({v!r})" for w, v in zip(_where(raw, rows), vals))
-    more = f" and {len(rows) - MAX_SHOWN} more" if len(rows) > MAX_SHOWN else ""
-    return shown + more
+    return [f"{w} ({v!r})" for w, v in zip(_where(raw, rows), vals)]
+
+
+def _listed(items: list[str], n: int) -> str:
+    """Shown rows of ``n`` in all: "a, b and 3 more"."""
+    more = f" and {n - MAX_SHOWN} more" if n > MAX_SHOWN else ""
+    return ", ".join(items[:MAX_SHOWN]) + more
+
+
+def _examples(raw: RawLong, rows: np.ndarray, values) -> str:
+    return _listed(_example_items(raw, rows, values), len(rows))
 
 
 def _cells(col: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -211,15 +220,61 @@ def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col:
 
 
 # ---------------------------------------------------------------- time
-def _parse_time_keys(raw: RawLong, keep: np.ndarray, sid_codes: np.ndarray, path: str) -> np.ndarray:
+def _bad_times_message(path: str, column: str, n: int, shown: str, key: bool) -> str:
+    if key:  # one of several ordering columns (--time-col a,-b)
+        return f"{path}: time column {column!r}: {n} values are not times or numbers: {shown}."
+    return (f"{path}: time column {column!r}: {n} values are blank or not a recognised time (ISO date/timestamp, "
+            f"M/D/YYYY, epoch seconds or a number): {shown}. Fix them or choose another --time-col.")
+
+
+class BadTimes(InputError):
+    """DQ055: kept rows whose time cells cannot be read stop the run (exit 2). Besides
+    the message it holds what a caller validating the input in parts needs to word the
+    whole input's (:func:`merge_bad_times`): the count, and each row shown with its
+    place in the input (file, row) and its detail."""
+
+    def __init__(self, path: str, column: str, key: int | None, count: int, places: list[tuple[int, int]],
+                 items: list[str], details: list[dict]):
+        super().__init__(_bad_times_message(path, column, count, _listed(items, count), key is not None),
+                         details=details, code="DQ055")
+        self.path, self.column, self.key, self.count = path, column, key, count
+        self.places, self.items = places, items
+
+    def __reduce__(self):  # (pickled by its fields: it crosses processes in the Dask engine)
+        return (BadTimes, (self.path, self.column, self.key, self.count, self.places, self.items, self.details))
+
+
+def _bad_times(raw: RawLong, path: str, column: str, key: int | None, bad: np.ndarray,
+               cells) -> BadTimes:
+    shown = bad[:MAX_SHOWN]
+    places = [(int(raw.file[r]), int(raw.line[r])) for r in shown]
+    return BadTimes(path, column, key, len(bad), places, _example_items(raw, bad, cells),
+                    _row_details(raw, bad, cells) if key is None else [])
+
+
+def merge_bad_times(parts: list[BadTimes]) -> BadTimes:
+    """The DQ055 stop of the whole input from its disjoint parts' (each part's rows in
+    input order): the first ordering column any part stops on (the whole input stops on
+    it: a part stopping on a later one read that column), its bad cells counted over
+    the parts, the rows shown the first in input order."""
+    key = min((p.key for p in parts), key=lambda k: -1 if k is None else k)
+    parts = [p for p in parts if p.key == key]
+    rows = sorted((pl, k, i) for k, p in enumerate(parts) for i, pl in enumerate(p.places))[:MAX_SHOWN]
+    first = parts[0]
+    return BadTimes(first.path, first.column, key, sum(p.count for p in parts), [pl for pl, _, _ in rows],
+                    [parts[k].items[i] for _, k, i in rows],
+                    [parts[k].details[i] for _, k, i in rows] if key is None else [])
+
+
+def _parse_time_keys(w: Work) -> np.ndarray:
     """Step index within series from several order columns (a leading '-' = descending)."""
+    raw, keep, sid_codes = w.raw, w.keep, w.raw.sid_codes
     keys = []
-    for col, desc in raw.time_keys:
-        pt = parse_time(col)
+    for j, ((col, desc), (name, _)) in enumerate(zip(raw.time_keys, w.cm.time_keys)):
+        pt = parse_time(col, _reading(w.options, name))
         bad = np.flatnonzero(pt.bad & keep)
         if len(bad):
-            raise _error("DQ055", f"{path}: time column {col.name!r}: {len(bad)} values are not times or "
-                                  f"numbers: {_examples(raw, bad, _cells(col, bad))}.")
+            raise _bad_times(raw, w.path, col.name, j, bad, _cells(col, bad))
         kv = pt.values if pt.exact is None else pt.exact  # integers compared exactly (int64)
         keys.append(-kv if desc else kv)
     idx = np.flatnonzero(keep)
@@ -336,24 +391,23 @@ def step_time(w: Work) -> StepResult:
     """DQ055: every kept row has a time (or an order from --time-col a,-b)."""
     raw = w.raw
     if raw.time_keys:
-        w.t = w.t_key = _parse_time_keys(raw, w.keep, raw.sid_codes, w.path)
+        w.t = w.t_key = _parse_time_keys(w)
         w.time_kind, w.time_unit, time_desc = "index", "step", "step index from ordered columns"
     else:
-        pt = parse_time(raw.time, _reading(w.options, w.cm.time))
+        reading = _reading(w.options, w.cm.time)
+        pt = parse_time(raw.time, reading)
         bad = np.flatnonzero(pt.bad & w.keep)
         if len(bad):
-            vals = _cells(raw.time, bad)
-            raise _error("DQ055", f"{w.path}: time column {w.cm.time!r}: {len(bad)} values are blank or not a "
-                                  f"recognised time (ISO date/timestamp, M/D/YYYY, epoch seconds or a number): "
-                                  f"{_examples(raw, bad, vals)}. Fix them or choose another --time-col.",
-                         _row_details(raw, bad, vals))
+            raise _bad_times(raw, w.path, w.cm.time, None, bad, _cells(raw.time, bad))
         w.t = pt.values
         w.t_key = pt.values if pt.exact is None else pt.exact
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
         big = pt.exact is not None and len(pt.exact) > 0 and _beyond_float(pt.exact)  # cheap test first
         if big and np.any(np.abs(pt.exact[w.keep]) > 2**53):
+            # (the whole column's largest time when it is read in parts: one note, the whole input's)
+            top = reading.top if reading is not None else float(np.abs(pt.exact).max())
             w.notes.append(f"Integer times above 2^53 (e.g. nanosecond epochs) are ordered and compared exactly; "
-                           f"the analysis holds them as float64 (about {np.spacing(float(np.abs(pt.exact).max())):g} "
+                           f"the analysis holds them as float64 (about {np.spacing(top):g} "
                            f"apart at most), so times closer than that count as simultaneous.")
     w.notes.append(f"Times read as {time_desc} (time kind {w.time_kind!r}, unit {w.time_unit!r}).")
     return StepResult((_pass("DQ055", f"all times parsed ({time_desc})"),))
@@ -459,14 +513,9 @@ def step_backcast(w: Work) -> StepResult:
     backcast = np.zeros(w.n_read, bool)
     lag = None
     if raw.published is not None:
-        days = options.backcast_days  # (None: from these rows; else decided over the whole input)
-        pub = parse_time(raw.published) if days is not False else None
-        own = pub is not None and pub.unit == "day" and w.time_unit == "day"
-        if days is None:
-            days = own
-        elif days and not own:
-            raise _mixed_kinds(w, w.cm.published if pub.unit != "day" else w.cm.time)
-        if days:
+        # (read as the whole column reads when the input is validated in parts: ReadOptions.time_readings)
+        pub = parse_time(raw.published, _reading(options, w.cm.published))
+        if pub.unit == "day" and w.time_unit == "day":
             lag = pub.values - t
             backcast = w.keep & np.isfinite(lag) & (lag > 1.0)
         else:
@@ -480,15 +529,6 @@ def step_backcast(w: Work) -> StepResult:
                   details={"count": int(b.size), "model_dates": int(len(dates)),
                            "rows": _row_details(raw, b, _cells(raw.published, b) if b.size else [])}, state=state)
     return StepResult((rec,), {"backcast": backcast} if options.drop_backcast else {})
-
-
-def _mixed_kinds(w: Work, col: str) -> InputError:
-    """The error of rows that read a column as numbers which the whole input holds as
-    dates (``backcast_days`` decided over it): these rows alone cannot be read as the
-    whole input's dates."""
-    return InputError(f"{w.path}: column {col!r} holds only numbers in some series' rows and dates in others; "
-                     "back-casts (DQ007) are decided on dates: write the column as dates (or as numbers) "
-                     "throughout, or use the in-memory engine")
 
 
 def step_time_order(w: Work) -> StepResult:
