@@ -248,6 +248,7 @@ class DependenceDetails(Details):
     # Σ_t D_t / √Σ_t D_t² of the same-time sums D_t of the revisions: ~N(0, 1) for a
     # martingale; beyond ±COMMON_DRIFT_Z they drift together (stats/dependence.py)
     common_drift_z: float = 0.0
+    shared_drift: bool = False  # |common_drift_z| beyond stats/dependence.COMMON_DRIFT_Z
 
 
 @dataclass(frozen=True)

@@ -238,6 +238,21 @@ def test_mg106_names_a_shared_drift_on_deadline_questions_only():
         res, _ = execute(simulate_panel(model, 50, 100, seed=1), cfg)
         by[model] = next(r for r in res if r.code == "MG106")
     assert by["deadline"].details.common_drift_z < -dependence.COMMON_DRIFT_Z
-    assert "drift together" in by["deadline"].message
+    assert by["deadline"].details.shared_drift and "drift together" in by["deadline"].message
     assert abs(by["gaussian"].details.common_drift_z) < dependence.COMMON_DRIFT_Z
-    assert "drift together" not in by["gaussian"].message
+    assert not by["gaussian"].details.shared_drift and "drift together" not in by["gaussian"].message
+
+
+def test_next_step_does_not_advise_declaring_drifting_deadline_series_independent():
+    """On deadline questions the gate holds (MG106 counts the shared decay as dependence);
+    the advice names the known limit instead of only --cluster-col, which would make
+    MG103, MG105 and CA202–CA204 reject these calibrated forecasts (docs/validation.md)."""
+    from forecheck.checks import execute
+    from forecheck.config import AnalysisConfig
+    from forecheck.report.verdict import gate_active, next_steps
+    from forecheck.simulate import simulate_panel
+
+    res, _ = execute(simulate_panel("deadline", 50, 100, seed=1), AnalysisConfig(n_sim=19))
+    assert gate_active(res)
+    gate_step = next(s for s in next_steps(res, 0) if s.startswith("Only about"))
+    assert "end when their event happens" in gate_step and "Known limit" in gate_step

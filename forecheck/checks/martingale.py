@@ -809,7 +809,8 @@ def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: in
     else:
         msg = (f"same-time revisions correlate on average ρ = {dep.rho:+.2f}: the {dep.n_series} series "
                f"carry about {dep.n_eff:.0f} independent ones")
-    if dep.n_cells and abs(dep.drift_z) > COMMON_DRIFT_Z:
+    shared_drift = bool(dep.n_cells and abs(dep.drift_z) > COMMON_DRIFT_Z)
+    if shared_drift:
         msg += (f"; the revisions also drift together (z = {dep.drift_z:+.1f}, about N(0, 1) for a martingale): "
                 "a shared drift counts as dependence here — predictable revisions, or series that end when "
                 "their event happens, as deadline questions do (docs/checks.md, MG106)")
@@ -825,7 +826,7 @@ def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: in
         by_family=tuple(FamilyDependence(code=c, contributions=what, n_units=d.n_units, n_eff=d.n_eff,
                                          design_effect=d.deff, design_effect_within_units=d.deff_within)
                         for c, (what, d) in own),
-        common_drift_z=dep.drift_z)
+        common_drift_z=dep.drift_z, shared_drift=shared_drift)
     return Measurement(statistic=dep.rho, estimate=dep.n_eff, nobs=dep.n_series, message=msg, details=details,
                        test_based=False, status="pass")
 
