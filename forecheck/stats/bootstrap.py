@@ -517,9 +517,19 @@ def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.rand
 
         def agg(v: np.ndarray) -> np.ndarray:
             return np.add.reduceat(v[:, by], bounds, axis=1)
+
+        def agg_taken(f: np.ndarray, at: np.ndarray) -> np.ndarray:
+            # agg(np.take(f, at)) for the positions ``at`` already in cluster order (at[:, by]):
+            # the same (b, S) elements, without a reordered copy of each of the four draws' sums
+            return np.add.reduceat(np.take(f, at), bounds, axis=1)
     else:
+        by = None
+
         def agg(v: np.ndarray) -> np.ndarray:
             return v
+
+        def agg_taken(f: np.ndarray, at: np.ndarray) -> np.ndarray:
+            return np.take(f, at)
     ns_g = agg(ns[None, :])[0]
     t_star = np.empty(B)
     step = max(1, chunk_cells // max(4 * S, 1))
@@ -531,6 +541,8 @@ def error_regression_pvalue(panel: Panel, t_obs: float, n_sim: int, rng: np.rand
             arr = {k: agg(v[order, b0:b0 + b].T) for k, v in sims.items()}
         else:
             at = _draw_positions(base, rng.integers(K, size=(b, S)))
-            arr = {k: agg(np.take(f, at)) for k, f in flats.items()}
+            if by is not None:
+                at = at[:, by]  # (once for the four sums)
+            arr = {k: agg_taken(f, at) for k, f in flats.items()}
         t_star[b0:b0 + b] = slope_t_from_sums(ns_g, arr["sx"], arr["sxx"], arr["sy"], arr["sxy"])
     return two_sided_mc(t_obs, t_star), K
