@@ -246,7 +246,8 @@ class DependenceDetails(Details):
     n_questions: int | None = None  # questions (declared or detected) among the series
     by_family: tuple["FamilyDependence", ...] = ()
     # Σ_t D_t / √Σ_t D_t² of the same-time sums D_t of the revisions: ~N(0, 1) for a
-    # martingale; beyond ±COMMON_DRIFT_Z they drift together (stats/dependence.py)
+    # martingale resolving at fixed times; beyond ±COMMON_DRIFT_Z they drift together
+    # (stats/dependence.py; docs/checks.md, MG106)
     common_drift_z: float = 0.0
     shared_drift: bool = False  # |common_drift_z| beyond stats/dependence.COMMON_DRIFT_Z
 

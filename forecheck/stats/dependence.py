@@ -42,9 +42,10 @@ class Dependence:
     n_cells: int  # (cluster, time) cells with at least two series
     mean_sharing: float  # mean number of series per cell (over values)
     z: float = 0.0  # test of deff = 1 (no same-time dependence), ~N(0,1) under independence
-    # Σ_c D_c / √(Σ_c D_c²), D_c the sum of the values in (cluster, time) cell c: the cells'
-    # sums are martingale differences under a martingale (whatever the dependence within a
-    # time), so this is ~N(0,1); far from 0 the values share a drift (COMMON_DRIFT_Z)
+    # Σ_c D_c / √(Σ_c D_c²), D_c the sum of the values in (cluster, time) cell c: for the
+    # in-flight revisions of a martingale whose series resolve at times fixed in advance the
+    # cells' sums are martingale differences (whatever the dependence within a time), so this
+    # is ~N(0,1); far from 0 the values share a drift (COMMON_DRIFT_Z; docs/checks.md, MG106)
     drift_z: float = 0.0
 
     @property
