@@ -811,7 +811,8 @@ def mg106_measurement(dep, own: list, *, clusters_declared: bool, n_clusters: in
                f"carry about {dep.n_eff:.0f} independent ones")
     shared_drift = bool(dep.n_cells and abs(dep.drift_z) > COMMON_DRIFT_Z)
     if shared_drift:
-        msg += (f"; the revisions also drift together (z = {dep.drift_z:+.1f}, about N(0, 1) for a martingale): "
+        msg += (f"; the revisions also drift together (z = {dep.drift_z:+.1f}, about N(0, 1) for a martingale "
+                "resolving at fixed times): "
                 "a shared drift counts as dependence here — predictable revisions, or series that end when "
                 "their event happens, as deadline questions do (docs/checks.md, MG106)")
     if own:  # each pooled test's count on its own contributions (the gate's)
