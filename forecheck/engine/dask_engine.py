@@ -26,9 +26,12 @@ resolution-time and a publication column are read -- dates or datetimes, epoch s
 epoch milliseconds or a step index, the date format, integers held exactly or as float64
 -- is decided over every row (``_time_readings``: a summary of each shuffled partition,
 combined on the driver, as the in-memory loader decides over the whole column) and given
-to the partitions: one partition's rows alone may read otherwise. Time cells that cannot
-be read stop the run (DQ055) with the in-memory message, counted over every partition
-(``_stop_on_bad_times``).
+to the partitions: one partition's rows alone may read otherwise.
+
+Bad rows that stop the run (DQ059, DQ051, DQ050, DQ055, DQ054, DQ053, DQ052) stop it with
+the in-memory message for the whole input (``_stop_on_bad_rows``): each partition returns its
+stop instead of raising it, and the driver keeps the earliest validation step any partition
+stops at, counts over the partitions stopping there and shows the first rows of the input.
 
 A publication column (``--published-col`` or one found by its name) is read by every
 partition as the in-memory loader reads it: back-casts (DQ007) found and, with
@@ -235,7 +238,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
         detection = config.question_detection and not opts.question_col
         p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, None, detection) for p in parts])
         first = client.gather(p1)
-        _stop_on_bad_times(first)
+        _stop_on_bad_rows(first)
         if not any(r is not None for r in first):
             raise InputError(f"{files[0]}: no rows")
         _some_usable(first)
@@ -262,6 +265,7 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                 det_arg = client.scatter(detected, broadcast=True, hash=False)
                 p1 = client.compute([delayed(partials.pass1)(p, opts, config, sources, det_arg) for p in parts])
                 first = client.gather(p1)
+                _stop_on_bad_rows(first)  # (the same rows as the first time: none, but never dropped unsaid)
                 _whole_questions(first, detected)
         dropped = [r for r in first if isinstance(r, partials.Dropped)]  # (no usable row: counted only)
         first = [r for r in first if isinstance(r, partials.Pass1)]
@@ -303,15 +307,16 @@ def analyze_dask(paths: list[str], read_options: ReadOptions, config: AnalysisCo
                    fetched, dropped, column_notes)
 
 
-def _stop_on_bad_times(first: list) -> None:
-    """Partitions whose time cells cannot be read (DQ055): the in-memory loader's stop on
-    the whole input, its cells counted over every partition and the rows shown the first
-    in input order (io/validate.merge_bad_times), not one partition's."""
-    from forecheck.io.validate import BadTimes, merge_bad_times
+def _stop_on_bad_rows(first: list) -> None:
+    """Partitions stopping on counted bad rows (DQ059, DQ050-DQ055): the in-memory loader's stop
+    on the whole input (io/validate.merge_stops): the first step of its validation any
+    partition stops at, the rows or series counted over every partition stopping there,
+    those shown the first of the whole input; not the first partition's to stop."""
+    from forecheck.io.validate import BadRows, merge_stops
 
-    bad = [r for r in first if isinstance(r, BadTimes)]
+    bad = [r for r in first if isinstance(r, BadRows)]
     if bad:
-        raise merge_bad_times(bad)
+        raise merge_stops(bad)
 
 
 def _some_usable(first: list) -> None:
@@ -554,7 +559,7 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
     from forecheck import io
     from forecheck.io.infer import infer_columns
     from forecheck.io.readers import unreadable_parquet
-    from forecheck.io.validate import BadTimes, NoUsableRows
+    from forecheck.io.validate import BadRows, NoUsableRows
 
     try:
         pf = pq.ParquetFile(files[0])
@@ -567,10 +572,13 @@ def _columns(files: list[str], opts: ReadOptions, config: AnalysisConfig
         cols = io.load_frame(sample, opts, name=files[0], min_length=config.min_length).info.columns
     except NoUsableRows as exc:  # (a sample of back-casts, say, dropped: its columns are what is read here)
         cols = exc.info.columns
-    except BadTimes:
-        # (time cells the sample alone cannot read: how the column reads, and so which of its
-        # cells cannot be read, is decided over every row; the partitions stop with the whole
-        # input's DQ055 message if any)
+    except BadRows as exc:
+        # (bad rows in the sample, or time cells the sample alone cannot read, as how the
+        # column reads is decided over every row: the partitions stop with the whole input's
+        # message. Probabilities out of range with --scale auto still stop here: the
+        # partitions read the scale the driver decides, _scale, and never see auto)
+        if exc.code == "DQ050" and opts.scale == "auto":
+            raise
         cols = infer_columns(sample, opts, files[0]).info()
     if opts.layout != "auto" and opts.layout != "long":
         raise InputError("--engine dask reads the long layout (series, time, p) only")
@@ -766,7 +774,13 @@ def _scale(ddf, opts: ReadOptions) -> tuple[ReadOptions, str]:
     if opts.na_values:
         raise InputError("--engine dask with --na-values needs an explicit --scale unit or --scale percent")
     col = ddf[opts.prob_col]
-    lo, hi = (float(x) for x in __import__("dask").compute(col.min(), col.max()))
+    if pd.api.types.is_numeric_dtype(ddf._meta[opts.prob_col].dtype):
+        lo, hi = (float(x) for x in __import__("dask").compute(col.min(), col.max()))
+    else:  # text (the loader reads the numbers in it): the min and max of text are not the numbers'
+        from forecheck.engine import partials
+
+        got = ddf.map_partitions(partials.prob_range, opts.prob_col, meta={"lo": "f8", "hi": "f8"}).compute()
+        lo, hi = float(got["lo"].min()), float(got["hi"].max())
     if lo >= -1e-9 and hi <= 1 + 1e-9:
         return replace(opts, scale="unit"), f"auto: all values within [0, 1] (max {hi:g}), read as probabilities"
     raise InputError(f"column {opts.prob_col!r}: values range {lo:g}-{hi:g}; with --engine dask pass "

@@ -42,7 +42,7 @@ from forecheck.engine import wiener
 from forecheck.errors import InputError, InsufficientDataError
 from forecheck.io.loaded import InputInfo
 from forecheck.io.options import ReadOptions
-from forecheck.io.validate import BadTimes, NoUsableRows, row_labels
+from forecheck.io.validate import BadRows, NoUsableRows, row_labels
 from forecheck.panel import NO_CLUSTER
 from forecheck.report.model import series_table
 from forecheck.results import CheckResult
@@ -283,6 +283,17 @@ def time_cells(frame: pd.DataFrame, column: str) -> np.ndarray:
     return cells(_python_strings(frame[[column]])[column])
 
 
+def prob_range(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The smallest and largest probability of a text probability column in one piece,
+    its cells read as the loader reads them (io.parse.parse_prob; cells that are not
+    numbers are left out: they stop the run, DQ051, before any scale is read)."""
+    from forecheck.io.parse import parse_prob
+
+    v = parse_prob(_python_strings(frame[[column]])[column]).values
+    v = v[np.isfinite(v)]
+    return pd.DataFrame({"lo": [v.min() if v.size else np.nan], "hi": [v.max() if v.size else np.nan]})
+
+
 def _python_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Dask's Arrow-backed strings as the in-memory reader's Python strings."""
     return frame.astype({c: object for c in frame.columns
@@ -477,18 +488,18 @@ def _mg102_sources(ctx: CheckContext, mask: np.ndarray, ids: np.ndarray) -> np.n
 
 
 def pass1(frame: pd.DataFrame, options: ReadOptions, config: AnalysisConfig, files: tuple[str, ...],
-          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | BadTimes | None:
+          detected: Detected | None = None, detection: bool = False) -> Pass1 | Dropped | BadRows | None:
     """The first pass; with ``detection`` also what the driver's question detection
-    reads (``detection_parts``). Time cells that cannot be read (DQ055) are returned,
-    not raised: the driver words the stop of the whole input from every partition's
-    (io/validate.merge_bad_times)."""
+    reads (``detection_parts``). A validation step stopping on counted bad rows (DQ059,
+    DQ050-DQ055: io/validate.BadRows) is returned, not raised: the driver words the stop of the
+    whole input from every partition's (io/validate.merge_stops)."""
     if len(frame) == 0:
         return None
     try:
         loaded, ctx = _context(frame, options, config, files, detected)
     except NoUsableRows as exc:
         return Dropped(info=exc.info, findings=exc.findings)
-    except BadTimes as exc:
+    except BadRows as exc:
         return exc
     panel = loaded.panel
     lab = labels(frame, options, kept=kept_rows(panel))

@@ -163,6 +163,104 @@ def _pass(code: str, message: str) -> CheckResult:
                        details=FindingDetails(count=0), test_based=False)
 
 
+# ---------------------------------------------------------------- stops
+#: The rules that stop the run on counted bad rows, in the order validation meets them
+#: (ROW_STEPS: a step runs only when the steps before it passed; step_outcomes checks
+#: DQ054 before DQ053; DQ055 the ordering columns of --time-col a,-b in turn).
+STOP_ORDER = ("DQ059", "DQ051", "DQ050", "DQ055", "DQ054", "DQ053", "DQ052")
+
+
+def _place(raw: RawLong, r) -> tuple[int, int]:
+    """A row's place in the input, (file, row): ordered as the input's rows are."""
+    return int(raw.file[r]), int(raw.line[r])
+
+
+def _row_entries(raw: RawLong, rows: np.ndarray, values, details: bool = True) -> list[tuple]:
+    """The first MAX_SHOWN ``rows`` as a stop holds them: (place, shown item, detail)."""
+    items = _example_items(raw, rows, values)
+    dets = _row_details(raw, rows, values) if details else [None] * len(items)
+    return [(_place(raw, r), i, d) for r, i, d in zip(rows[:MAX_SHOWN], items, dets)]
+
+
+def _shown_rows(entries: list[tuple], n: int) -> tuple[str, list[dict]]:
+    """The listed rows of ``n`` in all and their details, from row entries."""
+    return _listed([e[1] for e in entries], n), [e[2] for e in entries[:MAX_SHOWN] if e[2] is not None]
+
+
+def _word_bad_cells(f: dict, n: int, entries: list[tuple]) -> tuple[str, list[dict]]:
+    shown, details = _shown_rows(entries, n)
+    head = f"{f['path']}: {f['what']} {f['column']!r}: {n} {f['rows']}: {shown}."
+    return head + (f" {f['hint']}" if f["hint"] else ""), details
+
+
+def _word_no_series(f: dict, n: int, entries: list[tuple]) -> tuple[str, list[dict]]:
+    return (f"{f['path']}: series column(s) {', '.join(f['columns'])}: {n} rows have no series id: "
+            f"{', '.join(e[1] for e in entries[:MAX_SHOWN])}. Fill them in or choose other --series-col."), []
+
+
+def _word_conflicting_outcomes(f: dict, n: int, entries: list[tuple]) -> tuple[str, list[dict]]:
+    # an entry per conflicting series: (place of its first conflicting row, (id, its rows with an
+    # outcome, the first MAX_SHOWN of them)); the rows shown are those of the series listed
+    series = entries[:MAX_SHOWN]
+    rows = sorted((r for _, (_, _, rs) in series for r in rs), key=lambda e: e[0])
+    shown, details = _shown_rows(rows, sum(k for _, (_, k, _) in series))
+    ids = ", ".join(repr(sid) for _, (sid, _, _) in series)
+    message = (f"{f['path']}: outcome column {f['column']!r}: {n} series have conflicting outcomes: {ids} "
+               f"(e.g. {shown}). Each series must resolve one way; check --series-col.")
+    return message, details
+
+
+def _word_duplicates(f: dict, n: int, entries: list[tuple]) -> tuple[str, list[dict]]:
+    # an entry per conflicting row, in (series, time) order: (key, (series id, "row and row: p vs p"), detail)
+    shown = ", ".join(e[1][1] for e in entries[:3])
+    message = (f"{f['path']}: {n} rows repeat a (series, time) pair with a different probability, e.g. series "
+               f"{entries[0][1][0]!r}: {shown}. The series key is probably incomplete: pass --series-col with "
+               f"more columns{f['hint']}.")
+    return message, [e[2] for e in entries[:MAX_SHOWN]]
+
+
+_WORDING = {"DQ059": _word_no_series, "DQ051": _word_bad_cells, "DQ050": _word_bad_cells,
+            "DQ055": _word_bad_cells, "DQ054": _word_bad_cells, "DQ053": _word_conflicting_outcomes,
+            "DQ052": _word_duplicates}
+
+
+class BadRows(InputError):
+    """A validation step stopping the run (exit 2) on counted bad rows or series
+    (:data:`STOP_ORDER`). Besides the message (worded from the fields, once) it holds
+    what a caller validating the input in disjoint parts needs to word the whole input's
+    (:func:`merge_stops`): the rule, what the message names (``fields``), the count, and
+    an entry for each of the first MAX_SHOWN rows (or series) counted, (key, shown,
+    detail), whose keys order them as the whole input's validation meets them."""
+
+    def __init__(self, code: str, fields: dict, count: int, entries: list[tuple]):
+        message, details = _WORDING[code](fields, count, entries)
+        super().__init__(message, details=details, code=code)
+        self.fields, self.count, self.entries = fields, count, entries
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Where validation meets this stop: the rule's place in STOP_ORDER, then the
+        ordering column's (--time-col a,-b) for DQ055."""
+        key = self.fields.get("key")
+        return STOP_ORDER.index(self.code), -1 if key is None else key
+
+    def __reduce__(self):  # (pickled by its fields: it crosses processes in the Dask engine)
+        return (BadRows, (self.code, self.fields, self.count, self.entries))
+
+
+def merge_stops(parts: list[BadRows]) -> BadRows:
+    """The stop of the whole input from its disjoint parts' (each part a whole number
+    of series, its rows in input order): the first stop validation meets (a part that
+    stops later passed the earlier steps, so has none of their bad rows), its count
+    added over the parts that stop there, the entries shown the first in the whole
+    input's order (and what the message names from the part holding the first)."""
+    rank = min(p.rank for p in parts)
+    parts = [p for p in parts if p.rank == rank]
+    tagged = sorted(((e[0], k, e) for k, p in enumerate(parts) for e in p.entries), key=lambda x: (x[0], x[1]))
+    first = parts[tagged[0][1]] if tagged else parts[0]
+    return BadRows(first.code, first.fields, sum(p.count for p in parts), [e for _, _, e in tagged[:MAX_SHOWN]])
+
+
 # ---------------------------------------------------------------- scale
 def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col: str, path: str
                  ) -> tuple[np.ndarray, str, str]:
@@ -178,9 +276,9 @@ def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col:
 
     def out_of_range(limit: float, label: str, hint: str) -> InputError:
         bad = rows_all()[(v < -tol) | (v > limit + tol)]
-        return _error("DQ050", f"{path}: column {col!r}: {len(bad)} probabilities outside {label}: "
-                               f"{_examples(raw, bad, p[bad])}. {hint}",
-                      _row_details(raw, bad, p[bad]))
+        return BadRows("DQ050", {"path": path, "what": "column", "column": col,
+                                 "rows": f"probabilities outside {label}", "hint": hint},
+                       len(bad), _row_entries(raw, bad, p[bad[:MAX_SHOWN]]))
 
     def clipped() -> np.ndarray:
         # np.clip(p, 0, 1) changes nothing when every kept value is within [0, 1] and none is -0.0
@@ -220,50 +318,16 @@ def decide_scale(raw: RawLong, p: np.ndarray, keep: np.ndarray, scale: str, col:
 
 
 # ---------------------------------------------------------------- time
-def _bad_times_message(path: str, column: str, n: int, shown: str, key: bool) -> str:
-    if key:  # one of several ordering columns (--time-col a,-b)
-        return f"{path}: time column {column!r}: {n} values are not times or numbers: {shown}."
-    return (f"{path}: time column {column!r}: {n} values are blank or not a recognised time (ISO date/timestamp, "
-            f"M/D/YYYY, epoch seconds or a number): {shown}. Fix them or choose another --time-col.")
-
-
-class BadTimes(InputError):
-    """DQ055: kept rows whose time cells cannot be read stop the run (exit 2). Besides
-    the message it holds what a caller validating the input in parts needs to word the
-    whole input's (:func:`merge_bad_times`): the count, and each row shown with its
-    place in the input (file, row) and its detail."""
-
-    def __init__(self, path: str, column: str, key: int | None, count: int, places: list[tuple[int, int]],
-                 items: list[str], details: list[dict]):
-        super().__init__(_bad_times_message(path, column, count, _listed(items, count), key is not None),
-                         details=details, code="DQ055")
-        self.path, self.column, self.key, self.count = path, column, key, count
-        self.places, self.items = places, items
-
-    def __reduce__(self):  # (pickled by its fields: it crosses processes in the Dask engine)
-        return (BadTimes, (self.path, self.column, self.key, self.count, self.places, self.items, self.details))
-
-
-def _bad_times(raw: RawLong, path: str, column: str, key: int | None, bad: np.ndarray,
-               cells) -> BadTimes:
-    shown = bad[:MAX_SHOWN]
-    places = [(int(raw.file[r]), int(raw.line[r])) for r in shown]
-    return BadTimes(path, column, key, len(bad), places, _example_items(raw, bad, cells),
-                    _row_details(raw, bad, cells) if key is None else [])
-
-
-def merge_bad_times(parts: list[BadTimes]) -> BadTimes:
-    """The DQ055 stop of the whole input from its disjoint parts' (each part's rows in
-    input order): the first ordering column any part stops on (the whole input stops on
-    it: a part stopping on a later one read that column), its bad cells counted over
-    the parts, the rows shown the first in input order."""
-    key = min((p.key for p in parts), key=lambda k: -1 if k is None else k)
-    parts = [p for p in parts if p.key == key]
-    rows = sorted((pl, k, i) for k, p in enumerate(parts) for i, pl in enumerate(p.places))[:MAX_SHOWN]
-    first = parts[0]
-    return BadTimes(first.path, first.column, key, sum(p.count for p in parts), [pl for pl, _, _ in rows],
-                    [parts[k].items[i] for _, k, i in rows],
-                    [parts[k].details[i] for _, k, i in rows] if key is None else [])
+def _bad_times(w: Work, column: str, key: int | None, bad: np.ndarray, cells) -> BadRows:
+    """DQ055: kept rows whose time cells cannot be read (``key``: which of several
+    ordering columns, --time-col a,-b; None: the one time column)."""
+    if key is None:
+        fields = {"rows": "values are blank or not a recognised time (ISO date/timestamp, M/D/YYYY, epoch seconds "
+                          "or a number)", "hint": "Fix them or choose another --time-col."}
+    else:
+        fields = {"rows": "values are not times or numbers", "hint": ""}
+    return BadRows("DQ055", {"path": w.path, "what": "time column", "column": column, "key": key, **fields},
+                   len(bad), _row_entries(w.raw, bad, cells, details=key is None))
 
 
 def _parse_time_keys(w: Work) -> np.ndarray:
@@ -274,7 +338,7 @@ def _parse_time_keys(w: Work) -> np.ndarray:
         pt = parse_time(col, _reading(w.options, name))
         bad = np.flatnonzero(pt.bad & keep)
         if len(bad):
-            raise _bad_times(raw, w.path, col.name, j, bad, _cells(col, bad))
+            raise _bad_times(w, col.name, j, bad, _cells(col, bad))
         kv = pt.values if pt.exact is None else pt.exact  # integers compared exactly (int64)
         keys.append(-kv if desc else kv)
     idx = np.flatnonzero(keep)
@@ -343,8 +407,8 @@ def step_series_ids(w: Work) -> StepResult:
     blank_label = np.array([str(x).replace("|", "").strip() == "" for x in raw.sid_labels], dtype=bool)
     if blank_label.any():  # (every label names some row: no blank label, no blank row)
         b = np.flatnonzero(blank_label[raw.sid_codes])
-        raise _error("DQ059", f"{w.path}: series column(s) {', '.join(w.cm.series)}: {len(b)} rows have no series "
-                              f"id: {', '.join(_where(raw, b))}. Fill them in or choose other --series-col.")
+        raise BadRows("DQ059", {"path": w.path, "columns": list(w.cm.series)}, len(b),
+                      [(_place(raw, r), i, None) for r, i in zip(b, _where(raw, b))])
     return StepResult((_pass("DQ059", "every row has a series id"),))
 
 
@@ -356,9 +420,9 @@ def step_probabilities(w: Work) -> StepResult:
     if pp.nonnumeric.any():
         b = np.flatnonzero(pp.nonnumeric)
         vals = _cells(raw.p, b)
-        raise _error("DQ051", f"{w.path}: probability column {w.pcol!r}: {int(pp.nonnumeric.sum())} values are not "
-                              f"numbers: {_examples(raw, b, vals)}. Fix them, pass --na-values for placeholder "
-                              f"text, or choose another --prob-col.", _row_details(raw, b, vals))
+        raise BadRows("DQ051", {"path": w.path, "what": "probability column", "column": w.pcol,
+                                "rows": "values are not numbers", "hint": "Fix them, pass --na-values for "
+                                "placeholder text, or choose another --prob-col."}, len(b), _row_entries(raw, b, vals))
     w.p = pp.values
     na_rows = pp.na_value
     miss_rows = pp.missing | pp.nonfinite
@@ -398,7 +462,7 @@ def step_time(w: Work) -> StepResult:
         pt = parse_time(raw.time, reading)
         bad = np.flatnonzero(pt.bad & w.keep)
         if len(bad):
-            raise _bad_times(raw, w.path, w.cm.time, None, bad, _cells(raw.time, bad))
+            raise _bad_times(w, w.cm.time, None, bad, _cells(raw.time, bad))
         w.t = pt.values
         w.t_key = pt.values if pt.exact is None else pt.exact
         w.time_kind, w.time_unit, time_desc = pt.kind, pt.unit, pt.description
@@ -424,9 +488,10 @@ def step_outcomes(w: Work) -> StepResult:
         if bad.any():
             b = np.flatnonzero(bad)
             vals = _cells(raw.outcome, b)
-            raise _error("DQ054", f"{w.path}: outcome column {cm.outcome!r}: {len(b)} values are not 0/1, "
-                                  f"true/false, yes/no, won/lost or blank: {_examples(raw, b, vals)}. "
-                                  f"Fix them or choose another --outcome-col.", _row_details(raw, b, vals))
+            raise BadRows("DQ054", {"path": w.path, "what": "outcome column", "column": cm.outcome,
+                                    "rows": "values are not 0/1, true/false, yes/no, won/lost or blank",
+                                    "hint": "Fix them or choose another --outcome-col."}, len(b),
+                          _row_entries(raw, b, vals))
         row_out = o
     if options.outcomes_file:
         obs, res_by, _ = read_outcomes_file(options, cm, np.asarray(ids_unique, dtype=object), w.notes)
@@ -456,18 +521,30 @@ def step_outcomes(w: Work) -> StepResult:
         first = ~pd.Series(codes_h).duplicated().to_numpy()
         s_out[codes_h[first]] = out_h[first]  # the first known outcome of each series
         mismatch = out_h != s_out[codes_h]
-        conflict = pd.unique(codes_h[mismatch])
+        conflict, first_at = np.unique(codes_h[mismatch], return_index=True)
+        by_first = np.argsort(first_at, kind="stable")  # the series in the order their conflict appears
+        conflict, first_rows = conflict[by_first], has[mismatch][first_at[by_first]]
     if len(conflict):
-        cids = [str(ids_unique[c]) for c in conflict[:MAX_SHOWN]]
-        rows = np.flatnonzero(np.isin(sid_codes, conflict[:MAX_SHOWN]) & ~np.isnan(row_out))
-        raise _error("DQ053", f"{w.path}: outcome column {cm.outcome!r}: {len(conflict)} series have conflicting "
-                              f"outcomes: {', '.join(map(repr, cids))} (e.g. {_examples(raw, rows, row_out[rows])}). "
-                              f"Each series must resolve one way; check --series-col.",
-                     _row_details(raw, rows, row_out[rows]))
+        raise BadRows("DQ053", {"path": w.path, "column": cm.outcome}, len(conflict),
+                      _conflict_entries(raw, conflict[:MAX_SHOWN], first_rows[:MAX_SHOWN], row_out))
     w.s_out = s_out
     return StepResult((_pass("DQ053", "no series has conflicting outcomes"),
                        _pass("DQ054", "all outcome values valid" if (raw.outcome is not None or options.outcomes_file)
                              else "no outcome column")))
+
+
+def _conflict_entries(raw: RawLong, conflict: np.ndarray, first_rows: np.ndarray, row_out: np.ndarray
+                      ) -> list[tuple]:
+    """A DQ053 entry per conflicting series: (place of its first conflicting row, (its id,
+    its rows with an outcome, the first MAX_SHOWN of them as row entries))."""
+    rows = np.flatnonzero(np.isin(raw.sid_codes, conflict) & ~np.isnan(row_out))
+    of = raw.sid_codes[rows]
+    out = []
+    for c, r in zip(conflict, first_rows):
+        mine = rows[of == c]
+        out.append((_place(raw, r), (str(raw.sid_labels[c]), len(mine),
+                                     _row_entries(raw, mine, row_out[mine[:MAX_SHOWN]]))))
+    return out
 
 
 def _agreeing_outcomes(codes: np.ndarray, out: np.ndarray, known: np.ndarray, k: int
@@ -577,12 +654,7 @@ def step_duplicates(w: Work) -> StepResult:
         rows = _at(order, np.flatnonzero(diff))
         prev = _at(order, np.flatnonzero(diff) - 1)
         hint = _distinguishing_columns(w.meta.get("frame_for_hint"), w.cm, np.concatenate([prev, rows]))
-        shown = ", ".join(f"{a} and {b}: {p[x]:g} vs {p[y]:g}" for a, b, x, y in
-                          zip(_where(raw, prev[:3]), _where(raw, rows[:3]), prev[:3], rows[:3]))
-        raise _error("DQ052", f"{w.path}: {int(diff.sum())} rows repeat a (series, time) pair with a different "
-                              f"probability, e.g. series {str(raw.sid_labels[sid_codes[rows[0]]])!r}: {shown}. "
-                              f"The series key is probably incomplete: pass --series-col with more columns"
-                              f"{hint}.", _row_details(raw, rows, p[rows]))
+        raise BadRows("DQ052", {"path": w.path, "hint": hint}, int(diff.sum()), _duplicate_entries(w, rows, prev))
     dup_rows = _at(order, np.flatnonzero(dup))
     rec = _record(
         "DQ003", bool(dup_rows.size), None, dup_rows.size, int(keep.sum()),
@@ -591,6 +663,22 @@ def step_duplicates(w: Work) -> StepResult:
     drop[dup_rows] = True
     return StepResult((_pass("DQ052", "no (series, time) pair has two different probabilities"), rec),
                       {"duplicate": drop})
+
+
+def _duplicate_entries(w: Work, rows: np.ndarray, prev: np.ndarray) -> list[tuple]:
+    """A DQ052 entry per row of the first MAX_SHOWN conflicting ``rows`` (``prev``: the
+    rows they conflict with), keyed in the order validation meets them: by series (in
+    order of its first row in the input), time, then the row's place."""
+    raw, p = w.raw, w.p
+    rows, prev = rows[:MAX_SHOWN], prev[:MAX_SHOWN]
+    codes = raw.sid_codes[rows]
+    first_row = {int(c): int(np.argmax(raw.sid_codes == c)) for c in np.unique(codes)}
+    out = []
+    for r, q, a, b, d in zip(rows, prev, _where(raw, prev), _where(raw, rows), _row_details(raw, rows, p[rows])):
+        c = int(raw.sid_codes[r])
+        key = (_place(raw, first_row[c]), w.t_key[r].item(), _place(raw, r))
+        out.append((key, (str(raw.sid_labels[c]), f"{a} and {b}: {p[q]:g} vs {p[r]:g}"), d))
+    return out
 
 
 def step_read(w: Work) -> StepResult:
