@@ -119,12 +119,15 @@ def _factorize_categorical(values: pd.Series, transform, **kw) -> tuple[np.ndarr
 def _top_code_if_in_first_appearance_order(cc: np.ndarray, block: int = 1 << 16) -> int | None:
     """The largest code when the codes number the cells in order of first appearance
     (code 0 first, each later code at most one more than the largest before it: then
-    every code below that largest appeared before it), else None. One running maximum
-    over blocks that stay in cache, without N-sized temporaries."""
+    every code below that largest appeared before it), else None — also when a cell is
+    missing (code −1), which the running maximum alone would pass over. One running
+    maximum over blocks that stay in cache, without N-sized temporaries."""
     if cc[0] != 0:
         return None
     top = 0
     for start in range(0, len(cc), block):
+        if int(cc[start:start + block].min()) < 0:  # a missing cell: its row needs a code of its own
+            return None
         run = np.maximum.accumulate(cc[start:start + block])
         np.maximum(run, top, out=run)
         if run[0] > top + 1 or (len(run) > 1 and int((run[1:] - run[:-1]).max()) > 1):

@@ -89,6 +89,7 @@ def test_codes_out_of_order_padding_blank_and_missing_ids(tmp_path, monkeypatch)
     ["b", "a", "b", "c"],  # codes in first-appearance order or not, depending on the categories
     [" b", "a", None, "b", "a ", "", None, "c"],  # padding merges cells; missing and blank are one id
     [None, "x", "x"],
+    ["a", "a", None, "b", None],  # codes in first-appearance order with a missing cell after the first
     [],
 ])
 @pytest.mark.parametrize("categories", ["sorted", "reversed"])
@@ -131,3 +132,31 @@ def test_files_the_plan_leaves_to_the_plain_read(tmp_path, monkeypatch, kind):
     d, p, used = _load_both(str(path), monkeypatch)
     assert not used
     assert_same_load(d, p)
+
+
+def test_a_missing_cell_of_a_dictionary_column_is_missing_not_the_last_category(tmp_path):
+    """A null among dictionary codes that are otherwise in first-appearance order (code
+    0 first, each new cell one more) was given the row code -1, which then picked the last
+    distinct cell: a null series id crashed the load ("'list' argument must have no
+    negative elements", exit 2 without the rule), and a null outcome was read as the last
+    category's ("no": a resolved series). Now they read as the CSV's blank cells do."""
+    from forecheck.io import load
+
+    ids = pa.array(["a", "a", "a", None, "b", "b", "b"]).dictionary_encode()
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"series": ids, "time": [0, 1, 2, 0, 0, 1, 2],
+                             "p": [0.5, 0.6, 0.7, 0.5, 0.4, 0.3, 0.2], "outcome": [1, 1, 1, 1, 0, 0, 0]}), path)
+    with pytest.raises(InputError) as exc:
+        load([str(path)], ReadOptions())
+    assert exc.value.code == "DQ059" and "1 rows have no series id" in str(exc.value)
+    outcome = pa.array(["yes"] * 3 + [None] * 3 + ["no"] * 3).dictionary_encode()
+    cols = {"series": ["a"] * 3 + ["b"] * 3 + ["c"] * 3, "time": [0, 1, 2] * 3,
+            "p": [0.5, 0.6, 0.7, 0.4, 0.3, 0.2, 0.5, 0.5, 0.4]}
+    path = tmp_path / "outcome.parquet"
+    pq.write_table(pa.table({**cols, "outcome": outcome}), path)
+    panel = load([str(path)], ReadOptions()).panel
+    csv = tmp_path / "outcome.csv"
+    pd.DataFrame({**cols, "outcome": ["yes"] * 3 + [""] * 3 + ["no"] * 3}).to_csv(csv, index=False)
+    ref = load([str(csv)], ReadOptions()).panel  # the same cells as text: the blank outcome is missing
+    np.testing.assert_array_equal(panel.outcome, ref.outcome)
+    assert np.isnan(panel.outcome[1]) and panel.outcome[0] == 1 and panel.outcome[2] == 0
