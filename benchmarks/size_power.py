@@ -123,6 +123,16 @@ def _selected(label: str, only: str) -> bool:
     return any(label == o[1:] if o.startswith("=") else o in label for o in parts)
 
 
+def _binary_rows(only: str):
+    """(row number k, scenario) of the binary suite's rows that ``--only`` keeps."""
+    return [(k, sc) for k, sc in enumerate(SCENARIOS) if not only or _selected(sc[0], only)]
+
+
+def _binary_panel(k: int, r: int, model: str, S: int, T: int, params: dict):
+    """Replication r of row k: seed 1 000 000·(k + 1) + r (docs/validation.md)."""
+    return simulate_panel(model, S, T, seed=1_000_000 * (k + 1) + r, **params)
+
+
 def drift_main(args) -> int:
     """MG106's ``common_drift_z`` on the binary scenarios (the same seeds as their rows)."""
     from forecheck.stats.dependence import COMMON_DRIFT_Z
@@ -133,12 +143,10 @@ def drift_main(args) -> int:
           + (f" --only '{args.only}'" if args.only else ""), flush=True)
     print(f"| scenario | H0 | mean z | sd z | share abs(z) > {COMMON_DRIFT_Z:g} |")
     print("|---|---|---|---|---|", flush=True)
-    for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
-        if args.only and not _selected(label, args.only):
-            continue
+    for k, (label, is_null, model, S, T, params) in _binary_rows(args.only):
         z = []
         for r in range(args.reps):
-            pan = simulate_panel(model, S, T, seed=1_000_000 * (k + 1) + r, **params)
+            pan = _binary_panel(k, r, model, S, T, params)
             z.extend(res.details.common_drift_z for res in run_checks(pan, replace(cfg, seed=r), specs)
                      if res.code == "MG106" and res.details is not None)
         z = np.asarray(z)
@@ -184,14 +192,12 @@ def main(argv: list[str] | None = None) -> int:
           + (" --ungated" if args.ungated else ""), flush=True)
     print("| scenario | H0 | " + " | ".join(codes) + " | s/rep |")
     print("|---|---|" + "---|" * (len(codes) + 1), flush=True)
-    for k, (label, is_null, model, S, T, params) in enumerate(SCENARIOS):
-        if args.only and not _selected(label, args.only):
-            continue
+    for k, (label, is_null, model, S, T, params) in _binary_rows(args.only):
         rej = {c: 0 for c in codes}
         skip = {c: 0 for c in codes}
         t0 = time.time()
         for r in range(args.reps):
-            pan = simulate_panel(model, S, T, seed=1_000_000 * (k + 1) + r, **params)
+            pan = _binary_panel(k, r, model, S, T, params)
             for res in run_checks(pan, replace(cfg, seed=r), specs):
                 if res.code not in rej:
                     continue

@@ -23,10 +23,15 @@ CHECK_CODES = {"MG101", "MG103", "MG105", "CA202", "WN302", "WN305"}
 
 
 # ------------------------------------------------------------ helpers
-def lag1_slope(panel: Panel) -> float:
+def lag1_slope(panel: Panel, with_resolution: bool = False) -> float:
     """Pooled OLS slope (no intercept) of Δp_t on Δp_{t−1} within series,
-    written with pandas groupby/shift (independent of the generators)."""
+    written with pandas groupby/shift (independent of the generators); with
+    ``with_resolution`` each series' resolution step o − p_last is its last revision."""
     df = panel.to_frame()
+    if with_resolution:
+        last = df.groupby("series").tail(1)
+        res = last.assign(time=last["time"] + 1, p=last["outcome"].astype(float))
+        df = pd.concat([df, res]).sort_values(["series", "time"], kind="stable")
     d = df.groupby("series")["p"].diff()
     prev = d.groupby(df["series"]).shift(1)
     ok = d.notna() & prev.notna()
@@ -139,20 +144,6 @@ def test_martingale_revisions_uncorrelated(model):
     assert abs(slope) < 0.05, (model, slope)
 
 
-def _slope_with_resolution(panel: Panel) -> float:
-    """lag1_slope with each series' resolution step o − p_last appended as its last
-    revision (pandas, independent of the generator)."""
-    df = panel.to_frame()
-    last = df.groupby("series").tail(1)
-    res = last.assign(time=last["time"] + 1, p=last["outcome"].astype(float))
-    full = pd.concat([df, res]).sort_values(["series", "time"], kind="stable")
-    d = full.groupby("series")["p"].diff()
-    prev = d.groupby(full["series"]).shift(1)
-    ok = d.notna() & prev.notna()
-    x, y = prev[ok].to_numpy(), d[ok].to_numpy()
-    return float(x @ y / (x @ x))
-
-
 def test_deadline_model_formula_and_event_ends():
     T = 20
     paths = simulate_paths("deadline", 4000, T, seed=3)
@@ -172,7 +163,7 @@ def test_deadline_revisions_are_martingale_differences_only_with_the_event():
     revision, revisions are martingale differences again (slope ≈ 0)."""
     pan = simulate_panel("deadline", 4000, 40, seed=7)
     assert lag1_slope(pan) > 0.9
-    assert abs(_slope_with_resolution(pan)) < 0.05
+    assert abs(lag1_slope(pan, with_resolution=True)) < 0.05
 
 
 @pytest.mark.parametrize("model", MARTINGALES)

@@ -196,19 +196,18 @@ def next_steps(results, exit_code: int, inconclusive_policy: str = "warn") -> li
                    + " below; `forecheck rule CODE` says what each failure means and what to do.")
     if gate_active(results):
         g = next(r.gate for r in results if r.status == "inconclusive" and r.gate is not None)
+        few = f"Only about {g.n_eff:.0f} independent draws (p-values need {g.min_n_eff:.0f})"
         dep = _by_code(results).get("MG106")
         if dep is not None and getattr(dep.details, "shared_drift", False):
             # a drift shared by the revisions, not news, may be what is counted as dependence: the
             # advice to declare the series independent would make a calibrated forecaster fail
-            out.append(f"Only about {g.n_eff:.0f} independent draws (p-values need {g.min_n_eff:.0f}), and the "
-                       "revisions drift together (MG106): if these series end when their event happens "
-                       "(deadline questions), the revision and horizon checks do not apply (docs/checks.md, "
-                       "\"Known limit\"); otherwise add independent questions or declare groups with "
-                       "--cluster-col.")
+            out.append(few + ", and the revisions drift together (MG106): if these series end when their event "
+                       "happens (deadline questions), the revision and horizon checks do not apply "
+                       "(docs/checks.md, \"Known limit\"); otherwise add independent questions or declare groups "
+                       "with --cluster-col.")
         else:
-            out.append(f"Only about {g.n_eff:.0f} independent draws (p-values need {g.min_n_eff:.0f}): add "
-                       "independent questions or declare groups with --cluster-col; --inconclusive fail gates "
-                       "on this.")
+            out.append(few + ": add independent questions or declare groups with --cluster-col; --inconclusive "
+                       "fail gates on this.")
     dq = [r for r in results if r.family == "DQ" and r.status == "fail"]
     if dq:
         out.append(f"Check the data: {len(dq)} data-quality finding{'s' if len(dq) != 1 else ''} "

@@ -35,6 +35,7 @@ product of per-series empirical laws), keeping memory and time linear in rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special
@@ -104,14 +105,29 @@ def information_fraction(p0: np.ndarray, m_inflight: np.ndarray, iters: int = 60
     return np.minimum(f, 1.0 - 1e-9)
 
 
-def _matched_clock(panel: _Steps):
+class _Clock(NamedTuple):
+    """The matched probit-bridge set-up of :func:`_matched_clock` (steps in series order)."""
+
+    n_series: int
+    p0: np.ndarray  # (S,) starts
+    a_over: np.ndarray  # (n,) Φ⁻¹(p_0) of the step's series / √(1 − s)
+    n_steps: int
+    n_inc: np.ndarray  # (S,) in-flight steps per series
+    last_inc: np.ndarray  # (S,) position of each series' last step (read only where has_inc)
+    has_inc: np.ndarray  # (S,) the series has in-flight steps
+    first_pos: np.ndarray  # position of the first step of each series that has one
+    inv_denom: np.ndarray  # (n,) 1/√(1 − s) after the step
+    sd: np.ndarray  # (n,) increment sd √Δs
+
+
+def _matched_clock(panel: _Steps) -> _Clock:
     """The probit-bridge set-up shared by :func:`simulate_excess` and
     :func:`simulate_error_sums`: per series the start a = Φ⁻¹(p_0) and the total
     information f matched to the observed in-flight movement; per in-flight step its
     share of f, proportional to the observed squared probit-scale move (with a small
     floor so that no step gets zero information), the information clock s reached
-    after the step as 1/√(1 − s) (the simulators scale by it) and the increment sd √Δs.
-    Increment offsets per series in ``start``.
+    after the step as 1/√(1 − s) (the simulators scale by it), a/√(1 − s) per step and
+    the increment sd √Δs. Increment offsets per series in ``start``.
     """
     S = panel.n_series
     p0 = panel.p0
@@ -134,8 +150,19 @@ def _matched_clock(panel: _Steps):
     s_clock = cs_ds - np.repeat(np.concatenate([[0.0], cs_ds])[start[:-1]], n_inc)
     inv_denom = np.sqrt(np.clip(1.0 - s_clock, 1e-18, None))
     np.divide(1.0, inv_denom, out=inv_denom)  # (in place: the same quotients as 1.0 / denom)
-    return (S, p0, a, len(dp), n_inc, start, start[1:] - 1, has_inc, start[:-1][has_inc], inv_denom,
-            np.sqrt(ds))
+    sd = np.sqrt(ds)
+    del dens, w, ds, cs_ds, s_clock  # (the step-sized work arrays, before a_over's)
+    a_over = np.repeat(a, n_inc)  # a of each step's series (steps in series order)
+    a_over *= inv_denom
+    return _Clock(S, p0, a_over, len(dp), n_inc, start[1:] - 1, has_inc, start[:-1][has_inc], inv_denom, sd)
+
+
+def _canonical_clock(panel: Panel) -> tuple[_Clock, np.ndarray, np.ndarray]:
+    """(the matched clock of the series in key order, their resolution flags, the
+    permutation): what both simulators start from; the gathered increments are freed
+    once the clock is formed (the simulation reads the clock only)."""
+    steps, perm = _canonical_steps(panel)
+    return _matched_clock(steps), steps.resolved, perm
 
 
 def _unpermute(perm: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -164,9 +191,7 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     The draws are handed out in the order of the series' data keys
     (``stats/streams.py``), so a series' simulated paths do not depend on its id.
     """
-    steps, perm = _canonical_steps(panel)
-    clk, resolved = _matched_clock(steps), steps.resolved
-    del steps  # (the simulation reads the clock only: the gathered increments are freed)
+    clk, resolved, perm = _canonical_clock(panel)
     res = _simulate_excess(clk, resolved, n_draws, rng, max_cells=max_cells,
                            with_variance=with_variance or with_reduction,
                            with_reduction=with_reduction)
@@ -175,24 +200,24 @@ def simulate_excess(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     return _unpermute(perm, res)[0]
 
 
-def _chunk_paths(rng: np.random.Generator, b: int, clk: tuple, a_over: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_paths(rng: np.random.Generator, b: int, clk: _Clock) -> tuple[np.ndarray, np.ndarray]:
     """(b, n) simulated p*_t and p*_{t−1} of the matched probit bridge at every
     in-flight step (all series at once; in place where possible)."""
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
-    w = rng.standard_normal((b, n))
-    w *= sd
+    first_pos = clk.first_pos
+    w = rng.standard_normal((b, clk.n_steps))
+    w *= clk.sd
     # within-series cumulative sums: each series' first step gives back the previous
     # series' total, so one running sum over the flat array restarts at every series
     if len(first_pos) > 1:
         tot = np.add.reduceat(w, first_pos, axis=1)
         w[:, first_pos[1:]] -= tot[:, :-1]
     np.cumsum(w, axis=1, out=w)
-    w *= inv_denom
-    w += a_over
+    w *= clk.inv_denom
+    w += clk.a_over
     ps = special.ndtr(w, out=w)
     pprev = np.empty_like(ps)
     pprev[:, 1:] = ps[:, :-1]
-    pprev[:, first_pos] = p0[has_inc]
+    pprev[:, first_pos] = clk.p0[clk.has_inc]
     return ps, pprev
 
 
@@ -204,11 +229,10 @@ def _seg_sums(v: np.ndarray, S: int, has_inc: np.ndarray, first_pos: np.ndarray)
     return out
 
 
-def _simulate_excess(clk: tuple, resolved: np.ndarray, n_draws: int, rng: np.random.Generator, *,
+def _simulate_excess(clk: _Clock, resolved: np.ndarray, n_draws: int, rng: np.random.Generator, *,
                      max_cells: int, with_variance: bool, with_reduction: bool = False):
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
-    a_over = np.repeat(a, n_inc)  # a of each step's series (steps in series order)
-    a_over *= inv_denom
+    S, p0, n, last_inc, has_inc, first_pos = clk.n_series, clk.p0, clk.n_steps, clk.last_inc, clk.has_inc, \
+        clk.first_pos
     u0 = uncertainty(p0)
     out = np.empty((S, n_draws))
     var = np.empty((S, n_draws)) if with_variance else None
@@ -217,7 +241,7 @@ def _simulate_excess(clk: tuple, resolved: np.ndarray, n_draws: int, rng: np.ran
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
         if n:
-            ps, pprev = _chunk_paths(rng, b, clk, a_over)
+            ps, pprev = _chunk_paths(rng, b, clk)
             x = ps - pprev
             if with_variance:
                 dd = 1.0 - 2.0 * pprev
@@ -317,25 +341,22 @@ def simulate_error_sums(panel: Panel, n_draws: int, rng: np.random.Generator, *,
     inherits MG101's skew (the rare path to the unlikely outcome carries the mean)
     and needs the same simulated null rather than a symmetric wild bootstrap.
     """
-    steps, perm = _canonical_steps(panel)
-    clk = _matched_clock(steps)
-    del steps  # (the simulation reads the clock only: the gathered increments are freed)
+    clk, _, perm = _canonical_clock(panel)
     out = _simulate_error_sums(clk, n_draws, rng, max_cells=max_cells)
     return dict(zip(out, _unpermute(perm, *out.values())))
 
 
-def _simulate_error_sums(clk: tuple, n_draws: int, rng: np.random.Generator, *,
+def _simulate_error_sums(clk: _Clock, n_draws: int, rng: np.random.Generator, *,
                          max_cells: int) -> dict[str, np.ndarray]:
-    S, p0, a, n, n_inc, start, last_inc, has_inc, first_pos, inv_denom, sd = clk
+    S, p0, n, n_inc, last_inc, has_inc, first_pos = clk.n_series, clk.p0, clk.n_steps, clk.n_inc, \
+        clk.last_inc, clk.has_inc, clk.first_pos
     out = {k: np.zeros((S, n_draws)) for k in ("sx", "sxx", "sy", "sxy")}
     if n == 0:
         return out
-    a_over = np.repeat(a, n_inc)  # a of each step's series (steps in series order)
-    a_over *= inv_denom
     chunk = max(1, min(n_draws, max_cells // max(n, 1)))
     for k0 in range(0, n_draws, chunk):
         b = min(chunk, n_draws - k0)
-        ps, pprev = _chunk_paths(rng, b, clk, a_over)
+        ps, pprev = _chunk_paths(rng, b, clk)
         x = np.subtract(ps, pprev, out=pprev)
         plast = np.where(has_inc[None, :], ps[:, np.maximum(last_inc, 0)], p0[None, :])
         o = (rng.random((b, S)) < plast).astype(float)
