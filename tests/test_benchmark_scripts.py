@@ -80,3 +80,21 @@ def test_example_scripts_render_a_simulated_panel():
     rep, _ = wx.analyse(pan)
     md = wx.markdown("sim", rep, 0.0)
     assert "| assumption | holds? | measured here |" in md and f"p = {rep.result('MG101').pvalue:.3f}" in md
+
+
+def test_question_detection_counts_true_and_chance_pairs():
+    # the script's panel and its counting on a small panel: 30 true pairs among 300
+    # independent 10-step series; every detected set is counted once, as a true pair only
+    # when its two members are each other's listed complement
+    from forecheck.stats import questions
+
+    mod = _module("question_detection")
+    offsets, t, p, o, partner = mod.simulated_panel("gaussian", 10, 30, 300)
+    assert len(offsets) == 361 and np.array_equal(partner[:30], np.arange(30, 60)) and np.all(partner[60:] == -1)
+    P = p.reshape(360, 10)
+    np.testing.assert_array_equal(P[:30] + P[30:60], 1.0)  # exact complements
+    q = questions.detect(offsets, t, p, o)
+    true, chance, larger = mod.count_sets(q, lambda a, b: partner[a] == b)
+    pairs = [np.flatnonzero(q.label == j) for j in range(q.n_questions)]
+    assert true + chance + larger == q.n_questions
+    assert true == sum(len(m) == 2 and partner[m[0]] == m[1] for m in pairs) > 0

@@ -510,9 +510,9 @@ def _detection_panel(case: str) -> pd.DataFrame:
     YES/NO pairs and races. Cases: "pairs and races" (one grid of 10 times: pairs,
     3- and 4-way races, singles); "grids" (also questions on grids of other lengths:
     every fifth pair and every third race cut to 7 times, one pair alone on a grid of
-    12 times (a grid of exactly two series), and two unrelated series near 0 and near
+    12 times (a grid of exactly two series), two unrelated series near 0 and near
     1 whose probabilities sum to about 1 at every time but do not move together: not a
-    question); "clusters" (the clusters as declared, every question in one);
+    question, and a near pair with a rival just beyond the tolerance: not a question either); "clusters" (the clusters as declared, every question in one);
     "questions across clusters" (the NO contracts of two pairs in the next cluster:
     the in-memory engine detects questions regardless of the clusters, so those
     clusters are shuffled together); "pairs only" (the races left out: every question
@@ -532,8 +532,13 @@ def _detection_panel(case: str) -> pd.DataFrame:
         p = ndtr(z / 2)
         a = 0.03 * rng.random(10)
         lo, hi = 0.02 + a, 0.98 - a + 0.016 * (rng.random(10) - 0.5)  # |lo + hi − 1| ≤ 0.008
+        # R1Y and R1N match within 0.008 at every time, and R1Z lies 0.015 from R1Y's mirror
+        # image: within 0.008 + 0.01, so the pair does not beat its rival and is no question
+        # (stats/questions._GridSearch._beating_every_rival: R1Z's rows are fetched too)
+        x = ndtr(np.cumsum(rng.normal(scale=0.4, size=10)) / 2)
         extra = [("P12Y", t, p, 1.0), ("P12N", t, 1 - p, 0.0), ("ZZlow", np.arange(10), lo, 0.0),
-                 ("ZZhigh", np.arange(10), hi, 1.0)]
+                 ("ZZhigh", np.arange(10), hi, 1.0), ("R1Y", np.arange(10), x, 1.0),
+                 ("R1N", np.arange(10), 1 - x + 0.008, 0.0), ("R1Z", np.arange(10), 1 - x - 0.015, 0.0)]
         df = pd.concat([df] + [pd.DataFrame({"series": s, "time": tt, "p": pp, "outcome": o, "clu": "c0"})
                                for s, tt, pp, o in extra], ignore_index=True)
     if case == "questions across clusters":
@@ -581,6 +586,13 @@ def test_detected_questions_equal_the_in_memory_engine(client, tmp_path, monkeyp
         assert d11.status == "fail" and d11.details.count == 1 and d11.nobs == q["n_questions"]
     assert mem.result("MG106").details.n_questions == q["n_questions"]
     ids = mem.series["id"].to_numpy(dtype=str)
+    if case == "grids":  # the near pair with a rival stands alone; its rival's rows were fetched
+        from forecheck.io import load
+        from forecheck.stats.questions import of_panel
+
+        panel = load(files, opts).panel
+        lab = of_panel(panel).label
+        assert all(lab[list(panel.ids).index(k)] == -1 for k in ("R1Y", "R1N", "R1Z")) and "R1Z" in fetched
     assert 0 < len(set(fetched)) <= len(ids) and len(fetched) == len(set(fetched))  # each series' rows once
     note = next(n for n in dsk.input["notes"] if n.startswith("Read by the Dask engine"))
     assert f"question detection brought the rows of {len(fetched):,} of {len(ids):,} series" in note

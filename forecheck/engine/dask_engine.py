@@ -369,8 +369,8 @@ def _check_nesting(parts: list[pd.DataFrame], opts: ReadOptions) -> None:
                                                                   vals))
 
 
-#: the screening tolerance: the detection's, widened by the float32 rounding of the values
-SUM_TOL_SCREEN = SUM_TOL + 1e-6
+#: the screening tolerance's widening for the float32 rounding of the values
+SCREEN_SLACK = 1e-6
 
 
 class _FetchedRows:
@@ -390,11 +390,12 @@ class _FetchedRows:
 
         return np.ascontiguousarray(self.P8[mem][:, :len(probe_steps(L))])
 
-    def screen(self, a: np.ndarray, b: np.ndarray, tol: float = SUM_TOL_SCREEN) -> np.ndarray:
+    def screen(self, a: np.ndarray, b: np.ndarray, tol: float = SUM_TOL) -> np.ndarray:
         """(n,) bool: pairs (a_i, b_i) of one grid whose values at the screening steps
-        (float32, partials.screen_steps) sum to 1 within the detection's tolerance, widened
-        by the float32 rounding (< 1.2·10⁻⁷ on a sum of two values in [0, 1]): a
-        necessary condition of summing to 1 at every time."""
+        (float32, partials.screen_steps) sum to 1 within ``tol`` (the detection's, or a
+        rival's margin), widened by the float32 rounding (< 1.2·10⁻⁷ on a sum of two
+        values in [0, 1]): a necessary condition of summing to 1 within tol at every time."""
+        tol = tol + SCREEN_SLACK
         if len(a) == 0:
             return np.zeros(0, bool)
         out = np.ones(len(a), bool)

@@ -247,71 +247,97 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 PAIR_DIMS = 3
 
 
-def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs (i < j) with ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe (the caller
-    verifies every time).
+class _MirrorCells:
+    """The series of one grid bucketed by their values at the probes ``Pp`` (k, n), so
+    that the series within ``tol`` of a series' mirror image (1 − Pp_i at every probe)
+    are found without comparing all pairs.
 
     Matching on one probe alone lists every pair of series that start near 50%
     (10⁸ pairs for 10⁵ such series). Instead each series is put in a cell of width
     ≥ tol on up to ``PAIR_DIMS`` probes (those with the fewest near-mirror
-    neighbours, counted per probe); a
-    complement j of i lies within one cell of 1 − Pp_i on each, so it is found
-    among the 3^m neighbouring cells of i's mirror image."""
-    k, n_probe = Pp.shape
-    if k < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # cells wider than tol (a superset for any width ≥ tol; the margin absorbs the
-    # rounding of 1 − x), at most 10⁴ per probe
-    w = max(float(tol) * 1.001, 1e-4)
-    m = min(PAIR_DIMS, n_probe)
-    base = int(np.floor(1.0 / w)) + 4  # cells per probe, with room for the ±1 neighbours
-    # the probes on which fewest series sit near another's mirror image (late
-    # probes of absorbed paths pile up at 0 and 1, where every pair matches)
-    cand_per_probe = np.empty(n_probe)
-    for c in range(n_probe):
-        h = np.bincount(np.floor(np.clip(Pp[:, c], 0, 1) / w).astype(np.int64) + 1, minlength=base)
-        near = h + np.r_[0, h[:-1]] + np.r_[h[1:], 0]
-        cand_per_probe[c] = near[np.floor(np.clip(1.0 - Pp[:, c], 0, 1) / w).astype(np.int64) + 1].sum()
-    dims = np.argsort(cand_per_probe, kind="stable")[:m]
-    X = np.clip(Pp[:, dims], 0.0, 1.0)
-    cell = np.floor(X / w).astype(np.int64) + 1  # in [1, base − 2]
-    mirror = np.floor((1.0 - X) / w).astype(np.int64) + 1
-    weights = base ** np.arange(m, dtype=np.int64)
-    key = cell @ weights
-    order = np.argsort(key, kind="stable")
-    n_keys = base**m
-    dense = n_keys <= max(4 * k, 1 << 22)
-    if dense:
-        # counting table of the keys: the block of each key in ``order`` is read by
-        # two gathers (the binary searches on the sorted keys cost 0.7 s at 10⁵ series)
-        count = np.bincount(key, minlength=n_keys)
-        first = np.cumsum(count)
-        first -= count
-    else:
-        skey = key[order]
-    mkey = mirror @ weights
-    # the probes verified most selective first (the pairs left shrink fastest; the
-    # test is every probe, so the order changes nothing found), each probe contiguous
-    by_probe = np.ascontiguousarray(Pp[:, np.argsort(cand_per_probe, kind="stable")].T)
-    ii_parts, jj_parts = [], []
-    for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
-        q = mkey + int(off @ weights)  # = (mirror + off) @ weights: the key is linear
-        if dense:
-            n_c = count[q]
-            lo = first[q]
+    neighbours, counted per probe); a series j within tol of i's mirror image lies
+    within one cell of 1 − Pp_i on each, so it is found among the 3^m neighbouring
+    cells of i's mirror image."""
+
+    def __init__(self, Pp: np.ndarray, tol: float):
+        k, n_probe = Pp.shape
+        self.k = k
+        # cells wider than tol (a superset for any width ≥ tol; the margin absorbs the
+        # rounding of 1 − x), at most 10⁴ per probe
+        w = max(float(tol) * 1.001, 1e-4)
+        m = self.m = min(PAIR_DIMS, n_probe)
+        base = int(np.floor(1.0 / w)) + 4  # cells per probe, with room for the ±1 neighbours
+        # the probes on which fewest series sit near another's mirror image (late
+        # probes of absorbed paths pile up at 0 and 1, where every pair matches)
+        cand_per_probe = np.empty(n_probe)
+        for c in range(n_probe):
+            h = np.bincount(np.floor(np.clip(Pp[:, c], 0, 1) / w).astype(np.int64) + 1, minlength=base)
+            near = h + np.r_[0, h[:-1]] + np.r_[h[1:], 0]
+            cand_per_probe[c] = near[np.floor(np.clip(1.0 - Pp[:, c], 0, 1) / w).astype(np.int64) + 1].sum()
+        selective = np.argsort(cand_per_probe, kind="stable")
+        X = np.clip(Pp[:, selective[:m]], 0.0, 1.0)
+        cell = np.floor(X / w).astype(np.int64) + 1  # in [1, base − 2]
+        mirror = np.floor((1.0 - X) / w).astype(np.int64) + 1
+        self.weights = base ** np.arange(m, dtype=np.int64)
+        key = cell @ self.weights
+        self.order = np.argsort(key, kind="stable")
+        n_keys = base**m
+        self.dense = n_keys <= max(4 * k, 1 << 22)
+        if self.dense:
+            # counting table of the keys: the block of each key in ``order`` is read by
+            # two gathers (the binary searches on the sorted keys cost 0.7 s at 10⁵ series)
+            self.count = np.bincount(key, minlength=n_keys)
+            self.first = np.cumsum(self.count)
+            self.first -= self.count
         else:
-            lo = np.searchsorted(skey, q, side="left")
-            n_c = np.searchsorted(skey, q, side="right") - lo
-        if not n_c.any():
-            continue
-        ii = np.repeat(np.arange(k), n_c)
-        jj = order[_ranges(lo, lo + n_c)]
-        keep = ii < jj
-        ii, jj = ii[keep], jj[keep]
-        # every probe checked before the lists are joined and sorted: few survive
-        for probe in by_probe:
+            self.skey = key[self.order]
+        self.mkey = mirror @ self.weights
+        # the probes, most selective first (a list of pairs tested probe by probe shrinks
+        # fastest so; the test is every probe, so the order changes nothing found), each
+        # probe contiguous
+        self.by_probe = np.ascontiguousarray(Pp[:, selective].T)
+
+    def near(self, q: np.ndarray):
+        """For each of the 3^m neighbouring cells of the mirror images of series ``q``:
+        (position in ``q``, series in that cell), one (ii, jj) pair of arrays per cell
+        (every series within tol of a mirror image is in one of them)."""
+        m, weights = self.m, self.weights
+        mkey = self.mkey[q]
+        for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
+            c = mkey + int(off @ weights)  # = (mirror + off) @ weights: the key is linear
+            if self.dense:
+                n_c = self.count[c]
+                lo = self.first[c]
+            else:
+                lo = np.searchsorted(self.skey, c, side="left")
+                n_c = np.searchsorted(self.skey, c, side="right") - lo
+            if not n_c.any():
+                continue
+            yield np.repeat(np.arange(len(q)), n_c), self.order[_ranges(lo, lo + n_c)]
+
+    def within(self, ii: np.ndarray, jj: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs (ii, jj) with |Pp_i + Pp_j − 1| ≤ tol at every probe (``tol`` a
+        scalar or one per pair), tested probe by probe on the pairs still left."""
+        for probe in self.by_probe:
             ok = np.abs(probe[ii] + probe[jj] - 1.0) <= tol
             ii, jj = ii[ok], jj[ok]
+            if np.ndim(tol):
+                tol = tol[ok]
+        return ii, jj
+
+
+def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i < j) with ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe (the caller
+    verifies every time), found through :class:`_MirrorCells`."""
+    k = len(Pp)
+    if k < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cells = _MirrorCells(Pp, tol)
+    ii_parts, jj_parts = [], []
+    for ii, jj in cells.near(np.arange(k)):
+        keep = ii < jj
+        # every probe checked before the lists are joined and sorted: few survive
+        ii, jj = cells.within(ii[keep], jj[keep], tol)
         ii_parts.append(ii)
         jj_parts.append(jj)
     if not ii_parts:
@@ -333,22 +359,24 @@ class _GridSearch:
     fetch the full rows of the few series a stage still needs before the next:
 
     1. ``__init__``: pair candidates at the probes (``need_pairs``: their rows);
-    2. ``pairs(rows)``: pairs verified at every other time; the whole rest of the grid
-       as one race and the triples tested at the probes (necessary conditions;
-       ``need_rest``: the rows of the rest if it may be a race, and of the triple
-       candidates);
+    2. ``pairs(rows)``: pairs verified at every other time, kept when their match beats
+       every rival (``_beating_every_rival``, which asks for the rows of the rivals it
+       finds at the probes); the whole rest of the grid as one race and the triples
+       tested at the probes (necessary conditions; ``need_rest``: the rows of the rest
+       if it may be a race, and of the triple candidates);
     3. ``rest(rows)``: the race and the triples verified at every time.
 
     ``rows(idx)`` gives the (len(idx), L) probabilities of local series ``idx``
-    (sorted); the sets found, in order, are ``found``. ``screen(ii, jj)``, if given,
-    is a further necessary condition on the pair candidates (a mask), tested before
-    their rows are asked for: the pairs it drops would fail the test at every time.
+    (sorted); the sets found, in order, are ``found``. ``screen(ii, jj, tol)``, if given,
+    is a further necessary condition on pairs (a mask of those that may sum to 1 within
+    tol at every time), tested before their rows are asked for.
     """
 
     def __init__(self, Pp: np.ndarray, L: int, tol: float, screen=None):
         self.k, self.L, self.tol, self.Pp = len(Pp), L, tol, Pp
         self.probe = probe_steps(L)
         self.ii, self.jj = _pair_candidates(Pp, tol)  # (every probe already verified)
+        self.screen = screen
         if screen is not None and len(self.ii):
             ok = screen(self.ii, self.jj)  # (order kept: the same pairs survive the full test)
             self.ii, self.jj = self.ii[ok], self.jj[ok]
@@ -379,6 +407,8 @@ class _GridSearch:
                 mi, mj = mi[ok], mj[ok]
             ii, jj = at[mi], at[mj]
         pairs = _unique_sets(np.stack([ii, jj], axis=1), k)
+        if len(pairs):
+            pairs = self._beating_every_rival(pairs, at, P, rows)
         self.found.extend(pairs)
         used = np.zeros(k, dtype=bool)
         used[pairs.ravel()] = True
@@ -410,6 +440,48 @@ class _GridSearch:
         pi, pj, pl = pi[keep], pj[keep], pl[keep]
         ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
         self.trip = (rest[pi[ok]], rest[pj[ok]], rest[pl[ok]])
+
+    def _beating_every_rival(self, pairs: np.ndarray, at: np.ndarray, P: np.ndarray, rows) -> np.ndarray:
+        """The pairs (rows of two local indices, each series in one pair) whose match
+        beats every rival by the tolerance: no third series of the grid has a maximum
+        deviation |p_x + p_c − 1| from either member x of at most the pair's own,
+        max_t |p_a + p_b − 1|, plus ``tol``. A match that is merely the only one within
+        tol is not enough among many short paths: independent paths then pass within
+        tol of each other's mirror image by chance, each its only match, and a rival
+        just beyond tol (which a chance match in a crowd nearly always has) shows that
+        the partner was not told apart from the crowd. An exact complement (deviation 0)
+        needs no rival within tol, which uniqueness already requires; a pair that
+        matches only to within tol needs none within 2·tol. (The ratio test of
+        nearest-neighbour matching, Lowe 2004, *IJCV* 60(2) §7.1, in additive form.)
+        ``P``: the rows of the series ``at`` (sorted), which hold the pairs' members."""
+        k, tol = self.k, self.tol
+        a, b = pairs[:, 0], pairs[:, 1]
+        margin = np.max(np.abs(P[np.searchsorted(at, a)] + P[np.searchsorted(at, b)] - 1.0), axis=1) + tol
+        member = pairs.ravel()
+        partner = pairs[:, ::-1].ravel()
+        pair_of = np.full(k, -1, np.int64)
+        pair_of[member] = np.repeat(np.arange(len(pairs)), 2)
+        # rivals at the probes (a necessary condition), in cells of the widest margin
+        cells = _MirrorCells(self.Pp, float(margin.max()))
+        xs, cs = [], []
+        for qi, c in cells.near(member):
+            keep = (c != member[qi]) & (c != partner[qi])
+            x, c = member[qi[keep]], c[keep]
+            x, c = cells.within(x, c, margin[pair_of[x]])
+            xs.append(x)
+            cs.append(c)
+        x = np.concatenate([np.zeros(0, np.int64), *xs])
+        c = np.concatenate([np.zeros(0, np.int64), *cs])
+        if len(x) and self.screen is not None:
+            ok = self.screen(x, c, float(margin.max()))
+            x, c = x[ok], c[ok]
+        beaten = np.zeros(len(pairs), bool)
+        if len(x):
+            need = _members(k, x, c)
+            R = rows(need)
+            dev = np.max(np.abs(R[np.searchsorted(need, x)] + R[np.searchsorted(need, c)] - 1.0), axis=1)
+            beaten[pair_of[x[dev <= margin[pair_of[x]]]]] = True
+        return pairs[~beaten]
 
     def need_rest(self) -> np.ndarray:
         parts = [self.rest_idx] if self.race else []
@@ -505,13 +577,14 @@ def find_sets(grid: np.ndarray, lengths: np.ndarray, src, tol: float = SUM_TOL) 
     a = members_by_grid[gstart[two]]
     b = members_by_grid[gstart[two] + 1]
     if len(two) and src.screen is not None:
-        keep = src.screen(a, b)
+        keep = src.screen(a, b, tol)
         a, b = a[keep], b[keep]
     big = [(g, members_by_grid[gstart[g]:gstart[g + 1]]) for g in np.flatnonzero(gsize >= 3)]
     searches = []
     for _, mem in big:  # few large grids (e.g. all states on one daily grid)
         L = int(lengths[mem[0]])
-        screen = None if src.screen is None else (lambda ii, jj, mem=mem: src.screen(mem[ii], mem[jj]))
+        screen = None if src.screen is None else (
+            lambda ii, jj, tol=tol, mem=mem: src.screen(mem[ii], mem[jj], tol))
         searches.append(_GridSearch(src.probes(mem, L), L, tol, screen))
     src.prefetch(np.concatenate([a, b, *[mem[s.need_pairs()] for (_, mem), s in zip(big, searches)]]))
     if len(a):

@@ -1,0 +1,129 @@
+"""How often question detection pairs series that are not one question, and how many true
+YES/NO pairs it finds (docs/validation.md, "Question detection").
+
+    python benchmarks/question_detection.py                  # the simulated panels
+    python benchmarks/question_detection.py --real ../shared/data   # also 538's 2018 races
+
+Each simulated panel lists Q questions of a forecaster (``forecheck simulate`` models) as a
+YES and a NO contract (p and 1 − p, exact complements) among N independent series of the
+same model on the same grid of L times, so every series is a detection candidate. The
+table counts the detected two-outcome sets that are a true pair ("true") and those that
+join two independent series, or a contract with an unrelated series ("chance"), and any
+larger set. Seeds are fixed (questions: seed 7, independent series: seed 11).
+
+With ``--real DIR`` (the folder of the FiveThirtyEight 2018 midterm files, CC BY 4.0) the
+House, Senate and Governor candidate forecasts are read as ``forecheck analyze`` reads them
+with ``--series-cols`` (candidate × model series, one race per (state, seat, model)), and
+every detected set is checked against the race it should belong to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIMULATED = (  # (model, L steps, Q true pairs, N independent series)
+    ("gaussian", 5, 500, 20_000),
+    ("gaussian", 10, 500, 100_000),
+    ("gaussian", 30, 500, 50_000),
+    ("jump", 10, 500, 50_000),
+    ("jump", 30, 500, 50_000),
+    ("beta", 10, 500, 50_000),
+    ("gaussian", 50, 1000, 0),
+    ("jump", 100, 300, 0),
+)
+
+
+def simulated_panel(model: str, L: int, n_questions: int, n_indep: int):
+    """(offsets, time, p, outcome, partner): the rows of the panel and, per series, its
+    true complement's series number (−1 for an independent series)."""
+    from forecheck.simulate import simulate_paths
+
+    parts, outs, partner = [], [], []
+    if n_questions:
+        q = simulate_paths(model, n_questions, L, 7)
+        p = q.p[:, :L].astype(float)
+        parts += [p, 1 - p]
+        outs += [q.outcome.astype(float), 1 - q.outcome.astype(float)]
+        partner += list(range(n_questions, 2 * n_questions)) + list(range(n_questions))
+    if n_indep:
+        ind = simulate_paths(model, n_indep, L, 11)
+        parts.append(ind.p[:, :L].astype(float))
+        outs.append(ind.outcome.astype(float))
+        partner += [-1] * n_indep
+    P = np.clip(np.vstack(parts), 1e-12, 1 - 1e-12)
+    S = len(P)
+    return (np.arange(S + 1, dtype=np.int64) * L, np.tile(np.arange(L, dtype=float), S), P.ravel(),
+            np.concatenate(outs), np.asarray(partner))
+
+
+def count_sets(q, same_question) -> tuple[int, int, int]:
+    """(two-outcome sets of one question, two-outcome sets that are not, larger sets)."""
+    true = chance = larger = 0
+    for j in range(q.n_questions):
+        mem = np.flatnonzero(q.label == j)
+        if len(mem) != 2:
+            larger += 1
+        elif same_question(*mem):
+            true += 1
+        else:
+            chance += 1
+    return true, chance, larger
+
+
+def run_simulated() -> None:
+    from forecheck.stats import questions
+
+    print("| model | steps | true pairs | independent series | true pairs found | chance pairs | larger sets | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model, L, nq, ni in SIMULATED:
+        offsets, t, p, o, partner = simulated_panel(model, L, nq, ni)
+        t0 = time.perf_counter()
+        q = questions.detect(offsets, t, p, o)
+        sec = time.perf_counter() - t0
+        true, chance, larger = count_sets(q, lambda a, b, partner=partner: partner[a] == b)
+        print(f"| {model} | {L} | {nq:,} | {ni:,} | {true:,} | {chance:,} | {larger} | {sec:.1f} |", flush=True)
+
+
+REAL = (  # (name, file, series columns, the columns of the race)
+    ("House 2018", "538-midterms-2018/house_district_forecast.csv", ("state", "district", "candidate", "model"),
+     (0, 1, 3)),
+    ("Senate 2018", "538-midterms-2018/senate_seat_forecast.csv",
+     ("state", "class", "special", "candidate", "model"), (0, 1, 2, 4)),
+    ("Governor 2018", "538-midterms-2018/governor_state_forecast.csv", ("state", "candidate", "model"), (0, 2)),
+)
+
+
+def run_real(root: Path) -> None:
+    from forecheck.io import ReadOptions, load
+    from forecheck.stats import questions
+
+    print("\n| file | series | sets found | of one race | not of one race | sizes |")
+    print("|---|---|---|---|---|---|")
+    for name, rel, cols, race_cols in REAL:
+        li = load([str(root / rel)], ReadOptions(series_cols=cols, time_col="forecastdate",
+                                                 prob_col="win_probability"))
+        panel = li.panel
+        q = questions.of_panel(panel)
+        race = [tuple(s.split("|")[i] for i in race_cols) for s in panel.ids.astype(str)]
+        one = sum(len({race[i] for i in np.flatnonzero(q.label == j)}) == 1 for j in range(q.n_questions))
+        print(f"| {name} | {panel.n_series:,} | {q.n_questions} | {one} | {q.n_questions - one} | "
+              f"{q.size_counts()} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", type=Path, default=None, help="the folder of the FiveThirtyEight files (../shared/data)")
+    ap.add_argument("--no-simulated", action="store_true", help="only the real files")
+    args = ap.parse_args()
+    if not args.no_simulated:
+        run_simulated()
+    if args.real is not None:
+        run_real(args.real)
+
+
+if __name__ == "__main__":
+    main()
