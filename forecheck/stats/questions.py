@@ -257,7 +257,9 @@ class _MirrorCells:
     ≥ tol on up to ``PAIR_DIMS`` probes (those with the fewest near-mirror
     neighbours, counted per probe); a series j within tol of i's mirror image lies
     within one cell of 1 − Pp_i on each, so it is found among the 3^m neighbouring
-    cells of i's mirror image."""
+    cells of i's mirror image. The series are held in the order of their cells
+    (``order``: the series at each position; ``pos``: each series' position), so
+    that a cell is a run of positions and its probe values lie side by side."""
 
     def __init__(self, Pp: np.ndarray, tol: float):
         k, n_probe = Pp.shape
@@ -281,28 +283,51 @@ class _MirrorCells:
         self.weights = base ** np.arange(m, dtype=np.int64)
         key = cell @ self.weights
         self.order = np.argsort(key, kind="stable")
+        self.pos = np.empty(k, np.int64)
+        self.pos[self.order] = np.arange(k)
         n_keys = base**m
         self.dense = n_keys <= max(4 * k, 1 << 22)
         if self.dense:
-            # counting table of the keys: the block of each key in ``order`` is read by
-            # two gathers (the binary searches on the sorted keys cost 0.7 s at 10⁵ series)
+            # counting table of the keys: the run of each key is read by two gathers
+            # (the binary searches on the sorted keys cost 0.7 s at 10⁵ series)
             self.count = np.bincount(key, minlength=n_keys)
             self.first = np.cumsum(self.count)
             self.first -= self.count
         else:
             self.skey = key[self.order]
-        self.mkey = mirror @ self.weights
+        self.mkey = (mirror @ self.weights)[self.order]  # (by position)
         # the probes, most selective first (a list of pairs tested probe by probe shrinks
         # fastest so; the test is every probe, so the order changes nothing found), each
-        # probe contiguous
-        self.by_probe = np.ascontiguousarray(Pp[:, selective].T)
+        # probe's values by position
+        self.by_probe = np.ascontiguousarray(Pp[self.order][:, selective].T)
+        self.tuned = False
 
-    def near(self, q: np.ndarray):
-        """For each of the 3^m neighbouring cells of the mirror images of series ``q``:
-        (position in ``q``, series in that cell), one (ii, jj) pair of arrays per cell
-        (every series within tol of a mirror image is in one of them)."""
+    def _tune(self, ipos: np.ndarray, jpos: np.ndarray, tol, n: int = 4096) -> None:
+        """Order the probes by how many of the first listed pairs (up to ``n`` of them,
+        evenly spaced) each one rejects among those the probes before it keep (greedy):
+        the probes the cells were built on reject few of the pairs their cells list,
+        others many. Only the work depends on the order: every probe is tested."""
+        take = np.linspace(0, len(ipos) - 1, min(n, len(ipos))).astype(np.int64)
+        t = np.asarray(tol)[take] if np.ndim(tol) else tol
+        ok = np.abs(self.by_probe[:, ipos[take]] + self.by_probe[:, jpos[take]] - 1.0) <= t
+        left, chosen = np.ones(len(take), bool), []
+        for _ in range(len(ok)):
+            rest = [r for r in range(len(ok)) if r not in chosen]
+            r = min(rest, key=lambda r: int(np.count_nonzero(ok[r] & left)))
+            chosen.append(r)
+            left &= ok[r]
+        self.by_probe = np.ascontiguousarray(self.by_probe[chosen])
+        self.tuned = True
+
+    def near(self, qpos: np.ndarray, after: bool = False):
+        """For each of the 3^m neighbouring cells of the mirror images of the series at
+        positions ``qpos``: (index in ``qpos``, position of a series in that cell), one
+        pair of arrays per cell (every series within tol of a mirror image is in one of
+        them). With ``after``, only the positions after the query's own: each pair of
+        positions once (the relation is symmetric for the pairs within tol, which each
+        side's cells list)."""
         m, weights = self.m, self.weights
-        mkey = self.mkey[q]
+        mkey = self.mkey[qpos]
         for off in np.array(np.meshgrid(*[[-1, 0, 1]] * m, indexing="ij")).reshape(m, -1).T:
             c = mkey + int(off @ weights)  # = (mirror + off) @ weights: the key is linear
             if self.dense:
@@ -311,46 +336,61 @@ class _MirrorCells:
             else:
                 lo = np.searchsorted(self.skey, c, side="left")
                 n_c = np.searchsorted(self.skey, c, side="right") - lo
+            if after:  # the run's positions after qpos: [max(lo, qpos + 1), lo + n_c)
+                hi = lo + n_c
+                lo = np.maximum(lo, qpos + 1)
+                n_c = np.maximum(hi - lo, 0)
             if not n_c.any():
                 continue
-            yield np.repeat(np.arange(len(q)), n_c), self.order[_ranges(lo, lo + n_c)]
+            yield np.repeat(np.arange(len(qpos)), n_c), _ranges(lo, lo + n_c)
 
-    def within(self, ii: np.ndarray, jj: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs (ii, jj) with |Pp_i + Pp_j − 1| ≤ tol at every probe (``tol`` a
-        scalar or one per pair), tested probe by probe on the pairs still left."""
+    def within(self, ipos: np.ndarray, jpos: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs of positions (ipos, jpos) with |Pp_i + Pp_j − 1| ≤ tol at every
+        probe (``tol`` a scalar or one per pair), tested probe by probe on the pairs
+        still left."""
+        if not self.tuned and len(ipos):
+            self._tune(ipos, jpos, tol)
         for probe in self.by_probe:
-            ok = np.abs(probe[ii] + probe[jj] - 1.0) <= tol
-            ii, jj = ii[ok], jj[ok]
+            ok = np.abs(probe[ipos] + probe[jpos] - 1.0) <= tol
+            ipos, jpos = ipos[ok], jpos[ok]
             if np.ndim(tol):
                 tol = tol[ok]
-        return ii, jj
+        return ipos, jpos
 
 
-def _pair_candidates(Pp: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _pair_candidates(Pp: np.ndarray, tol: float, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (i < j) with ``|Pp_i + Pp_j − 1| ≤ tol`` at every probe (the caller
-    verifies every time), found through :class:`_MirrorCells`."""
+    verifies every time), found through :class:`_MirrorCells`: each pair of cell
+    positions once, from the earlier position's query. In :func:`_pair_order`
+    (``ordered``), or as found (a caller that keeps a subset orders that)."""
     k = len(Pp)
     if k < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     cells = _MirrorCells(Pp, tol)
     ii_parts, jj_parts = [], []
-    for ii, jj in cells.near(np.arange(k)):
-        keep = ii < jj
+    for ipos, jpos in cells.near(np.arange(k), after=True):
         # every probe checked before the lists are joined and sorted: few survive
-        ii, jj = cells.within(ii[keep], jj[keep], tol)
-        ii_parts.append(ii)
-        jj_parts.append(jj)
+        ipos, jpos = cells.within(ipos, jpos, tol)
+        a, b = cells.order[ipos], cells.order[jpos]
+        ii_parts.append(np.minimum(a, b))
+        jj_parts.append(np.maximum(a, b))
     if not ii_parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     ii, jj = np.concatenate(ii_parts), np.concatenate(jj_parts)
-    # each pair appears once (cells are disjoint). Listed in the order of a search on
-    # the first probe (i ascending, then j in argsort order of that probe), so the
-    # questions are numbered as before this bucketing (a total order: the kept
-    # subset's order does not depend on when it was filtered)
-    rank0 = np.empty(k, np.int64)
-    rank0[np.argsort(Pp[:, 0])] = np.arange(k)
-    srt = np.lexsort((rank0[jj], ii))
+    if not ordered:
+        return ii, jj
+    srt = _pair_order(Pp, ii, jj)
     return ii[srt], jj[srt]
+
+
+def _pair_order(Pp: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
+    """The order of pairs (i < j) of a search on the first probe: i ascending, then j in
+    argsort order of that probe, so that the questions are numbered as before the
+    bucketing. A total order (each pair appears once): a subset sorted after it is
+    filtered is in the order it had in the sorted whole."""
+    rank0 = np.empty(len(Pp), np.int64)
+    rank0[np.argsort(Pp[:, 0])] = np.arange(len(Pp))
+    return np.lexsort((rank0[jj], ii))
 
 
 class _GridSearch:
@@ -375,7 +415,8 @@ class _GridSearch:
     def __init__(self, Pp: np.ndarray, L: int, tol: float, screen=None):
         self.k, self.L, self.tol, self.Pp = len(Pp), L, tol, Pp
         self.probe = probe_steps(L)
-        self.ii, self.jj = _pair_candidates(Pp, tol)  # (every probe already verified)
+        # (every probe already verified; ordered by ``pairs`` once the other times are)
+        self.ii, self.jj = _pair_candidates(Pp, tol, ordered=False)
         self.screen = screen
         if screen is not None and len(self.ii):
             ok = screen(self.ii, self.jj)  # (order kept: the same pairs survive the full test)
@@ -397,16 +438,21 @@ class _GridSearch:
         if len(ii):
             at = self.need_pairs()
             P = rows(at)
-            mi, mj = np.searchsorted(at, ii), np.searchsorted(at, jj)
+            row_of = np.empty(k, np.int64)  # (the row of each series of ``at`` in P)
+            row_of[at] = np.arange(len(at))
+            mi, mj = row_of[ii], row_of[jj]
             # then every other time, one at a time: the test max_t |P_i + P_j − 1| ≤ tol, but
             # the list shrinks fast, and no (pairs × L) array is formed
             for c in np.flatnonzero(~np.isin(np.arange(L), self.probe)):
                 if not len(mi):
                     break
-                ok = np.abs(P[mi, c] + P[mj, c] - 1.0) <= tol
+                col = np.ascontiguousarray(P[:, c])
+                ok = np.abs(col[mi] + col[mj] - 1.0) <= tol
                 mi, mj = mi[ok], mj[ok]
             ii, jj = at[mi], at[mj]
         pairs = _unique_sets(np.stack([ii, jj], axis=1), k)
+        # in the order of the search on the first probe (a subset keeps it when sorted after)
+        pairs = pairs[_pair_order(self.Pp, pairs[:, 0], pairs[:, 1])]
         if len(pairs):
             pairs = self._beating_every_rival(pairs, at, P, rows)
         self.found.extend(pairs)
@@ -463,13 +509,13 @@ class _GridSearch:
         pair_of[member] = np.repeat(np.arange(len(pairs)), 2)
         # rivals at the probes (a necessary condition), in cells of the widest margin
         cells = _MirrorCells(self.Pp, float(margin.max()))
-        xs, cs = [], []
-        for qi, c in cells.near(member):
+        qpos, xs, cs = cells.pos[member], [], []
+        for qi, cpos in cells.near(qpos):
+            c = cells.order[cpos]
             keep = (c != member[qi]) & (c != partner[qi])
-            x, c = member[qi[keep]], c[keep]
-            x, c = cells.within(x, c, margin[pair_of[x]])
-            xs.append(x)
-            cs.append(c)
+            xpos, cpos = cells.within(qpos[qi[keep]], cpos[keep], margin[pair_of[member[qi[keep]]]])
+            xs.append(cells.order[xpos])
+            cs.append(cells.order[cpos])
         x = np.concatenate([np.zeros(0, np.int64), *xs])
         c = np.concatenate([np.zeros(0, np.int64), *cs])
         if len(x) and self.screen is not None:
