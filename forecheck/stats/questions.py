@@ -245,6 +245,8 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 #: probes used to bucket pair candidates (3**PAIR_DIMS neighbouring cells per series)
 PAIR_DIMS = 3
+#: candidate pairs listed at a time by ``_MirrorCells.near`` (about; a query's own run is not split)
+NEAR_BLOCK = 1 << 22
 
 
 class _MirrorCells:
@@ -342,7 +344,14 @@ class _MirrorCells:
                 n_c = np.maximum(hi - lo, 0)
             if not n_c.any():
                 continue
-            yield np.repeat(np.arange(len(qpos)), n_c), _ranges(lo, lo + n_c)
+            # in blocks of queries listing about ``NEAR_BLOCK`` pairs at a time: among
+            # absorbed short paths one offset's cells list up to 10⁷ pairs (sp_short10m.csv),
+            # whose index arrays and probe gathers would otherwise be held all at once
+            cum = np.cumsum(n_c)
+            cut = np.searchsorted(cum, np.arange(NEAR_BLOCK, int(cum[-1]), NEAR_BLOCK), side="left") + 1
+            for a, b in zip(np.r_[0, cut], np.r_[cut, len(qpos)]):
+                if b > a:
+                    yield np.repeat(np.arange(a, b), n_c[a:b]), _ranges(lo[a:b], lo[a:b] + n_c[a:b])
 
     def within(self, ipos: np.ndarray, jpos: np.ndarray, tol) -> tuple[np.ndarray, np.ndarray]:
         """The pairs of positions (ipos, jpos) with |Pp_i + Pp_j − 1| ≤ tol at every
