@@ -519,14 +519,18 @@ class _GridSearch:
         # rivals at the probes (a necessary condition), in cells of the widest margin
         cells = _MirrorCells(self.Pp, float(margin.max()))
         qpos, xs, cs = cells.pos[member], [], []
+        margin_q = np.repeat(margin, 2)  # (the margin of each member's pair, as ``member``)
         for qi, cpos in cells.near(qpos):
-            c = cells.order[cpos]
-            keep = (c != member[qi]) & (c != partner[qi])
-            xpos, cpos = cells.within(qpos[qi[keep]], cpos[keep], margin[pair_of[member[qi[keep]]]])
+            xpos, cpos = cells.within(qpos[qi], cpos, margin_q[qi])
             xs.append(cells.order[xpos])
             cs.append(cells.order[cpos])
         x = np.concatenate([np.zeros(0, np.int64), *xs])
         c = np.concatenate([np.zeros(0, np.int64), *cs])
+        # neither a member itself nor its partner is its rival
+        partner_of = np.full(k, -1, np.int64)
+        partner_of[member] = partner
+        keep = (c != x) & (c != partner_of[x])
+        x, c = x[keep], c[keep]
         if len(x) and self.screen is not None:
             ok = self.screen(x, c, float(margin.max()))
             x, c = x[ok], c[ok]
@@ -534,7 +538,9 @@ class _GridSearch:
         if len(x):
             need = _members(k, x, c)
             R = rows(need)
-            dev = np.max(np.abs(R[np.searchsorted(need, x)] + R[np.searchsorted(need, c)] - 1.0), axis=1)
+            row_of = np.empty(k, np.int64)  # (the row of each series of ``need`` in R)
+            row_of[need] = np.arange(len(need))
+            dev = np.max(np.abs(R[row_of[x]] + R[row_of[c]] - 1.0), axis=1)
             beaten[pair_of[x[dev <= margin[pair_of[x]]]]] = True
         return pairs[~beaten]
 
