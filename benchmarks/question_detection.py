@@ -5,8 +5,9 @@ YES/NO pairs it finds (docs/validation.md, "Question detection").
     python benchmarks/question_detection.py --real ../shared/data   # also 538's 2018 races
 
 Each simulated panel lists Q questions of a forecaster (``forecheck simulate`` models) as a
-YES and a NO contract (p and 1 − p, exact complements) among N independent series of the
-same model on the same grid of L times, so every series is a detection candidate. The
+YES and a NO contract (p and 1 − p, exact complements; in the last rows the NO side moves
+within ±0.008 of 1 − p, as a market's two prices do) among N independent series of the same
+model on the same grid of L times, so every series is a detection candidate. The
 table counts the detected two-outcome sets that are a true pair ("true") and those that
 join two independent series, or a contract with an unrelated series ("chance"), and any
 larger set. Seeds are fixed (questions: seed 7, independent series: seed 11).
@@ -25,28 +26,33 @@ from pathlib import Path
 
 import numpy as np
 
-SIMULATED = (  # (model, L steps, Q true pairs, N independent series)
-    ("gaussian", 5, 500, 20_000),
-    ("gaussian", 10, 500, 100_000),
-    ("gaussian", 30, 500, 50_000),
-    ("jump", 10, 500, 50_000),
-    ("jump", 30, 500, 50_000),
-    ("beta", 10, 500, 50_000),
-    ("gaussian", 50, 1000, 0),
-    ("jump", 100, 300, 0),
+SIMULATED = (  # (model, L steps, Q true pairs, N independent series, noise of the NO side)
+    ("gaussian", 5, 500, 20_000, 0.0),
+    ("gaussian", 10, 500, 100_000, 0.0),
+    ("gaussian", 30, 500, 50_000, 0.0),
+    ("jump", 10, 500, 50_000, 0.0),
+    ("jump", 30, 500, 50_000, 0.0),
+    ("beta", 10, 500, 50_000, 0.0),
+    ("gaussian", 50, 1000, 0, 0.0),
+    ("jump", 100, 300, 0, 0.0),
+    ("gaussian", 10, 500, 20_000, 0.008),
+    ("gaussian", 30, 500, 50_000, 0.008),
 )
 
 
-def simulated_panel(model: str, L: int, n_questions: int, n_indep: int):
+def simulated_panel(model: str, L: int, n_questions: int, n_indep: int, noise: float = 0.0):
     """(offsets, time, p, outcome, partner): the rows of the panel and, per series, its
-    true complement's series number (−1 for an independent series)."""
+    true complement's series number (−1 for an independent series). With ``noise`` the NO
+    side is 1 − p + U(−noise, noise) at each time (seed 5), as a market's two prices
+    whose sum moves around 1."""
     from forecheck.simulate import simulate_paths
 
     parts, outs, partner = [], [], []
     if n_questions:
         q = simulate_paths(model, n_questions, L, 7)
         p = q.p[:, :L].astype(float)
-        parts += [p, 1 - p]
+        no = 1 - p + np.random.default_rng(5).uniform(-noise, noise, p.shape) if noise else 1 - p
+        parts += [p, no]
         outs += [q.outcome.astype(float), 1 - q.outcome.astype(float)]
         partner += list(range(n_questions, 2 * n_questions)) + list(range(n_questions))
     if n_indep:
@@ -77,15 +83,18 @@ def count_sets(q, same_question) -> tuple[int, int, int]:
 def run_simulated() -> None:
     from forecheck.stats import questions
 
-    print("| model | steps | true pairs | independent series | true pairs found | chance pairs | larger sets | s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for model, L, nq, ni in SIMULATED:
-        offsets, t, p, o, partner = simulated_panel(model, L, nq, ni)
+    print("| model | steps | true pairs | NO side | independent series | true pairs found | chance pairs | larger sets "
+          "| s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for model, L, nq, ni, noise in SIMULATED:
+        offsets, t, p, o, partner = simulated_panel(model, L, nq, ni, noise)
         t0 = time.perf_counter()
         q = questions.detect(offsets, t, p, o)
         sec = time.perf_counter() - t0
         true, chance, larger = count_sets(q, lambda a, b, partner=partner: partner[a] == b)
-        print(f"| {model} | {L} | {nq:,} | {ni:,} | {true:,} | {chance:,} | {larger} | {sec:.1f} |", flush=True)
+        side = f"1 − p ± {noise:g}" if noise else "1 − p"
+        print(f"| {model} | {L} | {nq:,} | {side} | {ni:,} | {true:,} | {chance:,} | {larger} | {sec:.1f} |",
+              flush=True)
 
 
 REAL = (  # (name, file, series columns, the columns of the race)
