@@ -39,6 +39,25 @@ def test_candidates_contain_every_true_pair(tol):
         assert list(zip(ii.tolist(), rank0[jj].tolist())) == sorted(zip(ii.tolist(), rank0[jj].tolist()))
 
 
+def test_candidates_listed_in_small_blocks_are_the_same(monkeypatch):
+    # _MirrorCells.near splits each offset's list into blocks of about NEAR_BLOCK pairs (a
+    # crowd of absorbed paths lists 10⁷ at once): blocks of 7 give the same pairs, in the
+    # same order, and the grid search the same sets
+    rng = np.random.default_rng(2)
+    k, L = 300, 12
+    P = np.round(rng.uniform(0, 1, (k, L)), 1)  # many exact ties and complements
+    P[150:] = 1 - P[:150] + rng.uniform(-0.004, 0.004, (150, L))
+    probes = P[:, questions.probe_steps(L)]
+    whole = questions._pair_candidates(probes, 0.01)
+    sets = questions._search_grid(P, 0.01)
+    monkeypatch.setattr(questions, "NEAR_BLOCK", 7)
+    small = questions._pair_candidates(probes, 0.01)
+    assert len(whole[0]) > 100
+    np.testing.assert_array_equal(small[0], whole[0])
+    np.testing.assert_array_equal(small[1], whole[1])
+    assert [s.tolist() for s in questions._search_grid(P, 0.01)] == [s.tolist() for s in sets]
+
+
 def test_absorbed_paths_do_not_blow_up_the_candidates():
     # 4,000 random walks absorbed at 0/1 by the late probes (every late pair "matches");
     # the early probes separate them, so candidates stay near linear in k
