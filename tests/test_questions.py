@@ -15,6 +15,7 @@ import forecheck
 from forecheck.checks import execute
 from forecheck.cli.app import app
 from forecheck.config import AnalysisConfig
+from forecheck.io import ReadOptions
 from forecheck.panel import Panel
 from forecheck.simulate import simulate_panel
 from forecheck.simulate.questions import candidates_panel, factor_panel, pairs_panel
@@ -260,3 +261,24 @@ def test_spiegelhalter_grouped_non_exclusive_question_uses_the_bound():
     z, _ = cal.spiegelhalter_grouped(p, o, np.array([0, 0]))
     num = np.sum((1 - 2 * p) * (o - p))
     assert z == pytest.approx(num / (2 * 0.7 * np.sqrt(0.85 * 0.15)), rel=1e-12)
+
+
+def test_dq011_on_detected_questions_names_chance_as_well(tmp_path):
+    # two series that mirror each other exactly but resolve YES both: as a detected
+    # question DQ011 names the data error and the chance match (independent lattice
+    # posteriors mirror each other exactly); declared, the data error alone
+    t = np.arange(12)
+    p = 0.5 + 0.3 * np.sin(t / 2)
+    rng = np.random.default_rng(0)
+    rows = [("a", t, p, 1.0), ("b", t, 1 - p, 1.0)]
+    rows += [(f"z{k}", t, np.clip(0.5 + np.cumsum(rng.normal(0, 0.05, 12)), 0.05, 0.95), 0.0) for k in range(3)]
+    df = pd.concat([pd.DataFrame({"series": s, "time": tt, "p": pp, "outcome": o,
+                                  "q": s if s.startswith("z") else "ab"}) for s, tt, pp, o in rows])
+    path = tmp_path / "mirror.csv"
+    df.to_csv(path, index=False)
+    det = forecheck.analyze(str(path), n_sim=99, select=("DQ",)).result("DQ011")
+    assert det.status == "fail" and "outcomes summing to other than 1" in det.message
+    assert "matched by chance" in det.message and "--no-question-detection" in det.message
+    dec = forecheck.analyze(str(path), n_sim=99, select=("DQ",), read_options=ReadOptions(question_col="q"))
+    d11 = dec.result("DQ011")
+    assert d11.status == "fail" and "matched by chance" not in d11.message

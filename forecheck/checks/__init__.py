@@ -159,6 +159,12 @@ def question_findings(ctx: CheckContext) -> list[CheckResult]:
     present = bool(parts)
     msg = ("; ".join(parts) + ": treated as one question each (contracts clustered), but check the data"
            if present else f"the {q.n_questions} questions' probabilities and outcomes sum to 1")
+    if len(bo) and q.source == "detected":
+        # independent series whose probabilities mirror each other by chance (posteriors that
+        # take few values: docs/checks.md, "Questions") resolve independently, so their
+        # outcomes need not sum to 1: the finding is not only a data error
+        msg += (" — or, as they were detected, series whose probabilities matched by chance: declare the "
+                "questions (--question-col) or turn detection off (--no-question-detection) if they are not one event")
     return [CheckResult(code=code, name=name, family="DQ", severity=severity,
                         status="fail" if present else "pass", statistic=float(len(bp) + len(bo)),
                         nobs=q.n_questions, message=msg,
