@@ -265,7 +265,6 @@ class _MirrorCells:
 
     def __init__(self, Pp: np.ndarray, tol: float):
         k, n_probe = Pp.shape
-        self.k = k
         # cells wider than tol (a superset for any width ≥ tol; the margin absorbs the
         # rounding of 1 − x), at most 10⁴ per probe
         w = max(float(tol) * 1.001, 1e-4)
