@@ -234,6 +234,15 @@ def _members(k: int, *idx: np.ndarray) -> np.ndarray:
     return np.flatnonzero(seen)
 
 
+def _positions(k: int, idx: np.ndarray) -> np.ndarray:
+    """(k,) the position in ``idx`` of each of its values (distinct, in 0..k−1; the other
+    entries are not set): the inverse of a permutation, or the row of a series in the
+    rows fetched for ``idx``."""
+    out = np.empty(k, np.int64)
+    out[idx] = np.arange(len(idx))
+    return out
+
+
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Concatenation of arange(lo[i], hi[i]) for all i, without a loop."""
     n = np.maximum(hi - lo, 0)
@@ -284,8 +293,7 @@ class _MirrorCells:
         self.weights = base ** np.arange(m, dtype=np.int64)
         key = cell @ self.weights
         self.order = np.argsort(key, kind="stable")
-        self.pos = np.empty(k, np.int64)
-        self.pos[self.order] = np.arange(k)
+        self.pos = _positions(k, self.order)
         n_keys = base**m
         self.dense = n_keys <= max(4 * k, 1 << 22)
         if self.dense:
@@ -344,8 +352,9 @@ class _MirrorCells:
             if not n_c.any():
                 continue
             # in blocks of queries listing about ``NEAR_BLOCK`` pairs at a time: among
-            # absorbed short paths one offset's cells list up to 10⁷ pairs (sp_short10m.csv),
-            # whose index arrays and probe gathers would otherwise be held all at once
+            # absorbed short paths one offset's cells list 10⁷ pairs (sp_short10m.csv;
+            # `python benchmarks/question_detection.py --search FILE`), whose index arrays
+            # and probe gathers would otherwise be held all at once
             cum = np.cumsum(n_c)
             cut = np.searchsorted(cum, np.arange(NEAR_BLOCK, int(cum[-1]), NEAR_BLOCK), side="left") + 1
             for a, b in zip(np.r_[0, cut], np.r_[cut, len(qpos)]):
@@ -396,8 +405,7 @@ def _pair_order(Pp: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> np.ndarray:
     argsort order of that probe, so that the questions are numbered as before the
     bucketing. A total order (each pair appears once): a subset sorted after it is
     filtered is in the order it had in the sorted whole."""
-    rank0 = np.empty(len(Pp), np.int64)
-    rank0[np.argsort(Pp[:, 0])] = np.arange(len(Pp))
+    rank0 = _positions(len(Pp), np.argsort(Pp[:, 0]))
     return np.lexsort((rank0[jj], ii))
 
 
@@ -446,8 +454,7 @@ class _GridSearch:
         if len(ii):
             at = self.need_pairs()
             P = rows(at)
-            row_of = np.empty(k, np.int64)  # (the row of each series of ``at`` in P)
-            row_of[at] = np.arange(len(at))
+            row_of = _positions(k, at)  # (the row of each series of ``at`` in P)
             mi, mj = row_of[ii], row_of[jj]
             # then every other time, one at a time: the test max_t |P_i + P_j − 1| ≤ tol, but
             # the list shrinks fast, and no (pairs × L) array is formed
@@ -462,7 +469,7 @@ class _GridSearch:
         # in the order of the search on the first probe (a subset keeps it when sorted after)
         pairs = pairs[_pair_order(self.Pp, pairs[:, 0], pairs[:, 1])]
         if len(pairs):
-            pairs = self._beating_every_rival(pairs, at, P, rows)
+            pairs = self._beating_every_rival(pairs, row_of, P, rows)
         self.found.extend(pairs)
         used = np.zeros(k, dtype=bool)
         used[pairs.ravel()] = True
@@ -495,7 +502,7 @@ class _GridSearch:
         ok = np.max(np.abs(R[pi] + R[pj] + R[pl] - 1.0), axis=1) <= tol
         self.trip = (rest[pi[ok]], rest[pj[ok]], rest[pl[ok]])
 
-    def _beating_every_rival(self, pairs: np.ndarray, at: np.ndarray, P: np.ndarray, rows) -> np.ndarray:
+    def _beating_every_rival(self, pairs: np.ndarray, row_of: np.ndarray, P: np.ndarray, rows) -> np.ndarray:
         """The pairs (rows of two local indices, each series in one pair) whose match
         beats every rival by the tolerance: no third series of the grid has a maximum
         deviation |p_x + p_c − 1| from either member x of at most the pair's own,
@@ -507,12 +514,10 @@ class _GridSearch:
         needs no rival within tol, which uniqueness already requires; a pair that
         matches only to within tol needs none within 2·tol. (The ratio test of
         nearest-neighbour matching, Lowe 2004, *IJCV* 60(2) §7.1, in additive form.)
-        ``P``: the rows of the series ``at`` (sorted), which hold the pairs' members."""
+        ``P``: rows that hold the pairs' members, series x at row ``row_of[x]``."""
         k, tol = self.k, self.tol
-        a, b = pairs[:, 0], pairs[:, 1]
-        margin = np.max(np.abs(P[np.searchsorted(at, a)] + P[np.searchsorted(at, b)] - 1.0), axis=1) + tol
+        margin = np.max(np.abs(P[row_of[pairs[:, 0]]] + P[row_of[pairs[:, 1]]] - 1.0), axis=1) + tol
         member = pairs.ravel()
-        partner = pairs[:, ::-1].ravel()
         pair_of = np.full(k, -1, np.int64)
         pair_of[member] = np.repeat(np.arange(len(pairs)), 2)
         # rivals at the probes (a necessary condition), in cells of the widest margin
@@ -527,7 +532,7 @@ class _GridSearch:
         c = np.concatenate([np.zeros(0, np.int64), *cs])
         # neither a member itself nor its partner is its rival
         partner_of = np.full(k, -1, np.int64)
-        partner_of[member] = partner
+        partner_of[member] = pairs[:, ::-1].ravel()
         keep = (c != x) & (c != partner_of[x])
         x, c = x[keep], c[keep]
         if len(x) and self.screen is not None:
@@ -537,9 +542,8 @@ class _GridSearch:
         if len(x):
             need = _members(k, x, c)
             R = rows(need)
-            row_of = np.empty(k, np.int64)  # (the row of each series of ``need`` in R)
-            row_of[need] = np.arange(len(need))
-            dev = np.max(np.abs(R[row_of[x]] + R[row_of[c]] - 1.0), axis=1)
+            row_in_r = _positions(k, need)  # (the row of each series of ``need`` in R)
+            dev = np.max(np.abs(R[row_in_r[x]] + R[row_in_r[c]] - 1.0), axis=1)
             beaten[pair_of[x[dev <= margin[pair_of[x]]]]] = True
         return pairs[~beaten]
 
