@@ -206,6 +206,46 @@ def test_repeated_grid_shortcut_matches_the_keyed_cells():
         assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))
 
 
+def test_own_cells_with_units_out_of_series_order_match_the_keyed_cells(monkeypatch):
+    # each series its own unit, numbered out of series order (the pooled panel of
+    # two-outcome questions: questions first, one contract each): on one grid, on
+    # unequal times, with appended resolution rows, and with series absent; the
+    # shortcut is taken (the keyed path is not called) and gives the keyed cells
+    rng = np.random.default_rng(12)
+    real_keyed = dependence._unit_time_cells_ex
+    for trial in range(60):
+        S, L = int(rng.integers(2, 25)), int(rng.integers(1, 7))
+        series = np.repeat(np.arange(S), L)
+        if trial % 3 == 0:
+            time = np.tile(np.arange(L, dtype=float), S)  # one grid
+        else:
+            time = np.concatenate([np.cumsum(rng.integers(1, 4, L)).astype(float) for _ in range(S)])
+        if trial % 4 == 1:
+            keep = np.isin(series, np.flatnonzero(rng.uniform(size=S) < 0.7))
+            series, time = series[keep], time[keep]  # some series without values
+        if trial % 2:
+            res = np.flatnonzero(rng.uniform(size=S) < 0.8)
+            res = res[np.isin(res, series)]
+            last_t = np.full(S, -np.inf)
+            np.maximum.at(last_t, series, time)
+            series, time = np.r_[series, res], np.r_[time, last_t[res] + rng.integers(1, 4, len(res))]
+        if len(series) == 0:
+            continue
+        unit = rng.permutation(S) + (S if trial % 5 == 0 else 0)
+        monkeypatch.setattr(dependence, "_unit_time_cells_ex",
+                            lambda *a: (_ for _ in ()).throw(AssertionError("keyed path taken")))
+        uc = dependence.unit_cells(series, time, unit)
+        monkeypatch.setattr(dependence, "_unit_time_cells_ex", real_keyed)
+        cell, cu, a_code, a_time, per_unit = _keyed_cells(series, time, unit)
+        assert uc.cell is not None and np.array_equal(uc.cell, cell) and np.array_equal(uc.cu, cu)
+        assert uc.across.dtype == dependence._compact(a_code, len(a_time)).dtype
+        assert np.array_equal(uc.across, a_code) and np.array_equal(uc.across_time, a_time)
+        assert np.array_equal(uc.per_unit, per_unit) and np.array_equal(uc.cnt, np.bincount(a_code).astype(float))
+        v = rng.normal(size=len(series))
+        assert dependence.unit_design_effect(v, series, time, unit, cells=uc) == \
+            _old_unit_design_effect(v, series, time, unit, None)
+
+
 def test_common_drift_z_is_the_self_normalised_sum_of_cell_totals():
     """drift_z = Σ_c D_c / √Σ_c D_c² over (cluster, time) cells, D_c the cell's sum of
     values: recomputed here with pandas groupby (independent of the cell codes)."""

@@ -435,22 +435,29 @@ def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, presen
                per_series: np.ndarray, n_units: int) -> UnitCells | None:
     """:func:`unit_cells` without declared clusters when every value is its own
     (unit, time) cell, found without forming the N (unit, time) keys of
-    ``_unit_time_cells_ex``; else None. Needs each present series its own unit, units
-    numbered in series order, and the values in one or two runs sorted by series and
-    strictly by time within a series: a panel's increments (the cells in order, as
-    the keys' first case numbers them), or MG103's in-flight rows followed by one
-    resolution row per series, each later than its series' in-flight rows (the
-    cells' lexicographic ranks found by counting, as the keys' stable sort ranks
-    them). The same structure either way: the across cells are the first-appearance
-    codes of the cells' times, a unit's cells its series' values."""
+    ``_unit_time_cells_ex``; else None. Needs each present series its own unit and
+    the values in one or two runs sorted by series and strictly by time within a
+    series: a panel's increments (the cells in order, as the keys' first case numbers
+    them), or MG103's in-flight rows followed by one resolution row per series, each
+    later than its series' in-flight rows (the cells' lexicographic ranks found by
+    counting, as the keys' stable sort ranks them). The same structure either way:
+    the across cells are the first-appearance codes of the cells' times, a unit's
+    cells its series' values. Units numbered out of series order (the pooled panel of
+    two-outcome questions: questions first, one contract each) move each series'
+    block of cells to its unit's place (:func:`_cells_in_unit_order`)."""
     up = ucode_s[present]
-    if len(up) > 1 and not np.all(up[1:] > up[:-1]):
+    in_order = len(up) <= 1 or bool(np.all(up[1:] > up[:-1]))
+    if not in_order and len(up) != n_units:  # (up are dense ranks: distinct iff n_units of them)
         return None
     down = np.flatnonzero(series[1:] < series[:-1])
     if len(down) > 1:
         return None
     cell = cu = None
+    per_unit = per_series[present]
     grid = None if len(down) else _repeated_grid(time, per_series[present])
+    if not in_order and grid is not None:
+        # every unit's block is the grid: the across codes below hold in unit order too
+        cell, cu, per_unit = _cells_in_unit_order(None, series, up, present, per_series, n_units)
     if grid is not None:
         # the first-appearance codes of the times are the grid's positions, repeated
         n_a = len(grid)
@@ -480,6 +487,9 @@ def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, presen
             np.add(np.arange(m), n_b_before[a_s], out=cell[:m])
             np.add(np.arange(len(b_s)), last, out=cell[m:])
             cu = np.repeat(up, per_series[present])
+        if not in_order:
+            cell, cu, per_unit = _cells_in_unit_order(cell, series, up, present, per_series, n_units)
+        if cell is not None:
             ct = np.empty(len(series))
             ct[cell] = time
         tcode, tuniq = pd.factorize(ct)
@@ -492,8 +502,29 @@ def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, presen
     n_s = len(ucode_s)
     return UnitCells(n_values=len(series), n_units=n_units, ucode_s=ucode_s, cell=cell, cu=cu, cl=None,
                      across=across, n_across=n_a, across_time=a_time,
-                     across_cluster=None, cnt=cnt, per_unit=per_series[present],
+                     across_cluster=None, cnt=cnt, per_unit=per_unit,
                      units_are_series=bool(np.array_equal(ucode_s, np.arange(n_s))))
+
+
+def _cells_in_unit_order(cell: np.ndarray | None, series: np.ndarray, up: np.ndarray, present: np.ndarray,
+                         per_series: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell, cu, per_unit) of own cells whose units ``up`` (of the present series, in
+    series order; distinct) are not numbered in series order: ``cell`` (None: value i
+    is cell i) ranks the cells with series in series order, and each series' block of
+    consecutive cells moves to the place of its unit in (unit, time) order, the order
+    the keyed path (``_unit_time_cells_ex``) numbers them in."""
+    counts = per_series[present]
+    per_unit = np.empty(n_units, np.int64)
+    per_unit[up] = counts
+    unit_start = np.cumsum(per_unit)
+    unit_start -= per_unit
+    series_start = np.cumsum(counts)
+    series_start -= counts
+    shift = np.zeros(len(per_series), np.int64)
+    shift[present] = unit_start[up] - series_start
+    moved = shift[series]
+    moved += np.arange(len(series)) if cell is None else cell
+    return moved, np.repeat(np.arange(n_units, dtype=np.int64), per_unit), per_unit
 
 
 def _repeated_grid(time: np.ndarray, per_series: np.ndarray) -> np.ndarray | None:
