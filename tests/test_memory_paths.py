@@ -112,5 +112,40 @@ def test_release_positions_are_the_last_reader_selected():
     from forecheck.checks import release_after
 
     assert release_after(["MG101", "MG102", "MG103", "CA201"]) == {0: ["increment_cells"], 1: ["mg101_inputs"],
-                                                                   2: ["dynamic"]}
-    assert release_after(["CA201", "WN301"]) == {}
+                                                                   2: ["dynamic"], 3: ["pooled"]}
+    assert release_after(["CA201", "WN301"]) == {0: ["pooled"]}
+    assert release_after(["WN301", "WN302"]) == {}
+
+
+def test_the_pooled_panel_is_formed_once_and_dropped_before_the_wiener_family(monkeypatch):
+    # a YES/NO question whose mirror contract is dropped from the pooled panel (a copy of
+    # the rows): formed once for every reader, on one thread or two, gone from the cache
+    # after the calibration family, and the records those of a run that keeps it
+    from forecheck import checks
+    from forecheck.checks.context import CheckContext
+    from forecheck.config import AnalysisConfig
+
+    base = random_panel(seed=3, n_series=40)
+    mirror = base.select_series(np.arange(base.n_series) == 0)
+    panel = Panel.from_arrays(
+        series=np.r_[np.repeat(base.ids, base.lengths), np.repeat(["zz-mirror"], mirror.n_obs)],
+        time=np.r_[base.time, mirror.time], p=np.r_[base.p, 1.0 - mirror.p],
+        outcome=np.r_[base.outcome[base.series_index], 1.0 - mirror.outcome[mirror.series_index]])
+    calls = []
+    real = CheckContext.cached
+
+    def counted(self, key, compute):
+        return real(self, key, (lambda: calls.append(1) or compute()) if key == "pooled" else compute)
+
+    monkeypatch.setattr(CheckContext, "cached", counted)
+    records = {}
+    for jobs in (1, 2):
+        calls.clear()
+        got, ctx = checks.execute(panel, AnalysisConfig(n_sim=99, jobs=jobs))
+        assert len(calls) == 1 and "pooled" not in ctx.cache
+        assert ctx.questions().redundant().sum() == 1  # (the mirror was dropped)
+        records[jobs] = [r.to_dict() for r in got]
+    monkeypatch.setattr(checks, "CACHE_READERS", {})
+    kept, ctx = checks.execute(panel, AnalysisConfig(n_sim=99))
+    assert "pooled" in ctx.cache
+    assert records[1] == records[2] == [r.to_dict() for r in kept]

@@ -194,6 +194,11 @@ CACHE_READERS: dict[str, frozenset[str]] = {
     "mg101_inputs": frozenset({"MG101", "MG102"}),
     "dynamic": frozenset({"MG101", "MG103", "MG104", "MG105", "MG106"}),
     "increment_cells": frozenset({"MG101", "MG104", "MG105"}),
+    # the pooled panel (mirror contracts of YES/NO questions dropped: a copy of the rows
+    # and of what is derived from them) is read by the martingale and calibration
+    # families only, not held through the Wiener family (``CheckContext.pooled``)
+    "pooled": frozenset({"MG101", "MG102", "MG103", "MG104", "MG105", "MG106",
+                         "CA201", "CA202", "CA203", "CA204"}),
 }
 
 
