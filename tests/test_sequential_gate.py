@@ -139,6 +139,33 @@ def test_record_evalue_equals_direct_eprocess(data):
     assert recs["CA202"]["evalue"] == pytest.approx(ca.evalue, rel=1e-9)
 
 
+def test_a_declared_yes_no_question_counts_once_in_the_evalues(data, tmp_path):
+    # a YES/NO question (--question-col) whose mirror contract sorts second: MG101's,
+    # MG103's and CA202's e-processes run on the series the checks pool (the mirror
+    # dropped), each series entering at its own resolution time (series cut to different
+    # lengths resolve at different times), as re-derived from the table without the mirror
+    df = pd.read_csv(data["honest"])
+    ids = sorted(df["series"].unique())
+    cut = dict(zip(ids, np.random.default_rng(2).integers(20, 61, len(ids))))
+    df = df[df["time"] < df["series"].map(cut)].reset_index(drop=True)
+    yes = df[df["series"] == ids[0]]
+    no = yes.assign(series=ids[0] + "n", p=1.0 - yes["p"], outcome=1.0 - yes["outcome"])
+    both = pd.concat([df, no], ignore_index=True)
+    both["question"] = both["series"].where(both["series"] != ids[0] + "n", ids[0])
+    path = tmp_path / "question.csv"
+    both.to_csv(path, index=False)
+    r = cli("analyze", str(path), "--sequential", "--question-col", "question", "--format", "json", *FAST)
+    recs = records(r.stdout)
+    series, time, p_prev, dp, flag, res = _steps_from_csv(df)
+    mg101 = mg101_eprocess(series, time, p_prev, dp, resolution=flag, alpha=0.05)
+    assert recs["MG101"]["evalue"] == pytest.approx(mg101.evalue, rel=1e-9)
+    mg103 = mg103_eprocess(series, time, p_prev, dp, resolution=flag, alpha=0.05)
+    assert recs["MG103"]["evalue"] == pytest.approx(mg103.evalue, rel=1e-9)
+    ca = ca202_eprocess(res["time"].to_numpy() + 1.0, res["p"].to_numpy(), res["outcome"].to_numpy())
+    assert recs["CA202"]["evalue"] == pytest.approx(ca.evalue, rel=1e-9)
+    assert recs["CA202"]["sequential"]["max_evalue"] == pytest.approx(ca.max_evalue, rel=1e-9)
+
+
 def test_cluster_declaration_changes_the_construction(data, tmp_path):
     df = pd.read_csv(data["honest"])
     codes = {s: i for i, s in enumerate(sorted(df["series"].unique()))}

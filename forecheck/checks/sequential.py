@@ -36,8 +36,10 @@ SEQUENTIAL_CODES = ("MG101", "MG103", "CA202")
 
 
 def mg101_selection(ctx: CheckContext):
-    """MG101's series: resolved or with at least ``min_length`` forecasts."""
-    panel = ctx.panel
+    """MG101's series: those of the pooled panel (the mirror contract of a YES/NO
+    question dropped, as MG101 drops it: its steps are the first contract's) that are
+    resolved or have at least ``min_length`` forecasts."""
+    panel, _ = ctx.pooled()
     return panel.select_series(panel.resolved | (panel.lengths >= ctx.config.min_length))
 
 
@@ -82,11 +84,14 @@ def eprocess_for(ctx: CheckContext, code: str) -> sq.EProcess:
     if code == "CA202":
         from forecheck.checks.calibration import calibration_data
 
-        d = ctx.cached("calibration.data", lambda: calibration_data(ctx.panel, ctx.config))
+        # CA202's own data: the pooled panel's resolved series (``calibration._data``), whose
+        # series numbers index the pooled panel, not the panel as loaded
+        pan, _ = ctx.pooled()
+        d = ctx.cached("calibration.data", lambda: calibration_data(pan, ctx.config))
         ok = ~np.isnan(d.p_last)
         series = d.series[ok]
-        cl = _cluster_codes(ctx.panel)
-        return sq.ca202_eprocess(ctx.panel.resolution_time[series], d.p_last[ok], d.outcome[ok],
+        cl = _cluster_codes(pan)
+        return sq.ca202_eprocess(pan.resolution_time[series], d.p_last[ok], d.outcome[ok],
                                  cluster=None if cl is None else cl[series], alpha=alpha)
     raise ValueError(f"no e-process for {code}")
 
