@@ -379,6 +379,12 @@ class Panel:
         object.__setattr__(new, "_same_rows", self.__dict__.get("_same_rows") or self)
         return new
 
+    def scratch_view(self) -> "Panel":
+        """A panel of the same arrays that shares none of this panel's derived values:
+        what a one-off computation derives on it (increments, their series, ...) is freed
+        with it instead of being cached here."""
+        return replace(self)
+
     def _subset(self, pick: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> "Panel":
         """The panel of the series ``pick`` (mask or indices) and their ``rows``: every
         per-series field indexed by ``pick``, every per-row field by ``rows``. Picking

@@ -117,6 +117,35 @@ def test_release_positions_are_the_last_reader_selected():
     assert release_after(["WN301", "WN302"]) == {}
 
 
+def _with_a_mirror(base: Panel) -> Panel:
+    """``base`` plus the exact mirror image of its first series (a YES/NO question)."""
+    mirror = base.select_series(np.arange(base.n_series) == 0)
+    return Panel.from_arrays(
+        series=np.r_[np.repeat(base.ids, base.lengths), np.repeat(["zz-mirror"], mirror.n_obs)],
+        time=np.r_[base.time, mirror.time], p=np.r_[base.p, 1.0 - mirror.p],
+        outcome=np.r_[base.outcome[base.series_index], 1.0 - mirror.outcome[mirror.series_index]])
+
+
+def test_the_budget_leaves_no_increments_on_the_panel_when_the_pooled_panel_is_a_copy():
+    # with a mirror contract dropped the pooled panel has increments of its own; the
+    # budget of every series is then formed on a scratch view (the same numbers), and
+    # the panel keeps no increments; without one the pooled panel shares the panel's
+    from forecheck.checks.context import CheckContext
+    from forecheck.config import AnalysisConfig
+    from forecheck.stats.budget import series_budget
+
+    for panel, copied in ((_with_a_mirror(random_panel(seed=3, n_series=40)), True),
+                          (random_panel(seed=3, n_series=40), False)):
+        want = series_budget(Panel.from_arrays(np.repeat(panel.ids, panel.lengths), panel.time, panel.p,
+                                               outcome=panel.outcome[panel.series_index]))
+        ctx = CheckContext(panel=panel, config=AnalysisConfig())
+        assert bool(ctx.questions().redundant().any()) == copied
+        got = ctx.budget()
+        assert ("dp" in vars(panel)) == (not copied)
+        for f in ("movement", "uncertainty_reduction", "excess", "ratio"):
+            assert np.array_equal(getattr(got, f), getattr(want, f), equal_nan=True)
+
+
 def test_the_pooled_panel_is_formed_once_and_dropped_before_the_wiener_family(monkeypatch):
     # a YES/NO question whose mirror contract is dropped from the pooled panel (a copy of
     # the rows): formed once for every reader, on one thread or two, gone from the cache
@@ -125,12 +154,7 @@ def test_the_pooled_panel_is_formed_once_and_dropped_before_the_wiener_family(mo
     from forecheck.checks.context import CheckContext
     from forecheck.config import AnalysisConfig
 
-    base = random_panel(seed=3, n_series=40)
-    mirror = base.select_series(np.arange(base.n_series) == 0)
-    panel = Panel.from_arrays(
-        series=np.r_[np.repeat(base.ids, base.lengths), np.repeat(["zz-mirror"], mirror.n_obs)],
-        time=np.r_[base.time, mirror.time], p=np.r_[base.p, 1.0 - mirror.p],
-        outcome=np.r_[base.outcome[base.series_index], 1.0 - mirror.outcome[mirror.series_index]])
+    panel = _with_a_mirror(random_panel(seed=3, n_series=40))
     calls = []
     real = CheckContext.cached
 

@@ -95,8 +95,18 @@ class CheckContext:
         return check_seed(self.config.seed, code)
 
     def budget(self) -> Budget:
-        """The variance budget of every series of the panel (A-R 2021), computed once."""
-        return self.cached("budget", lambda: series_budget(self.panel))
+        """The variance budget of every series of the panel (A-R 2021), computed once.
+
+        When the pooled panel drops mirror contracts it is a copy with increments of its
+        own, and the martingale and calibration families read those: the panel's own
+        increments are then formed for the budget on a scratch view and freed, not held
+        beside the copy's (the Wiener family forms them again, after the copy is
+        released: ``checks.CACHE_READERS``)."""
+        def make():
+            q = self.cache.get("questions")
+            copied = q is not None and bool(q.redundant().any())
+            return series_budget(self.panel.scratch_view() if copied else self.panel)
+        return self.cached("budget", make)
 
     def questions(self) -> qmod.Questions:
         """Question membership of the panel's series: declared (``panel.question``,
