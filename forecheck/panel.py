@@ -379,7 +379,7 @@ class Panel:
         object.__setattr__(new, "_same_rows", self.__dict__.get("_same_rows") or self)
         return new
 
-    def scratch_view(self) -> "Panel":
+    def scratch_view(self) -> Panel:
         """A panel of the same arrays that shares none of this panel's derived values:
         what a one-off computation derives on it (increments, their series, ...) is freed
         with it instead of being cached here."""
