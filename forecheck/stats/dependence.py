@@ -454,7 +454,7 @@ def _own_cells(series: np.ndarray, time: np.ndarray, ucode_s: np.ndarray, presen
         return None
     cell = cu = None
     per_unit = per_series[present]
-    grid = None if len(down) else _repeated_grid(time, per_series[present])
+    grid = None if len(down) else _repeated_grid(time, per_unit)  # (per_unit: the series' counts here)
     if not in_order and grid is not None:
         # every unit's block is the grid: the across codes below hold in unit order too
         cell, cu, per_unit = _cells_in_unit_order(None, series, up, present, per_series, n_units)
